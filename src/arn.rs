@@ -1,0 +1,89 @@
+//! Amazon Resource Names.
+
+use std::fmt;
+
+/// A parsed ARN: `arn:partition:service:region:account:resource`. The resource part keeps
+/// its own `:` and `/` separators.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Arn {
+    pub partition: String,
+    pub service: String,
+    pub region: String,
+    pub account: String,
+    pub resource: String,
+}
+
+impl Arn {
+    /// Parses an ARN; `None` when the text is not one.
+    pub fn parse(s: &str) -> Option<Arn> {
+        let rest = s.strip_prefix("arn:")?;
+        let mut it = rest.splitn(5, ':');
+        let partition = it.next()?;
+        let service = it.next()?;
+        let region = it.next()?;
+        let account = it.next()?;
+        let resource = it.next()?;
+        if partition.is_empty() || service.is_empty() {
+            return None;
+        }
+        Some(Arn {
+            partition: partition.to_string(),
+            service: service.to_string(),
+            region: region.to_string(),
+            account: account.to_string(),
+            resource: resource.to_string(),
+        })
+    }
+}
+
+impl fmt::Display for Arn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "arn:{}:{}:{}:{}:{}",
+            self.partition, self.service, self.region, self.account, self.resource
+        )
+    }
+}
+
+/// The partition a region belongs to.
+pub fn partition_for_region(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else if region.starts_with("us-iso-") {
+        "aws-iso"
+    } else if region.starts_with("us-isob-") {
+        "aws-iso-b"
+    } else {
+        "aws"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip() {
+        for s in [
+            "arn:aws:s3:::bucket/key/with:colon",
+            "arn:aws:lambda:eu-west-1:123456789012:function:f:prod",
+            "arn:aws:iam::123456789012:role/path/r",
+            "arn:aws-cn:sqs:cn-north-1:123456789012:q",
+        ] {
+            let a = Arn::parse(s);
+            assert_eq!(a.map(|a| a.to_string()).as_deref(), Some(s));
+        }
+        assert!(Arn::parse("arn:aws").is_none());
+        assert!(Arn::parse("not-an-arn").is_none());
+    }
+
+    #[test]
+    fn partitions() {
+        assert_eq!(partition_for_region("cn-north-1"), "aws-cn");
+        assert_eq!(partition_for_region("us-gov-west-1"), "aws-us-gov");
+        assert_eq!(partition_for_region("eu-central-1"), "aws");
+    }
+}

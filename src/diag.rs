@@ -1,0 +1,67 @@
+//! Diagnostics: per-item problems that do not stop the run. Each names where it happened.
+
+use std::fmt;
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// Something was skipped on purpose (a digest file, a non-record JSON file).
+    Note,
+    /// Something could not be used (corrupt file, bad record); the rest went on.
+    Warning,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Diagnostic {
+    pub level: Level,
+    /// The input the problem is in, as the user named it (`-` for stdin).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// Where in it: `record 12`, `line 4`, `byte 1048576`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub position: Option<String>,
+    pub message: String,
+}
+
+impl Diagnostic {
+    pub fn warning(file: impl Into<String>, message: impl Into<String>) -> Self {
+        Diagnostic {
+            level: Level::Warning,
+            file: Some(file.into()),
+            position: None,
+            message: message.into(),
+        }
+    }
+
+    pub fn note(file: impl Into<String>, message: impl Into<String>) -> Self {
+        Diagnostic {
+            level: Level::Note,
+            file: Some(file.into()),
+            position: None,
+            message: message.into(),
+        }
+    }
+
+    pub fn at(mut self, position: impl Into<String>) -> Self {
+        self.position = Some(position.into());
+        self
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let level = match self.level {
+            Level::Note => "note",
+            Level::Warning => "warning",
+        };
+        write!(f, "{level}: ")?;
+        match (&self.file, &self.position) {
+            (Some(file), Some(pos)) => write!(f, "`{file}` {pos}: ")?,
+            (Some(file), None) => write!(f, "`{file}`: ")?,
+            _ => {}
+        }
+        f.write_str(&self.message)
+    }
+}

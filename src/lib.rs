@@ -1,0 +1,14 @@
+//! tightrole: least-privilege IAM policies from CloudTrail.
+//!
+//! The pipeline, one module per stage: [`source`] reads records, [`identity`] attributes them
+//! to principals, [`mapping`] turns each into the IAM actions and resources it needed,
+//! [`usage`] aggregates them with evidence, [`graph`] holds the usage graph, [`synth`] writes
+//! the minimized policies, checked by the evaluator in [`policy`], and [`report`] renders them.
+
+pub mod arn;
+pub mod catalog;
+pub mod diag;
+pub mod record;
+pub mod source;
+pub mod wildcard;
+pub mod mapping;

@@ -1,0 +1,320 @@
+//! Record → the IAM actions it needed and the resources they were on.
+//!
+//! The order is fixed: strip an API-version suffix, apply the reviewed exception table
+//! (`data/cloudtrail-exceptions.tsv`), else use `prefix:eventName` when the catalog has it,
+//! else the event is unmapped. No action outside the catalog is ever produced.
+
+mod resource;
+mod tables;
+
+use std::collections::BTreeSet;
+use std::sync::OnceLock;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+pub use resource::{Resolved, format_matches};
+pub use tables::{ExceptionRow, RowAction, Tables, When};
+
+use crate::catalog::{ActionDef, Catalog};
+use crate::record::Record;
+
+/// The one class every record ends in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Class {
+    /// A successful call by the principal's own code.
+    Mapped,
+    /// A successful call AWS made on the principal's behalf with its credentials (`invokedBy`).
+    ServiceMade,
+    /// A call that needs no IAM permission.
+    PermissionLess,
+    /// Denied by IAM: never usage.
+    Denied,
+    /// Not an API call: service events, console sign-in, Insights.
+    NotApiCall,
+    /// No IAM action is known for it.
+    Unmapped,
+}
+
+impl Class {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Class::Mapped => "mapped",
+            Class::ServiceMade => "service-made",
+            Class::PermissionLess => "permission-less",
+            Class::Denied => "denied",
+            Class::NotApiCall => "not-api-call",
+            Class::Unmapped => "unmapped",
+        }
+    }
+}
+
+/// How the action was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum How {
+    Direct,
+    VersionStripped,
+    Exception,
+    /// A denied call's errorMessage named the action.
+    ErrorMessage,
+    None,
+}
+
+/// One action the call needed.
+#[derive(Debug, Clone)]
+pub struct Need {
+    pub action: &'static ActionDef,
+    pub resolved: Resolved,
+}
+
+#[derive(Debug, Clone)]
+pub struct Mapping {
+    pub class: Class,
+    pub how: How,
+    pub needs: Vec<Need>,
+}
+
+pub struct Mapper {
+    catalog: &'static Catalog,
+    tables: Tables,
+}
+
+impl Mapper {
+    pub fn embedded() -> &'static Mapper {
+        static MAPPER: OnceLock<Mapper> = OnceLock::new();
+        MAPPER.get_or_init(|| Mapper {
+            catalog: Catalog::embedded(),
+            tables: Tables::parse(
+                tables::EXCEPTIONS_TSV,
+                tables::DENIED_CODES_TSV,
+                tables::RESOURCE_PARAMS_TSV,
+            ),
+        })
+    }
+
+    pub fn tables(&self) -> &Tables {
+        &self.tables
+    }
+
+    pub fn catalog(&self) -> &'static Catalog {
+        self.catalog
+    }
+
+    pub fn is_denied_code(&self, code: &str) -> bool {
+        self.tables.is_denied(code)
+    }
+
+    /// Maps one record.
+    pub fn map(&self, rec: &Record<'_>) -> Mapping {
+        let params = rec.params();
+        self.map_with(rec, params.as_ref())
+    }
+
+    pub fn map_with(&self, rec: &Record<'_>, params: Option<&Map<String, Value>>) -> Mapping {
+        let event_type = rec.event_type.as_deref().unwrap_or("");
+        if matches!(event_type, "AwsServiceEvent" | "AwsConsoleSignIn" | "AwsCloudTrailInsight")
+            || rec.source().eq_ignore_ascii_case("signin.amazonaws.com")
+        {
+            return Mapping {
+                class: Class::NotApiCall,
+                how: How::None,
+                needs: Vec::new(),
+            };
+        }
+        let denied = rec.error_code.as_deref().is_some_and(|c| self.tables.is_denied(c));
+        if denied {
+            if let Some(need) = self.need_from_error_message(rec) {
+                return Mapping {
+                    class: Class::Denied,
+                    how: How::ErrorMessage,
+                    needs: vec![need],
+                };
+            }
+        }
+        let (how, actions) = self.actions_for(rec, params);
+        let resolver = resource::Resolver {
+            catalog: self.catalog,
+            tables: &self.tables,
+        };
+        let needs: Vec<Need> = match &actions {
+            Some(list) => list
+                .iter()
+                .map(|(def, role)| Need {
+                    action: *def,
+                    resolved: resolver.resolve(def, role, rec, params),
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        let class = if denied {
+            Class::Denied
+        } else if matches!(&actions, Some(v) if v.is_empty()) {
+            Class::PermissionLess
+        } else if actions.is_none() {
+            Class::Unmapped
+        } else if rec.invoked_by().is_some() {
+            Class::ServiceMade
+        } else {
+            Class::Mapped
+        };
+        Mapping { class, how, needs }
+    }
+
+    /// The actions (with resource roles) for the record's event, or `None` when unmapped.
+    /// `Some(empty)` means the call needs no permission.
+    fn actions_for(
+        &self,
+        rec: &Record<'_>,
+        params: Option<&Map<String, Value>>,
+    ) -> (How, Option<Vec<(&'static ActionDef, String)>>) {
+        let source = rec.source();
+        let name = rec.name();
+        let Some(prefix) = self.catalog.prefix_for_event_source(source) else {
+            return (How::None, None);
+        };
+        let stripped = strip_version(name);
+        for (candidate, stripped_how) in [(name, false), (stripped, true)] {
+            if stripped_how && candidate == name {
+                continue;
+            }
+            for row in self.tables.exception_rows(source, candidate) {
+                let applies = match &row.when {
+                    When::Always => true,
+                    When::Param(p) => params
+                        .and_then(|m| m.get(p))
+                        .is_some_and(|v| !v.is_null() && v.as_str() != Some("")),
+                };
+                if !applies {
+                    continue;
+                }
+                let mut out = Vec::new();
+                for a in &row.actions {
+                    match self.catalog.action_qualified(&a.action) {
+                        Some(def) => out.push((def, a.role.clone())),
+                        // A row naming an action the catalog lacks is a table bug caught by the
+                        // table tests; never emit it.
+                        None => return (How::None, None),
+                    }
+                }
+                return (How::Exception, Some(out));
+            }
+            if let Some(def) = self.catalog.action(prefix, candidate) {
+                let how = if stripped_how { How::VersionStripped } else { How::Direct };
+                return (how, Some(vec![(def, "-".to_string())]));
+            }
+        }
+        (How::None, None)
+    }
+
+    /// `… is not authorized to perform: ec2:GetPasswordData on resource: arn:…` names the action
+    /// (and often the resource) exactly.
+    fn need_from_error_message(&self, rec: &Record<'_>) -> Option<Need> {
+        let msg = rec.error_message.as_deref()?;
+        let after = msg.split("perform: ").nth(1)?;
+        let action = after.split_whitespace().next()?.trim_end_matches([',', '.', ';']);
+        let def = self.catalog.action_qualified(action)?;
+        let mut resolved = Resolved::default();
+        let resource = after
+            .split("on resource: ")
+            .nth(1)
+            .and_then(|r| r.split_whitespace().next())
+            .map(|r| r.trim_end_matches([',', '.', ';']));
+        match resource {
+            Some(r) if r.starts_with("arn:") || r == "*" => {
+                resolved.resources.insert(r.to_string());
+            }
+            _ => {
+                let params = rec.params();
+                let resolver = resource::Resolver {
+                    catalog: self.catalog,
+                    tables: &self.tables,
+                };
+                resolved = resolver.resolve(def, "-", rec, params.as_ref());
+            }
+        }
+        Some(Need { action: def, resolved })
+    }
+
+    /// Every (eventSource, eventName) the exception table names for an action, for
+    /// `catalog show`.
+    pub fn events_for_action(&self, qualified: &str) -> BTreeSet<(String, String)> {
+        self.tables
+            .all_exceptions()
+            .filter(|r| r.actions.iter().any(|a| a.action.eq_ignore_ascii_case(qualified)))
+            .map(|r| (r.event_source.clone(), r.event_name.clone()))
+            .collect()
+    }
+}
+
+/// Strips an API-version suffix: `ListFunctions20150331` → `ListFunctions`,
+/// `UpdateFunctionCode20150331v2` → `UpdateFunctionCode`, `GetDistribution2020_05_31` →
+/// `GetDistribution`. Returns the name unchanged when it has none.
+pub fn strip_version(name: &str) -> &str {
+    let b = name.as_bytes();
+    let mut end = b.len();
+    // optional vN
+    let mut i = end;
+    while i > 0 && b[i - 1].is_ascii_digit() {
+        i -= 1;
+    }
+    if i < end && i > 0 && b[i - 1] == b'v' {
+        end = i - 1;
+    }
+    let body = &name[..end];
+    let digits: Vec<usize> = body
+        .char_indices()
+        .rev()
+        .take_while(|(_, c)| c.is_ascii_digit() || *c == '_')
+        .map(|(i, _)| i)
+        .collect();
+    let Some(&start) = digits.last() else {
+        return name;
+    };
+    let suffix = &body[start..];
+    let is_version = (suffix.len() == 8 && suffix.bytes().all(|c| c.is_ascii_digit()))
+        || (suffix.len() == 10
+            && suffix.as_bytes()[4] == b'_'
+            && suffix.as_bytes()[7] == b'_'
+            && suffix.bytes().filter(u8::is_ascii_digit).count() == 8);
+    if is_version && start > 0 { &name[..start] } else { name }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_suffixes() {
+        assert_eq!(strip_version("ListFunctions20150331"), "ListFunctions");
+        assert_eq!(strip_version("UpdateFunctionCode20150331v2"), "UpdateFunctionCode");
+        assert_eq!(strip_version("GetDistribution2020_05_31"), "GetDistribution");
+        assert_eq!(strip_version("GetObject"), "GetObject");
+        assert_eq!(strip_version("Ec2v2"), "Ec2v2");
+        assert_eq!(strip_version("20150331"), "20150331");
+        assert_eq!(strip_version("PutItem1"), "PutItem1");
+    }
+
+    #[test]
+    fn tables_parse_cleanly_and_name_catalog_actions() {
+        let m = Mapper::embedded();
+        assert!(m.tables().malformed.is_empty(), "{:?}", m.tables().malformed);
+        for row in m.tables().all_exceptions() {
+            assert!(!row.note.trim().is_empty(), "line {} has no source note", row.line);
+            assert!(
+                m.catalog().prefix_for_event_source(&row.event_source).is_some(),
+                "line {}: unknown event source",
+                row.line
+            );
+            for a in &row.actions {
+                assert!(
+                    m.catalog().action_qualified(&a.action).is_some(),
+                    "line {}: `{}` is not in the catalog",
+                    row.line,
+                    a.action
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,426 @@
+//! Resource ARNs for a needed action: from `resources[]` when the record has them, else built
+//! from `requestParameters` with the catalog's ARN format for the action's resource types.
+
+use std::collections::BTreeSet;
+
+use serde_json::{Map, Value};
+
+use super::tables::{Binding, Tables};
+use crate::arn::partition_for_region;
+use crate::catalog::{ActionDef, Catalog};
+use crate::record::Record;
+
+/// Most ARNs one placeholder combination may expand to (a `DeleteObjects` of 1,000 keys gives
+/// 1,000; more than this is collapsed to a pattern).
+const MAX_EXPANSION: usize = 1_000;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Token<'f> {
+    Lit(&'f str),
+    Ph(&'f str),
+}
+
+fn tokens(format: &str) -> Vec<Token<'_>> {
+    let mut out = Vec::new();
+    let mut rest = format;
+    while let Some(i) = rest.find("${") {
+        if i > 0 {
+            out.push(Token::Lit(&rest[..i]));
+        }
+        let after = &rest[i + 2..];
+        match after.find('}') {
+            Some(j) => {
+                out.push(Token::Ph(&after[..j]));
+                rest = &after[j + 1..];
+            }
+            None => {
+                out.push(Token::Lit(&rest[i..]));
+                rest = "";
+            }
+        }
+    }
+    if !rest.is_empty() {
+        out.push(Token::Lit(rest));
+    }
+    out
+}
+
+/// Does the concrete ARN fit the catalog's ARN format? A placeholder matches one or more
+/// characters without `:`, except the last one, which may hold anything (object keys, paths,
+/// qualifiers).
+pub fn format_matches(format: &str, arn: &str) -> bool {
+    let toks = tokens(format);
+    match_from(&toks, arn)
+}
+
+fn match_from(toks: &[Token<'_>], s: &str) -> bool {
+    match toks.split_first() {
+        None => s.is_empty(),
+        Some((Token::Lit(l), rest)) => s.strip_prefix(l).is_some_and(|r| match_from(rest, r)),
+        Some((Token::Ph(_), rest)) if rest.is_empty() => !s.is_empty(),
+        Some((Token::Ph(_), rest)) => {
+            // Try every split; formats are short so this stays cheap.
+            for (i, c) in s.char_indices() {
+                if c == ':' {
+                    break;
+                }
+                let end = i + c.len_utf8();
+                if match_from(rest, &s[end..]) {
+                    return true;
+                }
+            }
+            false
+        }
+    }
+}
+
+fn norm(s: &str) -> String {
+    s.chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// The outcome for one action.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Resolved {
+    pub resources: BTreeSet<String>,
+    /// Placeholders that the record did not give, filled with `*` in the pattern.
+    pub unresolved: BTreeSet<String>,
+}
+
+pub struct Resolver<'a> {
+    pub catalog: &'a Catalog,
+    pub tables: &'a Tables,
+}
+
+struct RecordCtx<'r> {
+    region: &'r str,
+    account: &'r str,
+    partition: &'static str,
+}
+
+impl Resolver<'_> {
+    /// The resources `action` needed in `rec`. `role` selects a second resource of the call
+    /// (e.g. `copy-source`); `-` is the default.
+    pub fn resolve(
+        &self,
+        action: &ActionDef,
+        role: &str,
+        rec: &Record<'_>,
+        params: Option<&Map<String, Value>>,
+    ) -> Resolved {
+        let mut out = Resolved::default();
+        if action.resources.is_empty() {
+            out.resources.insert("*".to_string());
+            return out;
+        }
+        let Some(service) = self.catalog.service(&action.prefix) else {
+            out.resources.insert("*".to_string());
+            out.unresolved.insert("resource type".to_string());
+            return out;
+        };
+        let rc = RecordCtx {
+            region: rec.region(),
+            account: rec.account(),
+            partition: partition_for_region(rec.region()),
+        };
+        let mut found: BTreeSet<String> = BTreeSet::new();
+        let mut covered: BTreeSet<&str> = BTreeSet::new();
+        let known_types: BTreeSet<String> = service.resources.keys().map(|k| norm(k)).collect();
+        for ar in &action.resources {
+            let Some(rt) = service.resources.get(&ar.name) else {
+                continue;
+            };
+            let mut hit = false;
+            if role == "-" {
+                for entry in rec.resources.iter().flatten() {
+                    let Some(arn) = entry.arn.as_deref() else {
+                        continue;
+                    };
+                    let type_ok = match entry.kind.as_deref().and_then(|t| t.rsplit("::").next()) {
+                        Some(t) if known_types.contains(&norm(t)) => norm(t) == norm(&rt.name),
+                        _ => true,
+                    };
+                    if type_ok && format_matches(&rt.arn_format, arn) {
+                        found.insert(arn.to_string());
+                        hit = true;
+                    }
+                }
+                // ARN-valued parameters (`topicArn`, `roleArn`, `functionName` given as an ARN, …).
+                for v in params.into_iter().flat_map(|m| m.values()) {
+                    for s in strings(v) {
+                        if s.starts_with("arn:") && format_matches(&rt.arn_format, s) {
+                            found.insert(s.to_string());
+                            hit = true;
+                        }
+                    }
+                }
+            }
+            if let Some(arns) = self.fill(&action.prefix, &rt.arn_format, role, &rc, params) {
+                hit |= !arns.is_empty();
+                found.extend(arns);
+            }
+            if hit {
+                covered.insert(ar.name.as_str());
+            }
+        }
+        // A more specific ARN of the same call (an index of the table, an object of the bucket)
+        // supersedes the less specific one.
+        let specific: BTreeSet<String> = found
+            .iter()
+            .filter(|a| {
+                !found.iter().any(|b| {
+                    b.len() > a.len() && b.starts_with(a.as_str()) && matches!(b.as_bytes()[a.len()], b'/' | b':')
+                })
+            })
+            .cloned()
+            .collect();
+        out.resources = specific;
+        // Required types the record did not show, or nothing at all: the narrowest honest
+        // pattern, flagged.
+        let mut fallback: Vec<&str> = action
+            .resources
+            .iter()
+            .filter(|r| r.required && !covered.contains(r.name.as_str()))
+            .map(|r| r.name.as_str())
+            .collect();
+        if out.resources.is_empty() && fallback.is_empty() {
+            fallback = action.resources.iter().map(|r| r.name.as_str()).collect();
+        }
+        for name in fallback {
+            if let Some(rt) = service.resources.get(name) {
+                let (pattern, missing) = self.pattern(&action.prefix, &rt.arn_format, role, &rc, params);
+                out.resources.insert(pattern);
+                out.unresolved.extend(missing);
+            }
+        }
+        out
+    }
+
+    /// Values for one placeholder, with the account/region a transform may also give.
+    fn values(
+        &self,
+        prefix: &str,
+        ph: &str,
+        role: &str,
+        params: Option<&Map<String, Value>>,
+    ) -> Option<(Vec<String>, Option<(String, String)>)> {
+        let params = params?;
+        let rows = self.tables.bindings(prefix, ph, role);
+        let default_binding;
+        let rows: &[Binding] = if rows.is_empty() && role == "-" {
+            let mut name = ph.to_string();
+            if let Some(first) = name.get(..1) {
+                name = format!("{}{}", first.to_ascii_lowercase(), &ph[1..]);
+            }
+            default_binding = [Binding {
+                param: name,
+                transform: "-".to_string(),
+            }];
+            &default_binding
+        } else {
+            rows
+        };
+        for b in rows {
+            let Some(v) = params.get(&b.param) else {
+                continue;
+            };
+            let mut out = Vec::new();
+            let mut acct_region = None;
+            for s in strings(v) {
+                if s.is_empty() {
+                    continue;
+                }
+                if let Some((val, ar)) = transform(&b.transform, s) {
+                    out.push(val);
+                    if ar.is_some() {
+                        acct_region = ar;
+                    }
+                }
+            }
+            if !out.is_empty() {
+                return Some((out, acct_region));
+            }
+        }
+        None
+    }
+
+    fn fill(
+        &self,
+        prefix: &str,
+        format: &str,
+        role: &str,
+        rc: &RecordCtx<'_>,
+        params: Option<&Map<String, Value>>,
+    ) -> Option<Vec<String>> {
+        let toks = tokens(format);
+        let mut region = rc.region.to_string();
+        let mut account = rc.account.to_string();
+        let mut per_ph: Vec<Vec<String>> = Vec::new();
+        for t in &toks {
+            if let Token::Ph(ph) = t {
+                if matches!(*ph, "Partition" | "Region" | "Account") {
+                    per_ph.push(Vec::new());
+                    continue;
+                }
+                let (vals, ar) = self.values(prefix, ph, role, params)?;
+                if let Some((a, r)) = ar {
+                    account = a;
+                    region = r;
+                }
+                per_ph.push(vals);
+            }
+        }
+        let mut results = vec![String::new()];
+        let mut i = 0;
+        for t in &toks {
+            match t {
+                Token::Lit(l) => results.iter_mut().for_each(|r| r.push_str(l)),
+                Token::Ph(ph) => {
+                    let vals: Vec<String> = match *ph {
+                        "Partition" => vec![rc.partition.to_string()],
+                        "Region" => vec![region.clone()],
+                        "Account" => vec![account.clone()],
+                        _ => per_ph[i].clone(),
+                    };
+                    if vals.iter().any(String::is_empty) {
+                        return None;
+                    }
+                    if results.len() * vals.len() > MAX_EXPANSION {
+                        return None;
+                    }
+                    results = results
+                        .iter()
+                        .flat_map(|r| vals.iter().map(move |v| format!("{r}{v}")))
+                        .collect();
+                    i += 1;
+                }
+            }
+        }
+        Some(results)
+    }
+
+    /// The format filled with what the record gives and `*` for the rest.
+    fn pattern(
+        &self,
+        prefix: &str,
+        format: &str,
+        role: &str,
+        rc: &RecordCtx<'_>,
+        params: Option<&Map<String, Value>>,
+    ) -> (String, Vec<String>) {
+        let mut s = String::new();
+        let mut missing = Vec::new();
+        for t in tokens(format) {
+            match t {
+                Token::Lit(l) => s.push_str(l),
+                Token::Ph("Partition") => s.push_str(rc.partition),
+                Token::Ph("Region") if !rc.region.is_empty() => s.push_str(rc.region),
+                Token::Ph("Account") if !rc.account.is_empty() => s.push_str(rc.account),
+                Token::Ph(ph) => match self.values(prefix, ph, role, params) {
+                    Some((v, _)) if v.len() == 1 => s.push_str(&v[0]),
+                    _ => {
+                        s.push('*');
+                        missing.push(format!("${{{ph}}}"));
+                    }
+                },
+            }
+        }
+        (s, missing)
+    }
+}
+
+/// The strings in a parameter value: itself, or the string elements of an array.
+fn strings(v: &Value) -> Vec<&str> {
+    match v {
+        Value::String(s) => vec![s.as_str()],
+        Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Applies a named transform; the second value is an (account, region) the value itself names.
+fn transform(name: &str, v: &str) -> Option<(String, Option<(String, String)>)> {
+    Some(match name {
+        "-" => (v.to_string(), None),
+        "strip-leading-slash" => (v.trim_start_matches('/').to_string(), None),
+        "secret-name" => {
+            if v.starts_with("arn:") {
+                (v.rsplit(":secret:").next()?.to_string(), None)
+            } else {
+                (format!("{v}-??????"), None)
+            }
+        }
+        "arn-last" => (v.rsplit([':', '/']).next()?.to_string(), None),
+        "copy-source-bucket" | "copy-source-key" => {
+            let decoded = percent_decode(v);
+            let path = decoded.split('?').next()?.trim_start_matches('/');
+            let (bucket, key) = path.split_once('/')?;
+            let part = if name == "copy-source-bucket" { bucket } else { key };
+            (part.to_string(), None)
+        }
+        "sqs-queue-url" => {
+            // https://sqs.REGION.amazonaws.com/ACCOUNT/NAME (or the legacy REGION.queue.amazonaws.com)
+            let rest = v.split_once("://").map_or(v, |(_, r)| r);
+            let mut parts = rest.split('/');
+            let host = parts.next()?;
+            let account = parts.next()?;
+            let queue = parts.next()?;
+            let region = host
+                .strip_prefix("sqs.")
+                .and_then(|h| h.split('.').next())
+                .or_else(|| host.split('.').next())?;
+            (queue.to_string(), Some((account.to_string(), region.to_string())))
+        }
+        "lambda-name" => {
+            // name | name:qualifier | ACCOUNT:function:name[:qualifier] | full ARN (matched earlier)
+            if let Some(i) = v.find(":function:") {
+                (v[i + ":function:".len()..].to_string(), None)
+            } else if let Some(rest) = v.strip_prefix("function:") {
+                (rest.to_string(), None)
+            } else {
+                (v.to_string(), None)
+            }
+        }
+        _ => return None,
+    })
+}
+
+fn percent_decode(s: &str) -> String {
+    percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_match_concrete_arns() {
+        let obj = "arn:${Partition}:s3:::${BucketName}/${ObjectName}";
+        assert!(format_matches(obj, "arn:aws:s3:::b/k/with:colon"));
+        assert!(!format_matches(obj, "arn:aws:s3:::b"));
+        let idx = "arn:${Partition}:dynamodb:${Region}:${Account}:table/${TableName}/index/${IndexName}";
+        assert!(format_matches(idx, "arn:aws:dynamodb:eu-west-1:111122223333:table/T/index/I"));
+        assert!(!format_matches(idx, "arn:aws:dynamodb:eu-west-1:111122223333:table/T"));
+        let stream = "arn:${Partition}:logs:${Region}:${Account}:log-group:${LogGroupName}:log-stream:${LogStreamName}";
+        assert!(format_matches(
+            stream,
+            "arn:aws:logs:eu-west-1:111122223333:log-group:/aws/lambda/f:log-stream:2026/11/01/[$LATEST]abc"
+        ));
+    }
+
+    #[test]
+    fn transforms() {
+        let q = transform("sqs-queue-url", "https://sqs.eu-west-1.amazonaws.com/444455556666/jobs");
+        assert_eq!(
+            q,
+            Some(("jobs".to_string(), Some(("444455556666".to_string(), "eu-west-1".to_string()))))
+        );
+        assert_eq!(transform("secret-name", "prod/db").map(|t| t.0).as_deref(), Some("prod/db-??????"));
+        assert_eq!(transform("copy-source-key", "/src-b/a%20b.txt?versionId=1").map(|t| t.0).as_deref(), Some("a b.txt"));
+        assert_eq!(transform("copy-source-bucket", "src-b/a.txt").map(|t| t.0).as_deref(), Some("src-b"));
+        assert_eq!(transform("lambda-name", "111122223333:function:f:prod").map(|t| t.0).as_deref(), Some("f:prod"));
+        assert_eq!(transform("strip-leading-slash", "/app/db").map(|t| t.0).as_deref(), Some("app/db"));
+    }
+}

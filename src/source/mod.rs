@@ -1,0 +1,181 @@
+//! Where records come from: files and directories on disk (plain or gzip), and stdin.
+//!
+//! Every shape CloudTrail records reach people in is accepted: the S3 delivery format
+//! `{"Records":[...]}`, a bare array of records, JSON lines, EventBridge envelopes, and the
+//! output of `aws cloudtrail lookup-events`. Files are read one at a time into a buffer and
+//! parsed with borrowed, streaming deserialization: records are handed to the caller one by
+//! one and never collected.
+
+mod layout;
+mod parse;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use flate2::read::MultiGzDecoder;
+
+use crate::diag::Diagnostic;
+use crate::record::Record;
+
+pub use layout::{LayoutInfo, layout_info};
+pub use parse::parse_text;
+
+/// One input to read.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Input {
+    Stdin,
+    File(PathBuf),
+}
+
+impl Input {
+    /// The name used in diagnostics.
+    pub fn display(&self) -> String {
+        match self {
+            Input::Stdin => "-".to_string(),
+            Input::File(p) => p.display().to_string(),
+        }
+    }
+}
+
+/// What reading one input gave, besides the records themselves.
+#[derive(Debug, Default, Clone)]
+pub struct FileReport {
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+    /// Records handed to the caller.
+    pub records: u64,
+    /// Records or values that could not be used.
+    pub bad_records: u64,
+    /// The whole input was unusable or not CloudTrail records.
+    pub skipped: bool,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+const TRAIL_SUFFIXES: [&str; 6] = [".json", ".json.gz", ".jsonl", ".ndjson", ".jsonl.gz", ".gz"];
+
+/// Expands the positional inputs into a sorted list of inputs to read. Directories are
+/// walked recursively (following links, with loop detection); inside them only files with a
+/// trail-like suffix are taken. Problems are reported, never fatal.
+pub fn discover(paths: &[String]) -> (Vec<Input>, Vec<Diagnostic>) {
+    let mut inputs = Vec::new();
+    let mut diags = Vec::new();
+    for p in paths {
+        if p == "-" {
+            inputs.push(Input::Stdin);
+            continue;
+        }
+        let path = Path::new(p);
+        match std::fs::metadata(path) {
+            Err(e) => diags.push(Diagnostic::warning(p, format!("cannot read: {}", io_reason(&e)))),
+            Ok(m) if m.is_file() => inputs.push(Input::File(path.to_path_buf())),
+            Ok(m) if m.is_dir() => {
+                let mut found = Vec::new();
+                for entry in walkdir::WalkDir::new(path).follow_links(true) {
+                    match entry {
+                        Ok(e) if e.file_type().is_file() => {
+                            let name = e.file_name().to_string_lossy();
+                            if TRAIL_SUFFIXES.iter().any(|s| name.ends_with(s)) {
+                                found.push(Input::File(e.into_path()));
+                            }
+                        }
+                        Ok(_) => {}
+                        Err(e) => {
+                            let at = e
+                                .path()
+                                .map(|p| p.display().to_string())
+                                .unwrap_or_else(|| p.clone());
+                            let why = if e.loop_ancestor().is_some() {
+                                "symbolic link loop, not followed".to_string()
+                            } else if let Some(io) = e.io_error() {
+                                format!("cannot read: {}", io_reason(io))
+                            } else {
+                                "cannot read".to_string()
+                            };
+                            diags.push(Diagnostic::warning(at, why));
+                        }
+                    }
+                }
+                found.sort();
+                inputs.extend(found);
+            }
+            Ok(_) => diags.push(Diagnostic::warning(p, "not a regular file or directory")),
+        }
+    }
+    (inputs, diags)
+}
+
+/// A short, stable reason for an I/O error (no OS error numbers).
+pub fn io_reason(e: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    match e.kind() {
+        ErrorKind::NotFound => "no such file or directory".into(),
+        ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => {
+            let s = e.to_string();
+            match s.find(" (os error") {
+                Some(i) => s[..i].to_lowercase(),
+                None => s.to_lowercase(),
+            }
+        }
+    }
+}
+
+/// Reads one input whole, decompressing gzip (detected by its magic bytes, including
+/// concatenated members). A corrupt or truncated gzip stream keeps what was decoded before the
+/// break, with a warning.
+pub fn load(input: &Input, report: &mut FileReport) -> Option<Vec<u8>> {
+    let name = input.display();
+    let mut raw = Vec::new();
+    let read = match input {
+        Input::Stdin => std::io::stdin().lock().read_to_end(&mut raw).map(|_| ()),
+        Input::File(p) => std::fs::File::open(p).and_then(|mut f| f.read_to_end(&mut raw).map(|_| ())),
+    };
+    if let Err(e) = read {
+        report.skipped = true;
+        report
+            .diagnostics
+            .push(Diagnostic::warning(&name, format!("cannot read: {}", io_reason(&e))));
+        return None;
+    }
+    report.bytes_in = raw.len() as u64;
+    if raw.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::with_capacity(raw.len().saturating_mul(8));
+        if let Err(e) = MultiGzDecoder::new(raw.as_slice()).read_to_end(&mut out) {
+            let msg = if out.is_empty() {
+                format!("corrupt gzip stream: {}", io_reason(&e))
+            } else {
+                format!(
+                    "truncated or corrupt gzip stream: {}; records decoded before the break are kept",
+                    io_reason(&e)
+                )
+            };
+            report
+                .diagnostics
+                .push(Diagnostic::warning(&name, msg).at(format!("after decompressed byte {}", out.len())));
+        }
+        raw = out;
+    }
+    report.bytes_out = raw.len() as u64;
+    Some(raw)
+}
+
+/// Reads and parses one input, handing each record to `on_record`.
+pub fn read_input(input: &Input, on_record: &mut dyn FnMut(&Record<'_>)) -> FileReport {
+    let mut report = FileReport::default();
+    let name = input.display();
+    let Some(bytes) = load(input, &mut report) else {
+        return report;
+    };
+    let text = match std::str::from_utf8(&bytes) {
+        Ok(t) => std::borrow::Cow::Borrowed(t),
+        Err(e) => {
+            report.diagnostics.push(
+                Diagnostic::warning(&name, "invalid UTF-8; the bad bytes were replaced with U+FFFD")
+                    .at(format!("byte {}", e.valid_up_to())),
+            );
+            String::from_utf8_lossy(&bytes)
+        }
+    };
+    parse_text(&name, &text, on_record, &mut report);
+    report
+}
