@@ -7,8 +7,17 @@
 
 pub mod arn;
 pub mod catalog;
+pub mod cli;
 pub mod diag;
-pub mod record;
-pub mod source;
-pub mod wildcard;
+pub mod graph;
+pub mod identity;
 pub mod mapping;
+pub mod policy;
+pub mod record;
+pub mod report;
+pub mod source;
+pub mod synth;
+pub mod trailgen;
+pub mod usage;
+pub mod wildcard;
+pub mod write;

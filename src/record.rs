@@ -14,6 +14,9 @@ pub struct Record<'a> {
     pub event_version: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     pub event_time: Option<Cow<'a, str>>,
+    /// Logstash and other collectors move `eventTime` here.
+    #[serde(borrow, default, rename = "@timestamp")]
+    pub at_timestamp: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     pub event_source: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
@@ -26,7 +29,7 @@ pub struct Record<'a> {
     pub error_code: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     pub error_message: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, rename = "eventID")]
     pub event_id: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     pub event_type: Option<Cow<'a, str>>,
@@ -137,19 +140,20 @@ impl<'a> Record<'a> {
 
     /// Checks the fields every use of a record needs and parses its time.
     pub fn validate(&self) -> Result<DateTime<Utc>, RecordProblem> {
+        let time = self.event_time.as_ref().or(self.at_timestamp.as_ref());
         for (field, v) in [
-            ("eventSource", &self.event_source),
-            ("eventName", &self.event_name),
-            ("eventTime", &self.event_time),
+            ("eventSource", self.event_source.as_ref()),
+            ("eventName", self.event_name.as_ref()),
+            ("eventTime", time),
         ] {
-            if v.as_deref().is_none_or(str::is_empty) {
+            if v.is_none_or(|s| s.is_empty()) {
                 return Err(RecordProblem::Missing(field));
             }
         }
         if self.user_identity.is_none() {
             return Err(RecordProblem::Missing("userIdentity"));
         }
-        let t = self.event_time.as_deref().unwrap_or("");
+        let t = time.map_or("", |t| t.as_ref());
         DateTime::parse_from_rfc3339(t)
             .map(|d| d.with_timezone(&Utc))
             .map_err(|_| RecordProblem::BadTime(t.to_string()))
@@ -175,11 +179,12 @@ mod tests {
             "arn":"arn:aws:sts::111122223333:assumed-role/r/f","sessionContext":{"sessionIssuer":
             {"type":"Role","arn":"arn:aws:iam::111122223333:role/r"},"attributes":{"x":1}}},
             "eventTime":"2026-11-01T10:00:00Z","eventSource":"s3.amazonaws.com","eventName":"GetObject",
-            "awsRegion":"eu-west-1","requestParameters":{"bucketName":"b","key":"k\u00e9"},
+            "awsRegion":"eu-west-1","eventID":"e-1","requestParameters":{"bucketName":"b","key":"k\u00e9"},
             "responseElements":null,"additionalEventData":{"big":[1,2,3]},
             "resources":[{"type":"AWS::S3::Object","ARN":"arn:aws:s3:::b/k"}],"recipientAccountId":"111122223333"}"#;
         let r: Record = serde_json::from_str(json).unwrap_or_default();
         assert_eq!(r.name(), "GetObject");
+        assert_eq!(r.event_id.as_deref(), Some("e-1"));
         assert_eq!(r.account(), "111122223333");
         assert!(r.validate().is_ok());
         let p = r.params().unwrap_or_default();
@@ -189,7 +194,8 @@ mod tests {
 
     #[test]
     fn validation_names_the_missing_field() {
-        let r: Record = serde_json::from_str(r#"{"eventSource":"s3.amazonaws.com"}"#).unwrap_or_default();
+        let r: Record =
+            serde_json::from_str(r#"{"eventSource":"s3.amazonaws.com"}"#).unwrap_or_default();
         assert_eq!(r.validate(), Err(RecordProblem::Missing("eventName")));
         let r: Record = serde_json::from_str(
             r#"{"eventSource":"a","eventName":"b","eventTime":"yesterday","userIdentity":{}}"#,

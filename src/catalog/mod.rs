@@ -202,10 +202,9 @@ impl Catalog {
     }
 
     pub fn service(&self, prefix: &str) -> Option<&Service> {
-        self.services.get(prefix).or_else(|| {
-            self.services
-                .get(&prefix.to_ascii_lowercase())
-        })
+        self.services
+            .get(prefix)
+            .or_else(|| self.services.get(&prefix.to_ascii_lowercase()))
     }
 
     pub fn services(&self) -> impl Iterator<Item = &Service> {
@@ -286,7 +285,10 @@ mod tests {
         let c = Catalog::embedded();
         let a = c.action("s3", "getobject").map(ActionDef::qualified);
         assert_eq!(a.as_deref(), Some("s3:GetObject"));
-        assert!(c.action("lambda", "Invoke").is_none(), "lambda:Invoke is not an IAM action");
+        assert!(
+            c.action("lambda", "Invoke").is_none(),
+            "lambda:Invoke is not an IAM action"
+        );
         assert_eq!(
             c.action_qualified("lambda:invokefunction")
                 .map(|a| a.access),
@@ -321,7 +323,10 @@ mod tests {
             let f: Vec<&str> = line.split('\t').collect();
             assert_eq!(f.len(), 3, "three columns with a note: {line}");
             assert!(c.service(f[1]).is_some(), "unknown prefix in: {line}");
-            assert!(!f[2].trim().is_empty(), "every override says where it comes from");
+            assert!(
+                !f[2].trim().is_empty(),
+                "every override says where it comes from"
+            );
         }
     }
 }

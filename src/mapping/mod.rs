@@ -114,8 +114,10 @@ impl Mapper {
 
     pub fn map_with(&self, rec: &Record<'_>, params: Option<&Map<String, Value>>) -> Mapping {
         let event_type = rec.event_type.as_deref().unwrap_or("");
-        if matches!(event_type, "AwsServiceEvent" | "AwsConsoleSignIn" | "AwsCloudTrailInsight")
-            || rec.source().eq_ignore_ascii_case("signin.amazonaws.com")
+        if matches!(
+            event_type,
+            "AwsServiceEvent" | "AwsConsoleSignIn" | "AwsCloudTrailInsight"
+        ) || rec.source().eq_ignore_ascii_case("signin.amazonaws.com")
         {
             return Mapping {
                 class: Class::NotApiCall,
@@ -123,7 +125,10 @@ impl Mapper {
                 needs: Vec::new(),
             };
         }
-        let denied = rec.error_code.as_deref().is_some_and(|c| self.tables.is_denied(c));
+        let denied = rec
+            .error_code
+            .as_deref()
+            .is_some_and(|c| self.tables.is_denied(c));
         if denied {
             if let Some(need) = self.need_from_error_message(rec) {
                 return Mapping {
@@ -142,7 +147,7 @@ impl Mapper {
             Some(list) => list
                 .iter()
                 .map(|(def, role)| Need {
-                    action: *def,
+                    action: def,
                     resolved: resolver.resolve(def, role, rec, params),
                 })
                 .collect(),
@@ -201,7 +206,11 @@ impl Mapper {
                 return (How::Exception, Some(out));
             }
             if let Some(def) = self.catalog.action(prefix, candidate) {
-                let how = if stripped_how { How::VersionStripped } else { How::Direct };
+                let how = if stripped_how {
+                    How::VersionStripped
+                } else {
+                    How::Direct
+                };
                 return (how, Some(vec![(def, "-".to_string())]));
             }
         }
@@ -213,7 +222,10 @@ impl Mapper {
     fn need_from_error_message(&self, rec: &Record<'_>) -> Option<Need> {
         let msg = rec.error_message.as_deref()?;
         let after = msg.split("perform: ").nth(1)?;
-        let action = after.split_whitespace().next()?.trim_end_matches([',', '.', ';']);
+        let action = after
+            .split_whitespace()
+            .next()?
+            .trim_end_matches([',', '.', ';']);
         let def = self.catalog.action_qualified(action)?;
         let mut resolved = Resolved::default();
         let resource = after
@@ -234,7 +246,10 @@ impl Mapper {
                 resolved = resolver.resolve(def, "-", rec, params.as_ref());
             }
         }
-        Some(Need { action: def, resolved })
+        Some(Need {
+            action: def,
+            resolved,
+        })
     }
 
     /// Every (eventSource, eventName) the exception table names for an action, for
@@ -242,7 +257,11 @@ impl Mapper {
     pub fn events_for_action(&self, qualified: &str) -> BTreeSet<(String, String)> {
         self.tables
             .all_exceptions()
-            .filter(|r| r.actions.iter().any(|a| a.action.eq_ignore_ascii_case(qualified)))
+            .filter(|r| {
+                r.actions
+                    .iter()
+                    .any(|a| a.action.eq_ignore_ascii_case(qualified))
+            })
             .map(|r| (r.event_source.clone(), r.event_name.clone()))
             .collect()
     }
@@ -278,7 +297,11 @@ pub fn strip_version(name: &str) -> &str {
             && suffix.as_bytes()[4] == b'_'
             && suffix.as_bytes()[7] == b'_'
             && suffix.bytes().filter(u8::is_ascii_digit).count() == 8);
-    if is_version && start > 0 { &name[..start] } else { name }
+    if is_version && start > 0 {
+        &name[..start]
+    } else {
+        name
+    }
 }
 
 #[cfg(test)]
@@ -288,8 +311,14 @@ mod tests {
     #[test]
     fn version_suffixes() {
         assert_eq!(strip_version("ListFunctions20150331"), "ListFunctions");
-        assert_eq!(strip_version("UpdateFunctionCode20150331v2"), "UpdateFunctionCode");
-        assert_eq!(strip_version("GetDistribution2020_05_31"), "GetDistribution");
+        assert_eq!(
+            strip_version("UpdateFunctionCode20150331v2"),
+            "UpdateFunctionCode"
+        );
+        assert_eq!(
+            strip_version("GetDistribution2020_05_31"),
+            "GetDistribution"
+        );
         assert_eq!(strip_version("GetObject"), "GetObject");
         assert_eq!(strip_version("Ec2v2"), "Ec2v2");
         assert_eq!(strip_version("20150331"), "20150331");
@@ -299,11 +328,21 @@ mod tests {
     #[test]
     fn tables_parse_cleanly_and_name_catalog_actions() {
         let m = Mapper::embedded();
-        assert!(m.tables().malformed.is_empty(), "{:?}", m.tables().malformed);
+        assert!(
+            m.tables().malformed.is_empty(),
+            "{:?}",
+            m.tables().malformed
+        );
         for row in m.tables().all_exceptions() {
-            assert!(!row.note.trim().is_empty(), "line {} has no source note", row.line);
             assert!(
-                m.catalog().prefix_for_event_source(&row.event_source).is_some(),
+                !row.note.trim().is_empty(),
+                "line {} has no source note",
+                row.line
+            );
+            assert!(
+                m.catalog()
+                    .prefix_for_event_source(&row.event_source)
+                    .is_some(),
                 "line {}: unknown event source",
                 row.line
             );

@@ -57,7 +57,7 @@ fn match_from(toks: &[Token<'_>], s: &str) -> bool {
     match toks.split_first() {
         None => s.is_empty(),
         Some((Token::Lit(l), rest)) => s.strip_prefix(l).is_some_and(|r| match_from(rest, r)),
-        Some((Token::Ph(_), rest)) if rest.is_empty() => !s.is_empty(),
+        Some((Token::Ph(_), [])) => !s.is_empty(),
         Some((Token::Ph(_), rest)) => {
             // Try every split; formats are short so this stays cheap.
             for (i, c) in s.char_indices() {
@@ -80,6 +80,9 @@ fn norm(s: &str) -> String {
         .map(|c| c.to_ascii_lowercase())
         .collect()
 }
+
+/// Values for one placeholder, and the (account, region) a value itself named.
+type Values = (Vec<String>, Option<(String, String)>);
 
 /// The outcome for one action.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -171,28 +174,44 @@ impl Resolver<'_> {
             .iter()
             .filter(|a| {
                 !found.iter().any(|b| {
-                    b.len() > a.len() && b.starts_with(a.as_str()) && matches!(b.as_bytes()[a.len()], b'/' | b':')
+                    b.len() > a.len()
+                        && b.starts_with(a.as_str())
+                        && matches!(b.as_bytes()[a.len()], b'/' | b':')
                 })
             })
             .cloned()
             .collect();
         out.resources = specific;
-        // Required types the record did not show, or nothing at all: the narrowest honest
-        // pattern, flagged.
-        let mut fallback: Vec<&str> = action
+        // Required types the record did not show: the narrowest honest pattern for each,
+        // flagged.
+        for r in action
             .resources
             .iter()
             .filter(|r| r.required && !covered.contains(r.name.as_str()))
-            .map(|r| r.name.as_str())
-            .collect();
-        if out.resources.is_empty() && fallback.is_empty() {
-            fallback = action.resources.iter().map(|r| r.name.as_str()).collect();
-        }
-        for name in fallback {
-            if let Some(rt) = service.resources.get(name) {
-                let (pattern, missing) = self.pattern(&action.prefix, &rt.arn_format, role, &rc, params);
+        {
+            if let Some(rt) = service.resources.get(&r.name) {
+                let (pattern, missing, _) =
+                    self.pattern(&action.prefix, &rt.arn_format, role, &rc, params);
                 out.resources.insert(pattern);
                 out.unresolved.extend(missing);
+            }
+        }
+        if out.resources.is_empty() {
+            // Only optional types, none fully given. Those the request partly names (the
+            // bucket of an object) become patterns; when it names none, the call was not on
+            // any of them and IAM authorizes it against `*`.
+            for r in &action.resources {
+                if let Some(rt) = service.resources.get(&r.name) {
+                    let (pattern, missing, named) =
+                        self.pattern(&action.prefix, &rt.arn_format, role, &rc, params);
+                    if named {
+                        out.resources.insert(pattern);
+                        out.unresolved.extend(missing);
+                    }
+                }
+            }
+            if out.resources.is_empty() {
+                out.resources.insert("*".to_string());
             }
         }
         out
@@ -205,7 +224,7 @@ impl Resolver<'_> {
         ph: &str,
         role: &str,
         params: Option<&Map<String, Value>>,
-    ) -> Option<(Vec<String>, Option<(String, String)>)> {
+    ) -> Option<Values> {
         let params = params?;
         let rows = self.tables.bindings(prefix, ph, role);
         let default_binding;
@@ -232,7 +251,17 @@ impl Resolver<'_> {
                 if s.is_empty() {
                     continue;
                 }
-                if let Some((val, ar)) = transform(&b.transform, s) {
+                if let Some((mut val, ar)) = transform(&b.transform, s) {
+                    // Lambda authorizes a qualified call against the qualified ARN.
+                    if b.transform == "lambda-name" && !val.contains(':') {
+                        if let Some(q) = params
+                            .get("qualifier")
+                            .and_then(Value::as_str)
+                            .filter(|q| !q.is_empty())
+                        {
+                            val = format!("{val}:{q}");
+                        }
+                    }
                     out.push(val);
                     if ar.is_some() {
                         acct_region = ar;
@@ -301,7 +330,8 @@ impl Resolver<'_> {
         Some(results)
     }
 
-    /// The format filled with what the record gives and `*` for the rest.
+    /// The format filled with what the record gives and `*` for the rest; also whether the
+    /// request itself named any part (beyond partition, region and account).
     fn pattern(
         &self,
         prefix: &str,
@@ -309,9 +339,10 @@ impl Resolver<'_> {
         role: &str,
         rc: &RecordCtx<'_>,
         params: Option<&Map<String, Value>>,
-    ) -> (String, Vec<String>) {
+    ) -> (String, Vec<String>, bool) {
         let mut s = String::new();
         let mut missing = Vec::new();
+        let mut named = false;
         for t in tokens(format) {
             match t {
                 Token::Lit(l) => s.push_str(l),
@@ -319,7 +350,10 @@ impl Resolver<'_> {
                 Token::Ph("Region") if !rc.region.is_empty() => s.push_str(rc.region),
                 Token::Ph("Account") if !rc.account.is_empty() => s.push_str(rc.account),
                 Token::Ph(ph) => match self.values(prefix, ph, role, params) {
-                    Some((v, _)) if v.len() == 1 => s.push_str(&v[0]),
+                    Some((v, _)) if v.len() == 1 => {
+                        s.push_str(&v[0]);
+                        named = true;
+                    }
                     _ => {
                         s.push('*');
                         missing.push(format!("${{{ph}}}"));
@@ -327,7 +361,7 @@ impl Resolver<'_> {
                 },
             }
         }
-        (s, missing)
+        (s, missing, named)
     }
 }
 
@@ -357,7 +391,11 @@ fn transform(name: &str, v: &str) -> Option<(String, Option<(String, String)>)> 
             let decoded = percent_decode(v);
             let path = decoded.split('?').next()?.trim_start_matches('/');
             let (bucket, key) = path.split_once('/')?;
-            let part = if name == "copy-source-bucket" { bucket } else { key };
+            let part = if name == "copy-source-bucket" {
+                bucket
+            } else {
+                key
+            };
             (part.to_string(), None)
         }
         "sqs-queue-url" => {
@@ -371,7 +409,10 @@ fn transform(name: &str, v: &str) -> Option<(String, Option<(String, String)>)> 
                 .strip_prefix("sqs.")
                 .and_then(|h| h.split('.').next())
                 .or_else(|| host.split('.').next())?;
-            (queue.to_string(), Some((account.to_string(), region.to_string())))
+            (
+                queue.to_string(),
+                Some((account.to_string(), region.to_string())),
+            )
         }
         "lambda-name" => {
             // name | name:qualifier | ACCOUNT:function:name[:qualifier] | full ARN (matched earlier)
@@ -388,7 +429,9 @@ fn transform(name: &str, v: &str) -> Option<(String, Option<(String, String)>)> 
 }
 
 fn percent_decode(s: &str) -> String {
-    percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 #[cfg(test)]
@@ -400,9 +443,16 @@ mod tests {
         let obj = "arn:${Partition}:s3:::${BucketName}/${ObjectName}";
         assert!(format_matches(obj, "arn:aws:s3:::b/k/with:colon"));
         assert!(!format_matches(obj, "arn:aws:s3:::b"));
-        let idx = "arn:${Partition}:dynamodb:${Region}:${Account}:table/${TableName}/index/${IndexName}";
-        assert!(format_matches(idx, "arn:aws:dynamodb:eu-west-1:111122223333:table/T/index/I"));
-        assert!(!format_matches(idx, "arn:aws:dynamodb:eu-west-1:111122223333:table/T"));
+        let idx =
+            "arn:${Partition}:dynamodb:${Region}:${Account}:table/${TableName}/index/${IndexName}";
+        assert!(format_matches(
+            idx,
+            "arn:aws:dynamodb:eu-west-1:111122223333:table/T/index/I"
+        ));
+        assert!(!format_matches(
+            idx,
+            "arn:aws:dynamodb:eu-west-1:111122223333:table/T"
+        ));
         let stream = "arn:${Partition}:logs:${Region}:${Account}:log-group:${LogGroupName}:log-stream:${LogStreamName}";
         assert!(format_matches(
             stream,
@@ -412,15 +462,44 @@ mod tests {
 
     #[test]
     fn transforms() {
-        let q = transform("sqs-queue-url", "https://sqs.eu-west-1.amazonaws.com/444455556666/jobs");
+        let q = transform(
+            "sqs-queue-url",
+            "https://sqs.eu-west-1.amazonaws.com/444455556666/jobs",
+        );
         assert_eq!(
             q,
-            Some(("jobs".to_string(), Some(("444455556666".to_string(), "eu-west-1".to_string()))))
+            Some((
+                "jobs".to_string(),
+                Some(("444455556666".to_string(), "eu-west-1".to_string()))
+            ))
         );
-        assert_eq!(transform("secret-name", "prod/db").map(|t| t.0).as_deref(), Some("prod/db-??????"));
-        assert_eq!(transform("copy-source-key", "/src-b/a%20b.txt?versionId=1").map(|t| t.0).as_deref(), Some("a b.txt"));
-        assert_eq!(transform("copy-source-bucket", "src-b/a.txt").map(|t| t.0).as_deref(), Some("src-b"));
-        assert_eq!(transform("lambda-name", "111122223333:function:f:prod").map(|t| t.0).as_deref(), Some("f:prod"));
-        assert_eq!(transform("strip-leading-slash", "/app/db").map(|t| t.0).as_deref(), Some("app/db"));
+        assert_eq!(
+            transform("secret-name", "prod/db").map(|t| t.0).as_deref(),
+            Some("prod/db-??????")
+        );
+        assert_eq!(
+            transform("copy-source-key", "/src-b/a%20b.txt?versionId=1")
+                .map(|t| t.0)
+                .as_deref(),
+            Some("a b.txt")
+        );
+        assert_eq!(
+            transform("copy-source-bucket", "src-b/a.txt")
+                .map(|t| t.0)
+                .as_deref(),
+            Some("src-b")
+        );
+        assert_eq!(
+            transform("lambda-name", "111122223333:function:f:prod")
+                .map(|t| t.0)
+                .as_deref(),
+            Some("f:prod")
+        );
+        assert_eq!(
+            transform("strip-leading-slash", "/app/db")
+                .map(|t| t.0)
+                .as_deref(),
+            Some("app/db")
+        );
     }
 }

@@ -60,14 +60,16 @@ impl Tables {
         let mut t = Tables::default();
         for (line, f) in rows(exceptions) {
             let [src, name, when, actions, note] = f.as_slice() else {
-                t.malformed.push(format!("cloudtrail-exceptions.tsv:{line}"));
+                t.malformed
+                    .push(format!("cloudtrail-exceptions.tsv:{line}"));
                 continue;
             };
             let when = match when.strip_prefix("param:") {
                 Some(p) => When::Param(p.to_string()),
                 None if *when == "-" => When::Always,
                 None => {
-                    t.malformed.push(format!("cloudtrail-exceptions.tsv:{line}"));
+                    t.malformed
+                        .push(format!("cloudtrail-exceptions.tsv:{line}"));
                     continue;
                 }
             };
@@ -113,7 +115,11 @@ impl Tables {
             match f.as_slice() {
                 [prefix, ph, role, param, transform, _note] => t
                     .bindings
-                    .entry(((*prefix).to_string(), (*ph).to_string(), (*role).to_string()))
+                    .entry((
+                        (*prefix).to_string(),
+                        (*ph).to_string(),
+                        (*role).to_string(),
+                    ))
                     .or_default()
                     .push(Binding {
                         param: (*param).to_string(),
@@ -141,7 +147,11 @@ impl Tables {
 
     pub fn bindings(&self, prefix: &str, placeholder: &str, role: &str) -> &[Binding] {
         self.bindings
-            .get(&(prefix.to_string(), placeholder.to_string(), role.to_string()))
+            .get(&(
+                prefix.to_string(),
+                placeholder.to_string(),
+                role.to_string(),
+            ))
             .map_or(&[], Vec::as_slice)
     }
 

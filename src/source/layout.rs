@@ -42,7 +42,10 @@ mod tests {
         let l = layout_info(p);
         assert_eq!(l.as_ref().map(|l| l.account.as_str()), Some("111122223333"));
         assert_eq!(l.as_ref().map(|l| l.region.as_str()), Some("eu-west-1"));
-        assert_eq!(l.map(|l| l.date.to_string()), Some("2026-11-02".to_string()));
+        assert_eq!(
+            l.map(|l| l.date.to_string()),
+            Some("2026-11-02".to_string())
+        );
         assert!(layout_info("some/file.json").is_none());
         assert!(layout_info("AWSLogs/abc/CloudTrail/r/2026/13/01/x").is_none());
     }

@@ -18,7 +18,7 @@ use crate::diag::Diagnostic;
 use crate::record::Record;
 
 pub use layout::{LayoutInfo, layout_info};
-pub use parse::parse_text;
+pub use parse::{parse_text, serde_reason};
 
 /// One input to read.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -66,7 +66,10 @@ pub fn discover(paths: &[String]) -> (Vec<Input>, Vec<Diagnostic>) {
         }
         let path = Path::new(p);
         match std::fs::metadata(path) {
-            Err(e) => diags.push(Diagnostic::warning(p, format!("cannot read: {}", io_reason(&e)))),
+            Err(e) => diags.push(Diagnostic::warning(
+                p,
+                format!("cannot read: {}", io_reason(&e)),
+            )),
             Ok(m) if m.is_file() => inputs.push(Input::File(path.to_path_buf())),
             Ok(m) if m.is_dir() => {
                 let mut found = Vec::new();
@@ -128,13 +131,16 @@ pub fn load(input: &Input, report: &mut FileReport) -> Option<Vec<u8>> {
     let mut raw = Vec::new();
     let read = match input {
         Input::Stdin => std::io::stdin().lock().read_to_end(&mut raw).map(|_| ()),
-        Input::File(p) => std::fs::File::open(p).and_then(|mut f| f.read_to_end(&mut raw).map(|_| ())),
+        Input::File(p) => {
+            std::fs::File::open(p).and_then(|mut f| f.read_to_end(&mut raw).map(|_| ()))
+        }
     };
     if let Err(e) = read {
         report.skipped = true;
-        report
-            .diagnostics
-            .push(Diagnostic::warning(&name, format!("cannot read: {}", io_reason(&e))));
+        report.diagnostics.push(Diagnostic::warning(
+            &name,
+            format!("cannot read: {}", io_reason(&e)),
+        ));
         return None;
     }
     report.bytes_in = raw.len() as u64;
@@ -149,9 +155,10 @@ pub fn load(input: &Input, report: &mut FileReport) -> Option<Vec<u8>> {
                     io_reason(&e)
                 )
             };
-            report
-                .diagnostics
-                .push(Diagnostic::warning(&name, msg).at(format!("after decompressed byte {}", out.len())));
+            report.diagnostics.push(
+                Diagnostic::warning(&name, msg)
+                    .at(format!("after decompressed byte {}", out.len())),
+            );
         }
         raw = out;
     }
@@ -170,8 +177,11 @@ pub fn read_input(input: &Input, on_record: &mut dyn FnMut(&Record<'_>)) -> File
         Ok(t) => std::borrow::Cow::Borrowed(t),
         Err(e) => {
             report.diagnostics.push(
-                Diagnostic::warning(&name, "invalid UTF-8; the bad bytes were replaced with U+FFFD")
-                    .at(format!("byte {}", e.valid_up_to())),
+                Diagnostic::warning(
+                    &name,
+                    "invalid UTF-8; the bad bytes were replaced with U+FFFD",
+                )
+                .at(format!("byte {}", e.valid_up_to())),
             );
             String::from_utf8_lossy(&bytes)
         }

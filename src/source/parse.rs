@@ -33,8 +33,11 @@ impl Ctx<'_> {
             Err(e) => {
                 self.report.bad_records += 1;
                 self.report.diagnostics.push(
-                    Diagnostic::warning(self.name, format!("unusable record: {}", serde_reason(&e)))
-                        .at(format!("record {}", self.ordinal)),
+                    Diagnostic::warning(
+                        self.name,
+                        format!("unusable record: {}", serde_reason(&e)),
+                    )
+                    .at(format!("record {}", self.ordinal)),
                 );
             }
         }
@@ -72,7 +75,10 @@ impl Ctx<'_> {
         } else if let Some(ev) = probe.cloudtrail_event {
             self.record_str(&ev);
         } else if let Some(detail) = probe.detail {
-            if probe.detail_type.as_deref().is_some_and(|t| t.contains("CloudTrail"))
+            if probe
+                .detail_type
+                .as_deref()
+                .is_some_and(|t| t.contains("CloudTrail"))
                 || detail.get().contains("\"eventName\"")
             {
                 self.record_str(detail.get());
@@ -175,21 +181,22 @@ impl<'de> Visitor<'de> for ArraySeed<'_, '_> {
             match self.of {
                 ArrayOf::Records => self.ctx.record_str(raw.get()),
                 ArrayOf::Values => self.ctx.value(raw),
-                ArrayOf::LookupEvents => {
-                    match serde_json::from_str::<LookupEvent>(raw.get()) {
-                        Ok(LookupEvent {
-                            cloudtrail_event: Some(ev),
-                        }) => self.ctx.record_str(&ev),
-                        _ => {
-                            self.ctx.ordinal += 1;
-                            self.ctx.report.bad_records += 1;
-                            self.ctx.report.diagnostics.push(
-                                Diagnostic::warning(self.ctx.name, "lookup event without a `CloudTrailEvent` string")
-                                    .at(format!("record {}", self.ctx.ordinal)),
-                            );
-                        }
+                ArrayOf::LookupEvents => match serde_json::from_str::<LookupEvent>(raw.get()) {
+                    Ok(LookupEvent {
+                        cloudtrail_event: Some(ev),
+                    }) => self.ctx.record_str(&ev),
+                    _ => {
+                        self.ctx.ordinal += 1;
+                        self.ctx.report.bad_records += 1;
+                        self.ctx.report.diagnostics.push(
+                            Diagnostic::warning(
+                                self.ctx.name,
+                                "lookup event without a `CloudTrailEvent` string",
+                            )
+                            .at(format!("record {}", self.ctx.ordinal)),
+                        );
                     }
-                }
+                },
             }
         }
         Ok(())
@@ -236,7 +243,11 @@ impl<'de> Visitor<'de> for TopSeed<'_, '_> {
 
 /// The first key of the object that `text` starts with, when it is a plain string.
 fn first_key(text: &str) -> Option<&str> {
-    let t = text.trim_start().strip_prefix('{')?.trim_start().strip_prefix('"')?;
+    let t = text
+        .trim_start()
+        .strip_prefix('{')?
+        .trim_start()
+        .strip_prefix('"')?;
     let end = t.find(['"', '\\'])?;
     Some(&t[..end])
 }
@@ -261,7 +272,9 @@ pub fn parse_text(
     let trimmed = text.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']);
     if trimmed.is_empty() {
         ctx.report.skipped = true;
-        ctx.report.diagnostics.push(Diagnostic::warning(name, "empty file, no records"));
+        ctx.report
+            .diagnostics
+            .push(Diagnostic::warning(name, "empty file, no records"));
         return;
     }
     if trimmed.starts_with('[') {
@@ -287,9 +300,10 @@ pub fn parse_text(
         }
     } else {
         ctx.report.skipped = true;
-        ctx.report
-            .diagnostics
-            .push(Diagnostic::warning(name, "not JSON; expected CloudTrail records"));
+        ctx.report.diagnostics.push(Diagnostic::warning(
+            name,
+            "not JSON; expected CloudTrail records",
+        ));
         return;
     }
 
@@ -350,7 +364,12 @@ mod tests {
     fn names(text: &str) -> (Vec<String>, FileReport) {
         let mut out = Vec::new();
         let mut report = FileReport::default();
-        parse_text("t", text, &mut |r| out.push(r.name().to_string()), &mut report);
+        parse_text(
+            "t",
+            text,
+            &mut |r| out.push(r.name().to_string()),
+            &mut report,
+        );
         (out, report)
     }
 
@@ -378,14 +397,18 @@ mod tests {
 
     #[test]
     fn eventbridge_envelope() {
-        let env = format!(r#"{{"version":"0","detail-type":"AWS API Call via CloudTrail","source":"aws.s3","detail":{A}}}"#);
+        let env = format!(
+            r#"{{"version":"0","detail-type":"AWS API Call via CloudTrail","source":"aws.s3","detail":{A}}}"#
+        );
         assert_eq!(names(&format!("{env}\n{env}")).0, ["A", "A"]);
     }
 
     #[test]
     fn lookup_events_whole_and_lines() {
         let quoted = serde_json::to_string(A).unwrap_or_default();
-        let whole = format!(r#"{{"Events":[{{"EventId":"1","CloudTrailEvent":{quoted}}}],"NextToken":null}}"#);
+        let whole = format!(
+            r#"{{"Events":[{{"EventId":"1","CloudTrailEvent":{quoted}}}],"NextToken":null}}"#
+        );
         assert_eq!(names(&whole).0, ["A"]);
         let line = format!(r#"{{"EventId":"1","CloudTrailEvent":{quoted}}}"#);
         assert_eq!(names(&format!("{line}\n{line}\n")).0, ["A", "A"]);
@@ -397,7 +420,11 @@ mod tests {
         let (n, r) = names(&text);
         assert_eq!(n, ["A", "B"]);
         assert_eq!(r.diagnostics.len(), 1);
-        assert!(r.diagnostics[0].message.contains("2 record(s) before it are kept"));
+        assert!(
+            r.diagnostics[0]
+                .message
+                .contains("2 record(s) before it are kept")
+        );
     }
 
     #[test]
@@ -408,7 +435,10 @@ mod tests {
         assert_eq!(r.bad_records, 1);
         assert_eq!(r.diagnostics[0].position.as_deref(), Some("record 2"));
         let (_, r) = names(r#"{"Records":[5]}"#);
-        assert_eq!(r.diagnostics[0].message, "unusable record: invalid type: integer `5`, expected an object");
+        assert_eq!(
+            r.diagnostics[0].message,
+            "unusable record: invalid type: integer `5`, expected an object"
+        );
     }
 
     #[test]
@@ -423,18 +453,40 @@ mod tests {
     #[test]
     fn deep_nesting_hits_the_limit() {
         // Skipping is iterative in serde_json and typed parsing stops at depth 128: no overflow.
-        let deep = format!(r#"{{"Records":[{}{}]}}"#, "[".repeat(100_000), "]".repeat(100_000));
+        let deep = format!(
+            r#"{{"Records":[{}{}]}}"#,
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
         let (n, r) = names(&deep);
         assert!(n.is_empty());
         assert_eq!(r.bad_records, 1);
-        let deep = format!(r#"{{"Records":[{}]}}"#, A.replacen('{', &format!(r#"{{"extra":{}{},"#, "[".repeat(100_000), "]".repeat(100_000)), 1));
+        let deep = format!(
+            r#"{{"Records":[{}]}}"#,
+            A.replacen(
+                '{',
+                &format!(
+                    r#"{{"extra":{}{},"#,
+                    "[".repeat(100_000),
+                    "]".repeat(100_000)
+                ),
+                1
+            )
+        );
         let (n, _) = names(&deep);
         assert_eq!(n, ["A"], "an ignored deep value is skipped");
         let text = A.replace(
             r#""userIdentity":{}"#,
-            &format!(r#""userIdentity":{{}},"requestParameters":{}{}"#, "[".repeat(100_000), "]".repeat(100_000)),
+            &format!(
+                r#""userIdentity":{{}},"requestParameters":{}{}"#,
+                "[".repeat(100_000),
+                "]".repeat(100_000)
+            ),
         );
         let rec: Record = serde_json::from_str(&text).unwrap_or_default();
-        assert!(rec.params().is_none(), "typed parse of a deep value stops at the depth limit");
+        assert!(
+            rec.params().is_none(),
+            "typed parse of a deep value stops at the depth limit"
+        );
     }
 }

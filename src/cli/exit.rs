@@ -1,0 +1,45 @@
+//! Exit codes. `docs/exit-codes.md` documents the same table; a test keeps them in sync.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// The command did what was asked.
+    Ok,
+    /// An error stopped the command (I/O, an internal check such as a failed replay).
+    Failure,
+    /// The command line was wrong (clap's code; never used for anything else).
+    Usage,
+    /// No usable record was read: nothing can be concluded, so this is never success.
+    NoInput,
+    /// `--strict` and some input had problems (see the warnings).
+    InputWarnings,
+}
+
+impl Exit {
+    pub const ALL: [Exit; 5] = [
+        Exit::Ok,
+        Exit::Failure,
+        Exit::Usage,
+        Exit::NoInput,
+        Exit::InputWarnings,
+    ];
+
+    pub fn code(self) -> u8 {
+        match self {
+            Exit::Ok => 0,
+            Exit::Failure => 1,
+            Exit::Usage => 2,
+            Exit::NoInput => 3,
+            Exit::InputWarnings => 4,
+        }
+    }
+
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Exit::Ok => "success",
+            Exit::Failure => "an error stopped the command",
+            Exit::Usage => "invalid command line",
+            Exit::NoInput => "no usable CloudTrail record was read",
+            Exit::InputWarnings => "`--strict` and some input could not be used",
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! The command line: clap definitions, one file per subcommand. The only place that prints.
+
+mod demo;
+mod exit;
+mod generate;
+mod input;
+mod usage;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub use exit::Exit;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tightrole",
+    version,
+    about = "Least-privilege IAM policies for every Lambda function, role and user, from what CloudTrail shows they did",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print the least-privilege policy of every principal in the trail.
+    Generate(generate::Args),
+    /// Print what each principal did: action, resource, count, last seen.
+    Usage(usage::Args),
+    /// Write the bundled demo trail: a seeded, synthetic serverless shop.
+    DemoTrail(demo::Args),
+}
+
+/// Parses the command line, runs it, and maps the outcome to an exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                Exit::Usage.code()
+            } else {
+                0
+            });
+        }
+    };
+    let result = match cli.command {
+        Command::Generate(a) => generate::run(a),
+        Command::Usage(a) => usage::run(a),
+        Command::DemoTrail(a) => demo::run(a),
+    };
+    match result {
+        Ok(exit) => ExitCode::from(exit.code()),
+        Err(e) => {
+            if is_broken_pipe(&e) {
+                return ExitCode::SUCCESS;
+            }
+            let mut msg = format!("error: {e}");
+            for cause in e.chain().skip(1) {
+                msg.push_str(&format!(": {cause}"));
+            }
+            eprintln!("{msg}");
+            ExitCode::from(Exit::Failure.code())
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Writes to stdout; a closed pipe is not an error the user needs to see.
+fn print_stdout(text: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(())
+}

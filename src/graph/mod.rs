@@ -1,0 +1,125 @@
+//! The usage graph: account → role → function → action → resource, evidence on every
+//! principal → action and action → resource edge.
+
+use std::collections::BTreeMap;
+
+use petgraph::graph::{DiGraph, NodeIndex};
+use serde::Serialize;
+
+use crate::identity::PrincipalKind;
+use crate::usage::{Evidence, Usage};
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(tag = "node", rename_all = "lowercase")]
+pub enum Node {
+    Account {
+        id: String,
+    },
+    Role {
+        arn: String,
+    },
+    Principal {
+        kind: PrincipalKind,
+        name: String,
+        account: String,
+    },
+    Action {
+        principal: usize,
+        action: String,
+    },
+    Resource {
+        arn: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Edge {
+    /// account → role, role → function, account → user
+    Contains,
+    /// principal → action: every call of the action, on any resource.
+    Calls(Evidence),
+    /// action → resource
+    On(Evidence),
+}
+
+/// The petgraph graph with an index from node to its id, so that nodes are never duplicated.
+#[derive(Debug, Default)]
+pub struct AccessGraph {
+    pub graph: DiGraph<Node, Edge>,
+    index: BTreeMap<Node, NodeIndex>,
+}
+
+impl AccessGraph {
+    fn node(&mut self, n: Node) -> NodeIndex {
+        if let Some(i) = self.index.get(&n) {
+            return *i;
+        }
+        let i = self.graph.add_node(n.clone());
+        self.index.insert(n, i);
+        i
+    }
+
+    fn link(&mut self, a: NodeIndex, b: NodeIndex, e: Edge) {
+        if self.graph.find_edge(a, b).is_none() {
+            self.graph.add_edge(a, b, e);
+        }
+    }
+
+    /// Builds the graph of granted (successful) usage.
+    pub fn from_usage(usage: &Usage) -> AccessGraph {
+        let mut g = AccessGraph::default();
+        for (pi, (id, p)) in usage.principals.iter().enumerate() {
+            let account = g.node(Node::Account {
+                id: id.account.clone(),
+            });
+            let parent = match (&p.role_arn, id.kind) {
+                (Some(role), PrincipalKind::Function) => {
+                    let r = g.node(Node::Role { arn: role.clone() });
+                    g.link(account, r, Edge::Contains);
+                    r
+                }
+                _ => account,
+            };
+            let me = g.node(Node::Principal {
+                kind: id.kind,
+                name: id.name.clone(),
+                account: id.account.clone(),
+            });
+            g.link(parent, me, Edge::Contains);
+            let mut per_action: BTreeMap<&str, Evidence> = BTreeMap::new();
+            for ((action, resource), ev) in &p.grants {
+                match per_action.get_mut(action.as_str()) {
+                    Some(e) => e.merge(ev),
+                    None => {
+                        per_action.insert(action, ev.clone());
+                    }
+                }
+                let a = g.node(Node::Action {
+                    principal: pi,
+                    action: action.clone(),
+                });
+                let r = g.node(Node::Resource {
+                    arn: resource.clone(),
+                });
+                g.link(a, r, Edge::On(ev.clone()));
+            }
+            for (action, ev) in per_action {
+                let a = g.node(Node::Action {
+                    principal: pi,
+                    action: action.to_string(),
+                });
+                g.link(me, a, Edge::Calls(ev));
+            }
+        }
+        g
+    }
+
+    pub fn node_count(&self) -> usize {
+        self.graph.node_count()
+    }
+
+    pub fn edge_count(&self) -> usize {
+        self.graph.edge_count()
+    }
+}

@@ -1,0 +1,297 @@
+//! Record → principal. A Lambda function runs its code under the assumed-role session
+//! `assumed-role/<role>/<function-name>`, so functions that share a role are told apart by
+//! session name once something shows the session is a function: the function inventory, the
+//! `exec-env/AWS_Lambda_` user-agent marker, or the trail itself (CreateFunction /
+//! UpdateFunctionConfiguration with that role, or an Invoke of that name).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::record::Record;
+
+/// The kinds of principal a policy is written for, plus the kinds that never get one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PrincipalKind {
+    Function,
+    Role,
+    User,
+    Root,
+    Federated,
+}
+
+impl PrincipalKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PrincipalKind::Function => "function",
+            PrincipalKind::Role => "role",
+            PrincipalKind::User => "user",
+            PrincipalKind::Root => "root",
+            PrincipalKind::Federated => "federated",
+        }
+    }
+}
+
+impl fmt::Display for PrincipalKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Who made a call, as far as one record shows.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Actor {
+    /// An assumed-role session: a function, or a plain session of the role.
+    Session {
+        account: String,
+        role_arn: String,
+        session: String,
+    },
+    /// An assumed-role session that cannot be a function (its name is not a function name).
+    Role {
+        account: String,
+        role_arn: String,
+    },
+    User {
+        account: String,
+        arn: String,
+    },
+    Root {
+        account: String,
+    },
+    Federated {
+        account: String,
+        arn: String,
+    },
+}
+
+/// Why a record has no principal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum NoActor {
+    /// `userIdentity.type` `AWSService`: AWS itself, never a principal.
+    AwsService,
+    /// Another account, an anonymous caller, or an identity type with no policy of its own.
+    Other,
+}
+
+/// Lambda function names: 1–64 of letters, digits, `-` and `_`.
+pub fn is_function_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// The last path segment of a role ARN: `arn:aws:iam::1:role/path/name` → `name`.
+pub fn role_name(role_arn: &str) -> &str {
+    role_arn
+        .split_once(":role/")
+        .map_or(role_arn, |(_, r)| r.rsplit('/').next().unwrap_or(r))
+}
+
+/// Attributes one record.
+pub fn actor(rec: &Record<'_>) -> Result<Actor, NoActor> {
+    let Some(id) = rec.user_identity.as_ref() else {
+        return Err(NoActor::Other);
+    };
+    let account = id
+        .account_id
+        .as_deref()
+        .filter(|a| !a.is_empty())
+        .unwrap_or_else(|| rec.account())
+        .to_string();
+    let arn = id.arn.as_deref().unwrap_or("");
+    match id.kind.as_deref().unwrap_or("") {
+        "AWSService" => Err(NoActor::AwsService),
+        "AssumedRole" => {
+            let issuer = id
+                .session_context
+                .as_ref()
+                .and_then(|c| c.session_issuer.as_ref());
+            // arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION
+            let (role_from_arn, session) = arn
+                .split_once(":assumed-role/")
+                .and_then(|(_, r)| r.split_once('/'))
+                .map_or(("", ""), |(r, s)| (r, s));
+            let role_arn = match issuer.and_then(|i| i.arn.as_deref()) {
+                Some(a) if !a.is_empty() => a.to_string(),
+                _ if !role_from_arn.is_empty() => {
+                    let partition = arn.split(':').nth(1).unwrap_or("aws");
+                    format!("arn:{partition}:iam::{account}:role/{role_from_arn}")
+                }
+                _ => return Err(NoActor::Other),
+            };
+            if is_function_name(session) {
+                Ok(Actor::Session {
+                    account,
+                    role_arn,
+                    session: session.to_string(),
+                })
+            } else {
+                Ok(Actor::Role { account, role_arn })
+            }
+        }
+        "IAMUser" if !arn.is_empty() => Ok(Actor::User {
+            account,
+            arn: arn.to_string(),
+        }),
+        "Root" => Ok(Actor::Root { account }),
+        "FederatedUser" if !arn.is_empty() => Ok(Actor::Federated {
+            account,
+            arn: arn.to_string(),
+        }),
+        _ => Err(NoActor::Other),
+    }
+}
+
+/// What shows that a session is a Lambda function.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FunctionFacts {
+    /// (role ARN, function name) from CreateFunction / UpdateFunctionConfiguration.
+    pub declared: BTreeSet<(String, String)>,
+    /// Function names that were the target of an Invoke.
+    pub invoked: BTreeSet<String>,
+}
+
+impl FunctionFacts {
+    /// Learns from a successful Lambda management or Invoke call.
+    pub fn observe(
+        &mut self,
+        rec: &Record<'_>,
+        params: Option<&serde_json::Map<String, serde_json::Value>>,
+    ) {
+        if !rec.source().eq_ignore_ascii_case("lambda.amazonaws.com") || rec.error_code.is_some() {
+            return;
+        }
+        let Some(p) = params else { return };
+        let Some(func) = p.get("functionName").and_then(|v| v.as_str()) else {
+            return;
+        };
+        let name = function_name_of(func);
+        let event = crate::mapping::strip_version(rec.name());
+        match event {
+            "CreateFunction" | "UpdateFunctionConfiguration" => {
+                if let Some(role) = p.get("role").and_then(|v| v.as_str()) {
+                    self.declared.insert((role.to_string(), name.to_string()));
+                }
+            }
+            "Invoke" | "InvokeAsync" | "InvokeWithResponseStream" => {
+                self.invoked.insert(name.to_string());
+            }
+            _ => {}
+        }
+    }
+
+    pub fn merge(&mut self, other: FunctionFacts) {
+        self.declared.extend(other.declared);
+        self.invoked.extend(other.invoked);
+    }
+}
+
+/// `name`, `name:qualifier`, `ACCOUNT:function:name` or a full ARN → `name`.
+pub fn function_name_of(s: &str) -> &str {
+    let s = s.split_once(":function:").map_or(s, |(_, r)| r);
+    s.split(':').next().unwrap_or(s)
+}
+
+/// The function inventory: the JSON printed by `aws lambda list-functions`.
+#[derive(Debug, Clone, Default)]
+pub struct Inventory {
+    /// function name → (role ARN, function ARN)
+    pub functions: BTreeMap<String, InventoryFunction>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct InventoryFunction {
+    #[serde(rename = "FunctionName")]
+    pub name: String,
+    #[serde(rename = "FunctionArn", default)]
+    pub arn: Option<String>,
+    #[serde(rename = "Role", default)]
+    pub role: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ListFunctions {
+    #[serde(rename = "Functions")]
+    functions: Vec<InventoryFunction>,
+}
+
+impl Inventory {
+    /// Parses `aws lambda list-functions` output (one document, or several concatenated pages).
+    pub fn parse(text: &str) -> Result<Inventory, serde_json::Error> {
+        let mut inv = Inventory::default();
+        for page in serde_json::Deserializer::from_str(text).into_iter::<ListFunctions>() {
+            for f in page?.functions {
+                inv.functions.insert(f.name.clone(), f);
+            }
+        }
+        Ok(inv)
+    }
+
+    /// Does the inventory say this session of this role is the function?
+    pub fn says_function(&self, role_arn: &str, session: &str) -> bool {
+        self.functions.get(session).is_some_and(|f| match &f.role {
+            Some(r) => r == role_arn || role_name(r) == role_name(role_arn),
+            None => true,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(identity: &str) -> Record<'_> {
+        serde_json::from_str(identity).unwrap_or_default()
+    }
+
+    #[test]
+    fn assumed_role_sessions() {
+        let json = r#"{"userIdentity":{"type":"AssumedRole","accountId":"111122223333",
+          "arn":"arn:aws:sts::111122223333:assumed-role/shared-role/orders-api",
+          "sessionContext":{"sessionIssuer":{"type":"Role","arn":"arn:aws:iam::111122223333:role/svc/shared-role"}}}}"#;
+        let r = rec(json);
+        assert_eq!(
+            actor(&r),
+            Ok(Actor::Session {
+                account: "111122223333".into(),
+                role_arn: "arn:aws:iam::111122223333:role/svc/shared-role".into(),
+                session: "orders-api".into()
+            })
+        );
+        let json = r#"{"userIdentity":{"type":"AssumedRole","accountId":"111122223333",
+          "arn":"arn:aws:sts::111122223333:assumed-role/ops/jane@example.com"}}"#;
+        assert!(matches!(actor(&rec(json)), Ok(Actor::Role { .. })));
+    }
+
+    #[test]
+    fn services_never_become_principals() {
+        let r = rec(r#"{"userIdentity":{"type":"AWSService","invokedBy":"lambda.amazonaws.com"}}"#);
+        assert_eq!(actor(&r), Err(NoActor::AwsService));
+        assert_eq!(
+            actor(&rec(r#"{"userIdentity":{"type":"AWSAccount"}}"#)),
+            Err(NoActor::Other)
+        );
+    }
+
+    #[test]
+    fn inventory_and_names() {
+        let inv = Inventory::parse(
+            r#"{"Functions":[{"FunctionName":"f","FunctionArn":"arn:aws:lambda:eu-west-1:1:function:f","Role":"arn:aws:iam::1:role/r"}]}"#,
+        );
+        let inv = inv.unwrap_or_default();
+        assert!(inv.says_function("arn:aws:iam::1:role/r", "f"));
+        assert!(!inv.says_function("arn:aws:iam::1:role/other", "f"));
+        assert_eq!(
+            function_name_of("arn:aws:lambda:eu-west-1:1:function:f:prod"),
+            "f"
+        );
+        assert_eq!(function_name_of("f:3"), "f");
+        assert_eq!(role_name("arn:aws:iam::1:role/a/b/name"), "name");
+        assert!(is_function_name("orders-api_v2"));
+        assert!(!is_function_name("i-0abc/x") && !is_function_name(""));
+    }
+}

@@ -1,0 +1,277 @@
+//! The evaluator: explicit Deny wins, then an Allow, else implicit deny. A condition the
+//! evaluator cannot decide makes the answer `Conditional`, never a silent allow or deny.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::{Effect, Matcher, PolicyDocument, Statement};
+use crate::wildcard::matches;
+
+/// The request context: condition keys (lowercased) and their values. A key that is absent
+/// is unknown, not false.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Context {
+    pub values: BTreeMap<String, Vec<String>>,
+}
+
+impl Context {
+    pub fn with(mut self, key: &str, value: impl Into<String>) -> Self {
+        self.values
+            .entry(key.to_ascii_lowercase())
+            .or_default()
+            .push(value.into());
+        self
+    }
+}
+
+pub struct Request<'a> {
+    pub action: &'a str,
+    pub resource: &'a str,
+    pub context: &'a Context,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Decision {
+    Allow,
+    /// Allowed or denied depending on a condition the evaluator cannot decide.
+    Conditional,
+    ImplicitDeny,
+    ExplicitDeny,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tri {
+    True,
+    False,
+    Unknown,
+}
+
+fn matcher_hits(m: &Matcher, value: &str, case_insensitive: bool) -> bool {
+    match m {
+        Matcher::Is(v) => v.iter().any(|p| matches(p, value, case_insensitive)),
+        Matcher::Not(v) => !v.iter().any(|p| matches(p, value, case_insensitive)),
+    }
+}
+
+fn condition(op: &str, key: &str, expected: &[String], ctx: &Context) -> Tri {
+    let (set_op, rest) = if let Some(r) = op.strip_prefix("ForAnyValue:") {
+        (Some(true), r)
+    } else if let Some(r) = op.strip_prefix("ForAllValues:") {
+        (Some(false), r)
+    } else {
+        (None, op)
+    };
+    let (base, if_exists) = match rest.strip_suffix("IfExists") {
+        Some(b) => (b, true),
+        None => (rest, false),
+    };
+    let actual = ctx.values.get(&key.to_ascii_lowercase());
+    if base == "Null" {
+        let Some(actual) = actual else {
+            return Tri::Unknown;
+        };
+        let is_null = actual.is_empty();
+        return if expected
+            .iter()
+            .any(|e| e.eq_ignore_ascii_case(&is_null.to_string()))
+        {
+            Tri::True
+        } else {
+            Tri::False
+        };
+    }
+    let Some(actual) = actual else {
+        // We cannot tell whether the key is in the real request.
+        return Tri::Unknown;
+    };
+    if actual.is_empty() {
+        return if if_exists { Tri::True } else { Tri::False };
+    }
+    let single = |a: &str, e: &str| -> Option<bool> {
+        Some(match base {
+            "StringEquals" | "ArnEquals" => a == e,
+            "StringNotEquals" | "ArnNotEquals" => a != e,
+            "StringEqualsIgnoreCase" => a.eq_ignore_ascii_case(e),
+            "StringNotEqualsIgnoreCase" => !a.eq_ignore_ascii_case(e),
+            "StringLike" | "ArnLike" => matches(e, a, false),
+            "StringNotLike" | "ArnNotLike" => !matches(e, a, false),
+            "Bool" => a.eq_ignore_ascii_case(e),
+            _ => return None,
+        })
+    };
+    let negated = base.contains("Not");
+    // One context value against the expected list: positive operators need any match,
+    // negated ones need every comparison to hold.
+    let value_ok = |a: &str| -> Option<bool> {
+        let results: Option<Vec<bool>> = expected.iter().map(|e| single(a, e)).collect();
+        let results = results?;
+        Some(if negated {
+            results.iter().all(|x| *x)
+        } else {
+            results.iter().any(|x| *x)
+        })
+    };
+    let per_value: Option<Vec<bool>> = actual.iter().map(|a| value_ok(a)).collect();
+    let Some(per_value) = per_value else {
+        return Tri::Unknown;
+    };
+    let ok = match set_op {
+        Some(true) => per_value.iter().any(|x| *x),
+        Some(false) => per_value.iter().all(|x| *x),
+        None => per_value.iter().all(|x| *x),
+    };
+    if ok { Tri::True } else { Tri::False }
+}
+
+fn statement_applies(s: &Statement, req: &Request<'_>) -> Tri {
+    if !matcher_hits(&s.action, req.action, true) || !matcher_hits(&s.resource, req.resource, false)
+    {
+        return Tri::False;
+    }
+    let mut result = Tri::True;
+    for (op, keys) in &s.condition {
+        for (key, expected) in keys {
+            match condition(op, key, expected, req.context) {
+                Tri::False => return Tri::False,
+                Tri::Unknown => result = Tri::Unknown,
+                Tri::True => {}
+            }
+        }
+    }
+    result
+}
+
+/// Evaluates one request against a set of identity policies (the union of their statements).
+pub fn evaluate_all<'p>(
+    policies: impl IntoIterator<Item = &'p PolicyDocument>,
+    req: &Request<'_>,
+) -> Decision {
+    let (mut allow, mut allow_unknown, mut deny_unknown) = (false, false, false);
+    for p in policies {
+        for s in &p.statements {
+            match (s.effect, statement_applies(s, req)) {
+                (Effect::Deny, Tri::True) => return Decision::ExplicitDeny,
+                (Effect::Deny, Tri::Unknown) => deny_unknown = true,
+                (Effect::Allow, Tri::True) => allow = true,
+                (Effect::Allow, Tri::Unknown) => allow_unknown = true,
+                (_, Tri::False) => {}
+            }
+        }
+    }
+    if allow && !deny_unknown {
+        Decision::Allow
+    } else if allow || allow_unknown {
+        Decision::Conditional
+    } else {
+        Decision::ImplicitDeny
+    }
+}
+
+pub fn evaluate(policy: &PolicyDocument, req: &Request<'_>) -> Decision {
+    evaluate_all([policy], req)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(text: &str) -> PolicyDocument {
+        PolicyDocument::parse(text).unwrap_or_default()
+    }
+
+    fn eval(policy: &str, action: &str, resource: &str, ctx: &Context) -> Decision {
+        evaluate(
+            &p(policy),
+            &Request {
+                action,
+                resource,
+                context: ctx,
+            },
+        )
+    }
+
+    #[test]
+    fn allow_deny_and_wildcards() {
+        let pol = r#"{"Statement":[{"Effect":"Allow","Action":"s3:Get*","Resource":"arn:aws:s3:::b/*"},
+            {"Effect":"Deny","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/secret/*"}]}"#;
+        let c = Context::default();
+        assert_eq!(
+            eval(pol, "S3:getobject", "arn:aws:s3:::b/x", &c),
+            Decision::Allow
+        );
+        assert_eq!(
+            eval(pol, "s3:GetObject", "arn:aws:s3:::b/secret/k", &c),
+            Decision::ExplicitDeny
+        );
+        assert_eq!(
+            eval(pol, "s3:GetObject", "arn:aws:s3:::B/x", &c),
+            Decision::ImplicitDeny,
+            "resources are case-sensitive"
+        );
+        assert_eq!(
+            eval(pol, "s3:PutObject", "arn:aws:s3:::b/x", &c),
+            Decision::ImplicitDeny
+        );
+    }
+
+    #[test]
+    fn not_action_and_not_resource() {
+        let pol = r#"{"Statement":[{"Effect":"Allow","NotAction":"iam:*","NotResource":"arn:aws:s3:::private/*"}]}"#;
+        let c = Context::default();
+        assert_eq!(
+            eval(pol, "s3:GetObject", "arn:aws:s3:::b/x", &c),
+            Decision::Allow
+        );
+        assert_eq!(eval(pol, "iam:PassRole", "*", &c), Decision::ImplicitDeny);
+        assert_eq!(
+            eval(pol, "s3:GetObject", "arn:aws:s3:::private/x", &c),
+            Decision::ImplicitDeny
+        );
+    }
+
+    #[test]
+    fn conditions_known_and_unknown() {
+        let pol = r#"{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*",
+            "Condition":{"StringEquals":{"aws:RequestedRegion":["eu-west-1","eu-central-1"]}}}]}"#;
+        let eu = Context::default().with("aws:RequestedRegion", "eu-west-1");
+        let us = Context::default().with("aws:RequestedRegion", "us-east-1");
+        assert_eq!(eval(pol, "s3:GetObject", "x", &eu), Decision::Allow);
+        assert_eq!(eval(pol, "s3:GetObject", "x", &us), Decision::ImplicitDeny);
+        assert_eq!(
+            eval(pol, "s3:GetObject", "x", &Context::default()),
+            Decision::Conditional
+        );
+        let pol = r#"{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*",
+            "Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}}]}"#;
+        let c = Context::default().with("aws:SourceIp", "10.1.2.3");
+        assert_eq!(
+            eval(pol, "s3:GetObject", "x", &c),
+            Decision::Conditional,
+            "unsupported operator"
+        );
+    }
+
+    #[test]
+    fn arn_like_and_set_operators() {
+        let pol = r#"{"Statement":[{"Effect":"Allow","Action":"kms:Decrypt","Resource":"*",
+            "Condition":{"ArnLike":{"lambda:SourceFunctionArn":"arn:aws:lambda:*:111122223333:function:orders-*"}}}]}"#;
+        let c = Context::default().with(
+            "lambda:SourceFunctionArn",
+            "arn:aws:lambda:eu-west-1:111122223333:function:orders-api",
+        );
+        assert_eq!(eval(pol, "kms:Decrypt", "k", &c), Decision::Allow);
+        let pol = r#"{"Statement":[{"Effect":"Allow","Action":"dynamodb:*","Resource":"*",
+            "Condition":{"ForAllValues:StringLike":{"dynamodb:Attributes":["id","name*"]}}}]}"#;
+        let ok = Context::default()
+            .with("dynamodb:Attributes", "id")
+            .with("dynamodb:Attributes", "name_first");
+        let bad = ok.clone().with("dynamodb:Attributes", "ssn");
+        assert_eq!(eval(pol, "dynamodb:Query", "t", &ok), Decision::Allow);
+        assert_eq!(
+            eval(pol, "dynamodb:Query", "t", &bad),
+            Decision::ImplicitDeny
+        );
+    }
+}

@@ -1,0 +1,299 @@
+//! Renderers over versioned output types. Internal types never reach the JSON directly
+//! except through these.
+
+use std::fmt::Write as _;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+
+use crate::diag::Diagnostic;
+use crate::identity::PrincipalKind;
+use crate::policy::PolicyDocument;
+use crate::usage::{Evidence, PrincipalId, PrincipalUsage, Stats, Usage};
+
+pub const GENERATE_SCHEMA: &str = "tightrole/generate/v1";
+pub const USAGE_SCHEMA: &str = "tightrole/usage/v1";
+
+#[derive(Debug, Serialize)]
+pub struct Window {
+    pub first: DateTime<Utc>,
+    pub last: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct EvidenceRow {
+    pub action: String,
+    pub resource: String,
+    #[serde(flatten)]
+    pub evidence: Evidence,
+}
+
+#[derive(Debug, Serialize)]
+pub struct EventRow {
+    pub event: String,
+    #[serde(flatten)]
+    pub evidence: Evidence,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PrincipalOut {
+    pub kind: PrincipalKind,
+    pub name: String,
+    pub account: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role_arn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arn: Option<String>,
+    /// For a function: what showed it is one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub function_evidence: Vec<String>,
+    /// For a role: the functions that ran as it (more than one: a shared role).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub functions: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<PolicyDocument>,
+    pub evidence: Vec<EvidenceRow>,
+    pub denied: Vec<EvidenceRow>,
+    pub permission_less: Vec<EventRow>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct UnmappedRow {
+    pub event_source: String,
+    pub event_name: String,
+    pub count: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    pub files: u64,
+    pub records: u64,
+    pub records_used: u64,
+    pub records_without_principal: u64,
+    pub principals: usize,
+    pub unmapped_event_kinds: usize,
+    pub graph_nodes: usize,
+    pub graph_edges: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct GenerateOutput {
+    pub schema: &'static str,
+    pub catalog: String,
+    pub window: Option<Window>,
+    pub principals: Vec<PrincipalOut>,
+    pub unmapped: Vec<UnmappedRow>,
+    pub diagnostics: Vec<Diagnostic>,
+    pub summary: Summary,
+}
+
+impl PrincipalOut {
+    pub fn new(
+        id: &PrincipalId,
+        p: &PrincipalUsage,
+        policy: Option<PolicyDocument>,
+    ) -> PrincipalOut {
+        let rows = |g: &crate::usage::Grants| {
+            g.iter()
+                .map(|((a, r), e)| EvidenceRow {
+                    action: a.clone(),
+                    resource: r.clone(),
+                    evidence: e.clone(),
+                })
+                .collect()
+        };
+        PrincipalOut {
+            kind: id.kind,
+            name: id.name.clone(),
+            account: id.account.clone(),
+            role_arn: p.role_arn.clone(),
+            arn: p.arn.clone(),
+            function_evidence: p.function_evidence.iter().map(|s| s.to_string()).collect(),
+            functions: p.functions.iter().cloned().collect(),
+            policy,
+            evidence: rows(&p.grants),
+            denied: rows(&p.denied),
+            permission_less: p
+                .permission_less
+                .iter()
+                .map(|(k, e)| EventRow {
+                    event: k.clone(),
+                    evidence: e.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+pub fn unmapped_rows(usage: &Usage) -> Vec<UnmappedRow> {
+    usage
+        .unmapped()
+        .map(|((s, n), c)| UnmappedRow {
+            event_source: s.clone(),
+            event_name: n.clone(),
+            count: c,
+        })
+        .collect()
+}
+
+pub fn window(usage: &Usage) -> Option<Window> {
+    usage.window.map(|(first, last)| Window { first, last })
+}
+
+fn time(t: &DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+fn header(p: &PrincipalOut) -> String {
+    let mut s = format!("{} {} (account {}", p.kind, p.name, p.account);
+    if let (Some(role), PrincipalKind::Function) = (&p.role_arn, p.kind) {
+        let _ = write!(s, ", role {role}");
+    }
+    if !p.functions.is_empty() {
+        let _ = write!(s, ", functions: {}", p.functions.join(", "));
+    }
+    s.push(')');
+    s
+}
+
+/// The text form of `generate`: each principal's policy with its flags.
+pub fn generate_text(out: &GenerateOutput) -> String {
+    let mut s = String::new();
+    for p in &out.principals {
+        let _ = writeln!(s, "# {}", header(p));
+        match &p.policy {
+            Some(policy) => {
+                let _ = writeln!(s, "{}", policy.to_json_pretty());
+            }
+            None => {
+                let _ = writeln!(s, "  no successful call that needs a permission in the window");
+            }
+        }
+        for row in p
+            .evidence
+            .iter()
+            .filter(|r| !r.evidence.unresolved.is_empty())
+        {
+            let _ = writeln!(
+                s,
+                "  flagged: `{}` on `{}`: the records did not give {}",
+                row.action,
+                row.resource,
+                row.evidence
+                    .unresolved
+                    .iter()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        for row in &p.denied {
+            let _ = writeln!(
+                s,
+                "  denied, not granted: `{}` on `{}` ({} call(s), last {})",
+                row.action,
+                row.resource,
+                row.evidence.count,
+                time(&row.evidence.last_seen)
+            );
+        }
+        s.push('\n');
+    }
+    if !out.unmapped.is_empty() {
+        let _ = writeln!(s, "# unmapped events (no IAM action known; not granted)");
+        for u in &out.unmapped {
+            let _ = writeln!(
+                s,
+                "  {} {} ({} record(s))",
+                u.event_source, u.event_name, u.count
+            );
+        }
+        s.push('\n');
+    }
+    let sm = &out.summary;
+    let _ = writeln!(
+        s,
+        "# {} principal(s) from {} record(s) in {} file(s); {} unmapped event kind(s)",
+        sm.principals, sm.records, sm.files, sm.unmapped_event_kinds
+    );
+    s
+}
+
+/// The text form of `usage`: a table per principal.
+pub fn usage_text(principals: &[PrincipalOut]) -> String {
+    let mut s = String::new();
+    for p in principals {
+        let _ = writeln!(s, "{}", header(p));
+        let rows: Vec<[String; 4]> = p
+            .evidence
+            .iter()
+            .map(|r| {
+                let mut action = r.action.clone();
+                if r.evidence.only_service_made() {
+                    action.push_str(" (by service)");
+                }
+                [
+                    action,
+                    r.resource.clone(),
+                    r.evidence.count.to_string(),
+                    time(&r.evidence.last_seen),
+                ]
+            })
+            .chain(p.denied.iter().map(|r| {
+                [
+                    format!("{} (DENIED)", r.action),
+                    r.resource.clone(),
+                    r.evidence.count.to_string(),
+                    time(&r.evidence.last_seen),
+                ]
+            }))
+            .collect();
+        let head = [
+            "ACTION".to_string(),
+            "RESOURCE".into(),
+            "COUNT".into(),
+            "LAST SEEN".into(),
+        ];
+        let mut widths = [0usize; 4];
+        for r in std::iter::once(&head).chain(rows.iter()) {
+            for (w, c) in widths.iter_mut().zip(r.iter()) {
+                *w = (*w).max(c.chars().count());
+            }
+        }
+        for r in std::iter::once(&head).chain(rows.iter()) {
+            let line = format!(
+                "  {:<w0$}  {:<w1$}  {:>w2$}  {}",
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                w0 = widths[0],
+                w1 = widths[1],
+                w2 = widths[2]
+            );
+            let _ = writeln!(s, "{}", line.trim_end());
+        }
+        s.push('\n');
+    }
+    s
+}
+
+/// The end-of-run figures, for `--stats`.
+pub fn stats_text(stats: &Stats) -> String {
+    let mb = stats.bytes_out as f64 / 1e6;
+    let secs = stats.seconds.max(1e-9);
+    format!(
+        "files {} (skipped by layout {}, unusable {}), bytes in {}, bytes out {}, records {} (bad {}, filtered out {}), {:.0} records/s, {:.1} MB/s, {:.3} s",
+        stats.files,
+        stats.files_skipped_by_layout,
+        stats.files_unusable,
+        stats.bytes_in,
+        stats.bytes_out,
+        stats.records,
+        stats.records_bad,
+        stats.records_filtered_out,
+        stats.records as f64 / secs,
+        mb / secs,
+        stats.seconds
+    )
+}

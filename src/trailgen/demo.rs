@@ -1,0 +1,488 @@
+//! The demo: a small serverless shop in one account over two weeks.
+//!
+//! Seven functions. `orders-api` and `orders-worker` share `shop-api-role`. Data events for S3,
+//! DynamoDB, Lambda, SNS and SQS. `payments` is denied a `dynamodb:DeleteItem`. AWS makes
+//! calls on the functions' behalf (KMS via S3, SSM and Secrets Manager; environment-variable
+//! decryption by Lambda). Noise: the `deploy-bot` user, a console sign-in, a CI role session,
+//! and AWS assuming the execution roles.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use serde_json::{Value, json};
+
+use super::{Call, Caller, Rng};
+
+pub const DEMO_ACCOUNT: &str = "111122223333";
+pub const DEMO_REGION: &str = "eu-west-1";
+const DAYS: i64 = 14;
+
+const NODE_UA: &str = "aws-sdk-js/3.654.0 ua/2.1 os/linux#5.10.227-239.884.amzn2.x86_64 lang/js md/nodejs#20.17.0 api/dynamodb#3.654.0 exec-env/AWS_Lambda_nodejs20.x";
+const PY_UA: &str = "Boto3/1.35.36 md/Botocore#1.35.36 ua/2.0 os/linux#5.10.227-239.884.amzn2.x86_64 md/arch#x86_64 lang/python#3.12.6 md/pyimpl#CPython exec-env/AWS_Lambda_python3.12 cfg/retry-mode#legacy Botocore/1.35.36";
+/// A custom user agent without the Lambda marker: these functions are recognised from the
+/// trail itself (their CreateFunction, or an Invoke of them).
+const CUSTOM_UA: &str = "shop-internal/2.3 (+https://shop.example)";
+const CLI_UA: &str = "aws-cli/2.18.4 md/awscrt#0.22.0 ua/2.0 os/linux#6.8.0 md/arch#x86_64 lang/python#3.12.6 md/installer#exe cfg/retry-mode#standard md/command#lambda";
+
+fn arn(service: &str, rest: &str) -> String {
+    format!("arn:aws:{service}:{DEMO_REGION}:{DEMO_ACCOUNT}:{rest}")
+}
+
+struct Day<'r> {
+    start: DateTime<Utc>,
+    rng: &'r mut Rng,
+    calls: Vec<Call>,
+}
+
+impl Day<'_> {
+    fn at(&mut self) -> DateTime<Utc> {
+        self.start + Duration::seconds(self.rng.below(86_400) as i64)
+    }
+
+    fn f(&self, name: &str, role: &str) -> Caller {
+        Caller::Function {
+            name: name.into(),
+            role: role.into(),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn call(
+        &mut self,
+        caller: Caller,
+        ua: &str,
+        source: &'static str,
+        name: &str,
+        params: Value,
+        resources: Vec<(&'static str, String)>,
+        data: bool,
+        read_only: bool,
+    ) -> &mut Call {
+        let t = self.at();
+        let mut c = Call::new(t, caller, source, name, params);
+        c.user_agent = ua.to_string();
+        c.resources = resources;
+        c.data_event = data;
+        c.read_only = read_only;
+        self.calls.push(c);
+        let last = self.calls.len() - 1;
+        &mut self.calls[last]
+    }
+
+    fn service_kms(&mut self, caller: Caller, via: &str, action: &str, key: &str, context: Value) {
+        let t = self.at();
+        let mut c = Call::new(
+            t,
+            caller,
+            "kms.amazonaws.com",
+            action,
+            json!({"encryptionContext": context, "encryptionAlgorithm": "SYMMETRIC_DEFAULT"}),
+        );
+        c.invoked_by = Some(via.to_string());
+        c.resources = vec![("AWS::KMS::Key", arn("kms", &format!("key/{key}")))];
+        c.read_only = action == "Decrypt";
+        self.calls.push(c);
+    }
+}
+
+const ORDERS_KEY: &str = "3f1c9a52-7d44-4b7e-9c1a-2a6f0e5d8b11";
+const UPLOADS_KEY: &str = "8a2e4c77-1b3d-4f59-a6e0-9d7c5b3a1f22";
+const SECRETS_KEY: &str = "c5d1e8f3-6a2b-4c9d-8e7f-1a3b5c7d9e33";
+
+/// Every demo record with its time, in time order.
+pub fn demo_records(rng: &mut Rng) -> Vec<(DateTime<Utc>, Value)> {
+    let first = Utc
+        .with_ymd_and_hms(2026, 11, 1, 0, 0, 0)
+        .single()
+        .unwrap_or_default();
+    let mut calls = Vec::new();
+    for d in 0..DAYS {
+        let mut day = Day {
+            start: first + Duration::days(d),
+            rng,
+            calls: Vec::new(),
+        };
+        shop_day(&mut day, d);
+        calls.append(&mut day.calls);
+    }
+    calls.sort_by_key(|c| c.time);
+    calls
+        .iter()
+        .map(|c| (c.time, c.record(DEMO_ACCOUNT, DEMO_REGION, rng)))
+        .collect()
+}
+
+fn shop_day(day: &mut Day<'_>, d: i64) {
+    let date = day.start.format("%Y/%m/%d").to_string();
+    let orders_table = arn("dynamodb", "table/orders");
+    let payments_table = arn("dynamodb", "table/payments");
+
+    // --- orders-api (shop-api-role, shared) ---
+    let api = day.f("orders-api", "shop-api-role");
+    for _ in 0..(20 + day.rng.below(10)) {
+        let id = day.rng.uuid();
+        day.call(api.clone(), NODE_UA, "dynamodb.amazonaws.com", "PutItem",
+            json!({"tableName": "orders", "key": {"pk": format!("ORDER#{id}")}, "conditionExpression": "attribute_not_exists(pk)"}),
+            vec![("AWS::DynamoDB::Table", orders_table.clone())], true, false);
+        let q = day.rng.uuid();
+        day.call(api.clone(), NODE_UA, "sqs.amazonaws.com", "SendMessage",
+            json!({"queueUrl": format!("https://sqs.{DEMO_REGION}.amazonaws.com/{DEMO_ACCOUNT}/order-events"), "messageBody": "HIDDEN_DUE_TO_SECURITY_REASONS", "messageDeduplicationId": q}),
+            vec![("AWS::SQS::Queue", arn("sqs", "order-events"))], true, false);
+    }
+    for _ in 0..(25 + day.rng.below(10)) {
+        let id = day.rng.uuid();
+        day.call(api.clone(), NODE_UA, "dynamodb.amazonaws.com", "GetItem",
+            json!({"tableName": "orders", "key": {"pk": format!("ORDER#{id}")}, "consistentRead": false}),
+            vec![("AWS::DynamoDB::Table", orders_table.clone())], true, true);
+    }
+    for _ in 0..(8 + day.rng.below(5)) {
+        day.call(api.clone(), NODE_UA, "dynamodb.amazonaws.com", "Query",
+            json!({"tableName": "orders", "indexName": "by-customer", "keyConditionExpression": "customer = :c"}),
+            vec![("AWS::DynamoDB::Table", orders_table.clone())], true, true);
+    }
+    day.call(
+        api.clone(),
+        NODE_UA,
+        "ssm.amazonaws.com",
+        "GetParameter",
+        json!({"name": "/shop/prod/config"}),
+        vec![],
+        false,
+        true,
+    );
+    let c = day.call(api.clone(), "lambda.amazonaws.com", "kms.amazonaws.com", "Decrypt",
+        json!({"encryptionContext": {"LambdaFunctionName": "orders-api"}, "encryptionAlgorithm": "SYMMETRIC_DEFAULT"}),
+        vec![("AWS::KMS::Key", arn("kms", &format!("key/{ORDERS_KEY}")))], false, true);
+    c.invoked_by = Some("lambda.amazonaws.com".into());
+
+    // --- orders-worker (shop-api-role, shared) ---
+    let worker = day.f("orders-worker", "shop-api-role");
+    for _ in 0..(12 + day.rng.below(6)) {
+        let id = day.rng.uuid();
+        day.call(worker.clone(), PY_UA, "dynamodb.amazonaws.com", "UpdateItem",
+            json!({"tableName": "orders", "key": {"pk": format!("ORDER#{id}")}, "updateExpression": "SET #s = :s"}),
+            vec![("AWS::DynamoDB::Table", orders_table.clone())], true, false);
+        day.call(worker.clone(), PY_UA, "sns.amazonaws.com", "Publish",
+            json!({"topicArn": arn("sns", "order-notifications"), "message": "HIDDEN_DUE_TO_SECURITY_REASONS"}),
+            vec![("AWS::SNS::Topic", arn("sns", "order-notifications"))], true, false);
+    }
+    // The worker stopped reading orders back after the first week.
+    if d < 7 {
+        for _ in 0..3 {
+            day.call(
+                worker.clone(),
+                PY_UA,
+                "dynamodb.amazonaws.com",
+                "GetItem",
+                json!({"tableName": "orders", "key": {"pk": "ORDER#latest"}}),
+                vec![("AWS::DynamoDB::Table", orders_table.clone())],
+                true,
+                true,
+            );
+        }
+    }
+
+    // --- thumbnailer ---
+    let thumb = day.f("thumbnailer", "thumbnailer-role");
+    let bucket = format!("shop-uploads-{DEMO_ACCOUNT}");
+    for _ in 0..(6 + day.rng.below(4)) {
+        let img = day.rng.uuid();
+        let key = format!("uploads/{date}/{img}.jpg");
+        let thumb_key = format!("thumbnails/{date}/{img}.jpg");
+        day.call(thumb.clone(), NODE_UA, "s3.amazonaws.com", "GetObject",
+            json!({"bucketName": bucket, "key": key, "Host": format!("{bucket}.s3.{DEMO_REGION}.amazonaws.com")}),
+            vec![("AWS::S3::Object", format!("arn:aws:s3:::{bucket}/{key}")), ("AWS::S3::Bucket", format!("arn:aws:s3:::{bucket}"))],
+            true, true);
+        day.service_kms(
+            thumb.clone(),
+            "s3.amazonaws.com",
+            "Decrypt",
+            UPLOADS_KEY,
+            json!({"aws:s3:arn": format!("arn:aws:s3:::{bucket}/{key}")}),
+        );
+        day.call(thumb.clone(), NODE_UA, "s3.amazonaws.com", "PutObject",
+            json!({"bucketName": bucket, "key": thumb_key, "x-amz-server-side-encryption": "aws:kms"}),
+            vec![("AWS::S3::Object", format!("arn:aws:s3:::{bucket}/{thumb_key}")), ("AWS::S3::Bucket", format!("arn:aws:s3:::{bucket}"))],
+            true, false);
+        day.service_kms(
+            thumb.clone(),
+            "s3.amazonaws.com",
+            "GenerateDataKey",
+            UPLOADS_KEY,
+            json!({"aws:s3:arn": format!("arn:aws:s3:::{bucket}/{thumb_key}")}),
+        );
+    }
+    let img = day.rng.uuid();
+    day.call(
+        thumb.clone(),
+        NODE_UA,
+        "s3.amazonaws.com",
+        "HeadObject",
+        json!({"bucketName": bucket, "key": format!("uploads/{date}/{img}.jpg")}),
+        vec![
+            (
+                "AWS::S3::Object",
+                format!("arn:aws:s3:::{bucket}/uploads/{date}/{img}.jpg"),
+            ),
+            ("AWS::S3::Bucket", format!("arn:aws:s3:::{bucket}")),
+        ],
+        true,
+        true,
+    );
+
+    // --- payments ---
+    let pay = day.f("payments", "payments-role");
+    for _ in 0..3 {
+        day.call(
+            pay.clone(),
+            NODE_UA,
+            "secretsmanager.amazonaws.com",
+            "GetSecretValue",
+            json!({"secretId": "prod/payments/stripe"}),
+            vec![],
+            false,
+            true,
+        );
+        day.service_kms(
+            pay.clone(),
+            "secretsmanager.amazonaws.com",
+            "Decrypt",
+            SECRETS_KEY,
+            json!({"SecretARN": arn("secretsmanager", "secret:prod/payments/stripe-Xy12Ab")}),
+        );
+    }
+    for i in 0..(8 + day.rng.below(4)) {
+        let id = day.rng.uuid();
+        let c = day.call(pay.clone(), NODE_UA, "dynamodb.amazonaws.com", "PutItem",
+            json!({"tableName": "payments", "key": {"pk": format!("PAY#{id}")}, "conditionExpression": "attribute_not_exists(pk)"}),
+            vec![("AWS::DynamoDB::Table", payments_table.clone())], true, false);
+        if i == 0 {
+            // Failed after authorization: still usage.
+            c.error = Some((
+                "ConditionalCheckFailedException".into(),
+                "The conditional request failed".into(),
+            ));
+        }
+    }
+    if d == 8 {
+        for _ in 0..3 {
+            let c = day.call(
+                pay.clone(),
+                NODE_UA,
+                "dynamodb.amazonaws.com",
+                "DeleteItem",
+                json!({"tableName": "payments", "key": {"pk": "PAY#refund-test"}}),
+                vec![("AWS::DynamoDB::Table", payments_table.clone())],
+                true,
+                false,
+            );
+            c.error = Some((
+                "AccessDeniedException".into(),
+                format!(
+                    "User: arn:aws:sts::{DEMO_ACCOUNT}:assumed-role/payments-role/payments is not authorized to perform: dynamodb:DeleteItem on resource: {payments_table} because no identity-based policy allows the dynamodb:DeleteItem action"
+                ),
+            ));
+        }
+    }
+    day.call(
+        pay.clone(),
+        NODE_UA,
+        "sts.amazonaws.com",
+        "GetCallerIdentity",
+        json!({}),
+        vec![],
+        false,
+        true,
+    );
+
+    // --- reports-nightly (custom UA: recognised because deploy-bot invokes it) ---
+    let rep = day.f("reports-nightly", "reports-role");
+    let reports = format!("shop-reports-{DEMO_ACCOUNT}");
+    let day_key = format!("daily/{}.csv", day.start.format("%Y-%m-%d"));
+    day.call(
+        rep.clone(),
+        CUSTOM_UA,
+        "dynamodb.amazonaws.com",
+        "Scan",
+        json!({"tableName": "orders", "select": "ALL_ATTRIBUTES"}),
+        vec![("AWS::DynamoDB::Table", orders_table.clone())],
+        true,
+        true,
+    );
+    day.call(
+        rep.clone(),
+        CUSTOM_UA,
+        "s3.amazonaws.com",
+        "PutObject",
+        json!({"bucketName": reports, "key": day_key}),
+        vec![
+            (
+                "AWS::S3::Object",
+                format!("arn:aws:s3:::{reports}/{day_key}"),
+            ),
+            ("AWS::S3::Bucket", format!("arn:aws:s3:::{reports}")),
+        ],
+        true,
+        false,
+    );
+    day.call(rep.clone(), CUSTOM_UA, "s3.amazonaws.com", "CopyObject",
+        json!({"bucketName": reports, "key": "latest.csv", "x-amz-copy-source": format!("{reports}/{day_key}")}),
+        vec![("AWS::S3::Object", format!("arn:aws:s3:::{reports}/latest.csv")), ("AWS::S3::Bucket", format!("arn:aws:s3:::{reports}"))],
+        true, false);
+    day.call(
+        rep.clone(),
+        CUSTOM_UA,
+        "s3.amazonaws.com",
+        "ListObjectsV2",
+        json!({"bucketName": reports, "prefix": "daily/", "list-type": "2"}),
+        vec![("AWS::S3::Bucket", format!("arn:aws:s3:::{reports}"))],
+        true,
+        true,
+    );
+
+    // --- auth-authorizer ---
+    let auth = day.f("auth-authorizer", "authorizer-role");
+    for _ in 0..4 {
+        day.call(
+            auth.clone(),
+            NODE_UA,
+            "ssm.amazonaws.com",
+            "GetParameter",
+            json!({"name": "/shop/prod/jwt-secret", "withDecryption": true}),
+            vec![],
+            false,
+            true,
+        );
+        day.service_kms(
+            auth.clone(),
+            "ssm.amazonaws.com",
+            "Decrypt",
+            SECRETS_KEY,
+            json!({"PARAMETER_ARN": arn("ssm", "parameter/shop/prod/jwt-secret")}),
+        );
+    }
+
+    // --- notifier (custom UA: recognised from its CreateFunction) ---
+    let notify = day.f("notifier", "notifier-role");
+    for _ in 0..(3 + day.rng.below(3)) {
+        day.call(notify.clone(), CUSTOM_UA, "email.amazonaws.com", "SendEmail",
+            json!({"source": "orders@shop.example", "destination": {"toAddresses": ["HIDDEN_DUE_TO_SECURITY_REASONS"]}}),
+            vec![], false, false);
+    }
+    let stream = format!("{date}/[$LATEST]{}", day.rng.token(32).to_lowercase());
+    day.call(
+        notify.clone(),
+        "awslambda-worker",
+        "logs.amazonaws.com",
+        "CreateLogStream",
+        json!({"logGroupName": "/aws/lambda/notifier", "logStreamName": stream}),
+        vec![],
+        false,
+        false,
+    );
+
+    // --- noise ---
+    for (fname, role) in [
+        ("orders-api", "shop-api-role"),
+        ("thumbnailer", "thumbnailer-role"),
+        ("payments", "payments-role"),
+    ] {
+        let t = day.at();
+        let mut c = Call::new(
+            t,
+            Caller::Service("lambda.amazonaws.com".into()),
+            "sts.amazonaws.com",
+            "AssumeRole",
+            json!({"roleArn": format!("arn:aws:iam::{DEMO_ACCOUNT}:role/{role}"), "roleSessionName": fname}),
+        );
+        c.resources = vec![(
+            "AWS::IAM::Role",
+            format!("arn:aws:iam::{DEMO_ACCOUNT}:role/{role}"),
+        )];
+        day.calls.push(c);
+    }
+    let ci = Caller::Session {
+        role: "ci-deploy-role".into(),
+        session: "github-actions".into(),
+    };
+    let art = format!("shop-artifacts-{DEMO_ACCOUNT}");
+    let key = format!("builds/{}.zip", day.rng.token(12).to_lowercase());
+    day.call(
+        ci,
+        "aws-cli/2.18.4",
+        "s3.amazonaws.com",
+        "PutObject",
+        json!({"bucketName": art, "key": key}),
+        vec![
+            ("AWS::S3::Object", format!("arn:aws:s3:::{art}/{key}")),
+            ("AWS::S3::Bucket", format!("arn:aws:s3:::{art}")),
+        ],
+        true,
+        false,
+    );
+    let bot = Caller::User("deploy-bot".into());
+    if d == 0 {
+        day.call(bot.clone(), CLI_UA, "lambda.amazonaws.com", "CreateFunction20150331",
+            json!({"functionName": "notifier", "runtime": "nodejs20.x", "role": format!("arn:aws:iam::{DEMO_ACCOUNT}:role/notifier-role"), "handler": "index.handler", "environment": {}}),
+            vec![], false, false);
+        let t = day.at();
+        let mut c = Call::new(
+            t,
+            Caller::Service("kms.amazonaws.com".into()),
+            "kms.amazonaws.com",
+            "RotateKey",
+            Value::Null,
+        );
+        c.event_type = "AwsServiceEvent";
+        c.resources = vec![("AWS::KMS::Key", arn("kms", &format!("key/{ORDERS_KEY}")))];
+        day.calls.push(c);
+    }
+    if d % 3 == 1 {
+        day.call(
+            bot.clone(),
+            CLI_UA,
+            "lambda.amazonaws.com",
+            "UpdateFunctionCode20150331v2",
+            json!({"functionName": "orders-api", "publish": true}),
+            vec![],
+            false,
+            false,
+        );
+        day.call(
+            bot.clone(),
+            CLI_UA,
+            "lambda.amazonaws.com",
+            "ListFunctions20150331",
+            Value::Null,
+            vec![],
+            false,
+            true,
+        );
+    }
+    if d % 7 == 2 {
+        day.call(
+            bot.clone(),
+            CLI_UA,
+            "lambda.amazonaws.com",
+            "Invoke",
+            json!({"functionName": "reports-nightly", "invocationType": "Event"}),
+            vec![(
+                "AWS::Lambda::Function",
+                arn("lambda", "function:reports-nightly"),
+            )],
+            true,
+            false,
+        );
+    }
+    if d == 5 {
+        let t = day.at();
+        let mut c = Call::new(
+            t,
+            Caller::User("alice".into()),
+            "signin.amazonaws.com",
+            "ConsoleLogin",
+            Value::Null,
+        );
+        c.event_type = "AwsConsoleSignIn";
+        c.user_agent = "Mozilla/5.0 (X11; Linux x86_64)".into();
+        day.calls.push(c);
+    }
+}

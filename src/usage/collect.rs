@@ -1,0 +1,178 @@
+//! The ingestion pipeline: read every input (in parallel, one file per task), filter, attribute,
+//! map and aggregate; merge the per-file aggregates at the end.
+
+use std::time::Instant;
+
+use chrono::{DateTime, Days, Utc};
+use rayon::prelude::*;
+use serde::Serialize;
+
+use super::Aggregate;
+use crate::diag::Diagnostic;
+use crate::identity::actor;
+use crate::mapping::Mapper;
+use crate::record::Record;
+use crate::source::{FileReport, Input, layout_info, read_input};
+
+/// Record filters, applied before mapping.
+#[derive(Debug, Clone, Default)]
+pub struct Filters {
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    /// Accounts to keep (all when empty).
+    pub accounts: Vec<String>,
+}
+
+impl Filters {
+    fn keeps_time(&self, t: DateTime<Utc>) -> bool {
+        self.since.is_none_or(|s| t >= s) && self.until.is_none_or(|u| t <= u)
+    }
+
+    fn keeps_account(&self, a: &str) -> bool {
+        self.accounts.is_empty() || self.accounts.iter().any(|x| x == a)
+    }
+
+    /// Can a file at this path hold records the filters keep? Uses the S3 layout
+    /// (`…/ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/`), with a day of slack for delivery delay.
+    pub fn keeps_path(&self, path: &str) -> bool {
+        let Some(l) = layout_info(path) else {
+            return true;
+        };
+        if !self.keeps_account(&l.account) {
+            return false;
+        }
+        if let Some(s) = self.since {
+            if let Some(limit) = s.date_naive().checked_sub_days(Days::new(1)) {
+                if l.date < limit {
+                    return false;
+                }
+            }
+        }
+        if let Some(u) = self.until {
+            if let Some(limit) = u.date_naive().checked_add_days(Days::new(1)) {
+                if l.date > limit {
+                    return false;
+                }
+            }
+        }
+        true
+    }
+}
+
+/// End-of-run figures.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Stats {
+    pub files: u64,
+    pub files_skipped_by_layout: u64,
+    pub files_unusable: u64,
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+    pub records: u64,
+    pub records_filtered_out: u64,
+    pub records_bad: u64,
+    pub seconds: f64,
+}
+
+struct FileResult {
+    agg: Aggregate,
+    report: FileReport,
+    filtered: u64,
+    bad: u64,
+}
+
+fn read_one(input: &Input, filters: &Filters, mapper: &Mapper) -> FileResult {
+    let name = input.display();
+    let mut agg = Aggregate::default();
+    let mut filtered = 0u64;
+    let mut bad = 0u64;
+    let mut diags: Vec<Diagnostic> = Vec::new();
+    let mut ordinal = 0u64;
+    let mut on_record = |rec: &Record<'_>| {
+        ordinal += 1;
+        let time = match rec.validate() {
+            Ok(t) => t,
+            Err(problem) => {
+                bad += 1;
+                if diags.len() < 100 {
+                    diags.push(
+                        Diagnostic::warning(&name, format!("unusable record: {problem}"))
+                            .at(format!("record {ordinal}")),
+                    );
+                }
+                return;
+            }
+        };
+        if !filters.keeps_time(time) || !filters.keeps_account(rec.account()) {
+            filtered += 1;
+            return;
+        }
+        let params = rec.params();
+        let mapping = mapper.map_with(rec, params.as_ref());
+        agg.facts.observe(rec, params.as_ref());
+        agg.add(rec, time, &mapping, actor(rec).ok());
+    };
+    let mut report = read_input(input, &mut on_record);
+    if bad > 100 {
+        diags.push(Diagnostic::warning(
+            &name,
+            format!("{} more unusable record(s) not listed", bad - 100),
+        ));
+    }
+    report.diagnostics.extend(diags);
+    FileResult {
+        agg,
+        report,
+        filtered,
+        bad,
+    }
+}
+
+/// Reads every input and returns the merged aggregate, the statistics and every diagnostic in
+/// a stable order.
+pub fn collect(
+    inputs: &[Input],
+    filters: &Filters,
+    threads: Option<usize>,
+) -> (Aggregate, Stats, Vec<Diagnostic>) {
+    let start = Instant::now();
+    let mapper = Mapper::embedded();
+    let mut stats = Stats::default();
+    let selected: Vec<&Input> = inputs
+        .iter()
+        .filter(|i| match i {
+            Input::File(p) => filters.keeps_path(&p.to_string_lossy()),
+            Input::Stdin => true,
+        })
+        .collect();
+    stats.files_skipped_by_layout = (inputs.len() - selected.len()) as u64;
+    let run = || {
+        selected
+            .par_iter()
+            .map(|i| read_one(i, filters, mapper))
+            .collect::<Vec<FileResult>>()
+    };
+    let results = match threads {
+        Some(n) => match rayon::ThreadPoolBuilder::new().num_threads(n).build() {
+            Ok(pool) => pool.install(run),
+            Err(_) => run(),
+        },
+        None => run(),
+    };
+    let mut agg = Aggregate::default();
+    let mut diags = Vec::new();
+    for r in results {
+        stats.files += 1;
+        stats.bytes_in += r.report.bytes_in;
+        stats.bytes_out += r.report.bytes_out;
+        stats.records += r.report.records;
+        stats.records_bad += r.report.bad_records + r.bad;
+        stats.records_filtered_out += r.filtered;
+        if r.report.skipped {
+            stats.files_unusable += 1;
+        }
+        diags.extend(r.report.diagnostics);
+        agg.merge(r.agg);
+    }
+    stats.seconds = start.elapsed().as_secs_f64();
+    (agg, stats, diags)
+}

@@ -1,0 +1,427 @@
+//! Aggregated usage with evidence. Memory grows with distinct (principal, action, resource),
+//! never with the number of events: each aggregate is a set of counters.
+
+mod collect;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+pub use collect::{Filters, Stats, collect};
+
+use crate::identity::{
+    Actor, FunctionFacts, Inventory, PrincipalKind, function_name_of, role_name,
+};
+use crate::mapping::{Class, Mapping};
+use crate::record::Record;
+
+/// The evidence behind one grant: how often, when, and one event to look at.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Evidence {
+    pub count: u64,
+    pub first_seen: DateTime<Utc>,
+    pub last_seen: DateTime<Utc>,
+    /// The event id of the earliest call (ties: the smallest id), so it is the same whatever
+    /// order the records came in.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub event_id: String,
+    /// Calls made by AWS on the principal's behalf (`invokedBy`), out of `count`.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub service_made: u64,
+    #[serde(skip_serializing_if = "BTreeSet::is_empty")]
+    pub invoked_by: BTreeSet<String>,
+    /// Parts of the resource the records did not give (filled with `*`).
+    #[serde(skip_serializing_if = "BTreeSet::is_empty")]
+    pub unresolved: BTreeSet<String>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+impl Evidence {
+    pub fn new(time: DateTime<Utc>, event_id: &str) -> Evidence {
+        Evidence {
+            count: 0,
+            first_seen: time,
+            last_seen: time,
+            event_id: event_id.to_string(),
+            service_made: 0,
+            invoked_by: BTreeSet::new(),
+            unresolved: BTreeSet::new(),
+        }
+    }
+
+    fn observe(&mut self, time: DateTime<Utc>, event_id: &str, invoked_by: Option<&str>) {
+        self.count += 1;
+        if time < self.first_seen || (time == self.first_seen && event_id < self.event_id.as_str())
+        {
+            self.event_id = event_id.to_string();
+        }
+        self.first_seen = self.first_seen.min(time);
+        self.last_seen = self.last_seen.max(time);
+        if let Some(by) = invoked_by {
+            self.service_made += 1;
+            if !self.invoked_by.contains(by) {
+                self.invoked_by.insert(by.to_string());
+            }
+        }
+    }
+
+    pub fn merge(&mut self, o: &Evidence) {
+        if o.first_seen < self.first_seen
+            || (o.first_seen == self.first_seen && o.event_id < self.event_id)
+        {
+            self.event_id.clone_from(&o.event_id);
+        }
+        self.count += o.count;
+        self.first_seen = self.first_seen.min(o.first_seen);
+        self.last_seen = self.last_seen.max(o.last_seen);
+        self.service_made += o.service_made;
+        self.invoked_by.extend(o.invoked_by.iter().cloned());
+        self.unresolved.extend(o.unresolved.iter().cloned());
+    }
+
+    /// Only AWS made these calls (none came from the principal's own code).
+    pub fn only_service_made(&self) -> bool {
+        self.count > 0 && self.service_made == self.count
+    }
+}
+
+/// (action, resource) → evidence.
+pub type Grants = BTreeMap<(String, String), Evidence>;
+
+fn merge_grants(into: &mut Grants, from: Grants) {
+    for (k, v) in from {
+        match into.get_mut(&k) {
+            Some(e) => e.merge(&v),
+            None => {
+                into.insert(k, v);
+            }
+        }
+    }
+}
+
+/// What one actor (before function resolution) did.
+#[derive(Debug, Clone, Default)]
+pub struct ActorUsage {
+    pub grants: Grants,
+    pub denied: Grants,
+    /// `eventSource eventName` of calls that need no permission.
+    pub permission_less: BTreeMap<String, Evidence>,
+    pub regions: BTreeSet<String>,
+    /// A record of this session carried the `exec-env/AWS_Lambda_` user-agent marker.
+    pub lambda_marker: bool,
+}
+
+impl ActorUsage {
+    fn merge(&mut self, o: ActorUsage) {
+        merge_grants(&mut self.grants, o.grants);
+        merge_grants(&mut self.denied, o.denied);
+        for (k, v) in o.permission_less {
+            match self.permission_less.get_mut(&k) {
+                Some(e) => e.merge(&v),
+                None => {
+                    self.permission_less.insert(k, v);
+                }
+            }
+        }
+        self.regions.extend(o.regions);
+        self.lambda_marker |= o.lambda_marker;
+    }
+}
+
+/// Per-(eventSource, eventName) counts by class, for coverage and the unmapped list.
+pub type EventCounts = BTreeMap<(String, String), (Class, u64)>;
+
+/// The merge-able aggregate of any number of records. Merging is commutative, so per-file
+/// aggregates built in parallel give the same result as one sequential pass.
+#[derive(Debug, Clone, Default)]
+pub struct Aggregate {
+    pub actors: BTreeMap<Actor, ActorUsage>,
+    pub events: EventCounts,
+    pub facts: FunctionFacts,
+    /// Records by AWS services themselves, and by identities that get no policy.
+    pub no_principal: u64,
+    pub records: u64,
+    pub window: Option<(DateTime<Utc>, DateTime<Utc>)>,
+}
+
+impl Aggregate {
+    /// Adds one mapped record.
+    pub fn add(
+        &mut self,
+        rec: &Record<'_>,
+        time: DateTime<Utc>,
+        mapping: &Mapping,
+        actor: Option<Actor>,
+    ) {
+        self.records += 1;
+        self.window = Some(match self.window {
+            Some((a, b)) => (a.min(time), b.max(time)),
+            None => (time, time),
+        });
+        let key = (rec.source().to_string(), rec.name().to_string());
+        let e = self.events.entry(key).or_insert((mapping.class, 0));
+        e.1 += 1;
+        // A kind seen both denied and mapped is reported by its most useful class.
+        e.0 = e.0.min(mapping.class);
+        let Some(actor) = actor else {
+            self.no_principal += 1;
+            return;
+        };
+        let usage = self.actors.entry(actor).or_default();
+        if !rec.region().is_empty() && !usage.regions.contains(rec.region()) {
+            usage.regions.insert(rec.region().to_string());
+        }
+        if rec
+            .user_agent
+            .as_deref()
+            .is_some_and(|ua| ua.contains("exec-env/AWS_Lambda_"))
+        {
+            usage.lambda_marker = true;
+        }
+        let event_id = rec.event_id.as_deref().unwrap_or("");
+        let invoked_by = rec.invoked_by();
+        let target = match mapping.class {
+            Class::Mapped | Class::ServiceMade => &mut usage.grants,
+            Class::Denied => &mut usage.denied,
+            Class::PermissionLess => {
+                let k = format!("{} {}", rec.source(), rec.name());
+                usage
+                    .permission_less
+                    .entry(k)
+                    .or_insert_with(|| Evidence::new(time, event_id))
+                    .observe(time, event_id, invoked_by);
+                return;
+            }
+            Class::NotApiCall | Class::Unmapped => return,
+        };
+        for need in &mapping.needs {
+            let action = need.action.qualified();
+            for res in &need.resolved.resources {
+                let ev = target
+                    .entry((action.clone(), res.clone()))
+                    .or_insert_with(|| Evidence::new(time, event_id));
+                ev.observe(time, event_id, invoked_by);
+                for u in &need.resolved.unresolved {
+                    if !ev.unresolved.contains(u) {
+                        ev.unresolved.insert(u.clone());
+                    }
+                }
+            }
+        }
+    }
+
+    pub fn merge(&mut self, o: Aggregate) {
+        for (k, v) in o.actors {
+            self.actors.entry(k).or_default().merge(v);
+        }
+        for (k, (class, n)) in o.events {
+            let e = self.events.entry(k).or_insert((class, 0));
+            e.0 = e.0.min(class);
+            e.1 += n;
+        }
+        self.facts.merge(o.facts);
+        self.no_principal += o.no_principal;
+        self.records += o.records;
+        self.window = match (self.window, o.window) {
+            (Some((a, b)), Some((c, d))) => Some((a.min(c), b.max(d))),
+            (w, None) | (None, w) => w,
+        };
+    }
+}
+
+/// A principal a policy is written for.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct PrincipalId {
+    pub kind: PrincipalKind,
+    pub account: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PrincipalUsage {
+    /// The role a function or role session runs as.
+    pub role_arn: Option<String>,
+    /// The principal's own ARN (function, user, federated user, root).
+    pub arn: Option<String>,
+    pub grants: Grants,
+    pub denied: Grants,
+    pub permission_less: BTreeMap<String, Evidence>,
+    /// For a role: the functions seen running as it.
+    pub functions: BTreeSet<String>,
+    /// Why a session counts as a function.
+    pub function_evidence: BTreeSet<&'static str>,
+}
+
+/// Usage per principal, after function attribution.
+#[derive(Debug, Clone, Default)]
+pub struct Usage {
+    pub principals: BTreeMap<PrincipalId, PrincipalUsage>,
+    pub events: EventCounts,
+    pub no_principal: u64,
+    pub records: u64,
+    pub window: Option<(DateTime<Utc>, DateTime<Utc>)>,
+}
+
+impl Usage {
+    /// Decides which sessions are functions and folds the others into their role.
+    pub fn resolve(agg: Aggregate, inventory: &Inventory) -> Usage {
+        let mut out = Usage {
+            principals: BTreeMap::new(),
+            events: agg.events,
+            no_principal: agg.no_principal,
+            records: agg.records,
+            window: agg.window,
+        };
+        let facts = agg.facts;
+        let mut role_functions: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
+        for (actor, usage) in agg.actors {
+            let (id, role_arn, arn, evidence) = match actor {
+                Actor::Session {
+                    account,
+                    role_arn,
+                    session,
+                } => {
+                    let mut why = BTreeSet::new();
+                    if inventory.says_function(&role_arn, &session) {
+                        why.insert("inventory");
+                    }
+                    if usage.lambda_marker {
+                        why.insert("user-agent");
+                    }
+                    if facts.declared.iter().any(|(r, f)| {
+                        f == &session && (r == &role_arn || role_name(r) == role_name(&role_arn))
+                    }) {
+                        why.insert("trail: function configuration");
+                    }
+                    if facts.invoked.contains(&session) {
+                        why.insert("trail: invoked");
+                    }
+                    if why.is_empty() {
+                        let id = PrincipalId {
+                            kind: PrincipalKind::Role,
+                            account: account.clone(),
+                            name: role_name(&role_arn).to_string(),
+                        };
+                        (id, Some(role_arn.clone()), Some(role_arn), why)
+                    } else {
+                        role_functions
+                            .entry((account.clone(), role_arn.clone()))
+                            .or_default()
+                            .insert(session.clone());
+                        let region = usage.regions.iter().next().cloned().unwrap_or_default();
+                        let fn_arn = inventory
+                            .functions
+                            .get(&session)
+                            .and_then(|f| f.arn.clone())
+                            .map(|a| {
+                                // Inventory ARNs may carry a version; the principal is the function.
+                                let name = function_name_of(&a).to_string();
+                                match a.split_once(":function:") {
+                                    Some((head, _)) => format!("{head}:function:{name}"),
+                                    None => a,
+                                }
+                            })
+                            .unwrap_or_else(|| {
+                                let partition = role_arn.split(':').nth(1).unwrap_or("aws");
+                                format!(
+                                    "arn:{partition}:lambda:{region}:{account}:function:{session}"
+                                )
+                            });
+                        let id = PrincipalId {
+                            kind: PrincipalKind::Function,
+                            account,
+                            name: session,
+                        };
+                        (id, Some(role_arn), Some(fn_arn), why)
+                    }
+                }
+                Actor::Role { account, role_arn } => {
+                    let id = PrincipalId {
+                        kind: PrincipalKind::Role,
+                        account,
+                        name: role_name(&role_arn).to_string(),
+                    };
+                    (id, Some(role_arn.clone()), Some(role_arn), BTreeSet::new())
+                }
+                Actor::User { account, arn } => {
+                    let name = arn.rsplit('/').next().unwrap_or(&arn).to_string();
+                    let id = PrincipalId {
+                        kind: PrincipalKind::User,
+                        account,
+                        name,
+                    };
+                    (id, None, Some(arn), BTreeSet::new())
+                }
+                Actor::Root { account } => {
+                    let arn = format!("arn:aws:iam::{account}:root");
+                    let id = PrincipalId {
+                        kind: PrincipalKind::Root,
+                        account,
+                        name: "root".to_string(),
+                    };
+                    (id, None, Some(arn), BTreeSet::new())
+                }
+                Actor::Federated { account, arn } => {
+                    let name = arn.rsplit('/').next().unwrap_or(&arn).to_string();
+                    let id = PrincipalId {
+                        kind: PrincipalKind::Federated,
+                        account,
+                        name,
+                    };
+                    (id, None, Some(arn), BTreeSet::new())
+                }
+            };
+            let p = out.principals.entry(id).or_default();
+            p.role_arn = p.role_arn.take().or(role_arn);
+            p.arn = p.arn.take().or(arn);
+            p.function_evidence.extend(evidence);
+            merge_grants(&mut p.grants, usage.grants);
+            merge_grants(&mut p.denied, usage.denied);
+            for (k, v) in usage.permission_less {
+                match p.permission_less.get_mut(&k) {
+                    Some(e) => e.merge(&v),
+                    None => {
+                        p.permission_less.insert(k, v);
+                    }
+                }
+            }
+        }
+        // Tell each role which of its sessions were functions (the shared-role view), and
+        // list those roles even when only their functions made calls.
+        for ((account, role_arn), fns) in role_functions {
+            let id = PrincipalId {
+                kind: PrincipalKind::Role,
+                account,
+                name: role_name(&role_arn).to_string(),
+            };
+            if let Some(p) = out.principals.get_mut(&id) {
+                p.functions.extend(fns);
+            }
+        }
+        out
+    }
+
+    /// Keeps only the principals whose name matches one of the globs (all when empty).
+    pub fn retain_principals(&mut self, globs: &[String]) {
+        if globs.is_empty() {
+            return;
+        }
+        self.principals.retain(|id, _| {
+            globs
+                .iter()
+                .any(|g| crate::wildcard::matches(g, &id.name, false))
+        });
+    }
+
+    /// Distinct (eventSource, eventName) that ended unmapped, with counts.
+    pub fn unmapped(&self) -> impl Iterator<Item = (&(String, String), u64)> {
+        self.events
+            .iter()
+            .filter(|(_, (c, _))| *c == Class::Unmapped)
+            .map(|(k, (_, n))| (k, *n))
+    }
+}

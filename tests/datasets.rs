@@ -1,0 +1,98 @@
+//! The real CloudTrail corpora in ../shared/datasets (skipped cleanly when absent).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "integration tests fail loudly on broken fixtures"
+)]
+
+mod common;
+
+use serde_json::Value;
+use tightrole::catalog::Catalog;
+
+use common::{datasets, tightrole};
+
+#[test]
+fn generate_runs_clean_on_every_corpus() {
+    let Some(dir) = datasets() else {
+        eprintln!("skipped: ../shared/datasets/cloudtrail is not present");
+        return;
+    };
+    let catalog = Catalog::embedded();
+    for corpus in ["stratus-red-team", "otrf-security-datasets", "trailscraper"] {
+        let path = dir.join(corpus);
+        if !path.is_dir() {
+            continue;
+        }
+        let run = tightrole(
+            &[
+                "generate",
+                "--format",
+                "json",
+                "--strict",
+                path.to_str().unwrap(),
+            ],
+            None,
+        );
+        assert_eq!(run.code, 0, "{corpus}: {}", run.stderr);
+        let v: Value = serde_json::from_str(&run.stdout).unwrap();
+        let mut actions = 0;
+        for p in v["principals"].as_array().unwrap() {
+            for s in p["policy"]["Statement"].as_array().into_iter().flatten() {
+                for a in s["Action"].as_array().unwrap() {
+                    actions += 1;
+                    assert!(
+                        catalog.action_qualified(a.as_str().unwrap()).is_some(),
+                        "{corpus}: {a} is not in the catalog"
+                    );
+                }
+            }
+        }
+        assert!(actions > 0, "{corpus}: no policy at all");
+    }
+}
+
+#[test]
+fn denied_records_map_to_the_action_their_message_names() {
+    let Some(dir) = datasets() else {
+        eprintln!("skipped: ../shared/datasets/cloudtrail is not present");
+        return;
+    };
+    let mapper = tightrole::mapping::Mapper::embedded();
+    let mut checked = 0;
+    for entry in walkdir::WalkDir::new(&dir)
+        .into_iter()
+        .filter_map(Result::ok)
+    {
+        if !entry.file_type().is_file() || !entry.path().to_string_lossy().ends_with(".json") {
+            continue;
+        }
+        let input = tightrole::source::Input::File(entry.path().to_path_buf());
+        let mut seen = Vec::new();
+        tightrole::source::read_input(&input, &mut |r| {
+            let Some(msg) = r.error_message.as_deref() else {
+                return;
+            };
+            let Some(named) = msg
+                .split("perform: ")
+                .nth(1)
+                .and_then(|s| s.split_whitespace().next())
+            else {
+                return;
+            };
+            let m = mapper.map(r);
+            let got: Vec<String> = m.needs.iter().map(|n| n.action.qualified()).collect();
+            seen.push((named.to_string(), got, m.class));
+        });
+        for (named, got, class) in seen {
+            assert_eq!(class, tightrole::mapping::Class::Denied, "{named}");
+            assert_eq!(got, vec![named.clone()], "{}", entry.path().display());
+            checked += 1;
+        }
+    }
+    assert!(
+        checked > 0,
+        "the corpora hold denied records that name their action"
+    );
+}

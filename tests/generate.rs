@@ -1,0 +1,244 @@
+//! `generate` end to end: the demo snapshot, written policy files, determinism, the bundled
+//! demo trail, and the documented exit codes.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "integration tests fail loudly on broken fixtures"
+)]
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+use common::{demo_trail, root, tightrole, transcript};
+
+#[test]
+fn demo_text_snapshot() {
+    let run = tightrole(&["generate", "examples/demo-trail"], None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    insta::assert_snapshot!("generate_demo_text", transcript(&run, &[]));
+}
+
+#[test]
+fn demo_json_snapshot() {
+    let run = tightrole(
+        &["generate", "--format", "json", "examples/demo-trail"],
+        None,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let v: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["schema"], "tightrole/generate/v1");
+    insta::assert_snapshot!("generate_demo_json", transcript(&run, &[]));
+}
+
+#[test]
+fn demo_shape() {
+    let run = tightrole(
+        &["generate", "--format", "json", "examples/demo-trail"],
+        None,
+    );
+    let v: Value = serde_json::from_str(&run.stdout).unwrap();
+    let principals = v["principals"].as_array().unwrap();
+    let kinds: BTreeMap<String, usize> = principals.iter().fold(BTreeMap::new(), |mut m, p| {
+        *m.entry(p["kind"].as_str().unwrap().to_string())
+            .or_default() += 1;
+        m
+    });
+    assert_eq!(kinds["function"], 7, "seven functions: {kinds:?}");
+    let shared: Vec<&str> = principals
+        .iter()
+        .filter(|p| p["role_arn"] == "arn:aws:iam::111122223333:role/shop-api-role")
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        shared,
+        ["orders-api", "orders-worker"],
+        "two functions share a role"
+    );
+    let payments = principals.iter().find(|p| p["name"] == "payments").unwrap();
+    assert_eq!(payments["denied"][0]["action"], "dynamodb:DeleteItem");
+    assert!(!payments["policy"].to_string().contains("DeleteItem"));
+    assert_eq!(v["unmapped"].as_array().unwrap().len(), 0);
+    // every emitted action is in the catalog
+    let catalog = tightrole::catalog::Catalog::embedded();
+    for p in principals {
+        for s in p["policy"]["Statement"].as_array().into_iter().flatten() {
+            for a in s["Action"].as_array().unwrap() {
+                assert!(
+                    catalog.action_qualified(a.as_str().unwrap()).is_some(),
+                    "{a}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn out_writes_one_file_per_principal_atomically_and_stably() {
+    let dir = TempDir::new().unwrap();
+    let out = dir.path().join("policies");
+    let run = tightrole(
+        &[
+            "generate",
+            "--out",
+            out.to_str().unwrap(),
+            "examples/demo-trail",
+        ],
+        None,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let mut files: Vec<String> = walk(&out);
+    files.sort();
+    assert_eq!(
+        files,
+        [
+            "function/auth-authorizer.json",
+            "function/notifier.json",
+            "function/orders-api.json",
+            "function/orders-worker.json",
+            "function/payments.json",
+            "function/reports-nightly.json",
+            "function/thumbnailer.json",
+            "role/ci-deploy-role.json",
+            "user/deploy-bot.json",
+        ]
+    );
+    let first = std::fs::read(out.join("function/payments.json")).unwrap();
+    let doc =
+        tightrole::policy::PolicyDocument::parse(std::str::from_utf8(&first).unwrap()).unwrap();
+    assert!(!doc.statements.is_empty());
+    let again = tightrole(
+        &[
+            "generate",
+            "--out",
+            out.to_str().unwrap(),
+            "examples/demo-trail",
+        ],
+        None,
+    );
+    assert_eq!(again.code, 0);
+    assert_eq!(
+        std::fs::read(out.join("function/payments.json")).unwrap(),
+        first,
+        "re-runs change nothing"
+    );
+}
+
+fn walk(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in walkdir::WalkDir::new(dir) {
+        let e = e.unwrap();
+        if e.file_type().is_file() {
+            out.push(
+                e.path()
+                    .strip_prefix(dir)
+                    .unwrap()
+                    .to_string_lossy()
+                    .replace('\\', "/"),
+            );
+        }
+    }
+    out
+}
+
+#[test]
+fn output_is_identical_single_threaded_and_parallel() {
+    let one = tightrole(
+        &[
+            "generate",
+            "--format",
+            "json",
+            "--threads",
+            "1",
+            "examples/demo-trail",
+        ],
+        None,
+    );
+    let two = tightrole(
+        &[
+            "generate",
+            "--format",
+            "json",
+            "--threads",
+            "2",
+            "examples/demo-trail",
+        ],
+        None,
+    );
+    assert_eq!(one.code, 0);
+    assert_eq!(one.stdout, two.stdout);
+}
+
+#[test]
+fn the_bundled_demo_trail_is_what_the_generator_writes() {
+    let dir = TempDir::new().unwrap();
+    let files = tightrole::trailgen::write_demo(dir.path()).unwrap();
+    let committed = walk(&demo_trail());
+    let fresh: Vec<String> = files
+        .iter()
+        .map(|f| {
+            f.strip_prefix(dir.path())
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/")
+        })
+        .collect();
+    let mut committed_sorted = committed.clone();
+    committed_sorted.sort();
+    assert_eq!(
+        fresh, committed_sorted,
+        "run `cargo run -- demo-trail` to refresh examples/demo-trail"
+    );
+    for f in &fresh {
+        let a = gunzip(&dir.path().join(f));
+        let b = gunzip(&demo_trail().join(f));
+        assert!(a == b, "{f} differs; run `cargo run -- demo-trail`");
+    }
+}
+
+fn gunzip(p: &std::path::Path) -> Vec<u8> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    flate2::read::MultiGzDecoder::new(std::fs::File::open(p).unwrap())
+        .read_to_end(&mut out)
+        .unwrap();
+    out
+}
+
+#[test]
+fn exit_code_table_matches_the_code() {
+    let doc = std::fs::read_to_string(root().join("docs/exit-codes.md")).unwrap();
+    let mut documented = BTreeMap::new();
+    for line in doc.lines() {
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        if cells.len() >= 4 {
+            if let Ok(code) = cells[1].parse::<u8>() {
+                documented.insert(code, cells[2].to_string());
+            }
+        }
+    }
+    let actual: BTreeMap<u8, String> = tightrole::cli::Exit::ALL
+        .iter()
+        .map(|e| (e.code(), e.meaning().to_string()))
+        .collect();
+    assert_eq!(
+        documented, actual,
+        "docs/exit-codes.md and src/cli/exit.rs disagree"
+    );
+}
+
+#[test]
+fn usage_table_and_help() {
+    let run = tightrole(
+        &["usage", "--principal", "payments", "examples/demo-trail"],
+        None,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    insta::assert_snapshot!("usage_demo_payments", transcript(&run, &[]));
+    let run = tightrole(&["generate"], None);
+    assert_eq!(run.code, 2, "clap's usage error");
+}

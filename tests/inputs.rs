@@ -1,0 +1,348 @@
+//! Every input shape, and bad input: a warning naming the file, the rest still read.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "integration tests fail loudly on broken fixtures"
+)]
+
+mod common;
+
+use std::io::Write;
+
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+use common::{record, tightrole, write_records};
+
+fn rec(name: &str, key: &str) -> Value {
+    record(
+        "fn:app-role/app",
+        "s3.amazonaws.com",
+        name,
+        json!({"bucketName": "b", "key": key}),
+    )
+}
+
+fn gz(bytes: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(bytes).unwrap();
+    e.finish().unwrap()
+}
+
+/// The (action, resource) pairs `usage --format json` reports for the single principal.
+fn grants(run: &common::Run) -> Vec<(String, String)> {
+    let v: Value = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}\n{}", run.stdout, run.stderr));
+    let mut out = Vec::new();
+    for p in v["principals"].as_array().unwrap() {
+        for e in p["evidence"].as_array().unwrap() {
+            out.push((
+                e["action"].as_str().unwrap().to_string(),
+                e["resource"].as_str().unwrap().to_string(),
+            ));
+        }
+    }
+    out
+}
+
+fn usage_json(path: &str) -> common::Run {
+    tightrole(&["usage", "--format", "json", path], None)
+}
+
+#[test]
+fn s3_delivery_json_and_gzip_in_the_layout() {
+    let dir = TempDir::new().unwrap();
+    let body =
+        serde_json::to_vec(&json!({"Records": [rec("GetObject", "a"), rec("PutObject", "b")]}))
+            .unwrap();
+    let day = dir
+        .path()
+        .join("AWSLogs/o-abc123def4/111122223333/CloudTrail/eu-west-1/2026/11/02");
+    std::fs::create_dir_all(&day).unwrap();
+    std::fs::write(
+        day.join("111122223333_CloudTrail_eu-west-1_20261102T1005Z_x.json.gz"),
+        gz(&body),
+    )
+    .unwrap();
+    std::fs::write(
+        day.join("111122223333_CloudTrail_eu-west-1_20261102T1010Z_y.json"),
+        &body,
+    )
+    .unwrap();
+    let run = usage_json(dir.path().to_str().unwrap());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let g = grants(&run);
+    assert!(g.contains(&("s3:GetObject".into(), "arn:aws:s3:::b/a".into())));
+    assert!(g.contains(&("s3:PutObject".into(), "arn:aws:s3:::b/b".into())));
+    let v: Value = serde_json::from_str(&run.stdout).unwrap();
+    let ev = v["principals"][0]["evidence"].as_array().unwrap();
+    assert!(ev.iter().all(|e| e["count"] == 2), "both files were read");
+}
+
+#[test]
+fn bare_array_json_lines_eventbridge_and_lookup_events() {
+    let dir = TempDir::new().unwrap();
+    let r = rec("GetObject", "k");
+    let s = r.to_string();
+    let shapes: Vec<(&str, String)> = vec![
+        ("array.json", format!("[{s},{s}]")),
+        ("lines.jsonl", format!("{s}\n{s}\n")),
+        ("eventbridge.json", json!({"version": "0", "detail-type": "AWS API Call via CloudTrail", "source": "aws.s3", "detail": r}).to_string()),
+        ("eventbridge-lines.jsonl", format!("{}\n", json!({"detail-type": "AWS API Call via CloudTrail", "detail": r}))),
+        ("lookup.json", json!({"Events": [{"EventId": "1", "EventName": "GetObject", "CloudTrailEvent": s}]}).to_string()),
+        ("lookup-lines.jsonl", format!("{}\n", json!({"EventId": "1", "CloudTrailEvent": s}))),
+    ];
+    for (name, text) in shapes {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        let run = usage_json(p.to_str().unwrap());
+        assert_eq!(run.code, 0, "{name}: {}", run.stderr);
+        assert_eq!(
+            grants(&run),
+            vec![("s3:GetObject".to_string(), "arn:aws:s3:::b/k".to_string())],
+            "{name}"
+        );
+        assert!(run.stderr.is_empty(), "{name}: {}", run.stderr);
+    }
+}
+
+#[test]
+fn stdin() {
+    let body = json!({"Records": [rec("GetObject", "k")]}).to_string();
+    let run = tightrole(&["usage", "--format", "json", "-"], Some(body.as_bytes()));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(grants(&run).len(), 1);
+    let run = tightrole(
+        &["usage", "--format", "json", "-"],
+        Some(&gz(body.as_bytes())),
+    );
+    assert_eq!(grants(&run).len(), 1, "gzip on stdin");
+}
+
+#[test]
+fn digest_and_non_record_json_are_skipped_with_a_note() {
+    let dir = TempDir::new().unwrap();
+    std::fs::write(
+        dir.path().join("digest.json"),
+        json!({"awsAccountId": "111122223333", "digestStartTime": "2026-11-02T10:00:00Z", "digestEndTime": "2026-11-02T11:00:00Z", "digestS3Bucket": "t", "digestS3Object": "x.json.gz", "logFiles": []}).to_string(),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("config.json"), r#"{"region":"eu-west-1"}"#).unwrap();
+    write_records(dir.path(), "trail.json", &[rec("GetObject", "k")]);
+    let run = usage_json(dir.path().to_str().unwrap());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("note:")
+            && run
+                .stderr
+                .contains("digest.json`: CloudTrail digest file, skipped"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("config.json`: 1 JSON value(s) that are not CloudTrail records, skipped"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(grants(&run).len(), 1);
+}
+
+#[test]
+fn bad_files_warn_with_their_name_and_position_and_the_rest_is_read() {
+    let dir = TempDir::new().unwrap();
+    let good = json!({"Records": [rec("GetObject", "good")]}).to_string();
+    std::fs::write(dir.path().join("1-good.json"), &good).unwrap();
+    // truncated gzip: the records before the break are kept
+    let two = json!({"Records": [rec("PutObject", "t1"), rec("PutObject", "t2")]}).to_string();
+    let z = gz(two.as_bytes());
+    std::fs::write(dir.path().join("2-truncated.json.gz"), &z[..z.len() - 12]).unwrap();
+    std::fs::write(
+        dir.path().join("3-invalid.json"),
+        "{\"Records\": [ {\"eventName\": ",
+    )
+    .unwrap();
+    let mut missing = rec("GetObject", "m");
+    missing.as_object_mut().unwrap().remove("eventSource");
+    std::fs::write(
+        dir.path().join("4-missing.json"),
+        json!({"Records": [missing, rec("DeleteObject", "after")]}).to_string(),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("5-notcloudtrail.json"), "hello, world").unwrap();
+    let run = usage_json(dir.path().to_str().unwrap());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let g = grants(&run);
+    assert!(
+        g.contains(&("s3:GetObject".into(), "arn:aws:s3:::b/good".into())),
+        "{g:?}"
+    );
+    assert!(
+        g.contains(&("s3:DeleteObject".into(), "arn:aws:s3:::b/after".into())),
+        "a bad record does not lose its neighbours"
+    );
+    let e = &run.stderr;
+    assert!(
+        e.contains("2-truncated.json.gz` after decompressed byte"),
+        "{e}"
+    );
+    assert!(e.contains("3-invalid.json` line 1 column"), "{e}");
+    assert!(
+        e.contains("4-missing.json` record 1: unusable record: missing field `eventSource`"),
+        "{e}"
+    );
+    assert!(
+        e.contains("5-notcloudtrail.json`: not JSON; expected CloudTrail records"),
+        "{e}"
+    );
+    // --strict turns the warnings into a failure
+    let strict = tightrole(&["usage", "--strict", dir.path().to_str().unwrap()], None);
+    assert_eq!(strict.code, 4, "{}", strict.stderr);
+}
+
+#[test]
+fn truncated_gzip_keeps_the_records_before_the_break() {
+    let dir = TempDir::new().unwrap();
+    let many: Vec<Value> = (0..400)
+        .map(|i| rec("PutObject", &format!("k{i:04}")))
+        .collect();
+    let z = gz(json!({ "Records": many }).to_string().as_bytes());
+    let p = dir.path().join("t.json.gz");
+    std::fs::write(&p, &z[..z.len() * 2 / 3]).unwrap();
+    let run = usage_json(p.to_str().unwrap());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let n = grants(&run).len();
+    assert!(n > 100 && n < 400, "kept {n} of 400");
+    assert!(
+        run.stderr.contains("record(s) before it are kept"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn no_usable_record_is_never_success() {
+    let dir = TempDir::new().unwrap();
+    std::fs::write(dir.path().join("empty.json"), "").unwrap();
+    std::fs::write(dir.path().join("empty.json.gz"), gz(b"")).unwrap();
+    let run = tightrole(&["generate", dir.path().to_str().unwrap()], None);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(run.stdout.is_empty());
+    assert!(
+        run.stderr
+            .contains("error: no usable CloudTrail record was read"),
+        "{}",
+        run.stderr
+    );
+    // a window with nothing in it is not "needs no permissions" either
+    write_records(dir.path(), "t.json", &[rec("GetObject", "k")]);
+    let run = tightrole(
+        &[
+            "generate",
+            "--since",
+            "2027-01-01",
+            dir.path().to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(run.code, 3);
+    assert!(
+        run.stderr
+            .contains("outside the `--since`/`--until`/`--account` filters"),
+        "{}",
+        run.stderr
+    );
+    let run = tightrole(&["generate", "does/not/exist"], None);
+    assert_eq!(run.code, 3);
+    assert!(
+        run.stderr
+            .contains("`does/not/exist`: cannot read: no such file or directory"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn filters() {
+    let dir = TempDir::new().unwrap();
+    let mut early = rec("GetObject", "early");
+    early["eventTime"] = json!("2026-10-01T00:00:00Z");
+    let other_account = {
+        let mut r = rec("GetObject", "other");
+        r["recipientAccountId"] = json!("999988887777");
+        r
+    };
+    let user = record(
+        "user:bob",
+        "s3.amazonaws.com",
+        "PutObject",
+        json!({"bucketName": "b", "key": "bob"}),
+    );
+    write_records(
+        dir.path(),
+        "t.json",
+        &[early, rec("GetObject", "late"), other_account, user],
+    );
+    let p = dir.path().to_str().unwrap();
+    let run = tightrole(
+        &[
+            "usage",
+            "--format",
+            "json",
+            "--since",
+            "2026-11-01",
+            "--account",
+            "111122223333",
+            "--principal",
+            "ap?",
+            p,
+        ],
+        None,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        grants(&run),
+        vec![(
+            "s3:GetObject".to_string(),
+            "arn:aws:s3:::b/late".to_string()
+        )]
+    );
+    let run = tightrole(&["usage", "--since", "soon", p], None);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("`soon` is not a time"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn layout_prunes_files_outside_the_window() {
+    let dir = TempDir::new().unwrap();
+    for day in ["01", "15"] {
+        let mut r = rec("GetObject", day);
+        r["eventTime"] = json!(format!("2026-11-{day}T10:00:00Z"));
+        write_records(
+            dir.path(),
+            &format!("AWSLogs/111122223333/CloudTrail/eu-west-1/2026/11/{day}/f.json"),
+            &[r],
+        );
+    }
+    let run = tightrole(
+        &[
+            "usage",
+            "--stats",
+            "--since",
+            "2026-11-10",
+            dir.path().to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("files 1 (skipped by layout 1"),
+        "{}",
+        run.stderr
+    );
+}
