@@ -166,7 +166,10 @@ pub fn generate_text(out: &GenerateOutput) -> String {
                 let _ = writeln!(s, "{}", policy.to_json_pretty());
             }
             None => {
-                let _ = writeln!(s, "  no successful call that needs a permission in the window");
+                let _ = writeln!(
+                    s,
+                    "  no successful call that needs a permission in the window"
+                );
             }
         }
         for row in p
