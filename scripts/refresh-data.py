@@ -42,7 +42,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(ROOT, "data")
 
 # Services whose IAM actions are HTTP verbs on resource paths.
-HTTP_VERB_SERVICES = {"apigateway": "apigateway"}
+HTTP_VERB_SERVICES = {"apigateway": "apigateway", "apigatewayv2": "apigatewayv2"}
 
 
 def fetch(package: str, version: str | None, dest: str) -> str:
@@ -202,7 +202,7 @@ def main() -> None:
         write(os.path.join(DATA, "event-sources.tsv"),
               header + ["eventSource<TAB>IAM prefix<TAB>botocore service"], sources)
         write(os.path.join(DATA, "http-methods.tsv"),
-              header + ["IAM prefix<TAB>operation<TAB>HTTP method<TAB>request URI"], http)
+              header + ["botocore service<TAB>operation<TAB>HTTP method<TAB>request URI"], http)
 
 
 if __name__ == "__main__":

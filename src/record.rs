@@ -42,6 +42,8 @@ pub struct Record<'a> {
     #[serde(borrow, default)]
     pub request_parameters: Option<&'a RawValue>,
     #[serde(borrow, default)]
+    pub response_elements: Option<&'a RawValue>,
+    #[serde(borrow, default)]
     pub resources: Option<Vec<ResourceRef<'a>>>,
 }
 
@@ -157,6 +159,15 @@ impl<'a> Record<'a> {
         DateTime::parse_from_rfc3339(t)
             .map(|d| d.with_timezone(&Utc))
             .map_err(|_| RecordProblem::BadTime(t.to_string()))
+    }
+
+    /// `responseElements` as a JSON object; `None` when absent, null or not an object.
+    pub fn response(&self) -> Option<serde_json::Map<String, serde_json::Value>> {
+        let raw = self.response_elements?;
+        match serde_json::from_str::<serde_json::Value>(raw.get()).ok()? {
+            serde_json::Value::Object(m) => Some(m),
+            _ => None,
+        }
     }
 
     /// `requestParameters` as a JSON object; `None` when absent, null or not an object.

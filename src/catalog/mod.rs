@@ -11,6 +11,10 @@ use std::sync::OnceLock;
 
 use serde::Serialize;
 
+mod observability;
+
+pub use observability::{DataEventType, Observability, ObservabilityTable};
+
 const CATALOG_TSV: &str = include_str!("../../data/iam-catalog.tsv");
 const EVENT_SOURCES_TSV: &str = include_str!("../../data/event-sources.tsv");
 const EVENT_SOURCE_OVERRIDES_TSV: &str = include_str!("../../data/event-source-overrides.tsv");
@@ -85,7 +89,9 @@ impl ActionDef {
 #[derive(Debug, Clone)]
 pub struct ResourceType {
     pub name: String,
-    pub arn_format: String,
+    /// One ARN format, or several when the type covers more than one shape (API Gateway
+    /// stages of REST and HTTP APIs).
+    pub arn_formats: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -145,7 +151,9 @@ impl Catalog {
                         (*name).to_string(),
                         ResourceType {
                             name: (*name).to_string(),
-                            arn_format: (*arn).to_string(),
+                            arn_formats: arn.split(", arn:").enumerate().map(|(i, f)| {
+                                if i == 0 { f.to_string() } else { format!("arn:{f}") }
+                            }).collect(),
                         },
                     );
                 }

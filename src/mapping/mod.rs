@@ -4,6 +4,8 @@
 //! (`data/cloudtrail-exceptions.tsv`), else use `prefix:eventName` when the catalog has it,
 //! else the event is unmapped. No action outside the catalog is ever produced.
 
+mod derive;
+mod extras;
 mod resource;
 mod tables;
 
@@ -14,7 +16,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 pub use resource::{Resolved, format_matches};
-pub use tables::{ExceptionRow, RowAction, Tables, When};
+pub use tables::{ExceptionRow, HttpOperation, PassRoleRow, RowAction, TagRow, Tables, When};
 
 use crate::catalog::{ActionDef, Catalog};
 use crate::record::Record;
@@ -67,6 +69,26 @@ pub enum How {
 pub struct Need {
     pub action: &'static ActionDef,
     pub resolved: Resolved,
+    /// Conditions the grant can carry: (operator, key, value), e.g.
+    /// (`StringEquals`, `iam:PassedToService`, `lambda.amazonaws.com`).
+    pub conditions: Vec<(String, String, String)>,
+    /// The service that made this part of the call on the principal's behalf, when the record
+    /// itself does not say so (KMS for an SSE-KMS object).
+    pub via: Option<String>,
+    /// Why the call needed it beyond its own action: `passrole`, `tag-on-create`, `sse-kms`.
+    pub extra: Option<&'static str>,
+}
+
+impl Need {
+    fn plain(action: &'static ActionDef, resolved: Resolved) -> Need {
+        Need {
+            action,
+            resolved,
+            conditions: Vec::new(),
+            via: None,
+            extra: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -86,11 +108,7 @@ impl Mapper {
         static MAPPER: OnceLock<Mapper> = OnceLock::new();
         MAPPER.get_or_init(|| Mapper {
             catalog: Catalog::embedded(),
-            tables: Tables::parse(
-                tables::EXCEPTIONS_TSV,
-                tables::DENIED_CODES_TSV,
-                tables::RESOURCE_PARAMS_TSV,
-            ),
+            tables: Tables::embedded(),
         })
     }
 
@@ -138,52 +156,88 @@ impl Mapper {
                 };
             }
         }
-        let (how, actions) = self.actions_for(rec, params);
         let resolver = resource::Resolver {
             catalog: self.catalog,
             tables: &self.tables,
         };
-        let needs: Vec<Need> = match &actions {
-            Some(list) => list
-                .iter()
-                .map(|(def, role)| Need {
-                    action: def,
-                    resolved: resolver.resolve(def, role, rec, params),
-                })
-                .collect(),
-            None => Vec::new(),
+        let (how, needs) = match self.actions_for(rec, params) {
+            (how, Found::Actions(list)) => {
+                let needs: Vec<Need> = list
+                    .iter()
+                    .map(|(def, role)| Need::plain(def, resolver.resolve(def, role, rec, params)))
+                    .collect();
+                (how, Some(needs))
+            }
+            (how, Found::Derived(name)) => (how, Some(derive::derive(&name, self, &resolver, rec, params))),
+            (how, Found::Http(op)) => (how, self.http_need(&op, rec, params).map(|n| vec![n])),
+            (how, Found::None) => (how, None),
         };
         let class = if denied {
             Class::Denied
-        } else if matches!(&actions, Some(v) if v.is_empty()) {
-            Class::PermissionLess
-        } else if actions.is_none() {
-            Class::Unmapped
-        } else if rec.invoked_by().is_some() {
-            Class::ServiceMade
         } else {
-            Class::Mapped
+            match &needs {
+                None => Class::Unmapped,
+                Some(v) if v.is_empty() => Class::PermissionLess,
+                Some(_) if rec.invoked_by().is_some() => Class::ServiceMade,
+                Some(_) => Class::Mapped,
+            }
         };
+        let mut needs = needs.unwrap_or_default();
+        if matches!(class, Class::Mapped | Class::ServiceMade) {
+            extras::add(self, &resolver, rec, params, &mut needs);
+        }
         Mapping { class, how, needs }
     }
 
-    /// The actions (with resource roles) for the record's event, or `None` when unmapped.
-    /// `Some(empty)` means the call needs no permission.
-    fn actions_for(
-        &self,
-        rec: &Record<'_>,
-        params: Option<&Map<String, Value>>,
-    ) -> (How, Option<Vec<(&'static ActionDef, String)>>) {
+    /// API Gateway management calls: IAM authorizes them as `apigateway:<HTTP verb>` on the
+    /// request path (`arn:aws:apigateway:REGION::/restapis/ID/…`).
+    fn http_need(&self, op: &HttpOperation, rec: &Record<'_>, params: Option<&Map<String, Value>>) -> Option<Need> {
+        let def = self.catalog.action("apigateway", &op.method)?;
+        let path = op.uri.split('?').next().unwrap_or(&op.uri);
+        let path = if op.service == "apigatewayv2" {
+            path.strip_prefix("/v2").unwrap_or(path)
+        } else {
+            path
+        };
+        let mut out = String::new();
+        let mut unresolved = BTreeSet::new();
+        let mut rest = path;
+        while let Some(i) = rest.find('{') {
+            out.push_str(&rest[..i]);
+            let Some(j) = rest[i..].find('}') else { break };
+            let name = rest[i + 1..i + j].trim_end_matches('+');
+            let value = http_param(name, params);
+            match value {
+                Some(v) => out.push_str(&v),
+                None => {
+                    out.push('*');
+                    unresolved.insert(format!("{{{name}}}"));
+                }
+            }
+            rest = &rest[i + j + 1..];
+        }
+        out.push_str(rest);
+        let region = rec.region();
+        let partition = crate::arn::partition_for_region(region);
+        let mut resolved = Resolved::default();
+        resolved.resources.insert(format!("arn:{partition}:apigateway:{region}::{out}"));
+        resolved.unresolved = unresolved;
+        Some(Need::plain(def, resolved))
+    }
+
+    /// The actions (with resource roles) for the record's event.
+    fn actions_for(&self, rec: &Record<'_>, params: Option<&Map<String, Value>>) -> (How, Found) {
         let source = rec.source();
         let name = rec.name();
         let Some(prefix) = self.catalog.prefix_for_event_source(source) else {
-            return (How::None, None);
+            return (How::None, Found::None);
         };
         let stripped = strip_version(name);
         for (candidate, stripped_how) in [(name, false), (stripped, true)] {
             if stripped_how && candidate == name {
                 continue;
             }
+            let how_found = if stripped_how { How::VersionStripped } else { How::Direct };
             for row in self.tables.exception_rows(source, candidate) {
                 let applies = match &row.when {
                     When::Always => true,
@@ -194,27 +248,50 @@ impl Mapper {
                 if !applies {
                     continue;
                 }
+                if let Some(d) = &row.derive {
+                    return (How::Exception, Found::Derived(d.clone()));
+                }
                 let mut out = Vec::new();
                 for a in &row.actions {
                     match self.catalog.action_qualified(&a.action) {
                         Some(def) => out.push((def, a.role.clone())),
                         // A row naming an action the catalog lacks is a table bug caught by the
                         // table tests; never emit it.
-                        None => return (How::None, None),
+                        None => return (How::None, Found::None),
                     }
                 }
-                return (How::Exception, Some(out));
+                return (How::Exception, Found::Actions(out));
             }
             if let Some(def) = self.catalog.action(prefix, candidate) {
-                let how = if stripped_how {
-                    How::VersionStripped
-                } else {
-                    How::Direct
-                };
-                return (how, Some(vec![(def, "-".to_string())]));
+                return (how_found, Found::Actions(vec![(def, "-".to_string())]));
+            }
+            if prefix == "apigateway" {
+                if let Some(op) = self.pick_http_operation(candidate, params) {
+                    return (How::Exception, Found::Http(op));
+                }
             }
         }
-        (How::None, None)
+        (How::None, Found::None)
+    }
+
+    /// API Gateway v1 and v2 share operation names; take the one whose path parameters the
+    /// request carries (v1 first).
+    fn pick_http_operation(&self, op: &str, params: Option<&Map<String, Value>>) -> Option<HttpOperation> {
+        let ops = self.tables.http_operations(op);
+        ops.iter()
+            .find(|o| {
+                let mut rest = o.uri.as_str();
+                while let Some(i) = rest.find('{') {
+                    let Some(j) = rest[i..].find('}') else { break };
+                    if http_param(rest[i + 1..i + j].trim_end_matches('+'), params).is_none() {
+                        return false;
+                    }
+                    rest = &rest[i + j + 1..];
+                }
+                true
+            })
+            .or_else(|| ops.first())
+            .cloned()
     }
 
     /// `… is not authorized to perform: ec2:GetPasswordData on resource: arn:…` names the action
@@ -246,10 +323,7 @@ impl Mapper {
                 resolved = resolver.resolve(def, "-", rec, params.as_ref());
             }
         }
-        Some(Need {
-            action: def,
-            resolved,
-        })
+        Some(Need::plain(def, resolved))
     }
 
     /// Every (eventSource, eventName) the exception table names for an action, for
@@ -265,6 +339,37 @@ impl Mapper {
             .map(|r| (r.event_source.clone(), r.event_name.clone()))
             .collect()
     }
+}
+
+/// What the event maps to, before resources are resolved.
+enum Found {
+    Actions(Vec<(&'static ActionDef, String)>),
+    Derived(String),
+    Http(HttpOperation),
+    None,
+}
+
+/// A path parameter of a REST URI (`restapi_id`, `apiId`) from requestParameters (`restApiId`).
+fn http_param(name: &str, params: Option<&Map<String, Value>>) -> Option<String> {
+    let params = params?;
+    let mut camel = String::new();
+    let mut up = false;
+    for c in name.chars() {
+        if c == '_' {
+            up = true;
+        } else if up {
+            camel.extend(c.to_uppercase());
+            up = false;
+        } else {
+            camel.push(c);
+        }
+    }
+    let alt = camel.replace("restapiId", "restApiId");
+    [name, camel.as_str(), alt.as_str()]
+        .iter()
+        .find_map(|k| params.get(*k).and_then(Value::as_str))
+        .filter(|v| !v.is_empty())
+        .map(str::to_string)
 }
 
 /// Strips an API-version suffix: `ListFunctions20150331` → `ListFunctions`,

@@ -113,6 +113,28 @@ impl Resolver<'_> {
         rec: &Record<'_>,
         params: Option<&Map<String, Value>>,
     ) -> Resolved {
+        self.resolve_inner(action, role, rec, params, true)
+    }
+
+    /// As [`Resolver::resolve`], from `params` alone: for one part of a call (one item of a
+    /// transaction), where the record's `resources[]` name every part at once.
+    pub fn resolve_part(
+        &self,
+        action: &ActionDef,
+        rec: &Record<'_>,
+        params: &Map<String, Value>,
+    ) -> Resolved {
+        self.resolve_inner(action, "-", rec, Some(params), false)
+    }
+
+    fn resolve_inner(
+        &self,
+        action: &ActionDef,
+        role: &str,
+        rec: &Record<'_>,
+        params: Option<&Map<String, Value>>,
+        from_record: bool,
+    ) -> Resolved {
         let mut out = Resolved::default();
         if action.resources.is_empty() {
             out.resources.insert("*".to_string());
@@ -136,33 +158,35 @@ impl Resolver<'_> {
                 continue;
             };
             let mut hit = false;
-            if role == "-" {
-                for entry in rec.resources.iter().flatten() {
-                    let Some(arn) = entry.arn.as_deref() else {
-                        continue;
-                    };
-                    let type_ok = match entry.kind.as_deref().and_then(|t| t.rsplit("::").next()) {
-                        Some(t) if known_types.contains(&norm(t)) => norm(t) == norm(&rt.name),
-                        _ => true,
-                    };
-                    if type_ok && format_matches(&rt.arn_format, arn) {
-                        found.insert(arn.to_string());
-                        hit = true;
-                    }
-                }
-                // ARN-valued parameters (`topicArn`, `roleArn`, `functionName` given as an ARN, …).
-                for v in params.into_iter().flat_map(|m| m.values()) {
-                    for s in strings(v) {
-                        if s.starts_with("arn:") && format_matches(&rt.arn_format, s) {
-                            found.insert(s.to_string());
+            for format in &rt.arn_formats {
+                if role == "-" && from_record {
+                    for entry in rec.resources.iter().flatten() {
+                        let Some(arn) = entry.arn.as_deref() else {
+                            continue;
+                        };
+                        let type_ok = match entry.kind.as_deref().and_then(|t| t.rsplit("::").next()) {
+                            Some(t) if known_types.contains(&norm(t)) => norm(t) == norm(&rt.name),
+                            _ => true,
+                        };
+                        if type_ok && format_matches(format, arn) {
+                            found.insert(arn.to_string());
                             hit = true;
                         }
                     }
+                    // ARN-valued parameters (`topicArn`, `roleArn`, `functionName` given as an ARN, …).
+                    for v in params.into_iter().flat_map(|m| m.values()) {
+                        for s in strings(v) {
+                            if s.starts_with("arn:") && format_matches(format, s) {
+                                found.insert(s.to_string());
+                                hit = true;
+                            }
+                        }
+                    }
                 }
-            }
-            if let Some(arns) = self.fill(&action.prefix, &rt.arn_format, role, &rc, params) {
-                hit |= !arns.is_empty();
-                found.extend(arns);
+                if let Some(arns) = self.fill(&action.prefix, format, role, &rc, params) {
+                    hit |= !arns.is_empty();
+                    found.extend(arns);
+                }
             }
             if hit {
                 covered.insert(ar.name.as_str());
@@ -190,10 +214,11 @@ impl Resolver<'_> {
             .filter(|r| r.required && !covered.contains(r.name.as_str()))
         {
             if let Some(rt) = service.resources.get(&r.name) {
-                let (pattern, missing, _) =
-                    self.pattern(&action.prefix, &rt.arn_format, role, &rc, params);
-                out.resources.insert(pattern);
-                out.unresolved.extend(missing);
+                for format in &rt.arn_formats {
+                    let (pattern, missing, _) = self.pattern(&action.prefix, format, role, &rc, params);
+                    out.resources.insert(pattern);
+                    out.unresolved.extend(missing);
+                }
             }
         }
         if out.resources.is_empty() {
@@ -202,11 +227,12 @@ impl Resolver<'_> {
             // any of them and IAM authorizes it against `*`.
             for r in &action.resources {
                 if let Some(rt) = service.resources.get(&r.name) {
-                    let (pattern, missing, named) =
-                        self.pattern(&action.prefix, &rt.arn_format, role, &rc, params);
-                    if named {
-                        out.resources.insert(pattern);
-                        out.unresolved.extend(missing);
+                    for format in &rt.arn_formats {
+                        let (pattern, missing, named) = self.pattern(&action.prefix, format, role, &rc, params);
+                        if named {
+                            out.resources.insert(pattern);
+                            out.unresolved.extend(missing);
+                        }
                     }
                 }
             }
@@ -247,22 +273,24 @@ impl Resolver<'_> {
             };
             let mut out = Vec::new();
             let mut acct_region = None;
-            for s in strings(v) {
+            let inputs: Vec<&str> = match (b.transform.as_str(), v) {
+                ("object-keys", Value::Object(m)) => m.keys().map(String::as_str).collect(),
+                _ => strings(v),
+            };
+            for s in inputs {
                 if s.is_empty() {
                     continue;
                 }
-                if let Some((mut val, ar)) = transform(&b.transform, s) {
-                    // Lambda authorizes a qualified call against the qualified ARN.
-                    if b.transform == "lambda-name" && !val.contains(':') {
-                        if let Some(q) = params
-                            .get("qualifier")
-                            .and_then(Value::as_str)
-                            .filter(|q| !q.is_empty())
-                        {
-                            val = format!("{val}:{q}");
+                if let Some((vals, ar)) = transform(&b.transform, s) {
+                    for mut val in vals {
+                        // Lambda authorizes a qualified call against the qualified ARN.
+                        if b.transform == "lambda-name" && !val.contains(':') {
+                            if let Some(q) = params.get("qualifier").and_then(Value::as_str).filter(|q| !q.is_empty()) {
+                                val = format!("{val}:{q}");
+                            }
                         }
+                        out.push(val);
                     }
-                    out.push(val);
                     if ar.is_some() {
                         acct_region = ar;
                     }
@@ -375,28 +403,32 @@ fn strings(v: &Value) -> Vec<&str> {
 }
 
 /// Applies a named transform; the second value is an (account, region) the value itself names.
-fn transform(name: &str, v: &str) -> Option<(String, Option<(String, String)>)> {
-    Some(match name {
-        "-" => (v.to_string(), None),
-        "strip-leading-slash" => (v.trim_start_matches('/').to_string(), None),
+fn transform(name: &str, v: &str) -> Option<(Vec<String>, Option<(String, String)>)> {
+    let one = |s: &str| Some((vec![s.to_string()], None));
+    match name {
+        "-" | "object-keys" => one(v),
+        "strip-leading-slash" => one(v.trim_start_matches('/')),
+        "strip-alias-prefix" => one(v.strip_prefix("alias/").unwrap_or(v)),
         "secret-name" => {
             if v.starts_with("arn:") {
-                (v.rsplit(":secret:").next()?.to_string(), None)
+                one(v.rsplit(":secret:").next()?)
             } else {
-                (format!("{v}-??????"), None)
+                one(&format!("{v}-??????"))
             }
         }
-        "arn-last" => (v.rsplit([':', '/']).next()?.to_string(), None),
+        "arn-last" => one(v.rsplit([':', '/']).next()?),
+        "kms-key" => {
+            if v.starts_with("alias/") || v.contains(":alias/") {
+                None
+            } else {
+                one(v.rsplit(":key/").next()?)
+            }
+        }
         "copy-source-bucket" | "copy-source-key" => {
             let decoded = percent_decode(v);
             let path = decoded.split('?').next()?.trim_start_matches('/');
             let (bucket, key) = path.split_once('/')?;
-            let part = if name == "copy-source-bucket" {
-                bucket
-            } else {
-                key
-            };
-            (part.to_string(), None)
+            one(if name == "copy-source-bucket" { bucket } else { key })
         }
         "sqs-queue-url" => {
             // https://sqs.REGION.amazonaws.com/ACCOUNT/NAME (or the legacy REGION.queue.amazonaws.com)
@@ -409,23 +441,35 @@ fn transform(name: &str, v: &str) -> Option<(String, Option<(String, String)>)> 
                 .strip_prefix("sqs.")
                 .and_then(|h| h.split('.').next())
                 .or_else(|| host.split('.').next())?;
-            (
-                queue.to_string(),
-                Some((account.to_string(), region.to_string())),
-            )
+            Some((vec![queue.to_string()], Some((account.to_string(), region.to_string()))))
         }
         "lambda-name" => {
             // name | name:qualifier | ACCOUNT:function:name[:qualifier] | full ARN (matched earlier)
             if let Some(i) = v.find(":function:") {
-                (v[i + ":function:".len()..].to_string(), None)
-            } else if let Some(rest) = v.strip_prefix("function:") {
-                (rest.to_string(), None)
+                one(&v[i + ":function:".len()..])
             } else {
-                (v.to_string(), None)
+                one(v.strip_prefix("function:").unwrap_or(v))
             }
         }
-        _ => return None,
-    })
+        "ses-identity" => {
+            // `Display Name <user@example.com>` or a bare address
+            let addr = match (v.rfind('<'), v.rfind('>')) {
+                (Some(a), Some(b)) if a < b => &v[a + 1..b],
+                _ => v,
+            }
+            .trim();
+            let mut out = vec![addr.to_string()];
+            if let Some((_, domain)) = addr.rsplit_once('@') {
+                out.push(domain.to_string());
+            }
+            Some((out, None))
+        }
+        "iam-any-path" => {
+            let name = v.rsplit('/').next()?;
+            Some((vec![name.to_string(), format!("*/{name}")], None))
+        }
+        _ => None,
+    }
 }
 
 fn percent_decode(s: &str) -> String {
@@ -469,37 +513,19 @@ mod tests {
         assert_eq!(
             q,
             Some((
-                "jobs".to_string(),
+                vec!["jobs".to_string()],
                 Some(("444455556666".to_string(), "eu-west-1".to_string()))
             ))
         );
-        assert_eq!(
-            transform("secret-name", "prod/db").map(|t| t.0).as_deref(),
-            Some("prod/db-??????")
-        );
-        assert_eq!(
-            transform("copy-source-key", "/src-b/a%20b.txt?versionId=1")
-                .map(|t| t.0)
-                .as_deref(),
-            Some("a b.txt")
-        );
-        assert_eq!(
-            transform("copy-source-bucket", "src-b/a.txt")
-                .map(|t| t.0)
-                .as_deref(),
-            Some("src-b")
-        );
-        assert_eq!(
-            transform("lambda-name", "111122223333:function:f:prod")
-                .map(|t| t.0)
-                .as_deref(),
-            Some("f:prod")
-        );
-        assert_eq!(
-            transform("strip-leading-slash", "/app/db")
-                .map(|t| t.0)
-                .as_deref(),
-            Some("app/db")
-        );
+        let t = |n, v| transform(n, v).map(|t| t.0).unwrap_or_default();
+        assert_eq!(t("ses-identity", "Shop <orders@shop.example>"), ["orders@shop.example", "shop.example"]);
+        assert_eq!(t("iam-any-path", "deploy"), ["deploy", "*/deploy"]);
+        assert_eq!(t("kms-key", "arn:aws:kms:eu-west-1:1:key/abc"), ["abc"]);
+        assert!(transform("kms-key", "alias/app").is_none());
+        assert_eq!(t("secret-name", "prod/db"), ["prod/db-??????"]);
+        assert_eq!(t("copy-source-key", "/src-b/a%20b.txt?versionId=1"), ["a b.txt"]);
+        assert_eq!(t("copy-source-bucket", "src-b/a.txt"), ["src-b"]);
+        assert_eq!(t("lambda-name", "111122223333:function:f:prod"), ["f:prod"]);
+        assert_eq!(t("strip-leading-slash", "/app/db"), ["app/db"]);
     }
 }

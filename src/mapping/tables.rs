@@ -5,6 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 pub const EXCEPTIONS_TSV: &str = include_str!("../../data/cloudtrail-exceptions.tsv");
 pub const DENIED_CODES_TSV: &str = include_str!("../../data/denied-error-codes.tsv");
 pub const RESOURCE_PARAMS_TSV: &str = include_str!("../../data/resource-params.tsv");
+pub const PASSROLE_TSV: &str = include_str!("../../data/passrole.tsv");
+pub const TAG_ON_CREATE_TSV: &str = include_str!("../../data/tag-on-create.tsv");
+pub const HTTP_METHODS_TSV: &str = include_str!("../../data/http-methods.tsv");
 
 /// When an exception row applies.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,11 +29,42 @@ pub struct ExceptionRow {
     pub event_source: String,
     pub event_name: String,
     pub when: When,
-    /// Empty for a call that needs no permission.
+    /// Empty for a call that needs no permission (and for a derived row).
     pub actions: Vec<RowAction>,
+    /// A named rule that reads the actions from the request (`dynamodb-transact`, `partiql`).
+    pub derive: Option<String>,
     pub note: String,
     /// 1-based line in the TSV, for messages and tests.
     pub line: usize,
+}
+
+/// A request parameter that passes a role to a service.
+#[derive(Debug, Clone)]
+pub struct PassRoleRow {
+    pub event_source: String,
+    pub event_name: String,
+    /// Dotted path; `[]` takes every element of an array.
+    pub path: String,
+    pub passed_to: String,
+    pub line: usize,
+}
+
+/// A create call that also tags: the tag parameter and the tagging action it needs.
+#[derive(Debug, Clone)]
+pub struct TagRow {
+    pub event_source: String,
+    pub event_name: String,
+    pub param: String,
+    pub action: String,
+    pub line: usize,
+}
+
+/// A REST operation whose IAM action is its HTTP verb (API Gateway).
+#[derive(Debug, Clone)]
+pub struct HttpOperation {
+    pub service: String,
+    pub method: String,
+    pub uri: String,
 }
 
 #[derive(Debug, Clone)]
@@ -44,6 +78,10 @@ pub struct Tables {
     exceptions: BTreeMap<(String, String), Vec<ExceptionRow>>,
     denied: BTreeSet<String>,
     bindings: BTreeMap<(String, String, String), Vec<Binding>>,
+    pub passrole: Vec<PassRoleRow>,
+    pub tagging: Vec<TagRow>,
+    /// operation name → the REST operations of that name (API Gateway v1 first, then v2)
+    http: BTreeMap<String, Vec<HttpOperation>>,
     /// Rows that could not be parsed, reported by the table tests.
     pub malformed: Vec<String>,
 }
@@ -56,6 +94,53 @@ fn rows(tsv: &str) -> impl Iterator<Item = (usize, Vec<&str>)> {
 }
 
 impl Tables {
+    pub fn embedded() -> Tables {
+        let mut t = Tables::parse(EXCEPTIONS_TSV, DENIED_CODES_TSV, RESOURCE_PARAMS_TSV);
+        t.parse_extras(PASSROLE_TSV, TAG_ON_CREATE_TSV, HTTP_METHODS_TSV);
+        t
+    }
+
+    pub fn parse_extras(&mut self, passrole: &str, tagging: &str, http: &str) {
+        for (line, f) in rows(passrole) {
+            match f.as_slice() {
+                [src, name, path, to, note] if !note.trim().is_empty() => self.passrole.push(PassRoleRow {
+                    event_source: (*src).to_string(),
+                    event_name: (*name).to_string(),
+                    path: (*path).to_string(),
+                    passed_to: (*to).to_string(),
+                    line,
+                }),
+                _ => self.malformed.push(format!("passrole.tsv:{line}")),
+            }
+        }
+        for (line, f) in rows(tagging) {
+            match f.as_slice() {
+                [src, name, param, action, note] if !note.trim().is_empty() => self.tagging.push(TagRow {
+                    event_source: (*src).to_string(),
+                    event_name: (*name).to_string(),
+                    param: (*param).to_string(),
+                    action: (*action).to_string(),
+                    line,
+                }),
+                _ => self.malformed.push(format!("tag-on-create.tsv:{line}")),
+            }
+        }
+        for (line, f) in rows(http) {
+            match f.as_slice() {
+                [service, op, method, uri] => self.http.entry((*op).to_string()).or_default().push(HttpOperation {
+                    service: (*service).to_string(),
+                    method: (*method).to_string(),
+                    uri: (*uri).to_string(),
+                }),
+                _ => self.malformed.push(format!("http-methods.tsv:{line}")),
+            }
+        }
+    }
+
+    pub fn http_operations(&self, operation: &str) -> &[HttpOperation] {
+        self.http.get(operation).map_or(&[], Vec::as_slice)
+    }
+
     pub fn parse(exceptions: &str, denied: &str, params: &str) -> Tables {
         let mut t = Tables::default();
         for (line, f) in rows(exceptions) {
@@ -73,7 +158,8 @@ impl Tables {
                     continue;
                 }
             };
-            let actions = if *actions == "-" {
+            let derive = actions.strip_prefix("derive:").map(str::to_string);
+            let actions = if *actions == "-" || derive.is_some() {
                 Vec::new()
             } else {
                 actions
@@ -95,6 +181,7 @@ impl Tables {
                 event_name: (*name).to_string(),
                 when,
                 actions,
+                derive,
                 note: (*note).to_string(),
                 line,
             };

@@ -10,9 +10,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::catalog::{AccessLevel, Catalog};
 use crate::policy::{
-    Context, Decision, Effect, Matcher, PolicyDocument, Request, Statement, evaluate,
+    Conditions, Context, Decision, Effect, Matcher, PolicyDocument, Request, Statement, evaluate,
 };
-use crate::usage::{Grants, PrincipalUsage};
+use crate::usage::{Conds, Grants, PrincipalUsage};
 
 /// An observed call the proposed policy would not allow: always an internal error.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -27,52 +27,56 @@ pub struct ReplayFailure {
 
 /// Builds the policy for one principal's grants.
 pub fn synthesize(grants: &Grants, catalog: &Catalog) -> PolicyDocument {
-    // action → (service-made only?, resources)
-    let mut per_action: BTreeMap<(&str, bool), BTreeSet<&str>> = BTreeMap::new();
+    // An action the code also calls is not split off: service-made rows of it merge in.
     let mut by_code: BTreeSet<&str> = BTreeSet::new();
     for ((action, _), ev) in grants {
         if !ev.only_service_made() {
             by_code.insert(action.as_str());
         }
     }
+    // (action, service-made only?, conditions) → resources
+    type Key<'g> = (&'g str, bool, Option<&'g Conds>);
+    let mut per_action: BTreeMap<Key<'_>, BTreeSet<&str>> = BTreeMap::new();
     for ((action, resource), ev) in grants {
-        // An action the code also calls is not split off: service-made rows of it merge in.
         let service_only = ev.only_service_made() && !by_code.contains(action.as_str());
         per_action
-            .entry((action.as_str(), service_only))
+            .entry((action.as_str(), service_only, ev.grant_conditions()))
             .or_default()
             .insert(resource.as_str());
     }
-    // (service-made, resources) → actions
-    let mut groups: BTreeMap<(bool, BTreeSet<&str>), BTreeSet<&str>> = BTreeMap::new();
-    for ((action, service_only), resources) in per_action {
+    // (service-made, conditions, resources) → actions
+    let mut groups: BTreeMap<(bool, Option<&Conds>, BTreeSet<&str>), BTreeSet<&str>> = BTreeMap::new();
+    for ((action, service_only, conds), resources) in per_action {
         let resources = if resources.contains("*") {
             BTreeSet::from(["*"])
         } else {
             resources
         };
-        groups
-            .entry((service_only, resources))
-            .or_default()
-            .insert(action);
+        groups.entry((service_only, conds, resources)).or_default().insert(action);
     }
-    let mut statements: Vec<(Vec<String>, Vec<String>, bool)> = groups
+    let mut statements: Vec<(Vec<String>, Vec<String>, bool, Conditions)> = groups
         .into_iter()
-        .map(|((service_only, res), actions)| {
+        .map(|((service_only, conds, res), actions)| {
             let mut actions: Vec<String> = actions.into_iter().map(str::to_string).collect();
             actions.sort_by_key(|a| a.to_ascii_lowercase());
-            (
-                actions,
-                res.into_iter().map(str::to_string).collect(),
-                service_only,
-            )
+            let condition: Conditions = conds
+                .map(|c| {
+                    c.iter()
+                        .map(|(op, keys)| {
+                            let keys = keys.iter().map(|(k, v)| (k.clone(), v.iter().cloned().collect())).collect();
+                            (op.clone(), keys)
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            (actions, res.into_iter().map(str::to_string).collect(), service_only, condition)
         })
         .collect();
-    statements.sort_by(|a, b| (a.2, &a.0, &a.1).cmp(&(b.2, &b.0, &b.1)));
+    statements.sort_by(|a, b| (a.2, &a.0, &a.1, &a.3).cmp(&(b.2, &b.0, &b.1, &b.3)));
     let mut used_sids: BTreeMap<String, usize> = BTreeMap::new();
     let statements = statements
         .into_iter()
-        .map(|(actions, resources, service_only)| {
+        .map(|(actions, resources, service_only, condition)| {
             let mut sid = sid_for(&actions, catalog);
             if service_only {
                 sid.push_str("ByService");
@@ -89,7 +93,7 @@ pub fn synthesize(grants: &Grants, catalog: &Catalog) -> PolicyDocument {
                 not_principal: None,
                 action: Matcher::Is(actions),
                 resource: Matcher::Is(resources),
-                condition: BTreeMap::new(),
+                condition,
             }
         })
         .collect();
@@ -97,6 +101,28 @@ pub fn synthesize(grants: &Grants, catalog: &Catalog) -> PolicyDocument {
         statements,
         ..PolicyDocument::default()
     }
+}
+
+/// The request contexts under which the evidence's calls were made: one per condition value
+/// (other keys at their first value); the empty context for unconditioned calls.
+pub fn replay_contexts(ev: &crate::usage::Evidence) -> Vec<Context> {
+    let Some(conds) = ev.grant_conditions() else {
+        return vec![Context::default()];
+    };
+    let keys: Vec<(&String, &BTreeSet<String>)> = conds.values().flat_map(|k| k.iter()).collect();
+    let base = keys.iter().fold(Context::default(), |c, (k, vals)| match vals.iter().next() {
+        Some(v) => c.with(k, v.clone()),
+        None => c,
+    });
+    let mut out = vec![base.clone()];
+    for (k, vals) in &keys {
+        for v in vals.iter().skip(1) {
+            let mut c = base.clone();
+            c.values.insert(k.to_ascii_lowercase(), vec![v.clone()]);
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// `S3Read`, `DynamodbWrite`, `LogsKmsWrite`: the services (up to three) and the most
@@ -138,11 +164,9 @@ fn pascal(s: &str) -> String {
 /// Replays every observed successful call through the evaluator. Any call not allowed is
 /// returned; the caller must treat a non-empty result as an internal error.
 pub fn replay(policy: &PolicyDocument, usage: &PrincipalUsage) -> Vec<ReplayFailure> {
-    let ctx = Context::default();
-    usage
-        .grants
-        .keys()
-        .filter_map(|(action, resource)| {
+    let mut out = Vec::new();
+    for ((action, resource), ev) in &usage.grants {
+        for ctx in replay_contexts(ev) {
             let decision = evaluate(
                 policy,
                 &Request {
@@ -151,13 +175,16 @@ pub fn replay(policy: &PolicyDocument, usage: &PrincipalUsage) -> Vec<ReplayFail
                     context: &ctx,
                 },
             );
-            (decision != Decision::Allow).then(|| ReplayFailure {
-                action: action.clone(),
-                resource: resource.clone(),
-                decision,
-            })
-        })
-        .collect()
+            if decision != Decision::Allow {
+                out.push(ReplayFailure {
+                    action: action.clone(),
+                    resource: resource.clone(),
+                    decision,
+                });
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -34,6 +34,25 @@ pub struct Evidence {
     /// Parts of the resource the records did not give (filled with `*`).
     #[serde(skip_serializing_if = "BTreeSet::is_empty")]
     pub unresolved: BTreeSet<String>,
+    /// Conditions every one of these calls satisfied (`iam:PassedToService`, `kms:ViaService`),
+    /// as a policy `Condition` block; empty when some call had none.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub conditions: Conds,
+    /// Why the calls needed this beyond their own action (`passrole`, `tag-on-create`, `sse-kms`).
+    #[serde(skip_serializing_if = "BTreeSet::is_empty")]
+    pub extra: BTreeSet<String>,
+    /// Some call carried no condition, so the grant cannot be conditioned.
+    #[serde(skip)]
+    unconditional: bool,
+}
+
+/// operator → key → values: the shape of a policy `Condition` block.
+pub type Conds = BTreeMap<String, BTreeMap<String, BTreeSet<String>>>;
+
+fn cond_keys(c: &Conds) -> BTreeSet<(&str, &str)> {
+    c.iter()
+        .flat_map(|(op, keys)| keys.keys().map(move |k| (op.as_str(), k.as_str())))
+        .collect()
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -50,7 +69,49 @@ impl Evidence {
             service_made: 0,
             invoked_by: BTreeSet::new(),
             unresolved: BTreeSet::new(),
+            conditions: Conds::new(),
+            extra: BTreeSet::new(),
+            unconditional: false,
         }
+    }
+
+    /// Records the conditions one call satisfied.
+    fn observe_conditions(&mut self, conds: &[(String, String, String)]) {
+        if self.unconditional {
+            return;
+        }
+        if conds.is_empty() {
+            self.unconditional = true;
+            self.conditions.clear();
+            return;
+        }
+        let mut c = Conds::new();
+        for (op, key, value) in conds {
+            c.entry(op.clone()).or_default().entry(key.clone()).or_default().insert(value.clone());
+        }
+        self.merge_conditions(c, false);
+    }
+
+    fn merge_conditions(&mut self, c: Conds, other_unconditional: bool) {
+        if self.unconditional {
+            return;
+        }
+        if other_unconditional || (self.count > 0 && !self.conditions.is_empty() && cond_keys(&self.conditions) != cond_keys(&c)) {
+            // Calls with different condition keys: no single condition covers them all.
+            self.unconditional = true;
+            self.conditions.clear();
+            return;
+        }
+        for (op, keys) in c {
+            for (k, vals) in keys {
+                self.conditions.entry(op.clone()).or_default().entry(k).or_default().extend(vals);
+            }
+        }
+    }
+
+    /// The condition block a grant of these calls can carry (`None`: unconditioned).
+    pub fn grant_conditions(&self) -> Option<&Conds> {
+        (!self.unconditional && !self.conditions.is_empty()).then_some(&self.conditions)
     }
 
     fn observe(&mut self, time: DateTime<Utc>, event_id: &str, invoked_by: Option<&str>) {
@@ -70,6 +131,13 @@ impl Evidence {
     }
 
     pub fn merge(&mut self, o: &Evidence) {
+        if self.count == 0 {
+            self.unconditional = o.unconditional;
+            self.conditions = o.conditions.clone();
+        } else if o.count > 0 {
+            self.merge_conditions(o.conditions.clone(), o.unconditional);
+        }
+        self.extra.extend(o.extra.iter().cloned());
         if o.first_seen < self.first_seen
             || (o.first_seen == self.first_seen && o.event_id < self.event_id)
         {
@@ -113,6 +181,8 @@ pub struct ActorUsage {
     pub regions: BTreeSet<String>,
     /// A record of this session carried the `exec-env/AWS_Lambda_` user-agent marker.
     pub lambda_marker: bool,
+    /// Data-event types this actor's records include.
+    pub data_types: BTreeSet<String>,
 }
 
 impl ActorUsage {
@@ -129,11 +199,34 @@ impl ActorUsage {
         }
         self.regions.extend(o.regions);
         self.lambda_marker |= o.lambda_marker;
+        self.data_types.extend(o.data_types);
     }
 }
 
-/// Per-(eventSource, eventName) counts by class, for coverage and the unmapped list.
-pub type EventCounts = BTreeMap<(String, String), (Class, u64)>;
+/// What one (eventSource, eventName) mapped to, and how often it was seen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventStat {
+    /// The most useful class the kind was seen in (mapped before denied before unmapped).
+    pub class: Class,
+    pub count: u64,
+    pub actions: BTreeSet<String>,
+}
+
+/// Per-(eventSource, eventName) statistics, for coverage and the unmapped list.
+pub type EventCounts = BTreeMap<(String, String), EventStat>;
+
+fn merge_event(into: &mut EventCounts, key: (String, String), o: EventStat) {
+    match into.get_mut(&key) {
+        Some(e) => {
+            e.class = e.class.min(o.class);
+            e.count += o.count;
+            e.actions.extend(o.actions);
+        }
+        None => {
+            into.insert(key, o);
+        }
+    }
+}
 
 /// The merge-able aggregate of any number of records. Merging is commutative, so per-file
 /// aggregates built in parallel give the same result as one sequential pass.
@@ -146,6 +239,8 @@ pub struct Aggregate {
     pub no_principal: u64,
     pub records: u64,
     pub window: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    /// Data-event types (`AWS::S3::Object`, …) that appear in the trail at all.
+    pub data_types: BTreeSet<String>,
 }
 
 impl Aggregate {
@@ -163,15 +258,39 @@ impl Aggregate {
             None => (time, time),
         });
         let key = (rec.source().to_string(), rec.name().to_string());
-        let e = self.events.entry(key).or_insert((mapping.class, 0));
-        e.1 += 1;
+        let e = self.events.entry(key).or_insert_with(|| EventStat {
+            class: mapping.class,
+            count: 0,
+            actions: BTreeSet::new(),
+        });
+        e.count += 1;
         // A kind seen both denied and mapped is reported by its most useful class.
-        e.0 = e.0.min(mapping.class);
+        e.class = e.class.min(mapping.class);
+        for n in &mapping.needs {
+            if e.actions.len() < 64 {
+                e.actions.insert(n.action.qualified());
+            }
+        }
+        let data_type = if rec.event_category.as_deref() == Some("Data") {
+            crate::catalog::ObservabilityTable::embedded().data_type_for_source(rec.source())
+        } else {
+            None
+        };
+        if let Some(t) = data_type {
+            if !self.data_types.contains(t) {
+                self.data_types.insert(t.to_string());
+            }
+        }
         let Some(actor) = actor else {
             self.no_principal += 1;
             return;
         };
         let usage = self.actors.entry(actor).or_default();
+        if let Some(t) = data_type {
+            if !usage.data_types.contains(t) {
+                usage.data_types.insert(t.to_string());
+            }
+        }
         if !rec.region().is_empty() && !usage.regions.contains(rec.region()) {
             usage.regions.insert(rec.region().to_string());
         }
@@ -200,11 +319,18 @@ impl Aggregate {
         };
         for need in &mapping.needs {
             let action = need.action.qualified();
+            let by = need.via.as_deref().or(invoked_by);
             for res in &need.resolved.resources {
                 let ev = target
                     .entry((action.clone(), res.clone()))
                     .or_insert_with(|| Evidence::new(time, event_id));
-                ev.observe(time, event_id, invoked_by);
+                ev.observe_conditions(&need.conditions);
+                ev.observe(time, event_id, by);
+                if let Some(x) = need.extra {
+                    if !ev.extra.contains(x) {
+                        ev.extra.insert(x.to_string());
+                    }
+                }
                 for u in &need.resolved.unresolved {
                     if !ev.unresolved.contains(u) {
                         ev.unresolved.insert(u.clone());
@@ -218,11 +344,10 @@ impl Aggregate {
         for (k, v) in o.actors {
             self.actors.entry(k).or_default().merge(v);
         }
-        for (k, (class, n)) in o.events {
-            let e = self.events.entry(k).or_insert((class, 0));
-            e.0 = e.0.min(class);
-            e.1 += n;
+        for (k, v) in o.events {
+            merge_event(&mut self.events, k, v);
         }
+        self.data_types.extend(o.data_types);
         self.facts.merge(o.facts);
         self.no_principal += o.no_principal;
         self.records += o.records;
@@ -254,6 +379,8 @@ pub struct PrincipalUsage {
     pub functions: BTreeSet<String>,
     /// Why a session counts as a function.
     pub function_evidence: BTreeSet<&'static str>,
+    /// Data-event types that appear among this principal's records.
+    pub data_types: BTreeSet<String>,
 }
 
 /// Usage per principal, after function attribution.
@@ -264,6 +391,8 @@ pub struct Usage {
     pub no_principal: u64,
     pub records: u64,
     pub window: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    /// Data-event types that appear in the trail at all.
+    pub data_types: BTreeSet<String>,
 }
 
 impl Usage {
@@ -275,6 +404,7 @@ impl Usage {
             no_principal: agg.no_principal,
             records: agg.records,
             window: agg.window,
+            data_types: agg.data_types,
         };
         let facts = agg.facts;
         let mut role_functions: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
@@ -379,6 +509,7 @@ impl Usage {
             p.role_arn = p.role_arn.take().or(role_arn);
             p.arn = p.arn.take().or(arn);
             p.function_evidence.extend(evidence);
+            p.data_types.extend(usage.data_types);
             merge_grants(&mut p.grants, usage.grants);
             merge_grants(&mut p.denied, usage.denied);
             for (k, v) in usage.permission_less {
@@ -421,7 +552,7 @@ impl Usage {
     pub fn unmapped(&self) -> impl Iterator<Item = (&(String, String), u64)> {
         self.events
             .iter()
-            .filter(|(_, (c, _))| *c == Class::Unmapped)
-            .map(|(k, (_, n))| (k, *n))
+            .filter(|(_, e)| e.class == Class::Unmapped)
+            .map(|(k, e)| (k, e.count))
     }
 }

@@ -1,0 +1,165 @@
+//! What a successful call needed beyond its own action: `iam:PassRole` for a role it passed,
+//! the tagging action when it tagged on create, and KMS when a service used a key on the
+//! caller's behalf (`kms:ViaService`). The calls are listed in data/passrole.tsv and
+//! data/tag-on-create.tsv.
+
+use serde_json::{Map, Value};
+
+use super::resource::{Resolved, Resolver};
+use super::{Mapper, Need, strip_version};
+use crate::arn::partition_for_region;
+use crate::record::Record;
+
+pub fn add(mapper: &Mapper, resolver: &Resolver<'_>, rec: &Record<'_>, params: Option<&Map<String, Value>>, needs: &mut Vec<Need>) {
+    let source = rec.source();
+    let name = strip_version(rec.name());
+    let partition = partition_for_region(rec.region());
+    if let Some(p) = params {
+        pass_role(mapper, rec, p, source, name, partition, needs);
+        tag_on_create(mapper, resolver, rec, p, source, name, needs);
+    }
+    via_service(rec, needs);
+    sse_kms(mapper, rec, source, name, partition, needs);
+}
+
+/// Values at a dotted path; `[]` after a segment takes every element of that array.
+fn values_at<'v>(v: &'v Value, path: &str) -> Vec<&'v Value> {
+    let mut cur = vec![v];
+    for seg in path.split('.') {
+        let (key, each) = match seg.strip_suffix("[]") {
+            Some(k) => (k, true),
+            None => (seg, false),
+        };
+        let mut next = Vec::new();
+        for c in cur {
+            if let Some(x) = c.get(key) {
+                match (each, x) {
+                    (true, Value::Array(a)) => next.extend(a.iter()),
+                    (false, x) => next.push(x),
+                    _ => {}
+                }
+            }
+        }
+        cur = next;
+    }
+    cur
+}
+
+fn pass_role(mapper: &Mapper, rec: &Record<'_>, params: &Map<String, Value>, source: &str, name: &str, partition: &str, needs: &mut Vec<Need>) {
+    let Some(def) = mapper.catalog.action("iam", "PassRole") else { return };
+    let root = Value::Object(params.clone());
+    for row in mapper.tables.passrole.iter().filter(|r| r.event_source.eq_ignore_ascii_case(source) && r.event_name == name) {
+        for v in values_at(&root, &row.path) {
+            let Some(role) = v.as_str().filter(|s| !s.is_empty()) else { continue };
+            let mut resolved = Resolved::default();
+            if role.starts_with("arn:") {
+                resolved.resources.insert(role.to_string());
+            } else {
+                let account = rec.account();
+                let n = role.rsplit('/').next().unwrap_or(role);
+                resolved.resources.insert(format!("arn:{partition}:iam::{account}:role/{n}"));
+                resolved.resources.insert(format!("arn:{partition}:iam::{account}:role/*/{n}"));
+            }
+            needs.push(Need {
+                action: def,
+                resolved,
+                conditions: vec![("StringEquals".into(), "iam:PassedToService".into(), row.passed_to.clone())],
+                via: None,
+                extra: Some("passrole"),
+            });
+        }
+    }
+}
+
+fn non_empty(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+        _ => true,
+    }
+}
+
+fn tag_on_create(mapper: &Mapper, resolver: &Resolver<'_>, rec: &Record<'_>, params: &Map<String, Value>, source: &str, name: &str, needs: &mut Vec<Need>) {
+    for row in mapper.tables.tagging.iter().filter(|r| r.event_source.eq_ignore_ascii_case(source) && r.event_name == name) {
+        if !params.get(&row.param).is_some_and(non_empty) {
+            continue;
+        }
+        let Some(def) = mapper.catalog.action_qualified(&row.action) else { continue };
+        let mut n = Need::plain(def, resolver.resolve(def, "-", rec, Some(params)));
+        n.extra = Some("tag-on-create");
+        needs.push(n);
+    }
+}
+
+/// A KMS call AWS made for the principal (`invokedBy` a service) can be granted only through
+/// that service: `kms:ViaService` = `SERVICE.REGION.amazonaws.com`.
+fn via_service(rec: &Record<'_>, needs: &mut [Need]) {
+    let Some(by) = rec.invoked_by() else { return };
+    let Some(service) = by.strip_suffix(".amazonaws.com") else { return };
+    let region = rec.region();
+    if region.is_empty() || service.contains(' ') {
+        return;
+    }
+    for n in needs.iter_mut() {
+        if n.action.prefix == "kms" && n.action.condition_keys.iter().any(|k| k.eq_ignore_ascii_case("kms:ViaService")) {
+            n.conditions.push(("StringEquals".into(), "kms:ViaService".into(), format!("{service}.{region}.amazonaws.com")));
+        }
+    }
+}
+
+/// An S3 call on an SSE-KMS object: S3 used the key for the caller, who needs kms:Decrypt (read)
+/// or kms:GenerateDataKey (write) on it, through S3.
+fn sse_kms(mapper: &Mapper, rec: &Record<'_>, source: &str, name: &str, partition: &str, needs: &mut Vec<Need>) {
+    if !source.eq_ignore_ascii_case("s3.amazonaws.com") {
+        return;
+    }
+    let actions: &[&str] = match name {
+        "GetObject" | "HeadObject" | "SelectObjectContent" => &["Decrypt"],
+        "PutObject" | "CopyObject" => &["GenerateDataKey"],
+        "CreateMultipartUpload" | "UploadPart" | "UploadPartCopy" | "CompleteMultipartUpload" => &["Decrypt", "GenerateDataKey"],
+        _ => return,
+    };
+    let Some(resp) = rec.response() else { return };
+    let sse = resp.get("x-amz-server-side-encryption").and_then(Value::as_str).unwrap_or("");
+    if !sse.starts_with("aws:kms") {
+        return;
+    }
+    let Some(key) = resp.get("x-amz-server-side-encryption-aws-kms-key-id").and_then(Value::as_str) else {
+        return;
+    };
+    let region = rec.region();
+    let key_arn = if key.starts_with("arn:") {
+        key.to_string()
+    } else {
+        format!("arn:{partition}:kms:{region}:{}:key/{key}", rec.account())
+    };
+    for a in actions {
+        let Some(def) = mapper.catalog.action("kms", a) else { continue };
+        let mut resolved = Resolved::default();
+        resolved.resources.insert(key_arn.clone());
+        needs.push(Need {
+            action: def,
+            resolved,
+            conditions: vec![("StringEquals".into(), "kms:ViaService".into(), format!("s3.{region}.amazonaws.com"))],
+            via: Some("s3.amazonaws.com".into()),
+            extra: Some("sse-kms"),
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::values_at;
+    use serde_json::json;
+
+    #[test]
+    fn paths() {
+        let v = json!({"targets": [{"roleArn": "a"}, {"id": 1}, {"roleArn": "b"}], "o": {"r": "c"}});
+        let got: Vec<_> = values_at(&v, "targets[].roleArn").into_iter().filter_map(|x| x.as_str()).collect();
+        assert_eq!(got, ["a", "b"]);
+        assert_eq!(values_at(&v, "o.r"), [&json!("c")]);
+        assert!(values_at(&v, "missing.x").is_empty());
+    }
+}
