@@ -96,3 +96,36 @@ fn denied_records_map_to_the_action_their_message_names() {
         "the corpora hold denied records that name their action"
     );
 }
+
+#[test]
+fn coverage_maps_or_classifies_at_least_99_5_percent_of_event_kinds() {
+    let Some(dir) = datasets() else {
+        eprintln!("skipped: ../shared/datasets/cloudtrail is not present");
+        return;
+    };
+    let run = tightrole(
+        &[
+            "catalog",
+            "coverage",
+            "--format",
+            "json",
+            dir.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let v: Value = serde_json::from_str(&run.stdout).unwrap();
+    let share = v["share"].as_f64().unwrap();
+    eprintln!(
+        "coverage: {} of {} event kinds mapped or classified ({:.1}%)",
+        v["mapped_or_classified"],
+        v["event_kinds"],
+        share * 100.0
+    );
+    assert!(share >= 0.995, "share {share}: {}", run.stdout);
+    for e in v["events"].as_array().unwrap() {
+        if e["class"] == "permission-less" {
+            assert!(e["actions"].as_array().unwrap().is_empty(), "{e}");
+        }
+    }
+}

@@ -535,6 +535,90 @@ fn cases() -> Vec<Case> {
             "direct, no resource type",
         ),
     ];
+    v.extend(vec![
+        // ---- KMS ReEncrypt: From on the source key, To on the destination key
+        case("kms.amazonaws.com", "ReEncrypt",
+            json!({"sourceKeyId": reg("kms", "key/src-1"), "destinationKeyId": "dst-2"}),
+            vec![("kms:ReEncryptFrom", vec![reg("kms", "key/src-1")]), ("kms:ReEncryptTo", vec![reg("kms", "key/dst-2")])],
+            "KMS API reference, ReEncrypt"),
+        // ---- DynamoDB transactions and PartiQL
+        case("dynamodb.amazonaws.com", "TransactWriteItems",
+            json!({"transactItems": [{"put": {"tableName": "t1"}}, {"update": {"tableName": "t2"}}, {"delete": {"tableName": "t1"}}, {"conditionCheck": {"tableName": "t3"}}]}),
+            vec![("dynamodb:PutItem", vec![reg("dynamodb", "table/t1")]), ("dynamodb:UpdateItem", vec![reg("dynamodb", "table/t2")]),
+                 ("dynamodb:DeleteItem", vec![reg("dynamodb", "table/t1")]), ("dynamodb:ConditionCheckItem", vec![reg("dynamodb", "table/t3")])],
+            "each item needs its own action on its own table"),
+        case("dynamodb.amazonaws.com", "TransactGetItems",
+            json!({"transactItems": [{"get": {"tableName": "t1"}}, {"get": {"tableName": "t2"}}]}),
+            vec![("dynamodb:GetItem", vec![reg("dynamodb", "table/t1"), reg("dynamodb", "table/t2")])],
+            "TransactGetItems is dynamodb:GetItem per item"),
+        case("dynamodb.amazonaws.com", "ExecuteStatement",
+            json!({"statement": "SELECT * FROM \"orders\".\"by-customer\" WHERE c = ?"}),
+            vec![("dynamodb:PartiQLSelect", vec![reg("dynamodb", "table/orders/index/by-customer")])],
+            "PartiQL verb and table (and index) from the statement"),
+        case("dynamodb.amazonaws.com", "BatchExecuteStatement",
+            json!({"statements": [{"statement": "INSERT INTO t1 VALUE {'pk': ?}"}, {"statement": "UPDATE t2 SET a = ? WHERE pk = ?"}]}),
+            vec![("dynamodb:PartiQLInsert", vec![reg("dynamodb", "table/t1")]), ("dynamodb:PartiQLUpdate", vec![reg("dynamodb", "table/t2")])],
+            "one action per statement"),
+        case("dynamodb.amazonaws.com", "ExecuteTransaction",
+            json!({"transactStatements": [{"statement": "DELETE FROM t1 WHERE pk = ?"}]}),
+            vec![("dynamodb:PartiQLDelete", vec![reg("dynamodb", "table/t1")])],
+            "ExecuteTransaction statements"),
+        case("dynamodb.amazonaws.com", "BatchWriteItem", json!({"requestItems": {"t1": [], "t2": []}}),
+            vec![("dynamodb:BatchWriteItem", vec![reg("dynamodb", "table/t1"), reg("dynamodb", "table/t2")])],
+            "tables are the keys of requestItems"),
+        case("dynamodb.amazonaws.com", "DescribeStream", json!({"streamArn": reg("dynamodb", "table/orders/stream/2026-11-01T00:00:00.000")}),
+            vec![("dynamodb:DescribeStream", vec![reg("dynamodb", "table/orders/stream/2026-11-01T00:00:00.000")])], "stream ARN"),
+        // ---- API Gateway: HTTP verbs on paths (botocore http.method + requestUri)
+        case("apigateway.amazonaws.com", "GetResource", json!({"restApiId": "a1b2c3", "resourceId": "r9", "template": false}),
+            vec![("apigateway:GET", vec!["arn:aws:apigateway:eu-west-1::/restapis/a1b2c3/resources/r9".into()])], "GetResource is GET /restapis/{id}/resources/{id}"),
+        case("apigateway.amazonaws.com", "CreateDeployment", json!({"restApiId": "a1b2c3", "stageName": "prod"}),
+            vec![("apigateway:POST", vec!["arn:aws:apigateway:eu-west-1::/restapis/a1b2c3/deployments".into()])], "POST /restapis/{id}/deployments"),
+        case("apigateway.amazonaws.com", "UpdateStage", json!({"restApiId": "a1b2c3", "stageName": "prod"}),
+            vec![("apigateway:PATCH", vec!["arn:aws:apigateway:eu-west-1::/restapis/a1b2c3/stages/prod".into()])], "PATCH a stage"),
+        case("apigateway.amazonaws.com", "GetApi", json!({"apiId": "h1"}),
+            vec![("apigateway:GET", vec!["arn:aws:apigateway:eu-west-1::/apis/h1".into()])], "HTTP APIs (v2): IAM paths drop the /v2 prefix"),
+        // ---- the rest of the serverless set
+        case("lambda.amazonaws.com", "PublishVersion", json!({"functionName": "f"}),
+            vec![("lambda:PublishVersion", vec![reg("lambda", "function:f")])], "Lambda versions are authorized on the function"),
+        case("lambda.amazonaws.com", "GetAlias", json!({"functionName": "f", "name": "live"}),
+            vec![("lambda:GetAlias", vec![reg("lambda", "function:f")])], "the catalog scopes alias APIs to the function"),
+        case("lambda.amazonaws.com", "GetLayerVersion", json!({"layerName": "deps", "versionNumber": 3}),
+            vec![("lambda:GetLayerVersion", vec![reg("lambda", "layer:deps:3")])], "layer version from name and number"),
+        case("sns.amazonaws.com", "CreateTopic", json!({"name": "alerts"}),
+            vec![("sns:CreateTopic", vec![reg("sns", "alerts")])], "topic from its name"),
+        case("events.amazonaws.com", "PutRule", json!({"name": "nightly", "scheduleExpression": "rate(1 day)"}),
+            vec![("events:PutRule", vec![reg("events", "rule/nightly")])], "a rule on the default bus"),
+        case("events.amazonaws.com", "PutEvents", json!({"entries": [{"source": "shop"}]}),
+            vec![("events:PutEvents", vec!["*".into()])], "optional bus not named in the request: authorized against *"),
+        case("states.amazonaws.com", "StartExecution", json!({"stateMachineArn": reg("states", "stateMachine:checkout"), "name": "run-1"}),
+            vec![("states:StartExecution", vec![reg("states", "stateMachine:checkout")])], "state machine ARN"),
+        case("kinesis.amazonaws.com", "PutRecord", json!({"streamName": "clicks", "partitionKey": "k"}),
+            vec![("kinesis:PutRecord", vec![reg("kinesis", "stream/clicks")])], "Kinesis stream by name"),
+        case("firehose.amazonaws.com", "PutRecordBatch", json!({"deliveryStreamName": "events"}),
+            vec![("firehose:PutRecordBatch", vec![reg("firehose", "deliverystream/events")])], "Firehose delivery stream"),
+        case("xray.amazonaws.com", "PutTraceSegments", json!({}),
+            vec![("xray:PutTraceSegments", vec!["*".into()])], "X-Ray trace upload has no resource type"),
+        case("cognito-idp.amazonaws.com", "AdminGetUser", json!({"userPoolId": "eu-west-1_AbCdEf", "username": "HIDDEN_DUE_TO_SECURITY_REASONS"}),
+            vec![("cognito-idp:AdminGetUser", vec![reg("cognito-idp", "userpool/eu-west-1_AbCdEf")])], "Cognito user pool"),
+        case("appsync.amazonaws.com", "GetGraphqlApi", json!({"apiId": "xyz123"}),
+            vec![("appsync:GetGraphqlApi", vec![reg("appsync", "apis/xyz123")])], "AppSync API"),
+        case("email.amazonaws.com", "SendEmail", json!({"source": "Shop <orders@shop.example>"}),
+            vec![("ses:SendEmail", vec![reg("ses", "identity/orders@shop.example"), reg("ses", "identity/shop.example")])],
+            "the sending identity is the address or its domain"),
+        case("ecr.amazonaws.com", "BatchGetImage", json!({"repositoryName": "app", "imageIds": []}),
+            vec![("ecr:BatchGetImage", vec![reg("ecr", "repository/app")])], "ECR repository"),
+        case("iam.amazonaws.com", "GetRole", json!({"roleName": "deploy"}),
+            vec![("iam:GetRole", vec![format!("arn:aws:iam::{A}:role/deploy"), format!("arn:aws:iam::{A}:role/*/deploy")])],
+            "a role name matches the role with or without a path"),
+        case("iam.amazonaws.com", "CreatePolicyVersion", json!({"policyArn": format!("arn:aws:iam::{A}:policy/app"), "setAsDefault": true}),
+            vec![("iam:CreatePolicyVersion", vec![format!("arn:aws:iam::{A}:policy/app")])], "policy ARN"),
+        case("kms.amazonaws.com", "CreateAlias", json!({"aliasName": "alias/app", "targetKeyId": "1234abcd"}),
+            vec![("kms:CreateAlias", vec![reg("kms", "alias/app"), reg("kms", "key/1234abcd")])], "an alias and its key"),
+        case("kms.amazonaws.com", "Decrypt", json!({"keyId": "alias/app"}),
+            vec![("kms:Decrypt", vec![reg("kms", "key/*")])], "an alias cannot be resolved to a key from the record: flagged pattern"),
+        case("logs.amazonaws.com", "PutRetentionPolicy", json!({"logGroupName": "/aws/lambda/f", "retentionInDays": 14}),
+            vec![("logs:PutRetentionPolicy", vec![reg("logs", "log-group:/aws/lambda/f")])], "log group"),
+    ]);
     // resources[] wins over rebuilding, and the bucket entry does not leak into an object action.
     v.push(Case {
         resources: vec![
@@ -723,4 +807,438 @@ fn service_made_and_not_api_calls() {
     assert_eq!(map(&unknown), (Class::Unmapped, BTreeMap::new()));
     let no_action = record("user:u", "s3.amazonaws.com", "NotARealS3Call", Value::Null);
     assert_eq!(map(&no_action).0, Class::Unmapped, "never guess an action");
+}
+
+/// (action, resources, conditions, extra) of one need.
+type NeedRow = (String, Vec<String>, Vec<String>, Option<&'static str>);
+
+/// (action, resource, condition values) of every need, for the extras tests.
+fn needs_of(rec: &Value) -> (Class, Vec<NeedRow>) {
+    let text = rec.to_string();
+    let r: Record = serde_json::from_str(&text).unwrap();
+    let m = Mapper::embedded().map(&r);
+    let v = m
+        .needs
+        .iter()
+        .map(|n| {
+            (
+                n.action.qualified(),
+                n.resolved.resources.iter().cloned().collect(),
+                n.conditions
+                    .iter()
+                    .map(|(op, k, v)| format!("{op} {k} {v}"))
+                    .collect(),
+                n.extra,
+            )
+        })
+        .collect();
+    (m.class, v)
+}
+
+/// One case per row of data/passrole.tsv: (eventSource, eventName, params, role ARN, service).
+fn passrole_cases() -> Vec<(&'static str, &'static str, Value, &'static str)> {
+    let role = "arn:aws:iam::111122223333:role/passed";
+    vec![
+        (
+            "lambda.amazonaws.com",
+            "CreateFunction20150331",
+            json!({"functionName": "f", "role": role}),
+            "lambda.amazonaws.com",
+        ),
+        (
+            "lambda.amazonaws.com",
+            "UpdateFunctionConfiguration20150331v2",
+            json!({"functionName": "f", "role": role}),
+            "lambda.amazonaws.com",
+        ),
+        (
+            "states.amazonaws.com",
+            "CreateStateMachine",
+            json!({"name": "sm", "roleArn": role}),
+            "states.amazonaws.com",
+        ),
+        (
+            "states.amazonaws.com",
+            "UpdateStateMachine",
+            json!({"stateMachineArn": reg("states", "stateMachine:sm"), "roleArn": role}),
+            "states.amazonaws.com",
+        ),
+        (
+            "glue.amazonaws.com",
+            "CreateJob",
+            json!({"name": "j", "role": role}),
+            "glue.amazonaws.com",
+        ),
+        (
+            "glue.amazonaws.com",
+            "CreateCrawler",
+            json!({"name": "c", "role": role}),
+            "glue.amazonaws.com",
+        ),
+        (
+            "ecs.amazonaws.com",
+            "RegisterTaskDefinition",
+            json!({"family": "web", "taskRoleArn": role}),
+            "ecs-tasks.amazonaws.com",
+        ),
+        (
+            "ecs.amazonaws.com",
+            "RegisterTaskDefinition",
+            json!({"family": "web", "executionRoleArn": role}),
+            "ecs-tasks.amazonaws.com",
+        ),
+        (
+            "ecs.amazonaws.com",
+            "RunTask",
+            json!({"taskDefinition": "web:3", "overrides": {"taskRoleArn": role}}),
+            "ecs-tasks.amazonaws.com",
+        ),
+        (
+            "ecs.amazonaws.com",
+            "RunTask",
+            json!({"taskDefinition": "web:3", "overrides": {"executionRoleArn": role}}),
+            "ecs-tasks.amazonaws.com",
+        ),
+        (
+            "cloudformation.amazonaws.com",
+            "CreateStack",
+            json!({"stackName": "s", "roleARN": role}),
+            "cloudformation.amazonaws.com",
+        ),
+        (
+            "cloudformation.amazonaws.com",
+            "UpdateStack",
+            json!({"stackName": "s", "roleARN": role}),
+            "cloudformation.amazonaws.com",
+        ),
+        (
+            "events.amazonaws.com",
+            "PutTargets",
+            json!({"rule": "r", "targets": [{"id": "1", "arn": reg("sqs", "q")}, {"id": "2", "arn": reg("states", "stateMachine:sm"), "roleArn": role}]}),
+            "events.amazonaws.com",
+        ),
+        (
+            "codebuild.amazonaws.com",
+            "CreateProject",
+            json!({"name": "p", "serviceRole": role}),
+            "codebuild.amazonaws.com",
+        ),
+        (
+            "scheduler.amazonaws.com",
+            "CreateSchedule",
+            json!({"name": "s", "target": {"arn": reg("lambda", "function:f"), "roleArn": role}}),
+            "scheduler.amazonaws.com",
+        ),
+        (
+            "pipes.amazonaws.com",
+            "CreatePipe",
+            json!({"name": "p", "roleArn": role}),
+            "pipes.amazonaws.com",
+        ),
+        (
+            "sagemaker.amazonaws.com",
+            "CreateTrainingJob",
+            json!({"trainingJobName": "t", "roleArn": role}),
+            "sagemaker.amazonaws.com",
+        ),
+    ]
+}
+
+#[test]
+fn every_passrole_row_adds_pass_role_with_the_service_condition() {
+    let cases = passrole_cases();
+    for (source, name, params, service) in &cases {
+        let (class, needs) = needs_of(&record("user:deployer", source, name, params.clone()));
+        assert_eq!(class, Class::Mapped, "{name}");
+        let pr: Vec<_> = needs.iter().filter(|n| n.0 == "iam:PassRole").collect();
+        assert_eq!(pr.len(), 1, "{source} {name}: {needs:?}");
+        assert_eq!(pr[0].1, ["arn:aws:iam::111122223333:role/passed"]);
+        assert_eq!(
+            pr[0].2,
+            [format!("StringEquals iam:PassedToService {service}")]
+        );
+        assert_eq!(pr[0].3, Some("passrole"));
+    }
+    for row in &Mapper::embedded().tables().passrole {
+        let leaf = row.path.rsplit('.').next().unwrap().trim_end_matches("[]");
+        let covered = cases.iter().any(|(s, n, p, _)| {
+            *s == row.event_source
+                && tightrole::mapping::strip_version(n) == row.event_name
+                && p.to_string().contains(&format!("\"{leaf}\""))
+        });
+        assert!(covered, "passrole.tsv line {} has no case", row.line);
+    }
+    // a denied call passes nothing
+    let denied = with(
+        record(
+            "user:deployer",
+            "lambda.amazonaws.com",
+            "CreateFunction20150331",
+            json!({"functionName": "f", "role": "arn:aws:iam::111122223333:role/passed"}),
+        ),
+        "errorCode",
+        json!("AccessDeniedException"),
+    );
+    assert!(needs_of(&denied).1.iter().all(|n| n.0 != "iam:PassRole"));
+    // a role given by name: with or without a path
+    let (_, needs) = needs_of(&record(
+        "user:d",
+        "glue.amazonaws.com",
+        "CreateJob",
+        json!({"name": "j", "role": "glue-runner"}),
+    ));
+    let pr = needs.iter().find(|n| n.0 == "iam:PassRole").unwrap();
+    assert_eq!(
+        pr.1,
+        [
+            "arn:aws:iam::111122223333:role/*/glue-runner",
+            "arn:aws:iam::111122223333:role/glue-runner"
+        ]
+    );
+}
+
+/// One case per row of data/tag-on-create.tsv: (eventSource, eventName, params, tagging action, resource).
+fn tagging_cases() -> Vec<(&'static str, &'static str, Value, &'static str)> {
+    let tags = json!({"team": "shop"});
+    let list = json!([{"key": "team", "value": "shop"}]);
+    vec![
+        (
+            "lambda.amazonaws.com",
+            "CreateFunction20150331",
+            json!({"functionName": "f", "tags": tags}),
+            "lambda:TagResource",
+        ),
+        (
+            "sqs.amazonaws.com",
+            "CreateQueue",
+            json!({"queueName": "q", "tags": tags}),
+            "sqs:TagQueue",
+        ),
+        (
+            "sns.amazonaws.com",
+            "CreateTopic",
+            json!({"name": "t", "tags": list}),
+            "sns:TagResource",
+        ),
+        (
+            "dynamodb.amazonaws.com",
+            "CreateTable",
+            json!({"tableName": "t", "tags": list}),
+            "dynamodb:TagResource",
+        ),
+        (
+            "secretsmanager.amazonaws.com",
+            "CreateSecret",
+            json!({"name": "s", "tags": list}),
+            "secretsmanager:TagResource",
+        ),
+        (
+            "logs.amazonaws.com",
+            "CreateLogGroup",
+            json!({"logGroupName": "/g", "tags": tags}),
+            "logs:TagResource",
+        ),
+        (
+            "states.amazonaws.com",
+            "CreateStateMachine",
+            json!({"name": "sm", "tags": list}),
+            "states:TagResource",
+        ),
+        (
+            "kms.amazonaws.com",
+            "CreateKey",
+            json!({"tags": list}),
+            "kms:TagResource",
+        ),
+        (
+            "iam.amazonaws.com",
+            "CreateRole",
+            json!({"roleName": "r", "tags": list}),
+            "iam:TagRole",
+        ),
+        (
+            "iam.amazonaws.com",
+            "CreateUser",
+            json!({"userName": "u", "tags": list}),
+            "iam:TagUser",
+        ),
+        (
+            "iam.amazonaws.com",
+            "CreatePolicy",
+            json!({"policyName": "p", "tags": list}),
+            "iam:TagPolicy",
+        ),
+        (
+            "ecr.amazonaws.com",
+            "CreateRepository",
+            json!({"repositoryName": "r", "tags": list}),
+            "ecr:TagResource",
+        ),
+        (
+            "kinesis.amazonaws.com",
+            "CreateStream",
+            json!({"streamName": "s", "tags": tags}),
+            "kinesis:AddTagsToStream",
+        ),
+        (
+            "events.amazonaws.com",
+            "CreateEventBus",
+            json!({"name": "b", "tags": list}),
+            "events:TagResource",
+        ),
+        (
+            "events.amazonaws.com",
+            "PutRule",
+            json!({"name": "r", "tags": list}),
+            "events:TagResource",
+        ),
+        (
+            "ssm.amazonaws.com",
+            "PutParameter",
+            json!({"name": "/p", "type": "String", "tags": list}),
+            "ssm:AddTagsToResource",
+        ),
+        (
+            "ec2.amazonaws.com",
+            "RunInstances",
+            json!({"tagSpecificationSet": {"items": [{"resourceType": "instance"}]}}),
+            "ec2:CreateTags",
+        ),
+        (
+            "ec2.amazonaws.com",
+            "CreateVolume",
+            json!({"tagSpecificationSet": {"items": [{"resourceType": "volume"}]}}),
+            "ec2:CreateTags",
+        ),
+        (
+            "ec2.amazonaws.com",
+            "CreateSecurityGroup",
+            json!({"groupName": "g", "tagSpecificationSet": {"items": [{}]}}),
+            "ec2:CreateTags",
+        ),
+    ]
+}
+
+#[test]
+fn every_tag_on_create_row_adds_the_tagging_action() {
+    let cases = tagging_cases();
+    for (source, name, params, action) in &cases {
+        let (_, needs) = needs_of(&record("user:deployer", source, name, params.clone()));
+        let tag = needs.iter().find(|n| n.0 == *action);
+        assert!(
+            tag.is_some_and(|t| t.3 == Some("tag-on-create")),
+            "{source} {name}: {needs:?}"
+        );
+        // without tags, no tagging action
+        let mut untagged = params.clone();
+        for k in ["tags", "tagSpecificationSet"] {
+            untagged.as_object_mut().unwrap().remove(k);
+        }
+        let (_, needs) = needs_of(&record("user:deployer", source, name, untagged));
+        assert!(
+            needs.iter().all(|n| n.0 != *action),
+            "{source} {name} untagged: {needs:?}"
+        );
+    }
+    for row in &Mapper::embedded().tables().tagging {
+        assert!(
+            cases.iter().any(|(s, n, _, a)| *s == row.event_source
+                && tightrole::mapping::strip_version(n) == row.event_name
+                && *a == row.action),
+            "tag-on-create.tsv line {} has no case",
+            row.line
+        );
+    }
+    // the tag action is scoped to the created resource
+    let (_, needs) = needs_of(&record(
+        "user:d",
+        "sqs.amazonaws.com",
+        "CreateQueue",
+        json!({"queueName": "q", "tags": {"a": "b"}}),
+    ));
+    assert_eq!(
+        needs.iter().find(|n| n.0 == "sqs:TagQueue").unwrap().1,
+        [reg("sqs", "q")]
+    );
+}
+
+#[test]
+fn kms_used_by_a_service_is_granted_through_that_service() {
+    // The KMS record S3 writes when it decrypts an SSE-KMS object for the caller.
+    let rec = identity_with(
+        with(
+            record(
+                "fn:thumb-role/thumbnailer",
+                "kms.amazonaws.com",
+                "Decrypt",
+                json!({"encryptionContext": {"aws:s3:arn": "arn:aws:s3:::b/k"}}),
+            ),
+            "resources",
+            json!([{"type": "AWS::KMS::Key", "ARN": reg("kms", "key/k1")}]),
+        ),
+        "invokedBy",
+        json!("s3.amazonaws.com"),
+    );
+    let (class, needs) = needs_of(&rec);
+    assert_eq!(class, Class::ServiceMade);
+    assert_eq!(
+        needs,
+        vec![(
+            "kms:Decrypt".to_string(),
+            vec![reg("kms", "key/k1")],
+            vec!["StringEquals kms:ViaService s3.eu-west-1.amazonaws.com".to_string()],
+            None
+        )]
+    );
+    // An S3 write whose response shows SSE-KMS: the caller also needs kms:GenerateDataKey, via S3.
+    let put = with(
+        record(
+            "fn:thumb-role/thumbnailer",
+            "s3.amazonaws.com",
+            "PutObject",
+            json!({"bucketName": "b", "key": "k"}),
+        ),
+        "responseElements",
+        json!({"x-amz-server-side-encryption": "aws:kms", "x-amz-server-side-encryption-aws-kms-key-id": reg("kms", "key/k1")}),
+    );
+    let (class, needs) = needs_of(&put);
+    assert_eq!(class, Class::Mapped);
+    assert!(
+        needs.contains(&(
+            "kms:GenerateDataKey".to_string(),
+            vec![reg("kms", "key/k1")],
+            vec!["StringEquals kms:ViaService s3.eu-west-1.amazonaws.com".to_string()],
+            Some("sse-kms")
+        )),
+        "{needs:?}"
+    );
+    let get = with(
+        record(
+            "fn:thumb-role/thumbnailer",
+            "s3.amazonaws.com",
+            "GetObject",
+            json!({"bucketName": "b", "key": "k"}),
+        ),
+        "responseElements",
+        json!({"x-amz-server-side-encryption": "aws:kms", "x-amz-server-side-encryption-aws-kms-key-id": "k1"}),
+    );
+    let (_, needs) = needs_of(&get);
+    assert!(
+        needs
+            .iter()
+            .any(|n| n.0 == "kms:Decrypt" && n.1 == [reg("kms", "key/k1")]),
+        "{needs:?}"
+    );
+    // A plain SSE-S3 object needs no KMS.
+    let sse_s3 = with(
+        record(
+            "fn:r/f",
+            "s3.amazonaws.com",
+            "PutObject",
+            json!({"bucketName": "b", "key": "k"}),
+        ),
+        "responseElements",
+        json!({"x-amz-server-side-encryption": "AES256"}),
+    );
+    assert_eq!(needs_of(&sse_s3).1.len(), 1);
 }

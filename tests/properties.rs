@@ -169,8 +169,10 @@ proptest! {
             let (_, p) = u.principals.iter().find(|(id, _)| id.name == name || (id.name == "batch" && name == "nightly-run")).unwrap();
             let policy = synthesize(&p.grants, Catalog::embedded());
             for need in &m.needs {
+                // the request context the call was made in: the condition keys the mapping saw
+                let ctx = need.conditions.iter().fold(Context::default(), |c, (_, k, v)| c.with(k, v.clone()));
                 for res in &need.resolved.resources {
-                    let d = evaluate(&policy, &Request { action: &need.action.qualified(), resource: res, context: &Context::default() });
+                    let d = evaluate(&policy, &Request { action: &need.action.qualified(), resource: res, context: &ctx });
                     prop_assert_eq!(d, Decision::Allow, "{} on {} for {}", need.action.qualified(), res, name);
                 }
             }

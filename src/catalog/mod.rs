@@ -151,9 +151,17 @@ impl Catalog {
                         (*name).to_string(),
                         ResourceType {
                             name: (*name).to_string(),
-                            arn_formats: arn.split(", arn:").enumerate().map(|(i, f)| {
-                                if i == 0 { f.to_string() } else { format!("arn:{f}") }
-                            }).collect(),
+                            arn_formats: arn
+                                .split(", arn:")
+                                .enumerate()
+                                .map(|(i, f)| {
+                                    if i == 0 {
+                                        f.to_string()
+                                    } else {
+                                        format!("arn:{f}")
+                                    }
+                                })
+                                .collect(),
                         },
                     );
                 }
@@ -246,6 +254,15 @@ impl Catalog {
         // `*.amazonaws.com.cn`); fall back to the first label when it is a catalog prefix.
         let first = key.split('.').next()?;
         self.services.get(first).map(|s| s.prefix.as_str())
+    }
+
+    /// The CloudTrail event sources whose records map to this prefix.
+    pub fn event_sources_for_prefix(&self, prefix: &str) -> Vec<&str> {
+        self.event_sources
+            .iter()
+            .filter(|(_, p)| p.as_str() == prefix)
+            .map(|(s, _)| s.as_str())
+            .collect()
     }
 
     pub fn event_source_count(&self) -> usize {

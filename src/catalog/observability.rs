@@ -83,7 +83,11 @@ impl ObservabilityTable {
 
     /// How CloudTrail logs `prefix:Action`.
     pub fn of(&self, qualified: &str) -> Observability {
-        if self.unlogged.iter().any(|(p, _)| matches(p, qualified, true)) {
+        if self
+            .unlogged
+            .iter()
+            .any(|(p, _)| matches(p, qualified, true))
+        {
             return Observability::Unlogged;
         }
         for d in &self.data {
@@ -123,18 +127,30 @@ mod tests {
         }
         for (p, note) in &t.unlogged {
             assert!(!note.is_empty());
-            assert!(c.all_actions().any(|a| matches(p, &a.qualified(), true)), "`{p}`");
+            assert!(
+                c.all_actions().any(|a| matches(p, &a.qualified(), true)),
+                "`{p}`"
+            );
         }
     }
 
     #[test]
     fn classifies() {
         let t = ObservabilityTable::embedded();
-        assert_eq!(t.of("s3:GetObject"), Observability::Data("AWS::S3::Object".into()));
+        assert_eq!(
+            t.of("s3:GetObject"),
+            Observability::Data("AWS::S3::Object".into())
+        );
         assert_eq!(t.of("s3:ListBucket"), Observability::Management);
         assert_eq!(t.of("iam:PassRole"), Observability::Unlogged);
         assert_eq!(t.of("logs:PutLogEvents"), Observability::Unlogged);
-        assert_eq!(t.of("lambda:InvokeFunction"), Observability::Data("AWS::Lambda::Function".into()));
-        assert_eq!(t.data_type_for_source("dynamodb.amazonaws.com"), Some("AWS::DynamoDB::Table"));
+        assert_eq!(
+            t.of("lambda:InvokeFunction"),
+            Observability::Data("AWS::Lambda::Function".into())
+        );
+        assert_eq!(
+            t.data_type_for_source("dynamodb.amazonaws.com"),
+            Some("AWS::DynamoDB::Table")
+        );
     }
 }

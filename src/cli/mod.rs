@@ -1,5 +1,6 @@
 //! The command line: clap definitions, one file per subcommand. The only place that prints.
 
+mod catalog;
 mod demo;
 mod exit;
 mod generate;
@@ -31,6 +32,8 @@ enum Command {
     Generate(generate::Args),
     /// Print what each principal did: action, resource, count, last seen.
     Usage(usage::Args),
+    /// Inspect the mapping: coverage of a trail, or what the catalog says of an action.
+    Catalog(catalog::Args),
     /// Write the bundled demo trail: a seeded, synthetic serverless shop.
     DemoTrail(demo::Args),
 }
@@ -52,6 +55,7 @@ pub fn main() -> ExitCode {
         Command::Generate(a) => generate::run(a),
         Command::Usage(a) => usage::run(a),
         Command::DemoTrail(a) => demo::run(a),
+        Command::Catalog(a) => catalog::run(a),
     };
     match result {
         Ok(exit) => ExitCode::from(exit.code()),

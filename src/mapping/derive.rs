@@ -22,7 +22,14 @@ pub fn derive(
     }
 }
 
-fn need(mapper: &Mapper, resolver: &Resolver<'_>, rec: &Record<'_>, action: &str, table: Option<&str>, index: Option<&str>) -> Option<Need> {
+fn need(
+    mapper: &Mapper,
+    resolver: &Resolver<'_>,
+    rec: &Record<'_>,
+    action: &str,
+    table: Option<&str>,
+    index: Option<&str>,
+) -> Option<Need> {
     let def = mapper.catalog.action("dynamodb", action)?;
     let resolved = match table {
         Some(t) => {
@@ -40,7 +47,12 @@ fn need(mapper: &Mapper, resolver: &Resolver<'_>, rec: &Record<'_>, action: &str
 
 /// TransactGetItems / TransactWriteItems: each item is authorized as its own single-item action
 /// on its table. Without the items, every action the call could need, on a flagged pattern.
-fn dynamodb_transact(mapper: &Mapper, resolver: &Resolver<'_>, rec: &Record<'_>, params: Option<&Map<String, Value>>) -> Vec<Need> {
+fn dynamodb_transact(
+    mapper: &Mapper,
+    resolver: &Resolver<'_>,
+    rec: &Record<'_>,
+    params: Option<&Map<String, Value>>,
+) -> Vec<Need> {
     let items = params
         .and_then(|p| p.get("transactItems"))
         .and_then(Value::as_array);
@@ -88,14 +100,21 @@ pub fn partiql_target(statement: &str) -> Option<(&'static str, String, Option<S
     };
     let pos = words.iter().position(|w| w.eq_ignore_ascii_case(after))?;
     let target = words.get(pos + 1)?;
-    let mut parts = target.split('.').map(|p| p.trim_matches(|c| c == '"' || c == '\'' || c == ';' || c == ')'));
+    let mut parts = target
+        .split('.')
+        .map(|p| p.trim_matches(|c| c == '"' || c == '\'' || c == ';' || c == ')'));
     let table = parts.next().filter(|t| !t.is_empty())?.to_string();
     let index = parts.next().map(str::to_string);
     Some((action, table, index))
 }
 
 /// ExecuteStatement / BatchExecuteStatement / ExecuteTransaction.
-fn partiql(mapper: &Mapper, resolver: &Resolver<'_>, rec: &Record<'_>, params: Option<&Map<String, Value>>) -> Vec<Need> {
+fn partiql(
+    mapper: &Mapper,
+    resolver: &Resolver<'_>,
+    rec: &Record<'_>,
+    params: Option<&Map<String, Value>>,
+) -> Vec<Need> {
     let mut statements: Vec<&str> = Vec::new();
     if let Some(p) = params {
         if let Some(s) = p.get("statement").and_then(Value::as_str) {
@@ -113,14 +132,28 @@ fn partiql(mapper: &Mapper, resolver: &Resolver<'_>, rec: &Record<'_>, params: O
     let mut unknown = statements.is_empty();
     for s in statements {
         match partiql_target(s) {
-            Some((action, table, index)) => out.extend(need(mapper, resolver, rec, action, Some(&table), index.as_deref())),
+            Some((action, table, index)) => out.extend(need(
+                mapper,
+                resolver,
+                rec,
+                action,
+                Some(&table),
+                index.as_deref(),
+            )),
             None => unknown = true,
         }
     }
     if unknown {
-        for a in ["PartiQLSelect", "PartiQLInsert", "PartiQLUpdate", "PartiQLDelete"] {
+        for a in [
+            "PartiQLSelect",
+            "PartiQLInsert",
+            "PartiQLUpdate",
+            "PartiQLDelete",
+        ] {
             if let Some(mut n) = need(mapper, resolver, rec, a, None, None) {
-                n.resolved.unresolved.insert("the PartiQL statement".to_string());
+                n.resolved
+                    .unresolved
+                    .insert("the PartiQL statement".to_string());
                 out.push(n);
             }
         }
@@ -134,14 +167,26 @@ mod tests {
 
     #[test]
     fn statements() {
-        assert_eq!(partiql_target(r#"SELECT * FROM "orders" WHERE pk = ?"#), Some(("PartiQLSelect", "orders".into(), None)));
+        assert_eq!(
+            partiql_target(r#"SELECT * FROM "orders" WHERE pk = ?"#),
+            Some(("PartiQLSelect", "orders".into(), None))
+        );
         assert_eq!(
             partiql_target(r#"select id from "orders"."by-customer" where c = ?"#),
             Some(("PartiQLSelect", "orders".into(), Some("by-customer".into())))
         );
-        assert_eq!(partiql_target("INSERT INTO orders VALUE {'pk': ?}"), Some(("PartiQLInsert", "orders".into(), None)));
-        assert_eq!(partiql_target("UPDATE \"orders\" SET s = ? WHERE pk = ?"), Some(("PartiQLUpdate", "orders".into(), None)));
-        assert_eq!(partiql_target("DELETE FROM orders WHERE pk = ?"), Some(("PartiQLDelete", "orders".into(), None)));
+        assert_eq!(
+            partiql_target("INSERT INTO orders VALUE {'pk': ?}"),
+            Some(("PartiQLInsert", "orders".into(), None))
+        );
+        assert_eq!(
+            partiql_target("UPDATE \"orders\" SET s = ? WHERE pk = ?"),
+            Some(("PartiQLUpdate", "orders".into(), None))
+        );
+        assert_eq!(
+            partiql_target("DELETE FROM orders WHERE pk = ?"),
+            Some(("PartiQLDelete", "orders".into(), None))
+        );
         assert_eq!(partiql_target("DROP TABLE x"), None);
     }
 }

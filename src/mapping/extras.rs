@@ -10,7 +10,13 @@ use super::{Mapper, Need, strip_version};
 use crate::arn::partition_for_region;
 use crate::record::Record;
 
-pub fn add(mapper: &Mapper, resolver: &Resolver<'_>, rec: &Record<'_>, params: Option<&Map<String, Value>>, needs: &mut Vec<Need>) {
+pub fn add(
+    mapper: &Mapper,
+    resolver: &Resolver<'_>,
+    rec: &Record<'_>,
+    params: Option<&Map<String, Value>>,
+    needs: &mut Vec<Need>,
+) {
     let source = rec.source();
     let name = strip_version(rec.name());
     let partition = partition_for_region(rec.region());
@@ -45,25 +51,50 @@ fn values_at<'v>(v: &'v Value, path: &str) -> Vec<&'v Value> {
     cur
 }
 
-fn pass_role(mapper: &Mapper, rec: &Record<'_>, params: &Map<String, Value>, source: &str, name: &str, partition: &str, needs: &mut Vec<Need>) {
-    let Some(def) = mapper.catalog.action("iam", "PassRole") else { return };
+fn pass_role(
+    mapper: &Mapper,
+    rec: &Record<'_>,
+    params: &Map<String, Value>,
+    source: &str,
+    name: &str,
+    partition: &str,
+    needs: &mut Vec<Need>,
+) {
+    let Some(def) = mapper.catalog.action("iam", "PassRole") else {
+        return;
+    };
     let root = Value::Object(params.clone());
-    for row in mapper.tables.passrole.iter().filter(|r| r.event_source.eq_ignore_ascii_case(source) && r.event_name == name) {
+    for row in mapper
+        .tables
+        .passrole
+        .iter()
+        .filter(|r| r.event_source.eq_ignore_ascii_case(source) && r.event_name == name)
+    {
         for v in values_at(&root, &row.path) {
-            let Some(role) = v.as_str().filter(|s| !s.is_empty()) else { continue };
+            let Some(role) = v.as_str().filter(|s| !s.is_empty()) else {
+                continue;
+            };
             let mut resolved = Resolved::default();
             if role.starts_with("arn:") {
                 resolved.resources.insert(role.to_string());
             } else {
                 let account = rec.account();
                 let n = role.rsplit('/').next().unwrap_or(role);
-                resolved.resources.insert(format!("arn:{partition}:iam::{account}:role/{n}"));
-                resolved.resources.insert(format!("arn:{partition}:iam::{account}:role/*/{n}"));
+                resolved
+                    .resources
+                    .insert(format!("arn:{partition}:iam::{account}:role/{n}"));
+                resolved
+                    .resources
+                    .insert(format!("arn:{partition}:iam::{account}:role/*/{n}"));
             }
             needs.push(Need {
                 action: def,
                 resolved,
-                conditions: vec![("StringEquals".into(), "iam:PassedToService".into(), row.passed_to.clone())],
+                conditions: vec![(
+                    "StringEquals".into(),
+                    "iam:PassedToService".into(),
+                    row.passed_to.clone(),
+                )],
                 via: None,
                 extra: Some("passrole"),
             });
@@ -81,12 +112,27 @@ fn non_empty(v: &Value) -> bool {
     }
 }
 
-fn tag_on_create(mapper: &Mapper, resolver: &Resolver<'_>, rec: &Record<'_>, params: &Map<String, Value>, source: &str, name: &str, needs: &mut Vec<Need>) {
-    for row in mapper.tables.tagging.iter().filter(|r| r.event_source.eq_ignore_ascii_case(source) && r.event_name == name) {
+fn tag_on_create(
+    mapper: &Mapper,
+    resolver: &Resolver<'_>,
+    rec: &Record<'_>,
+    params: &Map<String, Value>,
+    source: &str,
+    name: &str,
+    needs: &mut Vec<Need>,
+) {
+    for row in mapper
+        .tables
+        .tagging
+        .iter()
+        .filter(|r| r.event_source.eq_ignore_ascii_case(source) && r.event_name == name)
+    {
         if !params.get(&row.param).is_some_and(non_empty) {
             continue;
         }
-        let Some(def) = mapper.catalog.action_qualified(&row.action) else { continue };
+        let Some(def) = mapper.catalog.action_qualified(&row.action) else {
+            continue;
+        };
         let mut n = Need::plain(def, resolver.resolve(def, "-", rec, Some(params)));
         n.extra = Some("tag-on-create");
         needs.push(n);
@@ -97,36 +143,62 @@ fn tag_on_create(mapper: &Mapper, resolver: &Resolver<'_>, rec: &Record<'_>, par
 /// that service: `kms:ViaService` = `SERVICE.REGION.amazonaws.com`.
 fn via_service(rec: &Record<'_>, needs: &mut [Need]) {
     let Some(by) = rec.invoked_by() else { return };
-    let Some(service) = by.strip_suffix(".amazonaws.com") else { return };
+    let Some(service) = by.strip_suffix(".amazonaws.com") else {
+        return;
+    };
     let region = rec.region();
     if region.is_empty() || service.contains(' ') {
         return;
     }
     for n in needs.iter_mut() {
-        if n.action.prefix == "kms" && n.action.condition_keys.iter().any(|k| k.eq_ignore_ascii_case("kms:ViaService")) {
-            n.conditions.push(("StringEquals".into(), "kms:ViaService".into(), format!("{service}.{region}.amazonaws.com")));
+        if n.action.prefix == "kms"
+            && n.action
+                .condition_keys
+                .iter()
+                .any(|k| k.eq_ignore_ascii_case("kms:ViaService"))
+        {
+            n.conditions.push((
+                "StringEquals".into(),
+                "kms:ViaService".into(),
+                format!("{service}.{region}.amazonaws.com"),
+            ));
         }
     }
 }
 
 /// An S3 call on an SSE-KMS object: S3 used the key for the caller, who needs kms:Decrypt (read)
 /// or kms:GenerateDataKey (write) on it, through S3.
-fn sse_kms(mapper: &Mapper, rec: &Record<'_>, source: &str, name: &str, partition: &str, needs: &mut Vec<Need>) {
+fn sse_kms(
+    mapper: &Mapper,
+    rec: &Record<'_>,
+    source: &str,
+    name: &str,
+    partition: &str,
+    needs: &mut Vec<Need>,
+) {
     if !source.eq_ignore_ascii_case("s3.amazonaws.com") {
         return;
     }
     let actions: &[&str] = match name {
         "GetObject" | "HeadObject" | "SelectObjectContent" => &["Decrypt"],
         "PutObject" | "CopyObject" => &["GenerateDataKey"],
-        "CreateMultipartUpload" | "UploadPart" | "UploadPartCopy" | "CompleteMultipartUpload" => &["Decrypt", "GenerateDataKey"],
+        "CreateMultipartUpload" | "UploadPart" | "UploadPartCopy" | "CompleteMultipartUpload" => {
+            &["Decrypt", "GenerateDataKey"]
+        }
         _ => return,
     };
     let Some(resp) = rec.response() else { return };
-    let sse = resp.get("x-amz-server-side-encryption").and_then(Value::as_str).unwrap_or("");
+    let sse = resp
+        .get("x-amz-server-side-encryption")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     if !sse.starts_with("aws:kms") {
         return;
     }
-    let Some(key) = resp.get("x-amz-server-side-encryption-aws-kms-key-id").and_then(Value::as_str) else {
+    let Some(key) = resp
+        .get("x-amz-server-side-encryption-aws-kms-key-id")
+        .and_then(Value::as_str)
+    else {
         return;
     };
     let region = rec.region();
@@ -136,13 +208,19 @@ fn sse_kms(mapper: &Mapper, rec: &Record<'_>, source: &str, name: &str, partitio
         format!("arn:{partition}:kms:{region}:{}:key/{key}", rec.account())
     };
     for a in actions {
-        let Some(def) = mapper.catalog.action("kms", a) else { continue };
+        let Some(def) = mapper.catalog.action("kms", a) else {
+            continue;
+        };
         let mut resolved = Resolved::default();
         resolved.resources.insert(key_arn.clone());
         needs.push(Need {
             action: def,
             resolved,
-            conditions: vec![("StringEquals".into(), "kms:ViaService".into(), format!("s3.{region}.amazonaws.com"))],
+            conditions: vec![(
+                "StringEquals".into(),
+                "kms:ViaService".into(),
+                format!("s3.{region}.amazonaws.com"),
+            )],
             via: Some("s3.amazonaws.com".into()),
             extra: Some("sse-kms"),
         });
@@ -156,8 +234,12 @@ mod tests {
 
     #[test]
     fn paths() {
-        let v = json!({"targets": [{"roleArn": "a"}, {"id": 1}, {"roleArn": "b"}], "o": {"r": "c"}});
-        let got: Vec<_> = values_at(&v, "targets[].roleArn").into_iter().filter_map(|x| x.as_str()).collect();
+        let v =
+            json!({"targets": [{"roleArn": "a"}, {"id": 1}, {"roleArn": "b"}], "o": {"r": "c"}});
+        let got: Vec<_> = values_at(&v, "targets[].roleArn")
+            .into_iter()
+            .filter_map(|x| x.as_str())
+            .collect();
         assert_eq!(got, ["a", "b"]);
         assert_eq!(values_at(&v, "o.r"), [&json!("c")]);
         assert!(values_at(&v, "missing.x").is_empty());

@@ -16,7 +16,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 pub use resource::{Resolved, format_matches};
-pub use tables::{ExceptionRow, HttpOperation, PassRoleRow, RowAction, TagRow, Tables, When};
+pub use tables::{ExceptionRow, HttpOperation, PassRoleRow, RowAction, Tables, TagRow, When};
 
 use crate::catalog::{ActionDef, Catalog};
 use crate::record::Record;
@@ -168,7 +168,10 @@ impl Mapper {
                     .collect();
                 (how, Some(needs))
             }
-            (how, Found::Derived(name)) => (how, Some(derive::derive(&name, self, &resolver, rec, params))),
+            (how, Found::Derived(name)) => (
+                how,
+                Some(derive::derive(&name, self, &resolver, rec, params)),
+            ),
             (how, Found::Http(op)) => (how, self.http_need(&op, rec, params).map(|n| vec![n])),
             (how, Found::None) => (how, None),
         };
@@ -191,7 +194,12 @@ impl Mapper {
 
     /// API Gateway management calls: IAM authorizes them as `apigateway:<HTTP verb>` on the
     /// request path (`arn:aws:apigateway:REGION::/restapis/ID/…`).
-    fn http_need(&self, op: &HttpOperation, rec: &Record<'_>, params: Option<&Map<String, Value>>) -> Option<Need> {
+    fn http_need(
+        &self,
+        op: &HttpOperation,
+        rec: &Record<'_>,
+        params: Option<&Map<String, Value>>,
+    ) -> Option<Need> {
         let def = self.catalog.action("apigateway", &op.method)?;
         let path = op.uri.split('?').next().unwrap_or(&op.uri);
         let path = if op.service == "apigatewayv2" {
@@ -220,7 +228,9 @@ impl Mapper {
         let region = rec.region();
         let partition = crate::arn::partition_for_region(region);
         let mut resolved = Resolved::default();
-        resolved.resources.insert(format!("arn:{partition}:apigateway:{region}::{out}"));
+        resolved
+            .resources
+            .insert(format!("arn:{partition}:apigateway:{region}::{out}"));
         resolved.unresolved = unresolved;
         Some(Need::plain(def, resolved))
     }
@@ -237,7 +247,11 @@ impl Mapper {
             if stripped_how && candidate == name {
                 continue;
             }
-            let how_found = if stripped_how { How::VersionStripped } else { How::Direct };
+            let how_found = if stripped_how {
+                How::VersionStripped
+            } else {
+                How::Direct
+            };
             for row in self.tables.exception_rows(source, candidate) {
                 let applies = match &row.when {
                     When::Always => true,
@@ -276,7 +290,11 @@ impl Mapper {
 
     /// API Gateway v1 and v2 share operation names; take the one whose path parameters the
     /// request carries (v1 first).
-    fn pick_http_operation(&self, op: &str, params: Option<&Map<String, Value>>) -> Option<HttpOperation> {
+    fn pick_http_operation(
+        &self,
+        op: &str,
+        params: Option<&Map<String, Value>>,
+    ) -> Option<HttpOperation> {
         let ops = self.tables.http_operations(op);
         ops.iter()
             .find(|o| {

@@ -159,29 +159,38 @@ impl Resolver<'_> {
             };
             let mut hit = false;
             for format in &rt.arn_formats {
+                // An ARN the record gives beats one rebuilt from names.
+                let mut by_arn = false;
                 if role == "-" && from_record {
                     for entry in rec.resources.iter().flatten() {
                         let Some(arn) = entry.arn.as_deref() else {
                             continue;
                         };
-                        let type_ok = match entry.kind.as_deref().and_then(|t| t.rsplit("::").next()) {
-                            Some(t) if known_types.contains(&norm(t)) => norm(t) == norm(&rt.name),
-                            _ => true,
-                        };
+                        let type_ok =
+                            match entry.kind.as_deref().and_then(|t| t.rsplit("::").next()) {
+                                Some(t) if known_types.contains(&norm(t)) => {
+                                    norm(t) == norm(&rt.name)
+                                }
+                                _ => true,
+                            };
                         if type_ok && format_matches(format, arn) {
                             found.insert(arn.to_string());
-                            hit = true;
+                            by_arn = true;
                         }
                     }
                     // ARN-valued parameters (`topicArn`, `roleArn`, `functionName` given as an ARN, …).
                     for v in params.into_iter().flat_map(|m| m.values()) {
                         for s in strings(v) {
-                            if s.starts_with("arn:") && format_matches(format, s) {
-                                found.insert(s.to_string());
-                                hit = true;
+                            if s.starts_with("arn:") && format_matches(format, &s) {
+                                found.insert(s);
+                                by_arn = true;
                             }
                         }
                     }
+                }
+                hit |= by_arn;
+                if by_arn {
+                    continue;
                 }
                 if let Some(arns) = self.fill(&action.prefix, format, role, &rc, params) {
                     hit |= !arns.is_empty();
@@ -215,7 +224,8 @@ impl Resolver<'_> {
         {
             if let Some(rt) = service.resources.get(&r.name) {
                 for format in &rt.arn_formats {
-                    let (pattern, missing, _) = self.pattern(&action.prefix, format, role, &rc, params);
+                    let (pattern, missing, _) =
+                        self.pattern(&action.prefix, format, role, &rc, params);
                     out.resources.insert(pattern);
                     out.unresolved.extend(missing);
                 }
@@ -228,7 +238,8 @@ impl Resolver<'_> {
             for r in &action.resources {
                 if let Some(rt) = service.resources.get(&r.name) {
                     for format in &rt.arn_formats {
-                        let (pattern, missing, named) = self.pattern(&action.prefix, format, role, &rc, params);
+                        let (pattern, missing, named) =
+                            self.pattern(&action.prefix, format, role, &rc, params);
                         if named {
                             out.resources.insert(pattern);
                             out.unresolved.extend(missing);
@@ -273,19 +284,23 @@ impl Resolver<'_> {
             };
             let mut out = Vec::new();
             let mut acct_region = None;
-            let inputs: Vec<&str> = match (b.transform.as_str(), v) {
-                ("object-keys", Value::Object(m)) => m.keys().map(String::as_str).collect(),
+            let inputs: Vec<String> = match (b.transform.as_str(), v) {
+                ("object-keys", Value::Object(m)) => m.keys().cloned().collect(),
                 _ => strings(v),
             };
             for s in inputs {
                 if s.is_empty() {
                     continue;
                 }
-                if let Some((vals, ar)) = transform(&b.transform, s) {
+                if let Some((vals, ar)) = transform(&b.transform, &s) {
                     for mut val in vals {
                         // Lambda authorizes a qualified call against the qualified ARN.
                         if b.transform == "lambda-name" && !val.contains(':') {
-                            if let Some(q) = params.get("qualifier").and_then(Value::as_str).filter(|q| !q.is_empty()) {
+                            if let Some(q) = params
+                                .get("qualifier")
+                                .and_then(Value::as_str)
+                                .filter(|q| !q.is_empty())
+                            {
                                 val = format!("{val}:{q}");
                             }
                         }
@@ -393,17 +408,22 @@ impl Resolver<'_> {
     }
 }
 
-/// The strings in a parameter value: itself, or the string elements of an array.
-fn strings(v: &Value) -> Vec<&str> {
+/// The scalar values in a parameter value, as text: itself, or the elements of an array
+/// (`versionNumber: 3` counts as `3`).
+fn strings(v: &Value) -> Vec<String> {
+    let one = |v: &Value| match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    };
     match v {
-        Value::String(s) => vec![s.as_str()],
-        Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
-        _ => Vec::new(),
+        Value::Array(a) => a.iter().filter_map(one).collect(),
+        other => one(other).into_iter().collect(),
     }
 }
 
 /// Applies a named transform; the second value is an (account, region) the value itself names.
-fn transform(name: &str, v: &str) -> Option<(Vec<String>, Option<(String, String)>)> {
+fn transform(name: &str, v: &str) -> Option<Values> {
     let one = |s: &str| Some((vec![s.to_string()], None));
     match name {
         "-" | "object-keys" => one(v),
@@ -428,7 +448,11 @@ fn transform(name: &str, v: &str) -> Option<(Vec<String>, Option<(String, String
             let decoded = percent_decode(v);
             let path = decoded.split('?').next()?.trim_start_matches('/');
             let (bucket, key) = path.split_once('/')?;
-            one(if name == "copy-source-bucket" { bucket } else { key })
+            one(if name == "copy-source-bucket" {
+                bucket
+            } else {
+                key
+            })
         }
         "sqs-queue-url" => {
             // https://sqs.REGION.amazonaws.com/ACCOUNT/NAME (or the legacy REGION.queue.amazonaws.com)
@@ -441,7 +465,10 @@ fn transform(name: &str, v: &str) -> Option<(Vec<String>, Option<(String, String
                 .strip_prefix("sqs.")
                 .and_then(|h| h.split('.').next())
                 .or_else(|| host.split('.').next())?;
-            Some((vec![queue.to_string()], Some((account.to_string(), region.to_string()))))
+            Some((
+                vec![queue.to_string()],
+                Some((account.to_string(), region.to_string())),
+            ))
         }
         "lambda-name" => {
             // name | name:qualifier | ACCOUNT:function:name[:qualifier] | full ARN (matched earlier)
@@ -518,12 +545,18 @@ mod tests {
             ))
         );
         let t = |n, v| transform(n, v).map(|t| t.0).unwrap_or_default();
-        assert_eq!(t("ses-identity", "Shop <orders@shop.example>"), ["orders@shop.example", "shop.example"]);
+        assert_eq!(
+            t("ses-identity", "Shop <orders@shop.example>"),
+            ["orders@shop.example", "shop.example"]
+        );
         assert_eq!(t("iam-any-path", "deploy"), ["deploy", "*/deploy"]);
         assert_eq!(t("kms-key", "arn:aws:kms:eu-west-1:1:key/abc"), ["abc"]);
         assert!(transform("kms-key", "alias/app").is_none());
         assert_eq!(t("secret-name", "prod/db"), ["prod/db-??????"]);
-        assert_eq!(t("copy-source-key", "/src-b/a%20b.txt?versionId=1"), ["a b.txt"]);
+        assert_eq!(
+            t("copy-source-key", "/src-b/a%20b.txt?versionId=1"),
+            ["a b.txt"]
+        );
         assert_eq!(t("copy-source-bucket", "src-b/a.txt"), ["src-b"]);
         assert_eq!(t("lambda-name", "111122223333:function:f:prod"), ["f:prod"]);
         assert_eq!(t("strip-leading-slash", "/app/db"), ["app/db"]);

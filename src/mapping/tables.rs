@@ -103,35 +103,44 @@ impl Tables {
     pub fn parse_extras(&mut self, passrole: &str, tagging: &str, http: &str) {
         for (line, f) in rows(passrole) {
             match f.as_slice() {
-                [src, name, path, to, note] if !note.trim().is_empty() => self.passrole.push(PassRoleRow {
-                    event_source: (*src).to_string(),
-                    event_name: (*name).to_string(),
-                    path: (*path).to_string(),
-                    passed_to: (*to).to_string(),
-                    line,
-                }),
+                [src, name, path, to, note] if !note.trim().is_empty() => {
+                    self.passrole.push(PassRoleRow {
+                        event_source: (*src).to_string(),
+                        event_name: (*name).to_string(),
+                        path: (*path).to_string(),
+                        passed_to: (*to).to_string(),
+                        line,
+                    })
+                }
                 _ => self.malformed.push(format!("passrole.tsv:{line}")),
             }
         }
         for (line, f) in rows(tagging) {
             match f.as_slice() {
-                [src, name, param, action, note] if !note.trim().is_empty() => self.tagging.push(TagRow {
-                    event_source: (*src).to_string(),
-                    event_name: (*name).to_string(),
-                    param: (*param).to_string(),
-                    action: (*action).to_string(),
-                    line,
-                }),
+                [src, name, param, action, note] if !note.trim().is_empty() => {
+                    self.tagging.push(TagRow {
+                        event_source: (*src).to_string(),
+                        event_name: (*name).to_string(),
+                        param: (*param).to_string(),
+                        action: (*action).to_string(),
+                        line,
+                    })
+                }
                 _ => self.malformed.push(format!("tag-on-create.tsv:{line}")),
             }
         }
         for (line, f) in rows(http) {
             match f.as_slice() {
-                [service, op, method, uri] => self.http.entry((*op).to_string()).or_default().push(HttpOperation {
-                    service: (*service).to_string(),
-                    method: (*method).to_string(),
-                    uri: (*uri).to_string(),
-                }),
+                [service, op, method, uri] => {
+                    self.http
+                        .entry((*op).to_string())
+                        .or_default()
+                        .push(HttpOperation {
+                            service: (*service).to_string(),
+                            method: (*method).to_string(),
+                            uri: (*uri).to_string(),
+                        })
+                }
                 _ => self.malformed.push(format!("http-methods.tsv:{line}")),
             }
         }

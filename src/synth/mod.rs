@@ -45,14 +45,18 @@ pub fn synthesize(grants: &Grants, catalog: &Catalog) -> PolicyDocument {
             .insert(resource.as_str());
     }
     // (service-made, conditions, resources) → actions
-    let mut groups: BTreeMap<(bool, Option<&Conds>, BTreeSet<&str>), BTreeSet<&str>> = BTreeMap::new();
+    type Group<'g> = (bool, Option<&'g Conds>, BTreeSet<&'g str>);
+    let mut groups: BTreeMap<Group<'_>, BTreeSet<&str>> = BTreeMap::new();
     for ((action, service_only, conds), resources) in per_action {
         let resources = if resources.contains("*") {
             BTreeSet::from(["*"])
         } else {
             resources
         };
-        groups.entry((service_only, conds, resources)).or_default().insert(action);
+        groups
+            .entry((service_only, conds, resources))
+            .or_default()
+            .insert(action);
     }
     let mut statements: Vec<(Vec<String>, Vec<String>, bool, Conditions)> = groups
         .into_iter()
@@ -63,13 +67,21 @@ pub fn synthesize(grants: &Grants, catalog: &Catalog) -> PolicyDocument {
                 .map(|c| {
                     c.iter()
                         .map(|(op, keys)| {
-                            let keys = keys.iter().map(|(k, v)| (k.clone(), v.iter().cloned().collect())).collect();
+                            let keys = keys
+                                .iter()
+                                .map(|(k, v)| (k.clone(), v.iter().cloned().collect()))
+                                .collect();
                             (op.clone(), keys)
                         })
                         .collect()
                 })
                 .unwrap_or_default();
-            (actions, res.into_iter().map(str::to_string).collect(), service_only, condition)
+            (
+                actions,
+                res.into_iter().map(str::to_string).collect(),
+                service_only,
+                condition,
+            )
         })
         .collect();
     statements.sort_by(|a, b| (a.2, &a.0, &a.1, &a.3).cmp(&(b.2, &b.0, &b.1, &b.3)));
@@ -110,9 +122,11 @@ pub fn replay_contexts(ev: &crate::usage::Evidence) -> Vec<Context> {
         return vec![Context::default()];
     };
     let keys: Vec<(&String, &BTreeSet<String>)> = conds.values().flat_map(|k| k.iter()).collect();
-    let base = keys.iter().fold(Context::default(), |c, (k, vals)| match vals.iter().next() {
-        Some(v) => c.with(k, v.clone()),
-        None => c,
+    let base = keys.iter().fold(Context::default(), |c, (k, vals)| {
+        match vals.iter().next() {
+            Some(v) => c.with(k, v.clone()),
+            None => c,
+        }
     });
     let mut out = vec![base.clone()];
     for (k, vals) in &keys {

@@ -87,7 +87,11 @@ impl Evidence {
         }
         let mut c = Conds::new();
         for (op, key, value) in conds {
-            c.entry(op.clone()).or_default().entry(key.clone()).or_default().insert(value.clone());
+            c.entry(op.clone())
+                .or_default()
+                .entry(key.clone())
+                .or_default()
+                .insert(value.clone());
         }
         self.merge_conditions(c, false);
     }
@@ -96,7 +100,11 @@ impl Evidence {
         if self.unconditional {
             return;
         }
-        if other_unconditional || (self.count > 0 && !self.conditions.is_empty() && cond_keys(&self.conditions) != cond_keys(&c)) {
+        if other_unconditional
+            || (self.count > 0
+                && !self.conditions.is_empty()
+                && cond_keys(&self.conditions) != cond_keys(&c))
+        {
             // Calls with different condition keys: no single condition covers them all.
             self.unconditional = true;
             self.conditions.clear();
@@ -104,7 +112,12 @@ impl Evidence {
         }
         for (op, keys) in c {
             for (k, vals) in keys {
-                self.conditions.entry(op.clone()).or_default().entry(k).or_default().extend(vals);
+                self.conditions
+                    .entry(op.clone())
+                    .or_default()
+                    .entry(k)
+                    .or_default()
+                    .extend(vals);
             }
         }
     }
