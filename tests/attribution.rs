@@ -263,3 +263,77 @@ fn denied_permission_less_and_service_made_records() {
         "service-made calls are labelled: {text}"
     );
 }
+
+#[test]
+fn lambda_platform_calls_are_kept_apart_from_the_code() {
+    let dir = TempDir::new().unwrap();
+    let q = json!({"queueUrl": "https://sqs.eu-west-1.amazonaws.com/111122223333/jobs"});
+    let mut poll = record(
+        "fn:r/worker",
+        "sqs.amazonaws.com",
+        "ReceiveMessage",
+        q.clone(),
+    );
+    poll["userAgent"] = json!("lambda.amazonaws.com");
+    let code_receive = record(
+        "fn:r/worker",
+        "sqs.amazonaws.com",
+        "ReceiveMessage",
+        q.clone(),
+    );
+    let env_decrypt = identity_with(
+        with(
+            record("fn:r/worker", "kms.amazonaws.com", "Decrypt", json!({})),
+            "resources",
+            json!([{"type": "AWS::KMS::Key", "ARN": "arn:aws:kms:eu-west-1:111122223333:key/env"}]),
+        ),
+        "invokedBy",
+        json!("lambda.amazonaws.com"),
+    );
+    let mut eni = record(
+        "fn:r/worker",
+        "ec2.amazonaws.com",
+        "CreateNetworkInterface",
+        json!({"subnetId": "subnet-1"}),
+    );
+    eni["userAgent"] = json!("lambda.amazonaws.com");
+    let p = write_records(
+        dir.path(),
+        "t.json",
+        &[
+            poll,
+            env_decrypt,
+            eni,
+            record("fn:r/worker", "sqs.amazonaws.com", "SendMessage", q),
+        ],
+    );
+    let u = usage_of(&[&p], &Inventory::default());
+    let f = &u.principals[&id(PrincipalKind::Function, "worker")];
+    let origin = |a: &str| {
+        f.grants
+            .iter()
+            .find(|((x, _), _)| x == a)
+            .map(|(_, e)| e.origin())
+            .unwrap()
+    };
+    use tightrole::usage::Origin;
+    assert_eq!(origin("sqs:ReceiveMessage"), Origin::LambdaPlatform);
+    assert_eq!(origin("kms:Decrypt"), Origin::LambdaPlatform);
+    assert_eq!(origin("ec2:CreateNetworkInterface"), Origin::LambdaPlatform);
+    assert_eq!(origin("sqs:SendMessage"), Origin::Code);
+    let policy = tightrole::synth::synthesize(&f.grants, tightrole::catalog::Catalog::embedded());
+    let sids: Vec<String> = policy
+        .statements
+        .iter()
+        .filter_map(|s| s.sid.clone())
+        .collect();
+    assert!(
+        sids.iter().any(|s| s.ends_with("LambdaPlatform")),
+        "{sids:?}"
+    );
+    // The same call from the function's own SDK is the code's.
+    let p2 = write_records(dir.path(), "t2.json", &[code_receive]);
+    let u = usage_of(&[&p2], &Inventory::default());
+    let f = &u.principals[&id(PrincipalKind::Function, "worker")];
+    assert_eq!(f.grants.values().next().unwrap().origin(), Origin::Code);
+}

@@ -120,6 +120,23 @@ impl Mapper {
         self.catalog
     }
 
+    /// Was this call made by Lambda's platform with a function's execution role (environment
+    /// variable decryption, VPC network interfaces, event-source polling), not by its code?
+    pub fn is_lambda_platform(&self, rec: &Record<'_>) -> bool {
+        if rec.invoked_by() == Some("lambda.amazonaws.com") {
+            return true;
+        }
+        let key = (
+            rec.source().to_ascii_lowercase(),
+            strip_version(rec.name()).to_string(),
+        );
+        self.tables.lambda_platform.contains(&key)
+            && !rec
+                .user_agent
+                .as_deref()
+                .is_some_and(|ua| ua.contains("exec-env/AWS_Lambda_"))
+    }
+
     pub fn is_denied_code(&self, code: &str) -> bool {
         self.tables.is_denied(code)
     }

@@ -8,6 +8,7 @@ pub const RESOURCE_PARAMS_TSV: &str = include_str!("../../data/resource-params.t
 pub const PASSROLE_TSV: &str = include_str!("../../data/passrole.tsv");
 pub const TAG_ON_CREATE_TSV: &str = include_str!("../../data/tag-on-create.tsv");
 pub const HTTP_METHODS_TSV: &str = include_str!("../../data/http-methods.tsv");
+pub const LAMBDA_PLATFORM_TSV: &str = include_str!("../../data/lambda-platform.tsv");
 
 /// When an exception row applies.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,6 +80,8 @@ pub struct Tables {
     denied: BTreeSet<String>,
     bindings: BTreeMap<(String, String, String), Vec<Binding>>,
     pub passrole: Vec<PassRoleRow>,
+    /// (eventSource, eventName) of calls Lambda's platform makes with the execution role.
+    pub lambda_platform: BTreeSet<(String, String)>,
     pub tagging: Vec<TagRow>,
     /// operation name → the REST operations of that name (API Gateway v1 first, then v2)
     http: BTreeMap<String, Vec<HttpOperation>>,
@@ -97,6 +100,15 @@ impl Tables {
     pub fn embedded() -> Tables {
         let mut t = Tables::parse(EXCEPTIONS_TSV, DENIED_CODES_TSV, RESOURCE_PARAMS_TSV);
         t.parse_extras(PASSROLE_TSV, TAG_ON_CREATE_TSV, HTTP_METHODS_TSV);
+        for (line, f) in rows(LAMBDA_PLATFORM_TSV) {
+            match f.as_slice() {
+                [src, name, note] if !note.trim().is_empty() => {
+                    t.lambda_platform
+                        .insert((src.to_ascii_lowercase(), (*name).to_string()));
+                }
+                _ => t.malformed.push(format!("lambda-platform.tsv:{line}")),
+            }
+        }
         t
     }
 

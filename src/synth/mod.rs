@@ -3,7 +3,8 @@
 //!
 //! First cut: one statement per distinct resource set, actions sorted, exact ARNs, stable Sids.
 //! Calls AWS made on the principal's behalf (`invokedBy`) are granted in statements of their
-//! own, marked `ByService`, apart from the code's own calls. Denied and permission-less calls
+//! own, marked `ByService`, and calls Lambda's platform made with a function's execution role
+//! in statements marked `LambdaPlatform`, apart from the code's own calls. Denied and permission-less calls
 //! are never granted.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -12,7 +13,7 @@ use crate::catalog::{AccessLevel, Catalog};
 use crate::policy::{
     Conditions, Context, Decision, Effect, Matcher, PolicyDocument, Request, Statement, evaluate,
 };
-use crate::usage::{Conds, Grants, PrincipalUsage};
+use crate::usage::{Conds, Grants, Origin, PrincipalUsage};
 
 /// An observed call the proposed policy would not allow: always an internal error.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -30,37 +31,41 @@ pub fn synthesize(grants: &Grants, catalog: &Catalog) -> PolicyDocument {
     // An action the code also calls is not split off: service-made rows of it merge in.
     let mut by_code: BTreeSet<&str> = BTreeSet::new();
     for ((action, _), ev) in grants {
-        if !ev.only_service_made() {
+        if ev.origin() == Origin::Code {
             by_code.insert(action.as_str());
         }
     }
-    // (action, service-made only?, conditions) → resources
-    type Key<'g> = (&'g str, bool, Option<&'g Conds>);
+    // (action, origin, conditions) → resources
+    type Key<'g> = (&'g str, Origin, Option<&'g Conds>);
     let mut per_action: BTreeMap<Key<'_>, BTreeSet<&str>> = BTreeMap::new();
     for ((action, resource), ev) in grants {
-        let service_only = ev.only_service_made() && !by_code.contains(action.as_str());
+        let origin = if by_code.contains(action.as_str()) {
+            Origin::Code
+        } else {
+            ev.origin()
+        };
         per_action
-            .entry((action.as_str(), service_only, ev.grant_conditions()))
+            .entry((action.as_str(), origin, ev.grant_conditions()))
             .or_default()
             .insert(resource.as_str());
     }
-    // (service-made, conditions, resources) → actions
-    type Group<'g> = (bool, Option<&'g Conds>, BTreeSet<&'g str>);
+    // (origin, conditions, resources) → actions
+    type Group<'g> = (Origin, Option<&'g Conds>, BTreeSet<&'g str>);
     let mut groups: BTreeMap<Group<'_>, BTreeSet<&str>> = BTreeMap::new();
-    for ((action, service_only, conds), resources) in per_action {
+    for ((action, origin, conds), resources) in per_action {
         let resources = if resources.contains("*") {
             BTreeSet::from(["*"])
         } else {
             resources
         };
         groups
-            .entry((service_only, conds, resources))
+            .entry((origin, conds, resources))
             .or_default()
             .insert(action);
     }
-    let mut statements: Vec<(Vec<String>, Vec<String>, bool, Conditions)> = groups
+    let mut statements: Vec<(Vec<String>, Vec<String>, Origin, Conditions)> = groups
         .into_iter()
-        .map(|((service_only, conds, res), actions)| {
+        .map(|((origin, conds, res), actions)| {
             let mut actions: Vec<String> = actions.into_iter().map(str::to_string).collect();
             actions.sort_by_key(|a| a.to_ascii_lowercase());
             let condition: Conditions = conds
@@ -79,7 +84,7 @@ pub fn synthesize(grants: &Grants, catalog: &Catalog) -> PolicyDocument {
             (
                 actions,
                 res.into_iter().map(str::to_string).collect(),
-                service_only,
+                origin,
                 condition,
             )
         })
@@ -88,10 +93,12 @@ pub fn synthesize(grants: &Grants, catalog: &Catalog) -> PolicyDocument {
     let mut used_sids: BTreeMap<String, usize> = BTreeMap::new();
     let statements = statements
         .into_iter()
-        .map(|(actions, resources, service_only, condition)| {
+        .map(|(actions, resources, origin, condition)| {
             let mut sid = sid_for(&actions, catalog);
-            if service_only {
-                sid.push_str("ByService");
+            match origin {
+                Origin::Code => {}
+                Origin::Service => sid.push_str("ByService"),
+                Origin::LambdaPlatform => sid.push_str("LambdaPlatform"),
             }
             let n = used_sids.entry(sid.clone()).or_insert(0);
             *n += 1;

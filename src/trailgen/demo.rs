@@ -164,6 +164,30 @@ fn shop_day(day: &mut Day<'_>, d: i64) {
             json!({"topicArn": arn("sns", "order-notifications"), "message": "HIDDEN_DUE_TO_SECURITY_REASONS"}),
             vec![("AWS::SNS::Topic", arn("sns", "order-notifications"))], true, false);
     }
+    // Lambda's event-source mapping polls the queue for the worker with its role.
+    let queue_url = format!("https://sqs.{DEMO_REGION}.amazonaws.com/{DEMO_ACCOUNT}/order-events");
+    for _ in 0..(4 + day.rng.below(3)) {
+        day.call(
+            worker.clone(),
+            "lambda.amazonaws.com",
+            "sqs.amazonaws.com",
+            "ReceiveMessage",
+            json!({"queueUrl": queue_url, "maxNumberOfMessages": 10, "waitTimeSeconds": 20}),
+            vec![("AWS::SQS::Queue", arn("sqs", "order-events"))],
+            true,
+            true,
+        );
+        day.call(
+            worker.clone(),
+            "lambda.amazonaws.com",
+            "sqs.amazonaws.com",
+            "DeleteMessageBatch",
+            json!({"queueUrl": queue_url}),
+            vec![("AWS::SQS::Queue", arn("sqs", "order-events"))],
+            true,
+            false,
+        );
+    }
     // The worker stopped reading orders back after the first week.
     if d < 7 {
         for _ in 0..3 {

@@ -31,6 +31,10 @@ pub struct Evidence {
     pub service_made: u64,
     #[serde(skip_serializing_if = "BTreeSet::is_empty")]
     pub invoked_by: BTreeSet<String>,
+    /// Calls Lambda's platform made with the execution role (not the function's code), out
+    /// of `count`. Counted only for sessions that may be functions.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub platform: u64,
     /// Parts of the resource the records did not give (filled with `*`).
     #[serde(skip_serializing_if = "BTreeSet::is_empty")]
     pub unresolved: BTreeSet<String>,
@@ -44,6 +48,18 @@ pub struct Evidence {
     /// Some call carried no condition, so the grant cannot be conditioned.
     #[serde(skip)]
     unconditional: bool,
+}
+
+/// Who made the calls behind a grant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Origin {
+    /// The principal's own code (at least one call).
+    Code,
+    /// Only AWS services on the principal's behalf (`invokedBy`).
+    Service,
+    /// Only Lambda's platform with the execution role.
+    LambdaPlatform,
 }
 
 /// operator → key → values: the shape of a policy `Condition` block.
@@ -68,6 +84,7 @@ impl Evidence {
             event_id: event_id.to_string(),
             service_made: 0,
             invoked_by: BTreeSet::new(),
+            platform: 0,
             unresolved: BTreeSet::new(),
             conditions: Conds::new(),
             extra: BTreeSet::new(),
@@ -127,8 +144,17 @@ impl Evidence {
         (!self.unconditional && !self.conditions.is_empty()).then_some(&self.conditions)
     }
 
-    fn observe(&mut self, time: DateTime<Utc>, event_id: &str, invoked_by: Option<&str>) {
+    fn observe(
+        &mut self,
+        time: DateTime<Utc>,
+        event_id: &str,
+        invoked_by: Option<&str>,
+        platform: bool,
+    ) {
         self.count += 1;
+        if platform {
+            self.platform += 1;
+        }
         if time < self.first_seen || (time == self.first_seen && event_id < self.event_id.as_str())
         {
             self.event_id = event_id.to_string();
@@ -160,6 +186,7 @@ impl Evidence {
         self.first_seen = self.first_seen.min(o.first_seen);
         self.last_seen = self.last_seen.max(o.last_seen);
         self.service_made += o.service_made;
+        self.platform += o.platform;
         self.invoked_by.extend(o.invoked_by.iter().cloned());
         self.unresolved.extend(o.unresolved.iter().cloned());
     }
@@ -167,6 +194,22 @@ impl Evidence {
     /// Only AWS made these calls (none came from the principal's own code).
     pub fn only_service_made(&self) -> bool {
         self.count > 0 && self.service_made == self.count
+    }
+
+    /// Only Lambda's platform made these calls.
+    pub fn only_platform(&self) -> bool {
+        self.count > 0 && self.platform == self.count
+    }
+
+    /// Who made the calls behind this grant.
+    pub fn origin(&self) -> Origin {
+        if self.only_platform() {
+            Origin::LambdaPlatform
+        } else if self.only_service_made() {
+            Origin::Service
+        } else {
+            Origin::Code
+        }
     }
 }
 
@@ -298,6 +341,8 @@ impl Aggregate {
             self.no_principal += 1;
             return;
         };
+        let platform = matches!(actor, Actor::Session { .. })
+            && crate::mapping::Mapper::embedded().is_lambda_platform(rec);
         let usage = self.actors.entry(actor).or_default();
         if let Some(t) = data_type {
             if !usage.data_types.contains(t) {
@@ -325,7 +370,7 @@ impl Aggregate {
                     .permission_less
                     .entry(k)
                     .or_insert_with(|| Evidence::new(time, event_id))
-                    .observe(time, event_id, invoked_by);
+                    .observe(time, event_id, invoked_by, platform);
                 return;
             }
             Class::NotApiCall | Class::Unmapped => return,
@@ -338,7 +383,7 @@ impl Aggregate {
                     .entry((action.clone(), res.clone()))
                     .or_insert_with(|| Evidence::new(time, event_id));
                 ev.observe_conditions(&need.conditions);
-                ev.observe(time, event_id, by);
+                ev.observe(time, event_id, by, platform && need.via.is_none());
                 if let Some(x) = need.extra {
                     if !ev.extra.contains(x) {
                         ev.extra.insert(x.to_string());
