@@ -242,3 +242,19 @@ fn usage_table_and_help() {
     let run = tightrole(&["generate"], None);
     assert_eq!(run.code, 2, "clap's usage error");
 }
+
+#[test]
+fn the_readme_sample_is_what_the_demo_prints() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let start = readme
+        .find("```text\n# function payments")
+        .expect("README has the sample")
+        + "```text\n".len();
+    let end = start + readme[start..].find("```").unwrap();
+    let sample = &readme[start..end];
+    let run = tightrole(&["generate", "examples/demo-trail"], None);
+    assert!(
+        run.stdout.contains(sample),
+        "README sample is stale; paste the payments block of `cargo run -- generate examples/demo-trail`"
+    );
+}
