@@ -9,6 +9,7 @@ pub mod arn;
 pub mod catalog;
 pub mod cli;
 pub mod diag;
+pub mod diff;
 pub mod graph;
 pub mod identity;
 pub mod mapping;

@@ -12,15 +12,18 @@ pub enum Exit {
     NoInput,
     /// `--strict` and some input had problems (see the warnings).
     InputWarnings,
+    /// Findings at or above `--fail-on` (diff), or observed calls a policy would block (check).
+    Findings,
 }
 
 impl Exit {
-    pub const ALL: [Exit; 5] = [
+    pub const ALL: [Exit; 6] = [
         Exit::Ok,
         Exit::Failure,
         Exit::Usage,
         Exit::NoInput,
         Exit::InputWarnings,
+        Exit::Findings,
     ];
 
     pub fn code(self) -> u8 {
@@ -30,6 +33,7 @@ impl Exit {
             Exit::Usage => 2,
             Exit::NoInput => 3,
             Exit::InputWarnings => 4,
+            Exit::Findings => 10,
         }
     }
 
@@ -40,6 +44,9 @@ impl Exit {
             Exit::Usage => "invalid command line",
             Exit::NoInput => "no usable CloudTrail record was read",
             Exit::InputWarnings => "`--strict` and some input could not be used",
+            Exit::Findings => {
+                "findings: `diff --fail-on` matched, or `check` found calls the policy would block"
+            }
         }
     }
 }

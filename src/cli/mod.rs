@@ -1,7 +1,9 @@
 //! The command line: clap definitions, one file per subcommand. The only place that prints.
 
 mod catalog;
+mod check;
 mod demo;
+mod diff;
 mod exit;
 mod generate;
 mod input;
@@ -32,6 +34,11 @@ enum Command {
     Generate(generate::Args),
     /// Print what each principal did: action, resource, count, last seen.
     Usage(usage::Args),
+    /// Compare current policies with what the trail shows: used, unused, unobservable, missing,
+    /// denied, and the risk of each grant.
+    Diff(diff::Args),
+    /// Replay the observed calls against a policy: would it break anything?
+    Check(check::Args),
     /// Inspect the mapping: coverage of a trail, or what the catalog says of an action.
     Catalog(catalog::Args),
     /// Write the bundled demo trail: a seeded, synthetic serverless shop.
@@ -56,6 +63,8 @@ pub fn main() -> ExitCode {
         Command::Usage(a) => usage::run(a),
         Command::DemoTrail(a) => demo::run(a),
         Command::Catalog(a) => catalog::run(a),
+        Command::Diff(a) => diff::run(a),
+        Command::Check(a) => check::run(a),
     };
     match result {
         Ok(exit) => ExitCode::from(exit.code()),

@@ -275,3 +275,228 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod operator_tests {
+    //! One case per condition operator the evaluator decides.
+    use super::*;
+
+    fn decide(op: &str, key: &str, expected: &str, ctx: &Context) -> Decision {
+        let text = format!(
+            r#"{{"Statement":[{{"Effect":"Allow","Action":"s3:GetObject","Resource":"*","Condition":{{"{op}":{{"{key}":{expected}}}}}}}]}}"#
+        );
+        let p = PolicyDocument::parse(&text).unwrap_or_default();
+        evaluate(
+            &p,
+            &Request {
+                action: "s3:GetObject",
+                resource: "arn:aws:s3:::b/k",
+                context: ctx,
+            },
+        )
+    }
+
+    fn ctx(key: &str, v: &str) -> Context {
+        Context::default().with(key, v)
+    }
+
+    #[test]
+    fn string_operators() {
+        let c = ctx("aws:RequestedRegion", "eu-west-1");
+        assert_eq!(
+            decide("StringEquals", "aws:RequestedRegion", r#""eu-west-1""#, &c),
+            Decision::Allow
+        );
+        assert_eq!(
+            decide("StringEquals", "aws:RequestedRegion", r#""EU-WEST-1""#, &c),
+            Decision::ImplicitDeny
+        );
+        assert_eq!(
+            decide(
+                "StringEqualsIgnoreCase",
+                "aws:RequestedRegion",
+                r#""EU-WEST-1""#,
+                &c
+            ),
+            Decision::Allow
+        );
+        assert_eq!(
+            decide(
+                "StringNotEquals",
+                "aws:RequestedRegion",
+                r#"["us-east-1","us-west-2"]"#,
+                &c
+            ),
+            Decision::Allow
+        );
+        assert_eq!(
+            decide(
+                "StringNotEquals",
+                "aws:RequestedRegion",
+                r#""eu-west-1""#,
+                &c
+            ),
+            Decision::ImplicitDeny
+        );
+        assert_eq!(
+            decide(
+                "StringNotEqualsIgnoreCase",
+                "aws:RequestedRegion",
+                r#""EU-WEST-1""#,
+                &c
+            ),
+            Decision::ImplicitDeny
+        );
+        assert_eq!(
+            decide("StringLike", "aws:RequestedRegion", r#""eu-*""#, &c),
+            Decision::Allow
+        );
+        assert_eq!(
+            decide("StringNotLike", "aws:RequestedRegion", r#""eu-*""#, &c),
+            Decision::ImplicitDeny
+        );
+    }
+
+    #[test]
+    fn arn_operators() {
+        let c = ctx(
+            "lambda:SourceFunctionArn",
+            "arn:aws:lambda:eu-west-1:111122223333:function:orders-api",
+        );
+        assert_eq!(
+            decide(
+                "ArnEquals",
+                "lambda:SourceFunctionArn",
+                r#""arn:aws:lambda:eu-west-1:111122223333:function:orders-api""#,
+                &c
+            ),
+            Decision::Allow
+        );
+        assert_eq!(
+            decide(
+                "ArnLike",
+                "lambda:SourceFunctionArn",
+                r#""arn:aws:lambda:*:*:function:orders-*""#,
+                &c
+            ),
+            Decision::Allow
+        );
+        assert_eq!(
+            decide(
+                "ArnNotEquals",
+                "lambda:SourceFunctionArn",
+                r#""arn:aws:lambda:eu-west-1:111122223333:function:other""#,
+                &c
+            ),
+            Decision::Allow
+        );
+        assert_eq!(
+            decide(
+                "ArnNotLike",
+                "lambda:SourceFunctionArn",
+                r#""arn:aws:lambda:*:*:function:orders-*""#,
+                &c
+            ),
+            Decision::ImplicitDeny
+        );
+    }
+
+    #[test]
+    fn bool_null_and_if_exists() {
+        let c = ctx("aws:SecureTransport", "true");
+        assert_eq!(
+            decide("Bool", "aws:SecureTransport", "true", &c),
+            Decision::Allow
+        );
+        assert_eq!(
+            decide("Bool", "aws:SecureTransport", "false", &c),
+            Decision::ImplicitDeny
+        );
+        assert_eq!(
+            decide("Null", "aws:SecureTransport", "false", &c),
+            Decision::Allow,
+            "present, so Null is false"
+        );
+        assert_eq!(
+            decide("Null", "aws:SecureTransport", "true", &c),
+            Decision::ImplicitDeny
+        );
+        assert_eq!(
+            decide("Null", "aws:TokenIssueTime", "true", &c),
+            Decision::Conditional,
+            "unknown presence"
+        );
+        assert_eq!(
+            decide(
+                "StringEqualsIfExists",
+                "aws:SecureTransport",
+                r#""true""#,
+                &c
+            ),
+            Decision::Allow
+        );
+        assert_eq!(
+            decide("StringEqualsIfExists", "aws:SourceVpc", r#""vpc-1""#, &c),
+            Decision::Conditional,
+            "absence unknown"
+        );
+    }
+
+    #[test]
+    fn set_operators() {
+        let c = ctx("aws:TagKeys", "team").with("aws:TagKeys", "env");
+        assert_eq!(
+            decide("ForAnyValue:StringEquals", "aws:TagKeys", r#"["env"]"#, &c),
+            Decision::Allow
+        );
+        assert_eq!(
+            decide(
+                "ForAnyValue:StringEquals",
+                "aws:TagKeys",
+                r#"["owner"]"#,
+                &c
+            ),
+            Decision::ImplicitDeny
+        );
+        assert_eq!(
+            decide(
+                "ForAllValues:StringEquals",
+                "aws:TagKeys",
+                r#"["team","env","owner"]"#,
+                &c
+            ),
+            Decision::Allow
+        );
+        assert_eq!(
+            decide(
+                "ForAllValues:StringEquals",
+                "aws:TagKeys",
+                r#"["team"]"#,
+                &c
+            ),
+            Decision::ImplicitDeny
+        );
+    }
+
+    #[test]
+    fn unsupported_operators_are_conditional_never_silent() {
+        let c = ctx("aws:SourceIp", "203.0.113.9").with("aws:CurrentTime", "2026-11-01T00:00:00Z");
+        assert_eq!(
+            decide("IpAddress", "aws:SourceIp", r#""203.0.113.0/24""#, &c),
+            Decision::Conditional
+        );
+        assert_eq!(
+            decide(
+                "DateGreaterThan",
+                "aws:CurrentTime",
+                r#""2026-01-01T00:00:00Z""#,
+                &c
+            ),
+            Decision::Conditional
+        );
+        assert_eq!(
+            decide("NumericLessThan", "s3:max-keys", "10", &c),
+            Decision::Conditional
+        );
+    }
+}

@@ -1,6 +1,8 @@
 //! The one IAM policy model: parse every legal form, print canonical JSON, evaluate.
 
+pub mod current;
 mod eval;
+pub mod expand;
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -1,6 +1,8 @@
 //! Renderers over versioned output types. Internal types never reach the JSON directly
 //! except through these.
 
+pub mod diff;
+
 use std::fmt::Write as _;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -14,7 +16,7 @@ use crate::usage::{Evidence, PrincipalId, PrincipalUsage, Stats, Usage};
 pub const GENERATE_SCHEMA: &str = "tightrole/generate/v1";
 pub const USAGE_SCHEMA: &str = "tightrole/usage/v1";
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Window {
     pub first: DateTime<Utc>,
     pub last: DateTime<Utc>,

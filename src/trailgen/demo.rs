@@ -391,17 +391,30 @@ fn shop_day(day: &mut Day<'_>, d: i64) {
             json!({"source": "orders@shop.example", "destination": {"toAddresses": ["HIDDEN_DUE_TO_SECURITY_REASONS"]}}),
             vec![], false, false);
     }
-    let stream = format!("{date}/[$LATEST]{}", day.rng.token(32).to_lowercase());
-    day.call(
-        notify.clone(),
-        "awslambda-worker",
-        "logs.amazonaws.com",
-        "CreateLogStream",
-        json!({"logGroupName": "/aws/lambda/notifier", "logStreamName": stream}),
-        vec![],
-        false,
-        false,
-    );
+    // Each execution environment creates its log stream with the function's role.
+    for (fname, role) in [
+        ("orders-api", "shop-api-role"),
+        ("orders-worker", "shop-api-role"),
+        ("thumbnailer", "thumbnailer-role"),
+        ("payments", "payments-role"),
+        ("reports-nightly", "reports-role"),
+        ("auth-authorizer", "authorizer-role"),
+        ("notifier", "notifier-role"),
+    ] {
+        let stream = format!("{date}/[$LATEST]{}", day.rng.token(32).to_lowercase());
+        let caller = day.f(fname, role);
+        let group = format!("/aws/lambda/{fname}");
+        day.call(
+            caller,
+            "awslambda-worker",
+            "logs.amazonaws.com",
+            "CreateLogStream",
+            json!({"logGroupName": group, "logStreamName": stream}),
+            vec![],
+            false,
+            false,
+        );
+    }
 
     // --- noise ---
     for (fname, role) in [

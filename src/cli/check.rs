@@ -1,0 +1,156 @@
+//! `tightrole check`: would this policy break anything the principals did in the window?
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::{Args as ClapArgs, ValueEnum};
+use serde::Serialize;
+
+use super::input::InputArgs;
+use super::{Exit, print_stdout};
+use crate::identity::{PrincipalKind, role_name};
+use crate::policy::Decision;
+use crate::synth::replay_contexts;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct Args {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// The policy to check: one policy file (applied to every selected principal), a directory
+    /// of policy files, or `aws iam get-account-authorization-details` output.
+    #[arg(long, value_name = "FILE|DIR", help_heading = "Analysis")]
+    pub policy: PathBuf,
+
+    #[arg(long, value_enum, default_value_t = Format::Text, help_heading = "Output")]
+    pub format: Format,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Blocked {
+    pub principal: String,
+    pub action: String,
+    pub resource: String,
+    pub decision: Decision,
+    pub count: u64,
+    pub last_seen: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Serialize)]
+struct CheckOutput {
+    schema: &'static str,
+    policy: String,
+    checked_calls: usize,
+    principals_checked: Vec<String>,
+    principals_without_policy: Vec<String>,
+    blocked: Vec<Blocked>,
+}
+
+pub fn run(args: Args) -> anyhow::Result<Exit> {
+    let mut diags = Vec::new();
+    let policies = crate::policy::current::load(&args.policy, &mut diags)?;
+    let analysis = args.input.analyze()?;
+    for d in &diags {
+        eprintln!("{d}");
+    }
+    if let Some(exit) = analysis.report_input(&args.input) {
+        return Ok(exit);
+    }
+    let mut out = CheckOutput {
+        schema: "tightrole/check/v1",
+        policy: policies.source.clone(),
+        checked_calls: 0,
+        principals_checked: Vec::new(),
+        principals_without_policy: Vec::new(),
+        blocked: Vec::new(),
+    };
+    for (id, p) in &analysis.usage.principals {
+        let label = format!("{} {}", id.kind, id.name);
+        let cp = match id.kind {
+            PrincipalKind::User => policies.for_user(&id.name),
+            PrincipalKind::Function => p
+                .role_arn
+                .as_deref()
+                .and_then(|r| policies.for_role(role_name(r)))
+                .or(policies.any.as_ref()),
+            _ => policies.for_role(&id.name),
+        };
+        let Some(cp) = cp else {
+            if !p.grants.is_empty() {
+                out.principals_without_policy.push(label);
+            }
+            continue;
+        };
+        out.principals_checked.push(label.clone());
+        for ((action, resource), ev) in &p.grants {
+            out.checked_calls += 1;
+            let worst = replay_contexts(ev)
+                .iter()
+                .map(|ctx| cp.evaluate(action, resource, ctx))
+                .max()
+                .unwrap_or(Decision::Allow);
+            if worst != Decision::Allow {
+                out.blocked.push(Blocked {
+                    principal: label.clone(),
+                    action: action.clone(),
+                    resource: resource.clone(),
+                    decision: worst,
+                    count: ev.count,
+                    last_seen: ev.last_seen,
+                });
+            }
+        }
+    }
+    let text = match args.format {
+        Format::Json => serde_json::to_string_pretty(&out).context("cannot render JSON")? + "\n",
+        Format::Text => {
+            let mut s = String::new();
+            for b in &out.blocked {
+                let what = match b.decision {
+                    Decision::ExplicitDeny => "explicitly denied",
+                    Decision::ImplicitDeny => "not allowed",
+                    _ => "allowed only under a condition the trail cannot check",
+                };
+                s.push_str(&format!(
+                    "{}: `{}` on `{}` would be {what} ({} call(s), last {})\n",
+                    b.principal,
+                    b.action,
+                    b.resource,
+                    b.count,
+                    b.last_seen.format("%Y-%m-%dT%H:%M:%SZ")
+                ));
+            }
+            if !out.principals_without_policy.is_empty() {
+                s.push_str(&format!(
+                    "not checked (no policy for them in `{}`): {}\n",
+                    out.policy,
+                    out.principals_without_policy.join(", ")
+                ));
+            }
+            s.push_str(&format!(
+                "{} observed call kind(s) of {} principal(s) replayed against `{}`: {} would break\n",
+                out.checked_calls,
+                out.principals_checked.len(),
+                out.policy,
+                out.blocked.len()
+            ));
+            s
+        }
+    };
+    print_stdout(&text)?;
+    let exit = analysis.final_exit(&args.input);
+    if exit != Exit::Ok {
+        return Ok(exit);
+    }
+    Ok(if out.blocked.is_empty() {
+        Exit::Ok
+    } else {
+        Exit::Findings
+    })
+}

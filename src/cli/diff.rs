@@ -1,0 +1,122 @@
+//! `tightrole diff`: current policies against what the trail shows.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::{Args as ClapArgs, ValueEnum};
+
+use super::input::InputArgs;
+use super::{Exit, print_stdout};
+use crate::catalog::Catalog;
+use crate::diff::{DiffClass, DiffOptions, diff};
+use crate::report::diff::{Style, markdown, text};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// For reading in a terminal (coloured when stdout is one).
+    Text,
+    /// One versioned document (`tightrole/diff/v1`).
+    Json,
+    /// Tables for a pull request or a wiki.
+    Markdown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// Any grant the trail shows unused.
+    Unused,
+    /// Any risky grant the proposal removes.
+    Risky,
+    /// Any call used successfully but not granted by identity policy.
+    Missing,
+    /// Any denied call.
+    Denied,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+impl Color {
+    pub fn enabled(self) -> bool {
+        match self {
+            Color::Always => true,
+            Color::Never => false,
+            Color::Auto => {
+                std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal()
+            }
+        }
+    }
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct Args {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Current policies: a directory of policy files, `aws iam get-account-authorization-details`
+    /// output, or one policy file.
+    #[arg(long, value_name = "FILE|DIR", help_heading = "Analysis")]
+    pub current: PathBuf,
+
+    /// A window shorter than this many days, or a function first seen fewer days before its
+    /// end, lowers confidence and is said so.
+    #[arg(long, value_name = "DAYS", help_heading = "Analysis")]
+    pub min_observed: Option<u32>,
+
+    #[arg(long, value_enum, default_value_t = Format::Text, help_heading = "Output")]
+    pub format: Format,
+
+    /// Exit with 10 when the diff has findings of this kind (repeatable).
+    #[arg(long, value_enum, value_name = "KIND", help_heading = "Output")]
+    pub fail_on: Vec<FailOn>,
+
+    #[arg(long, value_enum, default_value_t = Color::Auto, help_heading = "Output")]
+    pub color: Color,
+}
+
+pub fn run(args: Args) -> anyhow::Result<Exit> {
+    let mut diags = Vec::new();
+    let current = crate::policy::current::load(&args.current, &mut diags)?;
+    let analysis = args.input.analyze()?;
+    for d in &diags {
+        eprintln!("{d}");
+    }
+    if let Some(exit) = analysis.report_input(&args.input) {
+        return Ok(exit);
+    }
+    let report = diff(
+        &analysis.usage,
+        &current,
+        &DiffOptions {
+            min_observed_days: args.min_observed,
+        },
+        Catalog::embedded(),
+    );
+    let out = match args.format {
+        Format::Json => serde_json::to_string_pretty(&report).context("cannot render JSON")? + "\n",
+        Format::Markdown => markdown(&report),
+        Format::Text => text(
+            &report,
+            Style {
+                color: args.color.enabled(),
+            },
+        ),
+    };
+    print_stdout(&out)?;
+    let exit = analysis.final_exit(&args.input);
+    if exit != Exit::Ok {
+        return Ok(exit);
+    }
+    let found = args.fail_on.iter().any(|f| match f {
+        FailOn::Unused => report.count(DiffClass::Unused) > 0,
+        FailOn::Risky => report.risky_removed() > 0,
+        FailOn::Missing => report.count(DiffClass::Missing) > 0,
+        FailOn::Denied => report.count(DiffClass::Denied) > 0,
+    });
+    Ok(if found { Exit::Findings } else { Exit::Ok })
+}

@@ -1,0 +1,489 @@
+//! Current vs proposed: every granted action classed as used (kept, maybe narrowed), unused
+//! (removed), unobservable (kept and flagged), missing (used but not granted by identity
+//! policy) or denied, with the risk of each grant and a summary per role.
+
+pub mod risk;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+pub use risk::{RiskClass, RiskTable};
+
+use crate::catalog::{Catalog, Observability, ObservabilityTable};
+use crate::identity::{PrincipalKind, role_name};
+use crate::policy::Decision;
+use crate::policy::current::{CurrentPolicies, CurrentPrincipal};
+use crate::policy::expand::granted;
+use crate::synth::replay_contexts;
+use crate::usage::{Evidence, Grants, Usage};
+
+pub const DIFF_SCHEMA: &str = "tightrole/diff/v1";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DiffClass {
+    /// Granted, observable, and not seen in the window: removed.
+    Unused,
+    /// Used successfully but not allowed by the identity policies loaded.
+    Missing,
+    /// Attempted and denied.
+    Denied,
+    /// Granted and not provable unused from this trail: kept, flagged.
+    Unobservable,
+    /// Granted and used: kept (narrowed when the proposal scopes it tighter).
+    Used,
+}
+
+impl DiffClass {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DiffClass::Unused => "unused",
+            DiffClass::Missing => "missing",
+            DiffClass::Denied => "denied",
+            DiffClass::Unobservable => "unobservable",
+            DiffClass::Used => "used",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DiffEntry {
+    pub action: String,
+    pub class: DiffClass,
+    /// The resource scope granted today.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub before: Vec<String>,
+    /// The resource scope proposed (used and missing: what the calls touched).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub after: Vec<String>,
+    pub narrowed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub risk: Vec<RiskClass>,
+    /// Functions (or `role session`) that made these calls.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub used_by: Vec<String>,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub count: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_seen: Option<DateTime<Utc>>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RiskyRemoval {
+    pub action: String,
+    pub before: Vec<String>,
+    pub risk: Vec<RiskClass>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DiffSummary {
+    /// Distinct actions granted today, wildcards expanded against the catalog.
+    pub granted_before: usize,
+    /// Distinct actions after: used plus unobservable (kept).
+    pub granted_after: usize,
+    pub removed: usize,
+    /// removed / granted_before, 0 to 1.
+    pub share_removed: f64,
+    pub narrowed: usize,
+    pub unobservable: usize,
+    pub missing: usize,
+    pub denied: usize,
+    /// The headline: risky grants the proposal removes.
+    pub risky_removed: Vec<RiskyRemoval>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PrincipalDiff {
+    pub kind: PrincipalKind,
+    pub name: String,
+    pub account: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arn: Option<String>,
+    /// The functions that run as this role, and what each used.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub functions: BTreeMap<String, Vec<String>>,
+    pub policies: Vec<String>,
+    pub summary: DiffSummary,
+    pub entries: Vec<DiffEntry>,
+    /// Why the result may be less certain than it looks (short window, young function,
+    /// incomplete current policies).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub confidence: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DiffReport {
+    pub schema: &'static str,
+    pub current: String,
+    pub window: Option<crate::report::Window>,
+    pub principals: Vec<PrincipalDiff>,
+    /// Principals in the trail without current policies in `--current`.
+    pub not_in_current: Vec<String>,
+}
+
+impl DiffReport {
+    pub fn count(&self, class: DiffClass) -> usize {
+        self.principals
+            .iter()
+            .flat_map(|p| p.entries.iter())
+            .filter(|e| e.class == class)
+            .count()
+    }
+
+    pub fn risky_removed(&self) -> usize {
+        self.principals
+            .iter()
+            .map(|p| p.summary.risky_removed.len())
+            .sum()
+    }
+}
+
+/// One role (with its functions) or user, as the trail shows it.
+struct Subject {
+    kind: PrincipalKind,
+    name: String,
+    account: String,
+    grants: Grants,
+    denied: Grants,
+    data_types: BTreeSet<String>,
+    /// action → who used it
+    used_by: BTreeMap<String, BTreeSet<String>>,
+    functions: BTreeMap<String, BTreeSet<String>>,
+    /// function → first seen
+    function_first: BTreeMap<String, DateTime<Utc>>,
+}
+
+fn merge_into(into: &mut Grants, from: &Grants) {
+    for (k, v) in from {
+        match into.get_mut(k) {
+            Some(e) => e.merge(v),
+            None => {
+                into.insert(k.clone(), v.clone());
+            }
+        }
+    }
+}
+
+fn subjects(usage: &Usage) -> BTreeMap<(PrincipalKind, String, String), Subject> {
+    let mut out: BTreeMap<(PrincipalKind, String, String), Subject> = BTreeMap::new();
+    for (id, p) in &usage.principals {
+        let (kind, name, who) = match id.kind {
+            PrincipalKind::Function => match &p.role_arn {
+                Some(r) => (
+                    PrincipalKind::Role,
+                    role_name(r).to_string(),
+                    format!("function {}", id.name),
+                ),
+                None => continue,
+            },
+            PrincipalKind::Role => (
+                PrincipalKind::Role,
+                id.name.clone(),
+                "role sessions".to_string(),
+            ),
+            PrincipalKind::User => (
+                PrincipalKind::User,
+                id.name.clone(),
+                format!("user {}", id.name),
+            ),
+            _ => continue,
+        };
+        let s = out
+            .entry((kind, id.account.clone(), name.clone()))
+            .or_insert_with(|| Subject {
+                kind,
+                name,
+                account: id.account.clone(),
+                grants: Grants::new(),
+                denied: Grants::new(),
+                data_types: BTreeSet::new(),
+                used_by: BTreeMap::new(),
+                functions: BTreeMap::new(),
+                function_first: BTreeMap::new(),
+            });
+        merge_into(&mut s.grants, &p.grants);
+        merge_into(&mut s.denied, &p.denied);
+        s.data_types.extend(p.data_types.iter().cloned());
+        for (action, _) in p.grants.keys() {
+            s.used_by
+                .entry(action.clone())
+                .or_default()
+                .insert(who.clone());
+        }
+        if id.kind == PrincipalKind::Function {
+            let actions = s.functions.entry(id.name.clone()).or_default();
+            actions.extend(p.grants.keys().map(|(a, _)| a.clone()));
+            if let Some(first) = p
+                .grants
+                .values()
+                .chain(p.denied.values())
+                .map(|e| e.first_seen)
+                .min()
+            {
+                s.function_first.insert(id.name.clone(), first);
+            }
+        }
+    }
+    out
+}
+
+/// Options of the diff.
+#[derive(Debug, Clone, Default)]
+pub struct DiffOptions {
+    /// A window shorter than this many days, or a function first seen fewer days before its
+    /// end, lowers confidence.
+    pub min_observed_days: Option<u32>,
+}
+
+/// Diffs the trail's usage against the current policies.
+pub fn diff(
+    usage: &Usage,
+    current: &CurrentPolicies,
+    opts: &DiffOptions,
+    catalog: &Catalog,
+) -> DiffReport {
+    let obs = ObservabilityTable::embedded();
+    let risk = RiskTable::embedded();
+    let mut principals = Vec::new();
+    let mut not_in_current = Vec::new();
+    for ((kind, _, name), s) in subjects(usage) {
+        let cp = match kind {
+            PrincipalKind::User => current.for_user(&name),
+            _ => current.for_role(&name),
+        };
+        let Some(cp) = cp else {
+            not_in_current.push(format!("{kind} {name}"));
+            continue;
+        };
+        principals.push(diff_one(&s, cp, usage, opts, catalog, obs, risk));
+    }
+    DiffReport {
+        schema: DIFF_SCHEMA,
+        current: current.source.clone(),
+        window: crate::report::window(usage),
+        principals,
+        not_in_current,
+    }
+}
+
+fn last_seen(evs: &[&Evidence]) -> Option<DateTime<Utc>> {
+    evs.iter().map(|e| e.last_seen).max()
+}
+
+fn diff_one(
+    s: &Subject,
+    cp: &CurrentPrincipal,
+    usage: &Usage,
+    opts: &DiffOptions,
+    catalog: &Catalog,
+    obs: &ObservabilityTable,
+    risk: &RiskTable,
+) -> PrincipalDiff {
+    let granted = granted(
+        cp.policies.iter().map(|p| (p.source.as_str(), &p.document)),
+        catalog,
+    );
+    // What the boundary lets through, when there is one.
+    let boundary = cp
+        .boundary
+        .as_ref()
+        .map(|b| granted_by(&b.document, catalog));
+    let granted: BTreeMap<String, crate::policy::expand::Grant> = granted
+        .into_iter()
+        .filter(|(a, _)| boundary.as_ref().is_none_or(|b| b.contains(a)))
+        .collect();
+    let mut used: BTreeMap<&str, Vec<(&str, &Evidence)>> = BTreeMap::new();
+    for ((a, r), e) in &s.grants {
+        used.entry(a.as_str()).or_default().push((r.as_str(), e));
+    }
+    let mut entries = Vec::new();
+    // Missing: used calls the current policies would not allow.
+    let mut missing: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    let mut conditional: BTreeSet<&str> = BTreeSet::new();
+    for ((a, r), e) in &s.grants {
+        for ctx in replay_contexts(e) {
+            match cp.evaluate(a, r, &ctx) {
+                Decision::Allow => {}
+                Decision::Conditional => {
+                    conditional.insert(a.as_str());
+                }
+                Decision::ImplicitDeny | Decision::ExplicitDeny => {
+                    let v = missing.entry(a.as_str()).or_default();
+                    if !v.contains(&r.as_str()) {
+                        v.push(r.as_str());
+                    }
+                }
+            }
+        }
+    }
+    let used_by = |a: &str| {
+        s.used_by
+            .get(a)
+            .map(|w| w.iter().cloned().collect())
+            .unwrap_or_default()
+    };
+    for (action, grant) in &granted {
+        let before: Vec<String> = grant.resources.iter().cloned().collect();
+        let risk_classes: Vec<RiskClass> = risk
+            .classes(action, &grant.resources, catalog)
+            .into_iter()
+            .collect();
+        if let Some(calls) = used.get(action.as_str()) {
+            let after: Vec<String> = calls.iter().map(|(r, _)| r.to_string()).collect();
+            let evs: Vec<&Evidence> = calls.iter().map(|(_, e)| *e).collect();
+            let narrowed = before != after;
+            entries.push(DiffEntry {
+                action: action.clone(),
+                class: DiffClass::Used,
+                narrowed,
+                reason: conditional.contains(action.as_str()).then(|| {
+                    "allowed today only under a condition this trail cannot check".to_string()
+                }),
+                risk: risk_classes,
+                used_by: used_by(action),
+                count: evs.iter().map(|e| e.count).sum(),
+                last_seen: last_seen(&evs),
+                before,
+                after,
+            });
+            continue;
+        }
+        let (class, reason) = match obs.of(action) {
+            Observability::Unlogged => (
+                DiffClass::Unobservable,
+                Some("CloudTrail never logs this action".to_string()),
+            ),
+            Observability::Data(t) if !s.data_types.contains(&t) => (
+                DiffClass::Unobservable,
+                Some(if usage.data_types.contains(&t) {
+                    format!("a data event ({t}); none of this principal's are in the trail")
+                } else {
+                    format!("a data event ({t}); the trail has none of this type")
+                }),
+            ),
+            _ => (DiffClass::Unused, None),
+        };
+        entries.push(DiffEntry {
+            action: action.clone(),
+            class,
+            before,
+            after: Vec::new(),
+            narrowed: false,
+            reason,
+            risk: risk_classes,
+            used_by: Vec::new(),
+            count: 0,
+            last_seen: None,
+        });
+    }
+    for (action, resources) in &missing {
+        let evs: Vec<&Evidence> = used
+            .get(action)
+            .map(|c| c.iter().map(|(_, e)| *e).collect())
+            .unwrap_or_default();
+        entries.push(DiffEntry {
+            action: action.to_string(),
+            class: DiffClass::Missing,
+            before: granted.get(*action).map(|g| g.resources.iter().cloned().collect()).unwrap_or_default(),
+            after: resources.iter().map(|r| r.to_string()).collect(),
+            narrowed: false,
+            reason: Some("used successfully but not allowed by the identity policies loaded: a resource policy or another path allows it".to_string()),
+            risk: Vec::new(),
+            used_by: used_by(action),
+            count: evs.iter().map(|e| e.count).sum(),
+            last_seen: last_seen(&evs),
+        });
+    }
+    let mut denied: BTreeMap<&str, (Vec<String>, Vec<&Evidence>)> = BTreeMap::new();
+    for ((a, r), e) in &s.denied {
+        let d = denied.entry(a.as_str()).or_default();
+        d.0.push(r.clone());
+        d.1.push(e);
+    }
+    for (action, (resources, evs)) in denied {
+        entries.push(DiffEntry {
+            action: action.to_string(),
+            class: DiffClass::Denied,
+            before: Vec::new(),
+            after: resources,
+            narrowed: false,
+            reason: Some(
+                "attempted and denied: a candidate to add, or a sign of trouble".to_string(),
+            ),
+            risk: Vec::new(),
+            used_by: Vec::new(),
+            count: evs.iter().map(|e| e.count).sum(),
+            last_seen: last_seen(&evs),
+        });
+    }
+    entries.sort_by(|a, b| (a.class, &a.action).cmp(&(b.class, &b.action)));
+    let count = |c: DiffClass| entries.iter().filter(|e| e.class == c).count();
+    let removed = count(DiffClass::Unused);
+    let summary = DiffSummary {
+        granted_before: granted.len(),
+        granted_after: count(DiffClass::Used) + count(DiffClass::Unobservable),
+        removed,
+        share_removed: if granted.is_empty() {
+            0.0
+        } else {
+            removed as f64 / granted.len() as f64
+        },
+        narrowed: entries
+            .iter()
+            .filter(|e| e.class == DiffClass::Used && e.narrowed)
+            .count(),
+        unobservable: count(DiffClass::Unobservable),
+        missing: count(DiffClass::Missing),
+        denied: count(DiffClass::Denied),
+        risky_removed: entries
+            .iter()
+            .filter(|e| e.class == DiffClass::Unused && !e.risk.is_empty())
+            .map(|e| RiskyRemoval {
+                action: e.action.clone(),
+                before: e.before.clone(),
+                risk: e.risk.clone(),
+            })
+            .collect(),
+    };
+    let mut confidence = cp.incomplete.clone();
+    if let (Some(days), Some((first, last))) = (opts.min_observed_days, usage.window) {
+        let span = (last - first).num_days();
+        if span < i64::from(days) {
+            confidence.push(format!("the window covers {span} day(s), less than --min-observed {days}: rare paths may be missing"));
+        }
+        for (f, seen) in &s.function_first {
+            let age = (last - *seen).num_days();
+            if age < i64::from(days) {
+                confidence.push(format!("function `{f}` was first seen {age} day(s) before the end of the window, less than --min-observed {days}"));
+            }
+        }
+    }
+    PrincipalDiff {
+        kind: s.kind,
+        name: s.name.clone(),
+        account: s.account.clone(),
+        arn: cp.arn.clone(),
+        functions: s
+            .functions
+            .iter()
+            .map(|(f, a)| (f.clone(), a.iter().cloned().collect()))
+            .collect(),
+        policies: cp.policies.iter().map(|p| p.source.clone()).collect(),
+        summary,
+        entries,
+        confidence,
+    }
+}
+
+/// Actions a (boundary) policy allows at all.
+fn granted_by(doc: &crate::policy::PolicyDocument, catalog: &Catalog) -> BTreeSet<String> {
+    granted([("boundary", doc)], catalog).into_keys().collect()
+}
