@@ -262,8 +262,23 @@ fn the_readme_sample_is_what_the_demo_prints() {
 #[test]
 fn the_readme_diff_summary_is_what_the_demo_prints() {
     let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
-    let start = readme.find("| principal | functions |").expect("README has the diff summary");
+    let start = readme
+        .find("| principal | functions |")
+        .expect("README has the diff summary");
     let end = start + readme[start..].find("\n\n").unwrap();
-    let run = tightrole(&["diff", "examples/demo-trail", "--current", "policies/", "--format", "markdown"], None);
-    assert!(run.stdout.contains(&readme[start..end]), "README diff summary is stale");
+    let run = tightrole(
+        &[
+            "diff",
+            "examples/demo-trail",
+            "--current",
+            "policies/",
+            "--format",
+            "markdown",
+        ],
+        None,
+    );
+    assert!(
+        run.stdout.contains(&readme[start..end]),
+        "README diff summary is stale"
+    );
 }
