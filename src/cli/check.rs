@@ -88,11 +88,21 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
             continue;
         };
         out.principals_checked.push(label.clone());
+        // A function's own calls carry lambda:SourceFunctionArn; its platform's do not.
+        let fn_arn = (id.kind == PrincipalKind::Function)
+            .then(|| p.arn.clone())
+            .flatten();
         for ((action, resource), ev) in &p.grants {
             out.checked_calls += 1;
             let worst = replay_contexts(ev)
-                .iter()
-                .map(|ctx| cp.evaluate(action, resource, ctx))
+                .into_iter()
+                .map(|ctx| match &fn_arn {
+                    Some(arn) if ev.service_made == 0 && ev.platform == 0 => {
+                        ctx.with(crate::synth::scope::SOURCE_FUNCTION_ARN, arn.clone())
+                    }
+                    _ => ctx,
+                })
+                .map(|ctx| cp.evaluate(action, resource, &ctx))
                 .max()
                 .unwrap_or(Decision::Allow);
             if worst != Decision::Allow {

@@ -6,12 +6,13 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, bail};
 use clap::{Args as ClapArgs, ValueEnum};
 
-use super::input::InputArgs;
+use super::input::{Analysis, InputArgs};
 use super::{Exit, print_stdout};
 use crate::catalog::Catalog;
 use crate::graph::AccessGraph;
+use crate::identity::PrincipalKind;
 use crate::report::{self, GENERATE_SCHEMA, GenerateOutput, PrincipalOut, Summary};
-use crate::synth::{replay, synthesize};
+use crate::synth::{Level, PolicyKind, SynthOptions};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -19,12 +20,30 @@ pub enum Format {
     Text,
     /// One versioned document (`tightrole/generate/v1`), see docs/formats/generate-json.md.
     Json,
+    /// `aws_iam_policy_document` data sources and `aws_iam_role_policy` resources.
+    Terraform,
+    /// YAML `AWS::IAM::RolePolicy` resources (their `PolicyDocument` also fits SAM `Policies`).
+    Cloudformation,
+    /// The `iamRoleStatements` of serverless.yml, per function (serverless-iam-roles-per-function).
+    Serverless,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SharedRole {
+    /// One policy per function, and the advice to give each function its own role.
+    Split,
+    /// One policy for the shared role, each function's grants conditioned on
+    /// `lambda:SourceFunctionArn`.
+    Scope,
 }
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {
     #[command(flatten)]
     pub input: InputArgs,
+
+    #[command(flatten)]
+    pub synth: SynthArgs,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text, help_heading = "Output")]
@@ -35,20 +54,100 @@ pub struct Args {
     pub out: Option<PathBuf>,
 }
 
+/// Options of synthesis, shared by `generate`, `pr` and `explain`.
+#[derive(Debug, Clone, ClapArgs)]
+pub struct SynthArgs {
+    /// How far resources may be generalized: exact ARNs, common path prefixes, or one pattern
+    /// per bucket/table/log group.
+    #[arg(long, value_enum, default_value_t = Level::Prefix, help_heading = "Policy")]
+    pub generalize: Level,
+
+    /// At `prefix`: the most S3 path prefixes kept per bucket in one statement.
+    #[arg(long, value_name = "N", default_value_t = 32, help_heading = "Policy")]
+    pub max_prefixes: usize,
+
+    /// Replace action lists by wildcards that grant exactly the same actions.
+    #[arg(long, help_heading = "Policy")]
+    pub compact: bool,
+
+    /// The size limit the policies must fit: managed (6,144 each) or inline (10,240 per role).
+    #[arg(long, value_enum, default_value_t = PolicyKind::Managed, help_heading = "Policy")]
+    pub policy_type: PolicyKind,
+
+    /// Functions that share a role: a policy each (`split`), or one role policy scoped per
+    /// function with `lambda:SourceFunctionArn` (`scope`).
+    #[arg(long, value_enum, default_value_t = SharedRole::Split, help_heading = "Policy")]
+    pub shared_role: SharedRole,
+
+    /// Current policies (as for `diff --current`): grants the trail cannot show unused are
+    /// carried into the proposal, marked `Unobservable`.
+    #[arg(long, value_name = "FILE|DIR", help_heading = "Policy")]
+    pub current: Option<PathBuf>,
+
+    /// Keep-list: `PRINCIPAL-GLOB<TAB>ACTION<TAB>RESOURCE<TAB>REASON` lines for rare paths the
+    /// window did not see, carried into the proposal marked `Kept`.
+    #[arg(long, value_name = "FILE", help_heading = "Policy")]
+    pub keep: Option<PathBuf>,
+}
+
+impl SynthArgs {
+    pub fn options(&self) -> SynthOptions {
+        SynthOptions {
+            level: self.generalize,
+            max_prefixes: self.max_prefixes,
+            compact: self.compact,
+            kind: self.policy_type,
+            enforce_limits: true,
+        }
+    }
+}
+
 pub fn run(args: Args) -> anyhow::Result<Exit> {
     let analysis = args.input.analyze()?;
     if let Some(exit) = analysis.report_input(&args.input) {
         return Ok(exit);
     }
+    let out = build(&analysis, &args.synth)?;
+    if let Some(dir) = &args.out {
+        write_policies(dir, &out.principals)?;
+    }
+    let text = match args.format {
+        Format::Json => serde_json::to_string_pretty(&out).context("cannot render JSON")? + "\n",
+        Format::Text => report::generate_text(&out),
+        Format::Terraform => report::iac::terraform(&out.principals),
+        Format::Cloudformation => report::iac::cloudformation(&out.principals)?,
+        Format::Serverless => report::iac::serverless(&out.principals)?,
+    };
+    print_stdout(&text)?;
+    Ok(analysis.final_exit(&args.input))
+}
+
+/// Proposals for every principal of the analysis, replayed before they are returned.
+pub fn build(analysis: &Analysis, synth: &SynthArgs) -> anyhow::Result<GenerateOutput> {
     let catalog = Catalog::embedded();
-    let usage = &analysis.usage;
+    let usage = match synth.shared_role {
+        SharedRole::Split => analysis.usage.clone(),
+        SharedRole::Scope => crate::synth::scope::scope_shared_roles(&analysis.usage),
+    };
+    let mut diagnostics = analysis.diagnostics.clone();
+    let carried = crate::synth::carry::Carry::load(
+        synth.current.as_deref(),
+        synth.keep.as_deref(),
+        &usage,
+        &mut diagnostics,
+    )?;
+    let opts = synth.options();
     let mut principals = Vec::new();
     for (id, p) in &usage.principals {
-        let policy = if p.grants.is_empty() {
+        let carry = carried.for_principal(id, p);
+        let proposal = if p.grants.is_empty() && carry.is_empty() {
             None
         } else {
-            let policy = synthesize(&p.grants, catalog);
-            let failures = replay(&policy, p);
+            let proposal =
+                crate::synth::propose(&p.grants, &carry, catalog, &opts).map_err(|e| {
+                    anyhow::anyhow!("cannot write a policy for {} `{}`: {e}", id.kind, id.name)
+                })?;
+            let failures = crate::synth::replay(&proposal.documents, p);
             if let Some(f) = failures.first() {
                 bail!(
                     "internal error: replay of {} `{}` failed: {f}; no policy was written",
@@ -56,16 +155,38 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
                     id.name
                 );
             }
-            Some(policy)
+            Some(proposal)
         };
-        principals.push(PrincipalOut::new(id, p, policy));
+        let mut out = PrincipalOut::new(id, p, proposal);
+        if id.kind == PrincipalKind::Function && synth.shared_role == SharedRole::Split {
+            if let Some(role) = &p.role_arn {
+                let sharing: Vec<String> = usage
+                    .principals
+                    .iter()
+                    .filter(|(o, q)| {
+                        o.kind == PrincipalKind::Function
+                            && o.name != id.name
+                            && q.role_arn.as_ref() == Some(role)
+                    })
+                    .map(|(o, _)| o.name.clone())
+                    .collect();
+                if !sharing.is_empty() {
+                    out.advice.push(format!(
+                        "shares role `{}` with {}: give it a role of its own with this policy, or use `--shared-role scope`",
+                        crate::identity::role_name(role),
+                        sharing.join(", ")
+                    ));
+                }
+            }
+        }
+        principals.push(out);
     }
-    let graph = AccessGraph::from_usage(usage);
-    let unmapped = report::unmapped_rows(usage);
-    let out = GenerateOutput {
+    let graph = AccessGraph::from_usage(&usage);
+    let unmapped = report::unmapped_rows(&usage);
+    Ok(GenerateOutput {
         schema: GENERATE_SCHEMA,
         catalog: catalog.provenance.catalog.clone(),
-        window: report::window(usage),
+        window: report::window(&usage),
         summary: Summary {
             files: analysis.stats.files,
             records: analysis.stats.records,
@@ -78,20 +199,8 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         },
         principals,
         unmapped,
-        diagnostics: analysis.diagnostics.clone(),
-    };
-    if let Some(dir) = &args.out {
-        write_policies(dir, &out.principals)?;
-    }
-    match args.format {
-        Format::Json => {
-            let mut s = serde_json::to_string_pretty(&out).context("cannot render JSON")?;
-            s.push('\n');
-            print_stdout(&s)?;
-        }
-        Format::Text => print_stdout(&report::generate_text(&out))?,
-    }
-    Ok(analysis.final_exit(&args.input))
+        diagnostics,
+    })
 }
 
 /// A file name from a principal name: letters, digits, `-`, `_`, `.`, `@`, `+`, `=`, `,`; the
@@ -108,8 +217,9 @@ fn file_stem(name: &str) -> String {
         .collect()
 }
 
-/// Writes DIR/<kind>/<name>.json for every principal with a policy, each atomically. When two
-/// principals of one kind share a name across accounts, the account is added.
+/// Writes DIR/<kind>/<name>.json for every principal with a policy (`<name>.2.json`, … for the
+/// parts of a split policy), each atomically. When two principals of one kind share a name
+/// across accounts, the account is added.
 pub fn write_policies(dir: &Path, principals: &[PrincipalOut]) -> anyhow::Result<()> {
     let mut names: BTreeMap<(String, String), usize> = BTreeMap::new();
     for p in principals.iter().filter(|p| p.policy.is_some()) {
@@ -120,21 +230,29 @@ pub fn write_policies(dir: &Path, principals: &[PrincipalOut]) -> anyhow::Result
     for p in principals {
         let Some(policy) = &p.policy else { continue };
         let stem = file_stem(&p.name);
-        let file = if names
+        let stem = if names
             .get(&(p.kind.to_string(), p.name.clone()))
             .copied()
             .unwrap_or(0)
             > 1
         {
-            format!("{stem}@{}.json", p.account)
+            format!("{stem}@{}", p.account)
         } else {
-            format!("{stem}.json")
+            stem
         };
-        let path = dir.join(p.kind.as_str()).join(file);
-        let mut text = policy.to_json_pretty();
-        text.push('\n');
-        crate::write::atomic_write(&path, text.as_bytes())
-            .with_context(|| format!("cannot write `{}`", path.display()))?;
+        let docs = std::iter::once(policy).chain(p.policies.iter().skip(1));
+        for (i, doc) in docs.enumerate() {
+            let file = if i == 0 {
+                format!("{stem}.json")
+            } else {
+                format!("{stem}.{}.json", i + 1)
+            };
+            let path = dir.join(p.kind.as_str()).join(file);
+            let mut text = doc.to_json_pretty();
+            text.push('\n');
+            crate::write::atomic_write(&path, text.as_bytes())
+                .with_context(|| format!("cannot write `{}`", path.display()))?;
+        }
     }
     Ok(())
 }

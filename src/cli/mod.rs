@@ -5,6 +5,7 @@ mod check;
 mod demo;
 mod diff;
 mod exit;
+mod explain;
 mod generate;
 mod input;
 mod usage;
@@ -37,6 +38,8 @@ enum Command {
     /// Compare current policies with what the trail shows: used, unused, unobservable, missing,
     /// denied, and the risk of each grant.
     Diff(diff::Args),
+    /// Why each grant of a principal is there: the calls, the generalization, what was kept.
+    Explain(explain::Args),
     /// Replay the observed calls against a policy: would it break anything?
     Check(check::Args),
     /// Inspect the mapping: coverage of a trail, or what the catalog says of an action.
@@ -65,6 +68,7 @@ pub fn main() -> ExitCode {
         Command::Catalog(a) => catalog::run(a),
         Command::Diff(a) => diff::run(a),
         Command::Check(a) => check::run(a),
+        Command::Explain(a) => explain::run(a),
     };
     match result {
         Ok(exit) => ExitCode::from(exit.code()),

@@ -21,8 +21,27 @@ pub fn expand_actions(m: &Matcher, catalog: &Catalog) -> BTreeSet<String> {
                 .collect();
         }
     }
-    catalog
-        .all_actions()
+    // Patterns whose service prefix is literal need only that service's actions.
+    let prefixes: Option<BTreeSet<&str>> = match m {
+        Matcher::Is(pats) => pats
+            .iter()
+            .map(|p| {
+                p.split_once(':')
+                    .map(|(s, _)| s)
+                    .filter(|s| !crate::wildcard::has_wildcard(s))
+            })
+            .collect(),
+        Matcher::Not(_) => None,
+    };
+    let candidates: Box<dyn Iterator<Item = &crate::catalog::ActionDef>> = match &prefixes {
+        Some(ps) => Box::new(
+            ps.iter()
+                .filter_map(|p| catalog.service(p))
+                .flat_map(|s| s.actions.values()),
+        ),
+        None => Box::new(catalog.all_actions()),
+    };
+    candidates
         .map(|a| a.qualified())
         .filter(|q| match m {
             Matcher::Is(p) => hit(q, p),

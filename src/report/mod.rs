@@ -2,6 +2,7 @@
 //! except through these.
 
 pub mod diff;
+pub mod iac;
 
 use std::fmt::Write as _;
 
@@ -11,6 +12,7 @@ use serde::Serialize;
 use crate::diag::Diagnostic;
 use crate::identity::PrincipalKind;
 use crate::policy::PolicyDocument;
+use crate::synth::{Carried, Generalization, Proposal};
 use crate::usage::{Evidence, PrincipalId, PrincipalUsage, Stats, Usage};
 
 pub const GENERATE_SCHEMA: &str = "tightrole/generate/v1";
@@ -54,6 +56,20 @@ pub struct PrincipalOut {
     pub functions: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub policy: Option<PolicyDocument>,
+    /// All the documents, when the policy had to be split to fit the size limit.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub policies: Vec<PolicyDocument>,
+    /// Each generalized resource pattern and the observed resources it stands for.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub generalizations: Vec<Generalization>,
+    /// Grants kept although unused in the window (unobservable, or on the keep-list).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub carried: Vec<Carried>,
+    /// What was done to fit the size limits.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub advice: Vec<String>,
     pub evidence: Vec<EvidenceRow>,
     pub denied: Vec<EvidenceRow>,
     pub permission_less: Vec<EventRow>,
@@ -90,11 +106,8 @@ pub struct GenerateOutput {
 }
 
 impl PrincipalOut {
-    pub fn new(
-        id: &PrincipalId,
-        p: &PrincipalUsage,
-        policy: Option<PolicyDocument>,
-    ) -> PrincipalOut {
+    pub fn new(id: &PrincipalId, p: &PrincipalUsage, proposal: Option<Proposal>) -> PrincipalOut {
+        let proposal = proposal.unwrap_or_default();
         let rows = |g: &crate::usage::Grants| {
             g.iter()
                 .map(|((a, r), e)| EvidenceRow {
@@ -112,7 +125,16 @@ impl PrincipalOut {
             arn: p.arn.clone(),
             function_evidence: p.function_evidence.iter().map(|s| s.to_string()).collect(),
             functions: p.functions.iter().cloned().collect(),
-            policy,
+            policy: proposal.documents.first().cloned(),
+            policies: if proposal.documents.len() > 1 {
+                proposal.documents.clone()
+            } else {
+                Vec::new()
+            },
+            generalizations: proposal.generalizations,
+            carried: proposal.carried,
+            notes: proposal.notes,
+            advice: Vec::new(),
             evidence: rows(&p.grants),
             denied: rows(&p.denied),
             permission_less: p
@@ -164,8 +186,14 @@ pub fn generate_text(out: &GenerateOutput) -> String {
     for p in &out.principals {
         let _ = writeln!(s, "# {}", header(p));
         match &p.policy {
-            Some(policy) => {
+            Some(policy) if p.policies.is_empty() => {
                 let _ = writeln!(s, "{}", policy.to_json_pretty());
+            }
+            Some(_) => {
+                for (i, doc) in p.policies.iter().enumerate() {
+                    let _ = writeln!(s, "# part {} of {}", i + 1, p.policies.len());
+                    let _ = writeln!(s, "{}", doc.to_json_pretty());
+                }
             }
             None => {
                 let _ = writeln!(
@@ -173,6 +201,28 @@ pub fn generate_text(out: &GenerateOutput) -> String {
                     "  no successful call that needs a permission in the window"
                 );
             }
+        }
+        for g in &p.generalizations {
+            let _ = writeln!(
+                s,
+                "  generalized: `{}` stands for {} observed resource(s), e.g. `{}`",
+                g.pattern,
+                g.observed,
+                g.examples.first().map(String::as_str).unwrap_or("")
+            );
+        }
+        for c in &p.carried {
+            let _ = writeln!(
+                s,
+                "  kept ({}): `{}` on `{}`: {}",
+                c.label.to_lowercase(),
+                c.action,
+                c.resources.join("`, `"),
+                c.reason
+            );
+        }
+        for n in p.notes.iter().chain(p.advice.iter()) {
+            let _ = writeln!(s, "  note: {n}");
         }
         for row in p
             .evidence

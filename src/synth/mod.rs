@@ -1,33 +1,151 @@
 //! Usage → one minimized policy per principal, replayed through the evaluator before it is
 //! shown.
 //!
-//! First cut: one statement per distinct resource set, actions sorted, exact ARNs, stable Sids.
-//! Calls AWS made on the principal's behalf (`invokedBy`) are granted in statements of their
-//! own, marked `ByService`, and calls Lambda's platform made with a function's execution role
-//! in statements marked `LambdaPlatform`, apart from the code's own calls. Denied and permission-less calls
-//! are never granted.
+//! Statements group actions with identical resource sets (and conditions, and origin), so two
+//! statements never share an action set or a resource set. Resources are generalized
+//! ([`generalize`]) within the chosen bound, with the cost of each step recorded; `--compact`
+//! replaces action lists by zero-cost wildcards ([`compact`]). Calls AWS made on the principal's
+//! behalf (`invokedBy`) get statements of their own marked `ByService`, calls Lambda's platform
+//! made with a function's execution role statements marked `LambdaPlatform`. Denied and
+//! permission-less calls are never granted. Size limits are enforced: compact, generalize
+//! further within the bound, split into several managed policies, or fail.
+
+pub mod carry;
+pub mod compact;
+pub mod generalize;
+pub mod scope;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use serde::Serialize;
+
+pub use generalize::{Generalization, Level};
+
 use crate::catalog::{AccessLevel, Catalog};
 use crate::policy::{
-    Conditions, Context, Decision, Effect, Matcher, PolicyDocument, Request, Statement, evaluate,
+    Conditions, Context, Decision, Effect, Matcher, PolicyDocument, Request, Statement,
+    evaluate_all,
 };
 use crate::usage::{Conds, Grants, Origin, PrincipalUsage};
 
 /// An observed call the proposed policy would not allow: always an internal error.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "the proposed policy does not allow the observed call `{action}` on `{resource}` ({decision:?})"
-)]
+#[error("the proposed policy does not allow the observed call `{action}` on `{resource}` ({})", decision_text(*.decision))]
 pub struct ReplayFailure {
     pub action: String,
     pub resource: String,
     pub decision: Decision,
 }
 
-/// Builds the policy for one principal's grants.
-pub fn synthesize(grants: &Grants, catalog: &Catalog) -> PolicyDocument {
+fn decision_text(d: Decision) -> &'static str {
+    match d {
+        Decision::Allow => "allowed",
+        Decision::Conditional => "allowed only under a condition",
+        Decision::ImplicitDeny => "not allowed",
+        Decision::ExplicitDeny => "explicitly denied",
+    }
+}
+
+/// Which IAM size limit the output must fit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PolicyKind {
+    /// Managed policies: 6,144 characters each (whitespace not counted), 10 per role by default.
+    #[default]
+    Managed,
+    /// Inline policies: 10,240 characters for all of a role's inline policies together.
+    Inline,
+}
+
+pub const MANAGED_LIMIT: usize = 6_144;
+pub const INLINE_AGGREGATE_LIMIT: usize = 10_240;
+pub const MANAGED_PER_ROLE: usize = 10;
+
+#[derive(Debug, Clone)]
+pub struct SynthOptions {
+    pub level: Level,
+    /// Most S3 path prefixes kept per bucket and statement at `prefix`.
+    pub max_prefixes: usize,
+    pub compact: bool,
+    pub kind: PolicyKind,
+    /// Enforce the size limits (off for internal comparisons).
+    pub enforce_limits: bool,
+}
+
+impl Default for SynthOptions {
+    fn default() -> Self {
+        SynthOptions {
+            level: Level::Prefix,
+            max_prefixes: 32,
+            compact: false,
+            kind: PolicyKind::Managed,
+            enforce_limits: true,
+        }
+    }
+}
+
+impl SynthOptions {
+    /// Exact ARNs, no compaction, no limits: the plain grant set.
+    pub fn exact() -> Self {
+        SynthOptions {
+            level: Level::Exact,
+            enforce_limits: false,
+            ..SynthOptions::default()
+        }
+    }
+}
+
+/// A grant carried over although the trail does not show it used: unobservable, or on the
+/// keep-list.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Carried {
+    pub action: String,
+    pub resources: Vec<String>,
+    /// `Unobservable` or `Kept`: the Sid suffix.
+    pub label: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Proposal {
+    /// Usually one document; several when a managed policy had to be split.
+    pub documents: Vec<PolicyDocument>,
+    /// Each resource pattern that stands for more than itself, with what it covers.
+    pub generalizations: Vec<Generalization>,
+    pub carried: Vec<Carried>,
+    /// What was done to fit the size limits.
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SynthError {
+    #[error(
+        "the policy needs {size} characters, over the {limit}-character limit of {what}, even compacted, generalized within `--generalize {level}` and split"
+    )]
+    TooLarge {
+        size: usize,
+        limit: usize,
+        what: &'static str,
+        level: &'static str,
+    },
+}
+
+fn level_name(l: Level) -> &'static str {
+    match l {
+        Level::Exact => "exact",
+        Level::Prefix => "prefix",
+        Level::Type => "type",
+    }
+}
+
+/// Builds the statements for one principal's grants.
+fn statements(
+    grants: &Grants,
+    catalog: &Catalog,
+    opts: &SynthOptions,
+    max_prefixes: usize,
+    compact: bool,
+) -> (Vec<Statement>, Vec<Generalization>) {
     // An action the code also calls is not split off: service-made rows of it merge in.
     let mut by_code: BTreeSet<&str> = BTreeSet::new();
     for ((action, _), ev) in grants {
@@ -37,7 +155,7 @@ pub fn synthesize(grants: &Grants, catalog: &Catalog) -> PolicyDocument {
     }
     // (action, origin, conditions) → resources
     type Key<'g> = (&'g str, Origin, Option<&'g Conds>);
-    let mut per_action: BTreeMap<Key<'_>, BTreeSet<&str>> = BTreeMap::new();
+    let mut per_action: BTreeMap<Key<'_>, BTreeSet<String>> = BTreeMap::new();
     for ((action, resource), ev) in grants {
         let origin = if by_code.contains(action.as_str()) {
             Origin::Code
@@ -47,14 +165,21 @@ pub fn synthesize(grants: &Grants, catalog: &Catalog) -> PolicyDocument {
         per_action
             .entry((action.as_str(), origin, ev.grant_conditions()))
             .or_default()
-            .insert(resource.as_str());
+            .insert(resource.clone());
     }
     // (origin, conditions, resources) → actions
-    type Group<'g> = (Origin, Option<&'g Conds>, BTreeSet<&'g str>);
+    type Group<'g> = (Origin, Option<&'g Conds>, BTreeSet<String>);
     let mut groups: BTreeMap<Group<'_>, BTreeSet<&str>> = BTreeMap::new();
+    let mut records: Vec<Generalization> = Vec::new();
     for ((action, origin, conds), resources) in per_action {
+        let (resources, recs) = generalize::generalize(&resources, opts.level, max_prefixes);
+        for r in recs {
+            if !records.contains(&r) {
+                records.push(r);
+            }
+        }
         let resources = if resources.contains("*") {
-            BTreeSet::from(["*"])
+            BTreeSet::from(["*".to_string()])
         } else {
             resources
         };
@@ -63,63 +188,219 @@ pub fn synthesize(grants: &Grants, catalog: &Catalog) -> PolicyDocument {
             .or_default()
             .insert(action);
     }
-    let mut statements: Vec<(Vec<String>, Vec<String>, Origin, Conditions)> = groups
+    let mut rows: Vec<(Vec<String>, Vec<String>, Origin, Conditions)> = groups
         .into_iter()
         .map(|((origin, conds, res), actions)| {
             let mut actions: Vec<String> = actions.into_iter().map(str::to_string).collect();
             actions.sort_by_key(|a| a.to_ascii_lowercase());
+            let actions = if compact {
+                compact::compact(&actions, catalog)
+            } else {
+                actions
+            };
             let condition: Conditions = conds
                 .map(|c| {
                     c.iter()
                         .map(|(op, keys)| {
-                            let keys = keys
-                                .iter()
-                                .map(|(k, v)| (k.clone(), v.iter().cloned().collect()))
-                                .collect();
-                            (op.clone(), keys)
+                            (
+                                op.clone(),
+                                keys.iter()
+                                    .map(|(k, v)| (k.clone(), v.iter().cloned().collect()))
+                                    .collect(),
+                            )
                         })
                         .collect()
                 })
                 .unwrap_or_default();
-            (
-                actions,
-                res.into_iter().map(str::to_string).collect(),
-                origin,
-                condition,
-            )
+            (actions, res.into_iter().collect(), origin, condition)
         })
         .collect();
-    statements.sort_by(|a, b| (a.2, &a.0, &a.1, &a.3).cmp(&(b.2, &b.0, &b.1, &b.3)));
+    rows.sort_by(|a, b| (a.2, &a.0, &a.1, &a.3).cmp(&(b.2, &b.0, &b.1, &b.3)));
     let mut used_sids: BTreeMap<String, usize> = BTreeMap::new();
-    let statements = statements
+    let out = rows
         .into_iter()
         .map(|(actions, resources, origin, condition)| {
-            let mut sid = sid_for(&actions, catalog);
+            let mut sid = sid_for(&actions, &resources, &condition, catalog);
             match origin {
                 Origin::Code => {}
                 Origin::Service => sid.push_str("ByService"),
                 Origin::LambdaPlatform => sid.push_str("LambdaPlatform"),
             }
-            let n = used_sids.entry(sid.clone()).or_insert(0);
-            *n += 1;
-            if *n > 1 {
-                sid = format!("{sid}{n}");
-            }
-            Statement {
-                sid: Some(sid),
-                effect: Effect::Allow,
-                principal: None,
-                not_principal: None,
-                action: Matcher::Is(actions),
-                resource: Matcher::Is(resources),
-                condition,
-            }
+            unique_sid(
+                &mut used_sids,
+                sid,
+                Some(Statement {
+                    sid: None,
+                    effect: Effect::Allow,
+                    principal: None,
+                    not_principal: None,
+                    action: Matcher::Is(actions),
+                    resource: Matcher::Is(resources),
+                    condition,
+                }),
+            )
         })
         .collect();
+    records.sort_by(|a, b| a.pattern.cmp(&b.pattern));
+    (out, records)
+}
+
+fn unique_sid(
+    used: &mut BTreeMap<String, usize>,
+    mut sid: String,
+    st: Option<Statement>,
+) -> Statement {
+    let n = used.entry(sid.clone()).or_insert(0);
+    *n += 1;
+    if *n > 1 {
+        sid = format!("{sid}{n}");
+    }
+    let mut st = st.unwrap_or_else(|| Statement {
+        sid: None,
+        effect: Effect::Allow,
+        principal: None,
+        not_principal: None,
+        action: Matcher::Is(Vec::new()),
+        resource: Matcher::Is(Vec::new()),
+        condition: Conditions::new(),
+    });
+    st.sid = Some(sid);
+    st
+}
+
+/// Builds the plain policy for one principal's grants: exact ARNs, no compaction, no limits.
+pub fn synthesize(grants: &Grants, catalog: &Catalog) -> PolicyDocument {
+    let (statements, _) = statements(grants, catalog, &SynthOptions::exact(), usize::MAX, false);
     PolicyDocument {
         statements,
         ..PolicyDocument::default()
     }
+}
+
+/// Builds the proposal: statements, carried grants, and the size limits enforced.
+pub fn propose(
+    grants: &Grants,
+    carried: &[Carried],
+    catalog: &Catalog,
+    opts: &SynthOptions,
+) -> Result<Proposal, SynthError> {
+    let mut notes = Vec::new();
+    let mut compact = opts.compact;
+    let mut bound = opts.max_prefixes;
+    loop {
+        let (mut stmts, generalizations) = statements(grants, catalog, opts, bound, compact);
+        let mut used: BTreeMap<String, usize> = stmts
+            .iter()
+            .filter_map(|s| s.sid.clone())
+            .map(|s| (s, 1))
+            .collect();
+        for c in carried {
+            let sid = format!(
+                "{}{}",
+                sid_for(
+                    std::slice::from_ref(&c.action),
+                    &c.resources,
+                    &Conditions::new(),
+                    catalog
+                ),
+                c.label
+            );
+            stmts.push(unique_sid(
+                &mut used,
+                sid,
+                Some(Statement {
+                    sid: None,
+                    effect: Effect::Allow,
+                    principal: None,
+                    not_principal: None,
+                    action: Matcher::Is(vec![c.action.clone()]),
+                    resource: Matcher::Is(c.resources.clone()),
+                    condition: Conditions::new(),
+                }),
+            ));
+        }
+        let doc = PolicyDocument {
+            statements: stmts,
+            ..PolicyDocument::default()
+        };
+        let size = doc.iam_size();
+        let limit = match opts.kind {
+            PolicyKind::Managed => MANAGED_LIMIT,
+            PolicyKind::Inline => INLINE_AGGREGATE_LIMIT,
+        };
+        let proposal = |documents: Vec<PolicyDocument>, notes: Vec<String>| Proposal {
+            documents,
+            generalizations: generalizations.clone(),
+            carried: carried.to_vec(),
+            notes,
+        };
+        if !opts.enforce_limits || size <= limit {
+            return Ok(proposal(vec![doc], notes));
+        }
+        // 1. compact
+        if !compact {
+            compact = true;
+            notes.push(format!(
+                "{size} characters over the {limit} limit: actions compacted to zero-cost wildcards"
+            ));
+            continue;
+        }
+        // 2. generalize further within the bound
+        if opts.level == Level::Prefix && bound > 1 {
+            bound = (bound / 2).max(1);
+            notes.push(format!(
+                "{size} characters over the {limit} limit: at most {bound} S3 prefix(es) per bucket"
+            ));
+            continue;
+        }
+        // 3. split into several managed policies
+        if opts.kind == PolicyKind::Managed {
+            if let Some(parts) = split(&doc, limit) {
+                if parts.len() <= MANAGED_PER_ROLE {
+                    notes.push(format!(
+                        "{size} characters: split into {} managed policies of at most {limit}",
+                        parts.len()
+                    ));
+                    return Ok(proposal(parts, notes));
+                }
+            }
+        }
+        // 4. fail
+        return Err(SynthError::TooLarge {
+            size,
+            limit,
+            what: match opts.kind {
+                PolicyKind::Managed => "a managed policy (10 per role)",
+                PolicyKind::Inline => "a role's inline policies together",
+            },
+            level: level_name(opts.level),
+        });
+    }
+}
+
+/// Splits the statements into documents of at most `limit` characters each (first fit, in
+/// order); `None` when a single statement is over the limit.
+pub fn split(doc: &PolicyDocument, limit: usize) -> Option<Vec<PolicyDocument>> {
+    let mut parts: Vec<PolicyDocument> = Vec::new();
+    for s in &doc.statements {
+        let one = PolicyDocument {
+            statements: vec![s.clone()],
+            ..PolicyDocument::default()
+        };
+        if one.iam_size() > limit {
+            return None;
+        }
+        let fits = parts.last().is_some_and(|last| {
+            let mut trial = last.clone();
+            trial.statements.push(s.clone());
+            trial.iam_size() <= limit
+        });
+        match parts.last_mut() {
+            Some(last) if fits => last.statements.push(s.clone()),
+            _ => parts.push(one),
+        }
+    }
+    Some(parts)
 }
 
 /// The request contexts under which the evidence's calls were made: one per condition value
@@ -146,33 +427,123 @@ pub fn replay_contexts(ev: &crate::usage::Evidence) -> Vec<Context> {
     out
 }
 
-/// `S3Read`, `DynamodbWrite`, `LogsKmsWrite`: the services (up to three) and the most
-/// sensitive access level of the statement's actions.
-fn sid_for(actions: &[String], catalog: &Catalog) -> String {
-    let mut prefixes: Vec<&str> = actions.iter().filter_map(|a| a.split(':').next()).collect();
-    prefixes.dedup();
-    let mut sid: String = prefixes.iter().take(3).map(|p| pascal(p)).collect();
-    if prefixes.len() > 3 {
-        sid.push_str("More");
+/// `ReadShopUploadsBucket`, `WriteOrdersTable`, `PassRoleToLambda`: what a statement does, from
+/// its actions' most sensitive access level and the resources it is on.
+fn sid_for(
+    actions: &[String],
+    resources: &[String],
+    condition: &Conditions,
+    catalog: &Catalog,
+) -> String {
+    if actions
+        .iter()
+        .all(|a| a.eq_ignore_ascii_case("iam:PassRole"))
+    {
+        let to: Vec<String> = condition
+            .values()
+            .flat_map(|k| k.get("iam:PassedToService").into_iter().flatten())
+            .map(|s| pascal(s.split('.').next().unwrap_or(s)))
+            .collect();
+        return if to.is_empty() {
+            "PassRole".to_string()
+        } else {
+            format!("PassRoleTo{}", to.join(""))
+        };
     }
     let level = actions
         .iter()
-        .filter_map(|a| catalog.action_qualified(a).map(|d| d.access))
+        .filter_map(|a| match catalog.action_qualified(a) {
+            Some(d) => Some(d.access),
+            // a compacted wildcard: the most sensitive level among what it covers
+            None => crate::policy::expand::expand_actions(&Matcher::Is(vec![a.clone()]), catalog)
+                .iter()
+                .filter_map(|q| catalog.action_qualified(q).map(|d| d.access))
+                .max(),
+        })
         .max();
-    sid.push_str(match level {
+    let verb = match level {
         Some(AccessLevel::List) => "List",
         Some(AccessLevel::Read) => "Read",
-        Some(AccessLevel::Tagging) => "Tagging",
+        Some(AccessLevel::Tagging) => "Tag",
         Some(AccessLevel::Write) => "Write",
-        Some(AccessLevel::PermissionsManagement) => "Permissions",
-        None => "Access",
+        Some(AccessLevel::PermissionsManagement) => "Manage",
+        None => "Use",
+    };
+    let mut prefixes: Vec<&str> = actions.iter().filter_map(|a| a.split(':').next()).collect();
+    prefixes.dedup();
+    let services: String = prefixes.iter().take(3).map(|p| pascal(p)).collect();
+    let noun = resource_noun(resources).unwrap_or_else(|| {
+        if resources.iter().any(|r| r == "*") {
+            format!("{services}All")
+        } else {
+            services
+        }
     });
+    let mut sid = format!("{verb}{noun}");
+    sid.truncate(64);
     sid
 }
 
+/// `ShopUploadsBucket` for `arn:aws:s3:::shop-uploads-111122223333/…`: a name and a type word,
+/// when every resource names the same thing.
+fn resource_noun(resources: &[String]) -> Option<String> {
+    let mut nouns = resources.iter().map(|r| {
+        let arn = crate::arn::Arn::parse(r)?;
+        let res = arn.resource.as_str();
+        let (name, kind) = match arn.service.as_str() {
+            "s3" => (res.split('/').next()?, "Bucket"),
+            "dynamodb" => (res.strip_prefix("table/")?.split('/').next()?, "Table"),
+            "sqs" => (res, "Queue"),
+            "sns" => (res, "Topic"),
+            "lambda" => (
+                res.strip_prefix("function:")?.split(':').next()?,
+                "Function",
+            ),
+            "kms" => ("", "Key"),
+            "secretsmanager" => (
+                res.strip_prefix("secret:")?
+                    .rsplit('/')
+                    .next()?
+                    .trim_end_matches("-??????"),
+                "Secret",
+            ),
+            "ssm" => (
+                res.strip_prefix("parameter/")?.rsplit('/').next()?,
+                "Parameter",
+            ),
+            "logs" => (
+                res.strip_prefix("log-group:")?
+                    .split(':')
+                    .next()?
+                    .rsplit('/')
+                    .next()?,
+                "Logs",
+            ),
+            "iam" => (res.rsplit('/').next()?, "Role"),
+            "states" => (res.rsplit(':').next()?, "StateMachine"),
+            "events" => (res.rsplit('/').next()?, "Events"),
+            _ => return None,
+        };
+        let name = if name.contains('*') {
+            String::new()
+        } else {
+            pascal(name)
+        };
+        Some(format!("{name}{kind}"))
+    });
+    let first = nouns.next()??;
+    for n in nouns {
+        if n? != first {
+            return None;
+        }
+    }
+    Some(first)
+}
+
+/// PascalCase of a name, without its purely numeric parts (account ids) and punctuation.
 fn pascal(s: &str) -> String {
     s.split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|w| !w.is_empty())
+        .filter(|w| !w.is_empty() && !w.bytes().all(|b| b.is_ascii_digit()))
         .map(|w| {
             let mut c = w.chars();
             c.next()
@@ -182,14 +553,31 @@ fn pascal(s: &str) -> String {
         .collect()
 }
 
-/// Replays every observed successful call through the evaluator. Any call not allowed is
-/// returned; the caller must treat a non-empty result as an internal error.
-pub fn replay(policy: &PolicyDocument, usage: &PrincipalUsage) -> Vec<ReplayFailure> {
+/// Replays every observed successful call through the evaluator against the documents. Any
+/// call not allowed is returned; the caller must treat a non-empty result as an internal error.
+pub fn replay(documents: &[PolicyDocument], usage: &PrincipalUsage) -> Vec<ReplayFailure> {
+    replay_with(documents, usage, |_, _| Context::default())
+}
+
+/// As [`replay`], with extra context per call (e.g. `lambda:SourceFunctionArn` for a function's
+/// own calls).
+pub fn replay_with(
+    documents: &[PolicyDocument],
+    usage: &PrincipalUsage,
+    extra: impl Fn(&str, &crate::usage::Evidence) -> Context,
+) -> Vec<ReplayFailure> {
     let mut out = Vec::new();
     for ((action, resource), ev) in &usage.grants {
-        for ctx in replay_contexts(ev) {
-            let decision = evaluate(
-                policy,
+        let add = extra(action, ev);
+        for mut ctx in replay_contexts(ev) {
+            for (k, v) in &add.values {
+                ctx.values
+                    .entry(k.clone())
+                    .or_default()
+                    .extend(v.iter().cloned());
+            }
+            let decision = evaluate_all(
+                documents,
                 &Request {
                     action,
                     resource,
@@ -214,56 +602,89 @@ mod tests {
     use crate::usage::Evidence;
     use chrono::{TimeZone, Utc};
 
-    fn ev(service: bool) -> Evidence {
+    fn ev() -> Evidence {
         let t = Utc
             .with_ymd_and_hms(2026, 11, 1, 0, 0, 0)
             .single()
             .unwrap_or_default();
         let mut e = Evidence::new(t, "id");
         e.count = 1;
-        if service {
-            e.service_made = 1;
-        }
         e
     }
 
     #[test]
-    fn groups_by_resource_set_and_labels_service_made() {
+    fn sids_say_what_a_statement_does() {
         let mut g = Grants::new();
         g.insert(
-            ("s3:GetObject".into(), "arn:aws:s3:::b/k".into()),
-            ev(false),
-        );
-        g.insert(
-            ("s3:PutObject".into(), "arn:aws:s3:::b/k".into()),
-            ev(false),
+            (
+                "s3:GetObject".into(),
+                "arn:aws:s3:::shop-uploads-111122223333/a/x.jpg".into(),
+            ),
+            ev(),
         );
         g.insert(
             (
                 "dynamodb:GetItem".into(),
-                "arn:aws:dynamodb:eu-west-1:1:table/t".into(),
+                "arn:aws:dynamodb:eu-west-1:1:table/orders".into(),
             ),
-            ev(false),
+            ev(),
         );
         g.insert(
-            ("kms:Decrypt".into(), "arn:aws:kms:eu-west-1:1:key/k".into()),
-            ev(true),
+            (
+                "dynamodb:PutItem".into(),
+                "arn:aws:dynamodb:eu-west-1:1:table/orders".into(),
+            ),
+            ev(),
         );
+        g.insert(("s3:ListAllMyBuckets".into(), "*".into()), ev());
         let p = synthesize(&g, Catalog::embedded());
         let sids: Vec<_> = p
             .statements
             .iter()
             .map(|s| s.sid.clone().unwrap_or_default())
             .collect();
-        assert_eq!(sids, ["DynamodbRead", "S3Write", "KmsWriteByService"]);
         assert_eq!(
-            p.statements[1].action.values(),
-            ["s3:GetObject", "s3:PutObject"]
+            sids,
+            ["WriteOrdersTable", "ReadShopUploadsBucket", "ListS3All"]
         );
+        assert_eq!(pascal("shop-uploads-111122223333"), "ShopUploads");
+    }
+
+    #[test]
+    fn size_limits_compact_generalize_split_or_fail() {
+        let mut g = Grants::new();
+        for t in 0..300 {
+            g.insert(
+                (
+                    "dynamodb:GetItem".into(),
+                    format!("arn:aws:dynamodb:eu-west-1:111122223333:table/table-number-{t:04}"),
+                ),
+                ev(),
+            );
+        }
+        let opts = SynthOptions::default();
+        let p = propose(&g, &[], Catalog::embedded(), &opts);
+        let Err(SynthError::TooLarge { limit, .. }) = p else {
+            panic!("{p:?}")
+        };
+        assert_eq!(limit, MANAGED_LIMIT, "one statement cannot be split");
+        let mut g = Grants::new();
+        for t in 0..120 {
+            g.insert(
+                (
+                    format!("dynamodb:{}", ["GetItem", "PutItem", "Query"][t % 3]),
+                    format!("arn:aws:dynamodb:eu-west-1:111122223333:table/t{t:04}"),
+                ),
+                ev(),
+            );
+        }
+        let p = propose(&g, &[], Catalog::embedded(), &opts).unwrap_or_default();
+        assert!(p.documents.len() > 1, "{:?}", p.notes);
+        assert!(p.documents.iter().all(|d| d.iam_size() <= MANAGED_LIMIT));
         let u = PrincipalUsage {
             grants: g,
             ..PrincipalUsage::default()
         };
-        assert!(replay(&p, &u).is_empty());
+        assert!(replay(&p.documents, &u).is_empty());
     }
 }

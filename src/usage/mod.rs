@@ -139,6 +139,27 @@ impl Evidence {
         }
     }
 
+    /// The same evidence with every call also known to carry `key` = `value` (a function's own
+    /// calls carry `lambda:SourceFunctionArn`). Only calls all made by the principal's code are
+    /// scoped; anything AWS or Lambda's platform made stays as it is.
+    pub fn scoped(&self, op: &str, key: &str, value: &str) -> Evidence {
+        let mut e = self.clone();
+        if self.service_made > 0 || self.platform > 0 {
+            return e;
+        }
+        if e.unconditional {
+            e.unconditional = false;
+            e.conditions.clear();
+        }
+        e.conditions
+            .entry(op.to_string())
+            .or_default()
+            .entry(key.to_string())
+            .or_default()
+            .insert(value.to_string());
+        e
+    }
+
     /// The condition block a grant of these calls can carry (`None`: unconditioned).
     pub fn grant_conditions(&self) -> Option<&Conds> {
         (!self.unconditional && !self.conditions.is_empty()).then_some(&self.conditions)

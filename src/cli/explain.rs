@@ -1,0 +1,190 @@
+//! `tightrole explain PRINCIPAL [ACTION] --trail PATH…`: why each grant is there.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use anyhow::bail;
+use clap::Args as ClapArgs;
+
+use super::generate::{SynthArgs, build};
+use super::input::InputArgs;
+use super::{Exit, print_stdout};
+use crate::wildcard::matches;
+
+#[derive(Debug, ClapArgs)]
+pub struct Args {
+    /// The principal (function, role or user name; a glob).
+    pub principal: String,
+
+    /// Only this action (`s3:GetObject`; a glob).
+    pub action: Option<String>,
+
+    /// Trail files or directories.
+    #[arg(long = "trail", value_name = "PATH", required = true)]
+    pub trail: Vec<String>,
+
+    /// Function inventory: the JSON printed by `aws lambda list-functions`.
+    #[arg(long, value_name = "FILE")]
+    pub functions: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub synth: SynthArgs,
+}
+
+pub fn run(args: Args) -> anyhow::Result<Exit> {
+    let input = InputArgs {
+        paths: args.trail.clone(),
+        since: None,
+        until: None,
+        accounts: Vec::new(),
+        principals: vec![args.principal.clone()],
+        functions: args.functions.clone(),
+        threads: None,
+        strict: false,
+        stats: false,
+    };
+    let analysis = input.analyze()?;
+    if let Some(exit) = analysis.report_input(&input) {
+        return Ok(exit);
+    }
+    let out = build(&analysis, &args.synth)?;
+    if out.principals.is_empty() {
+        bail!("no principal named `{}` in the trail", args.principal);
+    }
+    let wanted = |a: &str| args.action.as_deref().is_none_or(|p| matches(p, a, true));
+    let mut s = String::new();
+    for p in &out.principals {
+        let _ = writeln!(s, "{} {} (account {})", p.kind, p.name, p.account);
+        if !p.function_evidence.is_empty() {
+            let _ = writeln!(
+                s,
+                "  a function because: {}",
+                p.function_evidence.join(", ")
+            );
+        }
+        for st in p
+            .policies
+            .iter()
+            .chain(p.policy.iter().filter(|_| p.policies.is_empty()))
+            .flat_map(|d| d.statements.iter())
+        {
+            let actions: Vec<&String> = st
+                .action
+                .values()
+                .iter()
+                .filter(|a| wanted(a) || !a.contains(':') || a.contains('*'))
+                .collect();
+            if actions.is_empty()
+                || !st
+                    .action
+                    .values()
+                    .iter()
+                    .any(|a| wanted(a) || a.contains('*'))
+            {
+                continue;
+            }
+            let _ = writeln!(
+                s,
+                "\n  {}: {}",
+                st.sid.as_deref().unwrap_or("statement"),
+                st.action.values().join(", ")
+            );
+            for r in st.resource.values() {
+                let _ = writeln!(s, "    on {r}");
+                if let Some(g) = p.generalizations.iter().find(|g| &g.pattern == r) {
+                    let _ = writeln!(
+                        s,
+                        "      generalized: stands for {} observed resource(s), e.g. {}",
+                        g.observed,
+                        g.examples.join(", ")
+                    );
+                }
+                for row in p
+                    .evidence
+                    .iter()
+                    .filter(|e| {
+                        wanted(&e.action)
+                            && st
+                                .action
+                                .values()
+                                .iter()
+                                .any(|a| matches(a, &e.action, true))
+                            && matches(r, &e.resource, false)
+                    })
+                    .take(5)
+                {
+                    let e = &row.evidence;
+                    let mut who = String::new();
+                    if e.service_made > 0 {
+                        who = format!(
+                            ", {} made by {}",
+                            e.service_made,
+                            e.invoked_by.iter().cloned().collect::<Vec<_>>().join(", ")
+                        );
+                    }
+                    if e.platform > 0 {
+                        who.push_str(&format!(", {} by Lambda's platform", e.platform));
+                    }
+                    let _ = writeln!(
+                        s,
+                        "      {} {}: {} call(s), first {}, last {}, e.g. event {}{who}",
+                        row.action,
+                        row.resource,
+                        e.count,
+                        e.first_seen.format("%Y-%m-%dT%H:%M:%SZ"),
+                        e.last_seen.format("%Y-%m-%dT%H:%M:%SZ"),
+                        if e.event_id.is_empty() {
+                            "(none)"
+                        } else {
+                            &e.event_id
+                        }
+                    );
+                    if !e.unresolved.is_empty() {
+                        let _ = writeln!(
+                            s,
+                            "        flagged: the records did not give {}",
+                            e.unresolved.iter().cloned().collect::<Vec<_>>().join(", ")
+                        );
+                    }
+                    if !e.extra.is_empty() {
+                        let _ = writeln!(
+                            s,
+                            "        needed by the call beyond its own action: {}",
+                            e.extra.iter().cloned().collect::<Vec<_>>().join(", ")
+                        );
+                    }
+                }
+            }
+            if !st.condition.is_empty() {
+                let _ = writeln!(
+                    s,
+                    "    condition: {}",
+                    serde_json::to_string(&st.condition).unwrap_or_default()
+                );
+            }
+        }
+        for c in p.carried.iter().filter(|c| wanted(&c.action)) {
+            let _ = writeln!(
+                s,
+                "\n  kept ({}): {} on {}: {}",
+                c.label.to_lowercase(),
+                c.action,
+                c.resources.join(", "),
+                c.reason
+            );
+        }
+        for d in p.denied.iter().filter(|d| wanted(&d.action)) {
+            let _ = writeln!(
+                s,
+                "\n  denied, not granted: {} on {}: {} call(s), last {}",
+                d.action,
+                d.resource,
+                d.evidence.count,
+                d.evidence.last_seen.format("%Y-%m-%dT%H:%M:%SZ")
+            );
+        }
+        s.push('\n');
+    }
+    print_stdout(&s)?;
+    Ok(Exit::Ok)
+}

@@ -1,0 +1,391 @@
+//! Resource generalization with its cost shown: S3 keys collapse to their longest common path
+//! prefixes (a bounded number per bucket), DynamoDB indexes to `table/T/index/*`, log streams to
+//! their group. Nothing is ever widened across buckets, tables, log groups, accounts or regions.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use clap::ValueEnum;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// Every observed ARN as it is.
+    Exact,
+    /// Longest common path prefixes (bounded per bucket), indexes and log streams per parent.
+    #[default]
+    Prefix,
+    /// One pattern per bucket, table's indexes, or log group.
+    Type,
+}
+
+/// One generalized pattern and what it stands for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Generalization {
+    pub pattern: String,
+    /// How many observed resources the pattern covers: everything else it matches is admitted
+    /// beyond what the trail showed.
+    pub observed: usize,
+    /// Up to three of them, for the reader.
+    pub examples: Vec<String>,
+}
+
+/// What a resource ARN is a child of, for collapsing.
+enum Parent<'a> {
+    /// An S3 object: (`arn:…:::bucket/`, key).
+    S3 { head: &'a str, key: &'a str },
+    /// A DynamoDB index: `…:table/T/index/`.
+    Index { head: &'a str },
+    /// A log stream: `…:log-group:G:log-stream:`.
+    LogStream { head: &'a str },
+}
+
+fn parent(arn: &str) -> Option<Parent<'_>> {
+    if let Some(rest) = arn.strip_prefix("arn:") {
+        let mut parts = rest.splitn(5, ':');
+        let (_, service, _, _, resource) = (
+            parts.next()?,
+            parts.next()?,
+            parts.next()?,
+            parts.next()?,
+            parts.next()?,
+        );
+        let res_start = arn.len() - resource.len();
+        match service {
+            "s3" => {
+                let slash = resource.find('/')?;
+                if slash == 0 {
+                    return None;
+                }
+                let split = res_start + slash + 1;
+                return Some(Parent::S3 {
+                    head: &arn[..split],
+                    key: &arn[split..],
+                });
+            }
+            "dynamodb" => {
+                let i = resource.find("/index/")?;
+                return Some(Parent::Index {
+                    head: &arn[..res_start + i + "/index/".len()],
+                });
+            }
+            "logs" => {
+                let i = resource.find(":log-stream:")?;
+                return Some(Parent::LogStream {
+                    head: &arn[..res_start + i + ":log-stream:".len()],
+                });
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Does a path segment look like a value that changes (a date, a number, an id) rather than a
+/// name? `2026`, `2026-11-01`, `20261101T0505Z`, a UUID, a long hex id.
+pub fn is_variable_segment(seg: &str) -> bool {
+    let seg = seg.trim_end_matches('/');
+    if seg.is_empty() {
+        return false;
+    }
+    let digits = seg.bytes().filter(u8::is_ascii_digit).count();
+    let date_like = digits > 0
+        && seg
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b"-_:.TZ".contains(&b));
+    let hex_id =
+        seg.len() >= 16 && digits > 0 && seg.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-');
+    date_like || hex_id
+}
+
+/// The part of a key's directory before its first variable segment: `uploads/2026/11/a.jpg` →
+/// `uploads/`; `None` for a key with no directory.
+fn stable_dir(key: &str) -> Option<&str> {
+    let dir_end = key.rfind('/')? + 1;
+    let mut end = 0;
+    while end < dir_end {
+        let next = end + key[end..dir_end].find('/').map_or(dir_end - end, |i| i + 1);
+        if is_variable_segment(&key[end..next]) {
+            break;
+        }
+        end = next;
+    }
+    Some(&key[..end])
+}
+
+/// Keys → at most `bound` patterns. Object keys change with every write
+/// (`uploads/2026/11/28/<uuid>.jpg`), so a key in a directory stands for its directory, cut
+/// before the first segment that looks like a date or an id (`uploads/`). The directories are cut
+/// at the deepest depth that leaves at most `bound` groups (the same depth for all, so the
+/// patterns read alike), and each group becomes its keys' longest common directory plus `*`.
+/// A key at the top of the bucket stays exact. When even the top directories are too many, the
+/// bucket's objects are one pattern.
+fn collapse_keys(keys: &BTreeSet<&str>, bound: usize) -> Vec<(String, Vec<String>)> {
+    fn lcp_dir(keys: &[&str]) -> String {
+        let first = keys[0];
+        let mut n = first.len();
+        for k in &keys[1..] {
+            n = n.min(
+                first
+                    .bytes()
+                    .zip(k.bytes())
+                    .take_while(|(a, b)| a == b)
+                    .count(),
+            );
+        }
+        match first[..n].rfind('/') {
+            Some(i) => first[..=i].to_string(),
+            None => String::new(),
+        }
+    }
+    /// The key's stable directory cut to `depth` segments (`a/b/c.txt`, 1 → `a/`); `None` for
+    /// a key with no directory.
+    fn dir_at(key: &str, depth: usize) -> Option<&str> {
+        key.rfind('/')?;
+        let dir_end = stable_dir(key)?.len();
+        let mut end = 0;
+        for _ in 0..depth {
+            match key[end..dir_end].find('/') {
+                Some(i) => end += i + 1,
+                None => break,
+            }
+        }
+        Some(&key[..end])
+    }
+    let bound = bound.max(1);
+    let max_depth = keys
+        .iter()
+        .map(|k| stable_dir(k).map_or(0, |d| d.matches('/').count()))
+        .max()
+        .unwrap_or(0);
+    let group_at = |depth: usize| {
+        let mut m: BTreeMap<Option<&str>, Vec<&str>> = BTreeMap::new();
+        for k in keys {
+            match dir_at(k, depth) {
+                Some(d) => m.entry(Some(d)).or_default().push(k),
+                None => m.entry(None).or_default().push(k),
+            }
+        }
+        m
+    };
+    let count = |m: &BTreeMap<Option<&str>, Vec<&str>>| {
+        m.iter()
+            .map(|(d, v)| if d.is_some() { 1 } else { v.len() })
+            .sum::<usize>()
+    };
+    let chosen = if max_depth == 0 {
+        // only top-level keys (exact while they fit) and keys under variable directories
+        Some(group_at(0)).filter(|m| count(m) <= bound)
+    } else {
+        (1..=max_depth)
+            .rev()
+            .map(group_at)
+            .find(|m| count(m) <= bound)
+    };
+    let Some(groups) = chosen else {
+        return vec![(
+            "*".to_string(),
+            keys.iter().map(|k| k.to_string()).collect(),
+        )];
+    };
+    let mut out = Vec::new();
+    for (dir, members) in groups {
+        match dir {
+            None => out.extend(members.iter().map(|k| (k.to_string(), vec![k.to_string()]))),
+            Some(d) => {
+                // the common directory, but never past the stable part
+                let lcp = lcp_dir(&members);
+                let p = if lcp.len() > d.len()
+                    && members
+                        .iter()
+                        .all(|k| stable_dir(k).is_some_and(|s| s.len() >= lcp.len()))
+                {
+                    lcp
+                } else {
+                    d.to_string()
+                };
+                out.push((
+                    format!("{p}*"),
+                    members.iter().map(|k| k.to_string()).collect(),
+                ));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Generalizes one set of resources. Returns the new set and, for every pattern that stands
+/// for more than itself, what it covers.
+pub fn generalize(
+    resources: &BTreeSet<String>,
+    level: Level,
+    bound: usize,
+) -> (BTreeSet<String>, Vec<Generalization>) {
+    if level == Level::Exact {
+        return (resources.clone(), Vec::new());
+    }
+    let mut out = BTreeSet::new();
+    let mut records = Vec::new();
+    let mut s3: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    let mut by_parent: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for r in resources {
+        match parent(r) {
+            Some(Parent::S3 { head, key }) => {
+                s3.entry(head).or_default().insert(key);
+            }
+            Some(Parent::Index { head } | Parent::LogStream { head }) => {
+                by_parent.entry(head).or_default().push(r)
+            }
+            None => {
+                out.insert(r.clone());
+            }
+        }
+    }
+    let mut record = |pattern: String, covered: Vec<String>| {
+        if covered.len() > 1 || covered.first().is_some_and(|c| c != &pattern) {
+            records.push(Generalization {
+                examples: covered.iter().take(3).cloned().collect(),
+                observed: covered.len(),
+                pattern: pattern.clone(),
+            });
+        }
+        pattern
+    };
+    for (head, keys) in s3 {
+        let groups = if level == Level::Type {
+            vec![(
+                "*".to_string(),
+                keys.iter().map(|k| k.to_string()).collect::<Vec<_>>(),
+            )]
+        } else {
+            collapse_keys(&keys, bound)
+        };
+        for (p, covered) in groups {
+            let full = format!("{head}{p}");
+            let covered = covered.into_iter().map(|k| format!("{head}{k}")).collect();
+            out.insert(record(full, covered));
+        }
+    }
+    for (head, members) in by_parent {
+        // One index or stream stays exact at `prefix`; several (or `type`) collapse.
+        if members.len() == 1 && level == Level::Prefix && !head.ends_with(":log-stream:") {
+            out.insert(members[0].to_string());
+            continue;
+        }
+        let pattern = format!("{head}*");
+        out.insert(record(
+            pattern,
+            members.iter().map(|s| s.to_string()).collect(),
+        ));
+    }
+    // A pattern already covering another pattern's resources leaves nothing to add.
+    let patterns: Vec<String> = out.iter().filter(|p| p.ends_with('*')).cloned().collect();
+    out.retain(|r| {
+        !patterns
+            .iter()
+            .any(|p| p != r && crate::wildcard::matches(p, r, false))
+    });
+    records.retain(|g| out.contains(&g.pattern));
+    (out, records)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(v: &[&str]) -> BTreeSet<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn s3_keys_collapse_to_common_directories() {
+        let r = set(&[
+            "arn:aws:s3:::b/uploads/2026/11/a.jpg",
+            "arn:aws:s3:::b/uploads/2026/12/b.jpg",
+            "arn:aws:s3:::other/x.txt",
+        ]);
+        let (g, rec) = generalize(&r, Level::Prefix, 8);
+        assert_eq!(
+            g,
+            set(&["arn:aws:s3:::b/uploads/*", "arn:aws:s3:::other/x.txt"]),
+            "dates are not names"
+        );
+        assert_eq!(rec[0].observed, 2);
+        let r2 = set(&[
+            "arn:aws:s3:::b/app/cfg/a.json",
+            "arn:aws:s3:::b/app/cfg/b.json",
+            "arn:aws:s3:::b/app/data/c.json",
+        ]);
+        let (g, _) = generalize(&r2, Level::Prefix, 8);
+        assert_eq!(
+            g,
+            set(&["arn:aws:s3:::b/app/cfg/*", "arn:aws:s3:::b/app/data/*"])
+        );
+        let (g, _) = generalize(&r2, Level::Prefix, 1);
+        assert_eq!(g, set(&["arn:aws:s3:::b/app/*"]));
+        assert!(
+            is_variable_segment("2026-11-01")
+                && is_variable_segment("11")
+                && is_variable_segment("3f1c9a527d444b7e")
+        );
+        assert!(
+            !is_variable_segment("p07")
+                && !is_variable_segment("uploads")
+                && !is_variable_segment("v2")
+        );
+        let (g, _) = generalize(&r, Level::Type, 8);
+        assert_eq!(g, set(&["arn:aws:s3:::b/*", "arn:aws:s3:::other/*"]));
+        let (g, _) = generalize(&r, Level::Exact, 1);
+        assert_eq!(g, r);
+    }
+
+    #[test]
+    fn bounded_prefixes() {
+        let keys: Vec<String> = (0..30)
+            .flat_map(|p| (0..20).map(move |k| format!("arn:aws:s3:::b/p{p:02}/day/{k}.json")))
+            .collect();
+        let r: BTreeSet<String> = keys.iter().cloned().collect();
+        let (g, rec) = generalize(&r, Level::Prefix, 32);
+        assert_eq!(g.len(), 30);
+        assert!(g.contains("arn:aws:s3:::b/p07/day/*"));
+        assert_eq!(rec.iter().map(|x| x.observed).sum::<usize>(), 600);
+        let (g, _) = generalize(&r, Level::Prefix, 10);
+        assert_eq!(
+            g,
+            set(&["arn:aws:s3:::b/*"]),
+            "30 directories do not fit in 10"
+        );
+        let many: BTreeSet<String> = (0..40)
+            .map(|k| format!("arn:aws:s3:::b/k{k}.txt"))
+            .collect();
+        let (g, _) = generalize(&many, Level::Prefix, 10);
+        assert_eq!(
+            g,
+            set(&["arn:aws:s3:::b/*"]),
+            "40 top-level keys do not fit in 10"
+        );
+    }
+
+    #[test]
+    fn indexes_and_log_streams() {
+        let r = set(&[
+            "arn:aws:dynamodb:eu-west-1:1:table/t/index/a",
+            "arn:aws:dynamodb:eu-west-1:1:table/t/index/b",
+            "arn:aws:dynamodb:eu-west-1:1:table/u/index/c",
+            "arn:aws:dynamodb:eu-west-1:1:table/t",
+            "arn:aws:logs:eu-west-1:1:log-group:/aws/lambda/f:log-stream:2026/11/01/[$LATEST]x",
+            "arn:aws:logs:eu-west-1:1:log-group:/aws/lambda/f:log-stream:2026/11/02/[$LATEST]y",
+        ]);
+        let (g, _) = generalize(&r, Level::Prefix, 8);
+        assert_eq!(
+            g,
+            set(&[
+                "arn:aws:dynamodb:eu-west-1:1:table/t",
+                "arn:aws:dynamodb:eu-west-1:1:table/t/index/*",
+                "arn:aws:dynamodb:eu-west-1:1:table/u/index/c",
+                "arn:aws:logs:eu-west-1:1:log-group:/aws/lambda/f:log-stream:*",
+            ])
+        );
+    }
+}
