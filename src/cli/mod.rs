@@ -7,7 +7,9 @@ mod diff;
 mod exit;
 mod explain;
 mod generate;
+mod graph;
 mod input;
+mod pr;
 mod usage;
 
 use std::io::Write;
@@ -38,6 +40,12 @@ enum Command {
     /// Compare current policies with what the trail shows: used, unused, unobservable, missing,
     /// denied, and the risk of each grant.
     Diff(diff::Args),
+    /// The usage graph (function → role → action → resource) as DOT, Mermaid or JSON, and
+    /// `--who`, `--blast`, `--shared` queries.
+    Graph(graph::Args),
+    /// Write the proposed policies over the current ones (one file per role) and a pull
+    /// request body.
+    Pr(pr::Args),
     /// Why each grant of a principal is there: the calls, the generalization, what was kept.
     Explain(explain::Args),
     /// Replay the observed calls against a policy: would it break anything?
@@ -69,6 +77,8 @@ pub fn main() -> ExitCode {
         Command::Diff(a) => diff::run(a),
         Command::Check(a) => check::run(a),
         Command::Explain(a) => explain::run(a),
+        Command::Graph(a) => graph::run(a),
+        Command::Pr(a) => pr::run(a),
     };
     match result {
         Ok(exit) => ExitCode::from(exit.code()),

@@ -1,6 +1,8 @@
 //! The usage graph: account → role → function → action → resource, evidence on every
 //! principal → action and action → resource edge.
 
+pub mod render;
+
 use std::collections::BTreeMap;
 
 use petgraph::graph::{DiGraph, NodeIndex};
