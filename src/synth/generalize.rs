@@ -290,6 +290,45 @@ pub fn generalize(
     (out, records)
 }
 
+/// The grants with each action's resources generalized: every observed (action, resource) is
+/// folded into the pattern that stands for it, evidence merged.
+pub fn generalize_grants(
+    grants: &crate::usage::Grants,
+    level: Level,
+    bound: usize,
+) -> crate::usage::Grants {
+    let mut per_action: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    for (a, r) in grants.keys() {
+        per_action.entry(a).or_default().insert(r.clone());
+    }
+    let mut out = crate::usage::Grants::new();
+    for (action, resources) in per_action {
+        let (patterns, _) = generalize(&resources, level, bound);
+        for r in &resources {
+            let Some(ev) = grants.get(&(action.to_string(), r.clone())) else {
+                continue;
+            };
+            let target = patterns
+                .iter()
+                .find(|p| *p == r)
+                .or_else(|| {
+                    patterns
+                        .iter()
+                        .find(|p| crate::wildcard::matches(p, r, false))
+                })
+                .cloned()
+                .unwrap_or_else(|| r.clone());
+            match out.get_mut(&(action.to_string(), target.clone())) {
+                Some(e) => e.merge(ev),
+                None => {
+                    out.insert((action.to_string(), target), ev.clone());
+                }
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -388,43 +427,4 @@ mod tests {
             ])
         );
     }
-}
-
-/// The grants with each action's resources generalized: every observed (action, resource) is
-/// folded into the pattern that stands for it, evidence merged.
-pub fn generalize_grants(
-    grants: &crate::usage::Grants,
-    level: Level,
-    bound: usize,
-) -> crate::usage::Grants {
-    let mut per_action: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
-    for (a, r) in grants.keys() {
-        per_action.entry(a).or_default().insert(r.clone());
-    }
-    let mut out = crate::usage::Grants::new();
-    for (action, resources) in per_action {
-        let (patterns, _) = generalize(&resources, level, bound);
-        for r in &resources {
-            let Some(ev) = grants.get(&(action.to_string(), r.clone())) else {
-                continue;
-            };
-            let target = patterns
-                .iter()
-                .find(|p| *p == r)
-                .or_else(|| {
-                    patterns
-                        .iter()
-                        .find(|p| crate::wildcard::matches(p, r, false))
-                })
-                .cloned()
-                .unwrap_or_else(|| r.clone());
-            match out.get_mut(&(action.to_string(), target.clone())) {
-                Some(e) => e.merge(ev),
-                None => {
-                    out.insert((action.to_string(), target), ev.clone());
-                }
-            }
-        }
-    }
-    out
 }
