@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod cli;
 pub mod diag;
 pub mod diff;
+pub mod drift;
 pub mod graph;
 pub mod identity;
 pub mod mapping;

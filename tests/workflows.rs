@@ -208,3 +208,302 @@ fn pr_writes_policies_and_a_body_and_reruns_change_nothing() {
     );
     assert_eq!(check.code, 0, "{}", check.stdout);
 }
+
+/// Period one in `dir/trail`, the state after it, and the hand-edited deployed policies.
+fn two_periods() -> (TempDir, std::path::PathBuf) {
+    let dir = TempDir::new().unwrap();
+    let trail = dir.path().join("trail");
+    tightrole::trailgen::write_demo(&trail).unwrap();
+    let current = dir.path().join("current");
+    std::fs::create_dir_all(&current).unwrap();
+    for f in std::fs::read_dir(root().join("policies")).unwrap() {
+        let f = f.unwrap().path();
+        if f.extension().is_some_and(|e| e == "json") {
+            std::fs::copy(&f, current.join(f.file_name().unwrap())).unwrap();
+        }
+    }
+    let p = current.join("shop-api-role.json");
+    let mut doc: Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+    doc["Statement"].as_array_mut().unwrap().push(serde_json::json!({
+        "Sid": "HotfixExports", "Effect": "Allow", "Action": ["s3:GetObject", "s3:ListBucket"],
+        "Resource": ["arn:aws:s3:::shop-exports-111122223333", "arn:aws:s3:::shop-exports-111122223333/*"]}));
+    std::fs::write(&p, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
+    (dir, trail)
+}
+
+fn drift(dir: &std::path::Path, trail: &std::path::Path, extra: &[&str]) -> common::Run {
+    let state = dir.join("state.json");
+    let current = dir.join("current");
+    let mut args = vec![
+        "drift",
+        trail.to_str().unwrap(),
+        "--baseline",
+        "policies/",
+        "--state",
+        state.to_str().unwrap(),
+        "--current",
+        current.to_str().unwrap(),
+        "--unused-after",
+        "7d",
+    ];
+    args.extend_from_slice(extra);
+    tightrole(&args, None)
+}
+
+#[test]
+fn drift_over_two_periods_in_every_format() {
+    let (dir, trail) = two_periods();
+    let first = drift(dir.path(), &trail, &["--format", "json"]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    tightrole::trailgen::write_demo_period2(&trail).unwrap();
+    // keep the period-two state aside so every format sees the same two periods
+    let state = dir.path().join("state.json");
+    let saved = std::fs::read(&state).unwrap();
+    let scrub = [(dir.path().to_str().unwrap(), "[TMP]")];
+    for (format, name) in [
+        ("markdown", "drift_demo_markdown"),
+        ("json", "drift_demo_json"),
+        ("sarif", "drift_demo_sarif"),
+        ("html", "drift_demo_html"),
+    ] {
+        std::fs::write(&state, &saved).unwrap();
+        let run = drift(dir.path(), &trail, &["--format", format]);
+        assert_eq!(run.code, 0, "{format}: {}", run.stderr);
+        insta::assert_snapshot!(name, transcript(&run, &scrub));
+    }
+    std::fs::write(&state, &saved).unwrap();
+    let v: Value =
+        serde_json::from_str(&drift(dir.path(), &trail, &["--format", "json"]).stdout).unwrap();
+    let count = |f: &str| {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["finding"] == f)
+            .count()
+    };
+    assert_eq!(count("newly-used"), 1, "orders-api reads a new bucket");
+    assert_eq!(count("newly-unused"), 1, "reports-nightly stopped listing");
+    assert_eq!(count("denied-spike"), 1, "thumbnailer's denied burst");
+    assert_eq!(count("policy-drift"), 1, "the hand-edited shop-api-role");
+    assert_eq!(count("shared-role"), 1);
+    // --fail-on
+    std::fs::write(&state, &saved).unwrap();
+    assert_eq!(
+        drift(dir.path(), &trail, &["--fail-on", "policy-drift"]).code,
+        10
+    );
+    std::fs::write(&state, &saved).unwrap();
+    assert_eq!(
+        drift(
+            dir.path(),
+            &trail,
+            &["--format", "sarif", "--fail-on", "policy-drift"]
+        )
+        .code,
+        0,
+        "SARIF mode exits 0"
+    );
+}
+
+#[test]
+fn sarif_is_structurally_valid_2_1_0() {
+    let (dir, trail) = two_periods();
+    drift(dir.path(), &trail, &[]);
+    tightrole::trailgen::write_demo_period2(&trail).unwrap();
+    let run = drift(dir.path(), &trail, &["--format", "sarif"]);
+    let v: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["version"], "2.1.0");
+    assert!(v["$schema"].as_str().unwrap().contains("sarif-2.1.0"));
+    let runs = v["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 1);
+    let driver = &runs[0]["tool"]["driver"];
+    assert_eq!(driver["name"], "tightrole");
+    let rules = driver["rules"].as_array().unwrap();
+    let ids: Vec<&str> = rules.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    let unique: std::collections::BTreeSet<&&str> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len(), "rule ids are unique");
+    for r in rules {
+        assert!(
+            r["shortDescription"]["text"]
+                .as_str()
+                .is_some_and(|t| !t.is_empty())
+        );
+        assert!(matches!(
+            r["defaultConfiguration"]["level"].as_str(),
+            Some("none" | "note" | "warning" | "error")
+        ));
+    }
+    let results = runs[0]["results"].as_array().unwrap();
+    assert!(!results.is_empty());
+    for res in results {
+        let idx = res["ruleIndex"].as_u64().unwrap() as usize;
+        assert_eq!(
+            res["ruleId"], rules[idx]["id"],
+            "ruleIndex points at ruleId"
+        );
+        assert!(
+            res["message"]["text"]
+                .as_str()
+                .is_some_and(|t| !t.is_empty())
+        );
+        assert!(matches!(
+            res["level"].as_str(),
+            Some("none" | "note" | "warning" | "error")
+        ));
+        for loc in res["locations"].as_array().into_iter().flatten() {
+            let uri = loc["physicalLocation"]["artifactLocation"]["uri"]
+                .as_str()
+                .unwrap();
+            assert!(
+                !uri.starts_with('/') && !uri.contains('\\'),
+                "relative URI: {uri}"
+            );
+            assert!(
+                loc["physicalLocation"]["region"]["startLine"]
+                    .as_u64()
+                    .unwrap()
+                    >= 1
+            );
+        }
+        assert!(
+            res["partialFingerprints"]
+                .as_object()
+                .is_some_and(|f| !f.is_empty())
+        );
+        let allowed = [
+            "ruleId",
+            "ruleIndex",
+            "level",
+            "message",
+            "locations",
+            "partialFingerprints",
+        ];
+        for k in res.as_object().unwrap().keys() {
+            assert!(
+                allowed.contains(&k.as_str()),
+                "unexpected result property {k}"
+            );
+        }
+    }
+}
+
+#[test]
+fn drift_reads_only_new_files_and_matches_a_full_rerun() {
+    let (dir, trail) = two_periods();
+    let first = drift(dir.path(), &trail, &["--format", "json"]);
+    let v: Value = serde_json::from_str(&first.stdout).unwrap();
+    assert_eq!(v["files_read"], 56);
+    // one new day
+    let day = dir.path().join("day");
+    tightrole::trailgen::write_demo_period2(&day).unwrap();
+    let src = day.join("AWSLogs/111122223333/CloudTrail/eu-west-1/2026/11/15");
+    let dst = trail.join("AWSLogs/111122223333/CloudTrail/eu-west-1/2026/11/15");
+    std::fs::create_dir_all(&dst).unwrap();
+    for f in std::fs::read_dir(&src).unwrap() {
+        let f = f.unwrap().path();
+        std::fs::copy(&f, dst.join(f.file_name().unwrap())).unwrap();
+    }
+    let state = dir.path().join("state.json");
+    let before = std::fs::read(&state).unwrap();
+    let incremental = drift(dir.path(), &trail, &["--format", "json"]);
+    assert_eq!(incremental.code, 0, "{}", incremental.stderr);
+    let inc: Value = serde_json::from_str(&incremental.stdout).unwrap();
+    assert_eq!(inc["files_read"], 4, "only the new day's four files");
+    assert_eq!(inc["files_skipped_as_read"], 56);
+    let bak = std::fs::read(dir.path().join("state.json.bak")).unwrap();
+    assert_eq!(bak, before, "the previous state is kept as a backup");
+    let state_after = std::fs::read(&state).unwrap();
+    // a full re-run from the same starting point recomputes everything from the raw files
+    std::fs::write(&state, &before).unwrap();
+    let full = drift(dir.path(), &trail, &["--format", "json", "--full"]);
+    assert_eq!(full.code, 0, "{}", full.stderr);
+    assert_eq!(full.stdout, incremental.stdout, "same report");
+    assert_eq!(std::fs::read(&state).unwrap(), state_after, "same state");
+}
+
+#[test]
+fn a_corrupt_or_old_state_is_refused_and_kept() {
+    let (dir, trail) = two_periods();
+    let state = dir.path().join("state.json");
+    std::fs::write(&state, "{\"format\": \"tightrole-drift-state/v0\"}").unwrap();
+    let run = drift(dir.path(), &trail, &[]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr
+            .contains("is a drift state of format `tightrole-drift-state/v0`"),
+        "{}",
+        run.stderr
+    );
+    std::fs::write(&state, "{not json").unwrap();
+    let run = drift(dir.path(), &trail, &[]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("is not a tightrole drift state file"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(&state).unwrap(),
+        "{not json",
+        "never overwritten"
+    );
+}
+
+#[test]
+fn the_html_report_renders_in_headless_chromium() {
+    let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists());
+    let Some(chromium) = chromium else {
+        eprintln!(
+            "skipped: no chromium (scripts/html-screenshot.sh installs it and takes the screenshot)"
+        );
+        return;
+    };
+    let (dir, trail) = two_periods();
+    drift(dir.path(), &trail, &[]);
+    tightrole::trailgen::write_demo_period2(&trail).unwrap();
+    let html = drift(dir.path(), &trail, &["--format", "html"]).stdout;
+    let page = dir.path().join("report.html");
+    std::fs::write(&page, &html).unwrap();
+    let shot = dir.path().join("report.png");
+    let profile = dir.path().join("profile");
+    let out = Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg("--window-size=1200,1600")
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .unwrap();
+    assert!(shot.exists(), "{}", String::from_utf8_lossy(&out.stderr));
+    let dom = Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--dump-dom",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    assert!(
+        dom.contains("<svg") && dom.contains("class=\"sortable\""),
+        "graph and tables rendered"
+    );
+}

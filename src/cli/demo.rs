@@ -12,11 +12,20 @@ pub struct Args {
     /// Directory to write the trail into (the S3 layout `AWSLogs/…` is created under it).
     #[arg(long, value_name = "DIR", default_value = "examples/demo-trail")]
     pub out: PathBuf,
+
+    /// Write the second period instead (the following week: a new action, a denied burst), for
+    /// trying `drift`.
+    #[arg(long)]
+    pub period2: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<Exit> {
-    let files = crate::trailgen::write_demo(&args.out)
-        .with_context(|| format!("cannot write the demo trail under `{}`", args.out.display()))?;
+    let files = if args.period2 {
+        crate::trailgen::write_demo_period2(&args.out)
+    } else {
+        crate::trailgen::write_demo(&args.out)
+    }
+    .with_context(|| format!("cannot write the demo trail under `{}`", args.out.display()))?;
     eprintln!(
         "wrote {} trail file(s) under `{}`",
         files.len(),

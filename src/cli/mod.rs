@@ -4,6 +4,7 @@ mod catalog;
 mod check;
 mod demo;
 mod diff;
+mod drift;
 mod exit;
 mod explain;
 mod generate;
@@ -46,6 +47,8 @@ enum Command {
     /// Write the proposed policies over the current ones (one file per role) and a pull
     /// request body.
     Pr(pr::Args),
+    /// The weekly drift report: newly used, newly unused, denied spikes, policy drift.
+    Drift(drift::Args),
     /// Why each grant of a principal is there: the calls, the generalization, what was kept.
     Explain(explain::Args),
     /// Replay the observed calls against a policy: would it break anything?
@@ -79,6 +82,7 @@ pub fn main() -> ExitCode {
         Command::Explain(a) => explain::run(a),
         Command::Graph(a) => graph::run(a),
         Command::Pr(a) => pr::run(a),
+        Command::Drift(a) => drift::run(a),
     };
     match result {
         Ok(exit) => ExitCode::from(exit.code()),

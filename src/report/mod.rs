@@ -2,6 +2,7 @@
 //! except through these.
 
 pub mod diff;
+pub mod drift;
 pub mod iac;
 
 use std::fmt::Write as _;

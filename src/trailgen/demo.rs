@@ -89,12 +89,23 @@ const SECRETS_KEY: &str = "c5d1e8f3-6a2b-4c9d-8e7f-1a3b5c7d9e33";
 
 /// Every demo record with its time, in time order.
 pub fn demo_records(rng: &mut Rng) -> Vec<(DateTime<Utc>, Value)> {
+    demo_days(rng, 0..DAYS)
+}
+
+/// The second period of the demo, for drift reports: the week after the first two. `orders-api`
+/// starts reading a new bucket, `orders-worker` no longer reads orders back (since day 7),
+/// `thumbnailer` hits a burst of denied deletes.
+pub fn demo_period2_records(rng: &mut Rng) -> Vec<(DateTime<Utc>, Value)> {
+    demo_days(rng, DAYS..DAYS + 7)
+}
+
+fn demo_days(rng: &mut Rng, days: std::ops::Range<i64>) -> Vec<(DateTime<Utc>, Value)> {
     let first = Utc
         .with_ymd_and_hms(2026, 11, 1, 0, 0, 0)
         .single()
         .unwrap_or_default();
     let mut calls = Vec::new();
-    for d in 0..DAYS {
+    for d in days {
         let mut day = Day {
             start: first + Duration::days(d),
             rng,
@@ -252,6 +263,42 @@ fn shop_day(day: &mut Day<'_>, d: i64) {
         true,
     );
 
+    // Second period: a new behaviour and a denied burst.
+    if d >= DAYS {
+        for _ in 0..3 {
+            let key = format!("exports/{}.csv", day.rng.token(10).to_lowercase());
+            day.call(
+                api.clone(),
+                NODE_UA,
+                "s3.amazonaws.com",
+                "GetObject",
+                json!({"bucketName": "shop-exports-111122223333", "key": key}),
+                vec![(
+                    "AWS::S3::Object",
+                    format!("arn:aws:s3:::shop-exports-111122223333/{key}"),
+                )],
+                true,
+                true,
+            );
+        }
+        if d == DAYS + 2 {
+            for _ in 0..12 {
+                let key = format!("uploads/{date}/{}.jpg", day.rng.uuid());
+                let c = day.call(
+                    thumb.clone(),
+                    NODE_UA,
+                    "s3.amazonaws.com",
+                    "DeleteObject",
+                    json!({"bucketName": bucket, "key": key}),
+                    vec![("AWS::S3::Object", format!("arn:aws:s3:::{bucket}/{key}"))],
+                    true,
+                    false,
+                );
+                c.error = Some(("AccessDenied".into(), "Access Denied".into()));
+            }
+        }
+    }
+
     // --- payments ---
     let pay = day.f("payments", "payments-role");
     for _ in 0..3 {
@@ -351,16 +398,19 @@ fn shop_day(day: &mut Day<'_>, d: i64) {
         json!({"bucketName": reports, "key": "latest.csv", "x-amz-copy-source": format!("{reports}/{day_key}")}),
         vec![("AWS::S3::Object", format!("arn:aws:s3:::{reports}/latest.csv")), ("AWS::S3::Bucket", format!("arn:aws:s3:::{reports}"))],
         true, false);
-    day.call(
-        rep.clone(),
-        CUSTOM_UA,
-        "s3.amazonaws.com",
-        "ListObjectsV2",
-        json!({"bucketName": reports, "prefix": "daily/", "list-type": "2"}),
-        vec![("AWS::S3::Bucket", format!("arn:aws:s3:::{reports}"))],
-        true,
-        true,
-    );
+    if d < DAYS {
+        // the second period no longer lists the reports
+        day.call(
+            rep.clone(),
+            CUSTOM_UA,
+            "s3.amazonaws.com",
+            "ListObjectsV2",
+            json!({"bucketName": reports, "prefix": "daily/", "list-type": "2"}),
+            vec![("AWS::S3::Bucket", format!("arn:aws:s3:::{reports}"))],
+            true,
+            true,
+        );
+    }
 
     // --- auth-authorizer ---
     let auth = day.f("auth-authorizer", "authorizer-role");

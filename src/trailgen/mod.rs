@@ -14,7 +14,7 @@ use chrono::{DateTime, Timelike, Utc};
 use flate2::{Compression, GzBuilder};
 use serde_json::{Value, json};
 
-pub use demo::{DEMO_ACCOUNT, DEMO_REGION, demo_records};
+pub use demo::{DEMO_ACCOUNT, DEMO_REGION, demo_period2_records, demo_records};
 
 /// splitmix64: small, seedable and stable across platforms and crate versions.
 #[derive(Debug, Clone)]
@@ -268,6 +268,13 @@ pub fn write_layout(
 pub fn write_demo(root: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut rng = Rng::new(0x7169_6874_726f_6c65);
     let records = demo_records(&mut rng);
+    write_layout(root, DEMO_ACCOUNT, DEMO_REGION, &records, 6, &mut rng)
+}
+
+/// Writes the demo's second period (the week after `write_demo`'s) under `root`.
+pub fn write_demo_period2(root: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut rng = Rng::new(0x7469_6768_7472_0002);
+    let records = demo_period2_records(&mut rng);
     write_layout(root, DEMO_ACCOUNT, DEMO_REGION, &records, 6, &mut rng)
 }
 
