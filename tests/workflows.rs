@@ -180,7 +180,10 @@ fn pr_writes_policies_and_a_body_and_reruns_change_nothing() {
         "a shared role's file scopes each function"
     );
     let pr = std::fs::read_to_string(&body).unwrap();
-    insta::assert_snapshot!("pr_body_demo", pr);
+    insta::assert_snapshot!(
+        "pr_body_demo",
+        pr.replace(repo.path().to_str().unwrap(), "[REPO]")
+    );
     assert!(
         pr.contains("```mermaid")
             && pr.contains("<details>")

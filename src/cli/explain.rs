@@ -41,7 +41,7 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         functions: args.functions.clone(),
         threads: None,
         strict: false,
-        stats: false,
+        stats: None,
     };
     let analysis = input.analyze()?;
     if let Some(exit) = analysis.report_input(&input) {

@@ -45,9 +45,16 @@ pub struct InputArgs {
     #[arg(long, help_heading = "Input")]
     pub strict: bool,
 
-    /// Print end-of-run figures (files, bytes, records, throughput) to stderr.
-    #[arg(long, help_heading = "Output")]
-    pub stats: bool,
+    /// Print end-of-run figures (files, bytes, records, throughput, time per stage) to stderr,
+    /// as text or JSON.
+    #[arg(long, value_enum, value_name = "FORMAT", num_args = 0..=1, require_equals = true, default_missing_value = "text", help_heading = "Output")]
+    pub stats: Option<StatsFormat>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StatsFormat {
+    Text,
+    Json,
 }
 
 /// Parses `--since`/`--until`: RFC 3339, `YYYY-MM-DD`, or `N{s,m,h,d,w}` before now.
@@ -136,8 +143,14 @@ impl Analysis {
         for d in &self.diagnostics {
             eprintln!("{d}");
         }
-        if args.stats {
-            eprintln!("stats: {}", crate::report::stats_text(&self.stats));
+        match args.stats {
+            Some(StatsFormat::Text) => {
+                eprintln!("stats: {}", crate::report::stats_text(&self.stats))
+            }
+            Some(StatsFormat::Json) => {
+                eprintln!("{}", serde_json::to_string(&self.stats).unwrap_or_default())
+            }
+            None => {}
         }
         if self.usage.records == 0 {
             eprintln!("error: no usable CloudTrail record was read, so no policy can be concluded");

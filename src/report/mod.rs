@@ -339,7 +339,7 @@ pub fn stats_text(stats: &Stats) -> String {
     let mb = stats.bytes_out as f64 / 1e6;
     let secs = stats.seconds.max(1e-9);
     format!(
-        "files {} (skipped by layout {}, unusable {}), bytes in {}, bytes out {}, records {} (bad {}, filtered out {}), {:.0} records/s, {:.1} MB/s, {:.3} s",
+        "files {} (skipped by layout {}, unusable {}), bytes in {}, bytes out {}, records {} (bad {}, filtered out {}), {:.0} records/s, {:.1} MB/s, {:.3} s (thread time: decompress {:.3} s, parse and map {:.3} s)",
         stats.files,
         stats.files_skipped_by_layout,
         stats.files_unusable,
@@ -350,6 +350,8 @@ pub fn stats_text(stats: &Stats) -> String {
         stats.records_filtered_out,
         stats.records as f64 / secs,
         mb / secs,
-        stats.seconds
+        stats.seconds,
+        stats.seconds_decompress,
+        stats.seconds_parse
     )
 }

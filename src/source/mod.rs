@@ -48,6 +48,9 @@ pub struct FileReport {
     pub bad_records: u64,
     /// The whole input was unusable or not CloudTrail records.
     pub skipped: bool,
+    /// Time spent reading and decompressing, and parsing, attributing, mapping and aggregating.
+    pub seconds_decompress: f64,
+    pub seconds_parse: f64,
     pub diagnostics: Vec<Diagnostic>,
 }
 
@@ -170,9 +173,13 @@ pub fn load(input: &Input, report: &mut FileReport) -> Option<Vec<u8>> {
 pub fn read_input(input: &Input, on_record: &mut dyn FnMut(&Record<'_>)) -> FileReport {
     let mut report = FileReport::default();
     let name = input.display();
-    let Some(bytes) = load(input, &mut report) else {
+    let t0 = std::time::Instant::now();
+    let loaded = load(input, &mut report);
+    report.seconds_decompress = t0.elapsed().as_secs_f64();
+    let Some(bytes) = loaded else {
         return report;
     };
+    let t1 = std::time::Instant::now();
     let text = match std::str::from_utf8(&bytes) {
         Ok(t) => std::borrow::Cow::Borrowed(t),
         Err(e) => {
@@ -187,5 +194,6 @@ pub fn read_input(input: &Input, on_record: &mut dyn FnMut(&Record<'_>)) -> File
         }
     };
     parse_text(&name, &text, on_record, &mut report);
+    report.seconds_parse = t1.elapsed().as_secs_f64();
     report
 }

@@ -70,7 +70,11 @@ pub struct Stats {
     pub records: u64,
     pub records_filtered_out: u64,
     pub records_bad: u64,
+    /// Wall time of the whole read.
     pub seconds: f64,
+    /// Time spent decompressing and parsing, summed over the worker threads.
+    pub seconds_decompress: f64,
+    pub seconds_parse: f64,
 }
 
 struct FileResult {
@@ -129,6 +133,54 @@ fn read_one(input: &Input, filters: &Filters, mapper: &Mapper) -> FileResult {
 
 /// Reads every input and returns the merged aggregate, the statistics and every diagnostic in
 /// a stable order.
+/// Everything one worker gathered: merged per thread as files finish, so memory holds one
+/// aggregate per thread, not one per file.
+#[derive(Default)]
+struct Acc {
+    agg: Aggregate,
+    stats: Stats,
+    diags: Vec<(usize, Vec<Diagnostic>)>,
+}
+
+impl Acc {
+    fn add(mut self, index: usize, r: FileResult) -> Acc {
+        self.stats.files += 1;
+        self.stats.bytes_in += r.report.bytes_in;
+        self.stats.bytes_out += r.report.bytes_out;
+        self.stats.records += r.report.records;
+        self.stats.records_bad += r.report.bad_records + r.bad;
+        self.stats.records_filtered_out += r.filtered;
+        self.stats.seconds_decompress += r.report.seconds_decompress;
+        self.stats.seconds_parse += r.report.seconds_parse;
+        if r.report.skipped {
+            self.stats.files_unusable += 1;
+        }
+        if !r.report.diagnostics.is_empty() {
+            self.diags.push((index, r.report.diagnostics));
+        }
+        self.agg.merge(r.agg);
+        self
+    }
+
+    fn merge(mut self, o: Acc) -> Acc {
+        self.stats.files += o.stats.files;
+        self.stats.bytes_in += o.stats.bytes_in;
+        self.stats.bytes_out += o.stats.bytes_out;
+        self.stats.records += o.stats.records;
+        self.stats.records_bad += o.stats.records_bad;
+        self.stats.records_filtered_out += o.stats.records_filtered_out;
+        self.stats.seconds_decompress += o.stats.seconds_decompress;
+        self.stats.seconds_parse += o.stats.seconds_parse;
+        self.stats.files_unusable += o.stats.files_unusable;
+        self.diags.extend(o.diags);
+        self.agg.merge(o.agg);
+        self
+    }
+}
+
+/// Reads every input and returns the merged aggregate, the statistics and every diagnostic in
+/// input order. Files are read in parallel (one task per file); per-thread aggregates are merged
+/// as they complete. The result does not depend on the thread count.
 pub fn collect(
     inputs: &[Input],
     filters: &Filters,
@@ -136,7 +188,6 @@ pub fn collect(
 ) -> (Aggregate, Stats, Vec<Diagnostic>) {
     let start = Instant::now();
     let mapper = Mapper::embedded();
-    let mut stats = Stats::default();
     let selected: Vec<&Input> = inputs
         .iter()
         .filter(|i| match i {
@@ -144,35 +195,33 @@ pub fn collect(
             Input::Stdin => true,
         })
         .collect();
-    stats.files_skipped_by_layout = (inputs.len() - selected.len()) as u64;
+    let progress = crate::usage::progress::Progress::new(&selected);
     let run = || {
         selected
             .par_iter()
-            .map(|i| read_one(i, filters, mapper))
-            .collect::<Vec<FileResult>>()
+            .enumerate()
+            .fold(Acc::default, |acc, (i, input)| {
+                let r = read_one(input, filters, mapper);
+                progress.file_done(r.report.bytes_in, r.report.records);
+                acc.add(i, r)
+            })
+            .reduce(Acc::default, Acc::merge)
     };
-    let results = match threads {
+    let acc = match threads {
         Some(n) => match rayon::ThreadPoolBuilder::new().num_threads(n).build() {
             Ok(pool) => pool.install(run),
             Err(_) => run(),
         },
         None => run(),
     };
-    let mut agg = Aggregate::default();
-    let mut diags = Vec::new();
-    for r in results {
-        stats.files += 1;
-        stats.bytes_in += r.report.bytes_in;
-        stats.bytes_out += r.report.bytes_out;
-        stats.records += r.report.records;
-        stats.records_bad += r.report.bad_records + r.bad;
-        stats.records_filtered_out += r.filtered;
-        if r.report.skipped {
-            stats.files_unusable += 1;
-        }
-        diags.extend(r.report.diagnostics);
-        agg.merge(r.agg);
-    }
+    progress.finish();
+    let Acc {
+        agg,
+        mut stats,
+        mut diags,
+    } = acc;
+    stats.files_skipped_by_layout = (inputs.len() - selected.len()) as u64;
+    diags.sort_by_key(|(i, _)| *i);
     stats.seconds = start.elapsed().as_secs_f64();
-    (agg, stats, diags)
+    (agg, stats, diags.into_iter().flat_map(|(_, d)| d).collect())
 }

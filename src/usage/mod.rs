@@ -2,6 +2,7 @@
 //! never with the number of events: each aggregate is a set of counters.
 
 mod collect;
+pub mod progress;
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -1,0 +1,62 @@
+//! A progress bar on stderr while files are read: files, bytes, records per second, ETA. Only
+//! when stderr is a terminal; otherwise nothing.
+
+use std::io::IsTerminal;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::source::Input;
+
+pub struct Progress {
+    bar: Option<ProgressBar>,
+    records: AtomicU64,
+    started: std::time::Instant,
+}
+
+impl Progress {
+    pub fn new(inputs: &[&Input]) -> Progress {
+        let total: u64 = inputs
+            .iter()
+            .filter_map(|i| match i {
+                Input::File(p) => std::fs::metadata(p).ok().map(|m| m.len()),
+                Input::Stdin => None,
+            })
+            .sum();
+        let show = std::io::stderr().is_terminal()
+            && inputs.len() > 1
+            && std::env::var_os("TIGHTROLE_NO_PROGRESS").is_none();
+        let bar = show.then(|| {
+            let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+            if let Ok(style) =
+                ProgressStyle::with_template("{bar:30} {bytes}/{total_bytes} {msg} eta {eta}")
+            {
+                bar.set_style(style);
+            }
+            bar
+        });
+        Progress {
+            bar,
+            records: AtomicU64::new(0),
+            started: std::time::Instant::now(),
+        }
+    }
+
+    pub fn file_done(&self, bytes: u64, records: u64) {
+        let total = self.records.fetch_add(records, Ordering::Relaxed) + records;
+        if let Some(bar) = &self.bar {
+            bar.inc(bytes);
+            let secs = self.started.elapsed().as_secs_f64().max(1e-3);
+            bar.set_message(format!(
+                "{total} records, {:.0} records/s",
+                total as f64 / secs
+            ));
+        }
+    }
+
+    pub fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
