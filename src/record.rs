@@ -170,6 +170,24 @@ impl<'a> Record<'a> {
         }
     }
 
+    /// `requestParameters` as a JSON object (`None` when absent, null or not an object), or
+    /// why it cannot be read (nested deeper than the parser's limit).
+    pub fn params_checked(
+        &self,
+    ) -> Result<Option<serde_json::Map<String, serde_json::Value>>, String> {
+        let Some(raw) = self.request_parameters else {
+            return Ok(None);
+        };
+        match serde_json::from_str::<serde_json::Value>(raw.get()) {
+            Ok(serde_json::Value::Object(m)) => Ok(Some(m)),
+            Ok(_) => Ok(None),
+            Err(e) => Err(format!(
+                "`requestParameters` cannot be read: {}",
+                crate::source::serde_reason(&e)
+            )),
+        }
+    }
+
     /// `requestParameters` as a JSON object; `None` when absent, null or not an object.
     pub fn params(&self) -> Option<serde_json::Map<String, serde_json::Value>> {
         let raw = self.request_parameters?;

@@ -17,10 +17,20 @@ pub struct Args {
     /// trying `drift`.
     #[arg(long)]
     pub period2: bool,
+
+    /// Write the benchmark trail instead: this many synthetic records over 90 days (56 a file).
+    #[arg(long, value_name = "N")]
+    pub bench_records: Option<u64>,
+
+    /// Seed of the benchmark trail.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
 }
 
 pub fn run(args: Args) -> anyhow::Result<Exit> {
-    let files = if args.period2 {
+    let files = if let Some(n) = args.bench_records {
+        crate::trailgen::write_bench(&args.out, n, args.seed)
+    } else if args.period2 {
         crate::trailgen::write_demo_period2(&args.out)
     } else {
         crate::trailgen::write_demo(&args.out)

@@ -171,9 +171,7 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         stored.clone()
     };
     let period = analyze(&new, &mut diags);
-    for d in &diags {
-        eprintln!("{d}");
-    }
+    super::input::print_diagnostics(&diags);
     if period.records == 0 {
         eprintln!(
             "error: no usable CloudTrail record in the {} new input(s) since the last run; nothing to report",

@@ -136,12 +136,45 @@ impl InputArgs {
     }
 }
 
+/// Prints diagnostics, at most ten of each message: a directory of 100,000 empty files says so
+/// in a dozen lines, not 100,000.
+pub fn print_diagnostics(diags: &[Diagnostic]) {
+    let mut seen: std::collections::BTreeMap<(Level, &str), usize> =
+        std::collections::BTreeMap::new();
+    for d in diags {
+        let n = seen.entry((d.level, d.message.as_str())).or_default();
+        *n += 1;
+        if *n <= 10 {
+            eprintln!("{d}");
+        }
+    }
+    for ((level, message), n) in seen {
+        if n > 10 {
+            let level = if level == Level::Warning {
+                "warning"
+            } else {
+                "note"
+            };
+            eprintln!("{level}: {} more input(s) with: {message}", n - 10);
+        }
+    }
+}
+
 impl Analysis {
     /// Prints diagnostics and stats to stderr; returns the exit code the input alone calls for
     /// (`None` when the command may go on to succeed).
     pub fn report_input(&self, args: &InputArgs) -> Option<Exit> {
-        for d in &self.diagnostics {
-            eprintln!("{d}");
+        print_diagnostics(&self.diagnostics);
+        let warnings = self
+            .diagnostics
+            .iter()
+            .filter(|d| d.level == Level::Warning)
+            .count();
+        if warnings > 0 {
+            eprintln!(
+                "summary: {} of {} input(s) unusable, {} unusable record(s); everything else was read",
+                self.stats.files_unusable, self.stats.files, self.stats.records_bad
+            );
         }
         match args.stats {
             Some(StatsFormat::Text) => {

@@ -361,9 +361,10 @@ pub fn load(path: &Path, diags: &mut Vec<Diagnostic>) -> Result<CurrentPolicies,
     if is_details {
         return from_authorization_details(&text, &display, diags);
     }
-    let doc = document(&value).map_err(|reason| LoadError::Shape {
+    // From the text itself, so that duplicate keys are refused rather than silently merged.
+    let doc = PolicyDocument::parse(&text).map_err(|e| LoadError::Shape {
         path: display.clone(),
-        reason,
+        reason: e.to_string(),
     })?;
     Ok(CurrentPolicies {
         any: Some(CurrentPrincipal {

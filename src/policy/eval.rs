@@ -130,7 +130,13 @@ fn statement_applies(s: &Statement, req: &Request<'_>) -> Tri {
     {
         return Tri::False;
     }
-    let mut result = Tri::True;
+    // Who is asking is not part of an identity-policy request: a statement that depends on it
+    // (Principal/NotPrincipal, as in a resource policy given by mistake) cannot be decided.
+    let mut result = if s.principal.is_some() || s.not_principal.is_some() {
+        Tri::Unknown
+    } else {
+        Tri::True
+    };
     for (op, keys) in &s.condition {
         for (key, expected) in keys {
             match condition(op, key, expected, req.context) {

@@ -70,7 +70,7 @@ impl Default for PolicyDocument {
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum PolicyError {
-    #[error("policy is not valid JSON: {0}")]
+    #[error("{0}")]
     Json(String),
     #[error("statement {index}: {problem}")]
     Statement { index: usize, problem: String },

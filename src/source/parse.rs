@@ -283,8 +283,21 @@ pub fn parse_text(
         let mut de = serde_json::Deserializer::from_str(trimmed);
         if let Err(e) = (TopSeed { ctx: &mut ctx }).deserialize(&mut de) {
             ctx.array_error(&e);
-        } else if let Err(e) = de.end() {
-            ctx.array_error(&e);
+        } else if de.end().is_err() {
+            // More values follow (concatenated files, concatenated gzip members): find where
+            // the first ended and read the rest as a stream of values.
+            let mut first = serde_json::Deserializer::from_str(trimmed).into_iter::<IgnoredAny>();
+            let _ = first.next();
+            let rest = &trimmed[first.byte_offset()..];
+            for item in serde_json::Deserializer::from_str(rest).into_iter::<&RawValue>() {
+                match item {
+                    Ok(raw) => ctx.value(raw),
+                    Err(e) => {
+                        ctx.array_error(&e);
+                        break;
+                    }
+                }
+            }
         }
     } else if trimmed.starts_with('{') {
         // One object, JSON lines, or concatenated objects.

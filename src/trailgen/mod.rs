@@ -4,6 +4,7 @@
 //! Output is a pure function of the seed: the same seed writes the same records in the same
 //! files, so the demo under `examples/` can be checked against a fresh run.
 
+mod bench;
 mod demo;
 
 use std::collections::BTreeMap;
@@ -14,6 +15,7 @@ use chrono::{DateTime, Timelike, Utc};
 use flate2::{Compression, GzBuilder};
 use serde_json::{Value, json};
 
+pub use bench::write_bench;
 pub use demo::{DEMO_ACCOUNT, DEMO_REGION, demo_period2_records, demo_records};
 
 /// splitmix64: small, seedable and stable across platforms and crate versions.

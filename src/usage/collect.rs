@@ -110,7 +110,19 @@ fn read_one(input: &Input, filters: &Filters, mapper: &Mapper) -> FileResult {
             filtered += 1;
             return;
         }
-        let params = rec.params();
+        let params = match rec.params_checked() {
+            Ok(p) => p,
+            Err(problem) => {
+                bad += 1;
+                if diags.len() < 100 {
+                    diags.push(
+                        Diagnostic::warning(&name, format!("unusable record: {problem}"))
+                            .at(format!("record {ordinal}")),
+                    );
+                }
+                return;
+            }
+        };
         let mapping = mapper.map_with(rec, params.as_ref());
         agg.facts.observe(rec, params.as_ref());
         agg.add(rec, time, &mapping, actor(rec).ok());

@@ -1,0 +1,174 @@
+//! The benchmark trail: N synthetic records in the S3 delivery layout, with a realistic size
+//! (about 1.5 KB a record) and mix: many functions in shared and single roles, users, AWS
+//! services, data and management events, a few denied calls. Seeded; written file by file so
+//! memory stays flat whatever N is.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use chrono::{Duration, TimeZone, Utc};
+use flate2::{Compression, GzBuilder};
+use serde_json::json;
+
+use super::{Call, Caller, Rng};
+
+const ACCOUNT: &str = "210987654321";
+const REGIONS: [&str; 3] = ["eu-west-1", "us-east-1", "ap-southeast-2"];
+const PER_FILE: usize = 56;
+const UA: &str = "aws-sdk-js/3.654.0 ua/2.1 os/linux#5.10.227-239.884.amzn2.x86_64 lang/js md/nodejs#20.17.0 api/dynamodb#3.654.0 exec-env/AWS_Lambda_nodejs20.x";
+
+fn call(rng: &mut Rng, t: chrono::DateTime<Utc>, region: &str) -> Call {
+    let f = rng.below(200);
+    let role = format!("svc-{:02}-role", f / 5);
+    let caller = match rng.below(100) {
+        0..=84 => Caller::Function {
+            name: format!("fn-{f:03}"),
+            role,
+        },
+        85..=92 => Caller::Session {
+            role: format!("ops-{}", rng.below(8)),
+            session: format!("i-{:017x}", rng.next_u64() >> 4),
+        },
+        93..=97 => Caller::User(format!("dev-{}", rng.below(30))),
+        _ => Caller::Service("lambda.amazonaws.com".into()),
+    };
+    let arn = |svc: &str, rest: String| format!("arn:aws:{svc}:{region}:{ACCOUNT}:{rest}");
+    let k = rng.below(12);
+    let id = rng.uuid();
+    let (source, name, params, resources, data): (
+        &'static str,
+        &str,
+        serde_json::Value,
+        Vec<(&'static str, String)>,
+        bool,
+    ) = match k {
+        0..=2 => {
+            let b = format!("data-{}-{ACCOUNT}", f % 17);
+            let key = format!("in/{}/{}/{id}.json", t.format("%Y/%m/%d"), f % 7);
+            let name = if k == 0 { "PutObject" } else { "GetObject" };
+            (
+                "s3.amazonaws.com",
+                name,
+                json!({"bucketName": b, "key": key, "Host": format!("{b}.s3.{region}.amazonaws.com")}),
+                vec![
+                    ("AWS::S3::Object", format!("arn:aws:s3:::{b}/{key}")),
+                    ("AWS::S3::Bucket", format!("arn:aws:s3:::{b}")),
+                ],
+                true,
+            )
+        }
+        3..=5 => {
+            let table = format!("table-{}", f % 23);
+            let name = ["GetItem", "PutItem", "Query"][(k - 3) as usize];
+            (
+                "dynamodb.amazonaws.com",
+                name,
+                json!({"tableName": table, "key": {"pk": format!("ID#{id}")}}),
+                vec![(
+                    "AWS::DynamoDB::Table",
+                    arn("dynamodb", format!("table/{table}")),
+                )],
+                true,
+            )
+        }
+        6 => (
+            "sqs.amazonaws.com",
+            "SendMessage",
+            json!({"queueUrl": format!("https://sqs.{region}.amazonaws.com/{ACCOUNT}/q-{}", f % 11), "messageBody": "HIDDEN_DUE_TO_SECURITY_REASONS"}),
+            vec![],
+            true,
+        ),
+        7 => (
+            "kms.amazonaws.com",
+            "Decrypt",
+            json!({"encryptionAlgorithm": "SYMMETRIC_DEFAULT", "encryptionContext": {"LambdaFunctionName": format!("fn-{f:03}")}}),
+            vec![(
+                "AWS::KMS::Key",
+                arn("kms", format!("key/{:032x}", u128::from(f))),
+            )],
+            false,
+        ),
+        8 => (
+            "secretsmanager.amazonaws.com",
+            "GetSecretValue",
+            json!({"secretId": format!("prod/svc-{}/db", f % 13)}),
+            vec![],
+            false,
+        ),
+        9 => (
+            "ssm.amazonaws.com",
+            "GetParameter",
+            json!({"name": format!("/svc/{}/config", f % 19), "withDecryption": true}),
+            vec![],
+            false,
+        ),
+        10 => (
+            "lambda.amazonaws.com",
+            "Invoke",
+            json!({"functionName": format!("fn-{:03}", (f + 1) % 200), "invocationType": "Event"}),
+            vec![(
+                "AWS::Lambda::Function",
+                arn("lambda", format!("function:fn-{:03}", (f + 1) % 200)),
+            )],
+            true,
+        ),
+        _ => (
+            "logs.amazonaws.com",
+            "CreateLogStream",
+            json!({"logGroupName": format!("/aws/lambda/fn-{f:03}"), "logStreamName": format!("{}/[$LATEST]{}", t.format("%Y/%m/%d"), &id[..8])}),
+            vec![],
+            false,
+        ),
+    };
+    let mut c = Call::new(t, caller, source, name, params);
+    c.resources = resources;
+    c.data_event = data;
+    c.user_agent = UA.to_string();
+    if rng.below(500) == 0 {
+        c.error = Some(("AccessDenied".into(), "Access Denied".into()));
+    }
+    c
+}
+
+/// Writes `records` records over 90 days into `root` in the S3 layout, 56 records a file.
+/// Returns the files written.
+pub fn write_bench(root: &Path, records: u64, seed: u64) -> std::io::Result<Vec<PathBuf>> {
+    let mut rng = Rng::new(seed);
+    let start = Utc
+        .with_ymd_and_hms(2026, 8, 1, 0, 0, 0)
+        .single()
+        .unwrap_or_default();
+    let files = records.div_ceil(PER_FILE as u64).max(1);
+    let step = Duration::seconds((90 * 86_400 / files as i64).max(1));
+    let mut written = Vec::new();
+    let mut left = records;
+    for i in 0..files {
+        let region = REGIONS[(i % REGIONS.len() as u64) as usize];
+        let t0 = start + step * i as i32;
+        let n = left.min(PER_FILE as u64);
+        left -= n;
+        let mut recs = Vec::with_capacity(n as usize);
+        for j in 0..n {
+            let t = t0 + Duration::seconds(j as i64 * step.num_seconds().max(1) / PER_FILE as i64);
+            recs.push(call(&mut rng, t, region).record(ACCOUNT, region, &mut rng));
+        }
+        let dir = root.join(format!(
+            "AWSLogs/{ACCOUNT}/CloudTrail/{region}/{}",
+            t0.format("%Y/%m/%d")
+        ));
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join(format!(
+            "{ACCOUNT}_CloudTrail_{region}_{}_{}.json.gz",
+            t0.format("%Y%m%dT%H%MZ"),
+            rng.token(16)
+        ));
+        let body = serde_json::to_vec(&json!({ "Records": recs }))?;
+        let mut gz = GzBuilder::new()
+            .mtime(0)
+            .write(Vec::new(), Compression::default());
+        gz.write_all(&body)?;
+        std::fs::write(&path, gz.finish()?)?;
+        written.push(path);
+    }
+    Ok(written)
+}

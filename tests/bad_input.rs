@@ -1,0 +1,233 @@
+//! The bad-input corpus: every case pins its exit code, stdout and stderr. One bad file never
+//! stops the others; the summary counts what was skipped; `--strict` turns warnings into exit 4.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "integration tests fail loudly on broken fixtures"
+)]
+
+mod common;
+
+use std::path::Path;
+
+use tempfile::TempDir;
+
+use common::{root, tightrole, transcript};
+
+const POLICY_CASES: [&str; 9] = [
+    "policy-duplicate-keys.json",
+    "policy-statement-an-object.json",
+    "policy-not-principal.json",
+    "policy-unknown-condition-operator.json",
+    "policy-action-and-notaction.json",
+    "policy-bad-url-encoding.json",
+    "policy-effect-maybe.json",
+    "authorization-details-from-another-tool.json",
+    "authorization-details-missing-managed-policy.json",
+];
+
+fn snapshot_name(file: &str) -> String {
+    file.replace(['.', '-'], "_")
+}
+
+fn trail_cases() -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(root().join("tests/bad_input"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| {
+            !n.ends_with(".md") && !n.ends_with(".py") && !POLICY_CASES.contains(&n.as_str())
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn every_trail_case() {
+    let cases = trail_cases();
+    assert!(cases.len() >= 29, "{}", cases.len());
+    for case in cases {
+        let path = format!("tests/bad_input/{case}");
+        let run = tightrole(&["usage", &path], None);
+        insta::assert_snapshot!(snapshot_name(&case), transcript(&run, &[]));
+        assert!(matches!(run.code, 0 | 3), "{case}: exit {}", run.code);
+    }
+}
+
+#[test]
+fn every_policy_case() {
+    for case in POLICY_CASES {
+        let path = format!("tests/bad_input/{case}");
+        let run = tightrole(
+            &[
+                "check",
+                "--policy",
+                &path,
+                "--principal",
+                "payments",
+                "examples/demo-trail",
+            ],
+            None,
+        );
+        insta::assert_snapshot!(snapshot_name(case), transcript(&run, &[]));
+        assert!(matches!(run.code, 0 | 1 | 10), "{case}: exit {}", run.code);
+    }
+}
+
+#[test]
+fn one_bad_file_never_stops_the_others() {
+    let dir = TempDir::new().unwrap();
+    for case in trail_cases() {
+        std::fs::copy(
+            root().join("tests/bad_input").join(&case),
+            dir.path().join(&case),
+        )
+        .unwrap();
+    }
+    std::fs::copy(
+        root()
+            .join("examples/demo-trail/AWSLogs/111122223333/CloudTrail/eu-west-1/2026/11/01")
+            .read_dir()
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path(),
+        dir.path().join("good.json.gz"),
+    )
+    .unwrap();
+    let run = tightrole(&["usage", "--stats", dir.path().to_str().unwrap()], None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("function orders-api"),
+        "the good file was read"
+    );
+    assert!(run.stderr.contains("summary: "), "{}", run.stderr);
+    let strict = tightrole(&["usage", "--strict", dir.path().to_str().unwrap()], None);
+    assert_eq!(strict.code, 4);
+    assert!(
+        strict.stderr.contains("`--strict` was given"),
+        "{}",
+        strict.stderr
+    );
+}
+
+fn scrubbed(run: &common::Run, dir: &Path) -> String {
+    transcript(run, &[(dir.to_str().unwrap(), "[TMP]")])
+}
+
+#[test]
+fn a_100_mb_single_line() {
+    let dir = TempDir::new().unwrap();
+    let p = dir.path().join("huge-line.jsonl");
+    let big = "x".repeat(100 * 1024 * 1024);
+    let line = format!(
+        r#"{{"eventVersion":"1.09","userIdentity":{{"type":"IAMUser","accountId":"111122223333","arn":"arn:aws:iam::111122223333:user/bob"}},"eventTime":"2026-11-02T10:00:00Z","eventSource":"s3.amazonaws.com","eventName":"PutObject","awsRegion":"eu-west-1","requestParameters":{{"bucketName":"b","key":"k","padding":"{big}"}},"recipientAccountId":"111122223333"}}"#
+    );
+    std::fs::write(&p, line).unwrap();
+    let run = tightrole(&["usage", p.to_str().unwrap()], None);
+    insta::assert_snapshot!("huge_line", scrubbed(&run, dir.path()));
+    assert_eq!(run.code, 0);
+}
+
+#[test]
+fn deep_nesting_hits_a_limit_not_the_stack() {
+    let dir = TempDir::new().unwrap();
+    let p = dir.path().join("deep.json");
+    let deep = format!("{}{}", "[".repeat(200_000), "]".repeat(200_000));
+    let record = r#"{"eventVersion":"1.09","userIdentity":{"type":"IAMUser","accountId":"111122223333","arn":"arn:aws:iam::111122223333:user/bob"},"eventTime":"2026-11-02T10:00:00Z","eventSource":"s3.amazonaws.com","eventName":"GetObject","awsRegion":"eu-west-1","requestParameters":DEEP}"#;
+    std::fs::write(
+        &p,
+        format!(r#"{{"Records":[{}]}}"#, record.replace("DEEP", &deep)),
+    )
+    .unwrap();
+    let run = tightrole(&["usage", p.to_str().unwrap()], None);
+    insta::assert_snapshot!("deep_nesting", scrubbed(&run, dir.path()));
+    assert_eq!(run.code, 3);
+}
+
+#[test]
+fn a_symbolic_link_loop() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path().join("trail");
+    std::fs::create_dir_all(d.join("a")).unwrap();
+    std::os::unix::fs::symlink(&d, d.join("a/loop")).unwrap();
+    std::fs::copy(
+        root().join("tests/bad_input/bom-prefixed.json"),
+        d.join("a/ok.json"),
+    )
+    .unwrap();
+    let run = tightrole(&["usage", d.to_str().unwrap()], None);
+    insta::assert_snapshot!("symlink_loop", scrubbed(&run, dir.path()));
+    assert_eq!(run.code, 0);
+}
+
+#[test]
+fn an_unreadable_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TempDir::new().unwrap();
+    let p = dir.path().join("secret.json");
+    std::fs::copy(root().join("tests/bad_input/bom-prefixed.json"), &p).unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o000)).unwrap();
+    if std::fs::read(&p).is_ok() {
+        eprintln!("skipped: running as root, file permissions do not apply");
+        return;
+    }
+    let run = tightrole(&["usage", p.to_str().unwrap()], None);
+    assert_eq!(run.code, 3);
+    assert!(
+        run.stderr
+            .contains("secret.json`: cannot read: permission denied"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_directory_of_100000_empty_files() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path().join("empties");
+    std::fs::create_dir_all(&d).unwrap();
+    for i in 0..100_000 {
+        std::fs::File::create(d.join(format!("{i:06}.json"))).unwrap();
+    }
+    std::fs::copy(
+        root().join("tests/bad_input/bom-prefixed.json"),
+        d.join("zz-good.json"),
+    )
+    .unwrap();
+    let run = tightrole(&["usage", d.to_str().unwrap()], None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.lines().count() < 20,
+        "warnings are summarized: {} lines",
+        run.stderr.lines().count()
+    );
+    insta::assert_snapshot!("hundred_thousand_empty_files", scrubbed(&run, dir.path()));
+}
+
+#[test]
+fn a_10_mb_policy_document() {
+    let dir = TempDir::new().unwrap();
+    let p = dir.path().join("big-policy.json");
+    let mut statements: Vec<serde_json::Value> = (0..60_000)
+        .map(|i| serde_json::json!({"Effect": "Allow", "Action": "s3:GetObject", "Resource": format!("arn:aws:s3:::bucket-{i:06}/*")}))
+        .collect();
+    statements.push(serde_json::json!({"Effect": "Allow", "Action": ["dynamodb:PutItem", "secretsmanager:GetSecretValue", "kms:Decrypt", "logs:CreateLogStream"], "Resource": "*"}));
+    let text = serde_json::json!({"Version": "2012-10-17", "Statement": statements}).to_string();
+    assert!(text.len() > 5_000_000);
+    std::fs::write(&p, text).unwrap();
+    let run = tightrole(
+        &[
+            "check",
+            "--policy",
+            p.to_str().unwrap(),
+            "--principal",
+            "payments",
+            "examples/demo-trail",
+        ],
+        None,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}
