@@ -231,3 +231,71 @@ fn a_10_mb_policy_document() {
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
 }
+
+#[test]
+fn request_payloads_never_leak() {
+    let dir = TempDir::new().unwrap();
+    let secrets = [
+        "hunter2-PASSWORD",
+        "SSN-123-45-6789",
+        "sk_live_SECRETKEY",
+        "BEGIN-PRIVATE-KEY",
+        "message-body-CONFIDENTIAL",
+        "Bearer-TOKEN-xyz",
+    ];
+    let record = serde_json::json!({
+        "eventVersion": "1.09",
+        "userIdentity": {"type": "AssumedRole", "accountId": "111122223333", "arn": "arn:aws:sts::111122223333:assumed-role/app-role/app",
+                         "sessionContext": {"sessionIssuer": {"type": "Role", "arn": "arn:aws:iam::111122223333:role/app-role"}}},
+        "eventTime": "2026-11-02T10:00:00Z", "eventSource": "secretsmanager.amazonaws.com", "eventName": "PutSecretValue",
+        "awsRegion": "eu-west-1", "userAgent": "aws-sdk-js/3 exec-env/AWS_Lambda_nodejs20.x",
+        "requestParameters": {"secretId": "prod/db", "secretString": secrets[0], "clientRequestToken": secrets[5],
+                              "item": {"ssn": {"S": secrets[1]}}, "password": secrets[0], "apiKey": secrets[2],
+                              "certificate": secrets[3], "messageBody": secrets[4], "headers": {"Authorization": secrets[5]}},
+        "responseElements": {"arn": "arn:aws:secretsmanager:eu-west-1:111122223333:secret:prod/db-AbCdEf", "versionId": secrets[2]},
+        "eventID": "e-1", "recipientAccountId": "111122223333"
+    });
+    let sqs = serde_json::json!({
+        "eventVersion": "1.09", "userIdentity": record["userIdentity"].clone(), "eventTime": "2026-11-02T10:01:00Z",
+        "eventSource": "sqs.amazonaws.com", "eventName": "SendMessage", "awsRegion": "eu-west-1", "userAgent": "aws-sdk-js/3 exec-env/AWS_Lambda_nodejs20.x",
+        "requestParameters": {"queueUrl": "https://sqs.eu-west-1.amazonaws.com/111122223333/jobs", "messageBody": secrets[4],
+                              "messageAttributes": {"token": {"stringValue": secrets[5]}}},
+        "eventID": "e-2", "recipientAccountId": "111122223333"
+    });
+    let p = dir.path().join("sensitive.json");
+    std::fs::write(
+        &p,
+        serde_json::json!({"Records": [record, sqs]}).to_string(),
+    )
+    .unwrap();
+    let path = p.to_str().unwrap();
+    let mut outputs = Vec::new();
+    for format in ["text", "json", "terraform", "cloudformation", "serverless"] {
+        outputs.push(tightrole(&["generate", "--format", format, path], None));
+    }
+    outputs.push(tightrole(&["usage", "--format", "json", path], None));
+    outputs.push(tightrole(&["graph", "--format", "json", path], None));
+    outputs.push(tightrole(
+        &["catalog", "coverage", "--format", "json", path],
+        None,
+    ));
+    outputs.push(tightrole(&["explain", "app", "--trail", path], None));
+    outputs.push(tightrole(
+        &["diff", path, "--current", "policies/", "--format", "json"],
+        None,
+    ));
+    for run in &outputs {
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        for s in secrets {
+            assert!(
+                !run.stdout.contains(s) && !run.stderr.contains(s),
+                "`{s}` leaked:\n{}",
+                run.stdout
+            );
+        }
+    }
+    assert!(
+        outputs[1].stdout.contains("secretsmanager:PutSecretValue"),
+        "the call itself is there"
+    );
+}

@@ -90,11 +90,22 @@ proptest! {
             for p in &parts {
                 prop_assert!(p.iam_size() <= limit, "{} > {limit}", p.iam_size());
             }
-            let total: usize = parts.iter().map(|p| p.statements.len()).sum();
-            prop_assert_eq!(total, doc.statements.len());
+            // every (action, resource) of the document is in exactly one part
+            let pairs = |docs: &[&PolicyDocument]| -> Vec<(String, String)> {
+                let mut v: Vec<(String, String)> = docs.iter().flat_map(|d| d.statements.iter()).flat_map(|s| {
+                    s.action.values().iter().flat_map(move |a| s.resource.values().iter().map(move |r| (a.clone(), r.clone())))
+                }).collect();
+                v.sort();
+                v
+            };
+            prop_assert_eq!(pairs(&parts.iter().collect::<Vec<_>>()), pairs(&[&doc]));
         } else {
-            let too_big = doc.statements.iter().any(|s| PolicyDocument { statements: vec![s.clone()], ..PolicyDocument::default() }.iam_size() > limit);
-            prop_assert!(too_big);
+            let one_resource_too_big = doc.statements.iter().any(|s| s.resource.values().iter().any(|r| {
+                let mut t = s.clone();
+                t.resource = Matcher::Is(vec![r.clone()]);
+                PolicyDocument { statements: vec![t], ..PolicyDocument::default() }.iam_size() > limit
+            }));
+            prop_assert!(one_resource_too_big);
         }
         match propose(&g, &[], Catalog::embedded(), &SynthOptions::default()) {
             Ok(p) => {

@@ -137,6 +137,13 @@ pub fn build(analysis: &Analysis, synth: &SynthArgs) -> anyhow::Result<GenerateO
         &mut diagnostics,
     )?;
     let opts = synth.options();
+    // role ARN → its functions, once (a trail can hold many thousands of principals)
+    let mut by_role: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (o, q) in &usage.principals {
+        if let (PrincipalKind::Function, Some(r)) = (o.kind, &q.role_arn) {
+            by_role.entry(r.as_str()).or_default().push(o.name.as_str());
+        }
+    }
     let mut principals = Vec::new();
     for (id, p) in &usage.principals {
         let carry = carried.for_principal(id, p);
@@ -160,15 +167,12 @@ pub fn build(analysis: &Analysis, synth: &SynthArgs) -> anyhow::Result<GenerateO
         let mut out = PrincipalOut::new(id, p, proposal);
         if id.kind == PrincipalKind::Function && synth.shared_role == SharedRole::Split {
             if let Some(role) = &p.role_arn {
-                let sharing: Vec<String> = usage
-                    .principals
-                    .iter()
-                    .filter(|(o, q)| {
-                        o.kind == PrincipalKind::Function
-                            && o.name != id.name
-                            && q.role_arn.as_ref() == Some(role)
-                    })
-                    .map(|(o, _)| o.name.clone())
+                let sharing: Vec<&str> = by_role
+                    .get(role.as_str())
+                    .into_iter()
+                    .flatten()
+                    .copied()
+                    .filter(|n| *n != id.name)
                     .collect();
                 if !sharing.is_empty() {
                     out.advice.push(format!(

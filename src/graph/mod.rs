@@ -50,6 +50,9 @@ pub enum Edge {
 pub struct AccessGraph {
     pub graph: DiGraph<Node, Edge>,
     index: BTreeMap<Node, NodeIndex>,
+    /// Edges already added: petgraph's `find_edge` is linear in a node's degree, and an action
+    /// of a busy function can reach hundreds of thousands of objects.
+    edges: std::collections::BTreeSet<(NodeIndex, NodeIndex)>,
 }
 
 impl AccessGraph {
@@ -63,7 +66,7 @@ impl AccessGraph {
     }
 
     fn link(&mut self, a: NodeIndex, b: NodeIndex, e: Edge) {
-        if self.graph.find_edge(a, b).is_none() {
+        if self.edges.insert((a, b)) {
             self.graph.add_edge(a, b, e);
         }
     }

@@ -146,8 +146,13 @@ pub fn load(input: &Input, report: &mut FileReport) -> Option<Vec<u8>> {
         ));
         return None;
     }
+    Some(decode(&name, raw, report))
+}
+
+/// Decompresses gzip when the bytes start with its magic number.
+pub fn decode(name: &str, raw: Vec<u8>, report: &mut FileReport) -> Vec<u8> {
     report.bytes_in = raw.len() as u64;
-    if raw.starts_with(&[0x1f, 0x8b]) {
+    let raw = if raw.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::with_capacity(raw.len().saturating_mul(8));
         if let Err(e) = MultiGzDecoder::new(raw.as_slice()).read_to_end(&mut out) {
             let msg = if out.is_empty() {
@@ -159,14 +164,49 @@ pub fn load(input: &Input, report: &mut FileReport) -> Option<Vec<u8>> {
                 )
             };
             report.diagnostics.push(
-                Diagnostic::warning(&name, msg)
-                    .at(format!("after decompressed byte {}", out.len())),
+                Diagnostic::warning(name, msg).at(format!("after decompressed byte {}", out.len())),
             );
         }
-        raw = out;
-    }
+        out
+    } else {
+        raw
+    };
     report.bytes_out = raw.len() as u64;
-    Some(raw)
+    raw
+}
+
+/// Parses decompressed bytes of any accepted shape, replacing invalid UTF-8 (with a warning).
+pub fn parse_decoded(
+    name: &str,
+    bytes: &[u8],
+    on_record: &mut dyn FnMut(&Record<'_>),
+    report: &mut FileReport,
+) {
+    let text = match std::str::from_utf8(bytes) {
+        Ok(t) => std::borrow::Cow::Borrowed(t),
+        Err(e) => {
+            report.diagnostics.push(
+                Diagnostic::warning(
+                    name,
+                    "invalid UTF-8; the bad bytes were replaced with U+FFFD",
+                )
+                .at(format!("byte {}", e.valid_up_to())),
+            );
+            String::from_utf8_lossy(bytes)
+        }
+    };
+    parse_text(name, &text, on_record, report);
+}
+
+/// Decodes and parses raw input bytes (gzip or not): the whole reading path without the file.
+pub fn parse_bytes(
+    name: &str,
+    raw: &[u8],
+    on_record: &mut dyn FnMut(&Record<'_>),
+    report: &mut FileReport,
+) {
+    let bytes = decode(name, raw.to_vec(), report);
+    parse_decoded(name, &bytes, on_record, report);
 }
 
 /// Reads and parses one input, handing each record to `on_record`.
@@ -180,20 +220,7 @@ pub fn read_input(input: &Input, on_record: &mut dyn FnMut(&Record<'_>)) -> File
         return report;
     };
     let t1 = std::time::Instant::now();
-    let text = match std::str::from_utf8(&bytes) {
-        Ok(t) => std::borrow::Cow::Borrowed(t),
-        Err(e) => {
-            report.diagnostics.push(
-                Diagnostic::warning(
-                    &name,
-                    "invalid UTF-8; the bad bytes were replaced with U+FFFD",
-                )
-                .at(format!("byte {}", e.valid_up_to())),
-            );
-            String::from_utf8_lossy(&bytes)
-        }
-    };
-    parse_text(&name, &text, on_record, &mut report);
+    parse_decoded(&name, &bytes, on_record, &mut report);
     report.seconds_parse = t1.elapsed().as_secs_f64();
     report
 }

@@ -379,25 +379,66 @@ pub fn propose(
 }
 
 /// Splits the statements into documents of at most `limit` characters each (first fit, in
-/// order); `None` when a single statement is over the limit.
+/// order). A statement too large on its own is first cut into statements over parts of its
+/// resources (`Sid`, `Sid2`, …). `None` when even one resource does not fit.
 pub fn split(doc: &PolicyDocument, limit: usize) -> Option<Vec<PolicyDocument>> {
-    let mut parts: Vec<PolicyDocument> = Vec::new();
-    for s in &doc.statements {
-        let one = PolicyDocument {
-            statements: vec![s.clone()],
+    let size = |stmts: &[Statement]| {
+        PolicyDocument {
+            statements: stmts.to_vec(),
             ..PolicyDocument::default()
-        };
-        if one.iam_size() > limit {
-            return None;
         }
+        .iam_size()
+    };
+    let mut pieces: Vec<Statement> = Vec::new();
+    for s in &doc.statements {
+        if size(std::slice::from_ref(s)) <= limit {
+            pieces.push(s.clone());
+            continue;
+        }
+        let Matcher::Is(resources) = &s.resource else {
+            return None;
+        };
+        let mut part: Vec<String> = Vec::new();
+        let mut n = 0;
+        let emit = |part: &mut Vec<String>, n: &mut usize, pieces: &mut Vec<Statement>| {
+            *n += 1;
+            let mut st = s.clone();
+            st.resource = Matcher::Is(std::mem::take(part));
+            if *n > 1 {
+                st.sid = st.sid.as_ref().map(|x| format!("{x}{n}"));
+            }
+            pieces.push(st);
+        };
+        for r in resources {
+            part.push(r.clone());
+            let mut trial = s.clone();
+            trial.resource = Matcher::Is(part.clone());
+            if size(&[trial]) > limit {
+                let last = part.pop();
+                if part.is_empty() {
+                    return None;
+                }
+                emit(&mut part, &mut n, &mut pieces);
+                part.extend(last);
+            }
+        }
+        if !part.is_empty() {
+            emit(&mut part, &mut n, &mut pieces);
+        }
+    }
+    let mut parts: Vec<PolicyDocument> = Vec::new();
+    for s in pieces {
         let fits = parts.last().is_some_and(|last| {
-            let mut trial = last.clone();
-            trial.statements.push(s.clone());
-            trial.iam_size() <= limit
+            let mut trial = last.statements.clone();
+            trial.push(s.clone());
+            size(&trial) <= limit
         });
         match parts.last_mut() {
-            Some(last) if fits => last.statements.push(s.clone()),
-            _ => parts.push(one),
+            Some(last) if fits => last.statements.push(s),
+            _ => parts.push(PolicyDocument {
+                statements: vec![s],
+                ..PolicyDocument::default()
+            }),
         }
     }
     Some(parts)
@@ -663,11 +704,27 @@ mod tests {
             );
         }
         let opts = SynthOptions::default();
-        let p = propose(&g, &[], Catalog::embedded(), &opts);
+        let p = propose(&g, &[], Catalog::embedded(), &opts).unwrap_or_default();
+        assert!(
+            p.documents.len() > 1,
+            "one big statement is cut by its resources"
+        );
+        assert!(p.documents.iter().all(|d| d.iam_size() <= MANAGED_LIMIT));
+        let mut g2 = Grants::new();
+        for t in 0..2000 {
+            g2.insert(
+                (
+                    "dynamodb:GetItem".into(),
+                    format!("arn:aws:dynamodb:eu-west-1:111122223333:table/a-rather-long-table-name-{t:05}"),
+                ),
+                ev(),
+            );
+        }
+        let p = propose(&g2, &[], Catalog::embedded(), &opts);
         let Err(SynthError::TooLarge { limit, .. }) = p else {
             panic!("{p:?}")
         };
-        assert_eq!(limit, MANAGED_LIMIT, "one statement cannot be split");
+        assert_eq!(limit, MANAGED_LIMIT, "more than ten policies' worth fails");
         let mut g = Grants::new();
         for t in 0..120 {
             g.insert(

@@ -1,6 +1,9 @@
 //! The benchmark trail: N synthetic records in the S3 delivery layout, with a realistic size
-//! (about 1.5 KB a record) and mix: many functions in shared and single roles, users, AWS
-//! services, data and management events, a few denied calls. Seeded; written file by file so
+//! (about 1.4 KB a record) and mix: 200 functions in 40 shared roles, EC2 role sessions, users,
+//! AWS services, data and management events, a few denied calls. The app is the same whatever N
+//! is: it reads and writes a fixed set of 2,000 objects per prefix and one log stream per function
+//! and day, so distinct usage stops growing while records keep coming (the case of unique keys
+//! per call is measured separately in docs/performance.md). Seeded; written file by file so
 //! memory stays flat whatever N is.
 
 use std::io::Write;
@@ -33,6 +36,34 @@ fn call(rng: &mut Rng, t: chrono::DateTime<Utc>, region: &str) -> Call {
         _ => Caller::Service("lambda.amazonaws.com".into()),
     };
     let arn = |svc: &str, rest: String| format!("arn:aws:{svc}:{region}:{ACCOUNT}:{rest}");
+    if !matches!(caller, Caller::Function { .. }) {
+        // people and instances look around; the functions do the work
+        let (source, name, params) = match rng.below(4) {
+            0 => (
+                "ec2.amazonaws.com",
+                "DescribeInstances",
+                json!({"instancesSet": {}, "filterSet": {}}),
+            ),
+            1 => (
+                "s3.amazonaws.com",
+                "ListBuckets",
+                json!({"Host": "s3.amazonaws.com"}),
+            ),
+            2 => (
+                "lambda.amazonaws.com",
+                "ListFunctions20150331",
+                serde_json::Value::Null,
+            ),
+            _ => (
+                "lambda.amazonaws.com",
+                "GetFunction20150331v2",
+                json!({"functionName": format!("fn-{f:03}")}),
+            ),
+        };
+        let mut c = Call::new(t, caller, source, name, params);
+        c.user_agent = "aws-cli/2.18.4 md/awscrt#0.22.0 ua/2.0 os/linux#6.8.0".to_string();
+        return c;
+    }
     let k = rng.below(12);
     let id = rng.uuid();
     let (source, name, params, resources, data): (
@@ -44,7 +75,8 @@ fn call(rng: &mut Rng, t: chrono::DateTime<Utc>, region: &str) -> Call {
     ) = match k {
         0..=2 => {
             let b = format!("data-{}-{ACCOUNT}", f % 17);
-            let key = format!("in/{}/{}/{id}.json", t.format("%Y/%m/%d"), f % 7);
+            // the same app reads and writes from a fixed set of objects
+            let key = format!("in/{}/{:05}.json", f % 7, rng.below(2_000));
             let name = if k == 0 { "PutObject" } else { "GetObject" };
             (
                 "s3.amazonaws.com",
@@ -115,15 +147,20 @@ fn call(rng: &mut Rng, t: chrono::DateTime<Utc>, region: &str) -> Call {
         _ => (
             "logs.amazonaws.com",
             "CreateLogStream",
-            json!({"logGroupName": format!("/aws/lambda/fn-{f:03}"), "logStreamName": format!("{}/[$LATEST]{}", t.format("%Y/%m/%d"), &id[..8])}),
+            json!({"logGroupName": format!("/aws/lambda/fn-{f:03}"), "logStreamName": format!("{}/[$LATEST]{:08x}", t.format("%Y/%m/%d"), f)}),
             vec![],
             false,
         ),
     };
+    let lambda = matches!(caller, Caller::Function { .. });
     let mut c = Call::new(t, caller, source, name, params);
     c.resources = resources;
     c.data_event = data;
-    c.user_agent = UA.to_string();
+    c.user_agent = if lambda {
+        UA.to_string()
+    } else {
+        "aws-cli/2.18.4 md/awscrt#0.22.0 ua/2.0 os/linux#6.8.0".to_string()
+    };
     if rng.below(500) == 0 {
         c.error = Some(("AccessDenied".into(), "Access Denied".into()));
     }
