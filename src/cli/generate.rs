@@ -112,7 +112,15 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         write_policies(dir, &out.principals)?;
     }
     let text = match args.format {
-        Format::Json => serde_json::to_string_pretty(&out).context("cannot render JSON")? + "\n",
+        Format::Json => {
+            // Streamed: the JSON of a large trail is many times the size of the policies.
+            use std::io::Write as _;
+            let mut w = std::io::BufWriter::new(std::io::stdout().lock());
+            serde_json::to_writer_pretty(&mut w, &out).map_err(std::io::Error::from)?;
+            w.write_all(b"\n")?;
+            w.flush()?;
+            return Ok(analysis.final_exit(&args.input));
+        }
         Format::Text => report::generate_text(&out),
         Format::Terraform => report::iac::terraform(&out.principals),
         Format::Cloudformation => report::iac::cloudformation(&out.principals)?,
@@ -125,15 +133,19 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
 /// Proposals for every principal of the analysis, replayed before they are returned.
 pub fn build(analysis: &Analysis, synth: &SynthArgs) -> anyhow::Result<GenerateOutput> {
     let catalog = Catalog::embedded();
+    let scoped;
     let usage = match synth.shared_role {
-        SharedRole::Split => analysis.usage.clone(),
-        SharedRole::Scope => crate::synth::scope::scope_shared_roles(&analysis.usage),
+        SharedRole::Split => &analysis.usage,
+        SharedRole::Scope => {
+            scoped = crate::synth::scope::scope_shared_roles(&analysis.usage);
+            &scoped
+        }
     };
     let mut diagnostics = analysis.diagnostics.clone();
     let carried = crate::synth::carry::Carry::load(
         synth.current.as_deref(),
         synth.keep.as_deref(),
-        &usage,
+        usage,
         &mut diagnostics,
     )?;
     let opts = synth.options();
@@ -185,12 +197,12 @@ pub fn build(analysis: &Analysis, synth: &SynthArgs) -> anyhow::Result<GenerateO
         }
         principals.push(out);
     }
-    let graph = AccessGraph::from_usage(&usage);
-    let unmapped = report::unmapped_rows(&usage);
+    let graph = AccessGraph::from_usage(usage);
+    let unmapped = report::unmapped_rows(usage);
     Ok(GenerateOutput {
         schema: GENERATE_SCHEMA,
         catalog: catalog.provenance.catalog.clone(),
-        window: report::window(&usage),
+        window: report::window(usage),
         summary: Summary {
             files: analysis.stats.files,
             records: analysis.stats.records,

@@ -398,32 +398,36 @@ pub fn split(doc: &PolicyDocument, limit: usize) -> Option<Vec<PolicyDocument>> 
         let Matcher::Is(resources) = &s.resource else {
             return None;
         };
-        let mut part: Vec<String> = Vec::new();
-        let mut n = 0;
-        let emit = |part: &mut Vec<String>, n: &mut usize, pieces: &mut Vec<Statement>| {
-            *n += 1;
+        // The k-th piece (from 1) of a cut statement: its resources, and the Sid suffixed from
+        // the second piece on; trials are sized with the Sid the piece will carry.
+        let piece = |part: &[String], k: usize| {
             let mut st = s.clone();
-            st.resource = Matcher::Is(std::mem::take(part));
-            if *n > 1 {
-                st.sid = st.sid.as_ref().map(|x| format!("{x}{n}"));
+            st.resource = Matcher::Is(part.to_vec());
+            if k > 1 {
+                st.sid = st.sid.as_ref().map(|x| format!("{x}{k}"));
             }
-            pieces.push(st);
+            st
         };
+        let mut part: Vec<String> = Vec::new();
+        let mut k = 1;
         for r in resources {
             part.push(r.clone());
-            let mut trial = s.clone();
-            trial.resource = Matcher::Is(part.clone());
-            if size(&[trial]) > limit {
+            if size(&[piece(&part, k)]) > limit {
                 let last = part.pop();
                 if part.is_empty() {
                     return None;
                 }
-                emit(&mut part, &mut n, &mut pieces);
+                pieces.push(piece(&part, k));
+                k += 1;
+                part.clear();
                 part.extend(last);
+                if size(&[piece(&part, k)]) > limit {
+                    return None;
+                }
             }
         }
         if !part.is_empty() {
-            emit(&mut part, &mut n, &mut pieces);
+            pieces.push(piece(&part, k));
         }
     }
     let mut parts: Vec<PolicyDocument> = Vec::new();
