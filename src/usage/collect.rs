@@ -1,6 +1,7 @@
 //! The ingestion pipeline: read every input (in parallel, one file per task), filter, attribute,
 //! map and aggregate; merge the per-file aggregates at the end.
 
+use std::sync::Mutex;
 use std::time::Instant;
 
 use chrono::{DateTime, Days, Utc};
@@ -208,16 +209,23 @@ pub fn collect(
         })
         .collect();
     let progress = crate::usage::progress::Progress::new(&selected);
+    // One accumulator per worker, not per rayon split: a task takes an idle accumulator from
+    // the pool (or starts one), adds its file and puts it back, so at most one accumulator per
+    // thread ever exists and memory grows with distinct usage, not with the number of files.
     let run = || {
-        selected
-            .par_iter()
-            .enumerate()
-            .fold(Acc::default, |acc, (i, input)| {
-                let r = read_one(input, filters, mapper);
-                progress.file_done(r.report.bytes_in, r.report.records);
-                acc.add(i, r)
-            })
-            .reduce(Acc::default, Acc::merge)
+        let pool: Mutex<Vec<Acc>> = Mutex::new(Vec::new());
+        let lock = || pool.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        selected.par_iter().enumerate().for_each(|(i, input)| {
+            let r = read_one(input, filters, mapper);
+            progress.file_done(r.report.bytes_in, r.report.records);
+            let acc = lock().pop().unwrap_or_default();
+            let acc = acc.add(i, r);
+            lock().push(acc);
+        });
+        let accs = pool
+            .into_inner()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        accs.into_iter().fold(Acc::default(), Acc::merge)
     };
     let acc = match threads {
         Some(n) => match rayon::ThreadPoolBuilder::new().num_threads(n).build() {
