@@ -162,15 +162,7 @@ pub fn terraform(principals: &[PrincipalOut]) -> String {
 
 /// `orders-api` → `OrdersApi`: a CloudFormation logical id.
 fn logical_id(name: &str) -> String {
-    name.split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(|w| {
-            let mut c = w.chars();
-            c.next()
-                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
-                .unwrap_or_default()
-        })
-        .collect()
+    crate::synth::pascal_case(name, true)
 }
 
 #[derive(Serialize)]

@@ -587,8 +587,14 @@ fn resource_noun(resources: &[String]) -> Option<String> {
 
 /// PascalCase of a name, without its purely numeric parts (account ids) and punctuation.
 fn pascal(s: &str) -> String {
+    pascal_case(s, false)
+}
+
+/// PascalCase of a name's alphanumeric words (`orders-api` → `OrdersApi`); words that are all
+/// digits are kept only when `keep_numbers` is set.
+pub(crate) fn pascal_case(s: &str, keep_numbers: bool) -> String {
     s.split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|w| !w.is_empty() && !w.bytes().all(|b| b.is_ascii_digit()))
+        .filter(|w| !w.is_empty() && (keep_numbers || !w.bytes().all(|b| b.is_ascii_digit())))
         .map(|w| {
             let mut c = w.chars();
             c.next()

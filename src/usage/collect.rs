@@ -85,6 +85,21 @@ struct FileResult {
     bad: u64,
 }
 
+/// Warns of an unusable record; the first 100 of a file are named, the rest only counted.
+fn unusable(
+    diags: &mut Vec<Diagnostic>,
+    name: &str,
+    ordinal: u64,
+    problem: &dyn std::fmt::Display,
+) {
+    if diags.len() < 100 {
+        diags.push(
+            Diagnostic::warning(name, format!("unusable record: {problem}"))
+                .at(format!("record {ordinal}")),
+        );
+    }
+}
+
 fn read_one(input: &Input, filters: &Filters, mapper: &Mapper) -> FileResult {
     let name = input.display();
     let mut agg = Aggregate::default();
@@ -98,12 +113,7 @@ fn read_one(input: &Input, filters: &Filters, mapper: &Mapper) -> FileResult {
             Ok(t) => t,
             Err(problem) => {
                 bad += 1;
-                if diags.len() < 100 {
-                    diags.push(
-                        Diagnostic::warning(&name, format!("unusable record: {problem}"))
-                            .at(format!("record {ordinal}")),
-                    );
-                }
+                unusable(&mut diags, &name, ordinal, &problem);
                 return;
             }
         };
@@ -115,12 +125,7 @@ fn read_one(input: &Input, filters: &Filters, mapper: &Mapper) -> FileResult {
             Ok(p) => p,
             Err(problem) => {
                 bad += 1;
-                if diags.len() < 100 {
-                    diags.push(
-                        Diagnostic::warning(&name, format!("unusable record: {problem}"))
-                            .at(format!("record {ordinal}")),
-                    );
-                }
+                unusable(&mut diags, &name, ordinal, &problem);
                 return;
             }
         };
