@@ -215,10 +215,10 @@ fn exit_code_table_matches_the_code() {
     let mut documented = BTreeMap::new();
     for line in doc.lines() {
         let cells: Vec<&str> = line.split('|').map(str::trim).collect();
-        if cells.len() >= 4 {
-            if let Ok(code) = cells[1].parse::<u8>() {
-                documented.insert(code, cells[2].to_string());
-            }
+        if cells.len() >= 4
+            && let Ok(code) = cells[1].parse::<u8>()
+        {
+            documented.insert(code, cells[2].to_string());
         }
     }
     let actual: BTreeMap<u8, String> = tightrole::cli::Exit::ALL

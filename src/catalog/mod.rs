@@ -197,20 +197,20 @@ impl Catalog {
         }
         for (i, table) in [event_sources, overrides].into_iter().enumerate() {
             for line in table.lines() {
-                if i == 0 {
-                    if let Some(rest) = line.strip_prefix("# source: ") {
-                        c.provenance.event_sources = rest.to_string();
-                    }
+                if i == 0
+                    && let Some(rest) = line.strip_prefix("# source: ")
+                {
+                    c.provenance.event_sources = rest.to_string();
                 }
                 if line.starts_with('#') || line.is_empty() {
                     continue;
                 }
                 let mut f = line.split('\t');
-                if let (Some(src), Some(prefix)) = (f.next(), f.next()) {
-                    if !prefix.is_empty() {
-                        c.event_sources
-                            .insert(src.to_ascii_lowercase(), prefix.to_string());
-                    }
+                if let (Some(src), Some(prefix)) = (f.next(), f.next())
+                    && !prefix.is_empty()
+                {
+                    c.event_sources
+                        .insert(src.to_ascii_lowercase(), prefix.to_string());
                 }
             }
         }

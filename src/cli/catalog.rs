@@ -25,7 +25,7 @@ pub struct Args {
 enum Sub {
     /// Per (eventSource, eventName) in the trail: its class, action(s) and count, and the share
     /// mapped or classified.
-    Coverage(CoverageArgs),
+    Coverage(Box<CoverageArgs>),
     /// An action (`s3:GetObject`) or a service prefix (`s3`): access level, resource types,
     /// condition keys, whether CloudTrail logs it, and the events that map to it.
     Show(ShowArgs),
@@ -50,7 +50,7 @@ pub struct ShowArgs {
 
 pub fn run(args: Args) -> anyhow::Result<Exit> {
     match args.command {
-        Sub::Coverage(a) => coverage(a),
+        Sub::Coverage(a) => coverage(*a),
         Sub::Show(a) => show(a),
     }
 }
@@ -75,7 +75,8 @@ struct CoverageOutput {
 }
 
 fn coverage(args: CoverageArgs) -> anyhow::Result<Exit> {
-    let analysis = args.input.analyze()?;
+    let live = args.input.live(false)?;
+    let analysis = args.input.analyze(live.as_ref())?;
     if let Some(exit) = analysis.report_input(&args.input) {
         return Ok(exit);
     }

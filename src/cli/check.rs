@@ -55,7 +55,8 @@ struct CheckOutput {
 pub fn run(args: Args) -> anyhow::Result<Exit> {
     let mut diags = Vec::new();
     let policies = crate::policy::current::load(&args.policy, &mut diags)?;
-    let analysis = args.input.analyze()?;
+    let live = args.input.live(false)?;
+    let analysis = args.input.analyze(live.as_ref())?;
     for d in &diags {
         eprintln!("{d}");
     }

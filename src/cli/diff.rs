@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::{Args as ClapArgs, ValueEnum};
 
-use super::input::InputArgs;
+use super::input::{InputArgs, is_live, load_current};
 use super::{Exit, print_stdout};
 use crate::catalog::Catalog;
 use crate::diff::{DiffClass, DiffOptions, diff};
@@ -59,7 +59,7 @@ pub struct Args {
     pub input: InputArgs,
 
     /// Current policies: a directory of policy files, `aws iam get-account-authorization-details`
-    /// output, or one policy file.
+    /// output, one policy file, or `live` (GetAccountAuthorizationDetails).
     #[arg(long, value_name = "FILE|DIR", help_heading = "Analysis")]
     pub current: PathBuf,
 
@@ -81,8 +81,9 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<Exit> {
     let mut diags = Vec::new();
-    let current = crate::policy::current::load(&args.current, &mut diags)?;
-    let analysis = args.input.analyze()?;
+    let live = args.input.live(is_live(&args.current))?;
+    let current = load_current(&args.current, live.as_ref(), &mut diags)?;
+    let analysis = args.input.analyze(live.as_ref())?;
     for d in &diags {
         eprintln!("{d}");
     }

@@ -11,7 +11,7 @@ use clap::{Args as ClapArgs, ValueEnum};
 use super::input::InputArgs;
 use super::{Exit, print_stdout};
 use crate::drift::{DriftOptions, Finding, ReadFile, State, report};
-use crate::identity::{Inventory, InventoryFunction, PrincipalKind, role_name};
+use crate::identity::{InventoryFunction, PrincipalKind, role_name};
 use crate::source::Input;
 use crate::usage::{Filters, Usage, collect};
 
@@ -95,6 +95,11 @@ fn parse_duration(s: &str) -> anyhow::Result<Duration> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<Exit> {
+    if args.input.lookup_events || args.input.paths.iter().any(|p| p.starts_with("s3://")) {
+        anyhow::bail!(
+            "`drift` reads local trail files: its state remembers which files it has read. Sync the bucket first (`aws s3 sync s3://BUCKET/AWSLogs/ trail/`), then run `drift trail/`"
+        );
+    }
     let unused_after = parse_duration(&args.unused_after)?;
     let mut diags = Vec::new();
     let baseline = crate::policy::current::load(&args.baseline, &mut diags)?;
@@ -124,20 +129,8 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
             .transpose()?,
         accounts: args.input.accounts.clone(),
     };
-    let mut inventory = match &args.input.functions {
-        Some(p) => Inventory::parse(
-            &std::fs::read_to_string(p)
-                .with_context(|| format!("cannot read `{}`", p.display()))?,
-        )
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "`{}` is not `aws lambda list-functions` output: {}",
-                p.display(),
-                crate::source::serde_reason(&e)
-            )
-        })?,
-        None => Inventory::default(),
-    };
+    let live = args.input.live(false)?;
+    let mut inventory = args.input.inventory(live.as_ref())?;
     let listed: BTreeSet<String> = inventory.functions.keys().cloned().collect();
     // Functions known from earlier periods stay functions.
     for (k, role) in &stored.roles {

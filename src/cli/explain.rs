@@ -7,7 +7,7 @@ use anyhow::bail;
 use clap::Args as ClapArgs;
 
 use super::generate::{SynthArgs, build};
-use super::input::InputArgs;
+use super::input::{AwsArgs, InputArgs, is_live};
 use super::{Exit, print_stdout};
 use crate::wildcard::matches;
 
@@ -29,6 +29,9 @@ pub struct Args {
 
     #[command(flatten)]
     pub synth: SynthArgs,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 pub fn run(args: Args) -> anyhow::Result<Exit> {
@@ -42,12 +45,15 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         threads: None,
         strict: false,
         stats: None,
+        lookup_events: false,
+        aws: args.aws.clone(),
     };
-    let analysis = input.analyze()?;
+    let live = input.live(args.synth.current.as_deref().is_some_and(is_live))?;
+    let analysis = input.analyze(live.as_ref())?;
     if let Some(exit) = analysis.report_input(&input) {
         return Ok(exit);
     }
-    let out = build(&analysis, &args.synth)?;
+    let out = build(&analysis, &args.synth, live.as_ref())?;
     if out.principals.is_empty() {
         bail!("no principal named `{}` in the trail", args.principal);
     }

@@ -6,12 +6,13 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, bail};
 use clap::{Args as ClapArgs, ValueEnum};
 
-use super::input::{Analysis, InputArgs};
+use super::input::{Analysis, InputArgs, is_live, load_current};
 use super::{Exit, print_stdout};
 use crate::catalog::Catalog;
 use crate::graph::AccessGraph;
 use crate::identity::PrincipalKind;
 use crate::report::{self, GENERATE_SCHEMA, GenerateOutput, PrincipalOut, Summary};
+use crate::source::live::Live;
 use crate::synth::{Level, PolicyKind, SynthOptions};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -103,11 +104,14 @@ impl SynthArgs {
 }
 
 pub fn run(args: Args) -> anyhow::Result<Exit> {
-    let analysis = args.input.analyze()?;
+    let live = args
+        .input
+        .live(args.synth.current.as_deref().is_some_and(is_live))?;
+    let analysis = args.input.analyze(live.as_ref())?;
     if let Some(exit) = analysis.report_input(&args.input) {
         return Ok(exit);
     }
-    let out = build(&analysis, &args.synth)?;
+    let out = build(&analysis, &args.synth, live.as_ref())?;
     if let Some(dir) = &args.out {
         write_policies(dir, &out.principals)?;
     }
@@ -131,7 +135,11 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
 }
 
 /// Proposals for every principal of the analysis, replayed before they are returned.
-pub fn build(analysis: &Analysis, synth: &SynthArgs) -> anyhow::Result<GenerateOutput> {
+pub fn build(
+    analysis: &Analysis,
+    synth: &SynthArgs,
+    live: Option<&Live>,
+) -> anyhow::Result<GenerateOutput> {
     let catalog = Catalog::embedded();
     let scoped;
     let usage = match synth.shared_role {
@@ -142,12 +150,12 @@ pub fn build(analysis: &Analysis, synth: &SynthArgs) -> anyhow::Result<GenerateO
         }
     };
     let mut diagnostics = analysis.diagnostics.clone();
-    let carried = crate::synth::carry::Carry::load(
-        synth.current.as_deref(),
-        synth.keep.as_deref(),
-        usage,
-        &mut diagnostics,
-    )?;
+    let current = synth
+        .current
+        .as_deref()
+        .map(|p| load_current(p, live, &mut diagnostics))
+        .transpose()?;
+    let carried = crate::synth::carry::Carry::load(current.as_ref(), synth.keep.as_deref(), usage)?;
     let opts = synth.options();
     // role ARN → its functions, once (a trail can hold many thousands of principals)
     let mut by_role: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
@@ -177,22 +185,23 @@ pub fn build(analysis: &Analysis, synth: &SynthArgs) -> anyhow::Result<GenerateO
             Some(proposal)
         };
         let mut out = PrincipalOut::new(id, p, proposal);
-        if id.kind == PrincipalKind::Function && synth.shared_role == SharedRole::Split {
-            if let Some(role) = &p.role_arn {
-                let sharing: Vec<&str> = by_role
-                    .get(role.as_str())
-                    .into_iter()
-                    .flatten()
-                    .copied()
-                    .filter(|n| *n != id.name)
-                    .collect();
-                if !sharing.is_empty() {
-                    out.advice.push(format!(
+        if id.kind == PrincipalKind::Function
+            && synth.shared_role == SharedRole::Split
+            && let Some(role) = &p.role_arn
+        {
+            let sharing: Vec<&str> = by_role
+                .get(role.as_str())
+                .into_iter()
+                .flatten()
+                .copied()
+                .filter(|n| *n != id.name)
+                .collect();
+            if !sharing.is_empty() {
+                out.advice.push(format!(
                         "shares role `{}` with {}: give it a role of its own with this policy, or use `--shared-role scope`",
                         crate::identity::role_name(role),
                         sharing.join(", ")
                     ));
-                }
             }
         }
         principals.push(out);

@@ -9,13 +9,25 @@ use clap::Args;
 use super::Exit;
 use crate::diag::{Diagnostic, Level};
 use crate::identity::Inventory;
-use crate::usage::{Filters, Stats, Usage, collect};
+use crate::source::live::s3::{S3Url, Window};
+use crate::source::live::{Connect, Live, Sources, lookup};
+use crate::usage::{Filters, Stats, Usage, collect, collect_stream};
 
 #[derive(Debug, Clone, Args)]
 pub struct InputArgs {
-    /// Trail files or directories (`.json`, `.json.gz`, JSON lines; `-` for stdin).
-    #[arg(required = true, value_name = "PATH", help_heading = "Input")]
+    /// Trail files or directories (`.json`, `.json.gz`, JSON lines; `-` for stdin), or the
+    /// trail bucket: `s3://BUCKET/PREFIX`.
+    #[arg(
+        required_unless_present = "lookup_events",
+        value_name = "PATH",
+        help_heading = "Input"
+    )]
     pub paths: Vec<String>,
+
+    /// Also read CloudTrail LookupEvents in every `--region` (management events only, at most
+    /// the last 90 days; paced to AWS's 2 requests per second).
+    #[arg(long, help_heading = "Input")]
+    pub lookup_events: bool,
 
     /// Only records at or after this time: RFC 3339, a date, or relative (`90d`, `12h`).
     #[arg(long, value_name = "TIME", help_heading = "Input")]
@@ -33,8 +45,9 @@ pub struct InputArgs {
     #[arg(long = "principal", value_name = "GLOB", help_heading = "Input")]
     pub principals: Vec<String>,
 
-    /// Function inventory: the JSON printed by `aws lambda list-functions`.
-    #[arg(long, value_name = "FILE", help_heading = "Analysis")]
+    /// Function inventory: the JSON printed by `aws lambda list-functions`, or `live` for
+    /// ListFunctions in every `--region` (the default when reading S3 or LookupEvents).
+    #[arg(long, value_name = "FILE|live", help_heading = "Analysis")]
     pub functions: Option<PathBuf>,
 
     /// Worker threads (default: one per core).
@@ -45,10 +58,75 @@ pub struct InputArgs {
     #[arg(long, help_heading = "Input")]
     pub strict: bool,
 
+    #[command(flatten)]
+    pub aws: AwsArgs,
+
     /// Print end-of-run figures (files, bytes, records, throughput, time per stage) to stderr,
     /// as text or JSON.
     #[arg(long, value_enum, value_name = "FORMAT", num_args = 0..=1, require_equals = true, default_missing_value = "text", help_heading = "Output")]
     pub stats: Option<StatsFormat>,
+}
+
+/// How to reach AWS, as for the AWS CLI. Only used by the live sources (`s3://…`,
+/// `--lookup-events`, `--functions live`, `--current live`).
+#[derive(Debug, Clone, Args)]
+pub struct AwsArgs {
+    /// The named profile (default: AWS_PROFILE, then `default`).
+    #[arg(long, value_name = "NAME", help_heading = "AWS")]
+    pub profile: Option<String>,
+
+    /// A region to read (repeatable). The first is the one the clients use; S3 layout folders,
+    /// LookupEvents and ListFunctions are limited to these. Default: the profile's region.
+    #[arg(long = "region", value_name = "REGION", help_heading = "AWS")]
+    pub regions: Vec<String>,
+
+    /// Send every AWS request here (an emulator, a VPC endpoint).
+    #[arg(long, value_name = "URL", help_heading = "AWS")]
+    pub endpoint_url: Option<String>,
+
+    /// Keep downloaded trail objects here, by ETag, so that re-runs fetch only what changed.
+    #[arg(long, value_name = "DIR", help_heading = "AWS")]
+    pub cache: Option<PathBuf>,
+
+    /// Downloads in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 16, help_heading = "AWS")]
+    pub concurrency: usize,
+
+    /// Attempts per AWS request: throttling, 5xx and connection errors are retried with
+    /// exponential backoff.
+    #[arg(long, value_name = "N", default_value_t = 5, help_heading = "AWS")]
+    pub max_attempts: u32,
+}
+
+impl AwsArgs {
+    pub fn connect(&self) -> anyhow::Result<Live> {
+        Live::connect(&Connect {
+            profile: self.profile.clone(),
+            regions: self.regions.clone(),
+            endpoint_url: self.endpoint_url.clone(),
+            max_attempts: self.max_attempts,
+        })
+    }
+}
+
+/// Loads `--current`: a file or folder, or (`live`) GetAccountAuthorizationDetails.
+pub fn load_current(
+    path: &std::path::Path,
+    live: Option<&Live>,
+    diags: &mut Vec<Diagnostic>,
+) -> anyhow::Result<crate::policy::current::CurrentPolicies> {
+    if is_live(path) {
+        let Some(live) = live else {
+            bail!("internal error: `--current live` without an AWS connection");
+        };
+        return crate::source::live::iam::current(live, diags);
+    }
+    Ok(crate::policy::current::load(path, diags)?)
+}
+
+/// `--current live` and `--functions live` name AWS, not a file (`./live` is the file).
+pub fn is_live(path: &std::path::Path) -> bool {
+    path.as_os_str() == "live"
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -62,10 +140,10 @@ pub fn parse_time(s: &str, now: DateTime<Utc>) -> anyhow::Result<DateTime<Utc>> 
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Ok(t.with_timezone(&Utc));
     }
-    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        if let Some(t) = d.and_hms_opt(0, 0, 0) {
-            return Ok(t.and_utc());
-        }
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        && let Some(t) = d.and_hms_opt(0, 0, 0)
+    {
+        return Ok(t.and_utc());
     }
     let (num, unit) = s.split_at(s.len().saturating_sub(1));
     let n: i64 = num.parse().with_context(|| {
@@ -92,10 +170,10 @@ pub struct Analysis {
 }
 
 impl InputArgs {
-    /// Reads, attributes and aggregates every input.
-    pub fn analyze(&self) -> anyhow::Result<Analysis> {
+    /// The record filters these options ask for.
+    pub fn filters(&self) -> anyhow::Result<Filters> {
         let now = Utc::now();
-        let filters = Filters {
+        Ok(Filters {
             since: self
                 .since
                 .as_deref()
@@ -107,9 +185,27 @@ impl InputArgs {
                 .map(|s| parse_time(s, now))
                 .transpose()?,
             accounts: self.accounts.clone(),
-        };
-        let inventory = match &self.functions {
-            Some(path) => {
+        })
+    }
+
+    /// Are records read from AWS (the bucket or LookupEvents)?
+    fn reads_aws_trail(&self) -> bool {
+        self.lookup_events || self.paths.iter().any(|p| p.starts_with("s3://"))
+    }
+
+    /// Connects to AWS when these options (or the command's own, `also`) read from it.
+    pub fn live(&self, also: bool) -> anyhow::Result<Option<Live>> {
+        if also || self.reads_aws_trail() || self.functions.as_deref().is_some_and(is_live) {
+            Ok(Some(self.aws.connect()?))
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// The function inventory: `--functions FILE`, or ListFunctions when live.
+    pub fn inventory(&self, live: Option<&Live>) -> anyhow::Result<Inventory> {
+        match (&self.functions, live) {
+            (Some(path), _) if !is_live(path) => {
                 let text = std::fs::read_to_string(path).with_context(|| {
                     format!("cannot read function inventory `{}`", path.display())
                 })?;
@@ -119,20 +215,83 @@ impl InputArgs {
                         path.display(),
                         crate::source::serde_reason(&e)
                     )
-                })?
+                })
             }
-            None => Inventory::default(),
+            (Some(_), Some(live)) => crate::source::live::lambda::inventory(live),
+            (None, Some(live)) if self.reads_aws_trail() => {
+                crate::source::live::lambda::inventory(live)
+            }
+            _ => Ok(Inventory::default()),
+        }
+    }
+
+    /// Reads, attributes and aggregates every input. `live` is the AWS connection from
+    /// [`live`](Self::live), shared with `--current live`.
+    pub fn analyze(&self, live: Option<&Live>) -> anyhow::Result<Analysis> {
+        let filters = self.filters()?;
+        let inventory = self.inventory(live)?;
+        let (urls, local): (Vec<&String>, Vec<&String>) =
+            self.paths.iter().partition(|p| p.starts_with("s3://"));
+        let local: Vec<String> = local.into_iter().cloned().collect();
+        let (inputs, mut diagnostics) = crate::source::discover(&local);
+        let (agg, stats, diags) = match live {
+            Some(live) if !urls.is_empty() || self.lookup_events => {
+                let sources = Sources {
+                    buckets: urls
+                        .iter()
+                        .map(|u| S3Url::parse(u))
+                        .collect::<anyhow::Result<_>>()?,
+                    window: window(&filters, &self.aws.regions),
+                    lookup: self.lookup_events.then_some(lookup::Query {
+                        since: filters.since,
+                        until: filters.until,
+                    }),
+                    cache: self.aws.cache.clone(),
+                    concurrency: self.aws.concurrency,
+                };
+                let (stream, mut pending) = live.start(&sources, inputs)?;
+                let (agg, mut stats, diags) = collect_stream(stream, &filters, self.threads);
+                diagnostics.extend(live.finish(&mut pending)?);
+                diagnostics.extend(pending.notes.clone());
+                stats.live = Some(pending.stats.snapshot());
+                (agg, stats, diags)
+            }
+            _ => collect(&inputs, &filters, self.threads),
         };
-        let (inputs, mut diagnostics) = crate::source::discover(&self.paths);
-        let (agg, stats, diags) = collect(&inputs, &filters, self.threads);
         diagnostics.extend(diags);
         let mut usage = Usage::resolve(agg, &inventory);
         usage.retain_principals(&self.principals);
+        for (f, role) in &usage.idle_functions {
+            diagnostics.push(Diagnostic::note(
+                "function inventory",
+                format!(
+                    "function `{f}` (role {}) made no call in this window: every permission its role grants it is unused or unobservable",
+                    role.as_deref().map_or("unknown", crate::identity::role_name)
+                ),
+            ));
+        }
         Ok(Analysis {
             usage,
             stats,
             diagnostics,
         })
+    }
+}
+
+/// The S3 listing window: the filters' accounts, the `--region`s given, and the days of
+/// `--since`..`--until` (now when absent) with a day of slack either side, as for local files.
+fn window(filters: &Filters, regions: &[String]) -> Window {
+    let days = filters.since.and_then(|s| {
+        let until = filters.until.unwrap_or_else(Utc::now);
+        Some((
+            s.date_naive().checked_sub_days(chrono::Days::new(1))?,
+            until.date_naive().checked_add_days(chrono::Days::new(1))?,
+        ))
+    });
+    Window {
+        accounts: filters.accounts.clone(),
+        regions: regions.to_vec(),
+        days,
     }
 }
 

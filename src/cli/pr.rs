@@ -10,7 +10,7 @@ use clap::{Args as ClapArgs, ValueEnum};
 
 use super::Exit;
 use super::generate::SynthArgs;
-use super::input::InputArgs;
+use super::input::{InputArgs, is_live, load_current};
 use crate::catalog::Catalog;
 use crate::diff::{DiffClass, DiffOptions, DiffReport, diff};
 use crate::graph::{AccessGraph, render};
@@ -123,7 +123,8 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     let Some(current_path) = args.synth.current.clone() else {
         bail!("`pr` needs `--current`: the policies the pull request changes");
     };
-    let mut analysis = args.input.analyze()?;
+    let live = args.input.live(is_live(&current_path))?;
+    let mut analysis = args.input.analyze(live.as_ref())?;
     if let Some(exit) = analysis.report_input(&args.input) {
         return Ok(exit);
     }
@@ -131,9 +132,9 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     analysis.usage = per_file(&analysis.usage);
     let mut synth = args.synth.clone();
     synth.shared_role = super::generate::SharedRole::Split;
-    let out = super::generate::build(&analysis, &synth)?;
+    let out = super::generate::build(&analysis, &synth, live.as_ref())?;
     let mut diags = Vec::new();
-    let current = crate::policy::current::load(&current_path, &mut diags)?;
+    let current = load_current(&current_path, live.as_ref(), &mut diags)?;
     for d in &diags {
         eprintln!("{d}");
     }

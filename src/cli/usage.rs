@@ -35,7 +35,8 @@ struct UsageOutput {
 }
 
 pub fn run(args: Args) -> anyhow::Result<Exit> {
-    let analysis = args.input.analyze()?;
+    let live = args.input.live(false)?;
+    let analysis = args.input.analyze(live.as_ref())?;
     if let Some(exit) = analysis.report_input(&args.input) {
         return Ok(exit);
     }

@@ -127,6 +127,18 @@ pub struct DiffReport {
     pub principals: Vec<PrincipalDiff>,
     /// Principals in the trail without current policies in `--current`.
     pub not_in_current: Vec<String>,
+    /// Functions of the inventory with no call in the window: as far as they go, every
+    /// permission of their role is unused or unobservable.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub idle_functions: Vec<IdleFunction>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct IdleFunction {
+    pub function: String,
+    pub role: Option<String>,
+    /// Actions the role's current policies grant (0 when the role is not in `--current`).
+    pub granted_actions: usize,
 }
 
 impl DiffReport {
@@ -271,6 +283,25 @@ pub fn diff(
         window: crate::report::window(usage),
         principals,
         not_in_current,
+        idle_functions: usage
+            .idle_functions
+            .iter()
+            .map(|(f, role)| IdleFunction {
+                function: f.clone(),
+                role: role.as_deref().map(|r| role_name(r).to_string()),
+                granted_actions: role
+                    .as_deref()
+                    .and_then(|r| current.for_role(role_name(r)))
+                    .map(|cp| {
+                        granted(
+                            cp.policies.iter().map(|p| (p.source.as_str(), &p.document)),
+                            catalog,
+                        )
+                        .len()
+                    })
+                    .unwrap_or(0),
+            })
+            .collect(),
     }
 }
 

@@ -164,14 +164,12 @@ impl Mapper {
             .error_code
             .as_deref()
             .is_some_and(|c| self.tables.is_denied(c));
-        if denied {
-            if let Some(need) = self.need_from_error_message(rec) {
-                return Mapping {
-                    class: Class::Denied,
-                    how: How::ErrorMessage,
-                    needs: vec![need],
-                };
-            }
+        if denied && let Some(need) = self.need_from_error_message(rec) {
+            return Mapping {
+                class: Class::Denied,
+                how: How::ErrorMessage,
+                needs: vec![need],
+            };
         }
         let resolver = resource::Resolver {
             catalog: self.catalog,
@@ -296,10 +294,10 @@ impl Mapper {
             if let Some(def) = self.catalog.action(prefix, candidate) {
                 return (how_found, Found::Actions(vec![(def, "-".to_string())]));
             }
-            if prefix == "apigateway" {
-                if let Some(op) = self.pick_http_operation(candidate, params) {
-                    return (How::Exception, Found::Http(op));
-                }
+            if prefix == "apigateway"
+                && let Some(op) = self.pick_http_operation(candidate, params)
+            {
+                return (How::Exception, Found::Http(op));
             }
         }
         (How::None, Found::None)

@@ -295,14 +295,14 @@ impl Resolver<'_> {
                 if let Some((vals, ar)) = transform(&b.transform, &s) {
                     for mut val in vals {
                         // Lambda authorizes a qualified call against the qualified ARN.
-                        if b.transform == "lambda-name" && !val.contains(':') {
-                            if let Some(q) = params
+                        if b.transform == "lambda-name"
+                            && !val.contains(':')
+                            && let Some(q) = params
                                 .get("qualifier")
                                 .and_then(Value::as_str)
                                 .filter(|q| !q.is_empty())
-                            {
-                                val = format!("{val}:{q}");
-                            }
+                        {
+                            val = format!("{val}:{q}");
                         }
                         out.push(val);
                     }

@@ -13,13 +13,13 @@ use crate::wildcard::matches;
 pub fn expand_actions(m: &Matcher, catalog: &Catalog) -> BTreeSet<String> {
     let hit = |q: &str, pats: &[String]| pats.iter().any(|p| matches(p, q, true));
     // Fast path: plain `prefix:Name` without wildcards.
-    if let Matcher::Is(pats) = m {
-        if pats.iter().all(|p| !crate::wildcard::has_wildcard(p)) {
-            return pats
-                .iter()
-                .filter_map(|p| catalog.action_qualified(p).map(|a| a.qualified()))
-                .collect();
-        }
+    if let Matcher::Is(pats) = m
+        && pats.iter().all(|p| !crate::wildcard::has_wildcard(p))
+    {
+        return pats
+            .iter()
+            .filter_map(|p| catalog.action_qualified(p).map(|a| a.qualified()))
+            .collect();
     }
     // Patterns whose service prefix is literal need only that service's actions.
     let prefixes: Option<BTreeSet<&str>> = match m {

@@ -222,7 +222,19 @@ pub fn text(r: &DiffReport, style: Style) -> String {
             r.not_in_current.join(", ")
         );
     }
+    for f in &r.idle_functions {
+        let _ = writeln!(s, "\n{}", idle_line(f));
+    }
     s
+}
+
+/// One function of the inventory that did nothing in the window.
+fn idle_line(f: &crate::diff::IdleFunction) -> String {
+    let role = f.role.as_deref().unwrap_or("(no role)");
+    format!(
+        "function {} (role {role}): in the function inventory, but no call in this window; the {} action(s) its role grants are unused or unobservable as far as it goes",
+        f.function, f.granted_actions
+    )
 }
 
 fn md_escape(s: &str) -> String {
@@ -325,6 +337,12 @@ pub fn markdown(r: &DiffReport) -> String {
             r.current,
             r.not_in_current.join(", ")
         );
+    }
+    if !r.idle_functions.is_empty() {
+        let _ = writeln!(s, "\n### Functions with no activity\n");
+        for f in &r.idle_functions {
+            let _ = writeln!(s, "- {}", md_escape(&idle_line(f)));
+        }
     }
     s
 }

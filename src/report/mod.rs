@@ -338,7 +338,20 @@ pub fn usage_text(principals: &[PrincipalOut]) -> String {
 pub fn stats_text(stats: &Stats) -> String {
     let mb = stats.bytes_out as f64 / 1e6;
     let secs = stats.seconds.max(1e-9);
-    format!(
+    let live = match &stats.live {
+        Some(l) => format!(
+            "; S3: {} list request(s), {} object(s), {} downloaded ({} bytes), {} from the cache; LookupEvents: {} request(s), {} event(s)",
+            l.s3_list_requests,
+            l.s3_objects,
+            l.downloads,
+            l.bytes_downloaded,
+            l.cache_hits,
+            l.lookup_requests,
+            l.lookup_events
+        ),
+        None => String::new(),
+    };
+    let local = format!(
         "files {} (skipped by layout {}, unusable {}), bytes in {}, bytes out {}, records {} (bad {}, filtered out {}), {:.0} records/s, {:.1} MB/s, {:.3} s (thread time: decompress {:.3} s, parse and map {:.3} s)",
         stats.files,
         stats.files_skipped_by_layout,
@@ -353,5 +366,6 @@ pub fn stats_text(stats: &Stats) -> String {
         stats.seconds,
         stats.seconds_decompress,
         stats.seconds_parse
-    )
+    );
+    local + &live
 }

@@ -1,4 +1,5 @@
-//! Where records come from: files and directories on disk (plain or gzip), and stdin.
+//! Where records come from: files and directories on disk (plain or gzip), stdin, and (through
+//! [`live`]) the trail bucket in S3 and CloudTrail LookupEvents.
 //!
 //! Every shape CloudTrail records reach people in is accepted: the S3 delivery format
 //! `{"Records":[...]}`, a bare array of records, JSON lines, EventBridge envelopes, and the
@@ -7,6 +8,7 @@
 //! one and never collected.
 
 mod layout;
+pub mod live;
 mod parse;
 
 use std::io::Read;
@@ -25,6 +27,13 @@ pub use parse::{parse_text, serde_reason};
 pub enum Input {
     Stdin,
     File(PathBuf),
+    /// A local copy of a remote input (an S3 object, a batch of LookupEvents pages), named by
+    /// where it came from. `remove` deletes the copy once read (it is not a cache entry).
+    Spooled {
+        name: String,
+        path: PathBuf,
+        remove: bool,
+    },
 }
 
 impl Input {
@@ -33,6 +42,26 @@ impl Input {
         match self {
             Input::Stdin => "-".to_string(),
             Input::File(p) => p.display().to_string(),
+            Input::Spooled { name, .. } => name.clone(),
+        }
+    }
+
+    /// The name the S3 layout is read from (`…/ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/`).
+    pub fn layout_name(&self) -> Option<String> {
+        match self {
+            Input::Stdin => None,
+            Input::File(p) => Some(p.to_string_lossy().into_owned()),
+            Input::Spooled { name, .. } => Some(name.clone()),
+        }
+    }
+
+    /// Its size on disk, when known before reading.
+    pub fn size(&self) -> Option<u64> {
+        match self {
+            Input::Stdin => None,
+            Input::File(path) | Input::Spooled { path, .. } => {
+                std::fs::metadata(path).ok().map(|m| m.len())
+            }
         }
     }
 }
@@ -52,6 +81,45 @@ pub struct FileReport {
     pub seconds_decompress: f64,
     pub seconds_parse: f64,
     pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Figures from the live sources (S3 and LookupEvents), counted as requests are made.
+#[derive(Debug, Default)]
+pub struct RemoteStats {
+    pub s3_list_requests: std::sync::atomic::AtomicU64,
+    pub s3_objects: std::sync::atomic::AtomicU64,
+    pub downloads: std::sync::atomic::AtomicU64,
+    pub bytes_downloaded: std::sync::atomic::AtomicU64,
+    pub cache_hits: std::sync::atomic::AtomicU64,
+    pub lookup_requests: std::sync::atomic::AtomicU64,
+    pub lookup_events: std::sync::atomic::AtomicU64,
+}
+
+/// [`RemoteStats`] once the reads are over.
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LiveStats {
+    pub s3_list_requests: u64,
+    pub s3_objects: u64,
+    pub downloads: u64,
+    pub bytes_downloaded: u64,
+    pub cache_hits: u64,
+    pub lookup_requests: u64,
+    pub lookup_events: u64,
+}
+
+impl RemoteStats {
+    pub fn snapshot(&self) -> LiveStats {
+        use std::sync::atomic::Ordering::Relaxed;
+        LiveStats {
+            s3_list_requests: self.s3_list_requests.load(Relaxed),
+            s3_objects: self.s3_objects.load(Relaxed),
+            downloads: self.downloads.load(Relaxed),
+            bytes_downloaded: self.bytes_downloaded.load(Relaxed),
+            cache_hits: self.cache_hits.load(Relaxed),
+            lookup_requests: self.lookup_requests.load(Relaxed),
+            lookup_events: self.lookup_events.load(Relaxed),
+        }
+    }
 }
 
 const TRAIL_SUFFIXES: [&str; 6] = [".json", ".json.gz", ".jsonl", ".ndjson", ".jsonl.gz", ".gz"];
@@ -136,6 +204,13 @@ pub fn load(input: &Input, report: &mut FileReport) -> Option<Vec<u8>> {
         Input::Stdin => std::io::stdin().lock().read_to_end(&mut raw).map(|_| ()),
         Input::File(p) => {
             std::fs::File::open(p).and_then(|mut f| f.read_to_end(&mut raw).map(|_| ()))
+        }
+        Input::Spooled { path, remove, .. } => {
+            let r = std::fs::File::open(path).and_then(|mut f| f.read_to_end(&mut raw).map(|_| ()));
+            if *remove {
+                let _ = std::fs::remove_file(path);
+            }
+            r
         }
     };
     if let Err(e) = read {

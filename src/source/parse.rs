@@ -44,10 +44,11 @@ impl Ctx<'_> {
     }
 
     fn record(&mut self, rec: &Record<'_>) {
-        if let Some(v) = rec.event_version.as_deref() {
-            if !v.starts_with("1.") && self.unknown_version.is_none() {
-                self.unknown_version = Some(v.to_string());
-            }
+        if let Some(v) = rec.event_version.as_deref()
+            && !v.starts_with("1.")
+            && self.unknown_version.is_none()
+        {
+            self.unknown_version = Some(v.to_string());
         }
         if rec.event_category.as_deref() == Some("Insight") {
             self.insights += 1;

@@ -6,10 +6,10 @@ use std::path::Path;
 
 use super::Carried;
 use crate::catalog::Catalog;
-use crate::diag::Diagnostic;
 use crate::diff::{DiffClass, DiffOptions, diff};
 use crate::identity::{PrincipalKind, role_name};
 use crate::policy::Matcher;
+use crate::policy::current::CurrentPolicies;
 use crate::policy::expand::expand_actions;
 use crate::usage::{PrincipalId, PrincipalUsage, Usage};
 use crate::wildcard::matches;
@@ -69,16 +69,14 @@ pub struct Carry {
 
 impl Carry {
     pub fn load(
-        current: Option<&Path>,
+        current: Option<&CurrentPolicies>,
         keep: Option<&Path>,
         usage: &Usage,
-        diags: &mut Vec<Diagnostic>,
     ) -> anyhow::Result<Carry> {
         let catalog = Catalog::embedded();
         let mut c = Carry::default();
-        if let Some(path) = current {
-            let cur = crate::policy::current::load(path, diags)?;
-            let report = diff(usage, &cur, &DiffOptions::default(), catalog);
+        if let Some(cur) = current {
+            let report = diff(usage, cur, &DiffOptions::default(), catalog);
             for p in report.principals {
                 let rows = p
                     .entries

@@ -354,16 +354,15 @@ pub fn propose(
             continue;
         }
         // 3. split into several managed policies
-        if opts.kind == PolicyKind::Managed {
-            if let Some(parts) = split(&doc, limit) {
-                if parts.len() <= MANAGED_PER_ROLE {
-                    notes.push(format!(
-                        "{size} characters: split into {} managed policies of at most {limit}",
-                        parts.len()
-                    ));
-                    return Ok(proposal(parts, notes));
-                }
-            }
+        if opts.kind == PolicyKind::Managed
+            && let Some(parts) = split(&doc, limit)
+            && parts.len() <= MANAGED_PER_ROLE
+        {
+            notes.push(format!(
+                "{size} characters: split into {} managed policies of at most {limit}",
+                parts.len()
+            ));
+            return Ok(proposal(parts, notes));
         }
         // 4. fail
         return Err(SynthError::TooLarge {

@@ -17,13 +17,13 @@ pub const SOURCE_FUNCTION_ARN: &str = "lambda:SourceFunctionArn";
 pub fn scope_shared_roles(usage: &Usage) -> Usage {
     let mut by_role: BTreeMap<(String, String), Vec<&PrincipalId>> = BTreeMap::new();
     for (id, p) in &usage.principals {
-        if id.kind == PrincipalKind::Function {
-            if let Some(r) = &p.role_arn {
-                by_role
-                    .entry((id.account.clone(), r.clone()))
-                    .or_default()
-                    .push(id);
-            }
+        if id.kind == PrincipalKind::Function
+            && let Some(r) = &p.role_arn
+        {
+            by_role
+                .entry((id.account.clone(), r.clone()))
+                .or_default()
+                .push(id);
         }
     }
     let mut out = usage.clone();

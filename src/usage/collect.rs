@@ -42,19 +42,17 @@ impl Filters {
         if !self.keeps_account(&l.account) {
             return false;
         }
-        if let Some(s) = self.since {
-            if let Some(limit) = s.date_naive().checked_sub_days(Days::new(1)) {
-                if l.date < limit {
-                    return false;
-                }
-            }
+        if let Some(s) = self.since
+            && let Some(limit) = s.date_naive().checked_sub_days(Days::new(1))
+            && l.date < limit
+        {
+            return false;
         }
-        if let Some(u) = self.until {
-            if let Some(limit) = u.date_naive().checked_add_days(Days::new(1)) {
-                if l.date > limit {
-                    return false;
-                }
-            }
+        if let Some(u) = self.until
+            && let Some(limit) = u.date_naive().checked_add_days(Days::new(1))
+            && l.date > limit
+        {
+            return false;
         }
         true
     }
@@ -76,6 +74,9 @@ pub struct Stats {
     /// Time spent decompressing and parsing, summed over the worker threads.
     pub seconds_decompress: f64,
     pub seconds_parse: f64,
+    /// Requests, downloads and cache hits of the live sources, when any was read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub live: Option<crate::source::LiveStats>,
 }
 
 struct FileResult {
@@ -190,6 +191,7 @@ impl Acc {
         self.stats.seconds_decompress += o.stats.seconds_decompress;
         self.stats.seconds_parse += o.stats.seconds_parse;
         self.stats.files_unusable += o.stats.files_unusable;
+        self.stats.files_skipped_by_layout += o.stats.files_skipped_by_layout;
         self.diags.extend(o.diags);
         self.agg.merge(o.agg);
         self
@@ -204,48 +206,113 @@ pub fn collect(
     filters: &Filters,
     threads: Option<usize>,
 ) -> (Aggregate, Stats, Vec<Diagnostic>) {
+    let bytes = inputs
+        .iter()
+        .filter(|i| keeps_input(filters, i))
+        .filter_map(Input::size)
+        .sum();
+    run(
+        inputs.len(),
+        bytes,
+        filters,
+        threads,
+        move |work: &(dyn Fn(usize, &Input) + Sync)| {
+            inputs
+                .par_iter()
+                .enumerate()
+                .for_each(|(i, input)| work(i, input))
+        },
+    )
+}
+
+/// Inputs that arrive while others are read: remote objects as their downloads finish.
+pub struct Stream {
+    /// How many inputs will arrive, and their size in bytes, as far as known (for progress).
+    pub count: usize,
+    pub bytes: u64,
+    /// Each input with its place in the overall order (for the order of diagnostics).
+    pub inputs: Box<dyn Iterator<Item = (usize, Input)> + Send>,
+}
+
+/// Like [`collect`], for inputs that arrive over time: each is read as soon as a worker is free.
+pub fn collect_stream(
+    stream: Stream,
+    filters: &Filters,
+    threads: Option<usize>,
+) -> (Aggregate, Stats, Vec<Diagnostic>) {
+    let Stream {
+        count,
+        bytes,
+        inputs,
+    } = stream;
+    run(
+        count,
+        bytes,
+        filters,
+        threads,
+        move |work: &(dyn Fn(usize, &Input) + Sync)| {
+            inputs.par_bridge().for_each(|(i, input)| work(i, &input))
+        },
+    )
+}
+
+fn keeps_input(filters: &Filters, input: &Input) -> bool {
+    input
+        .layout_name()
+        .is_none_or(|name| filters.keeps_path(&name))
+}
+
+/// The shared pipeline: `drive` hands every input to `work`, from as many threads as it likes.
+fn run<D>(
+    count: usize,
+    bytes: u64,
+    filters: &Filters,
+    threads: Option<usize>,
+    drive: D,
+) -> (Aggregate, Stats, Vec<Diagnostic>)
+where
+    D: FnOnce(&(dyn Fn(usize, &Input) + Sync)) + Send,
+{
     let start = Instant::now();
     let mapper = Mapper::embedded();
-    let selected: Vec<&Input> = inputs
-        .iter()
-        .filter(|i| match i {
-            Input::File(p) => filters.keeps_path(&p.to_string_lossy()),
-            Input::Stdin => true,
-        })
-        .collect();
-    let progress = crate::usage::progress::Progress::new(&selected);
+    let progress = crate::usage::progress::Progress::new(count, bytes);
     // One accumulator per worker, not per rayon split: a task takes an idle accumulator from
     // the pool (or starts one), adds its file and puts it back, so at most one accumulator per
     // thread ever exists and memory grows with distinct usage, not with the number of files.
-    let run = || {
-        let pool: Mutex<Vec<Acc>> = Mutex::new(Vec::new());
-        let lock = || pool.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        selected.par_iter().enumerate().for_each(|(i, input)| {
-            let r = read_one(input, filters, mapper);
-            progress.file_done(r.report.bytes_in, r.report.records);
-            let acc = lock().pop().unwrap_or_default();
-            let acc = acc.add(i, r);
+    let pool: Mutex<Vec<Acc>> = Mutex::new(Vec::new());
+    let lock = || pool.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let work = |i: usize, input: &Input| {
+        if !keeps_input(filters, input) {
+            if let Input::Spooled {
+                path, remove: true, ..
+            } = input
+            {
+                let _ = std::fs::remove_file(path);
+            }
+            let mut acc = lock().pop().unwrap_or_default();
+            acc.stats.files_skipped_by_layout += 1;
             lock().push(acc);
-        });
-        let accs = pool
-            .into_inner()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        accs.into_iter().fold(Acc::default(), Acc::merge)
+            return;
+        }
+        let r = read_one(input, filters, mapper);
+        progress.file_done(r.report.bytes_in, r.report.records);
+        let acc = lock().pop().unwrap_or_default();
+        let acc = acc.add(i, r);
+        lock().push(acc);
     };
-    let acc = match threads {
-        Some(n) => match rayon::ThreadPoolBuilder::new().num_threads(n).build() {
-            Ok(pool) => pool.install(run),
-            Err(_) => run(),
-        },
-        None => run(),
-    };
+    match threads.map(|n| rayon::ThreadPoolBuilder::new().num_threads(n).build()) {
+        Some(Ok(p)) => p.install(|| drive(&work)),
+        _ => drive(&work),
+    }
     progress.finish();
+    let accs = pool
+        .into_inner()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let Acc {
         agg,
         mut stats,
         mut diags,
-    } = acc;
-    stats.files_skipped_by_layout = (inputs.len() - selected.len()) as u64;
+    } = accs.into_iter().fold(Acc::default(), Acc::merge);
     diags.sort_by_key(|(i, _)| *i);
     stats.seconds = start.elapsed().as_secs_f64();
     (agg, stats, diags.into_iter().flat_map(|(_, d)| d).collect())

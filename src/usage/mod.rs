@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-pub use collect::{Filters, Stats, collect};
+pub use collect::{Filters, Stats, Stream, collect, collect_stream};
 
 use crate::identity::{
     Actor, FunctionFacts, Inventory, PrincipalKind, function_name_of, role_name,
@@ -354,10 +354,10 @@ impl Aggregate {
         } else {
             None
         };
-        if let Some(t) = data_type {
-            if !self.data_types.contains(t) {
-                self.data_types.insert(t.to_string());
-            }
+        if let Some(t) = data_type
+            && !self.data_types.contains(t)
+        {
+            self.data_types.insert(t.to_string());
         }
         let Some(actor) = actor else {
             self.no_principal += 1;
@@ -366,10 +366,10 @@ impl Aggregate {
         let platform = matches!(actor, Actor::Session { .. })
             && crate::mapping::Mapper::embedded().is_lambda_platform(rec);
         let usage = self.actors.entry(actor).or_default();
-        if let Some(t) = data_type {
-            if !usage.data_types.contains(t) {
-                usage.data_types.insert(t.to_string());
-            }
+        if let Some(t) = data_type
+            && !usage.data_types.contains(t)
+        {
+            usage.data_types.insert(t.to_string());
         }
         if !rec.region().is_empty() && !usage.regions.contains(rec.region()) {
             usage.regions.insert(rec.region().to_string());
@@ -406,10 +406,10 @@ impl Aggregate {
                     .or_insert_with(|| Evidence::new(time, event_id));
                 ev.observe_conditions(&need.conditions);
                 ev.observe(time, event_id, by, platform && need.via.is_none());
-                if let Some(x) = need.extra {
-                    if !ev.extra.contains(x) {
-                        ev.extra.insert(x.to_string());
-                    }
+                if let Some(x) = need.extra
+                    && !ev.extra.contains(x)
+                {
+                    ev.extra.insert(x.to_string());
                 }
                 for u in &need.resolved.unresolved {
                     if !ev.unresolved.contains(u) {
@@ -473,6 +473,8 @@ pub struct Usage {
     pub window: Option<(DateTime<Utc>, DateTime<Utc>)>,
     /// Data-event types that appear in the trail at all.
     pub data_types: BTreeSet<String>,
+    /// Functions of the inventory that made no call in the window: name → role ARN.
+    pub idle_functions: BTreeMap<String, Option<String>>,
 }
 
 impl Usage {
@@ -485,6 +487,7 @@ impl Usage {
             records: agg.records,
             window: agg.window,
             data_types: agg.data_types,
+            idle_functions: BTreeMap::new(),
         };
         let facts = agg.facts;
         let mut role_functions: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
@@ -613,6 +616,18 @@ impl Usage {
                 p.functions.extend(fns);
             }
         }
+        let active: BTreeSet<&str> = out
+            .principals
+            .keys()
+            .filter(|id| id.kind == PrincipalKind::Function)
+            .map(|id| id.name.as_str())
+            .collect();
+        out.idle_functions = inventory
+            .functions
+            .values()
+            .filter(|f| !active.contains(f.name.as_str()))
+            .map(|f| (f.name.clone(), f.role.clone()))
+            .collect();
         out
     }
 
@@ -621,11 +636,13 @@ impl Usage {
         if globs.is_empty() {
             return;
         }
-        self.principals.retain(|id, _| {
+        let keep = |name: &str| {
             globs
                 .iter()
-                .any(|g| crate::wildcard::matches(g, &id.name, false))
-        });
+                .any(|g| crate::wildcard::matches(g, name, false))
+        };
+        self.principals.retain(|id, _| keep(&id.name));
+        self.idle_functions.retain(|name, _| keep(name));
     }
 
     /// Distinct (eventSource, eventName) that ended unmapped, with counts.

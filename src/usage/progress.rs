@@ -6,8 +6,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::source::Input;
-
 pub struct Progress {
     bar: Option<ProgressBar>,
     records: AtomicU64,
@@ -15,16 +13,10 @@ pub struct Progress {
 }
 
 impl Progress {
-    pub fn new(inputs: &[&Input]) -> Progress {
-        let total: u64 = inputs
-            .iter()
-            .filter_map(|i| match i {
-                Input::File(p) => std::fs::metadata(p).ok().map(|m| m.len()),
-                Input::Stdin => None,
-            })
-            .sum();
+    /// A bar for `count` inputs of `total` bytes in all.
+    pub fn new(count: usize, total: u64) -> Progress {
         let show = std::io::stderr().is_terminal()
-            && inputs.len() > 1
+            && count > 1
             && std::env::var_os("TIGHTROLE_NO_PROGRESS").is_none();
         let bar = show.then(|| {
             let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());

@@ -1,0 +1,47 @@
+//! The Lambda inventory from `ListFunctions`: function name → role, in every selected region.
+
+use super::Live;
+use super::error::{Call, explain};
+use crate::identity::{Inventory, InventoryFunction};
+
+/// Lists every function in every region of `live` (all pages).
+pub fn inventory(live: &Live) -> anyhow::Result<Inventory> {
+    live.runtime.block_on(async {
+        let mut inv = Inventory::default();
+        for region in &live.regions {
+            let client = aws_sdk_lambda::Client::new(&live.config_for(region));
+            let mut marker: Option<String> = None;
+            loop {
+                let page = client
+                    .list_functions()
+                    .set_marker(marker.clone())
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        explain(e, Call::ListFunctions, &format!("region {region}"), "*")
+                    })?;
+                for f in page.functions() {
+                    let Some(name) = f.function_name() else {
+                        continue;
+                    };
+                    inv.functions.insert(
+                        name.to_string(),
+                        InventoryFunction {
+                            name: name.to_string(),
+                            arn: f.function_arn().map(str::to_string),
+                            role: f.role().map(str::to_string),
+                        },
+                    );
+                }
+                marker = page
+                    .next_marker()
+                    .map(str::to_string)
+                    .filter(|m| !m.is_empty());
+                if marker.is_none() {
+                    break;
+                }
+            }
+        }
+        Ok(inv)
+    })
+}

@@ -1,0 +1,645 @@
+//! The live AWS sources against a real emulator: moto_server (pinned in
+//! tests/moto/requirements.txt), run through tests/moto/server.py, which adds LookupEvents, a
+//! request log and fault injection. `.ci/run` starts it and sets TIGHTROLE_MOTO_URL and
+//! TIGHTROLE_MOTO_PYTHON; without them these tests skip (and fail under CI, so that CI can never
+//! pass without running them).
+//!
+//! Each test works in its own fresh account (STS AssumeRole into a new 12-digit account gives
+//! an isolated account on the shared server), so the tests run in parallel.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "integration tests fail loudly on broken fixtures"
+)]
+
+mod common;
+
+use std::io::{Read as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde_json::{Value, json};
+
+struct Emulator {
+    url: String,
+    python: PathBuf,
+}
+
+fn emulator() -> Option<Emulator> {
+    match (
+        std::env::var("TIGHTROLE_MOTO_URL"),
+        std::env::var("TIGHTROLE_MOTO_PYTHON"),
+    ) {
+        (Ok(url), Ok(python)) => Some(Emulator {
+            url,
+            python: PathBuf::from(python),
+        }),
+        _ => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI must run the emulator tests: .ci/run starts moto and sets TIGHTROLE_MOTO_URL"
+            );
+            eprintln!(
+                "skipped: no emulator (run .ci/run, or set TIGHTROLE_MOTO_URL and TIGHTROLE_MOTO_PYTHON)"
+            );
+            None
+        }
+    }
+}
+
+/// A fresh 12-digit account id, distinct per test and per run.
+fn fresh_account() -> String {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    let n = N.fetch_add(1, Ordering::Relaxed);
+    let x = (nanos / 1000 + u64::from(std::process::id()) * 7919 + n * 104_729) % 900_000_000_000;
+    format!("{}", 100_000_000_000 + x)
+}
+
+struct Account {
+    id: String,
+    key: String,
+    secret: String,
+    token: String,
+}
+
+impl Emulator {
+    /// Sets up an account with tests/moto/fixture.py (the spec is documented there).
+    fn setup(&self, mut spec: Value) -> Account {
+        let id = fresh_account();
+        spec["endpoint"] = json!(self.url);
+        spec["account"] = json!(id);
+        let mut child = Command::new(&self.python)
+            .arg(common::root().join("tests/moto/fixture.py"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(spec.to_string().as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "fixture failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let c: Value = serde_json::from_slice(&out.stdout).unwrap();
+        Account {
+            id,
+            key: c["AccessKeyId"].as_str().unwrap().to_string(),
+            secret: c["SecretAccessKey"].as_str().unwrap().to_string(),
+            token: c["SessionToken"].as_str().unwrap().to_string(),
+        }
+    }
+
+    /// Runs tightrole as this account, against the emulator, with nothing from the host's AWS
+    /// configuration.
+    fn run(&self, acct: Option<&Account>, args: &[&str]) -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tightrole"));
+        cmd.args(args)
+            .args(["--endpoint-url", &self.url])
+            .env("TIGHTROLE_NO_PROGRESS", "1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_CONFIG_FILE", "/nonexistent/config")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials");
+        for (k, _) in std::env::vars() {
+            if k.starts_with("AWS_") && k != "AWS_EC2_METADATA_DISABLED" && !k.ends_with("_FILE") {
+                cmd.env_remove(k);
+            }
+        }
+        if let Some(a) = acct {
+            cmd.env("AWS_ACCESS_KEY_ID", &a.key)
+                .env("AWS_SECRET_ACCESS_KEY", &a.secret)
+                .env("AWS_SESSION_TOKEN", &a.token);
+        }
+        cmd.output().unwrap()
+    }
+
+    /// One plain HTTP request to the emulator's control endpoints.
+    fn control(&self, method: &str, path: &str, body: &str) -> Value {
+        let hostport = self.url.trim_start_matches("http://").trim_end_matches('/');
+        let mut s = std::net::TcpStream::connect(hostport).unwrap();
+        write!(
+            s,
+            "{method} {path} HTTP/1.1\r\nHost: {hostport}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut resp = String::new();
+        s.read_to_string(&mut resp).unwrap();
+        let body = resp.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+        serde_json::from_str(body).unwrap_or(Value::Null)
+    }
+
+    fn inject(&self, rules: Value) {
+        self.control("POST", "/_tightrole/faults", &rules.to_string());
+    }
+
+    /// The requests the emulator saw on one bucket (path-style).
+    fn bucket_requests(&self, bucket: &str) -> Vec<Value> {
+        let prefix = format!("/{bucket}");
+        self.control("GET", "/_tightrole/requests", "")
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|r| {
+                let p = r["path"].as_str().unwrap_or("");
+                p == prefix || p.starts_with(&format!("{prefix}/"))
+            })
+            .collect()
+    }
+}
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstderr:\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn json_of(s: &str) -> Value {
+    serde_json::from_str(s).unwrap()
+}
+
+/// The demo's functions (function → role), and one with no activity at all.
+fn functions() -> Value {
+    json!([
+        {"name": "auth-authorizer", "role": "authorizer-role"},
+        {"name": "notifier", "role": "notifier-role"},
+        {"name": "orders-api", "role": "shop-api-role"},
+        {"name": "orders-worker", "role": "shop-api-role"},
+        {"name": "payments", "role": "payments-role"},
+        {"name": "reports-nightly", "role": "reports-role"},
+        {"name": "thumbnailer", "role": "thumbnailer-role"},
+        {"name": "idle-fn", "role": "notifier-role"},
+    ])
+}
+
+/// The demo trail in a fresh account: uploaded to a bucket, and rewritten locally.
+fn demo_account(em: &Emulator, dir: &Path) -> (Account, String) {
+    let bucket = format!(
+        "trail-{}",
+        std::process::id() ^ fresh_account().len() as u32
+    );
+    let bucket = format!("{bucket}-{}", &fresh_account()[4..]);
+    let acct = em.setup(json!({
+        "region": "eu-west-1",
+        "bucket": bucket,
+        "trail": {
+            "src": common::demo_trail(),
+            "from_account": "111122223333",
+            "out": dir.join("trail"),
+            "management_out": dir.join("management"),
+        },
+        "policies": common::root().join("policies"),
+        "functions": functions(),
+        "auth_details_out": dir.join("auth-details.json"),
+    }));
+    (acct, bucket)
+}
+
+#[test]
+fn s3_and_live_iam_give_what_local_files_give() {
+    let Some(em) = emulator() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let (acct, bucket) = demo_account(&em, tmp.path());
+    let url = format!("s3://{bucket}/");
+    let local = tmp.path().join("trail");
+    let local = local.to_str().unwrap();
+    let region = ["--region", "eu-west-1"];
+
+    // generate: S3 and ListFunctions vs the same files on disk with the same inventory.
+    let from_s3 = ok(&em.run(
+        Some(&acct),
+        &[&["generate", &url, "--format", "json"][..], &region].concat(),
+    ));
+    let from_files = ok(&em.run(
+        Some(&acct),
+        &[
+            &["generate", local, "--functions", "live", "--format", "json"][..],
+            &region,
+        ]
+        .concat(),
+    ));
+    assert_eq!(from_s3, from_files);
+    let g = json_of(&from_s3);
+    assert_eq!(g["summary"]["files"], 56);
+    assert_eq!(g["summary"]["records"], 2896);
+    assert!(
+        g["diagnostics"]
+            .to_string()
+            .contains("function `idle-fn` (role notifier-role) made no call"),
+        "{}",
+        g["diagnostics"]
+    );
+    let orders = g["principals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "orders-api")
+        .unwrap();
+    assert!(
+        orders["function_evidence"]
+            .to_string()
+            .contains("inventory"),
+        "ListFunctions makes attribution authoritative: {}",
+        orders["function_evidence"]
+    );
+
+    // diff: live IAM vs the same account's get-account-authorization-details output.
+    let auth = tmp.path().join("auth-details.json");
+    let live_diff = ok(&em.run(
+        Some(&acct),
+        &[
+            &["diff", &url, "--current", "live", "--format", "json"][..],
+            &region,
+        ]
+        .concat(),
+    ));
+    let file_diff = ok(&em.run(
+        Some(&acct),
+        &[
+            &[
+                "diff",
+                local,
+                "--functions",
+                "live",
+                "--current",
+                auth.to_str().unwrap(),
+                "--format",
+                "json",
+            ][..],
+            &region,
+        ]
+        .concat(),
+    ));
+    let (mut a, mut b) = (json_of(&live_diff), json_of(&file_diff));
+    assert_eq!(a["current"], "live IAM (GetAccountAuthorizationDetails)");
+    a["current"] = Value::Null;
+    b["current"] = Value::Null;
+    assert_eq!(a, b);
+    assert_eq!(a["principals"].as_array().unwrap().len(), 7);
+    assert_eq!(a["idle_functions"][0]["function"], "idle-fn");
+    assert!(a["idle_functions"][0]["granted_actions"].as_u64().unwrap() > 0);
+
+    // --cache: the second run downloads nothing and gives the same output.
+    let cache = tmp.path().join("cache");
+    let cache = cache.to_str().unwrap();
+    let args = [
+        &[
+            "generate",
+            &url,
+            "--format",
+            "json",
+            "--cache",
+            cache,
+            "--stats=json",
+        ][..],
+        &region,
+    ]
+    .concat();
+    let first = em.run(Some(&acct), &args);
+    let second = em.run(Some(&acct), &args);
+    assert_eq!(ok(&first), from_s3);
+    assert_eq!(ok(&second), from_s3);
+    let stats = |o: &Output| -> Value {
+        let line = stderr(o)
+            .lines()
+            .find(|l| l.starts_with('{'))
+            .unwrap()
+            .to_string();
+        json_of(&line)["live"].clone()
+    };
+    assert_eq!(stats(&first)["downloads"], 56);
+    assert_eq!(stats(&second)["downloads"], 0);
+    assert_eq!(stats(&second)["cache_hits"], 56);
+}
+
+#[test]
+fn lookup_events_match_local_management_events() {
+    let Some(em) = emulator() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let (acct, _) = demo_account(&em, tmp.path());
+    let region = ["--region", "eu-west-1"];
+    let started = std::time::Instant::now();
+    let lookup = em.run(
+        Some(&acct),
+        &[
+            &[
+                "generate",
+                "--lookup-events",
+                "--format",
+                "json",
+                "--stats=json",
+            ][..],
+            &region,
+        ]
+        .concat(),
+    );
+    let elapsed = started.elapsed();
+    let mut a = json_of(&ok(&lookup));
+    let management = tmp.path().join("management");
+    let mut b = json_of(&ok(&em.run(
+        Some(&acct),
+        &[
+            &[
+                "generate",
+                management.to_str().unwrap(),
+                "--functions",
+                "live",
+                "--format",
+                "json",
+            ][..],
+            &region,
+        ]
+        .concat(),
+    )));
+    // The record counts, policies and evidence are the same; only the input count differs
+    // (LookupEvents pages arrive in batches, not as the trail's files) and the note says what
+    // LookupEvents cannot see.
+    assert_eq!(a["summary"]["records"], 648);
+    let note = a["diagnostics"].as_array_mut().unwrap().remove(0);
+    assert_eq!(note["file"], "--lookup-events");
+    assert!(
+        note["message"]
+            .as_str()
+            .unwrap()
+            .contains("management events only")
+    );
+    a["summary"]["files"] = Value::Null;
+    b["summary"]["files"] = Value::Null;
+    assert_eq!(a, b);
+    assert!(stderr(&lookup).contains("LookupEvents returns management events only"));
+
+    // Paced to 2 requests per second: 648 events are 13 pages of 50, so 12 waits of 0.5 s.
+    let line = stderr(&lookup)
+        .lines()
+        .find(|l| l.starts_with('{'))
+        .unwrap()
+        .to_string();
+    let requests = json_of(&line)["live"]["lookup_requests"].as_u64().unwrap();
+    assert_eq!(requests, 13);
+    assert!(
+        elapsed.as_secs_f64() >= 6.0,
+        "{elapsed:?} for {requests} paced requests"
+    );
+}
+
+#[test]
+fn a_one_day_window_over_60_days_lists_only_that_days_prefixes() {
+    let Some(em) = emulator() else { return };
+    let bucket = format!("days-{}", fresh_account());
+    let acct = em.setup(json!({
+        "region": "us-east-1",
+        "bucket": bucket,
+        "days": {"first": "2026-09-01", "count": 60, "region": "us-east-1"},
+    }));
+    let out = em.run(
+        Some(&acct),
+        &[
+            "usage",
+            &format!("s3://{bucket}/"),
+            "--region",
+            "us-east-1",
+            "--since",
+            "2026-10-10T00:00:00Z",
+            "--until",
+            "2026-10-10T23:59:59Z",
+            "--stats=json",
+        ],
+    );
+    ok(&out);
+    let lists: Vec<String> = em
+        .bucket_requests(&bucket)
+        .iter()
+        .filter(|r| r["method"] == "GET" && r["query"].as_str().unwrap().contains("list-type=2"))
+        .map(|r| r["query"].as_str().unwrap().to_string())
+        .collect();
+    let prefix = |q: &str| -> String {
+        q.split('&')
+            .find_map(|kv| kv.strip_prefix("prefix="))
+            .unwrap_or("")
+            .replace("%2F", "/")
+    };
+    let mut prefixes: Vec<String> = lists.iter().map(|q| prefix(q)).collect();
+    prefixes.sort();
+    let a = &acct.id;
+    assert_eq!(
+        prefixes,
+        [
+            String::new(),
+            "AWSLogs/".into(),
+            format!("AWSLogs/{a}/"),
+            format!("AWSLogs/{a}/CloudTrail/"),
+            format!("AWSLogs/{a}/CloudTrail/us-east-1/2026/10/09/"),
+            format!("AWSLogs/{a}/CloudTrail/us-east-1/2026/10/10/"),
+            format!("AWSLogs/{a}/CloudTrail/us-east-1/2026/10/11/"),
+        ],
+        "a 1-day window lists the day (with a day of delivery slack either side), not 60 days"
+    );
+    let line = stderr(&out)
+        .lines()
+        .find(|l| l.starts_with('{'))
+        .unwrap()
+        .to_string();
+    let stats = json_of(&line);
+    assert_eq!(stats["live"]["s3_list_requests"], 7);
+    assert_eq!(stats["live"]["s3_objects"], 3);
+    assert_eq!(stats["records"], 3);
+    assert_eq!(stats["records_filtered_out"], 2);
+}
+
+/// A small trail for the fault tests: 10 days, one file a day.
+fn small_bucket(em: &Emulator) -> (Account, String) {
+    let bucket = format!("faults-{}", fresh_account());
+    let acct = em.setup(json!({
+        "region": "us-east-1",
+        "bucket": bucket,
+        "days": {"first": "2026-11-01", "count": 10, "region": "us-east-1"},
+    }));
+    (acct, bucket)
+}
+
+fn records_read(out: &Output) -> u64 {
+    let line = stderr(out)
+        .lines()
+        .find(|l| l.starts_with('{'))
+        .unwrap()
+        .to_string();
+    json_of(&line)["records"].as_u64().unwrap()
+}
+
+#[test]
+fn transient_faults_are_retried_and_lose_nothing() {
+    let Some(em) = emulator() else { return };
+    let (acct, bucket) = small_bucket(&em);
+    em.inject(json!([
+        // 500 on a listing page, throttling on a download, a reset connection on another.
+        {"access_key": acct.key, "method": "GET", "path_contains": format!("/{bucket}"), "query_contains": "list-type=2", "status": 500, "code": "InternalError", "times": 1},
+        {"access_key": acct.key, "method": "GET", "path_contains": "2026/11/03/", "status": 503, "code": "SlowDown", "times": 2},
+        {"access_key": acct.key, "method": "GET", "path_contains": "2026/11/05/", "reset": true, "times": 1},
+    ]));
+    let out = em.run(
+        Some(&acct),
+        &[
+            "usage",
+            &format!("s3://{bucket}/"),
+            "--region",
+            "us-east-1",
+            "--stats=json",
+        ],
+    );
+    ok(&out);
+    assert_eq!(records_read(&out), 10, "{}", stderr(&out));
+    let faults: Vec<Value> = em
+        .bucket_requests(&bucket)
+        .into_iter()
+        .filter(|r| r.get("fault").is_some())
+        .collect();
+    assert_eq!(faults.len(), 4, "every injected fault was hit: {faults:?}");
+}
+
+#[test]
+fn lookup_events_throttling_is_retried() {
+    let Some(em) = emulator() else { return };
+    let (acct, _) = small_bucket(&em);
+    em.inject(json!([
+        {"access_key": acct.key, "target": "LookupEvents", "status": 400, "code": "ThrottlingException", "times": 2},
+    ]));
+    let out = em.run(
+        Some(&acct),
+        &[
+            "usage",
+            "--lookup-events",
+            "--region",
+            "us-east-1",
+            "--stats=json",
+        ],
+    );
+    ok(&out);
+    assert_eq!(records_read(&out), 10);
+}
+
+#[test]
+fn an_object_deleted_between_listing_and_download_is_a_warning() {
+    let Some(em) = emulator() else { return };
+    let (acct, bucket) = small_bucket(&em);
+    em.inject(json!([
+        {"access_key": acct.key, "method": "GET", "path_contains": "2026/11/04/", "delete_first": true, "times": 1},
+    ]));
+    let out = em.run(
+        Some(&acct),
+        &[
+            "usage",
+            &format!("s3://{bucket}/"),
+            "--region",
+            "us-east-1",
+            "--stats=json",
+        ],
+    );
+    ok(&out);
+    let err = stderr(&out);
+    assert!(
+        err.contains("2026/11/04/")
+            && err.contains("deleted between listing and download; skipped"),
+        "{err}"
+    );
+    assert_eq!(records_read(&out), 9, "the other files are all read");
+}
+
+#[test]
+fn errors_say_what_to_do() {
+    let Some(em) = emulator() else { return };
+    let (acct, bucket) = small_bucket(&em);
+    let url = format!("s3://{bucket}/");
+
+    // A bucket that does not exist.
+    let out = em.run(
+        Some(&acct),
+        &[
+            "usage",
+            "s3://no-such-trail-bucket-xyz/",
+            "--region",
+            "us-east-1",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("no such bucket: `no-such-trail-bucket-xyz`"),
+        "{}",
+        stderr(&out)
+    );
+
+    // Access denied on the tool's own call names the permission and the resource.
+    em.inject(json!([
+        {"access_key": acct.key, "method": "GET", "query_contains": "list-type=2", "path_contains": format!("/{bucket}"), "status": 403, "code": "AccessDenied", "times": 1},
+    ]));
+    let out = em.run(Some(&acct), &["usage", &url, "--region", "us-east-1"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("access denied"), "{err}");
+    assert!(
+        err.contains(&format!("needs `s3:ListBucket` on `arn:aws:s3:::{bucket}`")),
+        "{err}"
+    );
+    assert!(err.contains("docs/permissions.md"), "{err}");
+
+    // Credentials that expire mid-run stop it, and say how to fix them.
+    em.inject(json!([
+        {"access_key": acct.key, "method": "GET", "path_contains": "2026/11/06/", "status": 400, "code": "ExpiredToken", "times": 1},
+    ]));
+    let out = em.run(Some(&acct), &["usage", &url, "--region", "us-east-1"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("the AWS credentials were refused"), "{err}");
+    assert!(err.contains("ExpiredToken"), "{err}");
+    assert!(err.contains("aws sso login"), "{err}");
+
+    // No credentials at all.
+    let out = em.run(None, &["usage", &url, "--region", "us-east-1"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("no usable AWS credentials"), "{err}");
+    assert!(err.contains("--profile"), "{err}");
+
+    // Access denied on IAM names its permission too.
+    em.inject(json!([
+        {"access_key": acct.key, "query_contains": "", "method": "POST", "path_contains": "/", "status": 403, "code": "AccessDenied", "times": 1},
+    ]));
+    let local = common::demo_trail();
+    let out = em.run(
+        Some(&acct),
+        &[
+            "diff",
+            local.to_str().unwrap(),
+            "--current",
+            "live",
+            "--region",
+            "us-east-1",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("needs `iam:GetAccountAuthorizationDetails`"),
+        "{err}"
+    );
+}

@@ -1,0 +1,181 @@
+"""Sets up one isolated account in the emulator for a test of tightrole's live sources.
+
+Reads a JSON spec on stdin and prints the account's credentials as JSON. The spec:
+
+  endpoint        the emulator's URL
+  account         a fresh 12-digit account; AssumeRole into it isolates the test
+  region          the region of everything created
+  trail           {"src": DIR, "from_account": ID, "out": DIR, "management_out": DIR}:
+                  copies the trail files in DIR with the account rewritten into `out` (and, when
+                  given, only their management events into `management_out`)
+  bucket          a bucket to create, with `out`'s files uploaded under the same relative keys
+  policies        a folder of ROLE.json policy files: a role per file, with the file as its
+                  inline policy `current`
+  functions       [{"name", "role"}]: Lambda functions to create (the role is a role name)
+  auth_details_out  writes `aws iam get-account-authorization-details` output (all pages) here
+  days            {"first": "YYYY-MM-DD", "count": N, "region": R}: instead of a trail, one
+                  small trail file per day in the layout (for the pruning test)
+"""
+
+import gzip
+import io
+import json
+import os
+import sys
+import zipfile
+from datetime import date, timedelta
+
+import boto3
+
+
+def client(service, spec, creds=None):
+    kw = dict(endpoint_url=spec["endpoint"], region_name=spec.get("region", "us-east-1"))
+    if creds:
+        kw.update(
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
+        )
+    else:
+        kw.update(aws_access_key_id="testing", aws_secret_access_key="testing")
+    return boto3.client(service, **kw)
+
+
+def rewrite(data, old, new):
+    return data.replace(old.encode(), new.encode())
+
+
+def copy_trail(t, account):
+    out_files = []
+    for root, _, files in os.walk(t["src"]):
+        for name in sorted(files):
+            src = os.path.join(root, name)
+            rel = os.path.relpath(src, t["src"]).replace(t["from_account"], account)
+            raw = open(src, "rb").read()
+            text = gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
+            text = rewrite(text, t["from_account"], account)
+            for key, keep in (("out", None), ("management_out", "management")):
+                if key not in t:
+                    continue
+                body = text
+                if keep:
+                    doc = json.loads(text)
+                    doc["Records"] = [r for r in doc["Records"] if r.get("managementEvent") is not False]
+                    if not doc["Records"]:
+                        continue
+                    body = json.dumps(doc).encode()
+                dst = os.path.join(t[key], rel)
+                os.makedirs(os.path.dirname(dst), exist_ok=True)
+                with open(dst, "wb") as f:
+                    f.write(gzip.compress(body, mtime=0))
+                if key == "out":
+                    out_files.append((rel, dst))
+    return out_files
+
+
+def day_files(d, account):
+    """One tiny trail file per day, for listing tests."""
+    first = date.fromisoformat(d["first"])
+    for i in range(d["count"]):
+        day = first + timedelta(days=i)
+        rel = (
+            f"AWSLogs/{account}/CloudTrail/{d['region']}/{day:%Y/%m/%d}/"
+            f"{account}_CloudTrail_{d['region']}_{day:%Y%m%d}T0000Z_x.json.gz"
+        )
+        rec = {
+            "eventVersion": "1.09",
+            "eventTime": f"{day:%Y-%m-%d}T12:00:00Z",
+            "eventSource": "sts.amazonaws.com",
+            "eventName": "GetCallerIdentity",
+            "awsRegion": d["region"],
+            "recipientAccountId": account,
+            "eventID": f"day-{i}",
+            "userIdentity": {
+                "type": "IAMUser",
+                "accountId": account,
+                "arn": f"arn:aws:iam::{account}:user/day-reader",
+                "userName": "day-reader",
+            },
+        }
+        yield rel, gzip.compress(json.dumps({"Records": [rec]}).encode(), mtime=0)
+
+
+def main():
+    spec = json.load(sys.stdin)
+    account = spec["account"]
+    sts = client("sts", spec)
+    creds = sts.assume_role(
+        RoleArn=f"arn:aws:iam::{account}:role/tightrole-test", RoleSessionName="tightrole-test"
+    )["Credentials"]
+    creds = {k: creds[k] for k in ("AccessKeyId", "SecretAccessKey", "SessionToken")}
+
+    if "bucket" in spec:
+        s3 = client("s3", spec, creds)
+        region = spec.get("region", "us-east-1")
+        if region == "us-east-1":
+            s3.create_bucket(Bucket=spec["bucket"])
+        else:
+            s3.create_bucket(
+                Bucket=spec["bucket"], CreateBucketConfiguration={"LocationConstraint": region}
+            )
+        uploads = []
+        if "trail" in spec:
+            uploads = [(rel, open(path, "rb").read()) for rel, path in copy_trail(spec["trail"], account)]
+        if "days" in spec:
+            uploads = list(day_files(spec["days"], account))
+        for rel, body in uploads:
+            s3.put_object(Bucket=spec["bucket"], Key=rel.replace(os.sep, "/"), Body=body)
+
+    if "policies" in spec or "functions" in spec:
+        iam = client("iam", spec, creds)
+        trust = json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "lambda.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+        )
+        roles = {}
+        for name in sorted(os.listdir(spec.get("policies", "/nonexistent")) if "policies" in spec else []):
+            if not name.endswith(".json"):
+                continue
+            role = name[: -len(".json")]
+            roles[role] = iam.create_role(RoleName=role, AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+            doc = open(os.path.join(spec["policies"], name)).read()
+            iam.put_role_policy(RoleName=role, PolicyName="current", PolicyDocument=doc)
+        lam = client("lambda", spec, creds)
+        for f in spec.get("functions", []):
+            if f["role"] not in roles:
+                roles[f["role"]] = iam.create_role(RoleName=f["role"], AssumeRolePolicyDocument=trust)[
+                    "Role"
+                ]["Arn"]
+            code = io.BytesIO()
+            with zipfile.ZipFile(code, "w") as z:
+                z.writestr("index.py", "def handler(event, context):\n    return None\n")
+            lam.create_function(
+                FunctionName=f["name"],
+                Runtime="python3.12",
+                Role=roles[f["role"]],
+                Handler="index.handler",
+                Code={"ZipFile": code.getvalue()},
+            )
+
+    if "auth_details_out" in spec:
+        iam = client("iam", spec, creds)
+        pages = iam.get_paginator("get_account_authorization_details").paginate()
+        with open(spec["auth_details_out"], "w") as f:
+            for page in pages:
+                page.pop("ResponseMetadata", None)
+                json.dump(page, f, default=str)
+                f.write("\n")
+
+    json.dump(creds, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()

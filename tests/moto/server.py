@@ -1,0 +1,290 @@
+"""moto_server with what tightrole's tests need on top.
+
+Run as `python tests/moto/server.py -H 127.0.0.1 -p PORT` with moto[server] (pinned in
+tests/moto/requirements.txt) installed. It serves moto's own application and adds:
+
+* CloudTrail LookupEvents, which moto 5.2.5 does not implement. It answers from the trail
+  files the caller put into moto's S3 (same account): management events of the request's
+  region only, newest first, with StartTime/EndTime, one LookupAttribute, MaxResults and
+  NextToken paging, as the real API does. Data events are left out, as the real API does.
+* A request log: GET /_tightrole/requests returns every request seen (method, path, query,
+  X-Amz-Target), so tests can count S3 list calls. DELETE clears it.
+* Faults: POST /_tightrole/faults with a JSON list of rules; each rule matches requests
+  (`access_key` of the signer, `target` suffix, `method`, `path_contains`,
+  `query_contains`) and, for its next `times`
+  matches, answers `status` with an AWS error `code` instead (in the protocol's own format),
+  closes the connection (`"reset": true`), or deletes the object before letting the request
+  through (`"delete_first": true`, for "deleted between list and get"). DELETE clears them.
+"""
+
+import argparse
+import base64
+import gzip
+import json
+import re
+import socket
+import threading
+from datetime import datetime, timezone
+
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from werkzeug.serving import run_simple
+
+LOG = []
+FAULTS = []
+LOCK = threading.Lock()
+
+
+CRED_RE = re.compile(r"Credential=([^/]+)/\d{8}/([^/]+)/")
+
+
+def credential(environ):
+    m = CRED_RE.search(environ.get("HTTP_AUTHORIZATION", ""))
+    return (m.group(1), m.group(2)) if m else ("AKIAEXAMPLE", "us-east-1")
+
+
+def respond(start_response, status, body, content_type):
+    data = body.encode() if isinstance(body, str) else body
+    start_response(
+        f"{status} {'OK' if status == 200 else 'Error'}",
+        [("Content-Type", content_type), ("Content-Length", str(len(data)))],
+    )
+    return [data]
+
+
+def error_body(environ, code, status):
+    """An AWS error in the protocol the request used: JSON for X-Amz-Target APIs, XML else."""
+    if environ.get("HTTP_X_AMZ_TARGET"):
+        return json.dumps({"__type": code, "message": f"injected {code}"}), "application/x-amz-json-1.1"
+    if environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
+        # The query protocol (IAM, STS).
+        return (
+            f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code>"
+            f"<Message>injected {code}</Message></Error></ErrorResponse>",
+            "text/xml",
+        )
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code>'
+        f"<Message>injected {code}</Message></Error>",
+        "application/xml",
+    )
+
+
+def matches(rule, environ):
+    if "access_key" in rule and credential(environ)[0] != rule["access_key"]:
+        return False
+    target = environ.get("HTTP_X_AMZ_TARGET", "")
+    if "target" in rule and not target.endswith(rule["target"]):
+        return False
+    if "method" in rule and environ.get("REQUEST_METHOD") != rule["method"]:
+        return False
+    if "path_contains" in rule and rule["path_contains"] not in environ.get("PATH_INFO", ""):
+        return False
+    if "query_contains" in rule and rule["query_contains"] not in environ.get("QUERY_STRING", ""):
+        return False
+    return True
+
+
+def s3_backend(account):
+    from moto.s3.models import s3_backends
+
+    return s3_backends[account]["aws"]
+
+
+def account_of(environ):
+    from moto.iam.models import get_account_id_from
+
+    return get_account_id_from(credential(environ)[0])
+
+
+def delete_object(environ):
+    """Deletes the object a path-style GET names, in the caller's account."""
+    from urllib.parse import unquote
+
+    parts = unquote(environ.get("PATH_INFO", "")).lstrip("/").split("/", 1)
+    if len(parts) == 2:
+        try:
+            s3_backend(account_of(environ)).delete_object(parts[0], parts[1])
+        except Exception:
+            pass
+
+
+def trail_records(account):
+    """Every record of every trail file in the account's buckets."""
+    backend = s3_backend(account)
+    for bucket in list(backend.buckets.values()):
+        for key in list(bucket.keys.values()):
+            name = getattr(key, "name", "")
+            if not (name.endswith(".json.gz") or name.endswith(".json")):
+                continue
+            data = key.value
+            if data[:2] == b"\x1f\x8b":
+                data = gzip.decompress(data)
+            try:
+                doc = json.loads(data)
+            except ValueError:
+                continue
+            for rec in doc.get("Records", []) if isinstance(doc, dict) else []:
+                yield rec
+
+
+def is_management(rec):
+    if rec.get("managementEvent") is False:
+        return False
+    return rec.get("eventCategory", "Management") == "Management"
+
+
+def epoch(t):
+    return datetime.strptime(t, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).timestamp()
+
+
+ATTRIBUTES = {
+    "EventId": lambda r: [r.get("eventID")],
+    "EventName": lambda r: [r.get("eventName")],
+    "EventSource": lambda r: [r.get("eventSource")],
+    "ReadOnly": lambda r: [str(r.get("readOnly", False)).lower()],
+    "Username": lambda r: [username(r)],
+    "AccessKeyId": lambda r: [(r.get("userIdentity") or {}).get("accessKeyId")],
+    "ResourceType": lambda r: [x.get("type") for x in r.get("resources") or []],
+    "ResourceName": lambda r: [x.get("ARN") for x in r.get("resources") or []],
+}
+
+
+def username(rec):
+    ident = rec.get("userIdentity") or {}
+    if ident.get("userName"):
+        return ident["userName"]
+    arn = ident.get("arn") or ""
+    return arn.rsplit("/", 1)[-1] if "/" in arn else None
+
+
+def lookup_events(environ, start_response):
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    req = json.loads(environ["wsgi.input"].read(length) or b"{}")
+    _, region = credential(environ)
+    account = account_of(environ)
+    start, end = req.get("StartTime"), req.get("EndTime")
+    attrs = req.get("LookupAttributes") or []
+    if len(attrs) > 1:
+        body, ctype = error_body(environ, "InvalidLookupAttributesException", 400)
+        return respond(start_response, 400, body, ctype)
+    max_results = int(req.get("MaxResults") or 50)
+    if not 1 <= max_results <= 50:
+        body, ctype = error_body(environ, "InvalidMaxResultsException", 400)
+        return respond(start_response, 400, body, ctype)
+    found = []
+    for rec in trail_records(account):
+        if rec.get("awsRegion") != region or not is_management(rec):
+            continue
+        t = epoch(rec["eventTime"])
+        if start is not None and t < float(start):
+            continue
+        if end is not None and t > float(end):
+            continue
+        if attrs and attrs[0].get("AttributeValue") not in ATTRIBUTES.get(
+            attrs[0].get("AttributeKey"), lambda r: []
+        )(rec):
+            continue
+        found.append((t, rec))
+    found.sort(key=lambda x: (-x[0], x[1].get("eventID", "")))
+    offset = 0
+    if req.get("NextToken"):
+        try:
+            offset = int(base64.b64decode(req["NextToken"]).decode().split(":")[1])
+        except (ValueError, IndexError):
+            body, ctype = error_body(environ, "InvalidNextTokenException", 400)
+            return respond(start_response, 400, body, ctype)
+    page = found[offset : offset + max_results]
+    events = []
+    for t, rec in page:
+        events.append(
+            {
+                "EventId": rec.get("eventID"),
+                "EventName": rec.get("eventName"),
+                "ReadOnly": str(rec.get("readOnly", False)).lower(),
+                "EventTime": t,
+                "EventSource": rec.get("eventSource"),
+                "Username": username(rec),
+                "Resources": [
+                    {"ResourceType": x.get("type"), "ResourceName": x.get("ARN")}
+                    for x in rec.get("resources") or []
+                ],
+                "CloudTrailEvent": json.dumps(rec),
+            }
+        )
+    out = {"Events": events}
+    if offset + max_results < len(found):
+        out["NextToken"] = base64.b64encode(f"offset:{offset + max_results}".encode()).decode()
+    return respond(start_response, 200, json.dumps(out), "application/x-amz-json-1.1")
+
+
+def control(environ, start_response):
+    path, method = environ["PATH_INFO"], environ["REQUEST_METHOD"]
+    with LOCK:
+        if path == "/_tightrole/requests":
+            if method == "DELETE":
+                LOG.clear()
+            return respond(start_response, 200, json.dumps(LOG), "application/json")
+        if path == "/_tightrole/faults":
+            if method == "DELETE":
+                FAULTS.clear()
+            elif method == "POST":
+                length = int(environ.get("CONTENT_LENGTH") or 0)
+                FAULTS.extend(json.loads(environ["wsgi.input"].read(length)))
+            return respond(start_response, 200, json.dumps(FAULTS), "application/json")
+    return respond(start_response, 404, "{}", "application/json")
+
+
+def wrap(app):
+    def middleware(environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path.startswith("/_tightrole/"):
+            return control(environ, start_response)
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        entry = {
+            "method": environ.get("REQUEST_METHOD"),
+            "path": path,
+            "query": environ.get("QUERY_STRING", ""),
+            "target": target,
+        }
+        rule = None
+        with LOCK:
+            LOG.append(entry)
+            for r in FAULTS:
+                if r.get("times", 1) > 0 and matches(r, environ):
+                    r["times"] = r.get("times", 1) - 1
+                    rule = dict(r)
+                    break
+        if rule is not None:
+            entry["fault"] = rule.get("code") or ("reset" if rule.get("reset") else "delete")
+            if rule.get("reset"):
+                sock = environ.get("werkzeug.socket")
+                if sock is not None:
+                    try:
+                        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                        sock.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+                raise ConnectionResetError("injected reset")
+            if rule.get("delete_first"):
+                delete_object(environ)
+            elif rule.get("status"):
+                body, ctype = error_body(environ, rule.get("code", "InternalError"), rule["status"])
+                return respond(start_response, rule["status"], body, ctype)
+        if target.endswith(".LookupEvents") or target == "LookupEvents":
+            return lookup_events(environ, start_response)
+        return app(environ, start_response)
+
+    return middleware
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("-H", "--host", default="127.0.0.1")
+    parser.add_argument("-p", "--port", type=int, default=5000)
+    args = parser.parse_args()
+    app = DomainDispatcherApplication(create_backend_app)
+    run_simple(args.host, args.port, wrap(app), threaded=True, use_reloader=False)
+
+
+if __name__ == "__main__":
+    main()
