@@ -643,3 +643,93 @@ fn errors_say_what_to_do() {
         "{err}"
     );
 }
+
+/// docs/permissions.md is what tightrole proposes for itself from the trail of its own calls.
+#[test]
+fn permissions_doc_matches_what_tightrole_calls() {
+    let Some(em) = emulator() else { return };
+    let bucket = format!("self-{}", fresh_account());
+    let acct = em.setup(json!({
+        "region": "us-east-1",
+        "bucket": bucket,
+        "days": {"first": "2026-11-01", "count": 3, "region": "us-east-1"},
+        "policies": common::root().join("policies"),
+        "functions": [{"name": "orders-api", "role": "shop-api-role"}],
+    }));
+    let url = format!("s3://{bucket}/");
+    ok(&em.run(
+        Some(&acct),
+        &["diff", &url, "--current", "live", "--region", "us-east-1"],
+    ));
+    ok(&em.run(
+        Some(&acct),
+        &["usage", "--lookup-events", "--region", "us-east-1"],
+    ));
+    let tmp = tempfile::tempdir().unwrap();
+    let own = tmp.path().join("own-calls.json");
+    let trail = em.control(
+        "GET",
+        &format!("/_tightrole/trail?access_key={}", acct.key),
+        "",
+    );
+    std::fs::write(&own, trail.to_string()).unwrap();
+    let own = own.to_str().unwrap();
+
+    // What tightrole proposes for itself, from its own calls.
+    let g = json_of(&ok(&em.run(None, &["generate", own, "--format", "json"])));
+    let me = g["principals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "tightrole-test")
+        .unwrap();
+    let mut proposed: Vec<String> = me["policy"]["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["Action"].as_array().unwrap().iter())
+        .map(|a| a.as_str().unwrap().to_string())
+        .collect();
+    proposed.sort();
+
+    // The policy block of the doc.
+    let doc = std::fs::read_to_string(common::root().join("docs/permissions.md")).unwrap();
+    let block = doc
+        .split("<!-- tightrole-policy")
+        .nth(1)
+        .and_then(|s| s.split("```json").nth(1))
+        .and_then(|s| s.split("```").next())
+        .unwrap();
+    let policy: Value = serde_json::from_str(block).unwrap();
+    let mut documented: Vec<String> = policy["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| match &s["Action"] {
+            Value::String(a) => vec![a.clone()],
+            Value::Array(v) => v.iter().map(|a| a.as_str().unwrap().to_string()).collect(),
+            _ => vec![],
+        })
+        .collect();
+    documented.sort();
+    assert_eq!(proposed, documented, "docs/permissions.md is out of date");
+
+    let mut named: Vec<String> = tightrole::source::live::error::Call::ALL
+        .iter()
+        .map(|c| c.permission().to_string())
+        .collect();
+    named.sort();
+    assert_eq!(named, documented);
+
+    // And the documented policy blocks none of the calls.
+    let filled = tmp.path().join("policy.json");
+    std::fs::write(&filled, block.replace("TRAIL-BUCKET", &bucket)).unwrap();
+    let out = em.run(None, &["check", "--policy", filled.to_str().unwrap(), own]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        stderr(&out),
+        String::from_utf8_lossy(&out.stdout)
+    );
+}

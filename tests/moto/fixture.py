@@ -1,6 +1,7 @@
 """Sets up one isolated account in the emulator for a test of tightrole's live sources.
 
-Reads a JSON spec on stdin and prints the account's credentials as JSON. The spec:
+Reads a JSON spec on stdin and prints credentials for the account as JSON (a session of its own,
+not the one that did the setup). The spec:
 
   endpoint        the emulator's URL
   account         a fresh 12-digit account; AssumeRole into it isolates the test
@@ -108,6 +109,12 @@ def main():
         RoleArn=f"arn:aws:iam::{account}:role/tightrole-test", RoleSessionName="tightrole-test"
     )["Credentials"]
     creds = {k: creds[k] for k in ("AccessKeyId", "SecretAccessKey", "SessionToken")}
+    # A second session for the tool under test, so that its own calls can be told apart from
+    # the setup's (GET /_tightrole/trail?access_key=… lists them).
+    tool = sts.assume_role(
+        RoleArn=f"arn:aws:iam::{account}:role/tightrole-test", RoleSessionName="tightrole-test"
+    )["Credentials"]
+    tool = {k: tool[k] for k in ("AccessKeyId", "SecretAccessKey", "SessionToken")}
 
     if "bucket" in spec:
         s3 = client("s3", spec, creds)
@@ -174,7 +181,7 @@ def main():
                 json.dump(page, f, default=str)
                 f.write("\n")
 
-    json.dump(creds, sys.stdout)
+    json.dump(tool, sys.stdout)
 
 
 if __name__ == "__main__":

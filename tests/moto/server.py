@@ -8,7 +8,12 @@ tests/moto/requirements.txt) installed. It serves moto's own application and add
   region only, newest first, with StartTime/EndTime, one LookupAttribute, MaxResults and
   NextToken paging, as the real API does. Data events are left out, as the real API does.
 * A request log: GET /_tightrole/requests returns every request seen (method, path, query,
-  X-Amz-Target), so tests can count S3 list calls. DELETE clears it.
+  X-Amz-Target, status), so tests can count S3 list calls. DELETE clears it.
+* The callers' own trail: GET /_tightrole/trail?access_key=KEY returns `{"Records": [...]}`,
+  a CloudTrail record for each S3, Lambda, IAM and CloudTrail call signed by that key, as
+  CloudTrail would log it (ListObjectsV2 as s3 ListObjects, ListFunctions with its version
+  suffix). Run through tightrole, it gives the policy tightrole itself needs
+  (docs/permissions.md is checked against it).
 * Faults: POST /_tightrole/faults with a JSON list of rules; each rule matches requests
   (`access_key` of the signer, `target` suffix, `method`, `path_contains`,
   `query_contains`) and, for its next `times`
@@ -20,6 +25,7 @@ tests/moto/requirements.txt) installed. It serves moto's own application and add
 import argparse
 import base64
 import gzip
+import io
 import json
 import re
 import socket
@@ -217,8 +223,76 @@ def lookup_events(environ, start_response):
     return respond(start_response, 200, json.dumps(out), "application/x-amz-json-1.1")
 
 
+def call_record(entry, n):
+    """A CloudTrail record for one logged request, or None for calls tightrole does not make."""
+    from urllib.parse import parse_qs, unquote
+
+    path, query, target = entry["path"], parse_qs(entry["query"]), entry["target"]
+    params, read_only, management = {}, True, True
+    if target.endswith(".LookupEvents"):
+        source, name = "cloudtrail.amazonaws.com", "LookupEvents"
+    elif entry.get("action"):
+        source, name = "iam.amazonaws.com", entry["action"]
+    elif path.startswith("/2015-03-31/functions"):
+        source, name = "lambda.amazonaws.com", "ListFunctions20150331"
+    elif entry["method"] == "GET" and path.count("/") >= 1 and path != "/":
+        parts = unquote(path).lstrip("/").split("/", 1)
+        source, management = "s3.amazonaws.com", False
+        if len(parts) == 1 or parts[1] == "":
+            name = "ListObjects"
+            params = {"bucketName": parts[0], "Host": "s3.amazonaws.com"}
+            for k in ("prefix", "delimiter", "list-type"):
+                if k in query:
+                    params[k] = query[k][0]
+        else:
+            name = "GetObject"
+            params = {"bucketName": parts[0], "key": parts[1], "Host": "s3.amazonaws.com"}
+    else:
+        return None
+    account, region = entry["account"], entry["region"]
+    rec = {
+        "eventVersion": "1.09",
+        "userIdentity": {
+            "type": "AssumedRole",
+            "accountId": account,
+            "arn": f"arn:aws:sts::{account}:assumed-role/tightrole-test/tightrole-test",
+            "sessionContext": {
+                "sessionIssuer": {
+                    "type": "Role",
+                    "arn": f"arn:aws:iam::{account}:role/tightrole-test",
+                    "userName": "tightrole-test",
+                }
+            },
+        },
+        "eventTime": entry["time"],
+        "eventSource": source,
+        "eventName": name,
+        "awsRegion": region,
+        "sourceIPAddress": "127.0.0.1",
+        "userAgent": entry.get("agent", ""),
+        "requestParameters": params or None,
+        "eventID": f"self-{n}",
+        "readOnly": read_only,
+        "eventType": "AwsApiCall",
+        "managementEvent": management,
+        "eventCategory": "Management" if management else "Data",
+        "recipientAccountId": account,
+    }
+    if entry.get("status", 200) >= 400:
+        rec["errorCode"] = entry.get("fault") or "Error"
+    return rec
+
+
 def control(environ, start_response):
     path, method = environ["PATH_INFO"], environ["REQUEST_METHOD"]
+    if path == "/_tightrole/trail":
+        from urllib.parse import parse_qs
+
+        key = parse_qs(environ.get("QUERY_STRING", "")).get("access_key", [""])[0]
+        with LOCK:
+            entries = [e for e in LOG if e.get("access_key") == key]
+        records = [r for r in (call_record(e, i) for i, e in enumerate(entries)) if r]
+        return respond(start_response, 200, json.dumps({"Records": records}), "application/json")
     with LOCK:
         if path == "/_tightrole/requests":
             if method == "DELETE":
@@ -240,12 +314,28 @@ def wrap(app):
         if path.startswith("/_tightrole/"):
             return control(environ, start_response)
         target = environ.get("HTTP_X_AMZ_TARGET", "")
+        key, region = credential(environ)
         entry = {
             "method": environ.get("REQUEST_METHOD"),
             "path": path,
             "query": environ.get("QUERY_STRING", ""),
             "target": target,
+            "access_key": key,
+            "region": region,
+            "time": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "agent": environ.get("HTTP_USER_AGENT", ""),
         }
+        if environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
+            from urllib.parse import parse_qs
+
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = environ["wsgi.input"].read(length)
+            environ["wsgi.input"] = io.BytesIO(body)
+            entry["action"] = parse_qs(body.decode("utf-8", "replace")).get("Action", [""])[0]
+        try:
+            entry["account"] = account_of(environ)
+        except Exception:
+            entry["account"] = "123456789012"
         rule = None
         with LOCK:
             LOG.append(entry)
@@ -254,6 +344,11 @@ def wrap(app):
                     r["times"] = r.get("times", 1) - 1
                     rule = dict(r)
                     break
+
+        def start_response_logged(status, headers, *rest):
+            entry["status"] = int(status.split(" ", 1)[0])
+            return start_response(status, headers, *rest)
+
         if rule is not None:
             entry["fault"] = rule.get("code") or ("reset" if rule.get("reset") else "delete")
             if rule.get("reset"):
@@ -269,10 +364,10 @@ def wrap(app):
                 delete_object(environ)
             elif rule.get("status"):
                 body, ctype = error_body(environ, rule.get("code", "InternalError"), rule["status"])
-                return respond(start_response, rule["status"], body, ctype)
+                return respond(start_response_logged, rule["status"], body, ctype)
         if target.endswith(".LookupEvents") or target == "LookupEvents":
-            return lookup_events(environ, start_response)
-        return app(environ, start_response)
+            return lookup_events(environ, start_response_logged)
+        return app(environ, start_response_logged)
 
     return middleware
 
