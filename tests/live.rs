@@ -15,6 +15,7 @@
 
 mod common;
 
+use std::collections::BTreeMap;
 use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -731,5 +732,158 @@ fn permissions_doc_matches_what_tightrole_calls() {
         "{}\n{}",
         stderr(&out),
         String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+/// The policies of one `generate --format json` output, by principal.
+fn policies_of(generate_json: &str) -> BTreeMap<String, Value> {
+    json_of(generate_json)["principals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                format!("{} {} {}", p["kind"], p["name"], p["account"]),
+                json!([p["policy"], p["policies"]]),
+            )
+        })
+        .collect()
+}
+
+/// The push-down SQL, executed by a real engine (DuckDB, on the demo trail's JSON files), gives
+/// rows that — served by Athena's API (the emulator, seeded with them) — make `generate --athena`
+/// propose exactly the policies `generate` proposes from the files.
+#[test]
+fn athena_push_down_gives_the_local_policies() {
+    let Some(em) = emulator() else { return };
+    let acct = em.setup(json!({"region": "eu-west-1"}));
+    let tmp = tempfile::tempdir().unwrap();
+    let window = ["--since", "2026-11-01", "--until", "2026-11-14T23:59:59Z"];
+    let region = ["--region", "eu-west-1"];
+
+    // The SQL in DuckDB's dialect, run by DuckDB over the trail files.
+    let sql = ok(&em.run(
+        None,
+        &[
+            &[
+                "generate",
+                "--athena",
+                "cloudtrail",
+                "--dry-run",
+                "--dialect",
+                "duckdb",
+            ][..],
+            &window,
+        ]
+        .concat(),
+    ));
+    let sql_file = tmp.path().join("query.sql");
+    std::fs::write(&sql_file, &sql).unwrap();
+    let out = Command::new(&em.python)
+        .arg(common::root().join("tests/athena/duckdb_run.py"))
+        .arg(&sql_file)
+        .arg(common::demo_trail())
+        .arg("cloudtrail")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let columns = result["columns"].as_array().unwrap().clone();
+    let rows = result["rows"].as_array().unwrap().clone();
+    let total: u64 = rows
+        .iter()
+        .map(|r| r[18].as_str().unwrap().parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(total, 2896, "every record of the window is in some row");
+    assert!(rows.len() < 500, "{} rows for 2896 records", rows.len());
+
+    // Athena's API serves those rows (header row first, NULL as a missing value).
+    let datum = |v: &Value| match v.as_str() {
+        Some(s) => json!({"VarCharValue": s}),
+        None => json!({}),
+    };
+    let mut athena_rows = vec![json!({"Data": columns.iter().map(datum).collect::<Vec<_>>()})];
+    athena_rows.extend(
+        rows.iter()
+            .map(|r| json!({"Data": r.as_array().unwrap().iter().map(datum).collect::<Vec<_>>()})),
+    );
+    em.control(
+        "POST",
+        "/moto-api/static/athena/query-results",
+        &json!({
+            "account_id": acct.id,
+            "region": "eu-west-1",
+            "results": [{
+                "rows": athena_rows,
+                "column_info": columns.iter().map(|c| json!({"Name": c, "Type": "varchar"})).collect::<Vec<_>>(),
+            }],
+        })
+        .to_string(),
+    );
+    // 2 TiB scanned, as Athena would report it: USD 10 at USD 5 per TB.
+    em.control(
+        "POST",
+        "/_tightrole/athena-scanned",
+        &json!({"access_key": acct.key, "bytes": 2u64 << 40}).to_string(),
+    );
+    let pushed = em.run(
+        Some(&acct),
+        &[
+            &[
+                "generate",
+                "--athena",
+                "cloudtrail",
+                "--output",
+                "s3://athena-results/tightrole/",
+                "--format",
+                "json",
+                "--stats=json",
+            ][..],
+            &window,
+            &region,
+        ]
+        .concat(),
+    );
+    let local = em.run(
+        Some(&acct),
+        &[
+            &[
+                "generate",
+                common::demo_trail().to_str().unwrap(),
+                "--functions",
+                "live",
+                "--format",
+                "json",
+            ][..],
+            &window,
+            &region,
+        ]
+        .concat(),
+    );
+    let (pushed_json, local_json) = (ok(&pushed), ok(&local));
+    assert_eq!(policies_of(&pushed_json), policies_of(&local_json));
+    assert_eq!(policies_of(&local_json).len(), 10);
+    assert_eq!(json_of(&pushed_json)["summary"]["records"], 2896);
+
+    let err = stderr(&pushed);
+    assert!(
+        err.contains("2199023255552 byte(s) scanned, about USD 10.0000 at USD 5 per TB"),
+        "{err}"
+    );
+    let line = err
+        .lines()
+        .find(|l| l.starts_with('{'))
+        .unwrap()
+        .to_string();
+    let stats = json_of(&line);
+    assert_eq!(stats["athena"]["rows"], rows.len());
+    assert!(
+        stats["athena"]["result_pages"].as_u64().unwrap() >= 4,
+        "paged: {}",
+        stats["athena"]
     );
 }

@@ -7,7 +7,7 @@ use anyhow::bail;
 use clap::Args as ClapArgs;
 
 use super::generate::{SynthArgs, build};
-use super::input::{AwsArgs, InputArgs, is_live};
+use super::input::{AthenaArgs, AwsArgs, InputArgs, is_live};
 use super::{Exit, print_stdout};
 use crate::wildcard::matches;
 
@@ -20,7 +20,11 @@ pub struct Args {
     pub action: Option<String>,
 
     /// Trail files or directories.
-    #[arg(long = "trail", value_name = "PATH", required = true)]
+    #[arg(
+        long = "trail",
+        value_name = "PATH",
+        required_unless_present = "athena"
+    )]
     pub trail: Vec<String>,
 
     /// Function inventory: the JSON printed by `aws lambda list-functions`.
@@ -32,6 +36,9 @@ pub struct Args {
 
     #[command(flatten)]
     pub aws: AwsArgs,
+
+    #[command(flatten)]
+    pub athena: AthenaArgs,
 }
 
 pub fn run(args: Args) -> anyhow::Result<Exit> {
@@ -47,6 +54,8 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         stats: None,
         lookup_events: false,
         aws: args.aws.clone(),
+        athena: args.athena.clone(),
+        key_level: args.synth.generalize,
     };
     let live = input.live(args.synth.current.as_deref().is_some_and(is_live))?;
     let analysis = input.analyze(live.as_ref())?;

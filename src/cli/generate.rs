@@ -103,7 +103,8 @@ impl SynthArgs {
     }
 }
 
-pub fn run(args: Args) -> anyhow::Result<Exit> {
+pub fn run(mut args: Args) -> anyhow::Result<Exit> {
+    args.input.key_level = args.synth.generalize;
     let live = args
         .input
         .live(args.synth.current.as_deref().is_some_and(is_live))?;

@@ -9,6 +9,7 @@ use clap::Args;
 use super::Exit;
 use crate::diag::{Diagnostic, Level};
 use crate::identity::Inventory;
+use crate::source::athena::{Dialect, Partitions};
 use crate::source::live::s3::{S3Url, Window};
 use crate::source::live::{Connect, Live, Sources, lookup};
 use crate::usage::{Filters, Stats, Usage, collect, collect_stream};
@@ -18,7 +19,7 @@ pub struct InputArgs {
     /// Trail files or directories (`.json`, `.json.gz`, JSON lines; `-` for stdin), or the
     /// trail bucket: `s3://BUCKET/PREFIX`.
     #[arg(
-        required_unless_present = "lookup_events",
+        required_unless_present_any = ["lookup_events", "athena"],
         value_name = "PATH",
         help_heading = "Input"
     )]
@@ -61,6 +62,13 @@ pub struct InputArgs {
     #[command(flatten)]
     pub aws: AwsArgs,
 
+    #[command(flatten)]
+    pub athena: AthenaArgs,
+
+    /// How far S3 object keys are cut when Athena aggregates (set from `--generalize`).
+    #[arg(skip)]
+    pub key_level: crate::synth::Level,
+
     /// Print end-of-run figures (files, bytes, records, throughput, time per stage) to stderr,
     /// as text or JSON.
     #[arg(long, value_enum, value_name = "FORMAT", num_args = 0..=1, require_equals = true, default_missing_value = "text", help_heading = "Output")]
@@ -96,6 +104,70 @@ pub struct AwsArgs {
     /// exponential backoff.
     #[arg(long, value_name = "N", default_value_t = 5, help_heading = "AWS")]
     pub max_attempts: u32,
+}
+
+/// Aggregate in Amazon Athena instead of reading the trail here (see docs/scale.md).
+#[derive(Debug, Clone, Args)]
+pub struct AthenaArgs {
+    /// The CloudTrail table to query (`tightrole athena ddl` prints one with partition
+    /// projection); no PATH is read.
+    #[arg(
+        id = "athena",
+        long = "athena",
+        value_name = "TABLE",
+        help_heading = "Athena"
+    )]
+    pub table: Option<String>,
+
+    /// The Athena workgroup.
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "primary",
+        help_heading = "Athena"
+    )]
+    pub workgroup: String,
+
+    /// The Glue database of the table.
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "default",
+        help_heading = "Athena"
+    )]
+    pub database: String,
+
+    /// Where Athena writes the results (`s3://…`); the workgroup's location when not given.
+    #[arg(long, value_name = "S3_URL", help_heading = "Athena")]
+    pub output: Option<String>,
+
+    /// Print the SQL and stop (nothing is sent to AWS).
+    #[arg(long, requires = "athena", help_heading = "Athena")]
+    pub dry_run: bool,
+
+    /// The SQL dialect of `--dry-run` (`duckdb` runs on the same JSON files locally).
+    #[arg(long, value_enum, default_value_t = Dialect::Athena, help_heading = "Athena")]
+    pub dialect: Dialect,
+
+    /// The price of a TB scanned, for the cost line.
+    #[arg(
+        long,
+        value_name = "USD",
+        default_value_t = 5.0,
+        help_heading = "Athena"
+    )]
+    pub price_per_tb: f64,
+
+    /// The table's partition columns (comma-separated): the DDL of `tightrole athena ddl` has
+    /// `timestamp,account,region`; AWS's single-account table has only `timestamp`.
+    #[arg(
+        long = "athena-partitions",
+        value_name = "COLUMNS",
+        value_delimiter = ',',
+        default_value = "timestamp,account,region",
+        help_heading = "Athena"
+    )]
+    pub partitions: Vec<String>,
 }
 
 impl AwsArgs {
@@ -167,6 +239,8 @@ pub struct Analysis {
     pub usage: Usage,
     pub stats: Stats,
     pub diagnostics: Vec<Diagnostic>,
+    /// `--athena … --dry-run`: the SQL was printed and nothing else is to be done.
+    pub dry_run: bool,
 }
 
 impl InputArgs {
@@ -188,9 +262,11 @@ impl InputArgs {
         })
     }
 
-    /// Are records read from AWS (the bucket or LookupEvents)?
+    /// Are records read from AWS (the bucket, LookupEvents or Athena)?
     fn reads_aws_trail(&self) -> bool {
-        self.lookup_events || self.paths.iter().any(|p| p.starts_with("s3://"))
+        self.lookup_events
+            || self.paths.iter().any(|p| p.starts_with("s3://"))
+            || (self.athena.table.is_some() && !self.athena.dry_run)
     }
 
     /// Connects to AWS when these options (or the command's own, `also`) read from it.
@@ -229,6 +305,14 @@ impl InputArgs {
     /// [`live`](Self::live), shared with `--current live`.
     pub fn analyze(&self, live: Option<&Live>) -> anyhow::Result<Analysis> {
         let filters = self.filters()?;
+        if let Some(table) = &self.athena.table {
+            if !self.paths.is_empty() || self.lookup_events {
+                bail!(
+                    "`--athena` reads the table, not PATHs or LookupEvents: give one or the other"
+                );
+            }
+            return self.analyze_athena(table, &filters, live);
+        }
         let inventory = self.inventory(live)?;
         let (urls, local): (Vec<&String>, Vec<&String>) =
             self.paths.iter().partition(|p| p.starts_with("s3://"));
@@ -261,6 +345,98 @@ impl InputArgs {
         diagnostics.extend(diags);
         let mut usage = Usage::resolve(agg, &inventory);
         usage.retain_principals(&self.principals);
+        self.note_idle(&usage, &mut diagnostics);
+        Ok(Analysis {
+            usage,
+            stats,
+            diagnostics,
+            dry_run: false,
+        })
+    }
+
+    /// The Athena query these options ask for.
+    pub fn athena_query(&self, table: &str, filters: &Filters) -> crate::source::athena::Query {
+        let has = |c: &str| self.athena.partitions.iter().any(|p| p.trim() == c);
+        crate::source::athena::Query {
+            table: table.to_string(),
+            since: filters.since,
+            until: filters.until,
+            accounts: filters.accounts.clone(),
+            regions: self.aws.regions.clone(),
+            generalize: self.key_level,
+            partitions: Partitions {
+                timestamp: has("timestamp"),
+                account: has("account"),
+                region: has("region"),
+            },
+        }
+    }
+
+    fn analyze_athena(
+        &self,
+        table: &str,
+        filters: &Filters,
+        live: Option<&Live>,
+    ) -> anyhow::Result<Analysis> {
+        let query = self.athena_query(table, filters);
+        if self.athena.dry_run {
+            super::print_stdout(&crate::source::athena::sql(&query, self.athena.dialect))?;
+            return Ok(Analysis {
+                usage: Usage::default(),
+                stats: Stats::default(),
+                diagnostics: Vec::new(),
+                dry_run: true,
+            });
+        }
+        let Some(live) = live else {
+            bail!("internal error: `--athena` without an AWS connection");
+        };
+        let inventory = self.inventory(Some(live))?;
+        let sql = crate::source::athena::sql(&query, Dialect::Athena);
+        let done = crate::source::live::athena::run(
+            live,
+            &sql,
+            &crate::source::live::athena::Target {
+                workgroup: self.athena.workgroup.clone(),
+                database: self.athena.database.clone(),
+                output: self.athena.output.clone(),
+            },
+        )?;
+        let cost = crate::source::live::athena::cost(done.bytes_scanned, self.athena.price_per_tb);
+        let name = format!("athena query {}", done.execution_id);
+        let (agg, mut stats, mut diagnostics) =
+            crate::usage::collect_rows(&name, &done.rows, filters);
+        diagnostics.push(Diagnostic::note(
+            &name,
+            format!(
+                "{} row(s) for {} call(s); {} byte(s) scanned, about USD {cost:.4} at USD {} per TB; {:.1} s",
+                done.rows.len(),
+                stats.records,
+                done.bytes_scanned,
+                self.athena.price_per_tb,
+                done.seconds
+            ),
+        ));
+        stats.seconds = done.seconds;
+        stats.athena = Some(crate::usage::AthenaStats {
+            execution_id: done.execution_id,
+            rows: done.rows.len() as u64,
+            bytes_scanned: done.bytes_scanned,
+            cost_usd: cost,
+            result_pages: done.result_pages,
+        });
+        let mut usage = Usage::resolve(agg, &inventory);
+        usage.retain_principals(&self.principals);
+        self.note_idle(&usage, &mut diagnostics);
+        Ok(Analysis {
+            usage,
+            stats,
+            diagnostics,
+            dry_run: false,
+        })
+    }
+
+    fn note_idle(&self, usage: &Usage, diagnostics: &mut Vec<Diagnostic>) {
         for (f, role) in &usage.idle_functions {
             diagnostics.push(Diagnostic::note(
                 "function inventory",
@@ -270,11 +446,6 @@ impl InputArgs {
                 ),
             ));
         }
-        Ok(Analysis {
-            usage,
-            stats,
-            diagnostics,
-        })
     }
 }
 
@@ -323,6 +494,9 @@ impl Analysis {
     /// Prints diagnostics and stats to stderr; returns the exit code the input alone calls for
     /// (`None` when the command may go on to succeed).
     pub fn report_input(&self, args: &InputArgs) -> Option<Exit> {
+        if self.dry_run {
+            return Some(Exit::Ok);
+        }
         print_diagnostics(&self.diagnostics);
         let warnings = self
             .diagnostics

@@ -1,5 +1,6 @@
 //! The command line: clap definitions, one file per subcommand. The only place that prints.
 
+mod athena;
 mod catalog;
 mod check;
 mod demo;
@@ -57,6 +58,8 @@ enum Command {
     Catalog(catalog::Args),
     /// Write the bundled demo trail: a seeded, synthetic serverless shop.
     DemoTrail(demo::Args),
+    /// Push the aggregation down to Amazon Athena: the CloudTrail table's DDL.
+    Athena(athena::Args),
 }
 
 /// Parses the command line, runs it, and maps the outcome to an exit code.
@@ -83,6 +86,7 @@ pub fn main() -> ExitCode {
         Command::Graph(a) => graph::run(a),
         Command::Pr(a) => pr::run(a),
         Command::Drift(a) => drift::run(a),
+        Command::Athena(a) => athena::run(a),
     };
     match result {
         Ok(exit) => ExitCode::from(exit.code()),

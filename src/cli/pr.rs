@@ -119,7 +119,8 @@ fn per_file(usage: &Usage) -> Usage {
     out
 }
 
-pub fn run(args: Args) -> anyhow::Result<Exit> {
+pub fn run(mut args: Args) -> anyhow::Result<Exit> {
+    args.input.key_level = args.synth.generalize;
     let Some(current_path) = args.synth.current.clone() else {
         bail!("`pr` needs `--current`: the policies the pull request changes");
     };

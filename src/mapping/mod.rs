@@ -6,6 +6,7 @@
 
 mod derive;
 mod extras;
+pub mod pushdown;
 mod resource;
 mod tables;
 

@@ -253,6 +253,25 @@ impl Tables {
         self.denied.contains(error_code)
     }
 
+    /// The bindings of a placeholder for every role (`-`, `copy-source`, …).
+    pub fn bindings_any_role(&self, prefix: &str, placeholder: &str) -> Vec<&Binding> {
+        self.bindings
+            .iter()
+            .filter(|((p, ph, _), _)| p == prefix && ph == placeholder)
+            .flat_map(|(_, v)| v.iter())
+            .collect()
+    }
+
+    /// The error codes that mean "denied".
+    pub fn denied_codes(&self) -> impl Iterator<Item = &str> {
+        self.denied.iter().map(String::as_str)
+    }
+
+    /// Every exception row.
+    pub fn all_exception_rows(&self) -> impl Iterator<Item = &ExceptionRow> {
+        self.exceptions.values().flatten()
+    }
+
     pub fn bindings(&self, prefix: &str, placeholder: &str, role: &str) -> &[Binding] {
         self.bindings
             .get(&(

@@ -7,6 +7,7 @@
 //! parsed with borrowed, streaming deserialization: records are handed to the caller one by
 //! one and never collected.
 
+pub mod athena;
 mod layout;
 pub mod live;
 mod parse;

@@ -8,7 +8,9 @@ use chrono::{DateTime, Days, Utc};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::Aggregate;
+use std::collections::BTreeMap;
+
+use super::{Aggregate, Span};
 use crate::diag::Diagnostic;
 use crate::identity::actor;
 use crate::mapping::Mapper;
@@ -77,6 +79,18 @@ pub struct Stats {
     /// Requests, downloads and cache hits of the live sources, when any was read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub live: Option<crate::source::LiveStats>,
+    /// The Athena query, when the aggregation was pushed down.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub athena: Option<AthenaStats>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AthenaStats {
+    pub execution_id: String,
+    pub rows: u64,
+    pub bytes_scanned: u64,
+    pub cost_usd: f64,
+    pub result_pages: u64,
 }
 
 struct FileResult {
@@ -101,6 +115,92 @@ fn unusable(
     }
 }
 
+enum Taken {
+    Used,
+    Filtered,
+    Bad(String),
+}
+
+/// Filters, maps and aggregates one record; `span` is the calls it stands for when it is an
+/// aggregated row (one call at its own time otherwise).
+fn take(
+    rec: &Record<'_>,
+    span: Option<Span>,
+    filters: &Filters,
+    mapper: &Mapper,
+    agg: &mut Aggregate,
+) -> Taken {
+    let time = match rec.validate() {
+        Ok(t) => t,
+        Err(problem) => return Taken::Bad(problem.to_string()),
+    };
+    let span = span.unwrap_or(Span {
+        first: time,
+        last: time,
+        count: 1,
+    });
+    if !filters.keeps_time(span.first) && !filters.keeps_time(span.last)
+        || !filters.keeps_account(rec.account())
+    {
+        return Taken::Filtered;
+    }
+    let params = match rec.params_checked() {
+        Ok(p) => p,
+        Err(problem) => return Taken::Bad(problem),
+    };
+    let mapping = mapper.map_with(rec, params.as_ref());
+    agg.facts.observe(rec, params.as_ref());
+    agg.add_span(rec, span, &mapping, actor(rec).ok());
+    Taken::Used
+}
+
+/// Aggregates rows that were aggregated elsewhere (Athena): each row is decoded into a record
+/// and added with its count and its first and last time, through the same mapping as a file's
+/// records.
+pub fn collect_rows(
+    name: &str,
+    rows: &[BTreeMap<String, Option<String>>],
+    filters: &Filters,
+) -> (Aggregate, Stats, Vec<Diagnostic>) {
+    let start = Instant::now();
+    let mapper = Mapper::embedded();
+    let mut agg = Aggregate::default();
+    let mut stats = Stats {
+        files: 1,
+        ..Stats::default()
+    };
+    let mut diags = Vec::new();
+    for (i, row) in rows.iter().enumerate() {
+        let ordinal = i as u64 + 1;
+        let (json, span) = match crate::source::athena::row_record(row) {
+            Ok(r) => r,
+            Err(problem) => {
+                stats.records_bad += 1;
+                unusable(&mut diags, name, ordinal, &problem);
+                continue;
+            }
+        };
+        let rec: Record<'_> = match serde_json::from_str(&json) {
+            Ok(r) => r,
+            Err(e) => {
+                stats.records_bad += 1;
+                unusable(&mut diags, name, ordinal, &crate::source::serde_reason(&e));
+                continue;
+            }
+        };
+        match take(&rec, Some(span), filters, mapper, &mut agg) {
+            Taken::Used => stats.records += span.count,
+            Taken::Filtered => stats.records_filtered_out += span.count,
+            Taken::Bad(problem) => {
+                stats.records_bad += 1;
+                unusable(&mut diags, name, ordinal, &problem);
+            }
+        }
+    }
+    stats.seconds = start.elapsed().as_secs_f64();
+    (agg, stats, diags)
+}
+
 fn read_one(input: &Input, filters: &Filters, mapper: &Mapper) -> FileResult {
     let name = input.display();
     let mut agg = Aggregate::default();
@@ -110,29 +210,14 @@ fn read_one(input: &Input, filters: &Filters, mapper: &Mapper) -> FileResult {
     let mut ordinal = 0u64;
     let mut on_record = |rec: &Record<'_>| {
         ordinal += 1;
-        let time = match rec.validate() {
-            Ok(t) => t,
-            Err(problem) => {
+        match take(rec, None, filters, mapper, &mut agg) {
+            Taken::Used => {}
+            Taken::Filtered => filtered += 1,
+            Taken::Bad(problem) => {
                 bad += 1;
                 unusable(&mut diags, &name, ordinal, &problem);
-                return;
             }
-        };
-        if !filters.keeps_time(time) || !filters.keeps_account(rec.account()) {
-            filtered += 1;
-            return;
         }
-        let params = match rec.params_checked() {
-            Ok(p) => p,
-            Err(problem) => {
-                bad += 1;
-                unusable(&mut diags, &name, ordinal, &problem);
-                return;
-            }
-        };
-        let mapping = mapper.map_with(rec, params.as_ref());
-        agg.facts.observe(rec, params.as_ref());
-        agg.add(rec, time, &mapping, actor(rec).ok());
     };
     let mut report = read_input(input, &mut on_record);
     if bad > 100 {

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-pub use collect::{Filters, Stats, Stream, collect, collect_stream};
+pub use collect::{AthenaStats, Filters, Stats, Stream, collect, collect_rows, collect_stream};
 
 use crate::identity::{
     Actor, FunctionFacts, Inventory, PrincipalKind, function_name_of, role_name,
@@ -166,25 +166,23 @@ impl Evidence {
         (!self.unconditional && !self.conditions.is_empty()).then_some(&self.conditions)
     }
 
-    fn observe(
-        &mut self,
-        time: DateTime<Utc>,
-        event_id: &str,
-        invoked_by: Option<&str>,
-        platform: bool,
-    ) {
-        self.count += 1;
+    /// Records `span.count` calls between `span.first` and `span.last` (one call: both the
+    /// same time).
+    fn observe(&mut self, span: Span, event_id: &str, invoked_by: Option<&str>, platform: bool) {
+        let Span { first, last, count } = span;
+        self.count += count;
         if platform {
-            self.platform += 1;
+            self.platform += count;
         }
-        if time < self.first_seen || (time == self.first_seen && event_id < self.event_id.as_str())
+        if first < self.first_seen
+            || (first == self.first_seen && event_id < self.event_id.as_str())
         {
             self.event_id = event_id.to_string();
         }
-        self.first_seen = self.first_seen.min(time);
-        self.last_seen = self.last_seen.max(time);
+        self.first_seen = self.first_seen.min(first);
+        self.last_seen = self.last_seen.max(last);
         if let Some(by) = invoked_by {
-            self.service_made += 1;
+            self.service_made += count;
             if !self.invoked_by.contains(by) {
                 self.invoked_by.insert(by.to_string());
             }
@@ -330,10 +328,32 @@ impl Aggregate {
         mapping: &Mapping,
         actor: Option<Actor>,
     ) {
-        self.records += 1;
+        self.add_span(
+            rec,
+            Span {
+                first: time,
+                last: time,
+                count: 1,
+            },
+            mapping,
+            actor,
+        );
+    }
+
+    /// As [`add`](Self::add), for `span.count` calls alike in everything the mapping reads
+    /// (a row aggregated elsewhere, such as by Athena).
+    pub fn add_span(
+        &mut self,
+        rec: &Record<'_>,
+        span: Span,
+        mapping: &Mapping,
+        actor: Option<Actor>,
+    ) {
+        let time = span.first;
+        self.records += span.count;
         self.window = Some(match self.window {
-            Some((a, b)) => (a.min(time), b.max(time)),
-            None => (time, time),
+            Some((a, b)) => (a.min(span.first), b.max(span.last)),
+            None => (span.first, span.last),
         });
         let key = (rec.source().to_string(), rec.name().to_string());
         let e = self.events.entry(key).or_insert_with(|| EventStat {
@@ -341,7 +361,7 @@ impl Aggregate {
             count: 0,
             actions: BTreeSet::new(),
         });
-        e.count += 1;
+        e.count += span.count;
         // A kind seen both denied and mapped is reported by its most useful class.
         e.class = e.class.min(mapping.class);
         for n in &mapping.needs {
@@ -360,7 +380,7 @@ impl Aggregate {
             self.data_types.insert(t.to_string());
         }
         let Some(actor) = actor else {
-            self.no_principal += 1;
+            self.no_principal += span.count;
             return;
         };
         let platform = matches!(actor, Actor::Session { .. })
@@ -392,7 +412,7 @@ impl Aggregate {
                     .permission_less
                     .entry(k)
                     .or_insert_with(|| Evidence::new(time, event_id))
-                    .observe(time, event_id, invoked_by, platform);
+                    .observe(span, event_id, invoked_by, platform);
                 return;
             }
             Class::NotApiCall | Class::Unmapped => return,
@@ -405,7 +425,7 @@ impl Aggregate {
                     .entry((action.clone(), res.clone()))
                     .or_insert_with(|| Evidence::new(time, event_id));
                 ev.observe_conditions(&need.conditions);
-                ev.observe(time, event_id, by, platform && need.via.is_none());
+                ev.observe(span, event_id, by, platform && need.via.is_none());
                 if let Some(x) = need.extra
                     && !ev.extra.contains(x)
                 {
@@ -436,6 +456,14 @@ impl Aggregate {
             (w, None) | (None, w) => w,
         };
     }
+}
+
+/// Calls alike: how many, and the first and last time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    pub first: DateTime<Utc>,
+    pub last: DateTime<Utc>,
+    pub count: u64,
 }
 
 /// A principal a policy is written for.

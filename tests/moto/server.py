@@ -20,6 +20,9 @@ tests/moto/requirements.txt) installed. It serves moto's own application and add
   matches, answers `status` with an AWS error `code` instead (in the protocol's own format),
   closes the connection (`"reset": true`), or deletes the object before letting the request
   through (`"delete_first": true`, for "deleted between list and get"). DELETE clears them.
+* Athena GetQueryResults paged as the real API pages it (moto returns every row at once):
+  at most 100 rows per page (so that small results page too), with NextToken. POST /_tightrole/athena-scanned with
+  {"access_key", "bytes"} makes GetQueryExecution report that many bytes scanned (moto says 0).
 """
 
 import argparse
@@ -37,6 +40,7 @@ from werkzeug.serving import run_simple
 
 LOG = []
 FAULTS = []
+SCANNED = {}
 LOCK = threading.Lock()
 
 
@@ -283,6 +287,36 @@ def call_record(entry, n):
     return rec
 
 
+def athena_adjusted(app, environ, start_response, target, key):
+    """Calls moto, then pages GetQueryResults and sets the bytes GetQueryExecution reports."""
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(length)
+    environ["wsgi.input"] = io.BytesIO(body)
+    req = json.loads(body or b"{}")
+    captured = {}
+
+    def capture(status, headers, *rest):
+        captured["status"], captured["headers"] = status, headers
+        return lambda data: None
+
+    out = b"".join(app(environ, capture))
+    if not captured.get("status", "").startswith("200"):
+        start_response(captured["status"], captured["headers"])
+        return [out]
+    resp = json.loads(out)
+    if target.endswith(".GetQueryResults"):
+        rows = resp.get("ResultSet", {}).get("Rows", [])
+        offset = int(req.get("NextToken") or 0)
+        # At most 100 rows a page (Athena allows 1000), so that small results page too.
+        n = min(int(req.get("MaxResults") or 1000), 100)
+        resp["ResultSet"]["Rows"] = rows[offset : offset + n]
+        if offset + n < len(rows):
+            resp["NextToken"] = str(offset + n)
+    elif key in SCANNED:
+        resp["QueryExecution"]["Statistics"]["DataScannedInBytes"] = SCANNED[key]
+    return respond(start_response, 200, json.dumps(resp), "application/x-amz-json-1.1")
+
+
 def control(environ, start_response):
     path, method = environ["PATH_INFO"], environ["REQUEST_METHOD"]
     if path == "/_tightrole/trail":
@@ -298,6 +332,11 @@ def control(environ, start_response):
             if method == "DELETE":
                 LOG.clear()
             return respond(start_response, 200, json.dumps(LOG), "application/json")
+        if path == "/_tightrole/athena-scanned" and method == "POST":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = json.loads(environ["wsgi.input"].read(length))
+            SCANNED[body["access_key"]] = int(body["bytes"])
+            return respond(start_response, 200, "{}", "application/json")
         if path == "/_tightrole/faults":
             if method == "DELETE":
                 FAULTS.clear()
@@ -367,6 +406,8 @@ def wrap(app):
                 return respond(start_response_logged, rule["status"], body, ctype)
         if target.endswith(".LookupEvents") or target == "LookupEvents":
             return lookup_events(environ, start_response_logged)
+        if target.endswith(".GetQueryResults") or target.endswith(".GetQueryExecution"):
+            return athena_adjusted(app, environ, start_response_logged, target, key)
         return app(environ, start_response_logged)
 
     return middleware

@@ -17,15 +17,26 @@ pub enum Call {
     LookupEvents,
     ListFunctions,
     GetAccountAuthorizationDetails,
+    StartQueryExecution,
+    GetQueryExecution,
+    GetQueryResults,
 }
 
 impl Call {
+    /// The calls of the live sources (the first policy of docs/permissions.md).
     pub const ALL: [Call; 5] = [
         Call::ListObjects,
         Call::GetObject,
         Call::LookupEvents,
         Call::ListFunctions,
         Call::GetAccountAuthorizationDetails,
+    ];
+
+    /// The calls of `--athena` (its own section of docs/permissions.md).
+    pub const ATHENA: [Call; 3] = [
+        Call::StartQueryExecution,
+        Call::GetQueryExecution,
+        Call::GetQueryResults,
     ];
 
     /// The API operation.
@@ -36,6 +47,9 @@ impl Call {
             Call::LookupEvents => "cloudtrail:LookupEvents",
             Call::ListFunctions => "lambda:ListFunctions",
             Call::GetAccountAuthorizationDetails => "iam:GetAccountAuthorizationDetails",
+            Call::StartQueryExecution => "athena:StartQueryExecution",
+            Call::GetQueryExecution => "athena:GetQueryExecution",
+            Call::GetQueryResults => "athena:GetQueryResults",
         }
     }
 
@@ -47,6 +61,9 @@ impl Call {
             Call::LookupEvents => "cloudtrail:LookupEvents",
             Call::ListFunctions => "lambda:ListFunctions",
             Call::GetAccountAuthorizationDetails => "iam:GetAccountAuthorizationDetails",
+            Call::StartQueryExecution => "athena:StartQueryExecution",
+            Call::GetQueryExecution => "athena:GetQueryExecution",
+            Call::GetQueryResults => "athena:GetQueryResults",
         }
     }
 }

@@ -12,6 +12,7 @@
 //! backoff by the SDK's standard retry strategy; every other failure becomes a message that
 //! says what to do ([`error`]).
 
+pub mod athena;
 pub mod error;
 pub mod iam;
 pub mod lambda;
