@@ -519,6 +519,110 @@ fn transient_faults_are_retried_and_lose_nothing() {
 }
 
 #[test]
+fn a_500_on_the_second_listing_page_loses_and_doubles_nothing() {
+    let Some(em) = emulator() else { return };
+    // 1,050 objects in one day folder: two ListObjectsV2 pages of at most 1,000.
+    let bucket = format!("pages-{}", fresh_account());
+    let acct = em.setup(json!({
+        "region": "us-east-1",
+        "bucket": bucket,
+        "days": {"first": "2026-11-01", "count": 1, "per_day": 1050, "region": "us-east-1"},
+    }));
+    em.inject(json!([
+        {"access_key": acct.key, "method": "GET", "path_contains": format!("/{bucket}"), "query_contains": "continuation-token", "status": 500, "code": "InternalError", "times": 1},
+    ]));
+    let out = em.run(
+        Some(&acct),
+        &[
+            "usage",
+            &format!("s3://{bucket}/"),
+            "--region",
+            "us-east-1",
+            "--stats=json",
+        ],
+    );
+    ok(&out);
+    assert_eq!(records_read(&out), 1050, "{}", stderr(&out));
+    let pages: Vec<Value> = em
+        .bucket_requests(&bucket)
+        .into_iter()
+        .filter(|r| r["query"].as_str().unwrap().contains("continuation-token"))
+        .collect();
+    assert_eq!(
+        pages.len(),
+        2,
+        "the second page was asked for twice: {pages:?}"
+    );
+    assert_eq!(pages[0]["fault"], "InternalError");
+    let line = stderr(&out)
+        .lines()
+        .find(|l| l.starts_with('{'))
+        .unwrap()
+        .to_string();
+    assert_eq!(json_of(&line)["live"]["s3_objects"], 1050);
+}
+
+#[test]
+fn a_connection_reset_mid_object_is_fetched_again() {
+    let Some(em) = emulator() else { return };
+    let (acct, bucket) = small_bucket(&em);
+    em.inject(json!([
+        {"access_key": acct.key, "method": "GET", "path_contains": "2026/11/07/", "cut_body": true, "times": 2},
+    ]));
+    let out = em.run(
+        Some(&acct),
+        &[
+            "usage",
+            &format!("s3://{bucket}/"),
+            "--region",
+            "us-east-1",
+            "--stats=json",
+        ],
+    );
+    ok(&out);
+    assert_eq!(records_read(&out), 10, "{}", stderr(&out));
+    let line = stderr(&out)
+        .lines()
+        .find(|l| l.starts_with('{'))
+        .unwrap()
+        .to_string();
+    assert_eq!(json_of(&line)["live"]["body_retries"], 2);
+}
+
+#[test]
+fn a_500_on_the_second_lookup_events_page_loses_and_doubles_nothing() {
+    let Some(em) = emulator() else { return };
+    // 60 management events: two pages of 50.
+    let bucket = format!("lookup-{}", fresh_account());
+    let acct = em.setup(json!({
+        "region": "us-east-1",
+        "bucket": bucket,
+        "days": {"first": "2026-11-01", "count": 60, "region": "us-east-1"},
+    }));
+    em.inject(json!([
+        {"access_key": acct.key, "target": "LookupEvents", "skip": 1, "status": 500, "code": "InternalServerError", "times": 1},
+    ]));
+    let out = em.run(
+        Some(&acct),
+        &[
+            "usage",
+            "--lookup-events",
+            "--region",
+            "us-east-1",
+            "--stats=json",
+        ],
+    );
+    ok(&out);
+    assert_eq!(records_read(&out), 60, "{}", stderr(&out));
+    let line = stderr(&out)
+        .lines()
+        .find(|l| l.starts_with('{'))
+        .unwrap()
+        .to_string();
+    assert_eq!(json_of(&line)["live"]["lookup_events"], 60);
+}
+
+#[test]
 fn lookup_events_throttling_is_retried() {
     let Some(em) = emulator() else { return };
     let (acct, _) = small_bucket(&em);
@@ -603,12 +707,27 @@ fn errors_say_what_to_do() {
     );
     assert!(err.contains("docs/permissions.md"), "{err}");
 
-    // Credentials that expire mid-run stop it, and say how to fix them.
+    // Credentials that expire mid-run stop it, say how to fix them, and no partial result is
+    // written as if it were complete.
     em.inject(json!([
         {"access_key": acct.key, "method": "GET", "path_contains": "2026/11/06/", "status": 400, "code": "ExpiredToken", "times": 1},
     ]));
-    let out = em.run(Some(&acct), &["usage", &url, "--region", "us-east-1"]);
+    let tmp = tempfile::tempdir().unwrap();
+    let out_dir = tmp.path().join("proposed");
+    let out = em.run(
+        Some(&acct),
+        &[
+            "generate",
+            &url,
+            "--region",
+            "us-east-1",
+            "--out",
+            out_dir.to_str().unwrap(),
+        ],
+    );
     assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty(), "nothing on stdout");
+    assert!(!out_dir.exists(), "no policy file was written");
     let err = stderr(&out);
     assert!(err.contains("the AWS credentials were refused"), "{err}");
     assert!(err.contains("ExpiredToken"), "{err}");

@@ -403,9 +403,17 @@ impl InputArgs {
             },
         )?;
         let cost = crate::source::live::athena::cost(done.bytes_scanned, self.athena.price_per_tb);
+        let mut unbounded = Vec::new();
+        if filters.since.is_none() {
+            unbounded.push(Diagnostic::note(
+                &format!("--athena {table}"),
+                "no `--since`: the query was not limited to a window of days and scanned the whole table",
+            ));
+        }
         let name = format!("athena query {}", done.execution_id);
         let (agg, mut stats, mut diagnostics) =
             crate::usage::collect_rows(&name, &done.rows, filters);
+        diagnostics.extend(unbounded);
         diagnostics.push(Diagnostic::note(
             &name,
             format!(

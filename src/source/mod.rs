@@ -92,6 +92,8 @@ pub struct RemoteStats {
     pub downloads: std::sync::atomic::AtomicU64,
     pub bytes_downloaded: std::sync::atomic::AtomicU64,
     pub cache_hits: std::sync::atomic::AtomicU64,
+    /// Objects fetched again because the connection broke in the middle of the body.
+    pub body_retries: std::sync::atomic::AtomicU64,
     pub lookup_requests: std::sync::atomic::AtomicU64,
     pub lookup_events: std::sync::atomic::AtomicU64,
 }
@@ -104,6 +106,7 @@ pub struct LiveStats {
     pub downloads: u64,
     pub bytes_downloaded: u64,
     pub cache_hits: u64,
+    pub body_retries: u64,
     pub lookup_requests: u64,
     pub lookup_events: u64,
 }
@@ -117,6 +120,7 @@ impl RemoteStats {
             downloads: self.downloads.load(Relaxed),
             bytes_downloaded: self.bytes_downloaded.load(Relaxed),
             cache_hits: self.cache_hits.load(Relaxed),
+            body_retries: self.body_retries.load(Relaxed),
             lookup_requests: self.lookup_requests.load(Relaxed),
             lookup_events: self.lookup_events.load(Relaxed),
         }

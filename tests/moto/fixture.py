@@ -14,8 +14,8 @@ not the one that did the setup). The spec:
                   inline policy `current`
   functions       [{"name", "role"}]: Lambda functions to create (the role is a role name)
   auth_details_out  writes `aws iam get-account-authorization-details` output (all pages) here
-  days            {"first": "YYYY-MM-DD", "count": N, "region": R}: instead of a trail, one
-                  small trail file per day in the layout (for the pruning test)
+  days            {"first": "YYYY-MM-DD", "count": N, "region": R, "per_day": K}: instead of
+                  a trail, K (default 1) small trail files per day in the layout, one record each
 """
 
 import gzip
@@ -77,11 +77,12 @@ def copy_trail(t, account):
 def day_files(d, account):
     """One tiny trail file per day, for listing tests."""
     first = date.fromisoformat(d["first"])
-    for i in range(d["count"]):
+    for n in range(d["count"] * d.get("per_day", 1)):
+        i, j = divmod(n, d.get("per_day", 1))
         day = first + timedelta(days=i)
         rel = (
             f"AWSLogs/{account}/CloudTrail/{d['region']}/{day:%Y/%m/%d}/"
-            f"{account}_CloudTrail_{d['region']}_{day:%Y%m%d}T0000Z_x.json.gz"
+            f"{account}_CloudTrail_{d['region']}_{day:%Y%m%d}T0000Z_{j:05d}.json.gz"
         )
         rec = {
             "eventVersion": "1.09",
@@ -90,7 +91,7 @@ def day_files(d, account):
             "eventName": "GetCallerIdentity",
             "awsRegion": d["region"],
             "recipientAccountId": account,
-            "eventID": f"day-{i}",
+            "eventID": f"day-{i}-{j}",
             "userIdentity": {
                 "type": "IAMUser",
                 "accountId": account,

@@ -16,9 +16,10 @@ tests/moto/requirements.txt) installed. It serves moto's own application and add
   (docs/permissions.md is checked against it).
 * Faults: POST /_tightrole/faults with a JSON list of rules; each rule matches requests
   (`access_key` of the signer, `target` suffix, `method`, `path_contains`,
-  `query_contains`) and, for its next `times`
-  matches, answers `status` with an AWS error `code` instead (in the protocol's own format),
-  closes the connection (`"reset": true`), or deletes the object before letting the request
+  `query_contains`), lets `skip` matches through, and for its next `times` matches answers
+  `status` with an AWS error `code` instead (in the protocol's own format), closes the
+  connection before answering (`"reset": true`) or halfway through the body (`"cut_body": true`),
+  or deletes the object before letting the request
   through (`"delete_first": true`, for "deleted between list and get"). DELETE clears them.
 * Athena GetQueryResults paged as the real API pages it (moto returns every row at once):
   at most 100 rows per page (so that small results page too), with NextToken. POST /_tightrole/athena-scanned with
@@ -317,6 +318,31 @@ def athena_adjusted(app, environ, start_response, target, key):
     return respond(start_response, 200, json.dumps(resp), "application/x-amz-json-1.1")
 
 
+def cut_body(app, environ, start_response):
+    """Answers with the real headers (and Content-Length) but only half the body, then drops
+    the connection: a reset in the middle of an object."""
+    captured = {}
+
+    def capture(status, headers, *rest):
+        captured["status"], captured["headers"] = status, headers
+        return lambda data: None
+
+    body = b"".join(app(environ, capture))
+    start_response(captured["status"], captured["headers"])
+
+    def half():
+        yield body[: len(body) // 2]
+        sock = environ.get("werkzeug.socket")
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        raise ConnectionResetError("injected reset mid-body")
+
+    return half()
+
+
 def control(environ, start_response):
     path, method = environ["PATH_INFO"], environ["REQUEST_METHOD"]
     if path == "/_tightrole/trail":
@@ -380,6 +406,9 @@ def wrap(app):
             LOG.append(entry)
             for r in FAULTS:
                 if r.get("times", 1) > 0 and matches(r, environ):
+                    if r.get("skip", 0) > 0:
+                        r["skip"] -= 1
+                        continue
                     r["times"] = r.get("times", 1) - 1
                     rule = dict(r)
                     break
@@ -389,7 +418,8 @@ def wrap(app):
             return start_response(status, headers, *rest)
 
         if rule is not None:
-            entry["fault"] = rule.get("code") or ("reset" if rule.get("reset") else "delete")
+            kind = "reset" if rule.get("reset") else "cut_body" if rule.get("cut_body") else "delete"
+            entry["fault"] = rule.get("code") or kind
             if rule.get("reset"):
                 sock = environ.get("werkzeug.socket")
                 if sock is not None:
@@ -399,6 +429,8 @@ def wrap(app):
                     except OSError:
                         pass
                 raise ConnectionResetError("injected reset")
+            if rule.get("cut_body"):
+                return cut_body(app, environ, start_response_logged)
             if rule.get("delete_first"):
                 delete_object(environ)
             elif rule.get("status"):

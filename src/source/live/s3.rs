@@ -423,50 +423,24 @@ async fn fetch_one(
             remove: false,
         });
     }
-    let mut req = client.get_object().bucket(bucket).key(&o.key);
-    if !o.etag.is_empty() {
-        // The object as listed, or nothing: a copy under a changed ETag would poison the cache.
-        req = req.if_match(format!("\"{}\"", o.etag));
-    }
-    let resp = match req.send().await {
-        Ok(r) => r,
-        Err(e) => {
-            let code = aws_sdk_s3::error::ProvideErrorMetadata::code(&e)
-                .unwrap_or_default()
-                .to_string();
-            let status = e.raw_response().map(|r| r.status().as_u16());
-            if code == "NoSuchKey" || status == Some(404) {
+    // A connection that breaks in the middle of the body is not retried by the SDK (the
+    // response had already begun): fetch the object again, a few times, with backoff.
+    let mut attempt = 0u32;
+    let bytes = loop {
+        attempt += 1;
+        let resp = get(client, bucket, o, &name).await?;
+        match resp.body.collect().await {
+            Ok(b) => break b.into_bytes(),
+            Err(_) if attempt < BODY_ATTEMPTS => {
+                stats.body_retries.fetch_add(1, Ordering::Relaxed);
+                tokio::time::sleep(std::time::Duration::from_millis(200 << attempt)).await;
+            }
+            Err(e) => {
                 return Err(Failure::Skip(Diagnostic::warning(
                     &name,
-                    "deleted between listing and download; skipped",
+                    format!("download broke off {attempt} times, last: {e}; skipped"),
                 )));
             }
-            if code == "PreconditionFailed" || status == Some(412) {
-                return Err(Failure::Skip(Diagnostic::warning(
-                    &name,
-                    "replaced between listing and download (ETag changed); skipped, run again to read the new object",
-                )));
-            }
-            let err = explain(
-                e,
-                Call::GetObject,
-                &name,
-                &format!("arn:aws:s3:::{bucket}/{}", o.key),
-            );
-            let text = err.to_string();
-            if text.starts_with("access denied") || text.contains("credentials") {
-                return Err(Failure::Fatal(err));
-            }
-            return Err(Failure::Skip(Diagnostic::warning(&name, first_line(&text))));
-        }
-    };
-    let bytes = match resp.body.collect().await {
-        Ok(b) => b.into_bytes(),
-        Err(e) => {
-            return Err(Failure::Skip(Diagnostic::warning(
-                &name,
-                format!("download broke off: {e}"),
-            )));
         }
     };
     stats.downloads.fetch_add(1, Ordering::Relaxed);
@@ -495,6 +469,55 @@ async fn fetch_one(
         path,
         remove: !keep,
     })
+}
+
+/// Attempts at a whole object whose body keeps breaking off.
+const BODY_ATTEMPTS: u32 = 4;
+
+/// One GetObject (the SDK retries throttling, 5xx and failed connections itself).
+async fn get(
+    client: &Client,
+    bucket: &str,
+    o: &Object,
+    name: &str,
+) -> Result<aws_sdk_s3::operation::get_object::GetObjectOutput, Failure> {
+    let mut req = client.get_object().bucket(bucket).key(&o.key);
+    if !o.etag.is_empty() {
+        // The object as listed, or nothing: a copy under a changed ETag would poison the cache.
+        req = req.if_match(format!("\"{}\"", o.etag));
+    }
+    match req.send().await {
+        Ok(r) => Ok(r),
+        Err(e) => {
+            let code = aws_sdk_s3::error::ProvideErrorMetadata::code(&e)
+                .unwrap_or_default()
+                .to_string();
+            let status = e.raw_response().map(|r| r.status().as_u16());
+            if code == "NoSuchKey" || status == Some(404) {
+                return Err(Failure::Skip(Diagnostic::warning(
+                    name,
+                    "deleted between listing and download; skipped",
+                )));
+            }
+            if code == "PreconditionFailed" || status == Some(412) {
+                return Err(Failure::Skip(Diagnostic::warning(
+                    name,
+                    "replaced between listing and download (ETag changed); skipped, run again to read the new object",
+                )));
+            }
+            let err = explain(
+                e,
+                Call::GetObject,
+                name,
+                &format!("arn:aws:s3:::{bucket}/{}", o.key),
+            );
+            let text = err.to_string();
+            if text.starts_with("access denied") || text.contains("credentials") {
+                return Err(Failure::Fatal(err));
+            }
+            Err(Failure::Skip(Diagnostic::warning(name, first_line(&text))))
+        }
+    }
 }
 
 fn first_line(s: &str) -> String {
