@@ -406,7 +406,7 @@ impl InputArgs {
         let mut unbounded = Vec::new();
         if filters.since.is_none() {
             unbounded.push(Diagnostic::note(
-                &format!("--athena {table}"),
+                format!("--athena {table}"),
                 "no `--since`: the query was not limited to a window of days and scanned the whole table",
             ));
         }
