@@ -225,7 +225,8 @@ fn s3_and_live_iam_give_what_local_files_give() {
     let url = format!("s3://{bucket}/");
     let local = tmp.path().join("trail");
     let local = local.to_str().unwrap();
-    let region = ["--region", "eu-west-1"];
+    // us-east-1 too: without it the output notes that global services' calls are not read.
+    let region = ["--region", "eu-west-1", "--region", "us-east-1"];
 
     // generate: S3 and ListFunctions vs the same files on disk with the same inventory.
     let from_s3 = ok(&em.run(
@@ -377,14 +378,30 @@ fn lookup_events_match_local_management_events() {
     // (LookupEvents pages arrive in batches, not as the trail's files) and the note says what
     // LookupEvents cannot see.
     assert_eq!(a["summary"]["records"], 648);
-    let note = a["diagnostics"].as_array_mut().unwrap().remove(0);
-    assert_eq!(note["file"], "--lookup-events");
+    let notes: Vec<Value> = a["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["file"] == "--lookup-events" || d["file"] == "--region")
+        .cloned()
+        .collect();
+    assert_eq!(notes.len(), 2, "{notes:?}");
     assert!(
-        note["message"]
+        notes[0]["message"]
             .as_str()
             .unwrap()
             .contains("management events only")
     );
+    assert!(
+        notes[1]["message"]
+            .as_str()
+            .unwrap()
+            .contains("us-east-1 is not among the regions read")
+    );
+    a["diagnostics"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|d| d["file"] != "--lookup-events" && d["file"] != "--region");
     a["summary"]["files"] = Value::Null;
     b["summary"]["files"] = Value::Null;
     assert_eq!(a, b);
@@ -913,12 +930,15 @@ fn athena_push_down_gives_the_local_policies() {
     let result: Value = serde_json::from_slice(&out.stdout).unwrap();
     let columns = result["columns"].as_array().unwrap().clone();
     let rows = result["rows"].as_array().unwrap().clone();
+    let calls = columns.iter().position(|c| c == "calls").unwrap();
     let total: u64 = rows
         .iter()
-        .map(|r| r[18].as_str().unwrap().parse::<u64>().unwrap())
+        .map(|r| r[calls].as_str().unwrap().parse::<u64>().unwrap())
         .sum();
     assert_eq!(total, 2896, "every record of the window is in some row");
-    assert!(rows.len() < 500, "{} rows for 2896 records", rows.len());
+    // S3 object keys (in the parameters and in `resources[]`) are cut to their directory, so the
+    // thousands of distinct objects are a few rows.
+    assert!(rows.len() < 200, "{} rows for 2896 records", rows.len());
 
     // Athena's API serves those rows (header row first, NULL as a missing value).
     let datum = |v: &Value| match v.as_str() {
@@ -1001,7 +1021,7 @@ fn athena_push_down_gives_the_local_policies() {
     let stats = json_of(&line);
     assert_eq!(stats["athena"]["rows"], rows.len());
     assert!(
-        stats["athena"]["result_pages"].as_u64().unwrap() >= 4,
+        stats["athena"]["result_pages"].as_u64().unwrap() >= 2,
         "paged: {}",
         stats["athena"]
     );

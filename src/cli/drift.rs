@@ -114,7 +114,7 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     let (inputs, discover_diags) = crate::source::discover(&args.input.paths);
     diags.extend(discover_diags);
     let now = chrono::Utc::now();
-    let filters = Filters {
+    let mut filters = Filters {
         since: args
             .input
             .since
@@ -128,10 +128,12 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
             .map(|s| super::input::parse_time(s, now))
             .transpose()?,
         accounts: args.input.accounts.clone(),
+        functions: Default::default(),
     };
     let live = args.input.live(false)?;
     let mut inventory = args.input.inventory(live.as_ref())?;
     let listed: BTreeSet<String> = inventory.functions.keys().cloned().collect();
+    filters.functions = listed.clone();
     // Functions known from earlier periods stay functions.
     for (k, role) in &stored.roles {
         if let Some(f) = k.strip_prefix("function ") {

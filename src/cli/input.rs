@@ -259,6 +259,7 @@ impl InputArgs {
                 .map(|s| parse_time(s, now))
                 .transpose()?,
             accounts: self.accounts.clone(),
+            functions: Default::default(),
         })
     }
 
@@ -304,7 +305,7 @@ impl InputArgs {
     /// Reads, attributes and aggregates every input. `live` is the AWS connection from
     /// [`live`](Self::live), shared with `--current live`.
     pub fn analyze(&self, live: Option<&Live>) -> anyhow::Result<Analysis> {
-        let filters = self.filters()?;
+        let mut filters = self.filters()?;
         if let Some(table) = &self.athena.table {
             if !self.paths.is_empty() || self.lookup_events {
                 bail!(
@@ -314,6 +315,7 @@ impl InputArgs {
             return self.analyze_athena(table, &filters, live);
         }
         let inventory = self.inventory(live)?;
+        filters.functions = inventory.functions.keys().cloned().collect();
         let (urls, local): (Vec<&String>, Vec<&String>) =
             self.paths.iter().partition(|p| p.starts_with("s3://"));
         let local: Vec<String> = local.into_iter().cloned().collect();
@@ -332,11 +334,13 @@ impl InputArgs {
                     }),
                     cache: self.aws.cache.clone(),
                     concurrency: self.aws.concurrency,
+                    filters: filters.clone(),
                 };
                 let (stream, mut pending) = live.start(&sources, inputs)?;
                 let (agg, mut stats, diags) = collect_stream(stream, &filters, self.threads);
                 diagnostics.extend(live.finish(&mut pending)?);
                 diagnostics.extend(pending.notes.clone());
+                self.note_regions(&mut diagnostics);
                 stats.live = Some(pending.stats.snapshot());
                 (agg, stats, diags)
             }
@@ -392,6 +396,9 @@ impl InputArgs {
             bail!("internal error: `--athena` without an AWS connection");
         };
         let inventory = self.inventory(Some(live))?;
+        let mut filters = filters.clone();
+        filters.functions = inventory.functions.keys().cloned().collect();
+        let filters = &filters;
         let sql = crate::source::athena::sql(&query, Dialect::Athena);
         let done = crate::source::live::athena::run(
             live,
@@ -414,6 +421,7 @@ impl InputArgs {
         let (agg, mut stats, mut diagnostics) =
             crate::usage::collect_rows(&name, &done.rows, filters);
         diagnostics.extend(unbounded);
+        self.note_regions(&mut diagnostics);
         diagnostics.push(Diagnostic::note(
             &name,
             format!(
@@ -442,6 +450,18 @@ impl InputArgs {
             diagnostics,
             dry_run: false,
         })
+    }
+
+    /// `--region` limits what is read, from the layout, LookupEvents and Athena alike; global
+    /// services log in us-east-1, so leaving it out loses their calls.
+    fn note_regions(&self, diagnostics: &mut Vec<Diagnostic>) {
+        let regions = &self.aws.regions;
+        if !regions.is_empty() && !regions.iter().any(|r| r == "us-east-1") {
+            diagnostics.push(Diagnostic::note(
+                "--region",
+                "us-east-1 is not among the regions read: global services (IAM, STS's global endpoint, CloudFront, Route 53) log their calls there, so those calls are not in this analysis; add `--region us-east-1` to include them",
+            ));
+        }
     }
 
     fn note_idle(&self, usage: &Usage, diagnostics: &mut Vec<Diagnostic>) {

@@ -84,6 +84,42 @@ pub fn is_function_name(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// Session names that a Lambda function's session never has, though they are valid function
+/// names: EC2 instance-profile sessions (the instance id, `i-` and 8 or 17 hex digits), ECS task
+/// sessions (the task id, 32 hex digits), and boto3's default AssumeRole session
+/// (`botocore-session-` and a Unix time). Such sessions are folded into their role as they are
+/// read ([`fold_sessions`]), so a fleet of instances costs one principal, not one per instance.
+pub fn is_never_a_function(session: &str) -> bool {
+    let hex = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    };
+    if let Some(id) = session.strip_prefix("i-") {
+        return (id.len() == 8 || id.len() == 17) && hex(id);
+    }
+    if let Some(t) = session.strip_prefix("botocore-session-") {
+        return !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    }
+    session.len() == 32 && hex(session)
+}
+
+/// Folds a session that is never a function's into its role, unless the function inventory
+/// (`known`) names it: done as records are read, so that a fleet of instances costs one
+/// principal.
+pub fn fold_sessions(actor: Actor, known: &std::collections::BTreeSet<String>) -> Actor {
+    match actor {
+        Actor::Session {
+            account,
+            role_arn,
+            session,
+        } if is_never_a_function(&session) && !known.contains(&session) => {
+            Actor::Role { account, role_arn }
+        }
+        other => other,
+    }
+}
+
 /// The last path segment of a role ARN: `arn:aws:iam::1:role/path/name` → `name`.
 pub fn role_name(role_arn: &str) -> &str {
     role_arn
@@ -246,6 +282,28 @@ mod tests {
 
     fn rec(identity: &str) -> Record<'_> {
         serde_json::from_str(identity).unwrap_or_default()
+    }
+
+    #[test]
+    fn sessions_that_are_never_functions() {
+        for s in [
+            "i-0123456789abcdef0",
+            "i-12ab34cd",
+            "botocore-session-1700000000",
+            "0123456789abcdef0123456789abcdef",
+        ] {
+            assert!(is_never_a_function(s), "{s}");
+        }
+        for s in [
+            "orders-api",
+            "i-orders",
+            "i-0123456789abcdef",
+            "botocore-session-x",
+            "payments",
+            "i-0123456789ABCDEF0",
+        ] {
+            assert!(!is_never_a_function(s), "{s}");
+        }
     }
 
     #[test]

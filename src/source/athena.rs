@@ -61,7 +61,7 @@ pub struct Query {
 }
 
 /// The result columns, in order.
-pub const COLUMNS: [&str; 21] = [
+pub const COLUMNS: [&str; 24] = [
     "eventsource",
     "eventname",
     "errorcode",
@@ -80,9 +80,12 @@ pub const COLUMNS: [&str; 21] = [
     "lambda_marker",
     "resources",
     "params",
+    "sse",
+    "sse_key",
     "calls",
     "first_seen",
     "last_seen",
+    "event_id",
 ];
 
 /// A path segment that looks like a value rather than a name, as
@@ -138,19 +141,15 @@ fn s3_key_expr(dialect: Dialect, json_text: &str) -> String {
     dialect.regexp_replace(&cut, "^\"(.*/)[^/]*\"$", "\"\\1*\"")
 }
 
-/// The `params` column: a JSON object of the parameters the mapping reads for the row's event
-/// source ([`Mapper::pushdown_params`]): the record's parameters are filtered by a per-source
-/// list of names, and an S3 object key is cut to its directory (unless `--generalize exact`).
-fn params_expr(dialect: Dialect, generalize: Level) -> String {
+/// The per-row list of the parameter names the mapping reads for the row's event source
+/// ([`Mapper::pushdown_params`]), as one comma-separated string split into an array. It is
+/// computed once per row, in the inner query, and is a string rather than an array literal
+/// because older Trino refuses array constructors of more than 254 elements.
+fn allowed_expr(dialect: Dialect) -> String {
     let table = Mapper::embedded().pushdown_params();
     let everywhere: BTreeSet<String> = table.get("*").cloned().unwrap_or_default();
-    let array = |names: &BTreeSet<String>| -> String {
-        let items: Vec<String> = names.iter().map(|n| quote(n)).collect();
-        match dialect {
-            Dialect::Athena => format!("ARRAY[{}]", items.join(",")),
-            Dialect::Duckdb => format!("[{}]", items.join(",")),
-        }
-    };
+    let joined =
+        |names: &BTreeSet<String>| quote(&names.iter().cloned().collect::<Vec<_>>().join(","));
     // Sources with the same list share one branch.
     let mut by_list: BTreeMap<BTreeSet<String>, Vec<&str>> = BTreeMap::new();
     for (src, params) in &table {
@@ -161,23 +160,31 @@ fn params_expr(dialect: Dialect, generalize: Level) -> String {
         all.extend(everywhere.iter().cloned());
         by_list.entry(all).or_default().push(src);
     }
-    let mut allowed = String::from("CASE");
+    let mut case = String::from("CASE");
     for (names, sources) in &by_list {
         let list: Vec<String> = sources.iter().map(|s| quote(s)).collect();
         let _ = write!(
-            allowed,
+            case,
             " WHEN eventsource IN ({}) THEN {}",
             list.join(","),
-            array(names)
+            joined(names)
         );
     }
-    let _ = write!(allowed, " ELSE {} END", array(&everywhere));
+    let _ = write!(case, " ELSE {} END", joined(&everywhere));
+    match dialect {
+        Dialect::Athena => format!("split({case}, ',')"),
+        Dialect::Duckdb => format!("string_split({case}, ',')"),
+    }
+}
+
+/// The `params` column: a JSON object of the row's listed parameters (`tr_allowed`) and of any
+/// parameter whose value is an ARN (the resolver looks for ARNs in every parameter); an S3 object
+/// key is cut to its directory (unless `--generalize exact`).
+fn params_expr(dialect: Dialect, generalize: Level) -> String {
     let cut_key = generalize != Level::Exact;
     match dialect {
         Dialect::Athena => {
-            let filtered = format!(
-                "map_filter(TRY_CAST(json_parse(requestparameters) AS MAP(VARCHAR, JSON)), (k, v) -> contains({allowed}, k))"
-            );
+            let filtered = "map_filter(TRY_CAST(TRY(json_parse(requestparameters)) AS MAP(VARCHAR, JSON)), (k, v) -> contains(tr_allowed, k) OR json_extract_scalar(v, '$') LIKE 'arn:%')".to_string();
             let m = if cut_key {
                 let cut = s3_key_expr(dialect, "json_format(v)");
                 format!(
@@ -191,20 +198,65 @@ fn params_expr(dialect: Dialect, generalize: Level) -> String {
             )
         }
         Dialect::Duckdb => {
-            let value = "json_extract(requestparameters, concat('$.\"', k, '\"'))";
+            let path = "concat('$.\"', k, '\"')";
+            let value = format!("json_extract(requestparameters, {path})");
             let value = if cut_key {
                 let cut = s3_key_expr(dialect, &format!("CAST({value} AS VARCHAR)"));
                 format!(
                     "CASE WHEN k = 'key' AND eventsource = 's3.amazonaws.com' THEN CAST({cut} AS JSON) ELSE {value} END"
                 )
             } else {
-                value.to_string()
+                value
             };
             format!(
-                "CASE WHEN requestparameters IS NULL THEN NULL ELSE CAST(to_json(map_from_entries(list_transform(list_filter(json_keys(requestparameters), lambda k: list_contains({allowed}, k)), lambda k: struct_pack(k := k, v := {value})))) AS VARCHAR) END"
+                "CASE WHEN requestparameters IS NULL THEN NULL ELSE CAST(to_json(map_from_entries(list_transform(list_filter(json_keys(requestparameters), lambda k: list_contains(tr_allowed, k) OR json_extract_string(requestparameters, {path}) LIKE 'arn:%'), lambda k: struct_pack(k := k, v := {value})))) AS VARCHAR) END"
             )
         }
     }
+}
+
+/// An S3 object ARN cut as [`s3_key_expr`] cuts the key: `arn:aws:s3:::b/uploads/2026/a.jpg` →
+/// `arn:aws:s3:::b/uploads/*`; an object at the top of the bucket stays as it is.
+fn s3_arn_expr(dialect: Dialect, arn: &str) -> String {
+    let v = variable_segment_regex();
+    let cut = dialect.regexp_replace(
+        arn,
+        &format!("^(arn:[^:]*:s3:::[^/]*/(?:[^/]*/)*?){v}/.*$"),
+        "\\1*",
+    );
+    dialect.regexp_replace(&cut, "^(arn:[^:]*:s3:::[^/]*/.*/)[^/]*$", "\\1*")
+}
+
+/// The `resources` column: `resources[]` as JSON, with S3 object ARNs cut like the keys.
+fn resources_expr(dialect: Dialect, generalize: Level) -> String {
+    if generalize == Level::Exact {
+        return dialect.resources_json().to_string();
+    }
+    match dialect {
+        Dialect::Athena => format!(
+            "json_format(CAST(transform(resources, r -> CAST(ROW(IF(r.type = 'AWS::S3::Object', {}, r.arn), r.accountid, r.type) AS ROW(arn VARCHAR, accountid VARCHAR, type VARCHAR))) AS JSON))",
+            s3_arn_expr(dialect, "r.arn")
+        ),
+        Dialect::Duckdb => format!(
+            "CAST(to_json(list_transform(resources, lambda r: struct_pack(arn := CASE WHEN r.type = 'AWS::S3::Object' THEN {} ELSE r.arn END, accountid := r.accountid, type := r.type))) AS VARCHAR)",
+            s3_arn_expr(dialect, "r.arn")
+        ),
+    }
+}
+
+/// One field of `responseelements` as text (for S3's server-side encryption).
+fn response_field(dialect: Dialect, name: &str) -> String {
+    let inner = match dialect {
+        Dialect::Athena => format!(
+            "json_extract_scalar(responseelements, {})",
+            quote(&format!("$[\"{name}\"]"))
+        ),
+        Dialect::Duckdb => format!(
+            "json_extract_string(responseelements, {})",
+            quote(&format!("$.\"{name}\""))
+        ),
+    };
+    format!("CASE WHEN eventsource = 's3.amazonaws.com' THEN {inner} END")
 }
 
 fn day(t: DateTime<Utc>) -> String {
@@ -249,14 +301,28 @@ pub fn sql(q: &Query, dialect: Dialect) -> String {
         "eventtype".to_string(),
         "CASE WHEN useragent LIKE '%exec-env/AWS_Lambda_%' THEN 'exec-env/AWS_Lambda_' ELSE '' END AS lambda_marker"
             .to_string(),
-        format!("{} AS resources", dialect.resources_json()),
+        format!("{} AS resources", resources_expr(dialect, q.generalize)),
         format!("{} AS params", params_expr(dialect, q.generalize)),
+        format!(
+            "{} AS sse",
+            response_field(dialect, "x-amz-server-side-encryption")
+        ),
+        format!(
+            "{} AS sse_key",
+            response_field(dialect, "x-amz-server-side-encryption-aws-kms-key-id")
+        ),
         "count(*) AS calls".to_string(),
         "min(eventtime) AS first_seen".to_string(),
         "max(eventtime) AS last_seen".to_string(),
+        "min_by(eventid, eventtime) AS event_id".to_string(),
     ];
     let _ = writeln!(s, "  {}", cols.join(",\n  "));
-    let _ = writeln!(s, "FROM {}", q.table);
+    let _ = writeln!(
+        s,
+        "FROM (SELECT *, {} AS tr_allowed FROM {}",
+        allowed_expr(dialect),
+        q.table
+    );
     let mut conds = Vec::new();
     if q.partitions.timestamp {
         // Day folders, with a day of delivery slack either side (as for files).
@@ -286,13 +352,17 @@ pub fn sql(q: &Query, dialect: Dialect) -> String {
         }
         conds.push(format!("recipientaccountid IN ({})", list(&q.accounts)));
     }
-    if !q.regions.is_empty() && q.partitions.region {
-        conds.push(format!("region IN ({})", list(&q.regions)));
+    if !q.regions.is_empty() {
+        if q.partitions.region {
+            conds.push(format!("region IN ({})", list(&q.regions)));
+        }
+        conds.push(format!("awsregion IN ({})", list(&q.regions)));
     }
     if !conds.is_empty() {
-        let _ = writeln!(s, "WHERE {}", conds.join("\n  AND "));
+        let _ = writeln!(s, "  WHERE {}", conds.join("\n    AND "));
     }
-    let groups: Vec<String> = (1..=18).map(|i| i.to_string()).collect();
+    let _ = writeln!(s, ") t");
+    let groups: Vec<String> = (1..=20).map(|i| i.to_string()).collect();
     let _ = writeln!(s, "GROUP BY {}", groups.join(", "));
     s
 }
@@ -400,6 +470,22 @@ pub fn row_record(row: &BTreeMap<String, Option<String>>) -> Result<(String, Spa
     if let Some(r) = resources {
         rec.insert("resources".into(), r);
     }
+    if let Some(id) = get(row, "event_id") {
+        rec.insert("eventID".into(), json!(id));
+    }
+    let mut response = Map::new();
+    if let Some(v) = get(row, "sse") {
+        response.insert("x-amz-server-side-encryption".into(), json!(v));
+    }
+    if let Some(v) = get(row, "sse_key") {
+        response.insert(
+            "x-amz-server-side-encryption-aws-kms-key-id".into(),
+            json!(v),
+        );
+    }
+    if !response.is_empty() {
+        rec.insert("responseElements".into(), Value::Object(response));
+    }
     Ok((Value::Object(rec).to_string(), Span { first, last, count }))
 }
 
@@ -418,8 +504,8 @@ pub struct Ddl {
     pub start: String,
 }
 
-/// Every commercial region CloudTrail delivers from, for the region projection when no
-/// `--region` is given.
+/// The regions of the region projection when no `--region` is given: the commercial regions and
+/// us-gov-east-1 as of 2026. A region missing here is not projected, so pass `--region` for it.
 pub const ALL_REGIONS: [&str; 34] = [
     "af-south-1",
     "ap-east-1",

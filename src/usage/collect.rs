@@ -24,6 +24,8 @@ pub struct Filters {
     pub until: Option<DateTime<Utc>>,
     /// Accounts to keep (all when empty).
     pub accounts: Vec<String>,
+    /// Functions of the inventory: their sessions are never folded early.
+    pub functions: std::collections::BTreeSet<String>,
 }
 
 impl Filters {
@@ -150,7 +152,10 @@ fn take(
     };
     let mapping = mapper.map_with(rec, params.as_ref());
     agg.facts.observe(rec, params.as_ref());
-    agg.add_span(rec, span, &mapping, actor(rec).ok());
+    let who = actor(rec)
+        .ok()
+        .map(|a| crate::identity::fold_sessions(a, &filters.functions));
+    agg.add_span(rec, span, &mapping, who);
     Taken::Used
 }
 

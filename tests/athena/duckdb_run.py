@@ -49,6 +49,8 @@ SELECT
     r->>'errorMessage' AS errormessage,
     CASE WHEN json_type(r->'requestParameters') IS NULL OR json_type(r->'requestParameters') = 'NULL'
          THEN NULL ELSE CAST(r->'requestParameters' AS VARCHAR) END AS requestparameters,
+    CASE WHEN json_type(r->'responseElements') IS NULL OR json_type(r->'responseElements') = 'NULL'
+         THEN NULL ELSE CAST(r->'responseElements' AS VARCHAR) END AS responseelements,
     r->>'eventID' AS eventid,
     CASE WHEN json_type(r->'resources') = 'ARRAY' THEN
         list_transform(from_json(r->'resources', '["JSON"]'),

@@ -76,8 +76,9 @@ const ACCESS_DENIED: [&str; 5] = [
     "Forbidden",
 ];
 
-const BAD_CREDENTIALS: [&str; 8] = [
+const BAD_CREDENTIALS: [&str; 9] = [
     "ExpiredToken",
+    "InvalidToken",
     "ExpiredTokenException",
     "InvalidClientTokenId",
     "UnrecognizedClientException",
@@ -119,9 +120,14 @@ where
         _ => format!("{code}: {message}"),
     };
     if ACCESS_DENIED.contains(&code.as_str()) || (status == Some(403) && code.is_empty()) {
+        let kms = if call == Call::GetObject {
+            " (and `kms:Decrypt` on the trail's KMS key, if it is encrypted with one)"
+        } else {
+            ""
+        };
         return anyhow::anyhow!(
             "access denied: {op} on {target} was refused ({detail})\n\
-             help: the identity tightrole runs as needs `{}` on `{resource}`; docs/permissions.md lists what each command needs",
+             help: the identity tightrole runs as needs `{}` on `{resource}`{kms}; docs/permissions.md lists what each command needs",
             call.permission()
         );
     }

@@ -24,14 +24,23 @@ pub fn inventory(live: &Live) -> anyhow::Result<Inventory> {
                     let Some(name) = f.function_name() else {
                         continue;
                     };
-                    inv.functions.insert(
-                        name.to_string(),
-                        InventoryFunction {
-                            name: name.to_string(),
-                            arn: f.function_arn().map(str::to_string),
-                            role: f.role().map(str::to_string),
-                        },
-                    );
+                    let role = f.role().map(str::to_string);
+                    match inv.functions.get_mut(name) {
+                        // The same name in another region with another role: attribution
+                        // by name still holds, but no one role is the function's.
+                        Some(known) if known.role != role => known.role = None,
+                        Some(_) => {}
+                        None => {
+                            inv.functions.insert(
+                                name.to_string(),
+                                InventoryFunction {
+                                    name: name.to_string(),
+                                    arn: f.function_arn().map(str::to_string),
+                                    role,
+                                },
+                            );
+                        }
+                    }
                 }
                 marker = page
                     .next_marker()

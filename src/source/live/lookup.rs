@@ -34,7 +34,9 @@ pub struct Query {
 }
 
 /// Reads one region, every page, paced to the documented rate, sending spooled batches as
-/// they fill. `index` numbers the batches (for the order of diagnostics).
+/// they fill. `index` numbers the batches (for the order of diagnostics). Stops early when
+/// another read failed fatally (`stop`).
+#[allow(clippy::too_many_arguments)]
 pub async fn read_region(
     config: aws_config::SdkConfig,
     region: String,
@@ -42,6 +44,7 @@ pub async fn read_region(
     spool: PathBuf,
     index: usize,
     stats: Arc<RemoteStats>,
+    stop: &std::sync::atomic::AtomicBool,
     tx: tokio::sync::mpsc::Sender<(usize, Input)>,
 ) -> anyhow::Result<()> {
     let client = aws_sdk_cloudtrail::Client::new(&config);
@@ -53,6 +56,9 @@ pub async fn read_region(
     let (mut page, mut first_page, mut batches) = (0usize, 1usize, 0usize);
     loop {
         pace.tick().await;
+        if stop.load(Ordering::Relaxed) {
+            return Ok(());
+        }
         stats.lookup_requests.fetch_add(1, Ordering::Relaxed);
         let resp = client
             .lookup_events()

@@ -52,11 +52,21 @@ impl Live {
             .enable_all()
             .build()
             .map_err(|e| anyhow::anyhow!("cannot start the AWS client runtime: {e}"))?;
-        let mut loader = aws_config::defaults(BehaviorVersion::latest()).retry_config(
-            RetryConfig::standard()
-                .with_max_attempts(opts.max_attempts.max(1))
-                .with_initial_backoff(Duration::from_millis(200)),
-        );
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .retry_config(
+                RetryConfig::standard()
+                    .with_max_attempts(opts.max_attempts.max(1))
+                    .with_initial_backoff(Duration::from_millis(200)),
+            )
+            // A server that accepts the connection and never answers must not hang the run:
+            // each attempt gets two minutes to produce its response (bodies are then guarded by
+            // the SDK's stalled-stream protection).
+            .timeout_config(
+                aws_config::timeout::TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(10))
+                    .operation_attempt_timeout(Duration::from_secs(120))
+                    .build(),
+            );
         if let Some(p) = &opts.profile {
             loader = loader.profile_name(p);
         }
@@ -109,11 +119,16 @@ pub struct Sources {
     pub cache: Option<std::path::PathBuf>,
     /// Downloads in flight at once.
     pub concurrency: usize,
+    /// The record filters: listed objects whose layout path is outside them are not fetched.
+    pub filters: crate::usage::Filters,
 }
 
 /// Remote reads under way: join it once the pipeline has drained the stream.
 pub struct Pending {
     tasks: tokio::task::JoinSet<(Vec<Diagnostic>, Option<anyhow::Error>)>,
+    /// Set on the first fatal error (access denied, refused credentials): every other read
+    /// stops instead of running to its end.
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
     _spool: tempfile::TempDir,
     pub stats: std::sync::Arc<RemoteStats>,
     /// Notes for the user (what LookupEvents cannot see).
@@ -152,6 +167,10 @@ impl Live {
             stats
                 .s3_objects
                 .fetch_add(objects.len() as u64, std::sync::atomic::Ordering::Relaxed);
+            // Outside the window or the accounts by their path (a listing that could not be
+            // pruned by folder, such as a prefix ending inside a folder name): never fetched.
+            let mut objects = objects;
+            objects.retain(|o| sources.filters.keeps_path(&o.key));
             bytes += objects.iter().map(|o| o.size).sum::<u64>();
             count += objects.len();
             listed.push((url.bucket.clone(), client, objects));
@@ -159,8 +178,12 @@ impl Live {
         let (tx, mut rx) =
             tokio::sync::mpsc::channel::<(usize, Input)>(sources.concurrency.max(1) * 2);
         let mut tasks = tokio::task::JoinSet::new();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let store = match &sources.cache {
-            Some(dir) => s3::Store::Cache(dir.clone()),
+            Some(dir) => s3::Store::Cache {
+                dir: dir.clone(),
+                spool: spool.path().to_path_buf(),
+            },
             None => s3::Store::Spool(spool.path().to_path_buf()),
         };
         let mut base = local.len();
@@ -175,6 +198,7 @@ impl Live {
                     store.clone(),
                     sources.concurrency,
                     stats.clone(),
+                    stop.clone(),
                     tx.clone(),
                 ),
                 self.runtime.handle(),
@@ -193,14 +217,24 @@ impl Live {
                         until: q.until,
                     },
                 );
-                let (spool, stats, tx) = (spool.path().to_path_buf(), stats.clone(), tx.clone());
+                let (spool, stats, tx, stop) = (
+                    spool.path().to_path_buf(),
+                    stats.clone(),
+                    tx.clone(),
+                    stop.clone(),
+                );
                 let index = base + i * 1_000_000;
                 tasks.spawn_on(
                     async move {
-                        match lookup::read_region(config, region, &q, spool, index, stats, tx).await
-                        {
+                        let r =
+                            lookup::read_region(config, region, &q, spool, index, stats, &stop, tx)
+                                .await;
+                        match r {
                             Ok(()) => (Vec::new(), None),
-                            Err(e) => (Vec::new(), Some(e)),
+                            Err(e) => {
+                                stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                                (Vec::new(), Some(e))
+                            }
                         }
                     },
                     self.runtime.handle(),
@@ -218,6 +252,7 @@ impl Live {
             stream,
             Pending {
                 tasks,
+                stop,
                 _spool: spool,
                 stats,
                 notes,
@@ -235,6 +270,11 @@ impl Live {
                 match done {
                     Ok((d, e)) => {
                         diags.extend(d);
+                        if e.is_some() {
+                            pending
+                                .stop
+                                .store(true, std::sync::atomic::Ordering::Relaxed);
+                        }
                         if fatal.is_none() {
                             fatal = e;
                         }

@@ -288,7 +288,11 @@ fn client_for(live: &Live, region: &str) -> Client {
 /// read).
 #[derive(Debug, Clone)]
 pub enum Store {
-    Cache(PathBuf),
+    /// Kept under `dir` by key and ETag; objects whose key is not a safe path go to `spool`.
+    Cache {
+        dir: PathBuf,
+        spool: PathBuf,
+    },
     Spool(PathBuf),
 }
 
@@ -304,19 +308,23 @@ impl Store {
     /// Where this object lives locally, and whether that copy is current.
     fn slot(&self, bucket: &str, o: &Object, index: usize) -> (PathBuf, bool) {
         match self {
-            Store::Cache(dir) if safe_relative(&o.key) => {
+            Store::Cache { dir, .. } if self.keeps(o) => {
                 let path = dir.join("s3").join(bucket).join(&o.key);
                 let etag = etag_path(&path);
                 let fresh = path.is_file()
                     && std::fs::read_to_string(&etag).is_ok_and(|t| t.trim() == o.etag);
                 (path, fresh)
             }
-            Store::Cache(dir) | Store::Spool(dir) => (dir.join(format!("{index}.object")), false),
+            Store::Cache { spool, .. } | Store::Spool(spool) => {
+                (spool.join(format!("{index}.object")), false)
+            }
         }
     }
 
-    fn keeps(&self, key: &str) -> bool {
-        matches!(self, Store::Cache(_)) && safe_relative(key)
+    /// Is this object kept in the cache? Not without an ETag to check it by, nor when its key
+    /// is not a safe relative path.
+    fn keeps(&self, o: &Object) -> bool {
+        matches!(self, Store::Cache { .. }) && !o.etag.is_empty() && safe_relative(&o.key)
     }
 }
 
@@ -338,6 +346,7 @@ pub async fn fetch_all(
     store: Store,
     concurrency: usize,
     stats: Arc<RemoteStats>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
     tx: tokio::sync::mpsc::Sender<(usize, Input)>,
 ) -> (Vec<Diagnostic>, Option<anyhow::Error>) {
     let sem = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
@@ -352,7 +361,7 @@ pub async fn fetch_all(
         while let Some(done) = tasks.try_join_next() {
             absorb(done, &mut diags, &mut fatal);
         }
-        if fatal.is_some() {
+        if fatal.is_some() || stop.load(Ordering::Relaxed) {
             break;
         }
         let (client, bucket, store, stats, tx) = (
@@ -364,10 +373,12 @@ pub async fn fetch_all(
         );
         tasks.spawn(async move {
             let r = fetch_one(&client, &bucket, &o, base + i, &store, &stats).await;
-            drop(permit);
             match r {
                 Ok(input) => {
+                    // The permit is held until the pipeline has taken the file, so that
+                    // fetched-but-unread files on disk stay bounded too.
                     let _ = tx.send((base + i, input)).await;
+                    drop(permit);
                     Ok(None)
                 }
                 Err(Failure::Skip(d)) => Ok(Some(d)),
@@ -377,6 +388,9 @@ pub async fn fetch_all(
     }
     while let Some(done) = tasks.join_next().await {
         absorb(done, &mut diags, &mut fatal);
+    }
+    if fatal.is_some() {
+        stop.store(true, Ordering::Relaxed);
     }
     (diags, fatal)
 }
@@ -414,7 +428,7 @@ async fn fetch_one(
 ) -> Result<Input, Failure> {
     let name = format!("s3://{bucket}/{}", o.key);
     let (path, fresh) = store.slot(bucket, o, index);
-    let keep = store.keeps(&o.key);
+    let keep = store.keeps(o);
     if fresh {
         stats.cache_hits.fetch_add(1, Ordering::Relaxed);
         return Ok(Input::Spooled {
@@ -511,13 +525,21 @@ async fn get(
                 name,
                 &format!("arn:aws:s3:::{bucket}/{}", o.key),
             );
-            let text = err.to_string();
-            if text.starts_with("access denied") || text.contains("credentials") {
+            if is_fatal(&err) {
                 return Err(Failure::Fatal(err));
             }
+            let text = err.to_string();
             Err(Failure::Skip(Diagnostic::warning(name, first_line(&text))))
         }
     }
+}
+
+/// Access denied and refused or missing credentials fail every object alike: they stop the run.
+fn is_fatal(err: &anyhow::Error) -> bool {
+    let text = err.to_string();
+    text.starts_with("access denied")
+        || text.starts_with("the AWS credentials were refused")
+        || text.starts_with("no usable AWS credentials")
 }
 
 fn first_line(s: &str) -> String {
