@@ -322,14 +322,7 @@ fn s3_and_live_iam_give_what_local_files_give() {
     let second = em.run(Some(&acct), &args);
     assert_eq!(ok(&first), from_s3);
     assert_eq!(ok(&second), from_s3);
-    let stats = |o: &Output| -> Value {
-        let line = stderr(o)
-            .lines()
-            .find(|l| l.starts_with('{'))
-            .unwrap()
-            .to_string();
-        json_of(&line)["live"].clone()
-    };
+    let stats = |o: &Output| -> Value { stats_of(o)["live"].clone() };
     assert_eq!(stats(&first)["downloads"], 56);
     assert_eq!(stats(&second)["downloads"], 0);
     assert_eq!(stats(&second)["cache_hits"], 56);
@@ -408,12 +401,9 @@ fn lookup_events_match_local_management_events() {
     assert!(stderr(&lookup).contains("LookupEvents returns management events only"));
 
     // Paced to 2 requests per second: 648 events are 13 pages of 50, so 12 waits of 0.5 s.
-    let line = stderr(&lookup)
-        .lines()
-        .find(|l| l.starts_with('{'))
-        .unwrap()
-        .to_string();
-    let requests = json_of(&line)["live"]["lookup_requests"].as_u64().unwrap();
+    let requests = stats_of(&lookup)["live"]["lookup_requests"]
+        .as_u64()
+        .unwrap();
     assert_eq!(requests, 13);
     assert!(
         elapsed.as_secs_f64() >= 6.0,
@@ -473,12 +463,7 @@ fn a_one_day_window_over_60_days_lists_only_that_days_prefixes() {
         ],
         "a 1-day window lists the day (with a day of delivery slack either side), not 60 days"
     );
-    let line = stderr(&out)
-        .lines()
-        .find(|l| l.starts_with('{'))
-        .unwrap()
-        .to_string();
-    let stats = json_of(&line);
+    let stats = stats_of(&out);
     assert_eq!(stats["live"]["s3_list_requests"], 7);
     assert_eq!(stats["live"]["s3_objects"], 3);
     assert_eq!(stats["records"], 3);
@@ -496,13 +481,32 @@ fn small_bucket(em: &Emulator) -> (Account, String) {
     (acct, bucket)
 }
 
-fn records_read(out: &Output) -> u64 {
+/// The `--stats=json` line of a run.
+fn stats_of(out: &Output) -> Value {
     let line = stderr(out)
         .lines()
         .find(|l| l.starts_with('{'))
         .unwrap()
         .to_string();
-    json_of(&line)["records"].as_u64().unwrap()
+    json_of(&line)
+}
+
+/// `usage` over a whole bucket, with the figures.
+fn usage_of_bucket(em: &Emulator, acct: &Account, bucket: &str) -> Output {
+    em.run(
+        Some(acct),
+        &[
+            "usage",
+            &format!("s3://{bucket}/"),
+            "--region",
+            "us-east-1",
+            "--stats=json",
+        ],
+    )
+}
+
+fn records_read(out: &Output) -> u64 {
+    stats_of(out)["records"].as_u64().unwrap()
 }
 
 #[test]
@@ -515,16 +519,7 @@ fn transient_faults_are_retried_and_lose_nothing() {
         {"access_key": acct.key, "method": "GET", "path_contains": "2026/11/03/", "status": 503, "code": "SlowDown", "times": 2},
         {"access_key": acct.key, "method": "GET", "path_contains": "2026/11/05/", "reset": true, "times": 1},
     ]));
-    let out = em.run(
-        Some(&acct),
-        &[
-            "usage",
-            &format!("s3://{bucket}/"),
-            "--region",
-            "us-east-1",
-            "--stats=json",
-        ],
-    );
+    let out = usage_of_bucket(&em, &acct, &bucket);
     ok(&out);
     assert_eq!(records_read(&out), 10, "{}", stderr(&out));
     let faults: Vec<Value> = em
@@ -548,16 +543,7 @@ fn a_500_on_the_second_listing_page_loses_and_doubles_nothing() {
     em.inject(json!([
         {"access_key": acct.key, "method": "GET", "path_contains": format!("/{bucket}"), "query_contains": "continuation-token", "status": 500, "code": "InternalError", "times": 1},
     ]));
-    let out = em.run(
-        Some(&acct),
-        &[
-            "usage",
-            &format!("s3://{bucket}/"),
-            "--region",
-            "us-east-1",
-            "--stats=json",
-        ],
-    );
+    let out = usage_of_bucket(&em, &acct, &bucket);
     ok(&out);
     assert_eq!(records_read(&out), 1050, "{}", stderr(&out));
     let pages: Vec<Value> = em
@@ -571,12 +557,7 @@ fn a_500_on_the_second_listing_page_loses_and_doubles_nothing() {
         "the second page was asked for twice: {pages:?}"
     );
     assert_eq!(pages[0]["fault"], "InternalError");
-    let line = stderr(&out)
-        .lines()
-        .find(|l| l.starts_with('{'))
-        .unwrap()
-        .to_string();
-    assert_eq!(json_of(&line)["live"]["s3_objects"], 1050);
+    assert_eq!(stats_of(&out)["live"]["s3_objects"], 1050);
 }
 
 #[test]
@@ -586,24 +567,10 @@ fn a_connection_reset_mid_object_is_fetched_again() {
     em.inject(json!([
         {"access_key": acct.key, "method": "GET", "path_contains": "2026/11/07/", "cut_body": true, "times": 2},
     ]));
-    let out = em.run(
-        Some(&acct),
-        &[
-            "usage",
-            &format!("s3://{bucket}/"),
-            "--region",
-            "us-east-1",
-            "--stats=json",
-        ],
-    );
+    let out = usage_of_bucket(&em, &acct, &bucket);
     ok(&out);
     assert_eq!(records_read(&out), 10, "{}", stderr(&out));
-    let line = stderr(&out)
-        .lines()
-        .find(|l| l.starts_with('{'))
-        .unwrap()
-        .to_string();
-    assert_eq!(json_of(&line)["live"]["body_retries"], 2);
+    assert_eq!(stats_of(&out)["live"]["body_retries"], 2);
 }
 
 #[test]
@@ -631,12 +598,7 @@ fn a_500_on_the_second_lookup_events_page_loses_and_doubles_nothing() {
     );
     ok(&out);
     assert_eq!(records_read(&out), 60, "{}", stderr(&out));
-    let line = stderr(&out)
-        .lines()
-        .find(|l| l.starts_with('{'))
-        .unwrap()
-        .to_string();
-    assert_eq!(json_of(&line)["live"]["lookup_events"], 60);
+    assert_eq!(stats_of(&out)["live"]["lookup_events"], 60);
 }
 
 #[test]
@@ -667,16 +629,7 @@ fn an_object_deleted_between_listing_and_download_is_a_warning() {
     em.inject(json!([
         {"access_key": acct.key, "method": "GET", "path_contains": "2026/11/04/", "delete_first": true, "times": 1},
     ]));
-    let out = em.run(
-        Some(&acct),
-        &[
-            "usage",
-            &format!("s3://{bucket}/"),
-            "--region",
-            "us-east-1",
-            "--stats=json",
-        ],
-    );
+    let out = usage_of_bucket(&em, &acct, &bucket);
     ok(&out);
     let err = stderr(&out);
     assert!(
@@ -1013,12 +966,7 @@ fn athena_push_down_gives_the_local_policies() {
         err.contains("2199023255552 byte(s) scanned, about USD 10.0000 at USD 5 per TB"),
         "{err}"
     );
-    let line = err
-        .lines()
-        .find(|l| l.starts_with('{'))
-        .unwrap()
-        .to_string();
-    let stats = json_of(&line);
+    let stats = stats_of(&pushed);
     assert_eq!(stats["athena"]["rows"], rows.len());
     assert!(
         stats["athena"]["result_pages"].as_u64().unwrap() >= 2,

@@ -56,14 +56,9 @@ impl Call {
     /// The IAM action that allows it.
     pub fn permission(self) -> &'static str {
         match self {
+            // The one call whose permission is not named after it.
             Call::ListObjects => "s3:ListBucket",
-            Call::GetObject => "s3:GetObject",
-            Call::LookupEvents => "cloudtrail:LookupEvents",
-            Call::ListFunctions => "lambda:ListFunctions",
-            Call::GetAccountAuthorizationDetails => "iam:GetAccountAuthorizationDetails",
-            Call::StartQueryExecution => "athena:StartQueryExecution",
-            Call::GetQueryExecution => "athena:GetQueryExecution",
-            Call::GetQueryResults => "athena:GetQueryResults",
+            other => other.operation(),
         }
     }
 }
