@@ -414,12 +414,12 @@ fn lookup_events_match_local_management_events() {
 #[test]
 fn a_one_day_window_over_60_days_lists_only_that_days_prefixes() {
     let Some(em) = emulator() else { return };
-    let bucket = format!("days-{}", fresh_account());
-    let acct = em.setup(json!({
-        "region": "us-east-1",
-        "bucket": bucket,
-        "days": {"first": "2026-09-01", "count": 60, "region": "us-east-1"},
-    }));
+    let (acct, bucket) = days_bucket(
+        &em,
+        "days",
+        json!({"first": "2026-09-01", "count": 60, "region": "us-east-1"}),
+        json!({}),
+    );
     let out = em.run(
         Some(&acct),
         &[
@@ -470,15 +470,25 @@ fn a_one_day_window_over_60_days_lists_only_that_days_prefixes() {
     assert_eq!(stats["records_filtered_out"], 2);
 }
 
+/// A bucket of tiny trail files in the layout (`days` as tests/moto/fixture.py takes it), in a
+/// fresh account set up with `extra` too.
+fn days_bucket(em: &Emulator, name: &str, days: Value, extra: Value) -> (Account, String) {
+    let bucket = format!("{name}-{}", fresh_account());
+    let mut spec = json!({"region": "us-east-1", "bucket": bucket, "days": days});
+    if let (Some(m), Value::Object(x)) = (spec.as_object_mut(), extra) {
+        m.extend(x);
+    }
+    (em.setup(spec), bucket)
+}
+
 /// A small trail for the fault tests: 10 days, one file a day.
 fn small_bucket(em: &Emulator) -> (Account, String) {
-    let bucket = format!("faults-{}", fresh_account());
-    let acct = em.setup(json!({
-        "region": "us-east-1",
-        "bucket": bucket,
-        "days": {"first": "2026-11-01", "count": 10, "region": "us-east-1"},
-    }));
-    (acct, bucket)
+    days_bucket(
+        em,
+        "faults",
+        json!({"first": "2026-11-01", "count": 10, "region": "us-east-1"}),
+        json!({}),
+    )
 }
 
 /// The `--stats=json` line of a run.
@@ -534,12 +544,12 @@ fn transient_faults_are_retried_and_lose_nothing() {
 fn a_500_on_the_second_listing_page_loses_and_doubles_nothing() {
     let Some(em) = emulator() else { return };
     // 1,050 objects in one day folder: two ListObjectsV2 pages of at most 1,000.
-    let bucket = format!("pages-{}", fresh_account());
-    let acct = em.setup(json!({
-        "region": "us-east-1",
-        "bucket": bucket,
-        "days": {"first": "2026-11-01", "count": 1, "per_day": 1050, "region": "us-east-1"},
-    }));
+    let (acct, bucket) = days_bucket(
+        &em,
+        "pages",
+        json!({"first": "2026-11-01", "count": 1, "per_day": 1050, "region": "us-east-1"}),
+        json!({}),
+    );
     em.inject(json!([
         {"access_key": acct.key, "method": "GET", "path_contains": format!("/{bucket}"), "query_contains": "continuation-token", "status": 500, "code": "InternalError", "times": 1},
     ]));
@@ -577,12 +587,12 @@ fn a_connection_reset_mid_object_is_fetched_again() {
 fn a_500_on_the_second_lookup_events_page_loses_and_doubles_nothing() {
     let Some(em) = emulator() else { return };
     // 60 management events: two pages of 50.
-    let bucket = format!("lookup-{}", fresh_account());
-    let acct = em.setup(json!({
-        "region": "us-east-1",
-        "bucket": bucket,
-        "days": {"first": "2026-11-01", "count": 60, "region": "us-east-1"},
-    }));
+    let (acct, _) = days_bucket(
+        &em,
+        "lookup",
+        json!({"first": "2026-11-01", "count": 60, "region": "us-east-1"}),
+        json!({}),
+    );
     em.inject(json!([
         {"access_key": acct.key, "target": "LookupEvents", "skip": 1, "status": 500, "code": "InternalServerError", "times": 1},
     ]));
@@ -738,14 +748,13 @@ fn errors_say_what_to_do() {
 #[test]
 fn permissions_doc_matches_what_tightrole_calls() {
     let Some(em) = emulator() else { return };
-    let bucket = format!("self-{}", fresh_account());
-    let acct = em.setup(json!({
-        "region": "us-east-1",
-        "bucket": bucket,
-        "days": {"first": "2026-11-01", "count": 3, "region": "us-east-1"},
-        "policies": common::root().join("policies"),
-        "functions": [{"name": "orders-api", "role": "shop-api-role"}],
-    }));
+    let (acct, bucket) = days_bucket(
+        &em,
+        "self",
+        json!({"first": "2026-11-01", "count": 3, "region": "us-east-1"}),
+        json!({"policies": common::root().join("policies"),
+        "functions": [{"name": "orders-api", "role": "shop-api-role"}]}),
+    );
     let url = format!("s3://{bucket}/");
     ok(&em.run(
         Some(&acct),
