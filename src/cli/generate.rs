@@ -14,6 +14,8 @@ use crate::identity::PrincipalKind;
 use crate::report::{self, GENERATE_SCHEMA, GenerateOutput, PrincipalOut, Summary};
 use crate::source::live::Live;
 use crate::synth::{Level, PolicyKind, SynthOptions};
+use crate::usage::{PrincipalId, PrincipalUsage};
+use rayon::prelude::*;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -165,8 +167,11 @@ pub fn build(
             by_role.entry(r.as_str()).or_default().push(o.name.as_str());
         }
     }
-    let mut principals = Vec::new();
-    for (id, p) in &usage.principals {
+    // One proposal (and its replay) per principal, in parallel; the results keep the principals'
+    // order, and the first failure in that order is the one reported, so the output does not
+    // depend on the thread count. The graph is built meanwhile.
+    let entries: Vec<_> = usage.principals.iter().collect();
+    let one = |(id, p): (&PrincipalId, &PrincipalUsage)| -> anyhow::Result<PrincipalOut> {
         let carry = carried.for_principal(id, p);
         let proposal = if p.grants.is_empty() && carry.is_empty() {
             None
@@ -205,9 +210,18 @@ pub fn build(
                     ));
             }
         }
-        principals.push(out);
-    }
-    let graph = AccessGraph::from_usage(usage);
+        Ok(out)
+    };
+    let (results, graph) = rayon::join(
+        || {
+            entries
+                .par_iter()
+                .map(|&(id, p)| one((id, p)))
+                .collect::<Vec<_>>()
+        },
+        || AccessGraph::from_usage(usage),
+    );
+    let principals = results.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
     let unmapped = report::unmapped_rows(usage);
     Ok(GenerateOutput {
         schema: GENERATE_SCHEMA,

@@ -305,6 +305,13 @@ impl InputArgs {
     /// Reads, attributes and aggregates every input. `live` is the AWS connection from
     /// [`live`](Self::live), shared with `--current live`.
     pub fn analyze(&self, live: Option<&Live>) -> anyhow::Result<Analysis> {
+        if let Some(n) = self.threads {
+            // For the whole run (reading, synthesis, replay), not only the read. Fails only when
+            // the pool was built before, in which case it is already in use.
+            let _ = rayon::ThreadPoolBuilder::new()
+                .num_threads(n.max(1))
+                .build_global();
+        }
         let mut filters = self.filters()?;
         if let Some(table) = &self.athena.table {
             if !self.paths.is_empty() || self.lookup_events {
