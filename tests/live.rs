@@ -142,6 +142,17 @@ impl Emulator {
         serde_json::from_str(body).unwrap_or(Value::Null)
     }
 
+    /// The requests one access key made.
+    fn key_requests(&self, key: &str) -> Vec<Value> {
+        self.control("GET", "/_tightrole/requests", "")
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|r| r["access_key"] == key)
+            .collect()
+    }
+
     fn inject(&self, rules: Value) {
         self.control("POST", "/_tightrole/faults", &rules.to_string());
     }
@@ -609,6 +620,17 @@ fn a_500_on_the_second_lookup_events_page_loses_and_doubles_nothing() {
     ok(&out);
     assert_eq!(records_read(&out), 60, "{}", stderr(&out));
     assert_eq!(stats_of(&out)["live"]["lookup_events"], 60);
+    let lookups: Vec<Value> = em
+        .key_requests(&acct.key)
+        .into_iter()
+        .filter(|r| r["target"].as_str().unwrap().ends_with("LookupEvents"))
+        .collect();
+    assert_eq!(
+        lookups.len(),
+        3,
+        "two pages, the second asked for twice: {lookups:?}"
+    );
+    assert_eq!(lookups[1]["fault"], "InternalServerError");
 }
 
 #[test]
@@ -630,6 +652,12 @@ fn lookup_events_throttling_is_retried() {
     );
     ok(&out);
     assert_eq!(records_read(&out), 10);
+    let faults = em
+        .key_requests(&acct.key)
+        .into_iter()
+        .filter(|r| r["fault"] == "ThrottlingException")
+        .count();
+    assert_eq!(faults, 2, "both throttling answers were served and retried");
 }
 
 #[test]

@@ -133,7 +133,6 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     let live = args.input.live(false)?;
     let mut inventory = args.input.inventory(live.as_ref())?;
     let listed: BTreeSet<String> = inventory.functions.keys().cloned().collect();
-    filters.functions = listed.clone();
     // Functions known from earlier periods stay functions.
     for (k, role) in &stored.roles {
         if let Some(f) = k.strip_prefix("function ") {
@@ -146,6 +145,12 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
                     role: Some(role.clone()),
                 });
         }
+    }
+    filters.functions = inventory.functions.keys().cloned().collect();
+    if let Some(n) = args.input.threads {
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global();
     }
     let is_read = |i: &Input| file_id(i).is_some_and(|(p, id)| stored.files.get(&p) == Some(&id));
     let (old, new): (Vec<Input>, Vec<Input>) = inputs.into_iter().partition(|i| is_read(i));

@@ -52,7 +52,7 @@ pub struct InputArgs {
     pub functions: Option<PathBuf>,
 
     /// Worker threads (default: one per core).
-    #[arg(long, value_name = "N", help_heading = "Input")]
+    #[arg(long, value_name = "N", value_parser = thread_count, help_heading = "Input")]
     pub threads: Option<usize>,
 
     /// Treat unusable input (a corrupt file, a bad record) as a failure.
@@ -207,6 +207,14 @@ pub enum StatsFormat {
     Json,
 }
 
+/// `--threads`: a count of at least 1.
+fn thread_count(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err("a number of threads, 1 or more".to_string()),
+    }
+}
+
 /// Parses `--since`/`--until`: RFC 3339, `YYYY-MM-DD`, or `N{s,m,h,d,w}` before now.
 pub fn parse_time(s: &str, now: DateTime<Utc>) -> anyhow::Result<DateTime<Utc>> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
@@ -309,7 +317,7 @@ impl InputArgs {
             // For the whole run (reading, synthesis, replay), not only the read. Fails only when
             // the pool was built before, in which case it is already in use.
             let _ = rayon::ThreadPoolBuilder::new()
-                .num_threads(n.max(1))
+                .num_threads(n)
                 .build_global();
         }
         let mut filters = self.filters()?;

@@ -105,15 +105,19 @@ pub fn is_never_a_function(session: &str) -> bool {
 }
 
 /// Folds a session that is never a function's into its role, unless the function inventory
-/// (`known`) names it: done as records are read, so that a fleet of instances costs one
-/// principal.
-pub fn fold_sessions(actor: Actor, known: &std::collections::BTreeSet<String>) -> Actor {
+/// (`known`) names it or the record carries Lambda's user-agent marker: done as records are
+/// read, so that a fleet of instances costs one principal.
+pub fn fold_sessions(
+    actor: Actor,
+    known: &std::collections::BTreeSet<String>,
+    lambda_marker: bool,
+) -> Actor {
     match actor {
         Actor::Session {
             account,
             role_arn,
             session,
-        } if is_never_a_function(&session) && !known.contains(&session) => {
+        } if !lambda_marker && is_never_a_function(&session) && !known.contains(&session) => {
             Actor::Role { account, role_arn }
         }
         other => other,

@@ -279,8 +279,9 @@ pub fn sql(q: &Query, dialect: Dialect) -> String {
         s,
         "-- the mapping reads (data/*.tsv via Mapper::pushdown_params); dialect: {dialect:?}"
     );
-    let _ = writeln!(s, "SELECT");
-    let cols = [
+    // Three levels: the table filtered to the window (and the row's parameter names), each
+    // row's grouping values (the lambdas run here, once per row), then plain GROUP BY columns.
+    let values = [
         "eventsource".to_string(),
         "eventname".to_string(),
         "errorcode".to_string(),
@@ -311,15 +312,20 @@ pub fn sql(q: &Query, dialect: Dialect) -> String {
             "{} AS sse_key",
             response_field(dialect, "x-amz-server-side-encryption-aws-kms-key-id")
         ),
-        "count(*) AS calls".to_string(),
-        "min(eventtime) AS first_seen".to_string(),
-        "max(eventtime) AS last_seen".to_string(),
-        "min_by(eventid, eventtime) AS event_id".to_string(),
+        "eventtime".to_string(),
+        "eventid".to_string(),
     ];
-    let _ = writeln!(s, "  {}", cols.join(",\n  "));
+    let groups = &COLUMNS[..20];
+    let _ = writeln!(s, "SELECT");
     let _ = writeln!(
         s,
-        "FROM (SELECT *, {} AS tr_allowed FROM {}",
+        "  {},\n  count(*) AS calls,\n  min(eventtime) AS first_seen,\n  max(eventtime) AS last_seen,\n  min_by(eventid, eventtime || eventid) AS event_id",
+        groups.join(",\n  ")
+    );
+    let _ = writeln!(s, "FROM (\n  SELECT\n    {}", values.join(",\n    "));
+    let _ = writeln!(
+        s,
+        "  FROM (SELECT *, {} AS tr_allowed FROM {}",
         allowed_expr(dialect),
         q.table
     );
@@ -359,10 +365,9 @@ pub fn sql(q: &Query, dialect: Dialect) -> String {
         conds.push(format!("awsregion IN ({})", list(&q.regions)));
     }
     if !conds.is_empty() {
-        let _ = writeln!(s, "  WHERE {}", conds.join("\n    AND "));
+        let _ = writeln!(s, "    WHERE {}", conds.join("\n      AND "));
     }
-    let _ = writeln!(s, ") t");
-    let groups: Vec<String> = (1..=20).map(|i| i.to_string()).collect();
+    let _ = writeln!(s, "  ) filtered\n) calls");
     let _ = writeln!(s, "GROUP BY {}", groups.join(", "));
     s
 }

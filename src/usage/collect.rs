@@ -152,9 +152,13 @@ fn take(
     };
     let mapping = mapper.map_with(rec, params.as_ref());
     agg.facts.observe(rec, params.as_ref());
+    let lambda_marker = rec
+        .user_agent
+        .as_deref()
+        .is_some_and(|ua| ua.contains("exec-env/AWS_Lambda_"));
     let who = actor(rec)
         .ok()
-        .map(|a| crate::identity::fold_sessions(a, &filters.functions));
+        .map(|a| crate::identity::fold_sessions(a, &filters.functions, lambda_marker));
     agg.add_span(rec, span, &mapping, who);
     Taken::Used
 }
@@ -390,7 +394,12 @@ where
         let acc = acc.add(i, r);
         lock().push(acc);
     };
-    match threads.map(|n| rayon::ThreadPoolBuilder::new().num_threads(n).build()) {
+    // The CLI sizes the global pool (`--threads`); a private pool only for a caller that asks
+    // for another size.
+    match threads
+        .filter(|n| *n != rayon::current_num_threads())
+        .map(|n| rayon::ThreadPoolBuilder::new().num_threads(n).build())
+    {
         Some(Ok(p)) => p.install(|| drive(&work)),
         _ => drive(&work),
     }

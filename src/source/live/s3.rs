@@ -364,25 +364,30 @@ pub async fn fetch_all(
         if fatal.is_some() || stop.load(Ordering::Relaxed) {
             break;
         }
-        let (client, bucket, store, stats, tx) = (
+        let (client, bucket, store, stats, tx, stop_task) = (
             client.clone(),
             bucket.clone(),
             store.clone(),
             stats.clone(),
             tx.clone(),
+            stop.clone(),
         );
         tasks.spawn(async move {
             let r = fetch_one(&client, &bucket, &o, base + i, &store, &stats).await;
             match r {
                 Ok(input) => {
-                    // The permit is held until the pipeline has taken the file, so that
-                    // fetched-but-unread files on disk stay bounded too.
+                    // The permit is held until the file is in the channel, so that files on
+                    // disk stay bounded: `concurrency` in flight plus the channel's room.
                     let _ = tx.send((base + i, input)).await;
                     drop(permit);
                     Ok(None)
                 }
                 Err(Failure::Skip(d)) => Ok(Some(d)),
-                Err(Failure::Fatal(e)) => Err(e),
+                Err(Failure::Fatal(e)) => {
+                    // Everything else stops now, not once this bucket's downloads end.
+                    stop_task.store(true, Ordering::Relaxed);
+                    Err(e)
+                }
             }
         });
     }
