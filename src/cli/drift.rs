@@ -95,7 +95,10 @@ fn parse_duration(s: &str) -> anyhow::Result<Duration> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<Exit> {
-    if args.input.lookup_events || args.input.paths.iter().any(|p| p.starts_with("s3://")) {
+    if args.input.lookup_events
+        || args.input.athena.table.is_some()
+        || args.input.paths.iter().any(|p| p.starts_with("s3://"))
+    {
         anyhow::bail!(
             "`drift` reads local trail files: its state remembers which files it has read. Sync the bucket first (`aws s3 sync s3://BUCKET/AWSLogs/ trail/`), then run `drift trail/`"
         );
