@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::bail;
 use clap::Args as ClapArgs;
 
-use super::generate::{SynthArgs, build};
+use super::generate::{SynthArgs, build, load_synth_current};
 use super::input::{AthenaArgs, AwsArgs, InputArgs, is_live};
 use super::{Exit, print_stdout};
 use crate::wildcard::matches;
@@ -62,7 +62,8 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     if let Some(exit) = analysis.report_input(&input) {
         return Ok(exit);
     }
-    let out = build(&analysis, &args.synth, live.as_ref())?;
+    let current = load_synth_current(&args.synth, live.as_ref())?;
+    let out = build(&analysis, &args.synth, current.as_ref())?;
     if out.principals.is_empty() {
         bail!("no principal named `{}` in the trail", args.principal);
     }

@@ -9,8 +9,10 @@ use clap::{Args as ClapArgs, ValueEnum};
 use super::input::{Analysis, InputArgs, is_live, load_current};
 use super::{Exit, print_stdout};
 use crate::catalog::Catalog;
+use crate::diag::Diagnostic;
 use crate::graph::AccessGraph;
 use crate::identity::PrincipalKind;
+use crate::policy::current::CurrentPolicies;
 use crate::report::{self, GENERATE_SCHEMA, GenerateOutput, PrincipalOut, Summary};
 use crate::source::live::Live;
 use crate::synth::{Level, PolicyKind, SynthOptions};
@@ -114,7 +116,8 @@ pub fn run(mut args: Args) -> anyhow::Result<Exit> {
     if let Some(exit) = analysis.report_input(&args.input) {
         return Ok(exit);
     }
-    let out = build(&analysis, &args.synth, live.as_ref())?;
+    let current = load_synth_current(&args.synth, live.as_ref())?;
+    let out = build(&analysis, &args.synth, current.as_ref())?;
     if let Some(dir) = &args.out {
         write_policies(dir, &out.principals)?;
     }
@@ -137,11 +140,36 @@ pub fn run(mut args: Args) -> anyhow::Result<Exit> {
     Ok(analysis.final_exit(&args.input))
 }
 
+/// `--current`, loaded once, with what loading it reported.
+pub struct Current {
+    pub policies: CurrentPolicies,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Loads `--current` (files, or live IAM) when it is given.
+pub fn load_synth_current(
+    synth: &SynthArgs,
+    live: Option<&Live>,
+) -> anyhow::Result<Option<Current>> {
+    synth
+        .current
+        .as_deref()
+        .map(|p| {
+            let mut diagnostics = Vec::new();
+            let policies = load_current(p, live, &mut diagnostics)?;
+            Ok(Current {
+                policies,
+                diagnostics,
+            })
+        })
+        .transpose()
+}
+
 /// Proposals for every principal of the analysis, replayed before they are returned.
 pub fn build(
     analysis: &Analysis,
     synth: &SynthArgs,
-    live: Option<&Live>,
+    current: Option<&Current>,
 ) -> anyhow::Result<GenerateOutput> {
     let catalog = Catalog::embedded();
     let scoped;
@@ -153,12 +181,14 @@ pub fn build(
         }
     };
     let mut diagnostics = analysis.diagnostics.clone();
-    let current = synth
-        .current
-        .as_deref()
-        .map(|p| load_current(p, live, &mut diagnostics))
-        .transpose()?;
-    let carried = crate::synth::carry::Carry::load(current.as_ref(), synth.keep.as_deref(), usage)?;
+    if let Some(c) = current {
+        diagnostics.extend(c.diagnostics.iter().cloned());
+    }
+    let carried = crate::synth::carry::Carry::load(
+        current.map(|c| &c.policies),
+        synth.keep.as_deref(),
+        usage,
+    )?;
     let opts = synth.options();
     // role ARN → its functions, once (a trail can hold many thousands of principals)
     let mut by_role: BTreeMap<&str, Vec<&str>> = BTreeMap::new();

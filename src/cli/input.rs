@@ -12,7 +12,7 @@ use crate::identity::Inventory;
 use crate::source::athena::{Dialect, Partitions};
 use crate::source::live::s3::{S3Url, Window};
 use crate::source::live::{Connect, Live, Sources, lookup};
-use crate::usage::{Filters, Stats, Usage, collect, collect_stream};
+use crate::usage::{Aggregate, Filters, Stats, Usage, collect, collect_stream};
 
 #[derive(Debug, Clone, Args)]
 pub struct InputArgs {
@@ -327,10 +327,41 @@ impl InputArgs {
                     "`--athena` reads the table, not PATHs or LookupEvents: give one or the other"
                 );
             }
-            return self.analyze_athena(table, &filters, live);
+            if self.athena.dry_run {
+                let query = self.athena_query(table, &filters);
+                super::print_stdout(&crate::source::athena::sql(&query, self.athena.dialect))?;
+                return Ok(Analysis {
+                    usage: Usage::default(),
+                    stats: Stats::default(),
+                    diagnostics: Vec::new(),
+                    dry_run: true,
+                });
+            }
         }
         let inventory = self.inventory(live)?;
         filters.functions = inventory.functions.keys().cloned().collect();
+        let (agg, stats, mut diagnostics) = match (&self.athena.table, live) {
+            (Some(table), Some(live)) => self.read_athena(table, &filters, live)?,
+            (Some(_), None) => bail!("internal error: `--athena` without an AWS connection"),
+            (None, _) => self.read_trail(&filters, live)?,
+        };
+        let mut usage = Usage::resolve(agg, &inventory);
+        usage.retain_principals(&self.principals);
+        self.note_idle(&usage, &mut diagnostics);
+        Ok(Analysis {
+            usage,
+            stats,
+            diagnostics,
+            dry_run: false,
+        })
+    }
+
+    /// Reads the trail: local files, and the bucket and LookupEvents when live.
+    fn read_trail(
+        &self,
+        filters: &Filters,
+        live: Option<&Live>,
+    ) -> anyhow::Result<(Aggregate, Stats, Vec<Diagnostic>)> {
         let (urls, local): (Vec<&String>, Vec<&String>) =
             self.paths.iter().partition(|p| p.starts_with("s3://"));
         let local: Vec<String> = local.into_iter().cloned().collect();
@@ -342,7 +373,7 @@ impl InputArgs {
                         .iter()
                         .map(|u| S3Url::parse(u))
                         .collect::<anyhow::Result<_>>()?,
-                    window: window(&filters, &self.aws.regions),
+                    window: window(filters, &self.aws.regions),
                     lookup: self.lookup_events.then_some(lookup::Query {
                         since: filters.since,
                         until: filters.until,
@@ -352,25 +383,17 @@ impl InputArgs {
                     filters: filters.clone(),
                 };
                 let (stream, mut pending) = live.start(&sources, inputs)?;
-                let (agg, mut stats, diags) = collect_stream(stream, &filters, self.threads);
+                let (agg, mut stats, diags) = collect_stream(stream, filters, self.threads);
                 diagnostics.extend(live.finish(&mut pending)?);
                 diagnostics.extend(pending.notes.clone());
                 self.note_regions(&mut diagnostics);
                 stats.live = Some(pending.stats.snapshot());
                 (agg, stats, diags)
             }
-            _ => collect(&inputs, &filters, self.threads),
+            _ => collect(&inputs, filters, self.threads),
         };
         diagnostics.extend(diags);
-        let mut usage = Usage::resolve(agg, &inventory);
-        usage.retain_principals(&self.principals);
-        self.note_idle(&usage, &mut diagnostics);
-        Ok(Analysis {
-            usage,
-            stats,
-            diagnostics,
-            dry_run: false,
-        })
+        Ok((agg, stats, diagnostics))
     }
 
     /// The Athena query these options ask for.
@@ -391,29 +414,14 @@ impl InputArgs {
         }
     }
 
-    fn analyze_athena(
+    /// Runs the aggregation on Athena and reads its rows.
+    fn read_athena(
         &self,
         table: &str,
         filters: &Filters,
-        live: Option<&Live>,
-    ) -> anyhow::Result<Analysis> {
+        live: &Live,
+    ) -> anyhow::Result<(Aggregate, Stats, Vec<Diagnostic>)> {
         let query = self.athena_query(table, filters);
-        if self.athena.dry_run {
-            super::print_stdout(&crate::source::athena::sql(&query, self.athena.dialect))?;
-            return Ok(Analysis {
-                usage: Usage::default(),
-                stats: Stats::default(),
-                diagnostics: Vec::new(),
-                dry_run: true,
-            });
-        }
-        let Some(live) = live else {
-            bail!("internal error: `--athena` without an AWS connection");
-        };
-        let inventory = self.inventory(Some(live))?;
-        let mut filters = filters.clone();
-        filters.functions = inventory.functions.keys().cloned().collect();
-        let filters = &filters;
         let sql = crate::source::athena::sql(&query, Dialect::Athena);
         let done = crate::source::live::athena::run(
             live,
@@ -456,15 +464,7 @@ impl InputArgs {
             cost_usd: cost,
             result_pages: done.result_pages,
         });
-        let mut usage = Usage::resolve(agg, &inventory);
-        usage.retain_principals(&self.principals);
-        self.note_idle(&usage, &mut diagnostics);
-        Ok(Analysis {
-            usage,
-            stats,
-            diagnostics,
-            dry_run: false,
-        })
+        Ok((agg, stats, diagnostics))
     }
 
     /// `--region` limits what is read, from the layout, LookupEvents and Athena alike; global

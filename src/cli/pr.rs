@@ -10,7 +10,7 @@ use clap::{Args as ClapArgs, ValueEnum};
 
 use super::Exit;
 use super::generate::SynthArgs;
-use super::input::{InputArgs, is_live, load_current};
+use super::input::{InputArgs, is_live};
 use crate::catalog::Catalog;
 use crate::diff::{DiffClass, DiffOptions, DiffReport, diff};
 use crate::graph::{AccessGraph, render};
@@ -133,15 +133,16 @@ pub fn run(mut args: Args) -> anyhow::Result<Exit> {
     analysis.usage = per_file(&analysis.usage);
     let mut synth = args.synth.clone();
     synth.shared_role = super::generate::SharedRole::Split;
-    let out = super::generate::build(&analysis, &synth, live.as_ref())?;
-    let mut diags = Vec::new();
-    let current = load_current(&current_path, live.as_ref(), &mut diags)?;
-    for d in &diags {
+    let Some(current) = super::generate::load_synth_current(&synth, live.as_ref())? else {
+        bail!("`pr` needs `--current`: the policies the pull request changes");
+    };
+    let out = super::generate::build(&analysis, &synth, Some(&current))?;
+    for d in &current.diagnostics {
         eprintln!("{d}");
     }
     let report = diff(
         &original,
-        &current,
+        &current.policies,
         &DiffOptions::default(),
         Catalog::embedded(),
     );

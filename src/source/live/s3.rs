@@ -196,7 +196,7 @@ impl<'l> S3Lister<'l> {
         S3Lister {
             live,
             bucket: bucket.to_string(),
-            client: tokio::sync::Mutex::new(client(live, None)),
+            client: tokio::sync::Mutex::new(s3_client(live, None)),
             requests: AtomicU64::new(0),
         }
     }
@@ -207,7 +207,7 @@ impl<'l> S3Lister<'l> {
 }
 
 /// An S3 client, for the bucket's region when it is known.
-fn client(live: &Live, region: Option<&str>) -> Client {
+fn s3_client(live: &Live, region: Option<&str>) -> Client {
     let config = match region {
         Some(r) => live.config_for(r),
         None => live.config.clone(),
@@ -245,7 +245,7 @@ impl Lister for S3Lister<'_> {
                     let status = e.raw_response().map(|r| r.status().as_u16());
                     if let (false, Some(r), Some(301 | 400)) = (redirected, region, status) {
                         // The bucket lives in another region: follow, as the AWS CLI does.
-                        *self.client.lock().await = client_for(self.live, &r);
+                        *self.client.lock().await = s3_client(self.live, Some(&r));
                         redirected = true;
                         continue;
                     }
@@ -278,10 +278,6 @@ impl Lister for S3Lister<'_> {
         }
         Ok(out)
     }
-}
-
-fn client_for(live: &Live, region: &str) -> Client {
-    client(live, Some(region))
 }
 
 /// Where a fetched object goes: the cache (kept, keyed by ETag) or a spool folder (removed once
