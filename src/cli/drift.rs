@@ -13,7 +13,7 @@ use super::{Exit, print_stdout};
 use crate::drift::{DriftOptions, Finding, ReadFile, State, report};
 use crate::identity::{InventoryFunction, PrincipalKind, role_name};
 use crate::source::Input;
-use crate::usage::{Filters, Usage, collect};
+use crate::usage::{Usage, collect};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -116,23 +116,7 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     };
     let (inputs, discover_diags) = crate::source::discover(&args.input.paths);
     diags.extend(discover_diags);
-    let now = chrono::Utc::now();
-    let mut filters = Filters {
-        since: args
-            .input
-            .since
-            .as_deref()
-            .map(|s| super::input::parse_time(s, now))
-            .transpose()?,
-        until: args
-            .input
-            .until
-            .as_deref()
-            .map(|s| super::input::parse_time(s, now))
-            .transpose()?,
-        accounts: args.input.accounts.clone(),
-        functions: Default::default(),
-    };
+    let mut filters = args.input.filters()?;
     let live = args.input.live(false)?;
     let mut inventory = args.input.inventory(live.as_ref())?;
     let listed: BTreeSet<String> = inventory.functions.keys().cloned().collect();

@@ -111,7 +111,7 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
                     let _ = writeln!(
                         s,
                         "      generalized: stands for {} observed resource(s), e.g. {}",
-                        g.observed,
+                        g.observed_text(),
                         g.examples.join(", ")
                     );
                 }

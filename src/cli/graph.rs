@@ -62,7 +62,8 @@ pub struct Args {
     pub generalize: crate::synth::Level,
 }
 
-pub fn run(args: Args) -> anyhow::Result<Exit> {
+pub fn run(mut args: Args) -> anyhow::Result<Exit> {
+    args.input.key_level = args.generalize;
     let live = args.input.live(false)?;
     let analysis = args.input.analyze(live.as_ref())?;
     if let Some(exit) = analysis.report_input(&args.input) {

@@ -12,7 +12,7 @@ use crate::identity::Inventory;
 use crate::source::athena::{Dialect, Partitions};
 use crate::source::live::s3::{S3Url, Window};
 use crate::source::live::{Connect, Live, Sources, lookup};
-use crate::usage::{Aggregate, Filters, Stats, Usage, collect, collect_stream};
+use crate::usage::{Aggregate, Filters, Stats, Usage, collect_paths, collect_stream};
 
 #[derive(Debug, Clone, Args)]
 pub struct InputArgs {
@@ -65,8 +65,10 @@ pub struct InputArgs {
     #[command(flatten)]
     pub athena: AthenaArgs,
 
-    /// How far S3 object keys are cut when Athena aggregates (set from `--generalize`).
-    #[arg(skip)]
+    /// How far resources may be folded as they are read, and S3 object keys cut when Athena
+    /// aggregates: set from `--generalize` by the commands that write policies. Every other
+    /// command sees the exact resources (a replay or a diff must not see patterns).
+    #[arg(skip = crate::synth::Level::Exact)]
     pub key_level: crate::synth::Level,
 
     /// Print end-of-run figures (files, bytes, records, throughput, time per stage) to stderr,
@@ -268,6 +270,7 @@ impl InputArgs {
                 .transpose()?,
             accounts: self.accounts.clone(),
             functions: Default::default(),
+            fold_resources: self.key_level != crate::synth::Level::Exact,
         })
     }
 
@@ -365,9 +368,11 @@ impl InputArgs {
         let (urls, local): (Vec<&String>, Vec<&String>) =
             self.paths.iter().partition(|p| p.starts_with("s3://"));
         let local: Vec<String> = local.into_iter().cloned().collect();
-        let (inputs, mut diagnostics) = crate::source::discover(&local);
+        let mut diagnostics = Vec::new();
         let (agg, stats, diags) = match live {
             Some(live) if !urls.is_empty() || self.lookup_events => {
+                let (inputs, found) = crate::source::discover(&local);
+                diagnostics.extend(found);
                 let sources = Sources {
                     buckets: urls
                         .iter()
@@ -390,7 +395,7 @@ impl InputArgs {
                 stats.live = Some(pending.stats.snapshot());
                 (agg, stats, diags)
             }
-            _ => collect(&inputs, filters, self.threads),
+            _ => collect_paths(local, filters, self.threads),
         };
         diagnostics.extend(diags);
         Ok((agg, stats, diagnostics))

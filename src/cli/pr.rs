@@ -119,8 +119,9 @@ fn per_file(usage: &Usage) -> Usage {
     out
 }
 
-pub fn run(mut args: Args) -> anyhow::Result<Exit> {
-    args.input.key_level = args.synth.generalize;
+pub fn run(args: Args) -> anyhow::Result<Exit> {
+    // The resources stay exact (`InputArgs::key_level`): the body's diff replays every observed
+    // call against the current policies, and a folded pattern would not match a narrower grant.
     let Some(current_path) = args.synth.current.clone() else {
         bail!("`pr` needs `--current`: the policies the pull request changes");
     };
@@ -353,7 +354,8 @@ fn pr_body(report: &DiffReport, proposals: &[PrincipalOut], usage: &Usage) -> St
                 let _ = writeln!(
                     s,
                     "\n`{}` stands for {} observed resource(s).",
-                    g.pattern, g.observed
+                    g.pattern,
+                    g.observed_text()
                 );
             }
         }

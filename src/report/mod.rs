@@ -208,7 +208,7 @@ pub fn generate_text(out: &GenerateOutput) -> String {
                 s,
                 "  generalized: `{}` stands for {} observed resource(s), e.g. `{}`",
                 g.pattern,
-                g.observed,
+                g.observed_text(),
                 g.examples.first().map(String::as_str).unwrap_or("")
             );
         }

@@ -13,7 +13,7 @@ pub mod live;
 mod parse;
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use flate2::read::MultiGzDecoder;
 
@@ -133,54 +133,79 @@ const TRAIL_SUFFIXES: [&str; 6] = [".json", ".json.gz", ".jsonl", ".ndjson", ".j
 /// walked recursively (following links, with loop detection); inside them only files with a
 /// trail-like suffix are taken. Problems are reported, never fatal.
 pub fn discover(paths: &[String]) -> (Vec<Input>, Vec<Diagnostic>) {
-    let mut inputs = Vec::new();
     let mut diags = Vec::new();
-    for p in paths {
-        if p == "-" {
-            inputs.push(Input::Stdin);
-            continue;
-        }
-        let path = Path::new(p);
-        match std::fs::metadata(path) {
-            Err(e) => diags.push(Diagnostic::warning(
-                p,
-                format!("cannot read: {}", io_reason(&e)),
-            )),
-            Ok(m) if m.is_file() => inputs.push(Input::File(path.to_path_buf())),
-            Ok(m) if m.is_dir() => {
-                let mut found = Vec::new();
-                for entry in walkdir::WalkDir::new(path).follow_links(true) {
-                    match entry {
-                        Ok(e) if e.file_type().is_file() => {
-                            let name = e.file_name().to_string_lossy();
-                            if TRAIL_SUFFIXES.iter().any(|s| name.ends_with(s)) {
-                                found.push(Input::File(e.into_path()));
-                            }
-                        }
-                        Ok(_) => {}
-                        Err(e) => {
-                            let at = e
-                                .path()
-                                .map(|p| p.display().to_string())
-                                .unwrap_or_else(|| p.clone());
-                            let why = if e.loop_ancestor().is_some() {
-                                "symbolic link loop, not followed".to_string()
-                            } else if let Some(io) = e.io_error() {
-                                format!("cannot read: {}", io_reason(io))
-                            } else {
-                                "cannot read".to_string()
-                            };
-                            diags.push(Diagnostic::warning(at, why));
-                        }
-                    }
-                }
-                found.sort();
-                inputs.extend(found);
-            }
-            Ok(_) => diags.push(Diagnostic::warning(p, "not a regular file or directory")),
-        }
-    }
+    let inputs = walk(paths.to_vec(), |d| diags.push(d)).collect();
     (inputs, diags)
+}
+
+/// As [`discover`], lazily: each input is found when the reader asks for the next one, so a
+/// trail of a million files is never a list of a million paths. The order is the same (each
+/// directory's entries sorted by name, depth first, which is the order of the sorted paths).
+/// Problems are handed to `report` as they are met.
+pub fn walk<R>(paths: Vec<String>, mut report: R) -> impl Iterator<Item = Input> + Send
+where
+    R: FnMut(Diagnostic) + Send,
+{
+    type Found = Box<dyn Iterator<Item = Result<Input, Diagnostic>> + Send>;
+    paths
+        .into_iter()
+        .flat_map(|p| -> Found {
+            if p == "-" {
+                return Box::new(std::iter::once(Ok(Input::Stdin)));
+            }
+            let path = PathBuf::from(&p);
+            match std::fs::metadata(&path) {
+                Err(e) => Box::new(std::iter::once(Err(Diagnostic::warning(
+                    &p,
+                    format!("cannot read: {}", io_reason(&e)),
+                )))),
+                Ok(m) if m.is_file() => Box::new(std::iter::once(Ok(Input::File(path)))),
+                Ok(m) if m.is_dir() => Box::new(walk_dir(path, p)),
+                Ok(_) => Box::new(std::iter::once(Err(Diagnostic::warning(
+                    &p,
+                    "not a regular file or directory",
+                )))),
+            }
+        })
+        .filter_map(move |found| match found {
+            Ok(input) => Some(input),
+            Err(d) => {
+                report(d);
+                None
+            }
+        })
+}
+
+/// The trail files under one directory, lazily, in sorted order.
+fn walk_dir(dir: PathBuf, arg: String) -> impl Iterator<Item = Result<Input, Diagnostic>> + Send {
+    walkdir::WalkDir::new(dir)
+        .follow_links(true)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_map(move |entry| match entry {
+            Ok(e) if e.file_type().is_file() => {
+                let name = e.file_name().to_string_lossy();
+                TRAIL_SUFFIXES
+                    .iter()
+                    .any(|s| name.ends_with(s))
+                    .then(|| Ok(Input::File(e.into_path())))
+            }
+            Ok(_) => None,
+            Err(e) => {
+                let at = e
+                    .path()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|| arg.clone());
+                let why = if e.loop_ancestor().is_some() {
+                    "symbolic link loop, not followed".to_string()
+                } else if let Some(io) = e.io_error() {
+                    format!("cannot read: {}", io_reason(io))
+                } else {
+                    "cannot read".to_string()
+                };
+                Some(Err(Diagnostic::warning(at, why)))
+            }
+        })
 }
 
 /// A short, stable reason for an I/O error (no OS error numbers).
@@ -303,4 +328,46 @@ pub fn read_input(input: &Input, on_record: &mut dyn FnMut(&Record<'_>)) -> File
     parse_decoded(&name, &bytes, on_record, &mut report);
     report.seconds_parse = t1.elapsed().as_secs_f64();
     report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The lazy walk finds the files the sorted list has, in the same order: depth first with
+    /// each directory's names sorted is the order of the sorted paths, even where a name is a
+    /// prefix of another (`a`, `a-b`, `a.json`).
+    #[test]
+    fn the_lazy_walk_is_the_sorted_list() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for f in [
+            "a/z.json",
+            "a/b/c.json.gz",
+            "a-b/x.jsonl",
+            "a.json",
+            "b/notes.txt",
+            "B/y.json",
+            "a/b.json",
+        ] {
+            let p = root.join(f);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(&p, "{}").unwrap();
+        }
+        let arg = vec![root.display().to_string(), "/no/such/dir".to_string()];
+        let mut diags = Vec::new();
+        let walked: Vec<PathBuf> = walk(arg.clone(), |d| diags.push(d))
+            .map(|i| match i {
+                Input::File(p) => p,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        let mut sorted = walked.clone();
+        sorted.sort();
+        assert_eq!(walked, sorted);
+        assert_eq!(walked.len(), 6, "{walked:?}");
+        assert_eq!(diags.len(), 1);
+        let (listed, _) = discover(&arg);
+        assert_eq!(listed.len(), 6);
+    }
 }

@@ -7,6 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use clap::ValueEnum;
 use serde::Serialize;
 
+use crate::usage::Folded;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, ValueEnum, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
@@ -26,8 +28,35 @@ pub struct Generalization {
     /// How many observed resources the pattern covers: everything else it matches is admitted
     /// beyond what the trail showed.
     pub observed: usize,
+    /// `observed` is an estimate: more resources were folded into the pattern as they were read
+    /// than are counted exactly ([`crate::usage::folded::EXACT`]).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub estimated: bool,
     /// Up to three of them, for the reader.
     pub examples: Vec<String>,
+}
+
+impl Generalization {
+    /// `12`, or `about 1,900` for an estimate.
+    pub fn observed_text(&self) -> String {
+        if self.estimated {
+            format!("about {}", thousands(self.observed))
+        } else {
+            thousands(self.observed)
+        }
+    }
+}
+
+fn thousands(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// What a resource ARN is a child of, for collapsing.
@@ -113,6 +142,22 @@ fn stable_dir(key: &str) -> Option<&str> {
     Some(&key[..end])
 }
 
+/// The pattern a resource is folded into as it is read, when the policy will be generalized
+/// (`--generalize prefix` or `type`): an S3 object key in a directory becomes its stable
+/// directory and `*` (`b/uploads/2026/11/a.jpg` → `b/uploads/*`), a log stream its group's
+/// `…:log-stream:*`. `None` when the resource stays as it is: a key at the top of its bucket, a
+/// resource already in that form, anything else. Generalization never names anything finer than
+/// these patterns, so the policy from folded resources is the one from the exact resources; the
+/// Athena push-down cuts keys the same way in SQL.
+pub fn fold_on_read(arn: &str) -> Option<String> {
+    let folded = match parent(arn)? {
+        Parent::S3 { head, key } => format!("{head}{}*", stable_dir(key)?),
+        Parent::LogStream { head } => format!("{head}*"),
+        Parent::Index { .. } => return None,
+    };
+    (folded != arn).then_some(folded)
+}
+
 /// Keys → at most `bound` patterns. Object keys change with every write
 /// (`uploads/2026/11/28/<uuid>.jpg`), so a key in a directory stands for its directory, cut
 /// before the first segment that looks like a date or an id (`uploads/`). The directories are cut
@@ -193,13 +238,15 @@ fn collapse_keys(keys: &BTreeSet<&str>, bound: usize) -> Vec<(String, Vec<String
         match dir {
             None => out.extend(members.iter().map(|k| (k.to_string(), vec![k.to_string()]))),
             Some(d) => {
-                // the common directory, but never past the stable part
-                let lcp = lcp_dir(&members);
-                let p = if lcp.len() > d.len()
-                    && members
-                        .iter()
-                        .all(|k| stable_dir(k).is_some_and(|s| s.len() >= lcp.len()))
-                {
+                // the members' common stable directory (so a key folded on read to its stable
+                // directory gives the same pattern as the key itself)
+                let stable: Vec<&str> = members.iter().filter_map(|k| stable_dir(k)).collect();
+                let lcp = if stable.is_empty() {
+                    d.to_string()
+                } else {
+                    lcp_dir(&stable)
+                };
+                let p = if lcp.len() > d.len() {
                     lcp
                 } else {
                     d.to_string()
@@ -222,8 +269,33 @@ pub fn generalize(
     level: Level,
     bound: usize,
 ) -> (BTreeSet<String>, Vec<Generalization>) {
+    generalize_folded(resources, level, bound, &|_| None)
+}
+
+/// As [`generalize`], where some resources are patterns that exact resources were folded into
+/// as they were read: `folded` says what each stands for, so the records count and show the
+/// exact resources.
+pub fn generalize_folded<'f>(
+    resources: &BTreeSet<String>,
+    level: Level,
+    bound: usize,
+    folded: &dyn Fn(&str) -> Option<&'f Folded>,
+) -> (BTreeSet<String>, Vec<Generalization>) {
     if level == Level::Exact {
-        return (resources.clone(), Vec::new());
+        let records = resources
+            .iter()
+            .filter_map(|r| folded(r).map(|f| (r, f)))
+            .map(|(r, f)| {
+                let (observed, estimated) = f.distinct();
+                Generalization {
+                    pattern: r.clone(),
+                    observed: observed as usize,
+                    estimated,
+                    examples: f.examples().map(str::to_string).collect(),
+                }
+            })
+            .collect();
+        return (resources.clone(), records);
     }
     let mut out = BTreeSet::new();
     let mut records = Vec::new();
@@ -243,10 +315,32 @@ pub fn generalize(
         }
     }
     let mut record = |pattern: String, covered: Vec<String>| {
-        if covered.len() > 1 || covered.first().is_some_and(|c| c != &pattern) {
+        let folded_in = covered.iter().any(|c| folded(c).is_some());
+        if covered.len() > 1 || covered.first().is_some_and(|c| c != &pattern) || folded_in {
+            let mut observed = 0;
+            let mut estimated = false;
+            let mut examples = Vec::new();
+            for c in &covered {
+                match folded(c) {
+                    Some(f) => {
+                        let (n, est) = f.distinct();
+                        observed += n as usize;
+                        estimated |= est;
+                        examples.extend(f.examples().map(str::to_string));
+                    }
+                    None => {
+                        observed += 1;
+                        examples.push(c.clone());
+                    }
+                }
+            }
+            examples.sort();
+            examples.dedup();
+            examples.truncate(3);
             records.push(Generalization {
-                examples: covered.iter().take(3).cloned().collect(),
-                observed: covered.len(),
+                examples,
+                observed,
+                estimated,
                 pattern: pattern.clone(),
             });
         }
@@ -332,6 +426,107 @@ pub fn generalize_grants(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// Folds the resources as the read does: pattern → what went into it.
+    fn fold_all(resources: &BTreeSet<String>) -> BTreeMap<String, Folded> {
+        let mut out: BTreeMap<String, Folded> = BTreeMap::new();
+        for r in resources {
+            match fold_on_read(r) {
+                Some(p) => out.entry(p).or_default().add(r),
+                None => {
+                    out.entry(r.clone()).or_default();
+                }
+            }
+        }
+        out
+    }
+
+    fn via_fold(
+        resources: &BTreeSet<String>,
+        level: Level,
+        bound: usize,
+    ) -> (BTreeSet<String>, Vec<Generalization>) {
+        let folded = fold_all(resources);
+        let keys: BTreeSet<String> = folded.keys().cloned().collect();
+        let lookup = |r: &str| folded.get(r).filter(|f| f.distinct().0 > 0);
+        generalize_folded(&keys, level, bound, &lookup)
+    }
+
+    fn segment() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("uploads".to_string()),
+            Just("in".to_string()),
+            Just("p1".to_string()),
+            Just("cfg".to_string()),
+            Just("2026".to_string()),
+            Just("11".to_string()),
+            Just("3f1c9a527d444b7e".to_string()),
+        ]
+    }
+
+    fn key() -> impl Strategy<Value = String> {
+        (
+            prop::collection::vec(segment(), 0..4),
+            "[a-c]{1,2}(\\.json)?",
+        )
+            .prop_map(|(dirs, file)| {
+                let mut k: String = dirs.iter().map(|d| format!("{d}/")).collect();
+                k.push_str(&file);
+                k
+            })
+    }
+
+    proptest! {
+        /// Folding keys and log streams on read gives the policy the exact resources give, and
+        /// the same count of what each pattern stands for.
+        #[test]
+        fn folding_on_read_changes_no_pattern(
+            keys in prop::collection::btree_set(key(), 1..40),
+            streams in prop::collection::btree_set("[a-d]{1,3}", 0..4),
+            bound in 1usize..6,
+            level in prop_oneof![Just(Level::Prefix), Just(Level::Type)],
+        ) {
+            let mut resources: BTreeSet<String> = keys
+                .iter()
+                .map(|k| format!("arn:aws:s3:::b{}/{k}", k.len() % 2))
+                .collect();
+            resources.extend(
+                streams.iter().map(|s| format!("arn:aws:logs:eu-west-1:1:log-group:g:log-stream:{s}")),
+            );
+            let (exact, exact_rec) = generalize(&resources, level, bound);
+            let (folded, folded_rec) = via_fold(&resources, level, bound);
+            prop_assert_eq!(&exact, &folded);
+            let count = |rec: &[Generalization]| -> BTreeMap<String, usize> {
+                rec.iter().map(|g| (g.pattern.clone(), g.observed)).collect()
+            };
+            prop_assert_eq!(count(&exact_rec), count(&folded_rec));
+        }
+    }
+
+    #[test]
+    fn what_is_folded_on_read() {
+        let f = |a: &str| fold_on_read(a);
+        assert_eq!(
+            f("arn:aws:s3:::b/uploads/2026/11/a.jpg").as_deref(),
+            Some("arn:aws:s3:::b/uploads/*")
+        );
+        assert_eq!(
+            f("arn:aws:s3:::b/2026/11/a.jpg").as_deref(),
+            Some("arn:aws:s3:::b/*"),
+            "a key under a variable top directory"
+        );
+        assert_eq!(f("arn:aws:s3:::b/top.txt"), None, "a top-level key stays");
+        assert_eq!(f("arn:aws:s3:::b/uploads/*"), None, "already a pattern");
+        assert_eq!(f("arn:aws:s3:::b"), None);
+        assert_eq!(
+            f("arn:aws:logs:eu-west-1:1:log-group:/aws/lambda/f:log-stream:2026/11/01/[$LATEST]x")
+                .as_deref(),
+            Some("arn:aws:logs:eu-west-1:1:log-group:/aws/lambda/f:log-stream:*")
+        );
+        assert_eq!(f("arn:aws:dynamodb:eu-west-1:1:table/t/index/a"), None);
+        assert_eq!(f("arn:aws:dynamodb:eu-west-1:1:table/t"), None);
+    }
 
     fn set(v: &[&str]) -> BTreeSet<String> {
         v.iter().map(|s| s.to_string()).collect()

@@ -172,7 +172,13 @@ fn statements(
     let mut groups: BTreeMap<Group<'_>, BTreeSet<&str>> = BTreeMap::new();
     let mut records: Vec<Generalization> = Vec::new();
     for ((action, origin, conds), resources) in per_action {
-        let (resources, recs) = generalize::generalize(&resources, opts.level, max_prefixes);
+        let folded = |r: &str| {
+            grants
+                .get(&(action.to_string(), r.to_string()))
+                .and_then(|e| e.folded.as_deref())
+        };
+        let (resources, recs) =
+            generalize::generalize_folded(&resources, opts.level, max_prefixes, &folded);
         for r in recs {
             if !records.contains(&r) {
                 records.push(r);

@@ -26,6 +26,9 @@ pub struct Filters {
     pub accounts: Vec<String>,
     /// Functions of the inventory: their sessions are never folded early.
     pub functions: std::collections::BTreeSet<String>,
+    /// Fold S3 object keys and log streams into the patterns a generalized policy names as
+    /// they are read (see [`Aggregate::fold_resources`]); only for commands that generalize.
+    pub fold_resources: bool,
 }
 
 impl Filters {
@@ -96,7 +99,6 @@ pub struct AthenaStats {
 }
 
 struct FileResult {
-    agg: Aggregate,
     report: FileReport,
     filtered: u64,
     bad: u64,
@@ -173,7 +175,7 @@ pub fn collect_rows(
 ) -> (Aggregate, Stats, Vec<Diagnostic>) {
     let start = Instant::now();
     let mapper = Mapper::embedded();
-    let mut agg = Aggregate::default();
+    let mut agg = Aggregate::new(filters.fold_resources);
     let mut stats = Stats {
         files: 1,
         ..Stats::default()
@@ -210,16 +212,18 @@ pub fn collect_rows(
     (agg, stats, diags)
 }
 
-fn read_one(input: &Input, filters: &Filters, mapper: &Mapper) -> FileResult {
+/// Reads one input into `agg`: the worker's own aggregate, so records are aggregated where they
+/// are read and nothing is merged per file. Records read before a file breaks are kept, as
+/// they would be after a merge.
+fn read_one(input: &Input, filters: &Filters, mapper: &Mapper, agg: &mut Aggregate) -> FileResult {
     let name = input.display();
-    let mut agg = Aggregate::default();
     let mut filtered = 0u64;
     let mut bad = 0u64;
     let mut diags: Vec<Diagnostic> = Vec::new();
     let mut ordinal = 0u64;
     let mut on_record = |rec: &Record<'_>| {
         ordinal += 1;
-        match take(rec, None, filters, mapper, &mut agg) {
+        match take(rec, None, filters, mapper, agg) {
             Taken::Used => {}
             Taken::Filtered => filtered += 1,
             Taken::Bad(problem) => {
@@ -237,7 +241,6 @@ fn read_one(input: &Input, filters: &Filters, mapper: &Mapper) -> FileResult {
     }
     report.diagnostics.extend(diags);
     FileResult {
-        agg,
         report,
         filtered,
         bad,
@@ -271,7 +274,6 @@ impl Acc {
         if !r.report.diagnostics.is_empty() {
             self.diags.push((index, r.report.diagnostics));
         }
-        self.agg.merge(r.agg);
         self
     }
 
@@ -317,6 +319,42 @@ pub fn collect(
                 .for_each(|(i, input)| work(i, input))
         },
     )
+}
+
+/// Reads the local inputs under `paths` (files, directories, `-`), found as they are read
+/// ([`crate::source::walk`]): memory does not grow with the number of files. Diagnostics come
+/// in the order of [`collect`] on the discovered list: what the walk met first, then each
+/// input's in input order.
+pub fn collect_paths(
+    paths: Vec<String>,
+    filters: &Filters,
+    threads: Option<usize>,
+) -> (Aggregate, Stats, Vec<Diagnostic>) {
+    // The totals are only for the progress bar: walked for it only when it is shown.
+    let (count, bytes) = if crate::usage::progress::wanted() {
+        crate::source::walk(paths.clone(), |_| {})
+            .filter(|i| keeps_input(filters, i))
+            .fold((0, 0), |(n, b), i| (n + 1, b + i.size().unwrap_or(0)))
+    } else {
+        (0, 0)
+    };
+    let found = std::sync::Arc::new(Mutex::new(Vec::new()));
+    let sink = found.clone();
+    let inputs = crate::source::walk(paths, move |d| {
+        sink.lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(d)
+    })
+    .enumerate();
+    let stream = Stream {
+        count,
+        bytes,
+        inputs: Box::new(inputs),
+    };
+    let (agg, stats, diags) = collect_stream(stream, filters, threads);
+    let mut all = std::mem::take(&mut *found.lock().unwrap_or_else(|p| p.into_inner()));
+    all.extend(diags);
+    (agg, stats, all)
 }
 
 /// Inputs that arrive while others are read: remote objects as their downloads finish.
@@ -375,6 +413,12 @@ where
     // thread ever exists and memory grows with distinct usage, not with the number of files.
     let pool: Mutex<Vec<Acc>> = Mutex::new(Vec::new());
     let lock = || pool.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let idle = || {
+        lock().pop().unwrap_or_else(|| Acc {
+            agg: Aggregate::new(filters.fold_resources),
+            ..Acc::default()
+        })
+    };
     let work = |i: usize, input: &Input| {
         if !keeps_input(filters, input) {
             if let Input::Spooled {
@@ -383,14 +427,14 @@ where
             {
                 let _ = std::fs::remove_file(path);
             }
-            let mut acc = lock().pop().unwrap_or_default();
+            let mut acc = idle();
             acc.stats.files_skipped_by_layout += 1;
             lock().push(acc);
             return;
         }
-        let r = read_one(input, filters, mapper);
+        let mut acc = idle();
+        let r = read_one(input, filters, mapper, &mut acc.agg);
         progress.file_done(r.report.bytes_in, r.report.records);
-        let acc = lock().pop().unwrap_or_default();
         let acc = acc.add(i, r);
         lock().push(acc);
     };

@@ -2,6 +2,7 @@
 //! never with the number of events: each aggregate is a set of counters.
 
 mod collect;
+pub mod folded;
 pub mod progress;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -9,7 +10,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-pub use collect::{AthenaStats, Filters, Stats, Stream, collect, collect_rows, collect_stream};
+pub use folded::Folded;
+
+pub use collect::{
+    AthenaStats, Filters, Stats, Stream, collect, collect_paths, collect_rows, collect_stream,
+};
 
 use crate::identity::{
     Actor, FunctionFacts, Inventory, PrincipalKind, function_name_of, role_name,
@@ -46,6 +51,10 @@ pub struct Evidence {
     /// Why the calls needed this beyond their own action (`passrole`, `tag-on-create`, `sse-kms`).
     #[serde(skip_serializing_if = "BTreeSet::is_empty")]
     pub extra: BTreeSet<String>,
+    /// The resource is a pattern the exact resources were folded into as they were read
+    /// (`b/uploads/*`): how many there were, and the first few.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub folded: Option<Box<Folded>>,
     /// Some call carried no condition, so the grant cannot be conditioned.
     #[serde(skip)]
     unconditional: bool,
@@ -89,6 +98,7 @@ impl Evidence {
             unresolved: BTreeSet::new(),
             conditions: Conds::new(),
             extra: BTreeSet::new(),
+            folded: None,
             unconditional: false,
         }
     }
@@ -209,6 +219,9 @@ impl Evidence {
         self.platform += o.platform;
         self.invoked_by.extend(o.invoked_by.iter().cloned());
         self.unresolved.extend(o.unresolved.iter().cloned());
+        if let Some(f) = &o.folded {
+            self.folded.get_or_insert_with(Box::default).merge(f);
+        }
     }
 
     /// Only AWS made these calls (none came from the principal's own code).
@@ -317,9 +330,20 @@ pub struct Aggregate {
     pub window: Option<(DateTime<Utc>, DateTime<Utc>)>,
     /// Data-event types (`AWS::S3::Object`, …) that appear in the trail at all.
     pub data_types: BTreeSet<String>,
+    /// Fold S3 object keys and log streams into the patterns a generalized policy names, as
+    /// they are read ([`crate::synth::generalize::fold_on_read`]). Not merged: a setting.
+    pub fold_resources: bool,
 }
 
 impl Aggregate {
+    /// An empty aggregate that folds resources on read, or keeps them exact.
+    pub fn new(fold_resources: bool) -> Aggregate {
+        Aggregate {
+            fold_resources,
+            ..Aggregate::default()
+        }
+    }
+
     /// Adds one mapped record.
     pub fn add(
         &mut self,
@@ -421,9 +445,23 @@ impl Aggregate {
             let action = need.action.qualified();
             let by = need.via.as_deref().or(invoked_by);
             for res in &need.resolved.resources {
-                let ev = target
-                    .entry((action.clone(), res.clone()))
-                    .or_insert_with(|| Evidence::new(time, event_id));
+                let folded = if self.fold_resources {
+                    crate::synth::generalize::fold_on_read(res)
+                } else {
+                    None
+                };
+                let ev = match folded {
+                    Some(pattern) => {
+                        let ev = target
+                            .entry((action.clone(), pattern))
+                            .or_insert_with(|| Evidence::new(time, event_id));
+                        ev.folded.get_or_insert_with(Box::default).add(res);
+                        ev
+                    }
+                    None => target
+                        .entry((action.clone(), res.clone()))
+                        .or_insert_with(|| Evidence::new(time, event_id)),
+                };
                 ev.observe_conditions(&need.conditions);
                 ev.observe(span, event_id, by, platform && need.via.is_none());
                 if let Some(x) = need.extra

@@ -12,12 +12,15 @@ pub struct Progress {
     started: std::time::Instant,
 }
 
+/// Would a bar be drawn (stderr is a terminal, and `TIGHTROLE_NO_PROGRESS` is not set)?
+pub fn wanted() -> bool {
+    std::io::stderr().is_terminal() && std::env::var_os("TIGHTROLE_NO_PROGRESS").is_none()
+}
+
 impl Progress {
     /// A bar for `count` inputs of `total` bytes in all.
     pub fn new(count: usize, total: u64) -> Progress {
-        let show = std::io::stderr().is_terminal()
-            && count > 1
-            && std::env::var_os("TIGHTROLE_NO_PROGRESS").is_none();
+        let show = wanted() && count > 1;
         let bar = show.then(|| {
             let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
             if let Ok(style) =

@@ -1,0 +1,145 @@
+//! What a resource folded on read stands for. When policies are to be generalized, an S3 object
+//! key is kept only as the directory the policy will name (`b/uploads/*`), and a log stream as
+//! its group's streams (`…:log-stream:*`), so memory follows the app's distinct usage and not
+//! the number of objects it touched. What the fold hides is summarized here: how many distinct
+//! resources went in (exact up to [`EXACT`], then estimated), and the first few by name.
+//!
+//! The count is a k-minimum-values sketch: the [`EXACT`] smallest 64-bit hashes of the distinct
+//! resources. While fewer are seen it is the exact count; beyond, `(k − 1) · 2⁶⁴ / h_k` estimates
+//! it (about 6% relative error). Both the sketch and the examples are the smallest of a set, so
+//! merging is commutative and the result does not depend on the order records come in.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+use serde::ser::SerializeStruct;
+
+/// Distinct resources counted exactly (the sketch's k).
+pub const EXACT: usize = 256;
+const EXAMPLES: usize = 3;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Folded {
+    /// The `EXACT` smallest hashes of the resources folded in (all of them while fewer).
+    hashes: BTreeSet<u64>,
+    /// The smallest resources folded in, by name.
+    examples: BTreeSet<String>,
+}
+
+fn hash(resource: &str) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(resource.as_bytes())
+}
+
+impl Folded {
+    /// Notes one resource folded in (a resource seen before changes nothing).
+    pub fn add(&mut self, resource: &str) {
+        self.add_hash(hash(resource));
+        let smaller = self.examples.len() < EXAMPLES
+            || self.examples.last().is_some_and(|l| resource < l.as_str());
+        if smaller && !self.examples.contains(resource) {
+            self.examples.insert(resource.to_string());
+            if self.examples.len() > EXAMPLES {
+                self.examples.pop_last();
+            }
+        }
+    }
+
+    fn add_hash(&mut self, h: u64) {
+        if self.hashes.len() < EXACT {
+            self.hashes.insert(h);
+        } else if self.hashes.last().is_some_and(|&l| h < l) && self.hashes.insert(h) {
+            self.hashes.pop_last();
+        }
+    }
+
+    pub fn merge(&mut self, o: &Folded) {
+        for &h in &o.hashes {
+            self.add_hash(h);
+        }
+        for e in &o.examples {
+            if !self.examples.contains(e) {
+                self.examples.insert(e.clone());
+            }
+        }
+        while self.examples.len() > EXAMPLES {
+            self.examples.pop_last();
+        }
+    }
+
+    /// How many distinct resources were folded in, and whether that is an estimate.
+    pub fn distinct(&self) -> (u64, bool) {
+        match self.hashes.last() {
+            Some(&kth) if self.hashes.len() >= EXACT => {
+                let est = (EXACT - 1) as f64 * 2f64.powi(64) / (kth as f64 + 1.0);
+                // never less than what was certainly seen
+                ((est.round() as u64).max(EXACT as u64), true)
+            }
+            _ => (self.hashes.len() as u64, false),
+        }
+    }
+
+    /// The first few resources folded in, by name.
+    pub fn examples(&self) -> impl Iterator<Item = &str> {
+        self.examples.iter().map(String::as_str)
+    }
+}
+
+impl Serialize for Folded {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (distinct, estimated) = self.distinct();
+        let mut st = s.serialize_struct("Folded", 3)?;
+        st.serialize_field("distinct", &distinct)?;
+        st.serialize_field("estimated", &estimated)?;
+        st.serialize_field("examples", &self.examples)?;
+        st.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn folded(range: std::ops::Range<u32>) -> Folded {
+        let mut f = Folded::default();
+        for i in range {
+            f.add(&format!("arn:aws:s3:::b/in/{i:06}.json"));
+        }
+        f
+    }
+
+    #[test]
+    fn exact_while_small_and_repeats_do_not_count() {
+        let mut f = folded(0..200);
+        f.add("arn:aws:s3:::b/in/000007.json");
+        assert_eq!(f.distinct(), (200, false));
+        assert_eq!(
+            f.examples().collect::<Vec<_>>(),
+            [
+                "arn:aws:s3:::b/in/000000.json",
+                "arn:aws:s3:::b/in/000001.json",
+                "arn:aws:s3:::b/in/000002.json"
+            ]
+        );
+    }
+
+    #[test]
+    fn estimates_large_counts_within_a_few_percent() {
+        for n in [1_000u32, 20_000, 200_000] {
+            let (d, est) = folded(0..n).distinct();
+            assert!(est);
+            let err = (d as f64 - f64::from(n)).abs() / f64::from(n);
+            assert!(err < 0.15, "{n} estimated as {d}");
+        }
+    }
+
+    #[test]
+    fn merging_does_not_depend_on_order_or_split() {
+        let whole = folded(0..5_000);
+        let mut a = folded(2_000..5_000);
+        a.merge(&folded(0..2_500));
+        let mut b = folded(0..1_000);
+        b.merge(&folded(1_000..5_000));
+        assert_eq!(a, whole);
+        assert_eq!(b, whole);
+    }
+}
