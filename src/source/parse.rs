@@ -23,6 +23,12 @@ struct Ctx<'c> {
     digest: bool,
     insights: u64,
     unknown_version: Option<String>,
+    /// Parse `Records` elements straight into records, in one pass; any error ends the pass
+    /// (see [`parse_text`]).
+    fast: bool,
+    /// `Records` elements already taken by a fast pass that ended early: skipped when the file
+    /// is read again record by record.
+    skip: u64,
 }
 
 impl Ctx<'_> {
@@ -178,8 +184,19 @@ impl<'de> Visitor<'de> for ArraySeed<'_, '_> {
         f.write_str("an array")
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        if self.ctx.fast && matches!(self.of, ArrayOf::Records) {
+            while seq
+                .next_element_seed(RecordSeed { ctx: self.ctx })?
+                .is_some()
+            {}
+            return Ok(());
+        }
         while let Some(raw) = seq.next_element::<&'de RawValue>()? {
             match self.of {
+                ArrayOf::Records if self.ctx.skip > 0 => {
+                    self.ctx.skip -= 1;
+                    self.ctx.ordinal += 1;
+                }
                 ArrayOf::Records => self.ctx.record_str(raw.get()),
                 ArrayOf::Values => self.ctx.value(raw),
                 ArrayOf::LookupEvents => match serde_json::from_str::<LookupEvent>(raw.get()) {
@@ -200,6 +217,21 @@ impl<'de> Visitor<'de> for ArraySeed<'_, '_> {
                 },
             }
         }
+        Ok(())
+    }
+}
+
+/// One element of `Records`, parsed straight into a record and taken.
+struct RecordSeed<'a, 'c> {
+    ctx: &'a mut Ctx<'c>,
+}
+
+impl<'de> DeserializeSeed<'de> for RecordSeed<'_, '_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        let rec = Record::deserialize(d)?;
+        self.ctx.ordinal += 1;
+        self.ctx.record(&rec);
         Ok(())
     }
 }
@@ -229,6 +261,11 @@ impl<'de> Visitor<'de> for TopSeed<'_, '_> {
                     ctx: self.ctx,
                     of: ArrayOf::Records,
                 })?,
+                "Events" if self.ctx.fast => {
+                    return Err(serde::de::Error::custom(
+                        "LookupEvents pages are read in two passes",
+                    ));
+                }
                 "Events" => map.next_value_seed(ArraySeed {
                     ctx: self.ctx,
                     of: ArrayOf::LookupEvents,
@@ -269,6 +306,8 @@ pub fn parse_text(
         digest: false,
         insights: 0,
         unknown_version: None,
+        fast: false,
+        skip: 0,
     };
     let trimmed = text.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']);
     if trimmed.is_empty() {
@@ -281,8 +320,21 @@ pub fn parse_text(
     if trimmed.starts_with('[') {
         ctx.stream(trimmed, ArrayOf::Values);
     } else if matches!(first_key(trimmed), Some("Records" | "Events")) {
+        // One pass, each record parsed where it lies. A record that does not parse (or
+        // anything unusual) ends that pass; the file is then read again in two passes, each
+        // element first as raw JSON, then as a record, so a bad record is named and skipped and
+        // the rest are read. The records the first pass took are not taken again.
         let mut de = serde_json::Deserializer::from_str(trimmed);
-        if let Err(e) = (TopSeed { ctx: &mut ctx }).deserialize(&mut de) {
+        ctx.fast = true;
+        let mut result = (TopSeed { ctx: &mut ctx }).deserialize(&mut de);
+        if result.is_err() {
+            ctx.fast = false;
+            ctx.skip = ctx.ordinal;
+            ctx.ordinal = 0;
+            de = serde_json::Deserializer::from_str(trimmed);
+            result = (TopSeed { ctx: &mut ctx }).deserialize(&mut de);
+        }
+        if let Err(e) = result {
             ctx.array_error(&e);
         } else if de.end().is_err() {
             // More values follow (concatenated files, concatenated gzip members): find where
@@ -389,6 +441,27 @@ mod tests {
 
     const A: &str = r#"{"eventSource":"s3.amazonaws.com","eventName":"A","eventTime":"2026-01-01T00:00:00Z","userIdentity":{}}"#;
     const B: &str = r#"{"eventSource":"s3.amazonaws.com","eventName":"B","eventTime":"2026-01-01T00:00:00Z","userIdentity":{}}"#;
+
+    /// A bad record in the middle ends the one-pass read; the second read names it and takes
+    /// the records after it, and none before it twice.
+    #[test]
+    fn a_bad_record_after_good_ones_is_named_and_nothing_is_taken_twice() {
+        let bad = r#"{"eventSource":"s3.amazonaws.com","eventName":7}"#;
+        let (got, report) = names(&format!(r#"{{"Records":[{A},{A},{bad},{B},{A}]}}"#));
+        assert_eq!(got, ["A", "A", "B", "A"]);
+        assert_eq!((report.records, report.bad_records), (4, 1));
+        assert_eq!(report.diagnostics.len(), 1);
+        assert!(
+            report.diagnostics[0].to_string().contains("record 3"),
+            "{}",
+            report.diagnostics[0]
+        );
+        // truncated after two records: both kept once, the break named
+        let (got, report) = names(&format!(r#"{{"Records":[{A},{B},{{"eventSo"#));
+        assert_eq!(got, ["A", "B"]);
+        assert_eq!(report.records, 2);
+        assert!(report.diagnostics[0].to_string().contains("2 record(s) before it are kept"));
+    }
 
     #[test]
     fn s3_delivery_format() {

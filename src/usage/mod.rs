@@ -249,7 +249,49 @@ impl Evidence {
 /// (action, resource) → evidence.
 pub type Grants = BTreeMap<(String, String), Evidence>;
 
-fn merge_grants(into: &mut Grants, from: Grants) {
+/// The read phase's maps: hashed, for speed, and looked up by borrowed strings ([`Pair`]) so a
+/// key is allocated only the first time it is seen. They become ordered maps in
+/// [`Usage::resolve`], so nothing downstream depends on their order.
+type FastMap<K, V> = hashbrown::HashMap<K, V>;
+type FastGrants = FastMap<(String, String), Evidence>;
+
+/// A `(String, String)` key as two borrowed strings; hashes as the tuple does.
+#[derive(Hash)]
+struct Pair<'a>(&'a str, &'a str);
+
+impl hashbrown::Equivalent<(String, String)> for Pair<'_> {
+    fn equivalent(&self, key: &(String, String)) -> bool {
+        self.0 == key.0 && self.1 == key.1
+    }
+}
+
+/// The entry for `(a, b)`, made with `new` (and the key allocated) only when it is not there.
+fn entry_by<'m, V>(
+    map: &'m mut FastMap<(String, String), V>,
+    a: &str,
+    b: &str,
+    new: impl FnOnce() -> V,
+) -> &'m mut V {
+    match map.entry_ref(&Pair(a, b)) {
+        hashbrown::hash_map::EntryRef::Occupied(e) => e.into_mut(),
+        hashbrown::hash_map::EntryRef::Vacant(e) => {
+            e.insert_with_key((a.to_string(), b.to_string()), new())
+        }
+    }
+}
+
+fn merge_grants(into: &mut Grants, from: impl IntoIterator<Item = ((String, String), Evidence)>) {
+    for (k, v) in from {
+        match into.get_mut(&k) {
+            Some(e) => e.merge(&v),
+            None => {
+                into.insert(k, v);
+            }
+        }
+    }
+}
+
+fn merge_fast(into: &mut FastGrants, from: FastGrants) {
     for (k, v) in from {
         match into.get_mut(&k) {
             Some(e) => e.merge(&v),
@@ -263,8 +305,8 @@ fn merge_grants(into: &mut Grants, from: Grants) {
 /// What one actor (before function resolution) did.
 #[derive(Debug, Clone, Default)]
 pub struct ActorUsage {
-    pub grants: Grants,
-    pub denied: Grants,
+    grants: FastGrants,
+    denied: FastGrants,
     /// `eventSource eventName` of calls that need no permission.
     pub permission_less: BTreeMap<String, Evidence>,
     pub regions: BTreeSet<String>,
@@ -276,8 +318,8 @@ pub struct ActorUsage {
 
 impl ActorUsage {
     fn merge(&mut self, o: ActorUsage) {
-        merge_grants(&mut self.grants, o.grants);
-        merge_grants(&mut self.denied, o.denied);
+        merge_fast(&mut self.grants, o.grants);
+        merge_fast(&mut self.denied, o.denied);
         for (k, v) in o.permission_less {
             match self.permission_less.get_mut(&k) {
                 Some(e) => e.merge(&v),
@@ -304,7 +346,11 @@ pub struct EventStat {
 /// Per-(eventSource, eventName) statistics, for coverage and the unmapped list.
 pub type EventCounts = BTreeMap<(String, String), EventStat>;
 
-fn merge_event(into: &mut EventCounts, key: (String, String), o: EventStat) {
+fn merge_event(
+    into: &mut FastMap<(String, String), EventStat>,
+    key: (String, String),
+    o: EventStat,
+) {
     match into.get_mut(&key) {
         Some(e) => {
             e.class = e.class.min(o.class);
@@ -321,8 +367,8 @@ fn merge_event(into: &mut EventCounts, key: (String, String), o: EventStat) {
 /// aggregates built in parallel give the same result as one sequential pass.
 #[derive(Debug, Clone, Default)]
 pub struct Aggregate {
-    pub actors: BTreeMap<Actor, ActorUsage>,
-    pub events: EventCounts,
+    actors: FastMap<Actor, ActorUsage>,
+    events: FastMap<(String, String), EventStat>,
     pub facts: FunctionFacts,
     /// Records by AWS services themselves, and by identities that get no policy.
     pub no_principal: u64,
@@ -379,8 +425,7 @@ impl Aggregate {
             Some((a, b)) => (a.min(span.first), b.max(span.last)),
             None => (span.first, span.last),
         });
-        let key = (rec.source().to_string(), rec.name().to_string());
-        let e = self.events.entry(key).or_insert_with(|| EventStat {
+        let e = entry_by(&mut self.events, rec.source(), rec.name(), || EventStat {
             class: mapping.class,
             count: 0,
             actions: BTreeSet::new(),
@@ -450,17 +495,14 @@ impl Aggregate {
                 } else {
                     None
                 };
+                let new = || Evidence::new(time, event_id);
                 let ev = match folded {
                     Some(pattern) => {
-                        let ev = target
-                            .entry((action.clone(), pattern))
-                            .or_insert_with(|| Evidence::new(time, event_id));
+                        let ev = entry_by(target, &action, &pattern, new);
                         ev.folded.get_or_insert_with(Box::default).add(res);
                         ev
                     }
-                    None => target
-                        .entry((action.clone(), res.clone()))
-                        .or_insert_with(|| Evidence::new(time, event_id)),
+                    None => entry_by(target, &action, res, new),
                 };
                 ev.observe_conditions(&need.conditions);
                 ev.observe(span, event_id, by, platform && need.via.is_none());
@@ -548,7 +590,7 @@ impl Usage {
     pub fn resolve(agg: Aggregate, inventory: &Inventory) -> Usage {
         let mut out = Usage {
             principals: BTreeMap::new(),
-            events: agg.events,
+            events: agg.events.into_iter().collect(),
             no_principal: agg.no_principal,
             records: agg.records,
             window: agg.window,
@@ -557,7 +599,11 @@ impl Usage {
         };
         let facts = agg.facts;
         let mut role_functions: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
-        for (actor, usage) in agg.actors {
+        // In actor order, so the first role ARN or function ARN seen for a principal does not
+        // depend on the hashing.
+        let mut actors: Vec<(Actor, ActorUsage)> = agg.actors.into_iter().collect();
+        actors.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        for (actor, usage) in actors {
             let (id, role_arn, arn, evidence) = match actor {
                 Actor::Session {
                     account,
@@ -717,5 +763,28 @@ impl Usage {
             .iter()
             .filter(|(_, e)| e.class == Class::Unmapped)
             .map(|(k, e)| (k, e.count))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A key inserted from borrowed strings is the key an owned tuple finds, and is found again
+    /// from borrowed strings (the two hash alike): no duplicates.
+    #[test]
+    fn borrowed_keys_find_owned_keys() {
+        let mut m: FastMap<(String, String), u32> = FastMap::default();
+        *entry_by(&mut m, "s3:GetObject", "arn:aws:s3:::b/k", || 0) += 1;
+        *entry_by(&mut m, "s3:GetObject", "arn:aws:s3:::b/k", || 0) += 1;
+        *entry_by(&mut m, "s3:GetObject", "arn:aws:s3:::b/", || 0) += 1;
+        *entry_by(&mut m, "s3:GetObjec", "tarn:aws:s3:::b/k", || 0) += 1;
+        assert_eq!(m.len(), 3);
+        assert_eq!(
+            m.get(&("s3:GetObject".to_string(), "arn:aws:s3:::b/k".to_string())),
+            Some(&2)
+        );
+        m.insert(("a".into(), "b".into()), 7);
+        assert_eq!(*entry_by(&mut m, "a", "b", || 0), 7);
     }
 }
