@@ -74,11 +74,16 @@ fn match_from(toks: &[Token<'_>], s: &str) -> bool {
     }
 }
 
-fn norm(s: &str) -> String {
-    s.chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .map(|c| c.to_ascii_lowercase())
-        .collect()
+/// Are two type names the same, ignoring case and anything but letters and digits
+/// (`AWS::S3::Object` → `Object` against the catalog's `object`)? Without allocating: this runs
+/// for every record.
+fn norm_eq(a: &str, b: &str) -> bool {
+    fn key(s: &str) -> impl Iterator<Item = u8> + '_ {
+        s.bytes()
+            .filter(u8::is_ascii_alphanumeric)
+            .map(|c| c.to_ascii_lowercase())
+    }
+    key(a).eq(key(b))
 }
 
 /// Values for one placeholder, and the (account, region) a value itself named.
@@ -152,7 +157,7 @@ impl Resolver<'_> {
         };
         let mut found: BTreeSet<String> = BTreeSet::new();
         let mut covered: BTreeSet<&str> = BTreeSet::new();
-        let known_types: BTreeSet<String> = service.resources.keys().map(|k| norm(k)).collect();
+        let known_type = |t: &str| service.resources.keys().any(|k| norm_eq(k, t));
         for ar in &action.resources {
             let Some(rt) = service.resources.get(&ar.name) else {
                 continue;
@@ -168,9 +173,7 @@ impl Resolver<'_> {
                         };
                         let type_ok =
                             match entry.kind.as_deref().and_then(|t| t.rsplit("::").next()) {
-                                Some(t) if known_types.contains(&norm(t)) => {
-                                    norm(t) == norm(&rt.name)
-                                }
+                                Some(t) if known_type(t) => norm_eq(t, &rt.name),
                                 _ => true,
                             };
                         if type_ok && format_matches(format, arn) {

@@ -224,19 +224,15 @@ pub fn io_reason(e: &std::io::Error) -> String {
     }
 }
 
-/// Reads one input whole, decompressing gzip (detected by its magic bytes, including
-/// concatenated members). A corrupt or truncated gzip stream keeps what was decoded before the
-/// break, with a warning.
-pub fn load(input: &Input, report: &mut FileReport) -> Option<Vec<u8>> {
-    let name = input.display();
-    let mut raw = Vec::new();
+/// Reads one input's raw bytes into `raw` (cleared first). `false`, with a warning, when it
+/// cannot be read.
+fn read_raw(input: &Input, raw: &mut Vec<u8>, report: &mut FileReport) -> bool {
+    raw.clear();
     let read = match input {
-        Input::Stdin => std::io::stdin().lock().read_to_end(&mut raw).map(|_| ()),
-        Input::File(p) => {
-            std::fs::File::open(p).and_then(|mut f| f.read_to_end(&mut raw).map(|_| ()))
-        }
+        Input::Stdin => std::io::stdin().lock().read_to_end(raw).map(|_| ()),
+        Input::File(p) => std::fs::File::open(p).and_then(|mut f| f.read_to_end(raw).map(|_| ())),
         Input::Spooled { path, remove, .. } => {
-            let r = std::fs::File::open(path).and_then(|mut f| f.read_to_end(&mut raw).map(|_| ()));
+            let r = std::fs::File::open(path).and_then(|mut f| f.read_to_end(raw).map(|_| ()));
             if *remove {
                 let _ = std::fs::remove_file(path);
             }
@@ -246,32 +242,55 @@ pub fn load(input: &Input, report: &mut FileReport) -> Option<Vec<u8>> {
     if let Err(e) = read {
         report.skipped = true;
         report.diagnostics.push(Diagnostic::warning(
-            &name,
+            input.display(),
             format!("cannot read: {}", io_reason(&e)),
         ));
-        return None;
+        return false;
     }
-    Some(decode(&name, raw, report))
+    report.bytes_in = raw.len() as u64;
+    true
+}
+
+fn is_gzip(raw: &[u8]) -> bool {
+    raw.starts_with(&[0x1f, 0x8b])
+}
+
+/// Decompresses a gzip stream (concatenated members too) into `out` (cleared first). A corrupt
+/// or truncated stream keeps what was decoded before the break, with a warning.
+fn gunzip_into(name: &str, raw: &[u8], out: &mut Vec<u8>, report: &mut FileReport) {
+    out.clear();
+    // The trailer gives the (last member's) size: room for all of it at once, not a doubling
+    // chain of copies; never trusted beyond a sane ratio.
+    let size_hint = raw
+        .len()
+        .checked_sub(4)
+        .and_then(|at| raw.get(at..))
+        .and_then(|t| t.try_into().ok())
+        .map(|t: [u8; 4]| u32::from_le_bytes(t) as usize)
+        .filter(|&n| n <= raw.len().saturating_mul(64))
+        .unwrap_or(0);
+    out.reserve(size_hint.max(raw.len().saturating_mul(8)) + 1);
+    if let Err(e) = MultiGzDecoder::new(raw).read_to_end(out) {
+        let msg = if out.is_empty() {
+            format!("corrupt gzip stream: {}", io_reason(&e))
+        } else {
+            format!(
+                "truncated or corrupt gzip stream: {}; records decoded before the break are kept",
+                io_reason(&e)
+            )
+        };
+        report.diagnostics.push(
+            Diagnostic::warning(name, msg).at(format!("after decompressed byte {}", out.len())),
+        );
+    }
 }
 
 /// Decompresses gzip when the bytes start with its magic number.
 pub fn decode(name: &str, raw: Vec<u8>, report: &mut FileReport) -> Vec<u8> {
     report.bytes_in = raw.len() as u64;
-    let raw = if raw.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::with_capacity(raw.len().saturating_mul(8));
-        if let Err(e) = MultiGzDecoder::new(raw.as_slice()).read_to_end(&mut out) {
-            let msg = if out.is_empty() {
-                format!("corrupt gzip stream: {}", io_reason(&e))
-            } else {
-                format!(
-                    "truncated or corrupt gzip stream: {}; records decoded before the break are kept",
-                    io_reason(&e)
-                )
-            };
-            report.diagnostics.push(
-                Diagnostic::warning(name, msg).at(format!("after decompressed byte {}", out.len())),
-            );
-        }
+    let raw = if is_gzip(&raw) {
+        let mut out = Vec::new();
+        gunzip_into(name, &raw, &mut out, report);
         out
     } else {
         raw
@@ -314,19 +333,45 @@ pub fn parse_bytes(
     parse_decoded(name, &bytes, on_record, report);
 }
 
+thread_local! {
+    /// Each worker's read and decompression buffers, reused from file to file: a fresh
+    /// buffer of megabytes per file costs the kernel zeroing its pages, and growing it costs
+    /// copies.
+    static BUFFERS: std::cell::RefCell<(Vec<u8>, Vec<u8>)> = const {
+        std::cell::RefCell::new((Vec::new(), Vec::new()))
+    };
+}
+
+/// Buffers grown past this by one large file are given back rather than kept.
+const KEEP_BUFFER: usize = 256 << 20;
+
 /// Reads and parses one input, handing each record to `on_record`.
 pub fn read_input(input: &Input, on_record: &mut dyn FnMut(&Record<'_>)) -> FileReport {
     let mut report = FileReport::default();
     let name = input.display();
+    // `take`, not a borrow held across the parse: `on_record` may read another input on this
+    // thread (it does not today), which then gets fresh buffers.
+    let (mut raw, mut out) = BUFFERS.with(|b| std::mem::take(&mut *b.borrow_mut()));
     let t0 = std::time::Instant::now();
-    let loaded = load(input, &mut report);
+    let ok = read_raw(input, &mut raw, &mut report);
+    let gzip = ok && is_gzip(&raw);
+    if gzip {
+        gunzip_into(&name, &raw, &mut out, &mut report);
+    }
     report.seconds_decompress = t0.elapsed().as_secs_f64();
-    let Some(bytes) = loaded else {
-        return report;
-    };
-    let t1 = std::time::Instant::now();
-    parse_decoded(&name, &bytes, on_record, &mut report);
-    report.seconds_parse = t1.elapsed().as_secs_f64();
+    if ok {
+        let bytes = if gzip { &out } else { &raw };
+        report.bytes_out = bytes.len() as u64;
+        let t1 = std::time::Instant::now();
+        parse_decoded(&name, bytes, on_record, &mut report);
+        report.seconds_parse = t1.elapsed().as_secs_f64();
+    }
+    for b in [&mut raw, &mut out] {
+        if b.capacity() > KEEP_BUFFER {
+            *b = Vec::new();
+        }
+    }
+    BUFFERS.with(|b| *b.borrow_mut() = (raw, out));
     report
 }
 

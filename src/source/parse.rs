@@ -460,7 +460,11 @@ mod tests {
         let (got, report) = names(&format!(r#"{{"Records":[{A},{B},{{"eventSo"#));
         assert_eq!(got, ["A", "B"]);
         assert_eq!(report.records, 2);
-        assert!(report.diagnostics[0].to_string().contains("2 record(s) before it are kept"));
+        assert!(
+            report.diagnostics[0]
+                .to_string()
+                .contains("2 record(s) before it are kept")
+        );
     }
 
     #[test]
