@@ -158,7 +158,7 @@ proptest! {
             if !matches!(m.class, Class::Mapped | Class::ServiceMade) {
                 continue;
             }
-            let who = tightrole::identity::actor(&r).unwrap();
+            let who = tightrole::identity::actor(&r).unwrap().into_owned();
             // find this caller's principal
             let name = match &who {
                 tightrole::identity::Actor::Session { session, .. } => session.clone(),

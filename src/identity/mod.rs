@@ -4,6 +4,7 @@
 //! `exec-env/AWS_Lambda_` user-agent marker, or the trail itself (CreateFunction /
 //! UpdateFunctionConfiguration with that role, or an Invoke of that name).
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
@@ -40,31 +41,101 @@ impl fmt::Display for PrincipalKind {
     }
 }
 
-/// Who made a call, as far as one record shows.
+/// Who made a call, as far as one record shows: [`Actor`] with owned strings, [`ActorRef`]
+/// borrowing from the record (what is built for every record, and allocates only when the
+/// aggregate meets the actor for the first time). Both hash alike, field by field.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Actor {
+pub enum ActorOf<S> {
     /// An assumed-role session: a function, or a plain session of the role.
     Session {
-        account: String,
-        role_arn: String,
-        session: String,
+        account: S,
+        role_arn: S,
+        session: S,
     },
     /// An assumed-role session that cannot be a function (its name is not a function name).
     Role {
-        account: String,
-        role_arn: String,
+        account: S,
+        role_arn: S,
     },
     User {
-        account: String,
-        arn: String,
+        account: S,
+        arn: S,
     },
     Root {
-        account: String,
+        account: S,
     },
     Federated {
-        account: String,
-        arn: String,
+        account: S,
+        arn: S,
     },
+}
+
+pub type Actor = ActorOf<String>;
+pub type ActorRef<'r> = ActorOf<Cow<'r, str>>;
+
+impl ActorRef<'_> {
+    pub fn into_owned(self) -> Actor {
+        let o = |s: Cow<'_, str>| s.into_owned();
+        match self {
+            ActorOf::Session {
+                account,
+                role_arn,
+                session,
+            } => ActorOf::Session {
+                account: o(account),
+                role_arn: o(role_arn),
+                session: o(session),
+            },
+            ActorOf::Role { account, role_arn } => ActorOf::Role {
+                account: o(account),
+                role_arn: o(role_arn),
+            },
+            ActorOf::User { account, arn } => ActorOf::User {
+                account: o(account),
+                arn: o(arn),
+            },
+            ActorOf::Root { account } => ActorOf::Root {
+                account: o(account),
+            },
+            ActorOf::Federated { account, arn } => ActorOf::Federated {
+                account: o(account),
+                arn: o(arn),
+            },
+        }
+    }
+}
+
+impl hashbrown::Equivalent<Actor> for ActorRef<'_> {
+    fn equivalent(&self, key: &Actor) -> bool {
+        use ActorOf as A;
+        match (self, key) {
+            (
+                A::Session {
+                    account,
+                    role_arn,
+                    session,
+                },
+                A::Session {
+                    account: a,
+                    role_arn: r,
+                    session: s,
+                },
+            ) => account == a && role_arn == r && session == s,
+            (
+                A::Role { account, role_arn },
+                A::Role {
+                    account: a,
+                    role_arn: r,
+                },
+            ) => account == a && role_arn == r,
+            (A::User { account, arn }, A::User { account: a, arn: r })
+            | (A::Federated { account, arn }, A::Federated { account: a, arn: r }) => {
+                account == a && arn == r
+            }
+            (A::Root { account }, A::Root { account: a }) => account == a,
+            _ => false,
+        }
+    }
 }
 
 /// Why a record has no principal.
@@ -107,18 +178,21 @@ pub fn is_never_a_function(session: &str) -> bool {
 /// Folds a session that is never a function's into its role, unless the function inventory
 /// (`known`) names it or the record carries Lambda's user-agent marker: done as records are
 /// read, so that a fleet of instances costs one principal.
-pub fn fold_sessions(
-    actor: Actor,
+pub fn fold_sessions<S: AsRef<str>>(
+    actor: ActorOf<S>,
     known: &std::collections::BTreeSet<String>,
     lambda_marker: bool,
-) -> Actor {
+) -> ActorOf<S> {
     match actor {
-        Actor::Session {
+        ActorOf::Session {
             account,
             role_arn,
             session,
-        } if !lambda_marker && is_never_a_function(&session) && !known.contains(&session) => {
-            Actor::Role { account, role_arn }
+        } if !lambda_marker
+            && is_never_a_function(session.as_ref())
+            && !known.contains(session.as_ref()) =>
+        {
+            ActorOf::Role { account, role_arn }
         }
         other => other,
     }
@@ -132,17 +206,17 @@ pub fn role_name(role_arn: &str) -> &str {
 }
 
 /// Attributes one record.
-pub fn actor(rec: &Record<'_>) -> Result<Actor, NoActor> {
+pub fn actor<'r>(rec: &'r Record<'_>) -> Result<ActorRef<'r>, NoActor> {
     let Some(id) = rec.user_identity.as_ref() else {
         return Err(NoActor::Other);
     };
-    let account = id
+    let account: &'r str = id
         .account_id
         .as_deref()
         .filter(|a| !a.is_empty())
-        .unwrap_or_else(|| rec.account())
-        .to_string();
+        .unwrap_or_else(|| rec.account());
     let arn = id.arn.as_deref().unwrap_or("");
+    let b = Cow::Borrowed;
     match id.kind.as_deref().unwrap_or("") {
         "AWSService" => Err(NoActor::AwsService),
         "AssumedRole" => {
@@ -156,31 +230,38 @@ pub fn actor(rec: &Record<'_>) -> Result<Actor, NoActor> {
                 .and_then(|(_, r)| r.split_once('/'))
                 .map_or(("", ""), |(r, s)| (r, s));
             let role_arn = match issuer.and_then(|i| i.arn.as_deref()) {
-                Some(a) if !a.is_empty() => a.to_string(),
+                Some(a) if !a.is_empty() => b(a),
                 _ if !role_from_arn.is_empty() => {
                     let partition = arn.split(':').nth(1).unwrap_or("aws");
-                    format!("arn:{partition}:iam::{account}:role/{role_from_arn}")
+                    Cow::Owned(format!(
+                        "arn:{partition}:iam::{account}:role/{role_from_arn}"
+                    ))
                 }
                 _ => return Err(NoActor::Other),
             };
             if is_function_name(session) {
-                Ok(Actor::Session {
-                    account,
+                Ok(ActorOf::Session {
+                    account: b(account),
                     role_arn,
-                    session: session.to_string(),
+                    session: b(session),
                 })
             } else {
-                Ok(Actor::Role { account, role_arn })
+                Ok(ActorOf::Role {
+                    account: b(account),
+                    role_arn,
+                })
             }
         }
-        "IAMUser" if !arn.is_empty() => Ok(Actor::User {
-            account,
-            arn: arn.to_string(),
+        "IAMUser" if !arn.is_empty() => Ok(ActorOf::User {
+            account: b(account),
+            arn: b(arn),
         }),
-        "Root" => Ok(Actor::Root { account }),
-        "FederatedUser" if !arn.is_empty() => Ok(Actor::Federated {
-            account,
-            arn: arn.to_string(),
+        "Root" => Ok(ActorOf::Root {
+            account: b(account),
+        }),
+        "FederatedUser" if !arn.is_empty() => Ok(ActorOf::Federated {
+            account: b(account),
+            arn: b(arn),
         }),
         _ => Err(NoActor::Other),
     }
@@ -317,7 +398,7 @@ mod tests {
           "sessionContext":{"sessionIssuer":{"type":"Role","arn":"arn:aws:iam::111122223333:role/svc/shared-role"}}}}"#;
         let r = rec(json);
         assert_eq!(
-            actor(&r),
+            actor(&r).map(ActorRef::into_owned),
             Ok(Actor::Session {
                 account: "111122223333".into(),
                 role_arn: "arn:aws:iam::111122223333:role/svc/shared-role".into(),
@@ -326,15 +407,18 @@ mod tests {
         );
         let json = r#"{"userIdentity":{"type":"AssumedRole","accountId":"111122223333",
           "arn":"arn:aws:sts::111122223333:assumed-role/ops/jane@example.com"}}"#;
-        assert!(matches!(actor(&rec(json)), Ok(Actor::Role { .. })));
+        assert!(matches!(actor(&rec(json)), Ok(ActorOf::Role { .. })));
     }
 
     #[test]
     fn services_never_become_principals() {
         let r = rec(r#"{"userIdentity":{"type":"AWSService","invokedBy":"lambda.amazonaws.com"}}"#);
-        assert_eq!(actor(&r), Err(NoActor::AwsService));
         assert_eq!(
-            actor(&rec(r#"{"userIdentity":{"type":"AWSAccount"}}"#)),
+            actor(&r).map(ActorRef::into_owned),
+            Err(NoActor::AwsService)
+        );
+        assert_eq!(
+            actor(&rec(r#"{"userIdentity":{"type":"AWSAccount"}}"#)).map(ActorRef::into_owned),
             Err(NoActor::Other)
         );
     }

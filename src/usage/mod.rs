@@ -17,7 +17,7 @@ pub use collect::{
 };
 
 use crate::identity::{
-    Actor, FunctionFacts, Inventory, PrincipalKind, function_name_of, role_name,
+    Actor, ActorOf, ActorRef, FunctionFacts, Inventory, PrincipalKind, function_name_of, role_name,
 };
 use crate::mapping::{Class, Mapping};
 use crate::record::Record;
@@ -396,7 +396,7 @@ impl Aggregate {
         rec: &Record<'_>,
         time: DateTime<Utc>,
         mapping: &Mapping,
-        actor: Option<Actor>,
+        actor: Option<ActorRef<'_>>,
     ) {
         self.add_span(
             rec,
@@ -417,7 +417,7 @@ impl Aggregate {
         rec: &Record<'_>,
         span: Span,
         mapping: &Mapping,
-        actor: Option<Actor>,
+        actor: Option<ActorRef<'_>>,
     ) {
         let time = span.first;
         self.records += span.count;
@@ -452,9 +452,14 @@ impl Aggregate {
             self.no_principal += span.count;
             return;
         };
-        let platform = matches!(actor, Actor::Session { .. })
+        let platform = matches!(actor, ActorOf::Session { .. })
             && crate::mapping::Mapper::embedded().is_lambda_platform(rec);
-        let usage = self.actors.entry(actor).or_default();
+        let usage = match self.actors.entry_ref(&actor) {
+            hashbrown::hash_map::EntryRef::Occupied(e) => e.into_mut(),
+            hashbrown::hash_map::EntryRef::Vacant(e) => {
+                e.insert_with_key(actor.clone().into_owned(), ActorUsage::default())
+            }
+        };
         if let Some(t) = data_type
             && !usage.data_types.contains(t)
         {
@@ -786,5 +791,41 @@ mod tests {
         );
         m.insert(("a".into(), "b".into()), 7);
         assert_eq!(*entry_by(&mut m, "a", "b", || 0), 7);
+    }
+
+    /// An actor borrowed from a record finds the owned actor it equals, whatever the variant,
+    /// and only that one.
+    #[test]
+    fn borrowed_actors_find_owned_actors() {
+        use std::borrow::Cow::Borrowed as B;
+        let refs: Vec<ActorRef<'_>> = vec![
+            ActorOf::Session {
+                account: B("1"),
+                role_arn: B("arn:aws:iam::1:role/r"),
+                session: B("f"),
+            },
+            ActorOf::Role {
+                account: B("1"),
+                role_arn: B("arn:aws:iam::1:role/r"),
+            },
+            ActorOf::User {
+                account: B("1"),
+                arn: B("arn:aws:iam::1:user/u"),
+            },
+            ActorOf::Federated {
+                account: B("1"),
+                arn: B("arn:aws:iam::1:user/u"),
+            },
+            ActorOf::Root { account: B("1") },
+        ];
+        let mut m: FastMap<Actor, usize> = FastMap::default();
+        for (i, a) in refs.iter().enumerate() {
+            m.insert(a.clone().into_owned(), i);
+        }
+        for (i, a) in refs.iter().enumerate() {
+            assert_eq!(m.get(a), Some(&i), "{a:?}");
+        }
+        let other: ActorRef<'_> = ActorOf::Root { account: B("2") };
+        assert_eq!(m.get(&other), None);
     }
 }
