@@ -346,3 +346,61 @@ fn layout_prunes_files_outside_the_window() {
         run.stderr
     );
 }
+
+/// `--region` leaves out the layout folders of other regions unopened, and the records of other
+/// regions wherever they are.
+#[test]
+fn region_filter_prunes_folders_and_records() {
+    let dir = TempDir::new().unwrap();
+    for region in ["eu-west-1", "us-east-1"] {
+        let mut r = rec("GetObject", region);
+        r["awsRegion"] = json!(region);
+        write_records(
+            dir.path(),
+            &format!("AWSLogs/111122223333/CloudTrail/{region}/2026/11/02/f.json"),
+            &[r],
+        );
+    }
+    // outside the layout: only the records' own region can tell
+    let mut stray = rec("GetObject", "stray");
+    stray["awsRegion"] = json!("us-east-1");
+    write_records(
+        dir.path(),
+        "loose/t.json",
+        &[stray, rec("GetObject", "kept")],
+    );
+    let p = dir.path().to_str().unwrap();
+    let run = tightrole(
+        &[
+            "usage",
+            "--format",
+            "json",
+            "--stats",
+            "--region",
+            "eu-west-1",
+            p,
+        ],
+        None,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let mut got = grants(&run);
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            (
+                "s3:GetObject".to_string(),
+                "arn:aws:s3:::b/eu-west-1".to_string()
+            ),
+            (
+                "s3:GetObject".to_string(),
+                "arn:aws:s3:::b/kept".to_string()
+            ),
+        ]
+    );
+    assert!(
+        run.stderr.contains("skipped by layout 1") && run.stderr.contains("filtered out 1"),
+        "{}",
+        run.stderr
+    );
+}

@@ -85,8 +85,10 @@ pub struct AwsArgs {
     #[arg(long, value_name = "NAME", help_heading = "AWS")]
     pub profile: Option<String>,
 
-    /// A region to read (repeatable). The first is the one the clients use; S3 layout folders,
-    /// LookupEvents and ListFunctions are limited to these. Default: the profile's region.
+    /// A region to read (repeatable). Records of other regions are left out, and so are the
+    /// layout folders of other regions, local or in the bucket; LookupEvents and ListFunctions
+    /// ask only these. The first is the one the AWS clients use. Default: every region in the
+    /// trail (the profile's region for the AWS clients).
     #[arg(long = "region", value_name = "REGION", help_heading = "AWS")]
     pub regions: Vec<String>,
 
@@ -269,6 +271,7 @@ impl InputArgs {
                 .map(|s| parse_time(s, now))
                 .transpose()?,
             accounts: self.accounts.clone(),
+            regions: self.aws.regions.clone(),
             functions: Default::default(),
             fold_resources: self.key_level != crate::synth::Level::Exact,
         })

@@ -24,6 +24,8 @@ pub struct Filters {
     pub until: Option<DateTime<Utc>>,
     /// Accounts to keep (all when empty).
     pub accounts: Vec<String>,
+    /// Regions to keep (all when empty): `--region`, for local files as for the bucket.
+    pub regions: Vec<String>,
     /// Functions of the inventory: their sessions are never folded early.
     pub functions: std::collections::BTreeSet<String>,
     /// Fold S3 object keys and log streams into the patterns a generalized policy names as
@@ -40,13 +42,17 @@ impl Filters {
         self.accounts.is_empty() || self.accounts.iter().any(|x| x == a)
     }
 
+    fn keeps_region(&self, r: &str) -> bool {
+        self.regions.is_empty() || self.regions.iter().any(|x| x == r)
+    }
+
     /// Can a file at this path hold records the filters keep? Uses the S3 layout
     /// (`…/ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/`), with a day of slack for delivery delay.
     pub fn keeps_path(&self, path: &str) -> bool {
         let Some(l) = layout_info(path) else {
             return true;
         };
-        if !self.keeps_account(&l.account) {
+        if !self.keeps_account(&l.account) || !self.keeps_region(&l.region) {
             return false;
         }
         if let Some(s) = self.since
@@ -145,6 +151,7 @@ fn take(
     });
     if !filters.keeps_time(span.first) && !filters.keeps_time(span.last)
         || !filters.keeps_account(rec.account())
+        || !filters.keeps_region(rec.region())
     {
         return Taken::Filtered;
     }
