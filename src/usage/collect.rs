@@ -29,7 +29,7 @@ pub struct Filters {
     /// Functions of the inventory: their sessions are never folded early.
     pub functions: std::collections::BTreeSet<String>,
     /// Fold S3 object keys and log streams into the patterns a generalized policy names as
-    /// they are read (see [`Aggregate::fold_resources`]); only for commands that generalize.
+    /// they are read (see [`Aggregate::add_span`]); only for commands that generalize.
     pub fold_resources: bool,
 }
 
@@ -168,7 +168,7 @@ fn take(
     let who = actor(rec)
         .ok()
         .map(|a| crate::identity::fold_sessions(a, &filters.functions, lambda_marker));
-    agg.add_span(rec, span, &mapping, who);
+    agg.add_span(rec, span, &mapping, who, filters.fold_resources);
     Taken::Used
 }
 
@@ -182,7 +182,7 @@ pub fn collect_rows(
 ) -> (Aggregate, Stats, Vec<Diagnostic>) {
     let start = Instant::now();
     let mapper = Mapper::embedded();
-    let mut agg = Aggregate::new(filters.fold_resources);
+    let mut agg = Aggregate::default();
     let mut stats = Stats {
         files: 1,
         ..Stats::default()
@@ -420,12 +420,7 @@ where
     // thread ever exists and memory grows with distinct usage, not with the number of files.
     let pool: Mutex<Vec<Acc>> = Mutex::new(Vec::new());
     let lock = || pool.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let idle = || {
-        lock().pop().unwrap_or_else(|| Acc {
-            agg: Aggregate::new(filters.fold_resources),
-            ..Acc::default()
-        })
-    };
+    let idle = || lock().pop().unwrap_or_default();
     let work = |i: usize, input: &Input| {
         if !keeps_input(filters, input) {
             if let Input::Spooled {

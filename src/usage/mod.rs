@@ -280,7 +280,11 @@ fn entry_by<'m, V>(
     }
 }
 
-fn merge_grants(into: &mut Grants, from: impl IntoIterator<Item = ((String, String), Evidence)>) {
+/// Merges evidence into an ordered map: grants, denied calls, permission-less calls.
+fn merge_evidence<K: Ord>(
+    into: &mut BTreeMap<K, Evidence>,
+    from: impl IntoIterator<Item = (K, Evidence)>,
+) {
     for (k, v) in from {
         match into.get_mut(&k) {
             Some(e) => e.merge(&v),
@@ -291,6 +295,7 @@ fn merge_grants(into: &mut Grants, from: impl IntoIterator<Item = ((String, Stri
     }
 }
 
+/// As [`merge_evidence`], for the read phase's hashed maps.
 fn merge_fast(into: &mut FastGrants, from: FastGrants) {
     for (k, v) in from {
         match into.get_mut(&k) {
@@ -320,14 +325,7 @@ impl ActorUsage {
     fn merge(&mut self, o: ActorUsage) {
         merge_fast(&mut self.grants, o.grants);
         merge_fast(&mut self.denied, o.denied);
-        for (k, v) in o.permission_less {
-            match self.permission_less.get_mut(&k) {
-                Some(e) => e.merge(&v),
-                None => {
-                    self.permission_less.insert(k, v);
-                }
-            }
-        }
+        merge_evidence(&mut self.permission_less, o.permission_less);
         self.regions.extend(o.regions);
         self.lambda_marker |= o.lambda_marker;
         self.data_types.extend(o.data_types);
@@ -363,8 +361,8 @@ fn merge_event(
     }
 }
 
-/// The merge-able aggregate of any number of records. Merging is commutative, so per-file
-/// aggregates built in parallel give the same result as one sequential pass.
+/// The merge-able aggregate of any number of records. Merging is commutative, so the
+/// per-worker aggregates built in parallel give the same result as one sequential pass.
 #[derive(Debug, Clone, Default)]
 pub struct Aggregate {
     actors: FastMap<Actor, ActorUsage>,
@@ -376,48 +374,20 @@ pub struct Aggregate {
     pub window: Option<(DateTime<Utc>, DateTime<Utc>)>,
     /// Data-event types (`AWS::S3::Object`, …) that appear in the trail at all.
     pub data_types: BTreeSet<String>,
-    /// Fold S3 object keys and log streams into the patterns a generalized policy names, as
-    /// they are read ([`crate::synth::generalize::fold_on_read`]). Not merged: a setting.
-    pub fold_resources: bool,
 }
 
 impl Aggregate {
-    /// An empty aggregate that folds resources on read, or keeps them exact.
-    pub fn new(fold_resources: bool) -> Aggregate {
-        Aggregate {
-            fold_resources,
-            ..Aggregate::default()
-        }
-    }
-
-    /// Adds one mapped record.
-    pub fn add(
-        &mut self,
-        rec: &Record<'_>,
-        time: DateTime<Utc>,
-        mapping: &Mapping,
-        actor: Option<ActorRef<'_>>,
-    ) {
-        self.add_span(
-            rec,
-            Span {
-                first: time,
-                last: time,
-                count: 1,
-            },
-            mapping,
-            actor,
-        );
-    }
-
-    /// As [`add`](Self::add), for `span.count` calls alike in everything the mapping reads
-    /// (a row aggregated elsewhere, such as by Athena).
+    /// Adds one mapped record that stands for `span.count` calls alike in everything the
+    /// mapping reads (one call at its own time, or a row aggregated elsewhere, such as by
+    /// Athena). With `fold`, S3 object keys and log streams are folded into the patterns a
+    /// generalized policy names ([`crate::synth::generalize::fold_on_read`]).
     pub fn add_span(
         &mut self,
         rec: &Record<'_>,
         span: Span,
         mapping: &Mapping,
         actor: Option<ActorRef<'_>>,
+        fold: bool,
     ) {
         let time = span.first;
         self.records += span.count;
@@ -495,7 +465,7 @@ impl Aggregate {
             let action = need.action.qualified();
             let by = need.via.as_deref().or(invoked_by);
             for res in &need.resolved.resources {
-                let folded = if self.fold_resources {
+                let folded = if fold {
                     crate::synth::generalize::fold_on_read(res)
                 } else {
                     None
@@ -710,16 +680,9 @@ impl Usage {
             p.arn = p.arn.take().or(arn);
             p.function_evidence.extend(evidence);
             p.data_types.extend(usage.data_types);
-            merge_grants(&mut p.grants, usage.grants);
-            merge_grants(&mut p.denied, usage.denied);
-            for (k, v) in usage.permission_less {
-                match p.permission_less.get_mut(&k) {
-                    Some(e) => e.merge(&v),
-                    None => {
-                        p.permission_less.insert(k, v);
-                    }
-                }
-            }
+            merge_evidence(&mut p.grants, usage.grants);
+            merge_evidence(&mut p.denied, usage.denied);
+            merge_evidence(&mut p.permission_less, usage.permission_less);
         }
         // Tell each role which of its sessions were functions (the shared-role view), and
         // list those roles even when only their functions made calls.
