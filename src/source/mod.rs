@@ -247,7 +247,6 @@ fn read_raw(input: &Input, raw: &mut Vec<u8>, report: &mut FileReport) -> bool {
         ));
         return false;
     }
-    report.bytes_in = raw.len() as u64;
     true
 }
 
@@ -285,18 +284,23 @@ fn gunzip_into(name: &str, raw: &[u8], out: &mut Vec<u8>, report: &mut FileRepor
     }
 }
 
-/// Decompresses gzip when the bytes start with its magic number.
-pub fn decode(name: &str, raw: Vec<u8>, report: &mut FileReport) -> Vec<u8> {
+/// The decompressed bytes of `raw`: gzip (detected by its magic number) inflated into `out`,
+/// anything else `raw` itself. Counts both sizes in `report`.
+fn decoded<'a>(
+    name: &str,
+    raw: &'a [u8],
+    out: &'a mut Vec<u8>,
+    report: &mut FileReport,
+) -> &'a [u8] {
     report.bytes_in = raw.len() as u64;
-    let raw = if is_gzip(&raw) {
-        let mut out = Vec::new();
-        gunzip_into(name, &raw, &mut out, report);
+    let bytes: &[u8] = if is_gzip(raw) {
+        gunzip_into(name, raw, out, report);
         out
     } else {
         raw
     };
-    report.bytes_out = raw.len() as u64;
-    raw
+    report.bytes_out = bytes.len() as u64;
+    bytes
 }
 
 /// Parses decompressed bytes of any accepted shape, replacing invalid UTF-8 (with a warning).
@@ -329,8 +333,9 @@ pub fn parse_bytes(
     on_record: &mut dyn FnMut(&Record<'_>),
     report: &mut FileReport,
 ) {
-    let bytes = decode(name, raw.to_vec(), report);
-    parse_decoded(name, &bytes, on_record, report);
+    let mut out = Vec::new();
+    let bytes = decoded(name, raw, &mut out, report);
+    parse_decoded(name, bytes, on_record, report);
 }
 
 thread_local! {
@@ -353,15 +358,9 @@ pub fn read_input(input: &Input, on_record: &mut dyn FnMut(&Record<'_>)) -> File
     // thread (it does not today), which then gets fresh buffers.
     let (mut raw, mut out) = BUFFERS.with(|b| std::mem::take(&mut *b.borrow_mut()));
     let t0 = std::time::Instant::now();
-    let ok = read_raw(input, &mut raw, &mut report);
-    let gzip = ok && is_gzip(&raw);
-    if gzip {
-        gunzip_into(&name, &raw, &mut out, &mut report);
-    }
-    report.seconds_decompress = t0.elapsed().as_secs_f64();
-    if ok {
-        let bytes = if gzip { &out } else { &raw };
-        report.bytes_out = bytes.len() as u64;
+    if read_raw(input, &mut raw, &mut report) {
+        let bytes = decoded(&name, &raw, &mut out, &mut report);
+        report.seconds_decompress = t0.elapsed().as_secs_f64();
         let t1 = std::time::Instant::now();
         parse_decoded(&name, bytes, on_record, &mut report);
         report.seconds_parse = t1.elapsed().as_secs_f64();
