@@ -281,21 +281,9 @@ pub fn generalize_folded<'f>(
     bound: usize,
     folded: &dyn Fn(&str) -> Option<&'f Folded>,
 ) -> (BTreeSet<String>, Vec<Generalization>) {
+    // Nothing is folded on read at `exact` (`InputArgs::key_level`).
     if level == Level::Exact {
-        let records = resources
-            .iter()
-            .filter_map(|r| folded(r).map(|f| (r, f)))
-            .map(|(r, f)| {
-                let (observed, estimated) = f.distinct();
-                Generalization {
-                    pattern: r.clone(),
-                    observed: observed as usize,
-                    estimated,
-                    examples: f.examples().map(str::to_string).collect(),
-                }
-            })
-            .collect();
-        return (resources.clone(), records);
+        return (resources.clone(), Vec::new());
     }
     let mut out = BTreeSet::new();
     let mut records = Vec::new();
