@@ -1,11 +1,64 @@
 //! IAM-style wildcard matching: `*` matches any run of characters (including none) and `?`
 //! matches exactly one. Used for actions (case-insensitively), resources (case-sensitively)
 //! and the `--principal` filter.
+//!
+//! Resource patterns are written in IAM's policy syntax (version 2012-10-17), where `${*}`,
+//! `${?}` and `${$}` stand for a literal `*`, `?` and `$`, and any other `${…}` is a policy
+//! variable. Text from a log is put into that syntax with [`escape`], so an object literally
+//! named `*` is granted as `${*}`, never as "everything"; [`matches`] reads the three escapes
+//! as the literal characters they stand for.
+
+use std::borrow::Cow;
+
+/// One element of a pattern.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tok {
+    Lit(char),
+    Star,
+    One,
+}
+
+/// The pattern's elements: `${*}`, `${?}` and `${$}` are literals, `*` and `?` wildcards.
+fn tokens(pattern: &str) -> Vec<Tok> {
+    let mut out = Vec::with_capacity(pattern.len());
+    let mut rest = pattern;
+    while let Some(c) = rest.chars().next() {
+        if c == '$' {
+            let lit = ["${*}", "${?}", "${$}"]
+                .into_iter()
+                .find(|e| rest.starts_with(e));
+            if let Some(e) = lit {
+                out.push(Tok::Lit(e.as_bytes()[2] as char));
+                rest = &rest[e.len()..];
+                continue;
+            }
+        }
+        out.push(match c {
+            '*' => Tok::Star,
+            '?' => Tok::One,
+            c => Tok::Lit(c),
+        });
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
 
 /// Does `pattern` match `text`? Iterative with single-star backtracking, so it runs in
-/// O(len(pattern) × len(text)) at worst and never recurses.
+/// O(len(pattern) × len(text)) at worst and never recurses. In the pattern, `${*}`, `${?}` and
+/// `${$}` match the literal characters; `text` is taken as it is.
 pub fn matches(pattern: &str, text: &str, case_insensitive: bool) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
+    let p: Vec<Tok> = if pattern.contains("${") {
+        tokens(pattern)
+    } else {
+        pattern
+            .chars()
+            .map(|c| match c {
+                '*' => Tok::Star,
+                '?' => Tok::One,
+                c => Tok::Lit(c),
+            })
+            .collect()
+    };
     let t: Vec<char> = text.chars().collect();
     let eq = |a: char, b: char| {
         if case_insensitive {
@@ -17,10 +70,15 @@ pub fn matches(pattern: &str, text: &str, case_insensitive: bool) -> bool {
     let (mut pi, mut ti) = (0usize, 0usize);
     let mut star: Option<(usize, usize)> = None;
     while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || (p[pi] != '*' && eq(p[pi], t[ti]))) {
+        let step = match p.get(pi) {
+            Some(Tok::One) => true,
+            Some(Tok::Lit(c)) => eq(*c, t[ti]),
+            _ => false,
+        };
+        if step {
             pi += 1;
             ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
+        } else if p.get(pi) == Some(&Tok::Star) {
             star = Some((pi, ti));
             pi += 1;
         } else if let Some((sp, st)) = star {
@@ -31,20 +89,118 @@ pub fn matches(pattern: &str, text: &str, case_insensitive: bool) -> bool {
             return false;
         }
     }
-    while pi < p.len() && p[pi] == '*' {
+    while p.get(pi) == Some(&Tok::Star) {
         pi += 1;
     }
     pi == p.len()
 }
 
-/// `true` when the text holds `*` or `?`.
+/// `true` when the pattern holds a wildcard: a `*` or `?` that is not one of the literal
+/// escapes `${*}`, `${?}`.
 pub fn has_wildcard(s: &str) -> bool {
-    s.contains(['*', '?'])
+    if !s.contains("${") {
+        return s.contains(['*', '?']);
+    }
+    tokens(s).iter().any(|t| matches!(t, Tok::Star | Tok::One))
+}
+
+/// Text from a log, written so that IAM reads it literally in a resource or a condition value:
+/// `*` → `${*}`, `?` → `${?}`, and a `$` that starts `${` → `${$}` (a policy variable could
+/// otherwise be spelled). Text without these comes back borrowed.
+pub fn escape(s: &str) -> Cow<'_, str> {
+    if !s.contains(['*', '?']) && !s.contains("${") {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '*' => out.push_str("${*}"),
+            '?' => out.push_str("${?}"),
+            '$' if chars.peek() == Some(&'{') => out.push_str("${$}"),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// The literal text an escaped string stands for (`${*}` → `*`); wildcards stay as they are.
+pub fn unescape(s: &str) -> Cow<'_, str> {
+    if !s.contains("${") {
+        return Cow::Borrowed(s);
+    }
+    Cow::Owned(
+        tokens(s)
+            .into_iter()
+            .map(|t| match t {
+                Tok::Lit(c) => c,
+                Tok::Star => '*',
+                Tok::One => '?',
+            })
+            .collect(),
+    )
+}
+
+/// The policy variables a pattern names (`${aws:username}` → `aws:username`), not counting the
+/// three escapes; each with its default when written `${key, 'default'}`.
+pub fn variables(pattern: &str) -> Vec<(&str, Option<&str>)> {
+    let mut out = Vec::new();
+    let mut rest = pattern;
+    while let Some(i) = rest.find("${") {
+        let after = &rest[i + 2..];
+        let Some(j) = after.find('}') else { break };
+        let body = &after[..j];
+        if !matches!(body, "*" | "?" | "$") {
+            let (key, default) = match body.split_once(',') {
+                Some((k, d)) => {
+                    let d = d.trim();
+                    let d = d
+                        .strip_prefix('\'')
+                        .and_then(|d| d.strip_suffix('\''))
+                        .unwrap_or(d);
+                    (k.trim(), Some(d))
+                }
+                None => (body.trim(), None),
+            };
+            out.push((key, default));
+        }
+        rest = &after[j + 1..];
+    }
+    out
+}
+
+/// The pattern with each policy variable replaced by its value (escaped, as IAM substitutes
+/// values literally); `None` when a variable has no value and no default.
+pub fn substitute(pattern: &str, value: impl Fn(&str) -> Option<String>) -> Option<String> {
+    let mut out = String::with_capacity(pattern.len());
+    let mut rest = pattern;
+    while let Some(i) = rest.find("${") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 2..];
+        let Some(j) = after.find('}') else {
+            out.push_str(&rest[i..]);
+            return Some(out);
+        };
+        let body = &after[..j];
+        if matches!(body, "*" | "?" | "$") {
+            out.push_str(&rest[i..i + 2 + j + 1]);
+        } else {
+            let (key, default) = variables(&rest[i..i + 2 + j + 1])
+                .first()
+                .copied()
+                .unwrap_or((body, None));
+            let v = value(key).or_else(|| default.map(str::to_string))?;
+            out.push_str(&escape(&v));
+        }
+        rest = &after[j + 1..];
+    }
+    out.push_str(rest);
+    Some(out)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::matches;
+    use super::*;
 
     #[test]
     fn stars_and_questions() {
@@ -61,11 +217,56 @@ mod tests {
         assert!(matches("*a", "aaaa", false));
     }
 
+    #[test]
+    fn escapes_are_literals() {
+        // an object literally named `*` is that object, not the bucket
+        assert!(matches("arn:aws:s3:::b/${*}", "arn:aws:s3:::b/*", false));
+        assert!(!matches("arn:aws:s3:::b/${*}", "arn:aws:s3:::b/x", false));
+        assert!(!matches("arn:aws:s3:::b/${?}", "arn:aws:s3:::b/x", false));
+        assert!(matches(
+            "arn:aws:s3:::b/a${$}{x}",
+            "arn:aws:s3:::b/a${x}",
+            false
+        ));
+        assert!(matches("arn:aws:s3:::b/*", "arn:aws:s3:::b/*", false));
+        assert!(!has_wildcard("arn:aws:s3:::b/${*}${?}"));
+        assert!(has_wildcard("arn:aws:s3:::b/${*}*"));
+        assert_eq!(escape("a*b?c${d}$e"), "a${*}b${?}c${$}{d}$e");
+        assert_eq!(
+            escape("[$LATEST]"),
+            "[$LATEST]",
+            "a lone `$` is literal already"
+        );
+        assert_eq!(unescape("a${*}b${?}c${$}{d}$e"), "a*b?c${d}$e");
+        assert_eq!(
+            variables("arn:aws:s3:::b/${aws:username}/${*}/${x, 'd'}"),
+            vec![("aws:username", None), ("x", Some("d"))]
+        );
+        assert_eq!(
+            substitute("b/${aws:username}/${*}", |k| (k == "aws:username")
+                .then(|| "a*".into()))
+            .as_deref(),
+            Some("b/a${*}/${*}")
+        );
+        assert_eq!(substitute("b/${aws:username}", |_| None), None);
+    }
+
     proptest::proptest! {
         #[test]
         fn literal_matches_itself(s in "[a-zA-Z0-9:/._-]{0,40}") {
             proptest::prop_assert!(matches(&s, &s, false));
             proptest::prop_assert!(matches("*", &s, false));
+        }
+
+        /// Any text, escaped, matches exactly itself: never more.
+        #[test]
+        fn escaped_text_matches_only_itself(s in "[a*?${}/.]{0,12}", t in "[a*?${}/.]{0,12}") {
+            let e = escape(&s);
+            proptest::prop_assert!(!has_wildcard(&e));
+            proptest::prop_assert!(variables(&e).is_empty());
+            let back = unescape(&e).into_owned();
+            proptest::prop_assert_eq!(back, s.clone());
+            proptest::prop_assert_eq!(matches(&e, &t, false), s == t);
         }
     }
 }

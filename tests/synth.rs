@@ -107,7 +107,7 @@ proptest! {
             }));
             prop_assert!(one_resource_too_big);
         }
-        match propose(&g, &[], Catalog::embedded(), &SynthOptions::default()) {
+        match propose(&g, &Grants::new(), &[], Catalog::embedded(), &SynthOptions::default()) {
             Ok(p) => {
                 prop_assert!(p.documents.iter().all(|d| d.iam_size() <= MANAGED_LIMIT));
                 let u = PrincipalUsage { grants: g.clone(), ..PrincipalUsage::default() };
@@ -125,7 +125,14 @@ fn fifty_thousand_keys_under_thirty_prefixes_fit_one_managed_policy() {
         let prefix = k % 30;
         g.insert(("s3:PutObject".into(), format!("arn:aws:s3:::ingest-bucket/tenant-{prefix:02}/events/2026/11/{:02}/{k:08x}.json", k % 28 + 1)), ev());
     }
-    let p = propose(&g, &[], Catalog::embedded(), &SynthOptions::default()).unwrap();
+    let p = propose(
+        &g,
+        &Grants::new(),
+        &[],
+        Catalog::embedded(),
+        &SynthOptions::default(),
+    )
+    .unwrap();
     assert_eq!(p.documents.len(), 1);
     let size = p.documents[0].iam_size();
     assert!(size < MANAGED_LIMIT, "{size}");

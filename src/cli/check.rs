@@ -50,6 +50,8 @@ struct CheckOutput {
     principals_checked: Vec<String>,
     principals_without_policy: Vec<String>,
     blocked: Vec<Blocked>,
+    /// Calls denied in the trail that the policy would allow: a widening to review.
+    denied_now_allowed: Vec<Blocked>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<Exit> {
@@ -70,6 +72,7 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         principals_checked: Vec::new(),
         principals_without_policy: Vec::new(),
         blocked: Vec::new(),
+        denied_now_allowed: Vec::new(),
     };
     for (id, p) in &analysis.usage.principals {
         let label = format!("{} {}", id.kind, id.name);
@@ -117,6 +120,21 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
                 });
             }
         }
+        for ((action, resource), ev) in &p.denied {
+            let allowed = replay_contexts(ev)
+                .into_iter()
+                .any(|ctx| cp.evaluate(action, resource, &ctx) == Decision::Allow);
+            if allowed {
+                out.denied_now_allowed.push(Blocked {
+                    principal: label.clone(),
+                    action: action.clone(),
+                    resource: resource.clone(),
+                    decision: Decision::Allow,
+                    count: ev.count,
+                    last_seen: ev.last_seen,
+                });
+            }
+        }
     }
     let text = match args.format {
         Format::Json => serde_json::to_string_pretty(&out).context("cannot render JSON")? + "\n",
@@ -130,6 +148,16 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
                 };
                 s.push_str(&format!(
                     "{}: `{}` on `{}` would be {what} ({} call(s), last {})\n",
+                    b.principal,
+                    b.action,
+                    b.resource,
+                    b.count,
+                    b.last_seen.format("%Y-%m-%dT%H:%M:%SZ")
+                ));
+            }
+            for b in &out.denied_now_allowed {
+                s.push_str(&format!(
+                    "{}: `{}` on `{}` was denied in the trail and would be allowed ({} call(s), last {})\n",
                     b.principal,
                     b.action,
                     b.resource,

@@ -206,8 +206,8 @@ pub fn build(
         let proposal = if p.grants.is_empty() && carry.is_empty() {
             None
         } else {
-            let proposal =
-                crate::synth::propose(&p.grants, &carry, catalog, &opts).map_err(|e| {
+            let proposal = crate::synth::propose(&p.grants, &p.denied, &carry, catalog, &opts)
+                .map_err(|e| {
                     anyhow::anyhow!("cannot write a policy for {} `{}`: {e}", id.kind, id.name)
                 })?;
             let failures = crate::synth::replay(&proposal.documents, p);

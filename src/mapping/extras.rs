@@ -76,10 +76,12 @@ fn pass_role(
             };
             let mut resolved = Resolved::default();
             if role.starts_with("arn:") {
-                resolved.resources.insert(role.to_string());
+                resolved
+                    .resources
+                    .insert(crate::wildcard::escape(role).into_owned());
             } else {
                 let account = rec.account();
-                let n = role.rsplit('/').next().unwrap_or(role);
+                let n = crate::wildcard::escape(role.rsplit('/').next().unwrap_or(role));
                 resolved
                     .resources
                     .insert(format!("arn:{partition}:iam::{account}:role/{n}"));
@@ -160,7 +162,7 @@ fn via_service(rec: &Record<'_>, needs: &mut [Need]) {
             n.conditions.push((
                 "StringEquals".into(),
                 "kms:ViaService".into(),
-                format!("{service}.{region}.amazonaws.com"),
+                crate::wildcard::escape(&format!("{service}.{region}.amazonaws.com")).into_owned(),
             ));
         }
     }
@@ -202,8 +204,9 @@ fn sse_kms(
         return;
     };
     let region = rec.region();
+    let key = crate::wildcard::escape(key);
     let key_arn = if key.starts_with("arn:") {
-        key.to_string()
+        key.into_owned()
     } else {
         format!("arn:{partition}:kms:{region}:{}:key/{key}", rec.account())
     };

@@ -232,7 +232,7 @@ impl Mapper {
             let name = rest[i + 1..i + j].trim_end_matches('+');
             let value = http_param(name, params);
             match value {
-                Some(v) => out.push_str(&v),
+                Some(v) => out.push_str(&crate::wildcard::escape(&v)),
                 None => {
                     out.push('*');
                     unresolved.insert(format!("{{{name}}}"));
@@ -345,8 +345,13 @@ impl Mapper {
             .and_then(|r| r.split_whitespace().next())
             .map(|r| r.trim_end_matches([',', '.', ';']));
         match resource {
-            Some(r) if r.starts_with("arn:") || r == "*" => {
-                resolved.resources.insert(r.to_string());
+            Some("*") => {
+                resolved.resources.insert("*".to_string());
+            }
+            Some(r) if r.starts_with("arn:") => {
+                resolved
+                    .resources
+                    .insert(crate::wildcard::escape(r).into_owned());
             }
             _ => {
                 let params = rec.params();

@@ -9,6 +9,7 @@ use super::tables::{Binding, Tables};
 use crate::arn::partition_for_region;
 use crate::catalog::{ActionDef, Catalog};
 use crate::record::Record;
+use crate::wildcard::escape;
 
 /// Most ARNs one placeholder combination may expand to (a `DeleteObjects` of 1,000 keys gives
 /// 1,000; more than this is collapsed to a pattern).
@@ -177,7 +178,7 @@ impl Resolver<'_> {
                                 _ => true,
                             };
                         if type_ok && format_matches(format, arn) {
-                            found.insert(arn.to_string());
+                            found.insert(escape(arn).into_owned());
                             by_arn = true;
                         }
                     }
@@ -185,7 +186,7 @@ impl Resolver<'_> {
                     for v in params.into_iter().flat_map(|m| m.values()) {
                         for s in strings(v) {
                             if s.starts_with("arn:") && format_matches(format, &s) {
-                                found.insert(s);
+                                found.insert(escape(&s).into_owned());
                                 by_arn = true;
                             }
                         }
@@ -305,7 +306,7 @@ impl Resolver<'_> {
                                 .and_then(Value::as_str)
                                 .filter(|q| !q.is_empty())
                         {
-                            val = format!("{val}:{q}");
+                            val = format!("{val}:{}", escape(q));
                         }
                         out.push(val);
                     }
@@ -355,8 +356,8 @@ impl Resolver<'_> {
                 Token::Ph(ph) => {
                     let vals: Vec<String> = match *ph {
                         "Partition" => vec![rc.partition.to_string()],
-                        "Region" => vec![region.clone()],
-                        "Account" => vec![account.clone()],
+                        "Region" => vec![escape(&region).into_owned()],
+                        "Account" => vec![escape(&account).into_owned()],
                         _ => per_ph[i].clone(),
                     };
                     if vals.iter().any(String::is_empty) {
@@ -393,8 +394,8 @@ impl Resolver<'_> {
             match t {
                 Token::Lit(l) => s.push_str(l),
                 Token::Ph("Partition") => s.push_str(rc.partition),
-                Token::Ph("Region") if !rc.region.is_empty() => s.push_str(rc.region),
-                Token::Ph("Account") if !rc.account.is_empty() => s.push_str(rc.account),
+                Token::Ph("Region") if !rc.region.is_empty() => s.push_str(&escape(rc.region)),
+                Token::Ph("Account") if !rc.account.is_empty() => s.push_str(&escape(rc.account)),
                 Token::Ph(ph) => match self.values(prefix, ph, role, params) {
                     Some((v, _)) if v.len() == 1 => {
                         s.push_str(&v[0]);
@@ -426,7 +427,28 @@ fn strings(v: &Value) -> Vec<String> {
 }
 
 /// Applies a named transform; the second value is an (account, region) the value itself names.
+/// What comes from the log is escaped ([`escape`]): an object named `*` is that object, not
+/// a wildcard. Only the patterns a transform adds itself (a secret's `-??????` suffix, a role's
+/// `*/` path) are wildcards.
 fn transform(name: &str, v: &str) -> Option<Values> {
+    match name {
+        "secret-name" if !v.starts_with("arn:") => {
+            Some((vec![format!("{}-??????", escape(v))], None))
+        }
+        "iam-any-path" => {
+            let name = escape(v.rsplit('/').next()?).into_owned();
+            Some((vec![name.clone(), format!("*/{name}")], None))
+        }
+        _ => {
+            let (vals, ar) = transform_raw(name, v)?;
+            let vals = vals.iter().map(|s| escape(s).into_owned()).collect();
+            Some((vals, ar))
+        }
+    }
+}
+
+/// The transforms on the log's text as it is, before [`transform`] escapes the result.
+fn transform_raw(name: &str, v: &str) -> Option<Values> {
     let one = |s: &str| Some((vec![s.to_string()], None));
     match name {
         "-" | "object-keys" => one(v),

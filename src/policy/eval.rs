@@ -55,6 +55,61 @@ fn matcher_hits(m: &Matcher, value: &str, case_insensitive: bool) -> bool {
     }
 }
 
+/// One resource pattern against the request's resource. In a 2012-10-17 policy a policy
+/// variable (`${aws:username}`) takes its value from the request context; one the context
+/// does not give (and that has no default) cannot be decided. In older policies `${` is text.
+fn resource_hit(pattern: &str, resource: &str, ctx: &Context, variables: bool) -> Tri {
+    if !variables || !pattern.contains("${") {
+        let hit = if pattern.contains("${") {
+            // no policy variables or escapes in this version: every character is itself
+            matches(&pattern.replace('$', "${$}"), resource, false)
+        } else {
+            matches(pattern, resource, false)
+        };
+        return if hit { Tri::True } else { Tri::False };
+    }
+    if crate::wildcard::variables(pattern).is_empty() {
+        return if matches(pattern, resource, false) {
+            Tri::True
+        } else {
+            Tri::False
+        };
+    }
+    let value = |key: &str| {
+        ctx.values
+            .get(&key.to_ascii_lowercase())
+            .and_then(|v| (v.len() == 1).then(|| v[0].clone()))
+    };
+    match crate::wildcard::substitute(pattern, value) {
+        Some(p) if matches(&p, resource, false) => Tri::True,
+        Some(_) => Tri::False,
+        None => Tri::Unknown,
+    }
+}
+
+fn resources_hit(m: &Matcher, resource: &str, ctx: &Context, variables: bool) -> Tri {
+    let (patterns, negated) = match m {
+        Matcher::Is(v) => (v, false),
+        Matcher::Not(v) => (v, true),
+    };
+    let mut any = Tri::False;
+    for p in patterns {
+        match resource_hit(p, resource, ctx, variables) {
+            Tri::True => {
+                any = Tri::True;
+                break;
+            }
+            Tri::Unknown => any = Tri::Unknown,
+            Tri::False => {}
+        }
+    }
+    match (any, negated) {
+        (Tri::Unknown, _) => Tri::Unknown,
+        (Tri::True, false) | (Tri::False, true) => Tri::True,
+        _ => Tri::False,
+    }
+}
+
 fn condition(op: &str, key: &str, expected: &[String], ctx: &Context) -> Tri {
     let (set_op, rest) = if let Some(r) = op.strip_prefix("ForAnyValue:") {
         (Some(true), r)
@@ -91,8 +146,11 @@ fn condition(op: &str, key: &str, expected: &[String], ctx: &Context) -> Tri {
     }
     let single = |a: &str, e: &str| -> Option<bool> {
         Some(match base {
-            "StringEquals" | "ArnEquals" => a == e,
-            "StringNotEquals" | "ArnNotEquals" => a != e,
+            "StringEquals" => a == crate::wildcard::unescape(e),
+            "StringNotEquals" => a != crate::wildcard::unescape(e),
+            // IAM reads ARN operators alike: each takes `*` and `?` wildcards.
+            "ArnEquals" => matches(e, a, false),
+            "ArnNotEquals" => !matches(e, a, false),
             "StringEqualsIgnoreCase" => a.eq_ignore_ascii_case(e),
             "StringNotEqualsIgnoreCase" => !a.eq_ignore_ascii_case(e),
             "StringLike" | "ArnLike" => matches(e, a, false),
@@ -125,18 +183,19 @@ fn condition(op: &str, key: &str, expected: &[String], ctx: &Context) -> Tri {
     if ok { Tri::True } else { Tri::False }
 }
 
-fn statement_applies(s: &Statement, req: &Request<'_>) -> Tri {
-    if !matcher_hits(&s.action, req.action, true) || !matcher_hits(&s.resource, req.resource, false)
-    {
+fn statement_applies(s: &Statement, req: &Request<'_>, resource: &str, variables: bool) -> Tri {
+    if !matcher_hits(&s.action, req.action, true) {
+        return Tri::False;
+    }
+    let mut result = resources_hit(&s.resource, resource, req.context, variables);
+    if result == Tri::False {
         return Tri::False;
     }
     // Who is asking is not part of an identity-policy request: a statement that depends on it
     // (Principal/NotPrincipal, as in a resource policy given by mistake) cannot be decided.
-    let mut result = if s.principal.is_some() || s.not_principal.is_some() {
-        Tri::Unknown
-    } else {
-        Tri::True
-    };
+    if s.principal.is_some() || s.not_principal.is_some() {
+        result = Tri::Unknown;
+    }
     for (op, keys) in &s.condition {
         for (key, expected) in keys {
             match condition(op, key, expected, req.context) {
@@ -155,9 +214,13 @@ pub fn evaluate_all<'p>(
     req: &Request<'_>,
 ) -> Decision {
     let (mut allow, mut allow_unknown, mut deny_unknown) = (false, false, false);
+    // The request names its resource as tightrole writes resources: literal `*`, `?` and `${`
+    // escaped (`${*}`), unresolved parts as `*`. The evaluator matches the text it stands for.
+    let resource = crate::wildcard::unescape(req.resource);
     for p in policies {
+        let variables = p.version == super::POLICY_VERSION;
         for s in &p.statements {
-            match (s.effect, statement_applies(s, req)) {
+            match (s.effect, statement_applies(s, req, &resource, variables)) {
                 (Effect::Deny, Tri::True) => return Decision::ExplicitDeny,
                 (Effect::Deny, Tri::Unknown) => deny_unknown = true,
                 (Effect::Allow, Tri::True) => allow = true,

@@ -138,13 +138,17 @@ fn level_name(l: Level) -> &'static str {
     }
 }
 
-/// Builds the statements for one principal's grants.
+/// Builds the statements for one principal's grants. A generalized pattern never covers a
+/// call of the same action that was denied: it is narrowed to the resources it stands for
+/// (noted in `notes`).
 fn statements(
     grants: &Grants,
+    denied: &Grants,
     catalog: &Catalog,
     opts: &SynthOptions,
     max_prefixes: usize,
     compact: bool,
+    notes: &mut Vec<String>,
 ) -> (Vec<Statement>, Vec<Generalization>) {
     // An action the code also calls is not split off: service-made rows of it merge in.
     let mut by_code: BTreeSet<&str> = BTreeSet::new();
@@ -177,8 +181,10 @@ fn statements(
                 .get(&(action.to_string(), r.to_string()))
                 .and_then(|e| e.folded.as_deref())
         };
-        let (resources, recs) =
+        let (generalized, recs) =
             generalize::generalize_folded(&resources, opts.level, max_prefixes, &folded);
+        let (resources, recs) =
+            narrow_around_denied(action, &resources, generalized, recs, denied, notes);
         for r in recs {
             if !records.contains(&r) {
                 records.push(r);
@@ -274,18 +280,180 @@ fn unique_sid(
     st
 }
 
+/// The denied resources of `action` that are whole resources (no part left unresolved), as the
+/// text a request names.
+fn denied_resources<'d>(action: &str, denied: &'d Grants) -> Vec<(&'d str, String)> {
+    denied
+        .keys()
+        .filter(|(a, r)| a.eq_ignore_ascii_case(action) && !crate::wildcard::has_wildcard(r))
+        .map(|(_, r)| (r.as_str(), crate::wildcard::unescape(r).into_owned()))
+        .collect()
+}
+
+/// Generalized patterns that would cover a denied call of the same action are given up: the
+/// observed resources they stand for are granted instead, each as narrow as it was read (a
+/// resource folded on read stays its directory pattern; the final guard in [`propose`] denies
+/// what that still covers). Returns the resources and the generalizations still in force.
+fn narrow_around_denied(
+    action: &str,
+    observed: &BTreeSet<String>,
+    generalized: BTreeSet<String>,
+    records: Vec<Generalization>,
+    denied: &Grants,
+    notes: &mut Vec<String>,
+) -> (BTreeSet<String>, Vec<Generalization>) {
+    let denied = denied_resources(action, denied);
+    if denied.is_empty() {
+        return (generalized, records);
+    }
+    let mut out = BTreeSet::new();
+    for p in generalized {
+        if observed.contains(&p) || !crate::wildcard::has_wildcard(&p) {
+            out.insert(p);
+            continue;
+        }
+        let hit: Vec<&str> = denied
+            .iter()
+            .filter(|(_, text)| crate::wildcard::matches(&p, text, false))
+            .map(|(d, _)| *d)
+            .collect();
+        if hit.is_empty() {
+            out.insert(p);
+            continue;
+        }
+        let members: Vec<&String> = observed
+            .iter()
+            .filter(|r| crate::wildcard::matches(&p, r, false))
+            .collect();
+        notes.push(format!(
+            "`{action}` on `{p}` would also allow the denied call on `{}`: narrowed to the {} resource(s) it stands for",
+            hit.join("`, `"),
+            members.len()
+        ));
+        out.extend(members.into_iter().cloned());
+    }
+    let records = records
+        .into_iter()
+        .filter(|g| out.contains(&g.pattern))
+        .collect();
+    (out, records)
+}
+
+/// Explicit denies for the denied calls the statements would still allow: through a resource
+/// folded on read (its exact keys are not kept), a carried grant or a kept one. A call both
+/// allowed and denied in the trail is not denied (it would break what worked); neither is one
+/// whose resource the record did not name in full. Each case is noted.
+fn deny_guard(
+    stmts: &[Statement],
+    grants: &Grants,
+    denied: &Grants,
+    notes: &mut Vec<String>,
+) -> Vec<Statement> {
+    let doc = PolicyDocument {
+        statements: stmts.to_vec(),
+        ..PolicyDocument::default()
+    };
+    // resource → the denied actions on it to deny explicitly
+    let mut by_resource: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for ((action, resource), ev) in denied {
+        if crate::wildcard::has_wildcard(resource) {
+            continue;
+        }
+        let allowed = replay_contexts(ev).iter().any(|ctx| {
+            evaluate_all(
+                [&doc],
+                &Request {
+                    action,
+                    resource,
+                    context: ctx,
+                },
+            ) == Decision::Allow
+        });
+        if !allowed {
+            continue;
+        }
+        let by = doc
+            .statements
+            .iter()
+            .filter(|s| {
+                evaluate_all(
+                    [&PolicyDocument {
+                        statements: vec![(*s).clone()],
+                        ..PolicyDocument::default()
+                    }],
+                    &Request {
+                        action,
+                        resource,
+                        context: &Context::default(),
+                    },
+                ) != Decision::ImplicitDeny
+            })
+            .filter_map(|s| s.sid.clone())
+            .collect::<Vec<_>>()
+            .join("`, `");
+        // Was this very call also allowed: the same resource granted, or (maybe) one of the
+        // resources folded into a pattern that covers it? Denying it would break what worked.
+        let text = crate::wildcard::unescape(resource);
+        let also_allowed = grants.iter().any(|((a, g), e)| {
+            a.eq_ignore_ascii_case(action)
+                && match e.folded.as_deref() {
+                    Some(f) => crate::wildcard::matches(g, &text, false) && f.may_contain(resource),
+                    None => g == resource,
+                }
+        });
+        if also_allowed {
+            notes.push(format!(
+                "`{action}` on `{resource}` was denied in the trail but also allowed (or may have been, among the resources folded into a pattern): it stays allowed (statement `{by}`)"
+            ));
+            continue;
+        }
+        notes.push(format!(
+            "`{action}` on `{resource}` was denied in the trail and statement `{by}` would allow it: denied explicitly"
+        ));
+        by_resource.entry(resource).or_default().insert(action);
+    }
+    // the same denied actions on several resources share one statement
+    let mut by_actions: BTreeMap<BTreeSet<&str>, Vec<String>> = BTreeMap::new();
+    for (r, actions) in by_resource {
+        by_actions.entry(actions).or_default().push(r.to_string());
+    }
+    by_actions
+        .into_iter()
+        .map(|(actions, resources)| Statement {
+            sid: None,
+            effect: Effect::Deny,
+            principal: None,
+            not_principal: None,
+            action: Matcher::Is(actions.into_iter().map(str::to_string).collect()),
+            resource: Matcher::Is(resources),
+            condition: Conditions::new(),
+        })
+        .collect()
+}
+
 /// Builds the plain policy for one principal's grants: exact ARNs, no compaction, no limits.
 pub fn synthesize(grants: &Grants, catalog: &Catalog) -> PolicyDocument {
-    let (statements, _) = statements(grants, catalog, &SynthOptions::exact(), usize::MAX, false);
+    let (statements, _) = statements(
+        grants,
+        &Grants::new(),
+        catalog,
+        &SynthOptions::exact(),
+        usize::MAX,
+        false,
+        &mut Vec::new(),
+    );
     PolicyDocument {
         statements,
         ..PolicyDocument::default()
     }
 }
 
-/// Builds the proposal: statements, carried grants, and the size limits enforced.
+/// Builds the proposal: statements, carried grants, and the size limits enforced. `denied`
+/// holds the principal's denied calls: no statement of the proposal allows one (unless the
+/// same call was also allowed), whatever the generalization, compaction or carried grants.
 pub fn propose(
     grants: &Grants,
+    denied: &Grants,
     carried: &[Carried],
     catalog: &Catalog,
     opts: &SynthOptions,
@@ -294,7 +462,16 @@ pub fn propose(
     let mut compact = opts.compact;
     let mut bound = opts.max_prefixes;
     loop {
-        let (mut stmts, generalizations) = statements(grants, catalog, opts, bound, compact);
+        let mut round_notes = Vec::new();
+        let (mut stmts, generalizations) = statements(
+            grants,
+            denied,
+            catalog,
+            opts,
+            bound,
+            compact,
+            &mut round_notes,
+        );
         let mut used: BTreeMap<String, usize> = stmts
             .iter()
             .filter_map(|s| s.sid.clone())
@@ -325,6 +502,19 @@ pub fn propose(
                 }),
             ));
         }
+        let guard = deny_guard(&stmts, grants, denied, &mut round_notes);
+        for g in guard {
+            let sid = format!(
+                "{}DeniedInTrail",
+                sid_for(
+                    g.action.values(),
+                    g.resource.values(),
+                    &Conditions::new(),
+                    catalog
+                )
+            );
+            stmts.push(unique_sid(&mut used, sid, Some(g)));
+        }
         let doc = PolicyDocument {
             statements: stmts,
             ..PolicyDocument::default()
@@ -341,6 +531,7 @@ pub fn propose(
             notes,
         };
         if !opts.enforce_limits || size <= limit {
+            notes.extend(round_notes);
             return Ok(proposal(vec![doc], notes));
         }
         // 1. compact
@@ -368,6 +559,7 @@ pub fn propose(
                 "{size} characters: split into {} managed policies of at most {limit}",
                 parts.len()
             ));
+            notes.extend(round_notes);
             return Ok(proposal(parts, notes));
         }
         // 4. fail
@@ -455,6 +647,8 @@ pub fn split(doc: &PolicyDocument, limit: usize) -> Option<Vec<PolicyDocument>> 
 
 /// The request contexts under which the evidence's calls were made: one per condition value
 /// (other keys at their first value); the empty context for unconditioned calls.
+/// Condition values are kept as a policy writes them (escaped); a request carries the text
+/// they stand for.
 pub fn replay_contexts(ev: &crate::usage::Evidence) -> Vec<Context> {
     let Some(conds) = ev.grant_conditions() else {
         return vec![Context::default()];
@@ -462,7 +656,7 @@ pub fn replay_contexts(ev: &crate::usage::Evidence) -> Vec<Context> {
     let keys: Vec<(&String, &BTreeSet<String>)> = conds.values().flat_map(|k| k.iter()).collect();
     let base = keys.iter().fold(Context::default(), |c, (k, vals)| {
         match vals.iter().next() {
-            Some(v) => c.with(k, v.clone()),
+            Some(v) => c.with(k, crate::wildcard::unescape(v).into_owned()),
             None => c,
         }
     });
@@ -470,7 +664,10 @@ pub fn replay_contexts(ev: &crate::usage::Evidence) -> Vec<Context> {
     for (k, vals) in &keys {
         for v in vals.iter().skip(1) {
             let mut c = base.clone();
-            c.values.insert(k.to_ascii_lowercase(), vec![v.clone()]);
+            c.values.insert(
+                k.to_ascii_lowercase(),
+                vec![crate::wildcard::unescape(v).into_owned()],
+            );
             out.push(c);
         }
     }
@@ -623,29 +820,42 @@ pub fn replay_with(
     extra: impl Fn(&str, &crate::usage::Evidence) -> Context,
 ) -> Vec<ReplayFailure> {
     let mut out = Vec::new();
-    for ((action, resource), ev) in &usage.grants {
+    for ((action, grant), ev) in &usage.grants {
         let add = extra(action, ev);
-        for mut ctx in replay_contexts(ev) {
-            for (k, v) in &add.values {
-                ctx.values
-                    .entry(k.clone())
-                    .or_default()
-                    .extend(v.iter().cloned());
-            }
-            let decision = evaluate_all(
-                documents,
-                &Request {
-                    action,
-                    resource,
-                    context: &ctx,
-                },
-            );
-            if decision != Decision::Allow {
-                out.push(ReplayFailure {
-                    action: action.clone(),
-                    resource: resource.clone(),
-                    decision,
-                });
+        // A resource folded on read is replayed as the calls it stands for (its examples).
+        let examples: Vec<&str> = ev
+            .folded
+            .as_deref()
+            .map(|f| f.examples().collect())
+            .unwrap_or_default();
+        let resources = if examples.is_empty() {
+            vec![grant.as_str()]
+        } else {
+            examples
+        };
+        for resource in resources {
+            for mut ctx in replay_contexts(ev) {
+                for (k, v) in &add.values {
+                    ctx.values
+                        .entry(k.clone())
+                        .or_default()
+                        .extend(v.iter().cloned());
+                }
+                let decision = evaluate_all(
+                    documents,
+                    &Request {
+                        action,
+                        resource,
+                        context: &ctx,
+                    },
+                );
+                if decision != Decision::Allow {
+                    out.push(ReplayFailure {
+                        action: action.clone(),
+                        resource: resource.to_string(),
+                        decision,
+                    });
+                }
             }
         }
     }
@@ -719,7 +929,7 @@ mod tests {
             );
         }
         let opts = SynthOptions::default();
-        let p = propose(&g, &[], Catalog::embedded(), &opts).unwrap_or_default();
+        let p = propose(&g, &Grants::new(), &[], Catalog::embedded(), &opts).unwrap_or_default();
         assert!(
             p.documents.len() > 1,
             "one big statement is cut by its resources"
@@ -735,7 +945,7 @@ mod tests {
                 ev(),
             );
         }
-        let p = propose(&g2, &[], Catalog::embedded(), &opts);
+        let p = propose(&g2, &Grants::new(), &[], Catalog::embedded(), &opts);
         let Err(SynthError::TooLarge { limit, .. }) = p else {
             panic!("{p:?}")
         };
@@ -750,7 +960,7 @@ mod tests {
                 ev(),
             );
         }
-        let p = propose(&g, &[], Catalog::embedded(), &opts).unwrap_or_default();
+        let p = propose(&g, &Grants::new(), &[], Catalog::embedded(), &opts).unwrap_or_default();
         assert!(p.documents.len() > 1, "{:?}", p.notes);
         assert!(p.documents.iter().all(|d| d.iam_size() <= MANAGED_LIMIT));
         let u = PrincipalUsage {

@@ -78,6 +78,15 @@ impl Folded {
         }
     }
 
+    /// Could `resource` be one of those folded in? Exact while fewer than [`EXACT`] were
+    /// (barring a 64-bit hash collision); beyond, a resource whose hash is not among the kept
+    /// smallest cannot be told apart and counts as maybe.
+    pub fn may_contain(&self, resource: &str) -> bool {
+        let h = hash(resource);
+        self.hashes.contains(&h)
+            || (self.hashes.len() >= EXACT && self.hashes.last().is_some_and(|&l| h > l))
+    }
+
     /// The first few resources folded in, by name.
     pub fn examples(&self) -> impl Iterator<Item = &str> {
         self.examples.iter().map(String::as_str)

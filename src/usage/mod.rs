@@ -167,7 +167,7 @@ impl Evidence {
             .or_default()
             .entry(key.to_string())
             .or_default()
-            .insert(value.to_string());
+            .insert(crate::wildcard::escape(value).into_owned());
         e
     }
 
@@ -461,6 +461,9 @@ impl Aggregate {
             }
             Class::NotApiCall | Class::Unmapped => return,
         };
+        // Denied calls are never folded: a generalized grant must be narrowed around each one
+        // exactly (`synth::propose`), and they are few.
+        let fold = fold && mapping.class != Class::Denied;
         for need in &mapping.needs {
             let action = need.action.qualified();
             let by = need.via.as_deref().or(invoked_by);
