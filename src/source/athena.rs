@@ -182,13 +182,14 @@ fn allowed_expr(dialect: Dialect) -> String {
 /// key is cut to its directory (unless `--generalize exact`).
 fn params_expr(dialect: Dialect, generalize: Level) -> String {
     let cut_key = generalize != Level::Exact;
+    let ok = succeeded();
     match dialect {
         Dialect::Athena => {
             let filtered = "map_filter(TRY_CAST(TRY(json_parse(requestparameters)) AS MAP(VARCHAR, JSON)), (k, v) -> contains(tr_allowed, k) OR json_extract_scalar(v, '$') LIKE 'arn:%')".to_string();
             let m = if cut_key {
                 let cut = s3_key_expr(dialect, "json_format(v)");
                 format!(
-                    "transform_values({filtered}, (k, v) -> IF(k = 'key' AND eventsource = 's3.amazonaws.com', json_parse({cut}), v))"
+                    "transform_values({filtered}, (k, v) -> IF(k = 'key' AND eventsource = 's3.amazonaws.com' AND {ok}, json_parse({cut}), v))"
                 )
             } else {
                 filtered
@@ -203,7 +204,7 @@ fn params_expr(dialect: Dialect, generalize: Level) -> String {
             let value = if cut_key {
                 let cut = s3_key_expr(dialect, &format!("CAST({value} AS VARCHAR)"));
                 format!(
-                    "CASE WHEN k = 'key' AND eventsource = 's3.amazonaws.com' THEN CAST({cut} AS JSON) ELSE {value} END"
+                    "CASE WHEN k = 'key' AND eventsource = 's3.amazonaws.com' AND {ok} THEN CAST({cut} AS JSON) ELSE {value} END"
                 )
             } else {
                 value
@@ -227,18 +228,31 @@ fn s3_arn_expr(dialect: Dialect, arn: &str) -> String {
     dialect.regexp_replace(&cut, "^(arn:[^:]*:s3:::[^/]*/.*/)[^/]*$", "\\1*")
 }
 
-/// The `resources` column: `resources[]` as JSON, with S3 object ARNs cut like the keys.
+/// The row's call was not denied: only allowed calls are cut to their directory, since a
+/// generalized grant is narrowed around each denied resource exactly (`synth::propose`).
+fn succeeded() -> String {
+    let denied: Vec<String> = Mapper::embedded()
+        .denied_codes()
+        .into_iter()
+        .map(quote)
+        .collect();
+    format!("coalesce(errorcode, '') NOT IN ({})", denied.join(", "))
+}
+
+/// The `resources` column: `resources[]` as JSON, with S3 object ARNs of allowed calls cut like
+/// the keys.
 fn resources_expr(dialect: Dialect, generalize: Level) -> String {
     if generalize == Level::Exact {
         return dialect.resources_json().to_string();
     }
+    let ok = succeeded();
     match dialect {
         Dialect::Athena => format!(
-            "json_format(CAST(transform(resources, r -> CAST(ROW(IF(r.type = 'AWS::S3::Object', {}, r.arn), r.accountid, r.type) AS ROW(arn VARCHAR, accountid VARCHAR, type VARCHAR))) AS JSON))",
+            "json_format(CAST(transform(resources, r -> CAST(ROW(IF(r.type = 'AWS::S3::Object' AND {ok}, {}, r.arn), r.accountid, r.type) AS ROW(arn VARCHAR, accountid VARCHAR, type VARCHAR))) AS JSON))",
             s3_arn_expr(dialect, "r.arn")
         ),
         Dialect::Duckdb => format!(
-            "CAST(to_json(list_transform(resources, lambda r: struct_pack(arn := CASE WHEN r.type = 'AWS::S3::Object' THEN {} ELSE r.arn END, accountid := r.accountid, type := r.type))) AS VARCHAR)",
+            "CAST(to_json(list_transform(resources, lambda r: struct_pack(arn := CASE WHEN r.type = 'AWS::S3::Object' AND {ok} THEN {} ELSE r.arn END, accountid := r.accountid, type := r.type))) AS VARCHAR)",
             s3_arn_expr(dialect, "r.arn")
         ),
     }

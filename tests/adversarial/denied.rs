@@ -342,3 +342,69 @@ proptest! {
         }
     }
 }
+
+/// Athena's push-down cuts S3 keys to their directory in SQL as the reader folds them; a denied
+/// call's key is never cut, so the synthesizer can narrow around it. Run by DuckDB (from the
+/// emulator's virtualenv, which `scripts/test` sets up) on the review's trail.
+#[test]
+fn athena_rows_keep_denied_keys_exact() {
+    let Ok(python) = std::env::var("TIGHTROLE_MOTO_PYTHON") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must run the DuckDB tests: scripts/test sets TIGHTROLE_MOTO_PYTHON"
+        );
+        eprintln!("skipped: no TIGHTROLE_MOTO_PYTHON with duckdb (run scripts/test)");
+        return;
+    };
+    let tmp = TempDir::new().unwrap();
+    let dir = tmp
+        .path()
+        .join("AWSLogs/111122223333/CloudTrail/eu-west-1/2026/11/02");
+    std::fs::create_dir_all(&dir).unwrap();
+    trail(&dir);
+    let sql = common::tightrole(
+        &[
+            "generate",
+            "--athena",
+            "cloudtrail",
+            "--dry-run",
+            "--dialect",
+            "duckdb",
+        ],
+        None,
+    );
+    assert_eq!(sql.code, 0, "{}", sql.stderr);
+    let sql_file = tmp.path().join("q.sql");
+    std::fs::write(&sql_file, &sql.stdout).unwrap();
+    let out = std::process::Command::new(python)
+        .arg(common::root().join("tests/athena/duckdb_run.py"))
+        .arg(&sql_file)
+        .arg(tmp.path())
+        .arg("cloudtrail")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let columns = result["columns"].as_array().unwrap();
+    let params = columns.iter().position(|c| c == "params").unwrap();
+    let keys: BTreeSet<String> = result["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r[params].as_str())
+        .filter_map(|p| serde_json::from_str::<Value>(p).ok())
+        .filter_map(|p| p["key"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(
+        keys,
+        BTreeSet::from([
+            "uploads/*".to_string(),
+            "uploads/2026/11/03/private-c.jpg".to_string()
+        ]),
+        "allowed keys cut, the denied one exact"
+    );
+}
