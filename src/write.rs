@@ -306,7 +306,10 @@ fn parent(path: &Path) -> &Path {
 
 /// `create_dir_all`, remembering the directories it made (outermost first).
 fn create_dirs(dir: &Path, created: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    let missing: Vec<&Path> = dir.ancestors().take_while(|a| !a.exists()).collect();
+    let missing: Vec<&Path> = dir
+        .ancestors()
+        .take_while(|a| !a.as_os_str().is_empty() && !a.exists())
+        .collect();
     std::fs::create_dir_all(dir)?;
     created.extend(missing.into_iter().rev().map(Path::to_path_buf));
     Ok(())
