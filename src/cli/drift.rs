@@ -2,14 +2,14 @@
 //! file remembers), and compares it with everything before and with the approved baseline.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use chrono::Duration;
 use clap::{Args as ClapArgs, ValueEnum};
 
+use super::Exit;
 use super::input::InputArgs;
-use super::{Exit, print_stdout};
 use crate::drift::{DriftOptions, Finding, ReadFile, State, report};
 use crate::identity::{InventoryFunction, PrincipalKind, role_name};
 use crate::source::Input;
@@ -58,6 +58,11 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = Format::Markdown, help_heading = "Output")]
     pub format: Format,
 
+    /// Write the report to FILE, atomically, instead of stdout. The state is saved only once
+    /// the report is written.
+    #[arg(long, value_name = "FILE", help_heading = "Output")]
+    pub out: Option<PathBuf>,
+
     /// Exit with 10 when the report has findings of this kind (repeatable; not in SARIF mode).
     #[arg(long, value_enum, value_name = "FINDING", help_heading = "Output")]
     pub fail_on: Vec<Finding>,
@@ -78,6 +83,19 @@ fn file_id(i: &Input) -> Option<(String, ReadFile)> {
             modified,
         },
     ))
+}
+
+/// The report to `--out` (atomically) or to stdout.
+fn write_report(out: Option<&Path>, text: &str) -> std::io::Result<()> {
+    match out {
+        Some(p) => crate::write::atomic_write(p, text.as_bytes()),
+        None => {
+            use std::io::Write as _;
+            let mut w = std::io::stdout().lock();
+            w.write_all(text.as_bytes())?;
+            w.flush()
+        }
+    }
 }
 
 fn parse_duration(s: &str) -> anyhow::Result<Duration> {
@@ -207,10 +225,24 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
             crate::report::drift::html(&r, &g)
         }
     };
+    // The report first, then the state: a report that cannot be written leaves the state as it
+    // was, so the next run reports this period again instead of losing its findings.
+    if let Err(e) = write_report(args.out.as_deref(), &text) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            return Err(e.into());
+        }
+        let to = args
+            .out
+            .as_ref()
+            .map_or("stdout".to_string(), |p| format!("`{}`", p.display()));
+        anyhow::bail!(
+            "cannot write the report to {to}: {}; the state file was left as it was",
+            crate::source::io_reason(&e)
+        );
+    }
     if let Some(p) = &args.state {
         after.save(p)?;
     }
-    print_stdout(&text)?;
     let exit = {
         let warnings = diags
             .iter()

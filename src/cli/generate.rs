@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context as _, bail};
+use anyhow::bail;
 use clap::{Args as ClapArgs, ValueEnum};
 
 use super::input::{Analysis, InputArgs, is_live, load_current};
@@ -273,43 +273,28 @@ pub fn build(
     })
 }
 
-/// A file name from a principal name: letters, digits, `-`, `_`, `.`, `@`, `+`, `=`, `,`; the
-/// rest becomes `_`.
-fn file_stem(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "-_.@+=,".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
 /// Writes DIR/<kind>/<name>.json for every principal with a policy (`<name>.2.json`, … for the
-/// parts of a split policy), each atomically. When two principals of one kind share a name
-/// across accounts, the account is added.
+/// parts of a split policy), all or nothing ([`crate::write::FileSet`]). File names come from
+/// [`crate::write::principal_stems`]: a name read from the log never leaves DIR, the account is
+/// added when a name of one kind repeats across accounts, and two principals that would share a
+/// file are an error.
 pub fn write_policies(dir: &Path, principals: &[PrincipalOut]) -> anyhow::Result<()> {
-    let mut names: BTreeMap<(String, String), usize> = BTreeMap::new();
-    for p in principals.iter().filter(|p| p.policy.is_some()) {
-        *names
-            .entry((p.kind.to_string(), p.name.clone()))
-            .or_default() += 1;
-    }
-    for p in principals {
+    let with_policy: Vec<&PrincipalOut> =
+        principals.iter().filter(|p| p.policy.is_some()).collect();
+    let keys: Vec<(&str, &str, &str)> = with_policy
+        .iter()
+        .map(|p| (p.kind.as_str(), p.name.as_str(), p.account.as_str()))
+        .collect();
+    let stems = crate::write::principal_stems(&keys);
+    let mut files = crate::write::FileSet::new();
+    for (p, stem) in with_policy.into_iter().zip(stems) {
         let Some(policy) = &p.policy else { continue };
-        let stem = file_stem(&p.name);
-        let stem = if names
-            .get(&(p.kind.to_string(), p.name.clone()))
-            .copied()
-            .unwrap_or(0)
-            > 1
-        {
-            format!("{stem}@{}", p.account)
-        } else {
-            stem
-        };
+        let owner = format!(
+            "{} `{}` of account `{}`",
+            p.kind,
+            crate::write::printable(&p.name),
+            crate::write::printable(&p.account)
+        );
         let docs = std::iter::once(policy).chain(p.policies.iter().skip(1));
         for (i, doc) in docs.enumerate() {
             let file = if i == 0 {
@@ -317,12 +302,11 @@ pub fn write_policies(dir: &Path, principals: &[PrincipalOut]) -> anyhow::Result
             } else {
                 format!("{stem}.{}.json", i + 1)
             };
-            let path = dir.join(p.kind.as_str()).join(file);
             let mut text = doc.to_json_pretty();
             text.push('\n');
-            crate::write::atomic_write(&path, text.as_bytes())
-                .with_context(|| format!("cannot write `{}`", path.display()))?;
+            files.add(&dir.join(p.kind.as_str()).join(file), text, owner.clone())?;
         }
     }
+    files.commit()?;
     Ok(())
 }

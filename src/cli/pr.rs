@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use anyhow::{Context as _, bail};
+use anyhow::bail;
 use clap::{Args as ClapArgs, ValueEnum};
 
 use super::Exit;
@@ -18,6 +18,7 @@ use crate::identity::{PrincipalKind, role_name};
 use crate::report::PrincipalOut;
 use crate::synth::scope::SOURCE_FUNCTION_ARN;
 use crate::usage::{PrincipalId, PrincipalUsage, Usage};
+use crate::write::{FileSet, printable};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FileFormat {
@@ -107,12 +108,14 @@ fn per_file(usage: &Usage) -> Usage {
                 }
             }
         }
+        // Denied calls are counted once: inserted when new, merged when the role has them.
         for (k, ev) in &p.denied {
-            entry
-                .denied
-                .entry(k.clone())
-                .or_insert_with(|| ev.clone())
-                .merge(ev);
+            match entry.denied.get_mut(k) {
+                Some(e) => e.merge(ev),
+                None => {
+                    entry.denied.insert(k.clone(), ev.clone());
+                }
+            }
         }
         entry.data_types.extend(p.data_types.iter().cloned());
     }
@@ -147,64 +150,77 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         &DiffOptions::default(),
         Catalog::embedded(),
     );
-    let mut written = Vec::new();
-    for p in &out.principals {
-        if p.policy.is_none() {
-            continue;
-        }
-        let (ext, text) = match args.file_format {
-            FileFormat::Json => ("json", None),
-            FileFormat::Terraform => (
-                "tf",
-                Some(crate::report::iac::terraform(std::slice::from_ref(p))),
-            ),
-            FileFormat::Cloudformation => (
-                "yaml",
-                Some(crate::report::iac::cloudformation(std::slice::from_ref(p))?),
-            ),
-        };
-        let dir = if p.kind == PrincipalKind::User {
-            args.out.join("user")
-        } else {
-            args.out.clone()
-        };
-        let docs: Vec<&crate::policy::PolicyDocument> = if p.policies.is_empty() {
-            p.policy.iter().collect()
-        } else {
-            p.policies.iter().collect()
-        };
-        match text {
-            Some(t) => {
-                let path = dir.join(format!("{}.{ext}", p.name));
-                crate::write::atomic_write(&path, t.as_bytes())
-                    .with_context(|| format!("cannot write `{}`", path.display()))?;
-                written.push(path);
-            }
-            None => {
-                for (i, d) in docs.iter().enumerate() {
-                    let name = if i == 0 {
-                        format!("{}.json", p.name)
-                    } else {
-                        format!("{}.{}.json", p.name, i + 1)
-                    };
-                    let path = dir.join(name);
-                    crate::write::atomic_write(&path, (d.to_json_pretty() + "\n").as_bytes())
-                        .with_context(|| format!("cannot write `{}`", path.display()))?;
-                    written.push(path);
-                }
-            }
-        }
-    }
     let body = pr_body(&report, &out.principals, &original);
-    crate::write::atomic_write(&args.body, body.as_bytes())
-        .with_context(|| format!("cannot write `{}`", args.body.display()))?;
+    let mut files = policy_files(&args, &out.principals)?;
+    let policies = files.len();
+    files.add(&args.body, body, "the pull request body")?;
+    // All or nothing: a failure leaves the policies and the body as they were.
+    files.commit()?;
     eprintln!(
-        "wrote {} policy file(s) under `{}` and the pull request body `{}`",
-        written.len(),
+        "wrote {policies} policy file(s) under `{}` and the pull request body `{}`",
         args.out.display(),
         args.body.display()
     );
     Ok(analysis.final_exit(&args.input))
+}
+
+/// The policy files of every proposal, named by [`crate::write::principal_stems`]: the same
+/// role name in two accounts gets two files, and two principals that would share a file are an
+/// error.
+fn policy_files(args: &Args, principals: &[PrincipalOut]) -> anyhow::Result<FileSet> {
+    let with_policy: Vec<&PrincipalOut> =
+        principals.iter().filter(|p| p.policy.is_some()).collect();
+    let group = |p: &PrincipalOut| {
+        if p.kind == PrincipalKind::User {
+            "user"
+        } else {
+            ""
+        }
+    };
+    let keys: Vec<(&str, &str, &str)> = with_policy
+        .iter()
+        .map(|p| (group(p), p.name.as_str(), p.account.as_str()))
+        .collect();
+    let stems = crate::write::principal_stems(&keys);
+    let mut files = FileSet::new();
+    for (p, stem) in with_policy.into_iter().zip(stems) {
+        let dir = match group(p) {
+            "" => args.out.clone(),
+            g => args.out.join(g),
+        };
+        let owner = format!(
+            "{} `{}` of account `{}`",
+            p.kind,
+            printable(&p.name),
+            printable(&p.account)
+        );
+        match args.file_format {
+            FileFormat::Terraform => {
+                let text = crate::report::iac::terraform(std::slice::from_ref(p));
+                files.add(&dir.join(format!("{stem}.tf")), text, owner)?;
+            }
+            FileFormat::Cloudformation => {
+                let text = crate::report::iac::cloudformation(std::slice::from_ref(p))?;
+                files.add(&dir.join(format!("{stem}.yaml")), text, owner)?;
+            }
+            FileFormat::Json => {
+                let docs: Vec<&crate::policy::PolicyDocument> = if p.policies.is_empty() {
+                    p.policy.iter().collect()
+                } else {
+                    p.policies.iter().collect()
+                };
+                for (i, d) in docs.iter().enumerate() {
+                    let name = if i == 0 {
+                        format!("{stem}.json")
+                    } else {
+                        format!("{stem}.{}.json", i + 1)
+                    };
+                    files.add(&dir.join(name), d.to_json_pretty() + "\n", owner.clone())?;
+                }
+            }
+        }
+    }
+    Ok(files)
 }
 
 fn pr_body(report: &DiffReport, proposals: &[PrincipalOut], usage: &Usage) -> String {
@@ -372,4 +388,44 @@ fn cell(v: &[String]) -> String {
         n => format!("{}, … ({n})", v[0]),
     };
     s.replace('|', "\\|")
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::identity::Inventory;
+    use crate::source::Input;
+    use crate::usage::{Filters, Usage, collect};
+
+    /// Issue #18: a denied call was inserted, then merged into itself, counting twice.
+    #[test]
+    fn per_file_counts_each_denied_call_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let rec = |id: &str| {
+            serde_json::json!({
+                "eventVersion": "1.09", "eventTime": "2026-11-02T10:00:00Z",
+                "userIdentity": {"type": "AssumedRole", "accountId": "111122223333",
+                    "arn": "arn:aws:sts::111122223333:assumed-role/app-role/s",
+                    "sessionContext": {"sessionIssuer": {"type": "Role",
+                        "arn": "arn:aws:iam::111122223333:role/app-role", "userName": "app-role"}}},
+                "eventSource": "s3.amazonaws.com", "eventName": "DeleteObject",
+                "awsRegion": "eu-west-1", "userAgent": "aws-cli/2.15.0",
+                "requestParameters": {"bucketName": "b", "key": "k"}, "errorCode": "AccessDenied",
+                "eventID": id, "eventType": "AwsApiCall", "recipientAccountId": "111122223333"
+            })
+        };
+        let path = dir.path().join("t.json");
+        let records = serde_json::json!({"Records": [rec("a"), rec("b"), rec("c")]});
+        std::fs::write(&path, records.to_string()).unwrap();
+        let (agg, _, _) = collect(&[Input::File(path)], &Filters::default(), Some(1));
+        let usage = Usage::resolve(agg, &Inventory::default());
+        let count = |u: &Usage| -> u64 {
+            u.principals
+                .values()
+                .flat_map(|p| p.denied.values())
+                .map(|e| e.count)
+                .sum()
+        };
+        assert_eq!(count(&usage), 3);
+        assert_eq!(count(&super::per_file(&usage)), 3);
+    }
 }

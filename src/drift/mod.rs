@@ -111,13 +111,18 @@ impl State {
             path: p.clone(),
             reason: crate::source::io_reason(&e),
         };
+        // Rendered before anything is touched: a state that cannot be rendered is an error,
+        // never an empty file.
+        let text = serde_json::to_string_pretty(self).map_err(|e| StateError::Write {
+            path: p.clone(),
+            reason: crate::source::serde_reason(&e),
+        })? + "\n";
         if path.exists() {
             let mut bak = path.as_os_str().to_owned();
             bak.push(".bak");
             let old = std::fs::read(path).map_err(err)?;
             crate::write::atomic_write(Path::new(&bak), &old).map_err(err)?;
         }
-        let text = serde_json::to_string_pretty(self).unwrap_or_default() + "\n";
         crate::write::atomic_write(path, text.as_bytes()).map_err(err)
     }
 
