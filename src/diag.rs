@@ -4,6 +4,8 @@ use std::fmt;
 
 use serde::Serialize;
 
+use crate::escape::terminal;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
@@ -57,11 +59,13 @@ impl fmt::Display for Diagnostic {
             Level::Warning => "warning",
         };
         write!(f, "{level}: ")?;
+        // file names, positions and messages quote record values: no control character reaches
+        // the terminal
         match (&self.file, &self.position) {
-            (Some(file), Some(pos)) => write!(f, "`{file}` {pos}: ")?,
-            (Some(file), None) => write!(f, "`{file}`: ")?,
+            (Some(file), Some(pos)) => write!(f, "`{}` {}: ", terminal(file), terminal(pos))?,
+            (Some(file), None) => write!(f, "`{}`: ", terminal(file))?,
             _ => {}
         }
-        f.write_str(&self.message)
+        f.write_str(&terminal(&self.message))
     }
 }

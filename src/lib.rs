@@ -11,6 +11,7 @@ pub mod cli;
 pub mod diag;
 pub mod diff;
 pub mod drift;
+pub mod escape;
 pub mod graph;
 pub mod identity;
 pub mod mapping;

@@ -22,7 +22,8 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// The seed corpus: the bad-input corpus, the demo's policies, decompressed demo trail files.
+/// The seed corpus: the bad-input corpus (with its non-ASCII and control-character names,
+/// `non-ascii-and-control-names.json`), the demo's policies, decompressed demo trail files.
 fn seeds() -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     for dir in ["tests/bad_input", "policies"] {

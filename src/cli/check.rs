@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::input::InputArgs;
 use super::{Exit, print_stdout};
+use crate::escape::terminal as t;
 use crate::identity::{PrincipalKind, role_name};
 use crate::policy::Decision;
 use crate::synth::replay_contexts;
@@ -148,9 +149,9 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
                 };
                 s.push_str(&format!(
                     "{}: `{}` on `{}` would be {what} ({} call(s), last {})\n",
-                    b.principal,
-                    b.action,
-                    b.resource,
+                    t(&b.principal),
+                    t(&b.action),
+                    t(&b.resource),
                     b.count,
                     b.last_seen.format("%Y-%m-%dT%H:%M:%SZ")
                 ));
@@ -168,15 +169,15 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
             if !out.principals_without_policy.is_empty() {
                 s.push_str(&format!(
                     "not checked (no policy for them in `{}`): {}\n",
-                    out.policy,
-                    out.principals_without_policy.join(", ")
+                    t(&out.policy),
+                    t(&out.principals_without_policy.join(", "))
                 ));
             }
             s.push_str(&format!(
                 "{} observed call kind(s) of {} principal(s) replayed against `{}`: {} would break\n",
                 out.checked_calls,
                 out.principals_checked.len(),
-                out.policy,
+                t(&out.policy),
                 out.blocked.len()
             ));
             s

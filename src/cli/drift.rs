@@ -99,7 +99,7 @@ fn write_report(out: Option<&Path>, text: &str) -> std::io::Result<()> {
 }
 
 fn parse_duration(s: &str) -> anyhow::Result<Duration> {
-    let (n, unit) = s.split_at(s.len().saturating_sub(1));
+    let (n, unit) = s.split_at(s.char_indices().last().map_or(0, |(i, _)| i));
     let n: i64 = n
         .parse()
         .with_context(|| format!("`{s}` is not a duration: use `90d`, `12w` or `48h`"))?;

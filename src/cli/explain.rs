@@ -9,6 +9,7 @@ use clap::Args as ClapArgs;
 use super::generate::{SynthArgs, build, load_synth_current};
 use super::input::{AthenaArgs, AwsArgs, InputArgs, is_live};
 use super::{Exit, print_stdout};
+use crate::escape::terminal as t;
 use crate::wildcard::matches;
 
 #[derive(Debug, ClapArgs)]
@@ -70,12 +71,12 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     let wanted = |a: &str| args.action.as_deref().is_none_or(|p| matches(p, a, true));
     let mut s = String::new();
     for p in &out.principals {
-        let _ = writeln!(s, "{} {} (account {})", p.kind, p.name, p.account);
+        let _ = writeln!(s, "{} {} (account {})", p.kind, t(&p.name), t(&p.account));
         if !p.function_evidence.is_empty() {
             let _ = writeln!(
                 s,
                 "  a function because: {}",
-                p.function_evidence.join(", ")
+                t(&p.function_evidence.join(", "))
             );
         }
         for st in p
@@ -102,17 +103,17 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
             let _ = writeln!(
                 s,
                 "\n  {}: {}",
-                st.sid.as_deref().unwrap_or("statement"),
-                st.action.values().join(", ")
+                t(st.sid.as_deref().unwrap_or("statement")),
+                t(&st.action.values().join(", "))
             );
             for r in st.resource.values() {
-                let _ = writeln!(s, "    on {r}");
+                let _ = writeln!(s, "    on {}", t(r));
                 if let Some(g) = p.generalizations.iter().find(|g| &g.pattern == r) {
                     let _ = writeln!(
                         s,
                         "      generalized: stands for {} observed resource(s), e.g. {}",
                         g.observed_text(),
-                        g.examples.join(", ")
+                        t(&g.examples.join(", "))
                     );
                 }
                 for row in p
@@ -135,7 +136,7 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
                         who = format!(
                             ", {} made by {}",
                             e.service_made,
-                            e.invoked_by.iter().cloned().collect::<Vec<_>>().join(", ")
+                            t(&e.invoked_by.iter().cloned().collect::<Vec<_>>().join(", "))
                         );
                     }
                     if e.platform > 0 {
@@ -144,29 +145,29 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
                     let _ = writeln!(
                         s,
                         "      {} {}: {} call(s), first {}, last {}, e.g. event {}{who}",
-                        row.action,
-                        row.resource,
+                        t(&row.action),
+                        t(&row.resource),
                         e.count,
                         e.first_seen.format("%Y-%m-%dT%H:%M:%SZ"),
                         e.last_seen.format("%Y-%m-%dT%H:%M:%SZ"),
                         if e.event_id.is_empty() {
-                            "(none)"
+                            "(none)".into()
                         } else {
-                            &e.event_id
+                            t(&e.event_id)
                         }
                     );
                     if !e.unresolved.is_empty() {
                         let _ = writeln!(
                             s,
                             "        flagged: the records did not give {}",
-                            e.unresolved.iter().cloned().collect::<Vec<_>>().join(", ")
+                            t(&e.unresolved.iter().cloned().collect::<Vec<_>>().join(", "))
                         );
                     }
                     if !e.extra.is_empty() {
                         let _ = writeln!(
                             s,
                             "        needed by the call beyond its own action: {}",
-                            e.extra.iter().cloned().collect::<Vec<_>>().join(", ")
+                            t(&e.extra.iter().cloned().collect::<Vec<_>>().join(", "))
                         );
                     }
                 }
@@ -175,7 +176,7 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
                 let _ = writeln!(
                     s,
                     "    condition: {}",
-                    serde_json::to_string(&st.condition).unwrap_or_default()
+                    t(&serde_json::to_string(&st.condition).unwrap_or_default())
                 );
             }
         }
@@ -184,17 +185,17 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
                 s,
                 "\n  kept ({}): {} on {}: {}",
                 c.label.to_lowercase(),
-                c.action,
-                c.resources.join(", "),
-                c.reason
+                t(&c.action),
+                t(&c.resources.join(", ")),
+                t(&c.reason)
             );
         }
         for d in p.denied.iter().filter(|d| wanted(&d.action)) {
             let _ = writeln!(
                 s,
                 "\n  denied, not granted: {} on {}: {} call(s), last {}",
-                d.action,
-                d.resource,
+                t(&d.action),
+                t(&d.resource),
                 d.evidence.count,
                 d.evidence.last_seen.format("%Y-%m-%dT%H:%M:%SZ")
             );

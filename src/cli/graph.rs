@@ -11,6 +11,7 @@ use serde::Serialize;
 use super::input::InputArgs;
 use super::{Exit, print_stdout};
 use crate::catalog::Catalog;
+use crate::escape::terminal as t;
 use crate::graph::{AccessGraph, render};
 use crate::identity::{PrincipalKind, role_name};
 use crate::usage::Usage;
@@ -140,9 +141,10 @@ fn listing(usage: &Usage, by_role: bool) -> String {
             let names: Vec<&str> = members.iter().map(|(id, _)| id.name.as_str()).collect();
             let _ = writeln!(
                 s,
-                "{group} is shared by {} functions: {}",
+                "{} is shared by {} functions: {}",
+                t(&group),
                 names.len(),
-                names.join(", ")
+                t(&names.join(", "))
             );
         }
         for (id, p) in members {
@@ -151,7 +153,7 @@ fn listing(usage: &Usage, by_role: bool) -> String {
                 "{}{} {}",
                 if group.is_empty() { "" } else { "  " },
                 id.kind,
-                id.name
+                t(&id.name)
             );
             let mut per_resource: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
             for (a, r) in p.grants.keys() {
@@ -160,9 +162,10 @@ fn listing(usage: &Usage, by_role: bool) -> String {
             for (r, actions) in per_resource {
                 let _ = writeln!(
                     s,
-                    "{}  {r}: {}",
+                    "{}  {}: {}",
                     if group.is_empty() { "" } else { "  " },
-                    actions.join(", ")
+                    t(r),
+                    t(&actions.join(", "))
                 );
             }
         }
@@ -265,7 +268,10 @@ fn blast(
         _ => {
             let mut s = format!(
                 "function {} (role {}) can reach {} action(s) today and used {}:\n",
-                out.function, out.role, out.granted, out.used
+                t(&out.function),
+                t(&out.role),
+                out.granted,
+                out.used
             );
             for status in ["used", "used-by-role", "unused"] {
                 let rows: Vec<&BlastRow> = out.rows.iter().filter(|r| r.status == status).collect();
@@ -282,7 +288,12 @@ fn blast(
                     } else {
                         String::new()
                     };
-                    let _ = writeln!(s, "    {} on {}{count}", r.action, r.granted_on.join(", "));
+                    let _ = writeln!(
+                        s,
+                        "    {} on {}{count}",
+                        t(&r.action),
+                        t(&r.granted_on.join(", "))
+                    );
                 }
                 if status == "unused" && rows.len() > 25 {
                     let _ = writeln!(s, "    … {} more", rows.len() - 25);

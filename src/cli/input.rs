@@ -229,7 +229,8 @@ pub fn parse_time(s: &str, now: DateTime<Utc>) -> anyhow::Result<DateTime<Utc>> 
     {
         return Ok(t.and_utc());
     }
-    let (num, unit) = s.split_at(s.len().saturating_sub(1));
+    // the last character is the unit (cut on a character boundary: `90日` is an error, not a panic)
+    let (num, unit) = s.split_at(s.char_indices().last().map_or(0, |(i, _)| i));
     let n: i64 = num.parse().with_context(|| {
         format!("`{s}` is not a time: use RFC 3339, YYYY-MM-DD, or a duration like `90d`")
     })?;
@@ -536,7 +537,11 @@ pub fn print_diagnostics(diags: &[Diagnostic]) {
             } else {
                 "note"
             };
-            eprintln!("{level}: {} more input(s) with: {message}", n - 10);
+            eprintln!(
+                "{level}: {} more input(s) with: {}",
+                n - 10,
+                crate::escape::terminal(message)
+            );
         }
     }
 }

@@ -98,7 +98,7 @@ pub fn main() -> ExitCode {
             for cause in e.chain().skip(1) {
                 msg.push_str(&format!(": {cause}"));
             }
-            eprintln!("{msg}");
+            eprintln!("{}", crate::escape::terminal(&msg));
             ExitCode::from(Exit::Failure.code())
         }
     }

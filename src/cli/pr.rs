@@ -1,8 +1,7 @@
 //! `tightrole pr`: write the proposed policies where the current ones live, and the pull
 //! request body that explains the change.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write as _;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::bail;
@@ -12,8 +11,7 @@ use super::Exit;
 use super::generate::SynthArgs;
 use super::input::{InputArgs, is_live};
 use crate::catalog::Catalog;
-use crate::diff::{DiffClass, DiffOptions, DiffReport, diff};
-use crate::graph::{AccessGraph, render};
+use crate::diff::{DiffOptions, diff};
 use crate::identity::{PrincipalKind, role_name};
 use crate::report::PrincipalOut;
 use crate::synth::scope::SOURCE_FUNCTION_ARN;
@@ -150,7 +148,7 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         &DiffOptions::default(),
         Catalog::embedded(),
     );
-    let body = pr_body(&report, &out.principals, &original);
+    let body = crate::report::pr::body(&report, &out.principals, &original);
     let mut files = policy_files(&args, &out.principals)?;
     let policies = files.len();
     files.add(&args.body, body, "the pull request body")?;
@@ -221,173 +219,6 @@ fn policy_files(args: &Args, principals: &[PrincipalOut]) -> anyhow::Result<File
         }
     }
     Ok(files)
-}
-
-fn pr_body(report: &DiffReport, proposals: &[PrincipalOut], usage: &Usage) -> String {
-    let mut s = String::from("## Least-privilege policies from CloudTrail\n\n");
-    if let Some(w) = &report.window {
-        let _ = writeln!(
-            s,
-            "Proposed by tightrole from the calls seen between {} and {}, against `{}`.\n",
-            w.first.format("%Y-%m-%d"),
-            w.last.format("%Y-%m-%d"),
-            report.current
-        );
-    }
-    let risky = report.risky_removed();
-    let _ = writeln!(
-        s,
-        "**{} risky grant(s) removed**, {} unused permission(s) removed, {} kept because the trail cannot show them unused, {} denied call kind(s) seen.\n",
-        risky,
-        report.count(DiffClass::Unused),
-        report.count(DiffClass::Unobservable),
-        report.count(DiffClass::Denied)
-    );
-    let _ = writeln!(
-        s,
-        "| role | functions | actions before | after | removed | risky grants removed |\n|---|---|---:|---:|---:|---:|"
-    );
-    for p in &report.principals {
-        let m = &p.summary;
-        let _ = writeln!(
-            s,
-            "| {} {} | {} | {} | {} | {:.0}% | {} |",
-            p.kind,
-            p.name,
-            p.functions.keys().cloned().collect::<Vec<_>>().join(", "),
-            m.granted_before,
-            m.granted_after,
-            m.share_removed * 100.0,
-            m.risky_removed.len()
-        );
-    }
-    let kept: Vec<String> = report
-        .principals
-        .iter()
-        .flat_map(|p| {
-            p.entries
-                .iter()
-                .filter(|e| e.class == DiffClass::Unobservable)
-                .map(move |e| {
-                    format!(
-                        "- {} {}: `{}`: {}",
-                        p.kind,
-                        p.name,
-                        e.action,
-                        e.reason.clone().unwrap_or_default()
-                    )
-                })
-        })
-        .collect();
-    if !kept.is_empty() {
-        let _ = writeln!(
-            s,
-            "\n### Kept: permissions this trail cannot show unused\n\n{}",
-            kept.join("\n")
-        );
-    }
-    let denied: Vec<String> = report
-        .principals
-        .iter()
-        .flat_map(|p| {
-            p.entries
-                .iter()
-                .filter(|e| e.class == DiffClass::Denied)
-                .map(move |e| {
-                    format!(
-                        "- {} {}: `{}` on {} ({} call(s))",
-                        p.kind,
-                        p.name,
-                        e.action,
-                        e.after.join(", "),
-                        e.count
-                    )
-                })
-        })
-        .collect();
-    if !denied.is_empty() {
-        let _ = writeln!(
-            s,
-            "\n### Denied calls seen (not granted)\n\n{}",
-            denied.join("\n")
-        );
-    }
-    let changed: BTreeSet<&str> = report
-        .principals
-        .iter()
-        .filter(|p| p.summary.removed > 0 || p.summary.narrowed > 0)
-        .map(|p| p.name.as_str())
-        .collect();
-    let mut graph_usage = usage.clone();
-    graph_usage.principals.retain(|id, p| {
-        let owner = p
-            .role_arn
-            .as_deref()
-            .map(role_name)
-            .unwrap_or(id.name.as_str());
-        changed.contains(owner) && id.kind == PrincipalKind::Function
-    });
-    for p in graph_usage.principals.values_mut() {
-        p.grants =
-            crate::synth::generalize::generalize_grants(&p.grants, crate::synth::Level::Prefix, 32);
-    }
-    if !graph_usage.principals.is_empty() {
-        let _ = writeln!(
-            s,
-            "\n### Functions changed\n\n```mermaid\n{}```",
-            render::mermaid(&AccessGraph::from_usage(&graph_usage))
-        );
-    }
-    let _ = writeln!(s, "\n### Per role");
-    for p in &report.principals {
-        let _ = writeln!(
-            s,
-            "\n<details><summary>{} {}: {} → {} actions</summary>\n",
-            p.kind, p.name, p.summary.granted_before, p.summary.granted_after
-        );
-        let _ = writeln!(s, "| class | action | before | after |\n|---|---|---|---|");
-        for e in p.entries.iter().filter(|e| e.class != DiffClass::Unused) {
-            let _ = writeln!(
-                s,
-                "| {} | `{}` | {} | {} |",
-                e.class.as_str(),
-                e.action,
-                cell(&e.before),
-                cell(&e.after)
-            );
-        }
-        let mut unused: BTreeMap<&str, usize> = BTreeMap::new();
-        for e in p.entries.iter().filter(|e| e.class == DiffClass::Unused) {
-            *unused
-                .entry(e.action.split(':').next().unwrap_or(""))
-                .or_default() += 1;
-        }
-        for (svc, n) in unused {
-            let _ = writeln!(s, "| unused | `{svc}:` {n} action(s) | | removed |");
-        }
-        if let Some(prop) = proposals.iter().find(|x| x.name == p.name) {
-            for g in &prop.generalizations {
-                let _ = writeln!(
-                    s,
-                    "\n`{}` stands for {} observed resource(s).",
-                    g.pattern,
-                    g.observed_text()
-                );
-            }
-        }
-        let _ = writeln!(s, "\n</details>");
-    }
-    s.push_str("\n---\nGenerated by `tightrole pr`. Review the policy files in this change; `tightrole check --policy FILE` replays the observed calls against any edit.\n");
-    s
-}
-
-fn cell(v: &[String]) -> String {
-    let s = match v.len() {
-        0 => String::new(),
-        1..=2 => v.join(", "),
-        n => format!("{}, … ({n})", v[0]),
-    };
-    s.replace('|', "\\|")
 }
 
 #[cfg(test)]

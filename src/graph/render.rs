@@ -7,6 +7,7 @@ use petgraph::visit::EdgeRef;
 use serde::Serialize;
 
 use super::{AccessGraph, Edge, Node};
+use crate::escape::{dot_label, mermaid_label, tail_chars};
 
 /// The most nodes a Mermaid graph shows before the rest are folded into "+N more".
 pub const MERMAID_MAX_NODES: usize = 60;
@@ -74,10 +75,6 @@ fn compact(g: &AccessGraph) -> Compact {
     out
 }
 
-fn dot_escape(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('"', "\\\"")
-}
-
 /// Graphviz DOT: roles as clusters around their functions, resources clustered per service,
 /// edges labelled with the actions.
 pub fn dot(g: &AccessGraph) -> String {
@@ -101,7 +98,7 @@ pub fn dot(g: &AccessGraph) -> String {
             let _ = writeln!(
                 s,
                 "  subgraph cluster_role_{ri} {{\n    label=\"{}\";",
-                dot_escape(r)
+                dot_label(r)
             );
         }
         for p in ps {
@@ -109,7 +106,7 @@ pub fn dot(g: &AccessGraph) -> String {
                 s,
                 "    {} [label=\"{}\", style=rounded];",
                 id(&format!("p:{p}")),
-                dot_escape(p)
+                dot_label(p)
             );
         }
         if role.is_some() {
@@ -131,14 +128,14 @@ pub fn dot(g: &AccessGraph) -> String {
         let _ = writeln!(
             s,
             "  subgraph cluster_service_{si} {{\n    label=\"{}\";\n    style=dashed;",
-            dot_escape(svc)
+            dot_label(svc)
         );
         for r in resources {
             let _ = writeln!(
                 s,
                 "    {} [label=\"{}\", shape=note];",
                 id(&format!("r:{r}")),
-                dot_escape(r)
+                dot_label(r)
             );
         }
         s.push_str("  }\n");
@@ -151,17 +148,17 @@ pub fn dot(g: &AccessGraph) -> String {
                     "  {} -> {} [label=\"{}\"];",
                     id(&format!("p:{p}")),
                     id(&format!("r:{r}")),
-                    dot_escape(&actions.join("\\n"))
+                    actions
+                        .iter()
+                        .map(|a| dot_label(a))
+                        .collect::<Vec<_>>()
+                        .join("\\n")
                 );
             }
         }
     }
     s.push_str("}\n");
     s
-}
-
-fn mermaid_text(s: &str) -> String {
-    s.replace('"', "#quot;")
 }
 
 /// Mermaid flowchart for GitHub: principals on the left, resources grouped per service, at most
@@ -186,10 +183,14 @@ fn mermaid_of(c: &Compact, max_nodes: usize) -> String {
         let pid = format!("p{n}");
         n += 1;
         let text = match role {
-            Some(r) => format!("{p}<br/><small>{r}</small>"),
-            None => p.clone(),
+            Some(r) => format!(
+                "{}<br/><small>{}</small>",
+                mermaid_label(p),
+                mermaid_label(r)
+            ),
+            None => mermaid_label(p),
         };
-        let _ = writeln!(s, "  {pid}([\"{}\"])", mermaid_text(&text));
+        let _ = writeln!(s, "  {pid}([\"{text}\"])");
         for (svc, resources) in services {
             for (r, actions) in resources {
                 let rid = match ids.get(r) {
@@ -214,19 +215,20 @@ fn mermaid_of(c: &Compact, max_nodes: usize) -> String {
                 } else {
                     actions.join(", ")
                 };
-                edges.push(format!("  {pid} -->|\"{}\"| {rid}", mermaid_text(&label)));
+                edges.push(format!("  {pid} -->|\"{}\"| {rid}", mermaid_label(&label)));
             }
         }
     }
     for (gi, (svc, nodes)) in groups.iter().enumerate() {
-        let _ = writeln!(s, "  subgraph svc{gi} [\"{}\"]", mermaid_text(svc));
+        let _ = writeln!(s, "  subgraph svc{gi} [\"{}\"]", mermaid_label(svc));
         for (id, r) in nodes {
-            let short = if r.len() > 60 {
-                format!("…{}", &r[r.len() - 57..])
+            // cut on a character boundary: the last 57 characters
+            let short = if r.chars().count() > 60 {
+                tail_chars(r, 57)
             } else {
-                r.clone()
+                r.into()
             };
-            let _ = writeln!(s, "    {id}[\"{}\"]", mermaid_text(&short));
+            let _ = writeln!(s, "    {id}[\"{}\"]", mermaid_label(&short));
         }
         s.push_str("  end\n");
     }

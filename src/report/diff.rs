@@ -4,6 +4,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::diff::{DiffClass, DiffEntry, DiffReport, PrincipalDiff};
+use crate::escape::{
+    html, html_code, md_code, md_code_cell, md_message, md_principal, md_text, terminal as t,
+};
 
 /// ANSI styling, or none.
 #[derive(Debug, Clone, Copy)]
@@ -114,7 +117,7 @@ pub fn text(r: &DiffReport, style: Style) -> String {
         style.bold(&format!(
             "tightrole diff: {} principal(s) against `{}`; {} risky grant(s) removed, {} unused, {} missing, {} denied",
             r.principals.len(),
-            r.current,
+            t(&r.current),
             risky,
             r.count(DiffClass::Unused),
             r.count(DiffClass::Missing),
@@ -122,10 +125,10 @@ pub fn text(r: &DiffReport, style: Style) -> String {
         ))
     );
     for p in &r.principals {
-        let _ = writeln!(s, "\n{}", style.bold(&heading(p)));
+        let _ = writeln!(s, "\n{}", style.bold(&t(&heading(p))));
         let _ = writeln!(s, "  {}", summary_line(p));
         for c in &p.confidence {
-            let _ = writeln!(s, "  {} {c}", style.yellow("confidence:"));
+            let _ = writeln!(s, "  {} {}", style.yellow("confidence:"), t(c));
         }
         if !p.summary.risky_removed.is_empty() {
             let _ = writeln!(s, "  {}", style.red("risky grants removed:"));
@@ -135,7 +138,7 @@ pub fn text(r: &DiffReport, style: Style) -> String {
                     "    {} ({}): {}",
                     style.red(class),
                     actions.len(),
-                    abbreviate(&actions, 6)
+                    t(&abbreviate(&actions, 6))
                 );
             }
         }
@@ -153,7 +156,7 @@ pub fn text(r: &DiffReport, style: Style) -> String {
                 s,
                 "  {} {}: the trail cannot show them unused; review by hand",
                 style.yellow("risky grants kept (unobservable):"),
-                abbreviate(&names, 6)
+                t(&abbreviate(&names, 6))
             );
         }
         for (class, title) in [
@@ -181,6 +184,7 @@ pub fn text(r: &DiffReport, style: Style) -> String {
                     ),
                     _ => format!("{} on {} ({} call(s))", e.action, scope(&e.after), e.count),
                 };
+                let line = t(&line);
                 let line = match class {
                     DiffClass::Used => style.green(&line),
                     DiffClass::Unobservable => style.yellow(&line),
@@ -189,7 +193,7 @@ pub fn text(r: &DiffReport, style: Style) -> String {
                 let by = if e.used_by.is_empty() {
                     String::new()
                 } else {
-                    format!(" [{}]", e.used_by.join(", "))
+                    format!(" [{}]", t(&e.used_by.join(", ")))
                 };
                 let _ = writeln!(s, "    {line}{by}");
             }
@@ -207,9 +211,9 @@ pub fn text(r: &DiffReport, style: Style) -> String {
                 let _ = writeln!(
                     s,
                     "    {} ({}): {}{more}",
-                    style.red(&svc),
+                    style.red(&t(&svc)),
                     names.len(),
-                    shown.join(", ")
+                    t(&shown.join(", "))
                 );
             }
         }
@@ -218,12 +222,12 @@ pub fn text(r: &DiffReport, style: Style) -> String {
         let _ = writeln!(
             s,
             "\nnot in `{}` (not diffed): {}",
-            r.current,
-            r.not_in_current.join(", ")
+            t(&r.current),
+            t(&r.not_in_current.join(", "))
         );
     }
     for f in &r.idle_functions {
-        let _ = writeln!(s, "\n{}", idle_line(f));
+        let _ = writeln!(s, "\n{}", t(&idle_line(f)));
     }
     s
 }
@@ -237,19 +241,89 @@ fn idle_line(f: &crate::diff::IdleFunction) -> String {
     )
 }
 
-fn md_escape(s: &str) -> String {
-    s.replace('|', "\\|")
+/// Markdown: `(nothing)`, or up to three resources as code spans (`a`, `b`, … (N in all)).
+fn md_scope(v: &[String]) -> String {
+    let spans = |v: &[String]| {
+        v.iter()
+            .map(|x| md_code_cell(x))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if v.is_empty() {
+        "(nothing)".to_string()
+    } else if v.len() <= 3 {
+        spans(v)
+    } else {
+        format!("{}, … ({} in all)", spans(&v[..2]), v.len())
+    }
 }
 
+/// Markdown risky removals grouped by risk class: `` `action` on `scope` ``.
+fn md_risky_by_class(rr: &[crate::diff::RiskyRemoval]) -> Vec<(&'static str, Vec<String>)> {
+    let mut m: BTreeMap<crate::diff::RiskClass, Vec<String>> = BTreeMap::new();
+    for r in rr {
+        for c in &r.risk {
+            m.entry(*c).or_default().push(format!(
+                "{} on {}",
+                md_code_cell(&r.action),
+                md_scope(&r.before)
+            ));
+        }
+    }
+    m.into_iter().map(|(c, v)| (c.as_str(), v)).collect()
+}
+
+/// A list of principal labels (`function a, role b`), each name a code span.
+fn md_principals(labels: &[String], cell: bool) -> String {
+    labels
+        .iter()
+        .map(|l| md_principal(l, cell))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The functions of a principal, each a code span.
+fn md_functions<'a>(names: impl Iterator<Item = &'a String>) -> String {
+    names
+        .map(|n| md_code_cell(n))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The heading of a principal inside `<summary>` (an HTML block: HTML escaping, `<code>`).
+fn html_heading(p: &PrincipalDiff) -> String {
+    let mut s = format!(
+        "{} {} (account {})",
+        p.kind,
+        html_code(&p.name),
+        html(&p.account)
+    );
+    if !p.functions.is_empty() {
+        let _ = write!(
+            s,
+            ", functions: {}",
+            p.functions
+                .keys()
+                .map(|f| html_code(f))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    s
+}
+
+/// Tables and lists for a pull request or a wiki. Every value from the trail, the policies or
+/// the command line is a code span (or HTML-escaped `<code>` inside `<summary>`); see
+/// [`crate::escape`].
 pub fn markdown(r: &DiffReport) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "## tightrole diff\n");
-    let _ = writeln!(s, "Against `{}`.\n", r.current);
+    let _ = writeln!(s, "Against {}.\n", md_code(&r.current));
     let risky: Vec<(&PrincipalDiff, &'static str, Vec<String>)> = r
         .principals
         .iter()
         .flat_map(|p| {
-            risky_by_class(&p.summary.risky_removed)
+            md_risky_by_class(&p.summary.risky_removed)
                 .into_iter()
                 .map(move |(c, v)| (p, c, v))
         })
@@ -264,9 +338,9 @@ pub fn markdown(r: &DiffReport) -> String {
                 s,
                 "| {} {} | {class} | {} | {} |",
                 p.kind,
-                p.name,
+                md_code_cell(&p.name),
                 actions.len(),
-                md_escape(&abbreviate(&actions, 5))
+                abbreviate(&actions, 5)
             );
         }
         s.push('\n');
@@ -281,8 +355,8 @@ pub fn markdown(r: &DiffReport) -> String {
             s,
             "| {} {} | {} | {} | {} | {} ({:.0}%) | {} | {} | {} | {} |",
             p.kind,
-            p.name,
-            p.functions.keys().cloned().collect::<Vec<_>>().join(", "),
+            md_code_cell(&p.name),
+            md_functions(p.functions.keys()),
             m.granted_before,
             m.granted_after,
             m.removed,
@@ -294,28 +368,27 @@ pub fn markdown(r: &DiffReport) -> String {
         );
     }
     for p in &r.principals {
-        let _ = writeln!(
-            s,
-            "\n<details><summary>{}</summary>\n",
-            md_escape(&heading(p))
-        );
+        let _ = writeln!(s, "\n<details><summary>{}</summary>\n", html_heading(p));
         for c in &p.confidence {
-            let _ = writeln!(s, "> **confidence:** {}\n", md_escape(c));
+            let _ = writeln!(s, "> **confidence:** {}\n", md_message(c, false));
         }
         let _ = writeln!(
             s,
             "| class | action | before | after | note |\n|---|---|---|---|---|"
         );
         for e in p.entries.iter().filter(|e| e.class != DiffClass::Unused) {
-            let note = e.reason.clone().unwrap_or_else(|| e.used_by.join(", "));
+            let note = match &e.reason {
+                Some(reason) => md_message(reason, true),
+                None => md_principals(&e.used_by, true),
+            };
             let _ = writeln!(
                 s,
-                "| {} | `{}` | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} |",
                 e.class.as_str(),
-                e.action,
-                md_escape(&scope(&e.before)),
-                md_escape(&scope(&e.after)),
-                md_escape(&note)
+                md_code_cell(&e.action),
+                md_scope(&e.before),
+                md_scope(&e.after),
+                note
             );
         }
         for (svc, names) in
@@ -323,9 +396,10 @@ pub fn markdown(r: &DiffReport) -> String {
         {
             let _ = writeln!(
                 s,
-                "| unused | `{svc}:` ({}) | | | {} |",
+                "| unused | {} ({}) | | | {} |",
+                md_code_cell(&format!("{svc}:")),
                 names.len(),
-                names.join(", ")
+                md_text(&names.join(", "))
             );
         }
         let _ = writeln!(s, "\n</details>");
@@ -333,15 +407,24 @@ pub fn markdown(r: &DiffReport) -> String {
     if !r.not_in_current.is_empty() {
         let _ = writeln!(
             s,
-            "\nNot in `{}` (not diffed): {}",
-            r.current,
-            r.not_in_current.join(", ")
+            "\nNot in {} (not diffed): {}",
+            md_code(&r.current),
+            md_principals(&r.not_in_current, false)
         );
     }
     if !r.idle_functions.is_empty() {
         let _ = writeln!(s, "\n### Functions with no activity\n");
         for f in &r.idle_functions {
-            let _ = writeln!(s, "- {}", md_escape(&idle_line(f)));
+            let role = f
+                .role
+                .as_deref()
+                .map_or_else(|| "(no role)".to_string(), md_code);
+            let _ = writeln!(
+                s,
+                "- function {} (role {role}): in the function inventory, but no call in this window; the {} action(s) its role grants are unused or unobservable as far as it goes",
+                md_code(&f.function),
+                f.granted_actions
+            );
         }
     }
     s

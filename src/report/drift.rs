@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use serde_json::{Value, json};
 
 use crate::drift::{DriftReport, Finding, Item};
+use crate::escape::{html as esc, md_code, md_code_cell, md_message, md_principal};
 
 fn period(r: &DriftReport) -> String {
     match (r.period_start, r.period_end) {
@@ -15,15 +16,11 @@ fn period(r: &DriftReport) -> String {
     }
 }
 
-fn md(s: &str) -> String {
-    s.replace('|', "\\|")
-}
-
 pub fn markdown(r: &DriftReport) -> String {
     let mut s = format!(
-        "## tightrole drift report\n\nPeriod {}, against the baseline `{}`. {} new trail file(s) read, {} already read before.\n\n",
+        "## tightrole drift report\n\nPeriod {}, against the baseline {}. {} new trail file(s) read, {} already read before.\n\n",
         period(r),
-        r.baseline,
+        md_code(&r.baseline),
         r.files_read,
         r.files_skipped_as_read
     );
@@ -50,9 +47,9 @@ pub fn markdown(r: &DriftReport) -> String {
             let _ = writeln!(
                 s,
                 "| {} | {} | {} |",
-                md(&i.principal),
-                md(&i.message),
-                i.file.as_deref().map(md).unwrap_or_default()
+                md_principal(&i.principal, true),
+                md_message(&i.message, true),
+                i.file.as_deref().map(md_code_cell).unwrap_or_default()
             );
         }
     }
@@ -152,13 +149,6 @@ pub fn sarif(r: &DriftReport) -> String {
         }]
     });
     serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
-}
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 /// A small layered SVG: principals on the left, the roles and findings they have on the right.

@@ -4,6 +4,7 @@
 pub mod diff;
 pub mod drift;
 pub mod iac;
+pub mod pr;
 
 use std::fmt::Write as _;
 
@@ -11,6 +12,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
 use crate::diag::Diagnostic;
+use crate::escape::{self, terminal as t};
 use crate::identity::PrincipalKind;
 use crate::policy::PolicyDocument;
 use crate::synth::{Carried, Generalization, Proposal};
@@ -170,12 +172,12 @@ fn time(t: &DateTime<Utc>) -> String {
 }
 
 fn header(p: &PrincipalOut) -> String {
-    let mut s = format!("{} {} (account {}", p.kind, p.name, p.account);
+    let mut s = format!("{} {} (account {}", p.kind, t(&p.name), t(&p.account));
     if let (Some(role), PrincipalKind::Function) = (&p.role_arn, p.kind) {
-        let _ = write!(s, ", role {role}");
+        let _ = write!(s, ", role {}", t(role));
     }
     if !p.functions.is_empty() {
-        let _ = write!(s, ", functions: {}", p.functions.join(", "));
+        let _ = write!(s, ", functions: {}", t(&p.functions.join(", ")));
     }
     s.push(')');
     s
@@ -188,12 +190,12 @@ pub fn generate_text(out: &GenerateOutput) -> String {
         let _ = writeln!(s, "# {}", header(p));
         match &p.policy {
             Some(policy) if p.policies.is_empty() => {
-                let _ = writeln!(s, "{}", policy.to_json_pretty());
+                let _ = writeln!(s, "{}", escape::terminal_lines(&policy.to_json_pretty()));
             }
             Some(_) => {
                 for (i, doc) in p.policies.iter().enumerate() {
                     let _ = writeln!(s, "# part {} of {}", i + 1, p.policies.len());
-                    let _ = writeln!(s, "{}", doc.to_json_pretty());
+                    let _ = writeln!(s, "{}", escape::terminal_lines(&doc.to_json_pretty()));
                 }
             }
             None => {
@@ -207,9 +209,9 @@ pub fn generate_text(out: &GenerateOutput) -> String {
             let _ = writeln!(
                 s,
                 "  generalized: `{}` stands for {} observed resource(s), e.g. `{}`",
-                g.pattern,
+                t(&g.pattern),
                 g.observed_text(),
-                g.examples.first().map(String::as_str).unwrap_or("")
+                t(g.examples.first().map(String::as_str).unwrap_or(""))
             );
         }
         for c in &p.carried {
@@ -217,13 +219,13 @@ pub fn generate_text(out: &GenerateOutput) -> String {
                 s,
                 "  kept ({}): `{}` on `{}`: {}",
                 c.label.to_lowercase(),
-                c.action,
-                c.resources.join("`, `"),
-                c.reason
+                t(&c.action),
+                t(&c.resources.join("`, `")),
+                t(&c.reason)
             );
         }
         for n in p.notes.iter().chain(p.advice.iter()) {
-            let _ = writeln!(s, "  note: {n}");
+            let _ = writeln!(s, "  note: {}", t(n));
         }
         for row in p
             .evidence
@@ -233,22 +235,23 @@ pub fn generate_text(out: &GenerateOutput) -> String {
             let _ = writeln!(
                 s,
                 "  flagged: `{}` on `{}`: the records did not give {}",
-                row.action,
-                row.resource,
-                row.evidence
+                t(&row.action),
+                t(&row.resource),
+                t(&row
+                    .evidence
                     .unresolved
                     .iter()
                     .cloned()
                     .collect::<Vec<_>>()
-                    .join(", ")
+                    .join(", "))
             );
         }
         for row in &p.denied {
             let _ = writeln!(
                 s,
                 "  denied, not granted: `{}` on `{}` ({} call(s), last {})",
-                row.action,
-                row.resource,
+                t(&row.action),
+                t(&row.resource),
                 row.evidence.count,
                 time(&row.evidence.last_seen)
             );
@@ -261,7 +264,9 @@ pub fn generate_text(out: &GenerateOutput) -> String {
             let _ = writeln!(
                 s,
                 "  {} {} ({} record(s))",
-                u.event_source, u.event_name, u.count
+                t(&u.event_source),
+                t(&u.event_name),
+                u.count
             );
         }
         s.push('\n');
@@ -284,21 +289,21 @@ pub fn usage_text(principals: &[PrincipalOut]) -> String {
             .evidence
             .iter()
             .map(|r| {
-                let mut action = r.action.clone();
+                let mut action = t(&r.action).into_owned();
                 if r.evidence.only_service_made() {
                     action.push_str(" (by service)");
                 }
                 [
                     action,
-                    r.resource.clone(),
+                    t(&r.resource).into_owned(),
                     r.evidence.count.to_string(),
                     time(&r.evidence.last_seen),
                 ]
             })
             .chain(p.denied.iter().map(|r| {
                 [
-                    format!("{} (DENIED)", r.action),
-                    r.resource.clone(),
+                    format!("{} (DENIED)", t(&r.action)),
+                    t(&r.resource).into_owned(),
                     r.evidence.count.to_string(),
                     time(&r.evidence.last_seen),
                 ]

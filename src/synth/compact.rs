@@ -53,12 +53,13 @@ pub fn compact(actions: &[String], catalog: &Catalog) -> Vec<String> {
             }
             // the shortest free stem of this name (covers the most), if it covers two or more
             let best = (1..n.len())
+                .filter(|i| n.is_char_boundary(*i))
                 .map(|i| &n[..i])
                 .find_map(|s| free(s).filter(|c| *c >= 2).map(|c| (s, c)));
             // …spelled as long as it still means the same set (`GetObject*`, not `GetObjec*`)
             let best = best.map(|(s, c)| {
                 let mut stem = s;
-                for j in s.len() + 1..=n.len() {
+                for j in (s.len() + 1..=n.len()).filter(|j| n.is_char_boundary(*j)) {
                     if free(&n[..j]) == Some(c) {
                         stem = &n[..j];
                     } else {

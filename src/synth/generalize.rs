@@ -178,6 +178,10 @@ fn collapse_keys(keys: &BTreeSet<&str>, bound: usize) -> Vec<(String, Vec<String
                     .count(),
             );
         }
+        // a byte count may end inside a character (`写真/` and `写看/` share 5 bytes)
+        while !first.is_char_boundary(n) {
+            n -= 1;
+        }
         match first[..n].rfind('/') {
             Some(i) => first[..=i].to_string(),
             None => String::new(),

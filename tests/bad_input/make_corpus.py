@@ -60,3 +60,12 @@ w("policy-bad-url-encoding.json", "%7B%22Statement%ZZ")
 w("policy-effect-maybe.json", P([{"Effect": "Maybe", "Action": "s3:*", "Resource": "*"}]))
 w("authorization-details-from-another-tool.json", json.dumps({"account_id": "111122223333", "roles": [{"name": "payments-role", "policies": [{"name": "p", "document": {"Statement": []}}]}]}))
 w("authorization-details-missing-managed-policy.json", json.dumps({"RoleDetailList": [{"RoleName": "payments-role", "Arn": "arn:aws:iam::111122223333:role/payments-role", "RolePolicyList": [], "AttachedManagedPolicies": [{"PolicyName": "Gone", "PolicyArn": "arn:aws:iam::aws:policy/Gone"}]}], "Policies": []}))
+# non-ASCII names (cut on character boundaries, never by byte) and control characters from the
+# log (shown as escapes, never sent raw to the terminal): keys, a user name, a bad eventTime
+w("non-ascii-and-control-names.json", doc([
+    R(requestParameters={"bucketName": "b", "key": "写真/猫.jpg"}),
+    R(requestParameters={"bucketName": "b", "key": "猫の写真" * 6 + ".jpg"}),
+    R(requestParameters={"bucketName": "b", "key": "x\u001b[31mred\r\b\u202etxt.exe"}),
+    R("PutObject", userIdentity={"type": "IAMUser", "accountId": "111122223333", "arn": "arn:aws:iam::111122223333:user/写真係", "userName": "写真係"}),
+    R(eventTime="2026\u001b[2J"),
+]))

@@ -1,0 +1,204 @@
+//! The pull request body of `tightrole pr` (PR.md): what changes, why, and a graph of the
+//! functions whose policies changed. Every value from the trail, the policies or the command
+//! line is a code span, an HTML-escaped `<code>` inside `<summary>`, or a Mermaid-escaped label
+//! (see [`crate::escape`]), so no log text can add a heading, a link, an image or HTML.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+
+use super::PrincipalOut;
+use crate::diff::{DiffClass, DiffReport};
+use crate::escape::{html_code, md_code, md_code_cell, md_message};
+use crate::graph::{AccessGraph, render};
+use crate::identity::{PrincipalKind, role_name};
+use crate::usage::Usage;
+
+/// PR.md for `report` (the diff of the current policies against the trail), the proposals
+/// written, and the usage they came from.
+pub fn body(report: &DiffReport, proposals: &[PrincipalOut], usage: &Usage) -> String {
+    let mut s = String::from("## Least-privilege policies from CloudTrail\n\n");
+    if let Some(w) = &report.window {
+        let _ = writeln!(
+            s,
+            "Proposed by tightrole from the calls seen between {} and {}, against {}.\n",
+            w.first.format("%Y-%m-%d"),
+            w.last.format("%Y-%m-%d"),
+            md_code(&report.current)
+        );
+    }
+    let risky = report.risky_removed();
+    let _ = writeln!(
+        s,
+        "**{} risky grant(s) removed**, {} unused permission(s) removed, {} kept because the trail cannot show them unused, {} denied call kind(s) seen.\n",
+        risky,
+        report.count(DiffClass::Unused),
+        report.count(DiffClass::Unobservable),
+        report.count(DiffClass::Denied)
+    );
+    let _ = writeln!(
+        s,
+        "| role | functions | actions before | after | removed | risky grants removed |\n|---|---|---:|---:|---:|---:|"
+    );
+    for p in &report.principals {
+        let m = &p.summary;
+        let _ = writeln!(
+            s,
+            "| {} {} | {} | {} | {} | {:.0}% | {} |",
+            p.kind,
+            md_code_cell(&p.name),
+            p.functions
+                .keys()
+                .map(|f| md_code_cell(f))
+                .collect::<Vec<_>>()
+                .join(", "),
+            m.granted_before,
+            m.granted_after,
+            m.share_removed * 100.0,
+            m.risky_removed.len()
+        );
+    }
+    let kept: Vec<String> = report
+        .principals
+        .iter()
+        .flat_map(|p| {
+            p.entries
+                .iter()
+                .filter(|e| e.class == DiffClass::Unobservable)
+                .map(move |e| {
+                    format!(
+                        "- {} {}: {}: {}",
+                        p.kind,
+                        md_code(&p.name),
+                        md_code(&e.action),
+                        md_message(e.reason.as_deref().unwrap_or_default(), false)
+                    )
+                })
+        })
+        .collect();
+    if !kept.is_empty() {
+        let _ = writeln!(
+            s,
+            "\n### Kept: permissions this trail cannot show unused\n\n{}",
+            kept.join("\n")
+        );
+    }
+    let denied: Vec<String> = report
+        .principals
+        .iter()
+        .flat_map(|p| {
+            p.entries
+                .iter()
+                .filter(|e| e.class == DiffClass::Denied)
+                .map(move |e| {
+                    format!(
+                        "- {} {}: {} on {} ({} call(s))",
+                        p.kind,
+                        md_code(&p.name),
+                        md_code(&e.action),
+                        e.after
+                            .iter()
+                            .map(|r| md_code(r))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        e.count
+                    )
+                })
+        })
+        .collect();
+    if !denied.is_empty() {
+        let _ = writeln!(
+            s,
+            "\n### Denied calls seen (not granted)\n\n{}",
+            denied.join("\n")
+        );
+    }
+    let changed: BTreeSet<&str> = report
+        .principals
+        .iter()
+        .filter(|p| p.summary.removed > 0 || p.summary.narrowed > 0)
+        .map(|p| p.name.as_str())
+        .collect();
+    let mut graph_usage = usage.clone();
+    graph_usage.principals.retain(|id, p| {
+        let owner = p
+            .role_arn
+            .as_deref()
+            .map(role_name)
+            .unwrap_or(id.name.as_str());
+        changed.contains(owner) && id.kind == PrincipalKind::Function
+    });
+    for p in graph_usage.principals.values_mut() {
+        p.grants =
+            crate::synth::generalize::generalize_grants(&p.grants, crate::synth::Level::Prefix, 32);
+    }
+    if !graph_usage.principals.is_empty() {
+        // every label is escaped for Mermaid and holds no newline, so no line of the graph can
+        // close this fence
+        let _ = writeln!(
+            s,
+            "\n### Functions changed\n\n```mermaid\n{}```",
+            render::mermaid(&AccessGraph::from_usage(&graph_usage))
+        );
+    }
+    let _ = writeln!(s, "\n### Per role");
+    for p in &report.principals {
+        let _ = writeln!(
+            s,
+            "\n<details><summary>{} {}: {} → {} actions</summary>\n",
+            p.kind,
+            html_code(&p.name),
+            p.summary.granted_before,
+            p.summary.granted_after
+        );
+        let _ = writeln!(s, "| class | action | before | after |\n|---|---|---|---|");
+        for e in p.entries.iter().filter(|e| e.class != DiffClass::Unused) {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} |",
+                e.class.as_str(),
+                md_code_cell(&e.action),
+                cell(&e.before),
+                cell(&e.after)
+            );
+        }
+        let mut unused: BTreeMap<&str, usize> = BTreeMap::new();
+        for e in p.entries.iter().filter(|e| e.class == DiffClass::Unused) {
+            *unused
+                .entry(e.action.split(':').next().unwrap_or(""))
+                .or_default() += 1;
+        }
+        for (svc, n) in unused {
+            let _ = writeln!(
+                s,
+                "| unused | {} {n} action(s) | | removed |",
+                md_code_cell(&format!("{svc}:"))
+            );
+        }
+        if let Some(prop) = proposals.iter().find(|x| x.name == p.name) {
+            for g in &prop.generalizations {
+                let _ = writeln!(
+                    s,
+                    "\n{} stands for {} observed resource(s).",
+                    md_code(&g.pattern),
+                    g.observed_text()
+                );
+            }
+        }
+        let _ = writeln!(s, "\n</details>");
+    }
+    s.push_str("\n---\nGenerated by `tightrole pr`. Review the policy files in this change; `tightrole check --policy FILE` replays the observed calls against any edit.\n");
+    s
+}
+
+/// A table cell of resources: up to two as code spans, or the first and the count.
+fn cell(v: &[String]) -> String {
+    match v.len() {
+        0 => String::new(),
+        1..=2 => v
+            .iter()
+            .map(|r| md_code_cell(r))
+            .collect::<Vec<_>>()
+            .join(", "),
+        n => format!("{}, … ({n})", md_code_cell(&v[0])),
+    }
+}
