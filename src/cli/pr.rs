@@ -156,7 +156,7 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
             FileFormat::Json => ("json", None),
             FileFormat::Terraform => (
                 "tf",
-                Some(crate::report::iac::terraform(std::slice::from_ref(p))),
+                Some(crate::report::iac::terraform(std::slice::from_ref(p))?),
             ),
             FileFormat::Cloudformation => (
                 "yaml",
