@@ -2,6 +2,12 @@
 //! One module per defect class of the "log text can't forge or widen anything" review; each
 //! test is built from the case the review found (docs/reliability.md, "Threat model").
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "integration tests fail loudly on broken fixtures"
+)]
+
 mod common;
 
 #[path = "adversarial/denied.rs"]

@@ -951,3 +951,44 @@ pub fn serverless(principals: &[PrincipalOut]) -> Result<String, IacError> {
     out.push_str(&yaml_document(&Value::Mapping(doc)));
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hcl_strings_do_not_interpolate() {
+        assert_eq!(
+            hcl_str("arn:aws:s3:::b/${aws:username}/*"),
+            r#""arn:aws:s3:::b/$${aws:username}/*""#
+        );
+        assert_eq!(hcl_str("a\"b"), r#""a\"b""#);
+        assert_eq!(hcl_str("\u{8}\u{c}\n%{x}"), r#""\u0008\u000C\n%%{x}""#);
+        assert_eq!(tf_ident("orders-api"), "orders_api");
+        assert_eq!(tf_ident(""), "_");
+        assert_eq!(logical_id("orders-api"), "OrdersApi");
+    }
+
+    #[test]
+    fn yaml_scalars_read_back_as_strings() {
+        for s in [
+            "yes",
+            "Null",
+            "2012-10-17",
+            "*a",
+            "&a",
+            "!Ref",
+            "a: b",
+            "x:",
+            "",
+            " a",
+        ] {
+            assert!(!plain_ok(s), "{s}");
+        }
+        assert_eq!(yaml_scalar("arn:aws:s3:::b/*"), "arn:aws:s3:::b/*");
+        assert_eq!(yaml_scalar("it's"), "'it''s'");
+        assert_eq!(yaml_scalar("a\nb\u{85}"), r#""a\nb\u0085""#);
+        assert!(has_dynamic_reference("x{{ Resolve:ssm:p}}"));
+        assert!(!has_dynamic_reference("{{resolv"));
+    }
+}
