@@ -132,7 +132,7 @@ pub fn run(mut args: Args) -> anyhow::Result<Exit> {
             return Ok(analysis.final_exit(&args.input));
         }
         Format::Text => report::generate_text(&out),
-        Format::Terraform => report::iac::terraform(&out.principals),
+        Format::Terraform => report::iac::terraform(&out.principals)?,
         Format::Cloudformation => report::iac::cloudformation(&out.principals)?,
         Format::Serverless => report::iac::serverless(&out.principals)?,
     };

@@ -194,7 +194,7 @@ fn policy_files(args: &Args, principals: &[PrincipalOut]) -> anyhow::Result<File
         );
         match args.file_format {
             FileFormat::Terraform => {
-                let text = crate::report::iac::terraform(std::slice::from_ref(p));
+                let text = crate::report::iac::terraform(std::slice::from_ref(p))?;
                 files.add(&dir.join(format!("{stem}.tf")), text, owner)?;
             }
             FileFormat::Cloudformation => {

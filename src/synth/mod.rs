@@ -60,6 +60,8 @@ pub enum PolicyKind {
 pub const MANAGED_LIMIT: usize = 6_144;
 pub const INLINE_AGGREGATE_LIMIT: usize = 10_240;
 pub const MANAGED_PER_ROLE: usize = 10;
+/// IAM's limit on all of a user's inline policies together.
+pub const USER_INLINE_AGGREGATE_LIMIT: usize = 2_048;
 
 #[derive(Debug, Clone)]
 pub struct SynthOptions {
