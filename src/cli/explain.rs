@@ -51,6 +51,7 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         principals: vec![args.principal.clone()],
         functions: args.functions.clone(),
         threads: None,
+        max_file_size: crate::source::DEFAULT_MAX_FILE_SIZE,
         strict: false,
         stats: None,
         lookup_events: false,

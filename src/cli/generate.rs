@@ -68,7 +68,10 @@ pub struct SynthArgs {
     pub generalize: Level,
 
     /// At `prefix`: the most S3 path prefixes kept per bucket in one statement.
-    #[arg(long, value_name = "N", default_value_t = 32, help_heading = "Policy")]
+    /// (At most 4,096: past that many keys at the top of one bucket, the reader has already
+    /// folded them into the bucket's pattern.)
+    #[arg(long, value_name = "N", default_value_t = 32, help_heading = "Policy",
+          value_parser = clap::builder::TypedValueParser::map(clap::value_parser!(u16).range(1..=4096), usize::from))]
     pub max_prefixes: usize,
 
     /// Replace action lists by wildcards that grant exactly the same actions.

@@ -55,6 +55,11 @@ pub struct InputArgs {
     #[arg(long, value_name = "N", value_parser = thread_count, help_heading = "Input")]
     pub threads: Option<usize>,
 
+    /// Skip (with a warning) any input larger than this once decompressed: `512M`, `2G`, or
+    /// bytes. Guards memory against decompression bombs.
+    #[arg(long, value_name = "SIZE", value_parser = byte_size, default_value = "1G", help_heading = "Input")]
+    pub max_file_size: u64,
+
     /// Treat unusable input (a corrupt file, a bad record) as a failure.
     #[arg(long, help_heading = "Input")]
     pub strict: bool,
@@ -275,6 +280,7 @@ impl InputArgs {
             regions: self.aws.regions.clone(),
             functions: Default::default(),
             fold_resources: self.key_level != crate::synth::Level::Exact,
+            max_file_size: Some(self.max_file_size),
         })
     }
 
@@ -604,6 +610,25 @@ impl Analysis {
         }
         Exit::Ok
     }
+}
+
+/// `--max-file-size`: bytes, or a number with `K`, `M`, `G` (powers of 1,024).
+fn byte_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (num, mul) = match t.char_indices().last() {
+        Some((i, c)) if c.eq_ignore_ascii_case(&'k') => (&t[..i], 1u64 << 10),
+        Some((i, c)) if c.eq_ignore_ascii_case(&'m') => (&t[..i], 1 << 20),
+        Some((i, c)) if c.eq_ignore_ascii_case(&'g') => (&t[..i], 1 << 30),
+        _ => (t, 1),
+    };
+    num.trim()
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(mul))
+        .filter(|n| *n > 0)
+        .ok_or_else(|| {
+            format!("`{s}` is not a size: give bytes, or a number with K, M or G (`512M`)")
+        })
 }
 
 #[cfg(test)]

@@ -224,21 +224,44 @@ pub fn io_reason(e: &std::io::Error) -> String {
     }
 }
 
-/// Reads one input's raw bytes into `raw` (cleared first). `false`, with a warning, when it
-/// cannot be read.
-fn read_raw(input: &Input, raw: &mut Vec<u8>, report: &mut FileReport) -> bool {
+/// The default bound on one input's size, decompressed (`--max-file-size`): CloudTrail
+/// delivery files are a few MB to tens of MB; a file past this is a decompression bomb or not a
+/// trail file, and reading it would take memory in proportion.
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 1 << 30;
+
+fn too_large(input: &str, limit: u64, report: &mut FileReport, what: &str) {
+    report.skipped = true;
+    report.diagnostics.push(Diagnostic::warning(
+        input,
+        format!(
+            "{what} more than {limit} bytes, over `--max-file-size`; skipped (raise the limit to read it)"
+        ),
+    ));
+}
+
+/// Reads one input's raw bytes into `raw` (cleared first), at most `limit` of them. `false`,
+/// with a warning, when it cannot be read or is larger.
+fn read_raw(input: &Input, limit: u64, raw: &mut Vec<u8>, report: &mut FileReport) -> bool {
     raw.clear();
+    let bounded = |r: &mut dyn Read, raw: &mut Vec<u8>| {
+        r.take(limit.saturating_add(1)).read_to_end(raw).map(|_| ())
+    };
     let read = match input {
-        Input::Stdin => std::io::stdin().lock().read_to_end(raw).map(|_| ()),
-        Input::File(p) => std::fs::File::open(p).and_then(|mut f| f.read_to_end(raw).map(|_| ())),
+        Input::Stdin => bounded(&mut std::io::stdin().lock(), raw),
+        Input::File(p) => std::fs::File::open(p).and_then(|mut f| bounded(&mut f, raw)),
         Input::Spooled { path, remove, .. } => {
-            let r = std::fs::File::open(path).and_then(|mut f| f.read_to_end(raw).map(|_| ()));
+            let r = std::fs::File::open(path).and_then(|mut f| bounded(&mut f, raw));
             if *remove {
                 let _ = std::fs::remove_file(path);
             }
             r
         }
     };
+    if read.is_ok() && raw.len() as u64 > limit {
+        too_large(&input.display(), limit, report, "holds");
+        raw.clear();
+        return false;
+    }
     if let Err(e) = read {
         report.skipped = true;
         report.diagnostics.push(Diagnostic::warning(
@@ -254,9 +277,16 @@ fn is_gzip(raw: &[u8]) -> bool {
     raw.starts_with(&[0x1f, 0x8b])
 }
 
-/// Decompresses a gzip stream (concatenated members too) into `out` (cleared first). A corrupt
-/// or truncated stream keeps what was decoded before the break, with a warning.
-fn gunzip_into(name: &str, raw: &[u8], out: &mut Vec<u8>, report: &mut FileReport) {
+/// Decompresses a gzip stream (concatenated members too) into `out` (cleared first), at most
+/// `limit` bytes: past that the file is skipped with a warning (`false`). A corrupt or truncated
+/// stream keeps what was decoded before the break, with a warning.
+fn gunzip_into(
+    name: &str,
+    raw: &[u8],
+    limit: u64,
+    out: &mut Vec<u8>,
+    report: &mut FileReport,
+) -> bool {
     out.clear();
     // The trailer gives the (last member's) size: room for all of it at once, not a doubling
     // chain of copies; never trusted beyond a sane ratio.
@@ -268,8 +298,17 @@ fn gunzip_into(name: &str, raw: &[u8], out: &mut Vec<u8>, report: &mut FileRepor
         .map(|t: [u8; 4]| u32::from_le_bytes(t) as usize)
         .filter(|&n| n <= raw.len().saturating_mul(64))
         .unwrap_or(0);
-    out.reserve(size_hint.max(raw.len().saturating_mul(8)) + 1);
-    if let Err(e) = MultiGzDecoder::new(raw).read_to_end(out) {
+    let cap = usize::try_from(limit).unwrap_or(usize::MAX);
+    out.reserve(size_hint.max(raw.len().saturating_mul(8)).min(cap) + 1);
+    let read = MultiGzDecoder::new(raw)
+        .take(limit.saturating_add(1))
+        .read_to_end(out);
+    if out.len() as u64 > limit {
+        too_large(name, limit, report, "decompresses to");
+        out.clear();
+        return false;
+    }
+    if let Err(e) = read {
         let msg = if out.is_empty() {
             format!("corrupt gzip stream: {}", io_reason(&e))
         } else {
@@ -282,6 +321,7 @@ fn gunzip_into(name: &str, raw: &[u8], out: &mut Vec<u8>, report: &mut FileRepor
             Diagnostic::warning(name, msg).at(format!("after decompressed byte {}", out.len())),
         );
     }
+    true
 }
 
 /// The decompressed bytes of `raw`: gzip (detected by its magic number) inflated into `out`,
@@ -289,12 +329,15 @@ fn gunzip_into(name: &str, raw: &[u8], out: &mut Vec<u8>, report: &mut FileRepor
 fn decoded<'a>(
     name: &str,
     raw: &'a [u8],
+    limit: u64,
     out: &'a mut Vec<u8>,
     report: &mut FileReport,
 ) -> &'a [u8] {
     report.bytes_in = raw.len() as u64;
     let bytes: &[u8] = if is_gzip(raw) {
-        gunzip_into(name, raw, out, report);
+        if !gunzip_into(name, raw, limit, out, report) {
+            return &[];
+        }
         out
     } else {
         raw
@@ -334,8 +377,10 @@ pub fn parse_bytes(
     report: &mut FileReport,
 ) {
     let mut out = Vec::new();
-    let bytes = decoded(name, raw, &mut out, report);
-    parse_decoded(name, bytes, on_record, report);
+    let bytes = decoded(name, raw, DEFAULT_MAX_FILE_SIZE, &mut out, report);
+    if !report.skipped {
+        parse_decoded(name, bytes, on_record, report);
+    }
 }
 
 thread_local! {
@@ -350,20 +395,33 @@ thread_local! {
 /// Buffers grown past this by one large file are given back rather than kept.
 const KEEP_BUFFER: usize = 256 << 20;
 
-/// Reads and parses one input, handing each record to `on_record`.
+/// Reads and parses one input, handing each record to `on_record`, within the default size
+/// bound ([`DEFAULT_MAX_FILE_SIZE`]).
 pub fn read_input(input: &Input, on_record: &mut dyn FnMut(&Record<'_>)) -> FileReport {
+    read_input_limited(input, DEFAULT_MAX_FILE_SIZE, on_record)
+}
+
+/// As [`read_input`], skipping (with a warning) an input larger than `limit` bytes once
+/// decompressed: memory stays bounded on a decompression bomb.
+pub fn read_input_limited(
+    input: &Input,
+    limit: u64,
+    on_record: &mut dyn FnMut(&Record<'_>),
+) -> FileReport {
     let mut report = FileReport::default();
     let name = input.display();
     // `take`, not a borrow held across the parse: `on_record` may read another input on this
     // thread (it does not today), which then gets fresh buffers.
     let (mut raw, mut out) = BUFFERS.with(|b| std::mem::take(&mut *b.borrow_mut()));
     let t0 = std::time::Instant::now();
-    if read_raw(input, &mut raw, &mut report) {
-        let bytes = decoded(&name, &raw, &mut out, &mut report);
+    if read_raw(input, limit, &mut raw, &mut report) {
+        let bytes = decoded(&name, &raw, limit, &mut out, &mut report);
         report.seconds_decompress = t0.elapsed().as_secs_f64();
-        let t1 = std::time::Instant::now();
-        parse_decoded(&name, bytes, on_record, &mut report);
-        report.seconds_parse = t1.elapsed().as_secs_f64();
+        if !report.skipped {
+            let t1 = std::time::Instant::now();
+            parse_decoded(&name, bytes, on_record, &mut report);
+            report.seconds_parse = t1.elapsed().as_secs_f64();
+        }
     }
     for b in [&mut raw, &mut out] {
         if b.capacity() > KEEP_BUFFER {

@@ -158,6 +158,15 @@ pub fn fold_on_read(arn: &str) -> Option<String> {
     (folded != arn).then_some(folded)
 }
 
+/// The bucket pattern head (`arn:aws:s3:::b/`) of an S3 object at the top of its bucket (a key
+/// without `/`); `None` for anything else.
+pub fn top_level_object(arn: &str) -> Option<&str> {
+    match parent(arn)? {
+        Parent::S3 { head, key } if !key.contains('/') && !key.is_empty() => Some(head),
+        _ => None,
+    }
+}
+
 /// Keys → at most `bound` patterns. Object keys change with every write
 /// (`uploads/2026/11/28/<uuid>.jpg`), so a key in a directory stands for its directory, cut
 /// before the first segment that looks like a date or an id (`uploads/`). The directories are cut

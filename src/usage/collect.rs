@@ -15,7 +15,7 @@ use crate::diag::Diagnostic;
 use crate::identity::actor;
 use crate::mapping::Mapper;
 use crate::record::Record;
-use crate::source::{FileReport, Input, layout_info, read_input};
+use crate::source::{FileReport, Input, layout_info};
 
 /// Record filters, applied before mapping.
 #[derive(Debug, Clone, Default)]
@@ -31,6 +31,9 @@ pub struct Filters {
     /// Fold S3 object keys and log streams into the patterns a generalized policy names as
     /// they are read (see [`Aggregate::add_span`]); only for commands that generalize.
     pub fold_resources: bool,
+    /// Inputs larger than this once decompressed are skipped with a warning (`None`: the
+    /// default, [`crate::source::DEFAULT_MAX_FILE_SIZE`]).
+    pub max_file_size: Option<u64>,
 }
 
 impl Filters {
@@ -239,7 +242,10 @@ fn read_one(input: &Input, filters: &Filters, mapper: &Mapper, agg: &mut Aggrega
             }
         }
     };
-    let mut report = read_input(input, &mut on_record);
+    let limit = filters
+        .max_file_size
+        .unwrap_or(crate::source::DEFAULT_MAX_FILE_SIZE);
+    let mut report = crate::source::read_input_limited(input, limit, &mut on_record);
     if bad > 100 {
         diags.push(Diagnostic::warning(
             &name,

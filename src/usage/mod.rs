@@ -307,10 +307,20 @@ fn merge_fast(into: &mut FastGrants, from: FastGrants) {
     }
 }
 
+/// Distinct keys at the top of one bucket kept exact per (actor, action) before the others are
+/// folded into the bucket's pattern (`b/*`) as they are read. `--max-prefixes` is at most this,
+/// and the generalizer turns more top-level keys than `--max-prefixes` into `b/*` anyway, so the
+/// policy does not change; memory stays bounded when a function touches millions of keys at
+/// the top of a bucket.
+pub const FOLD_TOP_LEVEL_AFTER: u32 = 4096;
+
 /// What one actor (before function resolution) did.
 #[derive(Debug, Clone, Default)]
 pub struct ActorUsage {
     grants: FastGrants,
+    /// (action, bucket head) → exact top-level keys granted so far (see
+    /// [`FOLD_TOP_LEVEL_AFTER`]).
+    top_level: FastMap<(String, String), u32>,
     denied: FastGrants,
     /// `eventSource eventName` of calls that need no permission.
     pub permission_less: BTreeMap<String, Evidence>,
@@ -324,6 +334,9 @@ pub struct ActorUsage {
 impl ActorUsage {
     fn merge(&mut self, o: ActorUsage) {
         merge_fast(&mut self.grants, o.grants);
+        for (k, n) in o.top_level {
+            *self.top_level.entry(k).or_default() += n;
+        }
         merge_fast(&mut self.denied, o.denied);
         merge_evidence(&mut self.permission_less, o.permission_less);
         self.regions.extend(o.regions);
@@ -447,6 +460,7 @@ impl Aggregate {
         }
         let event_id = rec.event_id.as_deref().unwrap_or("");
         let invoked_by = rec.invoked_by();
+        let top_level = &mut usage.top_level;
         let target = match mapping.class {
             Class::Mapped | Class::ServiceMade => &mut usage.grants,
             Class::Denied => &mut usage.denied,
@@ -468,11 +482,23 @@ impl Aggregate {
             let action = need.action.qualified();
             let by = need.via.as_deref().or(invoked_by);
             for res in &need.resolved.resources {
-                let folded = if fold {
+                let mut folded = if fold {
                     crate::synth::generalize::fold_on_read(res)
                 } else {
                     None
                 };
+                if fold
+                    && folded.is_none()
+                    && let Some(head) = crate::synth::generalize::top_level_object(res)
+                    && !target.contains_key(&Pair(&action, res))
+                {
+                    let n = entry_by(top_level, &action, head, || 0);
+                    if *n >= FOLD_TOP_LEVEL_AFTER {
+                        folded = Some(format!("{head}*"));
+                    } else {
+                        *n += 1;
+                    }
+                }
                 let new = || Evidence::new(time, event_id);
                 let ev = match folded {
                     Some(pattern) => {

@@ -295,7 +295,7 @@ fn pr_keeps_modes_and_sweeps_stale_temporaries() {
     // each denied call counted once (PR.md: "denied calls seen … (N call(s))")
     let body = std::fs::read_to_string(&body).unwrap();
     assert!(
-        body.contains("`s3:DeleteObject` on arn:aws:s3:::b/k (3 call(s))"),
+        body.contains("`s3:DeleteObject` on `arn:aws:s3:::b/k` (3 call(s))"),
         "{body}"
     );
 }

@@ -211,7 +211,8 @@ fn terraform_escapes_hcl_strings_and_comments() {
         expected
             .iter()
             .flatten()
-            .any(|r| r.contains("${aws:username}"))
+            .any(|r| r.contains("${$}{aws:username}")),
+        "a policy variable from the log is escaped into a literal"
     );
     if !on_path("terraform") {
         eprintln!("note: terraform not on PATH, HCL round trip skipped");
