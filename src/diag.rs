@@ -69,3 +69,19 @@ impl fmt::Display for Diagnostic {
         f.write_str(&terminal(&self.message))
     }
 }
+
+/// A short, stable reason for an I/O error (no OS error numbers).
+pub fn io_reason(e: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    match e.kind() {
+        ErrorKind::NotFound => "no such file or directory".into(),
+        ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => {
+            let s = e.to_string();
+            match s.find(" (os error") {
+                Some(i) => s[..i].to_lowercase(),
+                None => s.to_lowercase(),
+            }
+        }
+    }
+}

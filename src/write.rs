@@ -186,7 +186,7 @@ impl FileSet {
     pub fn commit(self) -> Result<Vec<PathBuf>, WriteError> {
         let stage_err = |p: &Path, e: &std::io::Error| WriteError::Stage {
             path: p.display().to_string(),
-            reason: reason(e),
+            reason: crate::diag::io_reason(e),
         };
         // Directories first: a target that is a directory, or under a file, fails here.
         let mut created: Vec<PathBuf> = Vec::new();
@@ -231,7 +231,7 @@ impl FileSet {
                 }
                 return Err(WriteError::Replace {
                     path: path.display().to_string(),
-                    reason: reason(&e),
+                    reason: crate::diag::io_reason(&e),
                     replaced: written.len(),
                 });
             }
@@ -368,22 +368,6 @@ fn stage(target: &Path, bytes: &[u8]) -> std::io::Result<PathBuf> {
 fn sync_dir(dir: &Path) {
     if let Ok(d) = File::open(dir) {
         let _ = d.sync_all();
-    }
-}
-
-/// An I/O error as a lowercase reason, without the OS error number.
-fn reason(e: &std::io::Error) -> String {
-    use std::io::ErrorKind;
-    match e.kind() {
-        ErrorKind::NotFound => "no such file or directory".into(),
-        ErrorKind::PermissionDenied => "permission denied".into(),
-        _ => {
-            let s = e.to_string();
-            match s.find(" (os error") {
-                Some(i) => s[..i].to_lowercase(),
-                None => s.to_lowercase(),
-            }
-        }
     }
 }
 

@@ -208,21 +208,7 @@ fn walk_dir(dir: PathBuf, arg: String) -> impl Iterator<Item = Result<Input, Dia
         })
 }
 
-/// A short, stable reason for an I/O error (no OS error numbers).
-pub fn io_reason(e: &std::io::Error) -> String {
-    use std::io::ErrorKind;
-    match e.kind() {
-        ErrorKind::NotFound => "no such file or directory".into(),
-        ErrorKind::PermissionDenied => "permission denied".into(),
-        _ => {
-            let s = e.to_string();
-            match s.find(" (os error") {
-                Some(i) => s[..i].to_lowercase(),
-                None => s.to_lowercase(),
-            }
-        }
-    }
-}
+pub use crate::diag::io_reason;
 
 /// The default bound on one input's size, decompressed (`--max-file-size`): CloudTrail
 /// delivery files are a few MB to tens of MB; a file past this is a decompression bomb or not a
