@@ -128,16 +128,7 @@ pub fn principal_stems(principals: &[(&str, &str, &str)]) -> Vec<String> {
 /// A name for an error message: control characters escaped, so a name read from a log cannot
 /// rewrite the terminal.
 pub fn printable(name: &str) -> String {
-    name.chars()
-        .flat_map(|c| {
-            let escaped: Vec<char> = if c.is_control() {
-                c.escape_default().collect()
-            } else {
-                vec![c]
-            };
-            escaped
-        })
-        .collect()
+    crate::escape::terminal(name).into_owned()
 }
 
 /// Files written all or nothing: see the module documentation.

@@ -159,9 +159,9 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
             for b in &out.denied_now_allowed {
                 s.push_str(&format!(
                     "{}: `{}` on `{}` was denied in the trail and would be allowed ({} call(s), last {})\n",
-                    b.principal,
-                    b.action,
-                    b.resource,
+                    t(&b.principal),
+                    t(&b.action),
+                    t(&b.resource),
                     b.count,
                     b.last_seen.format("%Y-%m-%dT%H:%M:%SZ")
                 ));

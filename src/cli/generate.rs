@@ -204,15 +204,34 @@ pub fn build(
     // order, and the first failure in that order is the one reported, so the output does not
     // depend on the thread count. The graph is built meanwhile.
     let entries: Vec<_> = usage.principals.iter().collect();
+    // role ARN → every principal that runs as it: their policies all land on the role, so one
+    // principal's explicit deny must not take away another's observed call
+    let mut on_role: BTreeMap<&str, Vec<(&PrincipalId, &crate::usage::Grants)>> = BTreeMap::new();
+    for (o, q) in &usage.principals {
+        if let Some(r) = &q.role_arn {
+            on_role.entry(r.as_str()).or_default().push((o, &q.grants));
+        }
+    }
     let one = |(id, p): (&PrincipalId, &PrincipalUsage)| -> anyhow::Result<PrincipalOut> {
         let carry = carried.for_principal(id, p);
         let proposal = if p.grants.is_empty() && carry.is_empty() {
             None
         } else {
-            let proposal = crate::synth::propose(&p.grants, &p.denied, &carry, catalog, &opts)
+            let siblings: Vec<(&str, &crate::usage::Grants)> = p
+                .role_arn
+                .as_deref()
+                .and_then(|r| on_role.get(r))
+                .into_iter()
+                .flatten()
+                .filter(|(o, _)| *o != id)
+                .map(|(o, g)| (o.name.as_str(), *g))
+                .collect();
+            let (denied, fence_notes) = crate::synth::denied_to_fence(&p.denied, &siblings);
+            let mut proposal = crate::synth::propose(&p.grants, &denied, &carry, catalog, &opts)
                 .map_err(|e| {
                     anyhow::anyhow!("cannot write a policy for {} `{}`: {e}", id.kind, id.name)
                 })?;
+            proposal.notes.extend(fence_notes);
             let failures = crate::synth::replay(&proposal.documents, p);
             if let Some(f) = failures.first() {
                 bail!(

@@ -372,6 +372,31 @@ fn tf_document(out: &mut String, ident: &str, doc: &PolicyDocument) {
 /// resources, formatted as `terraform fmt` would. A role (or user) whose inline policies
 /// together would exceed IAM's limit gets `aws_iam_policy` resources and attachments instead.
 pub fn terraform(principals: &[PrincipalOut]) -> Result<String, IacError> {
+    // The `aws_iam_policy_document` data source turns every `&{` into `${` (its own spelling of
+    // a policy variable), and IAM has no escape for `&` or `{`: a value from the log holding
+    // `&{` would become a variable. Refused, naming it.
+    for p in principals {
+        for doc in documents(p) {
+            for st in &doc.statements {
+                let values = st
+                    .action
+                    .values()
+                    .iter()
+                    .chain(st.resource.values())
+                    .chain(st.condition.values().flat_map(|k| k.values().flatten()));
+                if let Some(v) = values.into_iter().find(|v| v.contains("&{")) {
+                    return Err(unsafe_value(
+                        "terraform",
+                        owner(p),
+                        (
+                            v.clone(),
+                            "a policy variable (`aws_iam_policy_document` reads `&{` as `${`)",
+                        ),
+                    ));
+                }
+            }
+        }
+    }
     let managed = over_inline_limit(principals, "terraform")?;
     let mut done: BTreeSet<&Target> = BTreeSet::new();
     let mut idents = Unique::default();

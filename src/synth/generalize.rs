@@ -379,7 +379,7 @@ pub fn generalize_folded<'f>(
     out.retain(|r| {
         !patterns
             .iter()
-            .any(|p| p != r && crate::wildcard::matches(p, r, false))
+            .any(|p| p != r && crate::wildcard::matches(p, &crate::wildcard::unescape(r), false))
     });
     records.retain(|g| out.contains(&g.pattern));
     (out, records)

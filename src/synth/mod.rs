@@ -292,6 +292,61 @@ fn denied_resources<'d>(action: &str, denied: &'d Grants) -> Vec<(&'d str, Strin
         .collect()
 }
 
+/// Was `action` on `resource` among the observed grants: granted as it is, or folded on read
+/// into a pattern that covers it? `None` when a covering pattern folded in too many resources
+/// to tell.
+pub fn allowed_in(grants: &Grants, action: &str, resource: &str) -> Option<bool> {
+    let text = crate::wildcard::unescape(resource);
+    let mut answer = Some(false);
+    for ((a, g), e) in grants {
+        if !a.eq_ignore_ascii_case(action) {
+            continue;
+        }
+        match e.folded.as_deref() {
+            None if g == resource => return Some(true),
+            None => {}
+            Some(f) if crate::wildcard::matches(g, &text, false) => match f.contains(resource) {
+                Some(true) => return Some(true),
+                Some(false) => {}
+                None => answer = None,
+            },
+            Some(_) => {}
+        }
+    }
+    answer
+}
+
+/// The denied calls of a principal that its proposal must keep denied: all of them, except
+/// those another principal on the same role (a function sharing it, or the role's other
+/// sessions) was allowed, since every policy of a role applies to all of them. Returns the
+/// calls and a note for each left out.
+pub fn denied_to_fence(
+    denied: &Grants,
+    siblings: &[(&str, &Grants)],
+) -> (Grants, Vec<String>) {
+    let mut out = Grants::new();
+    let mut notes = Vec::new();
+    for ((action, resource), ev) in denied {
+        match siblings
+            .iter()
+            .find(|(_, g)| allowed_in(g, action, resource) == Some(true))
+        {
+            Some((who, _)) => notes.push(format!(
+                "`{action}` on `{resource}` was denied here but allowed for `{who}`, which runs as the same role: not denied explicitly"
+            )),
+            None => {
+                out.insert((action.clone(), resource.clone()), ev.clone());
+            }
+        }
+    }
+    (out, notes)
+}
+
+/// Most observed resources a generalized pattern is narrowed into around a denied call; past
+/// this the pattern stays and the denied resource gets an explicit `Deny` ([`deny_guard`]), so
+/// one denied call cannot blow a policy past its size limit.
+const NARROW_MAX: usize = 64;
+
 /// Generalized patterns that would cover a denied call of the same action are given up: the
 /// observed resources they stand for are granted instead, each as narrow as it was read (a
 /// resource folded on read stays its directory pattern; the final guard in [`propose`] denies
@@ -325,8 +380,12 @@ fn narrow_around_denied(
         }
         let members: Vec<&String> = observed
             .iter()
-            .filter(|r| crate::wildcard::matches(&p, r, false))
+            .filter(|r| crate::wildcard::matches(&p, &crate::wildcard::unescape(r), false))
             .collect();
+        if members.len() > NARROW_MAX {
+            out.insert(p);
+            continue;
+        }
         notes.push(format!(
             "`{action}` on `{p}` would also allow the denied call on `{}`: narrowed to the {} resource(s) it stands for",
             hit.join("`, `"),
@@ -361,15 +420,20 @@ fn deny_guard(
         if crate::wildcard::has_wildcard(resource) {
             continue;
         }
+        // Allowed, or allowed under a condition the denied call's context does not decide
+        // (a grant scoped to another function's `lambda:SourceFunctionArn`): fenced either way.
         let allowed = replay_contexts(ev).iter().any(|ctx| {
-            evaluate_all(
-                [&doc],
-                &Request {
-                    action,
-                    resource,
-                    context: ctx,
-                },
-            ) == Decision::Allow
+            !matches!(
+                evaluate_all(
+                    [&doc],
+                    &Request {
+                        action,
+                        resource,
+                        context: ctx,
+                    },
+                ),
+                Decision::ImplicitDeny | Decision::ExplicitDeny
+            )
         });
         if !allowed {
             continue;
@@ -393,25 +457,21 @@ fn deny_guard(
             .filter_map(|s| s.sid.clone())
             .collect::<Vec<_>>()
             .join("`, `");
-        // Was this very call also allowed: the same resource granted, or (maybe) one of the
-        // resources folded into a pattern that covers it? Denying it would break what worked.
-        let text = crate::wildcard::unescape(resource);
-        let also_allowed = grants.iter().any(|((a, g), e)| {
-            a.eq_ignore_ascii_case(action)
-                && match e.folded.as_deref() {
-                    Some(f) => crate::wildcard::matches(g, &text, false) && f.may_contain(resource),
-                    None => g == resource,
-                }
-        });
-        if also_allowed {
-            notes.push(format!(
-                "`{action}` on `{resource}` was denied in the trail but also allowed (or may have been, among the resources folded into a pattern): it stays allowed (statement `{by}`)"
-            ));
-            continue;
+        // Was this very call also allowed? Denying it would break what worked.
+        match allowed_in(grants, action, resource) {
+            Some(true) => {
+                notes.push(format!(
+                    "`{action}` on `{resource}` was denied in the trail but also allowed: it stays allowed (statement `{by}`)"
+                ));
+                continue;
+            }
+            Some(false) => notes.push(format!(
+                "`{action}` on `{resource}` was denied in the trail and statement `{by}` would allow it: denied explicitly"
+            )),
+            None => notes.push(format!(
+                "`{action}` on `{resource}` was denied in the trail and statement `{by}` would allow it: denied explicitly (whether it was also allowed cannot be told among the many resources folded into that pattern; if it was, remove the `Deny`)"
+            )),
         }
-        notes.push(format!(
-            "`{action}` on `{resource}` was denied in the trail and statement `{by}` would allow it: denied explicitly"
-        ));
         by_resource.entry(resource).or_default().insert(action);
     }
     // the same denied actions on several resources share one statement

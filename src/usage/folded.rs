@@ -78,13 +78,19 @@ impl Folded {
         }
     }
 
-    /// Could `resource` be one of those folded in? Exact while fewer than [`EXACT`] were
-    /// (barring a 64-bit hash collision); beyond, a resource whose hash is not among the kept
-    /// smallest cannot be told apart and counts as maybe.
-    pub fn may_contain(&self, resource: &str) -> bool {
+    /// Was `resource` one of those folded in? `Some(true)` when its hash is kept (barring a
+    /// 64-bit collision), `Some(false)` when it would have been kept and is not, `None` when the
+    /// sketch is past its exact range and the resource's hash is not among the kept smallest:
+    /// that cannot be told.
+    pub fn contains(&self, resource: &str) -> Option<bool> {
         let h = hash(resource);
-        self.hashes.contains(&h)
-            || (self.hashes.len() >= EXACT && self.hashes.last().is_some_and(|&l| h > l))
+        if self.hashes.contains(&h) {
+            Some(true)
+        } else if self.hashes.len() >= EXACT && self.hashes.last().is_some_and(|&l| h > l) {
+            None
+        } else {
+            Some(false)
+        }
     }
 
     /// The first few resources folded in, by name.

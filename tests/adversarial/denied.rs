@@ -408,3 +408,167 @@ fn athena_rows_keep_denied_keys_exact() {
         "allowed keys cut, the denied one exact"
     );
 }
+
+/// Two functions share a role: one is denied on an object the other reads. Their policies all
+/// land on the role, so the first one's proposal must not deny what the second one did.
+#[test]
+fn a_deny_for_one_function_never_blocks_another_on_the_same_role() {
+    let tmp = TempDir::new().unwrap();
+    let call = |who: &str, key: &str, denied: bool| {
+        let mut r = common::record(
+            who,
+            "s3.amazonaws.com",
+            "GetObject",
+            json!({"bucketName": BUCKET, "key": key}),
+        );
+        r["eventID"] = json!(format!("{who}-{key}-{denied}"));
+        if denied {
+            r = common::with(r, "errorCode", json!("AccessDenied"));
+        }
+        r
+    };
+    let trail = common::write_records(
+        tmp.path(),
+        "trail.json",
+        &[
+            call("fn:shared-role/a", "uploads/2026/11/03/x.jpg", false),
+            call("fn:shared-role/a", "uploads/2026/11/03/private.jpg", true),
+            call("fn:shared-role/b", "uploads/2026/11/03/private.jpg", false),
+        ],
+    );
+    let out = tmp.path().join("out");
+    let run = common::tightrole(
+        &[
+            "generate",
+            trail.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout
+            .contains("allowed for `b`, which runs as the same role"),
+        "{}",
+        run.stdout
+    );
+    // every policy of the role together still allows what `b` did
+    let docs: Vec<PolicyDocument> = ["function/a.json", "function/b.json"]
+        .iter()
+        .map(|f| PolicyDocument::parse(&std::fs::read_to_string(out.join(f)).unwrap()).unwrap())
+        .collect();
+    let d = evaluate_all(
+        docs.iter(),
+        &Request {
+            action: "s3:GetObject",
+            resource: &format!("arn:aws:s3:::{BUCKET}/uploads/2026/11/03/private.jpg"),
+            context: &Context::default(),
+        },
+    );
+    assert_eq!(d, Decision::Allow, "b's call stays allowed on the role");
+}
+
+/// With `--shared-role scope`, grants carry `lambda:SourceFunctionArn`; a denied call of one
+/// function under another's generalized grant is still fenced (the evaluator cannot decide the
+/// condition for it, and that counts as allowed).
+#[test]
+fn scoped_shared_roles_fence_denied_calls_too() {
+    let tmp = TempDir::new().unwrap();
+    let trail = trail(tmp.path());
+    let run = common::tightrole(
+        &[
+            "generate",
+            trail.to_str().unwrap(),
+            "--shared-role",
+            "scope",
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let out: Value = serde_json::from_str(&run.stdout).unwrap();
+    let text = out["principals"].to_string();
+    assert!(text.contains("DeniedInTrail"), "{text}");
+}
+
+/// A busy directory: a thousand objects read (more than the fold's exact range) and one denied.
+/// The pattern stays, and the denied object is denied explicitly.
+#[test]
+fn a_denied_call_in_a_busy_folded_directory_stays_denied() {
+    let tmp = TempDir::new().unwrap();
+    let mut records: Vec<Value> = (0..1000)
+        .map(|i| get(&format!("uploads/2026/11/03/img-{i:04}.jpg"), false))
+        .collect();
+    records.push(get("uploads/2026/11/03/private-c.jpg", true));
+    let trail = common::write_records(tmp.path(), "trail.json", &records);
+    let out = tmp.path().join("out");
+    let run = common::tightrole(
+        &[
+            "generate",
+            trail.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let f = out.join("function/thumbnailer.json");
+    let check = common::tightrole(
+        &[
+            "check",
+            "--policy",
+            f.to_str().unwrap(),
+            trail.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(check.code, 0, "{}", check.stdout);
+    assert!(
+        !check.stdout.contains("would be allowed"),
+        "{}",
+        check.stdout
+    );
+}
+
+/// Narrowing compares the escaped names it stands for: a directory with `?` in its name and
+/// more subdirectories than `--max-prefixes` still narrows (no internal error).
+#[test]
+fn narrowing_reads_escaped_names() {
+    let tmp = TempDir::new().unwrap();
+    let mut records: Vec<Value> = (0..40)
+        .map(|i| get(&format!("reports?/c{i:02}/x.csv"), false))
+        .collect();
+    records.push(get("reports?/c00/secret.csv", true));
+    let trail = common::write_records(tmp.path(), "trail.json", &records);
+    let out = tmp.path().join("out");
+    let run = common::tightrole(
+        &[
+            "generate",
+            trail.to_str().unwrap(),
+            "--generalize",
+            "prefix",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let f = out.join("function/thumbnailer.json");
+    let check = common::tightrole(
+        &[
+            "check",
+            "--policy",
+            f.to_str().unwrap(),
+            trail.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(check.code, 0, "{}", check.stdout);
+    assert!(
+        !check.stdout.contains("would be allowed"),
+        "{}",
+        check.stdout
+    );
+}

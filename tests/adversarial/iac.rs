@@ -701,3 +701,39 @@ fn user_inline_limit_is_two_thousand_characters() {
     );
     let _ = ACCOUNT;
 }
+
+/// Terraform's `aws_iam_policy_document` reads `&{…}` as a policy variable (`${…}`); IAM has no
+/// escape for it, so a key holding `&{` is refused for Terraform, naming it, and the JSON output
+/// keeps it as the literal it is.
+#[test]
+fn terraform_refuses_its_own_variable_spelling() {
+    let dir = TempDir::new().unwrap();
+    let records = vec![s3_get("fn:app-role/app-fn", "b/&{aws:userid}/x", 1)];
+    let path = common::write_records(dir.path(), "t.json", &records);
+    let path = path.to_str().unwrap();
+    let tf = run(&[
+        "generate",
+        "--generalize",
+        "exact",
+        "--format",
+        "terraform",
+        path,
+    ]);
+    assert_eq!(tf.code, 1, "{}", tf.stdout);
+    assert!(
+        tf.stderr.contains("&{aws:userid}") && tf.stderr.contains("policy variable"),
+        "{}",
+        tf.stderr
+    );
+    assert!(tf.stdout.is_empty(), "{}", tf.stdout);
+    let js = run(&[
+        "generate",
+        "--generalize",
+        "exact",
+        "--format",
+        "json",
+        path,
+    ]);
+    assert_eq!(js.code, 0, "{}", js.stderr);
+    assert!(js.stdout.contains("&{aws:userid}"), "{}", js.stdout);
+}
