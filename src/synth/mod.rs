@@ -320,10 +320,7 @@ pub fn allowed_in(grants: &Grants, action: &str, resource: &str) -> Option<bool>
 /// those another principal on the same role (a function sharing it, or the role's other
 /// sessions) was allowed, since every policy of a role applies to all of them. Returns the
 /// calls and a note for each left out.
-pub fn denied_to_fence(
-    denied: &Grants,
-    siblings: &[(&str, &Grants)],
-) -> (Grants, Vec<String>) {
+pub fn denied_to_fence(denied: &Grants, siblings: &[(&str, &Grants)]) -> (Grants, Vec<String>) {
     let mut out = Grants::new();
     let mut notes = Vec::new();
     for ((action, resource), ev) in denied {

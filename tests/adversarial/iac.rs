@@ -97,6 +97,18 @@ fn base64(s: &str) -> Vec<u8> {
     out
 }
 
+/// A tool from the emulator's virtualenv (`scripts/test` installs PyYAML and cfn-lint there,
+/// pinned in tests/moto/requirements.txt), else from PATH.
+fn venv_tool(name: &str) -> String {
+    std::env::var("TIGHTROLE_MOTO_PYTHON")
+        .ok()
+        .and_then(|py| {
+            let p = Path::new(&py).parent()?.join(name);
+            p.exists().then(|| p.display().to_string())
+        })
+        .unwrap_or_else(|| name.to_string())
+}
+
 fn on_path(tool: &str) -> bool {
     Command::new(tool)
         .arg("--version")
@@ -123,7 +135,8 @@ fn strings(v: &serde_yaml_ng::Value, out: &mut Vec<String>) {
 /// Framework's readers belong to); `None` when python3 with PyYAML is not installed. A date or
 /// any other non-string scalar shows up as `{"not a string": …}`.
 fn pyyaml(text: &str, dir: &Path) -> Option<Value> {
-    let ok = Command::new("python3")
+    let python = venv_tool("python");
+    let ok = Command::new(&python)
         .args(["-c", "import yaml"])
         .output()
         .is_ok_and(|o| o.status.success());
@@ -133,7 +146,7 @@ fn pyyaml(text: &str, dir: &Path) -> Option<Value> {
     }
     let file = dir.join("out.yaml");
     std::fs::write(&file, text).unwrap();
-    let out = Command::new("python3")
+    let out = Command::new(&python)
         .args([
             "-c",
             "import yaml,json,sys\nprint(json.dumps(yaml.safe_load(open(sys.argv[1], encoding='utf-8')), default=lambda o: {'not a string': str(o)}))",
@@ -375,7 +388,7 @@ fn cloudformation_yaml_round_trips_hostile_strings() {
     }
     // cfn-lint checks names and ARNs against IAM's patterns (its `.` stops at a line break):
     // lint a template of valid names and one-line keys only.
-    if !on_path("cfn-lint") {
+    if !on_path(&venv_tool("cfn-lint")) {
         eprintln!("note: cfn-lint not on PATH, skipped");
         return;
     }
@@ -401,7 +414,10 @@ fn cloudformation_yaml_round_trips_hostile_strings() {
 fn cfn_lint(template: &str, dir: &Path) {
     let file = dir.join("template.yaml");
     std::fs::write(&file, template).unwrap();
-    let out = Command::new("cfn-lint").arg(&file).output().unwrap();
+    let out = Command::new(venv_tool("cfn-lint"))
+        .arg(&file)
+        .output()
+        .unwrap();
     assert!(
         out.status.success(),
         "cfn-lint: {}{}\n{template}",
@@ -617,7 +633,7 @@ fn inline_limit_is_counted_per_role() {
             let unique: BTreeSet<_> = sids.iter().collect();
             assert_eq!(sids.len(), unique.len(), "duplicate Sids in one policy");
         }
-        if on_path("cfn-lint") {
+        if on_path(&venv_tool("cfn-lint")) {
             cfn_lint(&out.stdout, dir.path());
         }
         let mut args = vec!["generate", "--format", "terraform", path.as_str()];
