@@ -60,6 +60,27 @@ fn policy_files(dir: &Path) -> Vec<std::path::PathBuf> {
     out
 }
 
+/// `tightrole check` replays the trail against the policy file: nothing observed is blocked,
+/// and no call denied in the trail would be allowed.
+fn blocks_every_denied_call(policy: &Path, trail: &Path) {
+    let check = common::tightrole(
+        &[
+            "check",
+            "--policy",
+            policy.to_str().unwrap(),
+            trail.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(check.code, 0, "{}", check.stdout);
+    assert!(
+        !check.stdout.contains("would be allowed"),
+        "{}\n{}",
+        check.stdout,
+        std::fs::read_to_string(policy).unwrap_or_default()
+    );
+}
+
 /// Every proposal, at every `--generalize` and with `--compact`, blocks the denied call (as
 /// `tightrole check` replays it) and still allows every observed call.
 #[test]
@@ -173,21 +194,7 @@ fn a_kept_grant_over_a_denied_call_is_fenced_and_noted() {
             "arn:aws:s3:::{BUCKET}/uploads/2026/11/03/private-c.jpg"
         )])
     );
-    let check = common::tightrole(
-        &[
-            "check",
-            "--policy",
-            f.to_str().unwrap(),
-            trail.to_str().unwrap(),
-        ],
-        None,
-    );
-    assert_eq!(check.code, 0, "{}", check.stdout);
-    assert!(
-        !check.stdout.contains("would be allowed"),
-        "{}",
-        check.stdout
-    );
+    blocks_every_denied_call(&f, &trail);
 }
 
 /// Objects literally named `*`, `?`, `${aws:username}` and `a*b` are granted as themselves: the
@@ -515,21 +522,7 @@ fn a_denied_call_in_a_busy_folded_directory_stays_denied() {
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
     let f = out.join("function/thumbnailer.json");
-    let check = common::tightrole(
-        &[
-            "check",
-            "--policy",
-            f.to_str().unwrap(),
-            trail.to_str().unwrap(),
-        ],
-        None,
-    );
-    assert_eq!(check.code, 0, "{}", check.stdout);
-    assert!(
-        !check.stdout.contains("would be allowed"),
-        "{}",
-        check.stdout
-    );
+    blocks_every_denied_call(&f, &trail);
 }
 
 /// Narrowing compares the escaped names it stands for: a directory with `?` in its name and
@@ -556,19 +549,5 @@ fn narrowing_reads_escaped_names() {
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
     let f = out.join("function/thumbnailer.json");
-    let check = common::tightrole(
-        &[
-            "check",
-            "--policy",
-            f.to_str().unwrap(),
-            trail.to_str().unwrap(),
-        ],
-        None,
-    );
-    assert_eq!(check.code, 0, "{}", check.stdout);
-    assert!(
-        !check.stdout.contains("would be allowed"),
-        "{}",
-        check.stdout
-    );
+    blocks_every_denied_call(&f, &trail);
 }
