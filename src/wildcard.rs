@@ -141,36 +141,24 @@ pub fn unescape(s: &str) -> Cow<'_, str> {
     )
 }
 
-/// The policy variables a pattern names (`${aws:username}` → `aws:username`), not counting the
-/// three escapes; each with its default when written `${key, 'default'}`.
-pub fn variables(pattern: &str) -> Vec<(&str, Option<&str>)> {
-    let mut out = Vec::new();
-    let mut rest = pattern;
-    while let Some(i) = rest.find("${") {
-        let after = &rest[i + 2..];
-        let Some(j) = after.find('}') else { break };
-        let body = &after[..j];
-        if !matches!(body, "*" | "?" | "$") {
-            let (key, default) = match body.split_once(',') {
-                Some((k, d)) => {
-                    let d = d.trim();
-                    let d = d
-                        .strip_prefix('\'')
-                        .and_then(|d| d.strip_suffix('\''))
-                        .unwrap_or(d);
-                    (k.trim(), Some(d))
-                }
-                None => (body.trim(), None),
-            };
-            out.push((key, default));
+/// A policy variable's key and default: `aws:username`, or `key, 'default'`.
+fn variable(body: &str) -> (&str, Option<&str>) {
+    match body.split_once(',') {
+        Some((k, d)) => {
+            let d = d.trim();
+            let d = d
+                .strip_prefix('\'')
+                .and_then(|d| d.strip_suffix('\''))
+                .unwrap_or(d);
+            (k.trim(), Some(d))
         }
-        rest = &after[j + 1..];
+        None => (body.trim(), None),
     }
-    out
 }
 
 /// The pattern with each policy variable replaced by its value (escaped, as IAM substitutes
-/// values literally); `None` when a variable has no value and no default.
+/// values literally); `None` when a variable has no value and no default. A pattern without
+/// variables comes back as it is.
 pub fn substitute(pattern: &str, value: impl Fn(&str) -> Option<String>) -> Option<String> {
     let mut out = String::with_capacity(pattern.len());
     let mut rest = pattern;
@@ -185,10 +173,7 @@ pub fn substitute(pattern: &str, value: impl Fn(&str) -> Option<String>) -> Opti
         if matches!(body, "*" | "?" | "$") {
             out.push_str(&rest[i..i + 2 + j + 1]);
         } else {
-            let (key, default) = variables(&rest[i..i + 2 + j + 1])
-                .first()
-                .copied()
-                .unwrap_or((body, None));
+            let (key, default) = variable(body);
             let v = value(key).or_else(|| default.map(str::to_string))?;
             out.push_str(&escape(&v));
         }
@@ -239,8 +224,12 @@ mod tests {
         );
         assert_eq!(unescape("a${*}b${?}c${$}{d}$e"), "a*b?c${d}$e");
         assert_eq!(
-            variables("arn:aws:s3:::b/${aws:username}/${*}/${x, 'd'}"),
-            vec![("aws:username", None), ("x", Some("d"))]
+            substitute("arn:aws:s3:::b/${aws:username}/${*}/${x, 'd'}", |k| {
+                (k == "aws:username").then(|| "u".into())
+            })
+            .as_deref(),
+            Some("arn:aws:s3:::b/u/${*}/d"),
+            "keys and defaults"
         );
         assert_eq!(
             substitute("b/${aws:username}/${*}", |k| (k == "aws:username")
@@ -263,7 +252,8 @@ mod tests {
         fn escaped_text_matches_only_itself(s in "[a*?${}/.]{0,12}", t in "[a*?${}/.]{0,12}") {
             let e = escape(&s);
             proptest::prop_assert!(!has_wildcard(&e));
-            proptest::prop_assert!(variables(&e).is_empty());
+            // no policy variable: substitution with no values leaves it as it is
+            proptest::prop_assert_eq!(substitute(&e, |_| None), Some(e.to_string()));
             let back = unescape(&e).into_owned();
             proptest::prop_assert_eq!(back, s.clone());
             proptest::prop_assert_eq!(matches(&e, &t, false), s == t);

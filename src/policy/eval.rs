@@ -59,21 +59,19 @@ fn matcher_hits(m: &Matcher, value: &str, case_insensitive: bool) -> bool {
 /// variable (`${aws:username}`) takes its value from the request context; one the context
 /// does not give (and that has no default) cannot be decided. In older policies `${` is text.
 fn resource_hit(pattern: &str, resource: &str, ctx: &Context, variables: bool) -> Tri {
-    if !variables || !pattern.contains("${") {
-        let hit = if pattern.contains("${") {
-            // no policy variables or escapes in this version: every character is itself
-            matches(&pattern.replace('$', "${$}"), resource, false)
-        } else {
-            matches(pattern, resource, false)
-        };
-        return if hit { Tri::True } else { Tri::False };
-    }
-    if crate::wildcard::variables(pattern).is_empty() {
-        return if matches(pattern, resource, false) {
+    let hit = |p: &str| {
+        if matches(p, resource, false) {
             Tri::True
         } else {
             Tri::False
-        };
+        }
+    };
+    if !pattern.contains("${") {
+        return hit(pattern);
+    }
+    if !variables {
+        // no policy variables or escapes in this version: every character is itself
+        return hit(&pattern.replace('$', "${$}"));
     }
     let value = |key: &str| {
         ctx.values
@@ -81,8 +79,7 @@ fn resource_hit(pattern: &str, resource: &str, ctx: &Context, variables: bool) -
             .and_then(|v| (v.len() == 1).then(|| v[0].clone()))
     };
     match crate::wildcard::substitute(pattern, value) {
-        Some(p) if matches(&p, resource, false) => Tri::True,
-        Some(_) => Tri::False,
+        Some(p) => hit(&p),
         None => Tri::Unknown,
     }
 }
