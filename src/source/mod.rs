@@ -311,25 +311,26 @@ fn gunzip_into(
 }
 
 /// The decompressed bytes of `raw`: gzip (detected by its magic number) inflated into `out`,
-/// anything else `raw` itself. Counts both sizes in `report`.
+/// anything else `raw` itself. Counts both sizes in `report`. `None` when the input inflates
+/// past `limit` and was skipped (with a warning).
 fn decoded<'a>(
     name: &str,
     raw: &'a [u8],
     limit: u64,
     out: &'a mut Vec<u8>,
     report: &mut FileReport,
-) -> &'a [u8] {
+) -> Option<&'a [u8]> {
     report.bytes_in = raw.len() as u64;
     let bytes: &[u8] = if is_gzip(raw) {
         if !gunzip_into(name, raw, limit, out, report) {
-            return &[];
+            return None;
         }
         out
     } else {
         raw
     };
     report.bytes_out = bytes.len() as u64;
-    bytes
+    Some(bytes)
 }
 
 /// Parses decompressed bytes of any accepted shape, replacing invalid UTF-8 (with a warning).
@@ -363,8 +364,7 @@ pub fn parse_bytes(
     report: &mut FileReport,
 ) {
     let mut out = Vec::new();
-    let bytes = decoded(name, raw, DEFAULT_MAX_FILE_SIZE, &mut out, report);
-    if !report.skipped {
+    if let Some(bytes) = decoded(name, raw, DEFAULT_MAX_FILE_SIZE, &mut out, report) {
         parse_decoded(name, bytes, on_record, report);
     }
 }
@@ -403,7 +403,7 @@ pub fn read_input_limited(
     if read_raw(input, limit, &mut raw, &mut report) {
         let bytes = decoded(&name, &raw, limit, &mut out, &mut report);
         report.seconds_decompress = t0.elapsed().as_secs_f64();
-        if !report.skipped {
+        if let Some(bytes) = bytes {
             let t1 = std::time::Instant::now();
             parse_decoded(&name, bytes, on_record, &mut report);
             report.seconds_parse = t1.elapsed().as_secs_f64();

@@ -142,28 +142,47 @@ fn stable_dir(key: &str) -> Option<&str> {
     Some(&key[..end])
 }
 
-/// The pattern a resource is folded into as it is read, when the policy will be generalized
-/// (`--generalize prefix` or `type`): an S3 object key in a directory becomes its stable
-/// directory and `*` (`b/uploads/2026/11/a.jpg` → `b/uploads/*`), a log stream its group's
-/// `…:log-stream:*`. `None` when the resource stays as it is: a key at the top of its bucket, a
-/// resource already in that form, anything else. Generalization never names anything finer than
-/// these patterns, so the policy from folded resources is the one from the exact resources; the
-/// Athena push-down cuts keys the same way in SQL.
-pub fn fold_on_read(arn: &str) -> Option<String> {
-    let folded = match parent(arn)? {
-        Parent::S3 { head, key } => format!("{head}{}*", stable_dir(key)?),
-        Parent::LogStream { head } => format!("{head}*"),
-        Parent::Index { .. } => return None,
-    };
-    (folded != arn).then_some(folded)
+/// How a resource is folded as it is read, when the policy will be generalized
+/// (`--generalize prefix` or `type`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadFold<'a> {
+    /// Into this pattern: an S3 object key in a directory becomes its stable directory and `*`
+    /// (`b/uploads/2026/11/a.jpg` → `b/uploads/*`), a log stream its group's `…:log-stream:*`.
+    Into(String),
+    /// An S3 object at the top of its bucket (a key without `/`): kept as it is, unless its
+    /// principal touches too many such keys ([`crate::usage::FOLD_TOP_LEVEL_AFTER`]); then
+    /// folded into the bucket's pattern, `head` and `*`.
+    TopLevel { head: &'a str },
+    /// Kept as it is: a resource already in a folded form, anything else.
+    Keep,
 }
 
-/// The bucket pattern head (`arn:aws:s3:::b/`) of an S3 object at the top of its bucket (a key
-/// without `/`); `None` for anything else.
-pub fn top_level_object(arn: &str) -> Option<&str> {
-    match parent(arn)? {
-        Parent::S3 { head, key } if !key.contains('/') && !key.is_empty() => Some(head),
-        _ => None,
+/// How `arn` is folded as it is read ([`ReadFold`]). Generalization never names anything finer
+/// than these patterns, so the policy from folded resources is the one from the exact
+/// resources; the Athena push-down cuts keys the same way in SQL.
+pub fn read_fold(arn: &str) -> ReadFold<'_> {
+    let folded = match parent(arn) {
+        Some(Parent::S3 { head, key }) => match stable_dir(key) {
+            Some(dir) => format!("{head}{dir}*"),
+            None if !key.is_empty() => return ReadFold::TopLevel { head },
+            None => return ReadFold::Keep,
+        },
+        Some(Parent::LogStream { head }) => format!("{head}*"),
+        Some(Parent::Index { .. }) | None => return ReadFold::Keep,
+    };
+    if folded == arn {
+        ReadFold::Keep
+    } else {
+        ReadFold::Into(folded)
+    }
+}
+
+/// The pattern a resource is folded into as it is read ([`ReadFold::Into`]); `None` when it
+/// stays as it is.
+pub fn fold_on_read(arn: &str) -> Option<String> {
+    match read_fold(arn) {
+        ReadFold::Into(p) => Some(p),
+        ReadFold::TopLevel { .. } | ReadFold::Keep => None,
     }
 }
 

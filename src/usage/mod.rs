@@ -482,23 +482,26 @@ impl Aggregate {
             let action = need.action.qualified();
             let by = need.via.as_deref().or(invoked_by);
             for res in &need.resolved.resources {
-                let mut folded = if fold {
-                    crate::synth::generalize::fold_on_read(res)
-                } else {
+                use crate::synth::generalize::{ReadFold, read_fold};
+                let folded = if !fold {
                     None
-                };
-                if fold
-                    && folded.is_none()
-                    && let Some(head) = crate::synth::generalize::top_level_object(res)
-                    && !target.contains_key(&Pair(&action, res))
-                {
-                    let n = entry_by(top_level, &action, head, || 0);
-                    if *n >= FOLD_TOP_LEVEL_AFTER {
-                        folded = Some(format!("{head}*"));
-                    } else {
-                        *n += 1;
+                } else {
+                    match read_fold(res) {
+                        ReadFold::Into(pattern) => Some(pattern),
+                        ReadFold::TopLevel { head }
+                            if !target.contains_key(&Pair(&action, res)) =>
+                        {
+                            let n = entry_by(top_level, &action, head, || 0);
+                            if *n >= FOLD_TOP_LEVEL_AFTER {
+                                Some(format!("{head}*"))
+                            } else {
+                                *n += 1;
+                                None
+                            }
+                        }
+                        ReadFold::TopLevel { .. } | ReadFold::Keep => None,
                     }
-                }
+                };
                 let new = || Evidence::new(time, event_id);
                 let ev = match folded {
                     Some(pattern) => {
