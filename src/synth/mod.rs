@@ -414,9 +414,6 @@ fn deny_guard(
     // resource → the denied actions on it to deny explicitly
     let mut by_resource: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for ((action, resource), ev) in denied {
-        if crate::wildcard::has_wildcard(resource) {
-            continue;
-        }
         // Allowed, or allowed under a condition the denied call's context does not decide
         // (a grant scoped to another function's `lambda:SourceFunctionArn`): fenced either way.
         let allowed = replay_contexts(ev).iter().any(|ctx| {
@@ -433,6 +430,12 @@ fn deny_guard(
             )
         });
         if !allowed {
+            continue;
+        }
+        if crate::wildcard::has_wildcard(resource) {
+            notes.push(format!(
+                "`{action}` was denied in the trail on a resource the record did not name in full (`{resource}`): it cannot be denied exactly, and the policy may allow it"
+            ));
             continue;
         }
         let by = doc
@@ -892,20 +895,26 @@ pub fn replay_with(
         } else {
             examples
         };
-        for resource in resources {
-            for mut ctx in replay_contexts(ev) {
+        let contexts: Vec<Context> = replay_contexts(ev)
+            .into_iter()
+            .map(|mut ctx| {
                 for (k, v) in &add.values {
                     ctx.values
                         .entry(k.clone())
                         .or_default()
                         .extend(v.iter().cloned());
                 }
+                ctx
+            })
+            .collect();
+        for resource in resources {
+            for ctx in &contexts {
                 let decision = evaluate_all(
                     documents,
                     &Request {
                         action,
                         resource,
-                        context: &ctx,
+                        context: ctx,
                     },
                 );
                 if decision != Decision::Allow {
