@@ -125,12 +125,6 @@ pub fn principal_stems(principals: &[(&str, &str, &str)]) -> Vec<String> {
         .collect()
 }
 
-/// A name for an error message: control characters escaped, so a name read from a log cannot
-/// rewrite the terminal.
-pub fn printable(name: &str) -> String {
-    crate::escape::terminal(name).into_owned()
-}
-
 /// Files written all or nothing: see the module documentation.
 #[derive(Debug, Default)]
 pub struct FileSet {

@@ -193,18 +193,8 @@ pub fn build(
         usage,
     )?;
     let opts = synth.options();
-    // role ARN → its functions, once (a trail can hold many thousands of principals)
-    let mut by_role: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for (o, q) in &usage.principals {
-        if let (PrincipalKind::Function, Some(r)) = (o.kind, &q.role_arn) {
-            by_role.entry(r.as_str()).or_default().push(o.name.as_str());
-        }
-    }
-    // One proposal (and its replay) per principal, in parallel; the results keep the principals'
-    // order, and the first failure in that order is the one reported, so the output does not
-    // depend on the thread count. The graph is built meanwhile.
-    let entries: Vec<_> = usage.principals.iter().collect();
-    // role ARN → every principal that runs as it: their policies all land on the role, so one
+    // role ARN → every principal that runs as it, once (a trail can hold many thousands of
+    // principals): its functions share the role, and their policies all land on it, so one
     // principal's explicit deny must not take away another's observed call
     let mut on_role: BTreeMap<&str, Vec<(&PrincipalId, &crate::usage::Grants)>> = BTreeMap::new();
     for (o, q) in &usage.principals {
@@ -212,6 +202,10 @@ pub fn build(
             on_role.entry(r.as_str()).or_default().push((o, &q.grants));
         }
     }
+    // One proposal (and its replay) per principal, in parallel; the results keep the principals'
+    // order, and the first failure in that order is the one reported, so the output does not
+    // depend on the thread count. The graph is built meanwhile.
+    let entries: Vec<_> = usage.principals.iter().collect();
     let one = |(id, p): (&PrincipalId, &PrincipalUsage)| -> anyhow::Result<PrincipalOut> {
         let carry = carried.for_principal(id, p);
         let proposal = if p.grants.is_empty() && carry.is_empty() {
@@ -247,12 +241,12 @@ pub fn build(
             && synth.shared_role == SharedRole::Split
             && let Some(role) = &p.role_arn
         {
-            let sharing: Vec<&str> = by_role
+            let sharing: Vec<&str> = on_role
                 .get(role.as_str())
                 .into_iter()
                 .flatten()
-                .copied()
-                .filter(|n| *n != id.name)
+                .filter(|(o, _)| o.kind == PrincipalKind::Function && o.name != id.name)
+                .map(|(o, _)| o.name.as_str())
                 .collect();
             if !sharing.is_empty() {
                 out.advice.push(format!(
@@ -314,8 +308,8 @@ pub fn write_policies(dir: &Path, principals: &[PrincipalOut]) -> anyhow::Result
         let owner = format!(
             "{} `{}` of account `{}`",
             p.kind,
-            crate::write::printable(&p.name),
-            crate::write::printable(&p.account)
+            crate::escape::terminal(&p.name),
+            crate::escape::terminal(&p.account)
         );
         let docs = std::iter::once(policy).chain(p.policies.iter().skip(1));
         for (i, doc) in docs.enumerate() {

@@ -12,11 +12,12 @@ use super::generate::SynthArgs;
 use super::input::{InputArgs, is_live};
 use crate::catalog::Catalog;
 use crate::diff::{DiffOptions, diff};
+use crate::escape::terminal;
 use crate::identity::{PrincipalKind, role_name};
 use crate::report::PrincipalOut;
 use crate::synth::scope::SOURCE_FUNCTION_ARN;
 use crate::usage::{PrincipalId, PrincipalUsage, Usage};
-use crate::write::{FileSet, printable};
+use crate::write::FileSet;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FileFormat {
@@ -189,8 +190,8 @@ fn policy_files(args: &Args, principals: &[PrincipalOut]) -> anyhow::Result<File
         let owner = format!(
             "{} `{}` of account `{}`",
             p.kind,
-            printable(&p.name),
-            printable(&p.account)
+            terminal(&p.name),
+            terminal(&p.account)
         );
         match args.file_format {
             FileFormat::Terraform => {
