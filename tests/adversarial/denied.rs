@@ -60,6 +60,20 @@ fn policy_files(dir: &Path) -> Vec<std::path::PathBuf> {
     out
 }
 
+/// `tightrole generate TRAIL --out OUT EXTRA…`, which must succeed.
+fn generate_into(trail: &Path, out: &Path, extra: &[&str]) -> common::Run {
+    let mut args = vec![
+        "generate",
+        trail.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let run = common::tightrole(&args, None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    run
+}
+
 /// `tightrole check` replays the trail against the policy file: nothing observed is blocked,
 /// and no call denied in the trail would be allowed.
 fn blocks_every_denied_call(policy: &Path, trail: &Path) {
@@ -161,18 +175,7 @@ fn a_kept_grant_over_a_denied_call_is_fenced_and_noted() {
     )
     .unwrap();
     let out = tmp.path().join("out");
-    let run = common::tightrole(
-        &[
-            "generate",
-            trail.to_str().unwrap(),
-            "--keep",
-            keep.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ],
-        None,
-    );
-    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = generate_into(&trail, &out, &["--keep", keep.to_str().unwrap()]);
     assert!(
         run.stdout.contains("was denied in the trail and statement")
             && run.stdout.contains("denied explicitly"),
@@ -444,16 +447,7 @@ fn a_deny_for_one_function_never_blocks_another_on_the_same_role() {
         ],
     );
     let out = tmp.path().join("out");
-    let run = common::tightrole(
-        &[
-            "generate",
-            trail.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ],
-        None,
-    );
-    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = generate_into(&trail, &out, &[]);
     assert!(
         run.stdout
             .contains("allowed for `b`, which runs as the same role"),
@@ -511,16 +505,7 @@ fn a_denied_call_in_a_busy_folded_directory_stays_denied() {
     records.push(get("uploads/2026/11/03/private-c.jpg", true));
     let trail = common::write_records(tmp.path(), "trail.json", &records);
     let out = tmp.path().join("out");
-    let run = common::tightrole(
-        &[
-            "generate",
-            trail.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ],
-        None,
-    );
-    assert_eq!(run.code, 0, "{}", run.stderr);
+    generate_into(&trail, &out, &[]);
     let f = out.join("function/thumbnailer.json");
     blocks_every_denied_call(&f, &trail);
 }
@@ -536,18 +521,7 @@ fn narrowing_reads_escaped_names() {
     records.push(get("reports?/c00/secret.csv", true));
     let trail = common::write_records(tmp.path(), "trail.json", &records);
     let out = tmp.path().join("out");
-    let run = common::tightrole(
-        &[
-            "generate",
-            trail.to_str().unwrap(),
-            "--generalize",
-            "prefix",
-            "--out",
-            out.to_str().unwrap(),
-        ],
-        None,
-    );
-    assert_eq!(run.code, 0, "{}", run.stderr);
+    generate_into(&trail, &out, &["--generalize", "prefix"]);
     let f = out.join("function/thumbnailer.json");
     blocks_every_denied_call(&f, &trail);
 }
