@@ -85,3 +85,17 @@ pub fn io_reason(e: &std::io::Error) -> String {
         }
     }
 }
+
+/// serde_json's message without its trailing position (positions are given separately).
+/// Type names that serde's derive puts in messages are replaced by what the user knows.
+pub fn serde_reason(e: &serde_json::Error) -> String {
+    let s = e.to_string();
+    let s = match s.rfind(" at line ") {
+        Some(i) => &s[..i],
+        None => &s,
+    };
+    match s.find("expected struct ") {
+        Some(i) => format!("{}expected an object", &s[..i]),
+        None => s.to_string(),
+    }
+}

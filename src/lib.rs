@@ -6,15 +6,18 @@
 //! the minimized policies, checked by the evaluator in [`policy`], and [`report`] renders them.
 
 pub mod arn;
+pub mod athena;
 pub mod catalog;
 pub mod cli;
 pub mod diag;
 pub mod diff;
 pub mod drift;
 pub mod escape;
+pub mod fold;
 pub mod graph;
 pub mod identity;
 pub mod mapping;
+pub mod model;
 pub mod policy;
 pub mod record;
 pub mod report;

@@ -183,7 +183,7 @@ impl<'a> Record<'a> {
             Ok(_) => Ok(None),
             Err(e) => Err(format!(
                 "`requestParameters` cannot be read: {}",
-                crate::source::serde_reason(&e)
+                crate::diag::serde_reason(&e)
             )),
         }
     }

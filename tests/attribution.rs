@@ -166,7 +166,7 @@ fn non_function_sessions_fold_into_the_role_and_the_role_lists_its_functions() {
     );
     let u = usage_of(&[&p], &Inventory::default());
     let role = &u.principals[&id(PrincipalKind::Role, "svc")];
-    assert_eq!(role.grants.values().map(|e| e.count).sum::<u64>(), 2);
+    assert_eq!(role.grants.values().map(|e| e.seen.count).sum::<u64>(), 2);
     assert_eq!(role.functions.iter().collect::<Vec<_>>(), ["worker"]);
 }
 

@@ -16,9 +16,10 @@ use proptest::prelude::*;
 use serde_json::Value;
 use tempfile::TempDir;
 use tightrole::catalog::Catalog;
+use tightrole::fold::GeneralizeLevel as Level;
 use tightrole::policy::expand::expand_actions;
 use tightrole::policy::{Context, Decision, Matcher, PolicyDocument, Request, evaluate_all};
-use tightrole::synth::generalize::{Level, generalize};
+use tightrole::synth::generalize::generalize;
 use tightrole::synth::{MANAGED_LIMIT, SynthOptions, compact::compact, propose, split};
 use tightrole::usage::{Evidence, Grants, PrincipalUsage};
 
@@ -29,7 +30,7 @@ fn ev() -> Evidence {
         Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).single().unwrap(),
         "e",
     );
-    e.count = 1;
+    e.seen.count = 1;
     e
 }
 

@@ -3,7 +3,7 @@
 use clap::{Args as ClapArgs, Subcommand};
 
 use super::{Exit, print_stdout};
-use crate::source::athena::{Ddl, ddl};
+use crate::athena::{Ddl, ddl};
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {

@@ -116,8 +116,8 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
                     action: action.clone(),
                     resource: resource.clone(),
                     decision: worst,
-                    count: ev.count,
-                    last_seen: ev.last_seen,
+                    count: ev.seen.count,
+                    last_seen: ev.seen.last_seen,
                 });
             }
         }
@@ -131,8 +131,8 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
                     action: action.clone(),
                     resource: resource.clone(),
                     decision: Decision::Allow,
-                    count: ev.count,
-                    last_seen: ev.last_seen,
+                    count: ev.seen.count,
+                    last_seen: ev.seen.last_seen,
                 });
             }
         }

@@ -237,7 +237,7 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
             .map_or("stdout".to_string(), |p| format!("`{}`", p.display()));
         anyhow::bail!(
             "cannot write the report to {to}: {}; the state file was left as it was",
-            crate::source::io_reason(&e)
+            crate::diag::io_reason(&e)
         );
     }
     if let Some(p) = &args.state {

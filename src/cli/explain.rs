@@ -148,9 +148,9 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
                         "      {} {}: {} call(s), first {}, last {}, e.g. event {}{who}",
                         t(&row.action),
                         t(&row.resource),
-                        e.count,
-                        e.first_seen.format("%Y-%m-%dT%H:%M:%SZ"),
-                        e.last_seen.format("%Y-%m-%dT%H:%M:%SZ"),
+                        e.seen.count,
+                        e.seen.first_seen.format("%Y-%m-%dT%H:%M:%SZ"),
+                        e.seen.last_seen.format("%Y-%m-%dT%H:%M:%SZ"),
                         if e.event_id.is_empty() {
                             "(none)".into()
                         } else {
@@ -197,8 +197,8 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
                 "\n  denied, not granted: {} on {}: {} call(s), last {}",
                 t(&d.action),
                 t(&d.resource),
-                d.evidence.count,
-                d.evidence.last_seen.format("%Y-%m-%dT%H:%M:%SZ")
+                d.evidence.seen.count,
+                d.evidence.seen.last_seen.format("%Y-%m-%dT%H:%M:%SZ")
             );
         }
         s.push('\n');

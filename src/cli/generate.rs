@@ -10,12 +10,13 @@ use super::input::{Analysis, InputArgs, is_live, load_current};
 use super::{Exit, print_stdout};
 use crate::catalog::Catalog;
 use crate::diag::Diagnostic;
+use crate::fold::GeneralizeLevel;
 use crate::graph::AccessGraph;
 use crate::identity::PrincipalKind;
 use crate::policy::current::CurrentPolicies;
 use crate::report::{self, GENERATE_SCHEMA, GenerateOutput, PrincipalOut, Summary};
 use crate::source::live::Live;
-use crate::synth::{Level, PolicyKind, SynthOptions};
+use crate::synth::{PolicyKind, SynthOptions};
 use crate::usage::{PrincipalId, PrincipalUsage};
 use rayon::prelude::*;
 
@@ -64,8 +65,8 @@ pub struct Args {
 pub struct SynthArgs {
     /// How far resources may be generalized: exact ARNs, common path prefixes, or one pattern
     /// per bucket/table/log group.
-    #[arg(long, value_enum, default_value_t = Level::Prefix, help_heading = "Policy")]
-    pub generalize: Level,
+    #[arg(long, value_enum, default_value_t = GeneralizeLevel::Prefix, help_heading = "Policy")]
+    pub generalize: GeneralizeLevel,
 
     /// At `prefix`: the most S3 path prefixes kept per bucket in one statement.
     /// (At most 4,096: past that many keys at the top of one bucket, the reader has already
@@ -272,7 +273,7 @@ pub fn build(
     Ok(GenerateOutput {
         schema: GENERATE_SCHEMA,
         catalog: catalog.provenance.catalog.clone(),
-        window: report::window(usage),
+        window: usage.window,
         summary: Summary {
             files: analysis.stats.files,
             records: analysis.stats.records,

@@ -59,8 +59,8 @@ pub struct Args {
     pub current: Option<PathBuf>,
 
     /// Resources are drawn as the patterns a policy would use (see `generate --generalize`).
-    #[arg(long, value_enum, default_value_t = crate::synth::Level::Prefix, help_heading = "Output")]
-    pub generalize: crate::synth::Level,
+    #[arg(long, value_enum, default_value_t = crate::fold::GeneralizeLevel::Prefix, help_heading = "Output")]
+    pub generalize: crate::fold::GeneralizeLevel,
 }
 
 pub fn run(mut args: Args) -> anyhow::Result<Exit> {
@@ -231,7 +231,7 @@ fn blast(
         Catalog::embedded(),
     );
     let mine: BTreeMap<&str, u64> = f.grants.iter().fold(BTreeMap::new(), |mut m, ((a, _), e)| {
-        *m.entry(a.as_str()).or_default() += e.count;
+        *m.entry(a.as_str()).or_default() += e.seen.count;
         m
     });
     let roles: BTreeSet<&str> = usage

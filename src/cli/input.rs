@@ -7,12 +7,13 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use clap::Args;
 
 use super::Exit;
+use crate::athena::{Dialect, Partitions};
 use crate::diag::{Diagnostic, Level};
 use crate::identity::Inventory;
-use crate::source::athena::{Dialect, Partitions};
+use crate::source::Filters;
 use crate::source::live::s3::{S3Url, Window};
 use crate::source::live::{Connect, Live, Sources, lookup};
-use crate::usage::{Aggregate, Filters, Stats, Usage, collect_paths, collect_stream};
+use crate::usage::{Aggregate, Stats, Usage, collect_paths, collect_stream};
 
 #[derive(Debug, Clone, Args)]
 pub struct InputArgs {
@@ -73,8 +74,8 @@ pub struct InputArgs {
     /// How far resources may be folded as they are read, and S3 object keys cut when Athena
     /// aggregates: set from `--generalize` by the commands that write policies. Every other
     /// command sees the exact resources (a replay or a diff must not see patterns).
-    #[arg(skip = crate::synth::Level::Exact)]
-    pub key_level: crate::synth::Level,
+    #[arg(skip = crate::fold::GeneralizeLevel::Exact)]
+    pub key_level: crate::fold::GeneralizeLevel,
 
     /// Print end-of-run figures (files, bytes, records, throughput, time per stage) to stderr,
     /// as text or JSON.
@@ -279,7 +280,7 @@ impl InputArgs {
             accounts: self.accounts.clone(),
             regions: self.aws.regions.clone(),
             functions: Default::default(),
-            fold_resources: self.key_level != crate::synth::Level::Exact,
+            fold_resources: self.key_level != crate::fold::GeneralizeLevel::Exact,
             max_file_size: Some(self.max_file_size),
         })
     }
@@ -311,7 +312,7 @@ impl InputArgs {
                     anyhow::anyhow!(
                         "`{}` is not `aws lambda list-functions` output: {}",
                         path.display(),
-                        crate::source::serde_reason(&e)
+                        crate::diag::serde_reason(&e)
                     )
                 })
             }
@@ -342,7 +343,7 @@ impl InputArgs {
             }
             if self.athena.dry_run {
                 let query = self.athena_query(table, &filters);
-                super::print_stdout(&crate::source::athena::sql(&query, self.athena.dialect))?;
+                super::print_stdout(&crate::athena::sql(&query, self.athena.dialect))?;
                 return Ok(Analysis {
                     usage: Usage::default(),
                     stats: Stats::default(),
@@ -412,9 +413,9 @@ impl InputArgs {
     }
 
     /// The Athena query these options ask for.
-    pub fn athena_query(&self, table: &str, filters: &Filters) -> crate::source::athena::Query {
+    pub fn athena_query(&self, table: &str, filters: &Filters) -> crate::athena::Query {
         let has = |c: &str| self.athena.partitions.iter().any(|p| p.trim() == c);
-        crate::source::athena::Query {
+        crate::athena::Query {
             table: table.to_string(),
             since: filters.since,
             until: filters.until,
@@ -437,7 +438,7 @@ impl InputArgs {
         live: &Live,
     ) -> anyhow::Result<(Aggregate, Stats, Vec<Diagnostic>)> {
         let query = self.athena_query(table, filters);
-        let sql = crate::source::athena::sql(&query, Dialect::Athena);
+        let sql = crate::athena::sql(&query, Dialect::Athena);
         let done = crate::source::live::athena::run(
             live,
             &sql,

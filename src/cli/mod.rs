@@ -13,6 +13,7 @@ mod graph;
 mod input;
 mod pr;
 mod usage;
+mod values;
 
 use std::io::Write;
 use std::process::ExitCode;

@@ -225,8 +225,9 @@ fn policy_files(args: &Args, principals: &[PrincipalOut]) -> anyhow::Result<File
 #[cfg(test)]
 mod tests {
     use crate::identity::Inventory;
+    use crate::source::Filters;
     use crate::source::Input;
-    use crate::usage::{Filters, Usage, collect};
+    use crate::usage::{Usage, collect};
 
     /// Issue #18: a denied call was inserted, then merged into itself, counting twice.
     #[test]
@@ -254,7 +255,7 @@ mod tests {
             u.principals
                 .values()
                 .flat_map(|p| p.denied.values())
-                .map(|e| e.count)
+                .map(|e| e.seen.count)
                 .sum()
         };
         assert_eq!(count(&usage), 3);

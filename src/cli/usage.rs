@@ -6,7 +6,8 @@ use serde::Serialize;
 
 use super::input::InputArgs;
 use super::{Exit, print_stdout};
-use crate::report::{self, PrincipalOut, USAGE_SCHEMA, UnmappedRow, Window};
+use crate::model::Window;
+use crate::report::{self, PrincipalOut, USAGE_SCHEMA, UnmappedRow};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -51,7 +52,7 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         Format::Json => {
             let out = UsageOutput {
                 schema: USAGE_SCHEMA,
-                window: report::window(usage),
+                window: usage.window,
                 principals,
                 unmapped: report::unmapped_rows(usage),
             };

@@ -123,7 +123,7 @@ pub struct PrincipalDiff {
 pub struct DiffReport {
     pub schema: &'static str,
     pub current: String,
-    pub window: Option<crate::report::Window>,
+    pub window: Option<crate::model::Window>,
     pub principals: Vec<PrincipalDiff>,
     /// Principals in the trail without current policies in `--current`.
     pub not_in_current: Vec<String>,
@@ -237,7 +237,7 @@ fn subjects(usage: &Usage) -> BTreeMap<(PrincipalKind, String, String), Subject>
                 .grants
                 .values()
                 .chain(p.denied.values())
-                .map(|e| e.first_seen)
+                .map(|e| e.seen.first_seen)
                 .min()
             {
                 s.function_first.insert(id.name.clone(), first);
@@ -280,7 +280,7 @@ pub fn diff(
     DiffReport {
         schema: DIFF_SCHEMA,
         current: current.source.clone(),
-        window: crate::report::window(usage),
+        window: usage.window,
         principals,
         not_in_current,
         idle_functions: usage
@@ -306,7 +306,7 @@ pub fn diff(
 }
 
 fn last_seen(evs: &[&Evidence]) -> Option<DateTime<Utc>> {
-    evs.iter().map(|e| e.last_seen).max()
+    evs.iter().map(|e| e.seen.last_seen).max()
 }
 
 fn diff_one(
@@ -380,7 +380,7 @@ fn diff_one(
                 }),
                 risk: risk_classes,
                 used_by: used_by(action),
-                count: evs.iter().map(|e| e.count).sum(),
+                count: evs.iter().map(|e| e.seen.count).sum(),
                 last_seen: last_seen(&evs),
                 before,
                 after,
@@ -429,7 +429,7 @@ fn diff_one(
             reason: Some("used successfully but not allowed by the identity policies loaded: a resource policy or another path allows it".to_string()),
             risk: Vec::new(),
             used_by: used_by(action),
-            count: evs.iter().map(|e| e.count).sum(),
+            count: evs.iter().map(|e| e.seen.count).sum(),
             last_seen: last_seen(&evs),
         });
     }
@@ -451,7 +451,7 @@ fn diff_one(
             ),
             risk: Vec::new(),
             used_by: Vec::new(),
-            count: evs.iter().map(|e| e.count).sum(),
+            count: evs.iter().map(|e| e.seen.count).sum(),
             last_seen: last_seen(&evs),
         });
     }
@@ -485,8 +485,8 @@ fn diff_one(
             .collect(),
     };
     let mut confidence = cp.incomplete.clone();
-    if let (Some(days), Some((first, last))) = (opts.min_observed_days, usage.window) {
-        let span = (last - first).num_days();
+    if let (Some(days), Some(window)) = (opts.min_observed_days, usage.window) {
+        let (span, last) = (window.days(), window.last);
         if span < i64::from(days) {
             confidence.push(format!("the window covers {span} day(s), less than --min-observed {days}: rare paths may be missing"));
         }

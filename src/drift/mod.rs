@@ -14,15 +14,9 @@ use crate::policy::current::CurrentPolicies;
 use crate::policy::expand::granted;
 use crate::usage::Usage;
 
-pub const STATE_FORMAT: &str = "tightrole-drift-state/v1";
+pub use crate::model::Seen;
 
-/// One (action, resource) of one principal, across all runs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Seen {
-    pub count: u64,
-    pub first_seen: DateTime<Utc>,
-    pub last_seen: DateTime<Utc>,
-}
+pub const STATE_FORMAT: &str = "tightrole-drift-state/v1";
 
 /// An input already read: identified by path, size and modification time.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,14 +75,14 @@ impl State {
             Err(e) => {
                 return Err(StateError::Read {
                     path: p,
-                    reason: crate::source::io_reason(&e),
+                    reason: crate::diag::io_reason(&e),
                 });
             }
         };
         let v: serde_json::Value =
             serde_json::from_str(&text).map_err(|e| StateError::Corrupt {
                 path: p.clone(),
-                reason: crate::source::serde_reason(&e),
+                reason: crate::diag::serde_reason(&e),
             })?;
         let found = v
             .get("format")
@@ -100,7 +94,7 @@ impl State {
         }
         serde_json::from_value(v).map_err(|e| StateError::Corrupt {
             path: p,
-            reason: crate::source::serde_reason(&e),
+            reason: crate::diag::serde_reason(&e),
         })
     }
 
@@ -109,13 +103,13 @@ impl State {
         let p = path.display().to_string();
         let err = |e: std::io::Error| StateError::Write {
             path: p.clone(),
-            reason: crate::source::io_reason(&e),
+            reason: crate::diag::io_reason(&e),
         };
         // Rendered before anything is touched: a state that cannot be rendered is an error,
         // never an empty file.
         let text = serde_json::to_string_pretty(self).map_err(|e| StateError::Write {
             path: p.clone(),
-            reason: crate::source::serde_reason(&e),
+            reason: crate::diag::serde_reason(&e),
         })? + "\n";
         if path.exists() {
             let mut bak = path.as_os_str().to_owned();
@@ -135,35 +129,30 @@ impl State {
             }
             let used = self.used.entry(k.clone()).or_default();
             for ((a, r), e) in &p.grants {
-                let s = used.entry(format!("{a} {r}")).or_insert(Seen {
-                    count: 0,
-                    first_seen: e.first_seen,
-                    last_seen: e.last_seen,
-                });
-                s.count += e.count;
-                s.first_seen = s.first_seen.min(e.first_seen);
-                s.last_seen = s.last_seen.max(e.last_seen);
+                used.entry(format!("{a} {r}"))
+                    .and_modify(|s| s.merge(&e.seen))
+                    .or_insert(e.seen);
             }
             for e in p.denied.values() {
                 // Denied calls are counted on the day of their last occurrence; a period's
                 // denied total is what matters.
-                let day = e.last_seen.format("%Y-%m-%d").to_string();
+                let day = e.seen.last_seen.format("%Y-%m-%d").to_string();
                 *self
                     .denied_by_day
                     .entry(k.clone())
                     .or_default()
                     .entry(day)
-                    .or_default() += e.count;
+                    .or_default() += e.seen.count;
             }
         }
-        if let Some((_, last)) = usage.window {
+        if let Some(crate::model::Window { last, .. }) = usage.window {
             self.window_end = Some(self.window_end.map_or(last, |w| w.max(last)));
         }
     }
 }
 
 /// A finding code: one SARIF rule each.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Finding {
     /// An action or resource never seen before: a new behaviour, possibly suspicious.
@@ -310,7 +299,12 @@ pub fn report(
             .map(|(a, rs)| {
                 (
                     a,
-                    crate::synth::generalize::generalize(&rs, crate::synth::Level::Prefix, 32).0,
+                    crate::synth::generalize::generalize(
+                        &rs,
+                        crate::fold::GeneralizeLevel::Prefix,
+                        32,
+                    )
+                    .0,
                 )
             })
             .collect();
@@ -338,7 +332,7 @@ pub fn report(
             let (message, resource) = if old_actions.contains(a) {
                 let shown = crate::synth::generalize::generalize(
                     &rs.iter().map(|r| r.to_string()).collect(),
-                    crate::synth::Level::Prefix,
+                    crate::fold::GeneralizeLevel::Prefix,
                     4,
                 )
                 .0;

@@ -201,7 +201,7 @@ pub fn from_authorization_details(
     for page in serde_json::Deserializer::from_str(text).into_iter::<AuthDetails>() {
         pages.push(page.map_err(|e| LoadError::Shape {
             path: path.to_string(),
-            reason: crate::source::serde_reason(&e),
+            reason: crate::diag::serde_reason(&e),
         })?);
     }
     let mut managed: BTreeMap<String, PolicyDocument> = BTreeMap::new();
@@ -328,7 +328,7 @@ pub fn from_authorization_details(
 fn read(path: &Path) -> Result<String, LoadError> {
     std::fs::read_to_string(path).map_err(|e| LoadError::Read {
         path: path.display().to_string(),
-        reason: crate::source::io_reason(&e),
+        reason: crate::diag::io_reason(&e),
     })
 }
 
@@ -347,7 +347,7 @@ pub fn load(path: &Path, diags: &mut Vec<Diagnostic>) -> Result<CurrentPolicies,
     let value: Value = serde_json::from_str(text.trim_start_matches('\u{feff}')).map_err(|e| {
         LoadError::Shape {
             path: display.clone(),
-            reason: crate::source::serde_reason(&e),
+            reason: crate::diag::serde_reason(&e),
         }
     })?;
     let is_details = [

@@ -205,7 +205,7 @@ impl PolicyDocument {
             decoded.as_str()
         };
         let raw: RawDocument = serde_json::from_str(text)
-            .map_err(|e| PolicyError::Json(crate::source::serde_reason(&e)))?;
+            .map_err(|e| PolicyError::Json(crate::diag::serde_reason(&e)))?;
         let values = match raw.statement {
             OneOrManyStatements::Many(v) => v,
             OneOrManyStatements::One(v) => vec![v],

@@ -14,18 +14,13 @@ use serde::Serialize;
 use crate::diag::Diagnostic;
 use crate::escape::{self, terminal as t};
 use crate::identity::PrincipalKind;
+use crate::model::Window;
 use crate::policy::PolicyDocument;
 use crate::synth::{Carried, Generalization, Proposal};
 use crate::usage::{Evidence, PrincipalId, PrincipalUsage, Stats, Usage};
 
 pub const GENERATE_SCHEMA: &str = "tightrole/generate/v1";
 pub const USAGE_SCHEMA: &str = "tightrole/usage/v1";
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Window {
-    pub first: DateTime<Utc>,
-    pub last: DateTime<Utc>,
-}
 
 #[derive(Debug, Serialize)]
 pub struct EvidenceRow {
@@ -163,10 +158,6 @@ pub fn unmapped_rows(usage: &Usage) -> Vec<UnmappedRow> {
         .collect()
 }
 
-pub fn window(usage: &Usage) -> Option<Window> {
-    usage.window.map(|(first, last)| Window { first, last })
-}
-
 fn time(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
@@ -252,8 +243,8 @@ pub fn generate_text(out: &GenerateOutput) -> String {
                 "  denied, not granted: `{}` on `{}` ({} call(s), last {})",
                 t(&row.action),
                 t(&row.resource),
-                row.evidence.count,
-                time(&row.evidence.last_seen)
+                row.evidence.seen.count,
+                time(&row.evidence.seen.last_seen)
             );
         }
         s.push('\n');
@@ -296,16 +287,16 @@ pub fn usage_text(principals: &[PrincipalOut]) -> String {
                 [
                     action,
                     t(&r.resource).into_owned(),
-                    r.evidence.count.to_string(),
-                    time(&r.evidence.last_seen),
+                    r.evidence.seen.count.to_string(),
+                    time(&r.evidence.seen.last_seen),
                 ]
             })
             .chain(p.denied.iter().map(|r| {
                 [
                     format!("{} (DENIED)", t(&r.action)),
                     t(&r.resource).into_owned(),
-                    r.evidence.count.to_string(),
-                    time(&r.evidence.last_seen),
+                    r.evidence.seen.count.to_string(),
+                    time(&r.evidence.seen.last_seen),
                 ]
             }))
             .collect();

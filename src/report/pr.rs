@@ -128,8 +128,11 @@ pub fn body(report: &DiffReport, proposals: &[PrincipalOut], usage: &Usage) -> S
         changed.contains(owner) && id.kind == PrincipalKind::Function
     });
     for p in graph_usage.principals.values_mut() {
-        p.grants =
-            crate::synth::generalize::generalize_grants(&p.grants, crate::synth::Level::Prefix, 32);
+        p.grants = crate::synth::generalize::generalize_grants(
+            &p.grants,
+            crate::fold::GeneralizeLevel::Prefix,
+            32,
+        );
     }
     if !graph_usage.principals.is_empty() {
         // every label is escaped for Mermaid and holds no newline, so no line of the graph can

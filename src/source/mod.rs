@@ -7,7 +7,7 @@
 //! parsed with borrowed, streaming deserialization: records are handed to the caller one by
 //! one and never collected.
 
-pub mod athena;
+mod filter;
 mod layout;
 pub mod live;
 mod parse;
@@ -20,8 +20,9 @@ use flate2::read::MultiGzDecoder;
 use crate::diag::Diagnostic;
 use crate::record::Record;
 
+pub use filter::{Filters, Stream};
 pub use layout::{LayoutInfo, layout_info};
-pub use parse::{parse_text, serde_reason};
+pub use parse::parse_text;
 
 /// One input to read.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -208,7 +209,7 @@ fn walk_dir(dir: PathBuf, arg: String) -> impl Iterator<Item = Result<Input, Dia
         })
 }
 
-pub use crate::diag::io_reason;
+use crate::diag::io_reason;
 
 /// The default bound on one input's size, decompressed (`--max-file-size`): CloudTrail
 /// delivery files are a few MB to tens of MB; a file past this is a decompression bomb or not a

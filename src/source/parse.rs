@@ -8,7 +8,7 @@ use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
 use super::FileReport;
-use crate::diag::Diagnostic;
+use crate::diag::{Diagnostic, serde_reason};
 use crate::record::Record;
 
 /// State shared by the visitors while one input is parsed.
@@ -406,20 +406,6 @@ pub fn parse_text(
             name,
             format!("{not_records} JSON value(s) that are not CloudTrail records, skipped"),
         ));
-    }
-}
-
-/// serde_json's message without its trailing position (positions are given separately).
-/// Type names that serde's derive puts in messages are replaced by what the user knows.
-pub fn serde_reason(e: &serde_json::Error) -> String {
-    let s = e.to_string();
-    let s = match s.rfind(" at line ") {
-        Some(i) => &s[..i],
-        None => &s,
-    };
-    match s.find("expected struct ") {
-        Some(i) => format!("{}expected an object", &s[..i]),
-        None => s.to_string(),
     }
 }
 

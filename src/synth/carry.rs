@@ -103,7 +103,7 @@ impl Carry {
                 anyhow::anyhow!(
                     "cannot read `{}`: {}",
                     path.display(),
-                    crate::source::io_reason(&e)
+                    crate::diag::io_reason(&e)
                 )
             })?;
             c.keep = parse_keep(&text, &path.display().to_string(), catalog)?;

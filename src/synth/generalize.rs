@@ -4,22 +4,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use clap::ValueEnum;
 use serde::Serialize;
 
+use crate::fold::{GeneralizeLevel, Parent, parent, stable_dir};
 use crate::usage::Folded;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, ValueEnum, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Level {
-    /// Every observed ARN as it is.
-    Exact,
-    /// Longest common path prefixes (bounded per bucket), indexes and log streams per parent.
-    #[default]
-    Prefix,
-    /// One pattern per bucket, table's indexes, or log group.
-    Type,
-}
 
 /// One generalized pattern and what it stands for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -57,133 +45,6 @@ fn thousands(n: usize) -> String {
         out.push(c);
     }
     out
-}
-
-/// What a resource ARN is a child of, for collapsing.
-enum Parent<'a> {
-    /// An S3 object: (`arn:…:::bucket/`, key).
-    S3 { head: &'a str, key: &'a str },
-    /// A DynamoDB index: `…:table/T/index/`.
-    Index { head: &'a str },
-    /// A log stream: `…:log-group:G:log-stream:`.
-    LogStream { head: &'a str },
-}
-
-fn parent(arn: &str) -> Option<Parent<'_>> {
-    if let Some(rest) = arn.strip_prefix("arn:") {
-        let mut parts = rest.splitn(5, ':');
-        let (_, service, _, _, resource) = (
-            parts.next()?,
-            parts.next()?,
-            parts.next()?,
-            parts.next()?,
-            parts.next()?,
-        );
-        let res_start = arn.len() - resource.len();
-        match service {
-            "s3" => {
-                let slash = resource.find('/')?;
-                if slash == 0 {
-                    return None;
-                }
-                let split = res_start + slash + 1;
-                return Some(Parent::S3 {
-                    head: &arn[..split],
-                    key: &arn[split..],
-                });
-            }
-            "dynamodb" => {
-                let i = resource.find("/index/")?;
-                return Some(Parent::Index {
-                    head: &arn[..res_start + i + "/index/".len()],
-                });
-            }
-            "logs" => {
-                let i = resource.find(":log-stream:")?;
-                return Some(Parent::LogStream {
-                    head: &arn[..res_start + i + ":log-stream:".len()],
-                });
-            }
-            _ => {}
-        }
-    }
-    None
-}
-
-/// Does a path segment look like a value that changes (a date, a number, an id) rather than a
-/// name? `2026`, `2026-11-01`, `20261101T0505Z`, a UUID, a long hex id.
-pub fn is_variable_segment(seg: &str) -> bool {
-    let seg = seg.trim_end_matches('/');
-    if seg.is_empty() {
-        return false;
-    }
-    let digits = seg.bytes().filter(u8::is_ascii_digit).count();
-    let date_like = digits > 0
-        && seg
-            .bytes()
-            .all(|b| b.is_ascii_digit() || b"-_:.TZ".contains(&b));
-    let hex_id =
-        seg.len() >= 16 && digits > 0 && seg.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-');
-    date_like || hex_id
-}
-
-/// The part of a key's directory before its first variable segment: `uploads/2026/11/a.jpg` →
-/// `uploads/`; `None` for a key with no directory.
-fn stable_dir(key: &str) -> Option<&str> {
-    let dir_end = key.rfind('/')? + 1;
-    let mut end = 0;
-    while end < dir_end {
-        let next = end + key[end..dir_end].find('/').map_or(dir_end - end, |i| i + 1);
-        if is_variable_segment(&key[end..next]) {
-            break;
-        }
-        end = next;
-    }
-    Some(&key[..end])
-}
-
-/// How a resource is folded as it is read, when the policy will be generalized
-/// (`--generalize prefix` or `type`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ReadFold<'a> {
-    /// Into this pattern: an S3 object key in a directory becomes its stable directory and `*`
-    /// (`b/uploads/2026/11/a.jpg` → `b/uploads/*`), a log stream its group's `…:log-stream:*`.
-    Into(String),
-    /// An S3 object at the top of its bucket (a key without `/`): kept as it is, unless its
-    /// principal touches too many such keys ([`crate::usage::FOLD_TOP_LEVEL_AFTER`]); then
-    /// folded into the bucket's pattern, `head` and `*`.
-    TopLevel { head: &'a str },
-    /// Kept as it is: a resource already in a folded form, anything else.
-    Keep,
-}
-
-/// How `arn` is folded as it is read ([`ReadFold`]). Generalization never names anything finer
-/// than these patterns, so the policy from folded resources is the one from the exact
-/// resources; the Athena push-down cuts keys the same way in SQL.
-pub fn read_fold(arn: &str) -> ReadFold<'_> {
-    let folded = match parent(arn) {
-        Some(Parent::S3 { head, key }) => match stable_dir(key) {
-            Some(dir) => format!("{head}{dir}*"),
-            None if !key.is_empty() => return ReadFold::TopLevel { head },
-            None => return ReadFold::Keep,
-        },
-        Some(Parent::LogStream { head }) => format!("{head}*"),
-        Some(Parent::Index { .. }) | None => return ReadFold::Keep,
-    };
-    if folded == arn {
-        ReadFold::Keep
-    } else {
-        ReadFold::Into(folded)
-    }
-}
-
-/// The pattern a resource is folded into as it is read ([`ReadFold::Into`]); `None` when it
-/// stays as it is.
-pub fn fold_on_read(arn: &str) -> Option<String> {
-    match read_fold(arn) {
-        ReadFold::Into(p) => Some(p),
-        ReadFold::TopLevel { .. } | ReadFold::Keep => None,
-    }
 }
 
 /// Keys → at most `bound` patterns. Object keys change with every write
@@ -298,7 +159,7 @@ fn collapse_keys(keys: &BTreeSet<&str>, bound: usize) -> Vec<(String, Vec<String
 /// for more than itself, what it covers.
 pub fn generalize(
     resources: &BTreeSet<String>,
-    level: Level,
+    level: GeneralizeLevel,
     bound: usize,
 ) -> (BTreeSet<String>, Vec<Generalization>) {
     generalize_folded(resources, level, bound, &|_| None)
@@ -309,12 +170,12 @@ pub fn generalize(
 /// exact resources.
 pub fn generalize_folded<'f>(
     resources: &BTreeSet<String>,
-    level: Level,
+    level: GeneralizeLevel,
     bound: usize,
     folded: &dyn Fn(&str) -> Option<&'f Folded>,
 ) -> (BTreeSet<String>, Vec<Generalization>) {
     // Nothing is folded on read at `exact` (`InputArgs::key_level`).
-    if level == Level::Exact {
+    if level == GeneralizeLevel::Exact {
         return (resources.clone(), Vec::new());
     }
     let mut out = BTreeSet::new();
@@ -367,7 +228,7 @@ pub fn generalize_folded<'f>(
         pattern
     };
     for (head, keys) in s3 {
-        let groups = if level == Level::Type {
+        let groups = if level == GeneralizeLevel::Type {
             vec![(
                 "*".to_string(),
                 keys.iter().map(|k| k.to_string()).collect::<Vec<_>>(),
@@ -383,7 +244,8 @@ pub fn generalize_folded<'f>(
     }
     for (head, members) in by_parent {
         // One index or stream stays exact at `prefix`; several (or `type`) collapse.
-        if members.len() == 1 && level == Level::Prefix && !head.ends_with(":log-stream:") {
+        if members.len() == 1 && level == GeneralizeLevel::Prefix && !head.ends_with(":log-stream:")
+        {
             out.insert(members[0].to_string());
             continue;
         }
@@ -408,7 +270,7 @@ pub fn generalize_folded<'f>(
 /// folded into the pattern that stands for it, evidence merged.
 pub fn generalize_grants(
     grants: &crate::usage::Grants,
-    level: Level,
+    level: GeneralizeLevel,
     bound: usize,
 ) -> crate::usage::Grants {
     let mut per_action: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
@@ -446,6 +308,7 @@ pub fn generalize_grants(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fold::{fold_on_read, is_variable_segment};
     use proptest::prelude::*;
 
     /// Folds the resources as the read does: pattern → what went into it.
@@ -464,7 +327,7 @@ mod tests {
 
     fn via_fold(
         resources: &BTreeSet<String>,
-        level: Level,
+        level: GeneralizeLevel,
         bound: usize,
     ) -> (BTreeSet<String>, Vec<Generalization>) {
         let folded = fold_all(resources);
@@ -505,7 +368,7 @@ mod tests {
             keys in prop::collection::btree_set(key(), 1..40),
             streams in prop::collection::btree_set("[a-d]{1,3}", 0..4),
             bound in 1usize..6,
-            level in prop_oneof![Just(Level::Prefix), Just(Level::Type)],
+            level in prop_oneof![Just(GeneralizeLevel::Prefix), Just(GeneralizeLevel::Type)],
         ) {
             let mut resources: BTreeSet<String> = keys
                 .iter()
@@ -559,7 +422,7 @@ mod tests {
             "arn:aws:s3:::b/uploads/2026/12/b.jpg",
             "arn:aws:s3:::other/x.txt",
         ]);
-        let (g, rec) = generalize(&r, Level::Prefix, 8);
+        let (g, rec) = generalize(&r, GeneralizeLevel::Prefix, 8);
         assert_eq!(
             g,
             set(&["arn:aws:s3:::b/uploads/*", "arn:aws:s3:::other/x.txt"]),
@@ -571,12 +434,12 @@ mod tests {
             "arn:aws:s3:::b/app/cfg/b.json",
             "arn:aws:s3:::b/app/data/c.json",
         ]);
-        let (g, _) = generalize(&r2, Level::Prefix, 8);
+        let (g, _) = generalize(&r2, GeneralizeLevel::Prefix, 8);
         assert_eq!(
             g,
             set(&["arn:aws:s3:::b/app/cfg/*", "arn:aws:s3:::b/app/data/*"])
         );
-        let (g, _) = generalize(&r2, Level::Prefix, 1);
+        let (g, _) = generalize(&r2, GeneralizeLevel::Prefix, 1);
         assert_eq!(g, set(&["arn:aws:s3:::b/app/*"]));
         assert!(
             is_variable_segment("2026-11-01")
@@ -588,9 +451,9 @@ mod tests {
                 && !is_variable_segment("uploads")
                 && !is_variable_segment("v2")
         );
-        let (g, _) = generalize(&r, Level::Type, 8);
+        let (g, _) = generalize(&r, GeneralizeLevel::Type, 8);
         assert_eq!(g, set(&["arn:aws:s3:::b/*", "arn:aws:s3:::other/*"]));
-        let (g, _) = generalize(&r, Level::Exact, 1);
+        let (g, _) = generalize(&r, GeneralizeLevel::Exact, 1);
         assert_eq!(g, r);
     }
 
@@ -600,11 +463,11 @@ mod tests {
             .flat_map(|p| (0..20).map(move |k| format!("arn:aws:s3:::b/p{p:02}/day/{k}.json")))
             .collect();
         let r: BTreeSet<String> = keys.iter().cloned().collect();
-        let (g, rec) = generalize(&r, Level::Prefix, 32);
+        let (g, rec) = generalize(&r, GeneralizeLevel::Prefix, 32);
         assert_eq!(g.len(), 30);
         assert!(g.contains("arn:aws:s3:::b/p07/day/*"));
         assert_eq!(rec.iter().map(|x| x.observed).sum::<usize>(), 600);
-        let (g, _) = generalize(&r, Level::Prefix, 10);
+        let (g, _) = generalize(&r, GeneralizeLevel::Prefix, 10);
         assert_eq!(
             g,
             set(&["arn:aws:s3:::b/*"]),
@@ -613,7 +476,7 @@ mod tests {
         let many: BTreeSet<String> = (0..40)
             .map(|k| format!("arn:aws:s3:::b/k{k}.txt"))
             .collect();
-        let (g, _) = generalize(&many, Level::Prefix, 10);
+        let (g, _) = generalize(&many, GeneralizeLevel::Prefix, 10);
         assert_eq!(
             g,
             set(&["arn:aws:s3:::b/*"]),
@@ -631,7 +494,7 @@ mod tests {
             "arn:aws:logs:eu-west-1:1:log-group:/aws/lambda/f:log-stream:2026/11/01/[$LATEST]x",
             "arn:aws:logs:eu-west-1:1:log-group:/aws/lambda/f:log-stream:2026/11/02/[$LATEST]y",
         ]);
-        let (g, _) = generalize(&r, Level::Prefix, 8);
+        let (g, _) = generalize(&r, GeneralizeLevel::Prefix, 8);
         assert_eq!(
             g,
             set(&[

@@ -19,7 +19,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-pub use generalize::{Generalization, Level};
+pub use crate::fold::GeneralizeLevel;
+pub use generalize::Generalization;
 
 use crate::catalog::{AccessLevel, Catalog};
 use crate::policy::{
@@ -47,7 +48,7 @@ fn decision_text(d: Decision) -> &'static str {
 }
 
 /// Which IAM size limit the output must fit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PolicyKind {
     /// Managed policies: 6,144 characters each (whitespace not counted), 10 per role by default.
@@ -65,7 +66,7 @@ pub const USER_INLINE_AGGREGATE_LIMIT: usize = 2_048;
 
 #[derive(Debug, Clone)]
 pub struct SynthOptions {
-    pub level: Level,
+    pub level: GeneralizeLevel,
     /// Most S3 path prefixes kept per bucket and statement at `prefix`.
     pub max_prefixes: usize,
     pub compact: bool,
@@ -77,7 +78,7 @@ pub struct SynthOptions {
 impl Default for SynthOptions {
     fn default() -> Self {
         SynthOptions {
-            level: Level::Prefix,
+            level: GeneralizeLevel::Prefix,
             max_prefixes: 32,
             compact: false,
             kind: PolicyKind::Managed,
@@ -90,7 +91,7 @@ impl SynthOptions {
     /// Exact ARNs, no compaction, no limits: the plain grant set.
     pub fn exact() -> Self {
         SynthOptions {
-            level: Level::Exact,
+            level: GeneralizeLevel::Exact,
             enforce_limits: false,
             ..SynthOptions::default()
         }
@@ -132,11 +133,11 @@ pub enum SynthError {
     },
 }
 
-fn level_name(l: Level) -> &'static str {
+fn level_name(l: GeneralizeLevel) -> &'static str {
     match l {
-        Level::Exact => "exact",
-        Level::Prefix => "prefix",
-        Level::Type => "type",
+        GeneralizeLevel::Exact => "exact",
+        GeneralizeLevel::Prefix => "prefix",
+        GeneralizeLevel::Type => "type",
     }
 }
 
@@ -605,7 +606,7 @@ pub fn propose(
             continue;
         }
         // 2. generalize further within the bound
-        if opts.level == Level::Prefix && bound > 1 {
+        if opts.level == GeneralizeLevel::Prefix && bound > 1 {
             bound = (bound / 2).max(1);
             notes.push(format!(
                 "{size} characters over the {limit} limit: at most {bound} S3 prefix(es) per bucket"
@@ -942,7 +943,7 @@ mod tests {
             .single()
             .unwrap_or_default();
         let mut e = Evidence::new(t, "id");
-        e.count = 1;
+        e.seen.count = 1;
         e
     }
 

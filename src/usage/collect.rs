@@ -4,75 +4,18 @@
 use std::sync::Mutex;
 use std::time::Instant;
 
-use chrono::{DateTime, Days, Utc};
 use rayon::prelude::*;
 use serde::Serialize;
 
 use std::collections::BTreeMap;
 
-use super::{Aggregate, Span};
+use super::Aggregate;
 use crate::diag::Diagnostic;
 use crate::identity::actor;
 use crate::mapping::Mapper;
+use crate::model::Seen;
 use crate::record::Record;
-use crate::source::{FileReport, Input, layout_info};
-
-/// Record filters, applied before mapping.
-#[derive(Debug, Clone, Default)]
-pub struct Filters {
-    pub since: Option<DateTime<Utc>>,
-    pub until: Option<DateTime<Utc>>,
-    /// Accounts to keep (all when empty).
-    pub accounts: Vec<String>,
-    /// Regions to keep (all when empty): `--region`, for local files as for the bucket.
-    pub regions: Vec<String>,
-    /// Functions of the inventory: their sessions are never folded early.
-    pub functions: std::collections::BTreeSet<String>,
-    /// Fold S3 object keys and log streams into the patterns a generalized policy names as
-    /// they are read (see [`Aggregate::add_span`]); only for commands that generalize.
-    pub fold_resources: bool,
-    /// Inputs larger than this once decompressed are skipped with a warning (`None`: the
-    /// default, [`crate::source::DEFAULT_MAX_FILE_SIZE`]).
-    pub max_file_size: Option<u64>,
-}
-
-impl Filters {
-    fn keeps_time(&self, t: DateTime<Utc>) -> bool {
-        self.since.is_none_or(|s| t >= s) && self.until.is_none_or(|u| t <= u)
-    }
-
-    fn keeps_account(&self, a: &str) -> bool {
-        self.accounts.is_empty() || self.accounts.iter().any(|x| x == a)
-    }
-
-    fn keeps_region(&self, r: &str) -> bool {
-        self.regions.is_empty() || self.regions.iter().any(|x| x == r)
-    }
-
-    /// Can a file at this path hold records the filters keep? Uses the S3 layout
-    /// (`…/ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/`), with a day of slack for delivery delay.
-    pub fn keeps_path(&self, path: &str) -> bool {
-        let Some(l) = layout_info(path) else {
-            return true;
-        };
-        if !self.keeps_account(&l.account) || !self.keeps_region(&l.region) {
-            return false;
-        }
-        if let Some(s) = self.since
-            && let Some(limit) = s.date_naive().checked_sub_days(Days::new(1))
-            && l.date < limit
-        {
-            return false;
-        }
-        if let Some(u) = self.until
-            && let Some(limit) = u.date_naive().checked_add_days(Days::new(1))
-            && l.date > limit
-        {
-            return false;
-        }
-        true
-    }
-}
+use crate::source::{FileReport, Filters, Input, Stream};
 
 /// End-of-run figures.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -138,7 +81,7 @@ enum Taken {
 /// aggregated row (one call at its own time otherwise).
 fn take(
     rec: &Record<'_>,
-    span: Option<Span>,
+    span: Option<Seen>,
     filters: &Filters,
     mapper: &Mapper,
     agg: &mut Aggregate,
@@ -147,12 +90,8 @@ fn take(
         Ok(t) => t,
         Err(problem) => return Taken::Bad(problem.to_string()),
     };
-    let span = span.unwrap_or(Span {
-        first: time,
-        last: time,
-        count: 1,
-    });
-    if !filters.keeps_time(span.first) && !filters.keeps_time(span.last)
+    let span = span.unwrap_or(Seen::once(time));
+    if !filters.keeps_time(span.first_seen) && !filters.keeps_time(span.last_seen)
         || !filters.keeps_account(rec.account())
         || !filters.keeps_region(rec.region())
     {
@@ -193,7 +132,7 @@ pub fn collect_rows(
     let mut diags = Vec::new();
     for (i, row) in rows.iter().enumerate() {
         let ordinal = i as u64 + 1;
-        let (json, span) = match crate::source::athena::row_record(row) {
+        let (json, span) = match crate::athena::row_record(row) {
             Ok(r) => r,
             Err(problem) => {
                 stats.records_bad += 1;
@@ -205,7 +144,7 @@ pub fn collect_rows(
             Ok(r) => r,
             Err(e) => {
                 stats.records_bad += 1;
-                unusable(&mut diags, name, ordinal, &crate::source::serde_reason(&e));
+                unusable(&mut diags, name, ordinal, &crate::diag::serde_reason(&e));
                 continue;
             }
         };
@@ -368,15 +307,6 @@ pub fn collect_paths(
     let mut all = std::mem::take(&mut *found.lock().unwrap_or_else(|p| p.into_inner()));
     all.extend(diags);
     (agg, stats, all)
-}
-
-/// Inputs that arrive while others are read: remote objects as their downloads finish.
-pub struct Stream {
-    /// How many inputs will arrive, and their size in bytes, as far as known (for progress).
-    pub count: usize,
-    pub bytes: u64,
-    /// Each input with its place in the overall order (for the order of diagnostics).
-    pub inputs: Box<dyn Iterator<Item = (usize, Input)> + Send>,
 }
 
 /// Like [`collect`], for inputs that arrive over time: each is read as soon as a worker is free.

@@ -12,22 +12,21 @@ use serde::Serialize;
 
 pub use folded::Folded;
 
-pub use collect::{
-    AthenaStats, Filters, Stats, Stream, collect, collect_paths, collect_rows, collect_stream,
-};
+pub use collect::{AthenaStats, Stats, collect, collect_paths, collect_rows, collect_stream};
 
 use crate::identity::{
     Actor, ActorOf, ActorRef, FunctionFacts, Inventory, PrincipalKind, function_name_of, role_name,
 };
 use crate::mapping::{Class, Mapping};
+use crate::model::{Seen, Window};
 use crate::record::Record;
 
 /// The evidence behind one grant: how often, when, and one event to look at.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Evidence {
-    pub count: u64,
-    pub first_seen: DateTime<Utc>,
-    pub last_seen: DateTime<Utc>,
+    /// How many calls, and the first and last time.
+    #[serde(flatten)]
+    pub seen: Seen,
     /// The event id of the earliest call (ties: the smallest id), so it is the same whatever
     /// order the records came in.
     #[serde(skip_serializing_if = "String::is_empty")]
@@ -88,9 +87,7 @@ fn is_zero(n: &u64) -> bool {
 impl Evidence {
     pub fn new(time: DateTime<Utc>, event_id: &str) -> Evidence {
         Evidence {
-            count: 0,
-            first_seen: time,
-            last_seen: time,
+            seen: Seen::span(time, time, 0),
             event_id: event_id.to_string(),
             service_made: 0,
             invoked_by: BTreeSet::new(),
@@ -129,7 +126,7 @@ impl Evidence {
             return;
         }
         if other_unconditional
-            || (self.count > 0
+            || (self.seen.count > 0
                 && !self.conditions.is_empty()
                 && cond_keys(&self.conditions) != cond_keys(&c))
         {
@@ -178,19 +175,21 @@ impl Evidence {
 
     /// Records `span.count` calls between `span.first` and `span.last` (one call: both the
     /// same time).
-    fn observe(&mut self, span: Span, event_id: &str, invoked_by: Option<&str>, platform: bool) {
-        let Span { first, last, count } = span;
-        self.count += count;
+    fn observe(&mut self, span: Seen, event_id: &str, invoked_by: Option<&str>, platform: bool) {
+        let Seen {
+            count,
+            first_seen: first,
+            last_seen: last,
+        } = span;
         if platform {
             self.platform += count;
         }
-        if first < self.first_seen
-            || (first == self.first_seen && event_id < self.event_id.as_str())
+        if first < self.seen.first_seen
+            || (first == self.seen.first_seen && event_id < self.event_id.as_str())
         {
             self.event_id = event_id.to_string();
         }
-        self.first_seen = self.first_seen.min(first);
-        self.last_seen = self.last_seen.max(last);
+        self.seen.merge(&Seen::span(first, last, count));
         if let Some(by) = invoked_by {
             self.service_made += count;
             if !self.invoked_by.contains(by) {
@@ -200,21 +199,19 @@ impl Evidence {
     }
 
     pub fn merge(&mut self, o: &Evidence) {
-        if self.count == 0 {
+        if self.seen.count == 0 {
             self.unconditional = o.unconditional;
             self.conditions = o.conditions.clone();
-        } else if o.count > 0 {
+        } else if o.seen.count > 0 {
             self.merge_conditions(o.conditions.clone(), o.unconditional);
         }
         self.extra.extend(o.extra.iter().cloned());
-        if o.first_seen < self.first_seen
-            || (o.first_seen == self.first_seen && o.event_id < self.event_id)
+        if o.seen.first_seen < self.seen.first_seen
+            || (o.seen.first_seen == self.seen.first_seen && o.event_id < self.event_id)
         {
             self.event_id.clone_from(&o.event_id);
         }
-        self.count += o.count;
-        self.first_seen = self.first_seen.min(o.first_seen);
-        self.last_seen = self.last_seen.max(o.last_seen);
+        self.seen.merge(&o.seen);
         self.service_made += o.service_made;
         self.platform += o.platform;
         self.invoked_by.extend(o.invoked_by.iter().cloned());
@@ -226,12 +223,12 @@ impl Evidence {
 
     /// Only AWS made these calls (none came from the principal's own code).
     pub fn only_service_made(&self) -> bool {
-        self.count > 0 && self.service_made == self.count
+        self.seen.count > 0 && self.service_made == self.seen.count
     }
 
     /// Only Lambda's platform made these calls.
     pub fn only_platform(&self) -> bool {
-        self.count > 0 && self.platform == self.count
+        self.seen.count > 0 && self.platform == self.seen.count
     }
 
     /// Who made the calls behind this grant.
@@ -384,7 +381,7 @@ pub struct Aggregate {
     /// Records by AWS services themselves, and by identities that get no policy.
     pub no_principal: u64,
     pub records: u64,
-    pub window: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    pub window: Option<Window>,
     /// Data-event types (`AWS::S3::Object`, …) that appear in the trail at all.
     pub data_types: BTreeSet<String>,
 }
@@ -393,21 +390,21 @@ impl Aggregate {
     /// Adds one mapped record that stands for `span.count` calls alike in everything the
     /// mapping reads (one call at its own time, or a row aggregated elsewhere, such as by
     /// Athena). With `fold`, S3 object keys and log streams are folded into the patterns a
-    /// generalized policy names ([`crate::synth::generalize::fold_on_read`]).
+    /// generalized policy names ([`crate::fold::fold_on_read`]).
     pub fn add_span(
         &mut self,
         rec: &Record<'_>,
-        span: Span,
+        span: Seen,
         mapping: &Mapping,
         actor: Option<ActorRef<'_>>,
         fold: bool,
     ) {
-        let time = span.first;
+        let time = span.first_seen;
         self.records += span.count;
-        self.window = Some(match self.window {
-            Some((a, b)) => (a.min(span.first), b.max(span.last)),
-            None => (span.first, span.last),
-        });
+        let (first, last) = (span.first_seen, span.last_seen);
+        self.window
+            .get_or_insert(Window { first, last })
+            .widen(first, last);
         let e = entry_by(&mut self.events, rec.source(), rec.name(), || EventStat {
             class: mapping.class,
             count: 0,
@@ -482,7 +479,7 @@ impl Aggregate {
             let action = need.action.qualified();
             let by = need.via.as_deref().or(invoked_by);
             for res in &need.resolved.resources {
-                use crate::synth::generalize::{ReadFold, read_fold};
+                use crate::fold::{ReadFold, read_fold};
                 let folded = if !fold {
                     None
                 } else {
@@ -538,19 +535,8 @@ impl Aggregate {
         self.facts.merge(o.facts);
         self.no_principal += o.no_principal;
         self.records += o.records;
-        self.window = match (self.window, o.window) {
-            (Some((a, b)), Some((c, d))) => Some((a.min(c), b.max(d))),
-            (w, None) | (None, w) => w,
-        };
+        self.window = Window::union(self.window, o.window);
     }
-}
-
-/// Calls alike: how many, and the first and last time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Span {
-    pub first: DateTime<Utc>,
-    pub last: DateTime<Utc>,
-    pub count: u64,
 }
 
 /// A principal a policy is written for.
@@ -585,7 +571,7 @@ pub struct Usage {
     pub events: EventCounts,
     pub no_principal: u64,
     pub records: u64,
-    pub window: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    pub window: Option<Window>,
     /// Data-event types that appear in the trail at all.
     pub data_types: BTreeSet<String>,
     /// Functions of the inventory that made no call in the window: name → role ARN.

@@ -7,8 +7,8 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 use tempfile::TempDir;
 use tightrole::catalog::Catalog;
+use tightrole::fold::{GeneralizeLevel as Level, fold_on_read};
 use tightrole::policy::{Context, Decision, PolicyDocument, Request, evaluate_all};
-use tightrole::synth::generalize::{Level, fold_on_read};
 use tightrole::synth::{SynthOptions, propose, replay};
 use tightrole::usage::{Evidence, Folded, Grants, PrincipalUsage};
 use tightrole::wildcard::escape;
@@ -265,7 +265,7 @@ fn t(h: u32) -> chrono::DateTime<chrono::Utc> {
 
 fn evidence(n: u32) -> Evidence {
     let mut e = Evidence::new(t(n), &format!("e{n}"));
-    e.count = 1;
+    e.seen.count = 1;
     e
 }
 

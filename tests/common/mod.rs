@@ -6,8 +6,9 @@ use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
 use tightrole::identity::Inventory;
+use tightrole::source::Filters;
 use tightrole::source::Input;
-use tightrole::usage::{Filters, Usage, collect};
+use tightrole::usage::{Usage, collect};
 
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -120,7 +120,7 @@ pub struct Sources {
     /// Downloads in flight at once.
     pub concurrency: usize,
     /// The record filters: listed objects whose layout path is outside them are not fetched.
-    pub filters: crate::usage::Filters,
+    pub filters: crate::source::Filters,
 }
 
 /// Remote reads under way: join it once the pipeline has drained the stream.
@@ -136,8 +136,8 @@ pub struct Pending {
 }
 
 use crate::diag::Diagnostic;
+use crate::source::Stream;
 use crate::source::{Input, RemoteStats};
-use crate::usage::Stream;
 
 impl Live {
     /// Lists the buckets (pruned by the window), then starts the downloads and the LookupEvents

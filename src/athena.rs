@@ -17,12 +17,12 @@ use std::fmt::Write as _;
 use chrono::{DateTime, Days, Utc};
 use serde_json::{Map, Value, json};
 
+use crate::fold::GeneralizeLevel;
 use crate::mapping::Mapper;
-use crate::synth::Level;
-use crate::usage::Span;
+use crate::model::Seen;
 
 /// Where the SQL runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
     /// Amazon Athena (Trino).
     Athena,
@@ -56,7 +56,7 @@ pub struct Query {
     pub until: Option<DateTime<Utc>>,
     pub accounts: Vec<String>,
     pub regions: Vec<String>,
-    pub generalize: Level,
+    pub generalize: GeneralizeLevel,
     pub partitions: Partitions,
 }
 
@@ -89,7 +89,7 @@ pub const COLUMNS: [&str; 24] = [
 ];
 
 /// A path segment that looks like a value rather than a name, as
-/// `synth::generalize::is_variable_segment` decides it: a date or number (digits with `-_:.TZ`),
+/// `fold::is_variable_segment` decides it: a date or number (digits with `-_:.TZ`),
 /// or an id of 16 or more hex digits and dashes with at least one digit. Written without
 /// look-ahead, which RE2 (DuckDB) lacks: the id form is spelled out by the position of its first
 /// digit.
@@ -180,8 +180,8 @@ fn allowed_expr(dialect: Dialect) -> String {
 /// The `params` column: a JSON object of the row's listed parameters (`tr_allowed`) and of any
 /// parameter whose value is an ARN (the resolver looks for ARNs in every parameter); an S3 object
 /// key is cut to its directory (unless `--generalize exact`).
-fn params_expr(dialect: Dialect, generalize: Level) -> String {
-    let cut_key = generalize != Level::Exact;
+fn params_expr(dialect: Dialect, generalize: GeneralizeLevel) -> String {
+    let cut_key = generalize != GeneralizeLevel::Exact;
     let ok = succeeded();
     match dialect {
         Dialect::Athena => {
@@ -241,8 +241,8 @@ fn succeeded() -> String {
 
 /// The `resources` column: `resources[]` as JSON, with S3 object ARNs of allowed calls cut like
 /// the keys.
-fn resources_expr(dialect: Dialect, generalize: Level) -> String {
-    if generalize == Level::Exact {
+fn resources_expr(dialect: Dialect, generalize: GeneralizeLevel) -> String {
+    if generalize == GeneralizeLevel::Exact {
         return dialect.resources_json().to_string();
     }
     let ok = succeeded();
@@ -394,7 +394,7 @@ fn get<'r>(row: &'r BTreeMap<String, Option<String>>, col: &str) -> Option<&'r s
 }
 
 /// One result row as a record (JSON) and the calls it stands for.
-pub fn row_record(row: &BTreeMap<String, Option<String>>) -> Result<(String, Span), String> {
+pub fn row_record(row: &BTreeMap<String, Option<String>>) -> Result<(String, Seen), String> {
     let time = |col: &str| -> Result<DateTime<Utc>, String> {
         let v = get(row, col).ok_or_else(|| format!("no `{col}`"))?;
         DateTime::parse_from_rfc3339(v)
@@ -505,7 +505,10 @@ pub fn row_record(row: &BTreeMap<String, Option<String>>) -> Result<(String, Spa
     if !response.is_empty() {
         rec.insert("responseElements".into(), Value::Object(response));
     }
-    Ok((Value::Object(rec).to_string(), Span { first, last, count }))
+    Ok((
+        Value::Object(rec).to_string(),
+        Seen::span(first, last, count),
+    ))
 }
 
 /// What `tightrole athena ddl` needs.
@@ -657,7 +660,7 @@ TBLPROPERTIES (
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::synth::generalize::is_variable_segment as is_variable;
+    use crate::fold::is_variable_segment as is_variable;
     use proptest::prelude::*;
 
     proptest! {
@@ -722,7 +725,7 @@ mod shapes {
         out.replace(&variable_segment_regex(), "<variable segment>")
     }
 
-    fn query(generalize: Level, window: bool) -> Query {
+    fn query(generalize: GeneralizeLevel, window: bool) -> Query {
         let t = |d| Utc.with_ymd_and_hms(2026, 11, d, 0, 0, 0).single();
         Query {
             table: "cloudtrail_logs".into(),
@@ -745,17 +748,23 @@ mod shapes {
 
     #[test]
     fn athena_window_prefix() {
-        insta::assert_snapshot!(shape(&sql(&query(Level::Prefix, true), Dialect::Athena)));
+        insta::assert_snapshot!(shape(&sql(
+            &query(GeneralizeLevel::Prefix, true),
+            Dialect::Athena
+        )));
     }
 
     #[test]
     fn athena_everything_exact() {
-        insta::assert_snapshot!(shape(&sql(&query(Level::Exact, false), Dialect::Athena)));
+        insta::assert_snapshot!(shape(&sql(
+            &query(GeneralizeLevel::Exact, false),
+            Dialect::Athena
+        )));
     }
 
     #[test]
     fn athena_timestamp_partition_only() {
-        let mut q = query(Level::Prefix, true);
+        let mut q = query(GeneralizeLevel::Prefix, true);
         q.partitions = Partitions {
             timestamp: true,
             account: false,
@@ -766,13 +775,16 @@ mod shapes {
 
     #[test]
     fn duckdb_window_prefix() {
-        insta::assert_snapshot!(shape(&sql(&query(Level::Prefix, true), Dialect::Duckdb)));
+        insta::assert_snapshot!(shape(&sql(
+            &query(GeneralizeLevel::Prefix, true),
+            Dialect::Duckdb
+        )));
     }
 
     #[test]
     fn the_athena_sql_fits_athenas_limit() {
         // Athena refuses query strings over 262,144 bytes.
-        let n = sql(&query(Level::Prefix, true), Dialect::Athena).len();
+        let n = sql(&query(GeneralizeLevel::Prefix, true), Dialect::Athena).len();
         assert!(n < 200_000, "{n} bytes");
     }
 

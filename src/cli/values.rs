@@ -1,0 +1,74 @@
+//! The library's closed sets as command-line values. The library types carry no clap derive;
+//! each gets its `ValueEnum` here, with the names and help the `--help` pages show.
+
+use clap::ValueEnum;
+use clap::builder::PossibleValue;
+
+use crate::athena::Dialect;
+use crate::drift::Finding;
+use crate::fold::GeneralizeLevel;
+use crate::synth::PolicyKind;
+
+/// `impl ValueEnum for T { Variant => ("name", "help"), … }`
+macro_rules! value_enum {
+    ($t:ty { $($v:ident => ($name:literal, $help:literal)),+ $(,)? }) => {
+        impl ValueEnum for $t {
+            fn value_variants<'a>() -> &'a [Self] {
+                &[$(<$t>::$v),+]
+            }
+
+            fn to_possible_value(&self) -> Option<PossibleValue> {
+                Some(match self {
+                    $(<$t>::$v => PossibleValue::new($name).help($help)),+
+                })
+            }
+        }
+    };
+}
+
+value_enum!(GeneralizeLevel {
+    Exact => ("exact", "Every observed ARN as it is"),
+    Prefix => ("prefix", "Longest common path prefixes (bounded per bucket), indexes and log streams per parent"),
+    Type => ("type", "One pattern per bucket, table's indexes, or log group"),
+});
+
+value_enum!(Dialect {
+    Athena => ("athena", "Amazon Athena (Trino)"),
+    Duckdb => ("duckdb", "DuckDB, over the same JSON files (the tests run the SQL on it)"),
+});
+
+value_enum!(PolicyKind {
+    Managed => ("managed", "Managed policies: 6,144 characters each (whitespace not counted), 10 per role by default"),
+    Inline => ("inline", "Inline policies: 10,240 characters for all of a role's inline policies together"),
+});
+
+value_enum!(Finding {
+    NewlyUsed => ("newly-used", "An action or resource never seen before: a new behaviour, possibly suspicious"),
+    NewlyUnused => ("newly-unused", "A granted action not used for the `--unused-after` period"),
+    DeniedSpike => ("denied-spike", "Denied calls of a principal jumped against the previous period"),
+    PolicyDrift => ("policy-drift", "The deployed policy differs from the approved baseline"),
+    SharedRole => ("shared-role", "Several functions share one role"),
+    NoActivity => ("no-activity", "A role of the baseline (or a function of the inventory) did nothing"),
+});
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The command-line names are the names the JSON output uses for the same values.
+    #[test]
+    fn names_match_serde() {
+        fn check<T: ValueEnum + serde::Serialize>() {
+            for v in T::value_variants() {
+                let name = v.to_possible_value().map(|p| p.get_name().to_string());
+                let json = serde_json::to_value(v)
+                    .ok()
+                    .and_then(|j| j.as_str().map(String::from));
+                assert_eq!(name, json);
+            }
+        }
+        check::<GeneralizeLevel>();
+        check::<PolicyKind>();
+        check::<Finding>();
+    }
+}

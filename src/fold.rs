@@ -1,0 +1,146 @@
+//! Folding on read: how a resource ARN is cut as it is read when the policy will be
+//! generalized, and the generalization level that decides it. Below both the aggregation
+//! ([`crate::usage`]), which folds as it reads, and synthesis ([`crate::synth`]), which
+//! generalizes what was read into the same patterns; the Athena push-down ([`crate::athena`])
+//! cuts keys the same way in SQL.
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GeneralizeLevel {
+    /// Every observed ARN as it is.
+    Exact,
+    /// Longest common path prefixes (bounded per bucket), indexes and log streams per parent.
+    #[default]
+    Prefix,
+    /// One pattern per bucket, table's indexes, or log group.
+    Type,
+}
+
+/// What a resource ARN is a child of, for collapsing.
+pub(crate) enum Parent<'a> {
+    /// An S3 object: (`arn:…:::bucket/`, key).
+    S3 { head: &'a str, key: &'a str },
+    /// A DynamoDB index: `…:table/T/index/`.
+    Index { head: &'a str },
+    /// A log stream: `…:log-group:G:log-stream:`.
+    LogStream { head: &'a str },
+}
+
+pub(crate) fn parent(arn: &str) -> Option<Parent<'_>> {
+    if let Some(rest) = arn.strip_prefix("arn:") {
+        let mut parts = rest.splitn(5, ':');
+        let (_, service, _, _, resource) = (
+            parts.next()?,
+            parts.next()?,
+            parts.next()?,
+            parts.next()?,
+            parts.next()?,
+        );
+        let res_start = arn.len() - resource.len();
+        match service {
+            "s3" => {
+                let slash = resource.find('/')?;
+                if slash == 0 {
+                    return None;
+                }
+                let split = res_start + slash + 1;
+                return Some(Parent::S3 {
+                    head: &arn[..split],
+                    key: &arn[split..],
+                });
+            }
+            "dynamodb" => {
+                let i = resource.find("/index/")?;
+                return Some(Parent::Index {
+                    head: &arn[..res_start + i + "/index/".len()],
+                });
+            }
+            "logs" => {
+                let i = resource.find(":log-stream:")?;
+                return Some(Parent::LogStream {
+                    head: &arn[..res_start + i + ":log-stream:".len()],
+                });
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Does a path segment look like a value that changes (a date, a number, an id) rather than a
+/// name? `2026`, `2026-11-01`, `20261101T0505Z`, a UUID, a long hex id.
+pub fn is_variable_segment(seg: &str) -> bool {
+    let seg = seg.trim_end_matches('/');
+    if seg.is_empty() {
+        return false;
+    }
+    let digits = seg.bytes().filter(u8::is_ascii_digit).count();
+    let date_like = digits > 0
+        && seg
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b"-_:.TZ".contains(&b));
+    let hex_id =
+        seg.len() >= 16 && digits > 0 && seg.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-');
+    date_like || hex_id
+}
+
+/// The part of a key's directory before its first variable segment: `uploads/2026/11/a.jpg` →
+/// `uploads/`; `None` for a key with no directory.
+pub(crate) fn stable_dir(key: &str) -> Option<&str> {
+    let dir_end = key.rfind('/')? + 1;
+    let mut end = 0;
+    while end < dir_end {
+        let next = end + key[end..dir_end].find('/').map_or(dir_end - end, |i| i + 1);
+        if is_variable_segment(&key[end..next]) {
+            break;
+        }
+        end = next;
+    }
+    Some(&key[..end])
+}
+
+/// How a resource is folded as it is read, when the policy will be generalized
+/// (`--generalize prefix` or `type`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadFold<'a> {
+    /// Into this pattern: an S3 object key in a directory becomes its stable directory and `*`
+    /// (`b/uploads/2026/11/a.jpg` → `b/uploads/*`), a log stream its group's `…:log-stream:*`.
+    Into(String),
+    /// An S3 object at the top of its bucket (a key without `/`): kept as it is, unless its
+    /// principal touches too many such keys ([`crate::usage::FOLD_TOP_LEVEL_AFTER`]); then
+    /// folded into the bucket's pattern, `head` and `*`.
+    TopLevel { head: &'a str },
+    /// Kept as it is: a resource already in a folded form, anything else.
+    Keep,
+}
+
+/// How `arn` is folded as it is read ([`ReadFold`]). Generalization never names anything finer
+/// than these patterns, so the policy from folded resources is the one from the exact
+/// resources; the Athena push-down cuts keys the same way in SQL.
+pub fn read_fold(arn: &str) -> ReadFold<'_> {
+    let folded = match parent(arn) {
+        Some(Parent::S3 { head, key }) => match stable_dir(key) {
+            Some(dir) => format!("{head}{dir}*"),
+            None if !key.is_empty() => return ReadFold::TopLevel { head },
+            None => return ReadFold::Keep,
+        },
+        Some(Parent::LogStream { head }) => format!("{head}*"),
+        Some(Parent::Index { .. }) | None => return ReadFold::Keep,
+    };
+    if folded == arn {
+        ReadFold::Keep
+    } else {
+        ReadFold::Into(folded)
+    }
+}
+
+/// The pattern a resource is folded into as it is read ([`ReadFold::Into`]); `None` when it
+/// stays as it is.
+pub fn fold_on_read(arn: &str) -> Option<String> {
+    match read_fold(arn) {
+        ReadFold::Into(p) => Some(p),
+        ReadFold::TopLevel { .. } | ReadFold::Keep => None,
+    }
+}

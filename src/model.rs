@@ -1,0 +1,258 @@
+//! The small shared types of the pipeline's data, below every stage that uses them: when
+//! something was seen ([`Seen`]), the window a run covers ([`Window`]), and the typed names in
+//! a grant's key ([`Action`], [`ArnPattern`]).
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Calls alike: how many, and the first and last time. The one `{count, first, last}` of the
+/// project: a grant's evidence carries it, an Athena row stands for one, the drift state keeps
+/// one per grant across runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Seen {
+    pub count: u64,
+    pub first_seen: DateTime<Utc>,
+    pub last_seen: DateTime<Utc>,
+}
+
+impl Seen {
+    /// One call at `time`.
+    pub fn once(time: DateTime<Utc>) -> Seen {
+        Seen {
+            count: 1,
+            first_seen: time,
+            last_seen: time,
+        }
+    }
+
+    /// `count` calls between `first` and `last`.
+    pub fn span(first: DateTime<Utc>, last: DateTime<Utc>, count: u64) -> Seen {
+        Seen {
+            count,
+            first_seen: first,
+            last_seen: last,
+        }
+    }
+
+    /// Adds `other`'s calls: counts add, the times widen.
+    pub fn merge(&mut self, other: &Seen) {
+        self.count += other.count;
+        self.first_seen = self.first_seen.min(other.first_seen);
+        self.last_seen = self.last_seen.max(other.last_seen);
+    }
+}
+
+/// The time a run's records cover: the first and the last event time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Window {
+    pub first: DateTime<Utc>,
+    pub last: DateTime<Utc>,
+}
+
+impl Window {
+    /// The window of one call.
+    pub fn at(time: DateTime<Utc>) -> Window {
+        Window {
+            first: time,
+            last: time,
+        }
+    }
+
+    /// Widened to take in `first..=last`.
+    pub fn widen(&mut self, first: DateTime<Utc>, last: DateTime<Utc>) {
+        self.first = self.first.min(first);
+        self.last = self.last.max(last);
+    }
+
+    /// Both windows in one (`None` when neither is known).
+    pub fn union(a: Option<Window>, b: Option<Window>) -> Option<Window> {
+        match (a, b) {
+            (Some(mut a), Some(b)) => {
+                a.widen(b.first, b.last);
+                Some(a)
+            }
+            (w, None) | (None, w) => w,
+        }
+    }
+
+    /// Whole days between the first and the last event.
+    pub fn days(&self) -> i64 {
+        (self.last - self.first).num_days()
+    }
+}
+
+/// Why a text cannot be an [`Action`] or an [`ArnPattern`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NameError {
+    #[error("`{0}` is not an IAM action (expected `service:Name`)")]
+    Action(String),
+    #[error("`{0}` is not a resource (expected an ARN, an ARN pattern, or `*`)")]
+    Resource(String),
+}
+
+/// An IAM action as a policy names it, `service:Name`: a prefix of lowercase letters, digits
+/// and `-`, a colon, and a name without whitespace. It may hold `*`/`?` (an action pattern from
+/// a current policy, or `s3:*` from `--compact`); the key of an observed grant never does.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Action(String);
+
+impl Action {
+    pub fn new(s: impl Into<String>) -> Result<Action, NameError> {
+        let s = s.into();
+        let ok = match s.split_once(':') {
+            Some((service, name)) => {
+                !service.is_empty()
+                    && service
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                    && !name.is_empty()
+                    && !name.contains(':')
+                    && !name.chars().any(char::is_whitespace)
+            }
+            None => false,
+        };
+        if ok {
+            Ok(Action(s))
+        } else {
+            Err(NameError::Action(s))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The service prefix (`s3`).
+    pub fn service(&self) -> &str {
+        self.0.split_once(':').map_or("", |(s, _)| s)
+    }
+
+    /// The name after the prefix (`GetObject`).
+    pub fn name(&self) -> &str {
+        self.0.split_once(':').map_or("", |(_, n)| n)
+    }
+}
+
+/// A resource as a policy names it: an ARN (its log-derived parts escaped, see
+/// [`crate::wildcard::escape`]), an ARN pattern, or `*`. It starts with `arn:` and has the
+/// ARN's six parts, or is `*`; it never holds a raw newline.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct ArnPattern(String);
+
+impl ArnPattern {
+    pub fn new(s: impl Into<String>) -> Result<ArnPattern, NameError> {
+        let s = s.into();
+        let ok = s == "*"
+            || (s.starts_with("arn:") && s.splitn(6, ':').count() == 6 && !s.contains('\n'));
+        if ok {
+            Ok(ArnPattern(s))
+        } else {
+            Err(NameError::Resource(s))
+        }
+    }
+
+    /// Every resource (`*`).
+    pub fn any() -> ArnPattern {
+        ArnPattern("*".to_string())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+macro_rules! text_impls {
+    ($t:ty) => {
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+        impl AsRef<str> for $t {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+        impl std::borrow::Borrow<str> for $t {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+        impl PartialEq<str> for $t {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+        impl PartialEq<&str> for $t {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+        impl From<$t> for String {
+            fn from(v: $t) -> String {
+                v.0
+            }
+        }
+    };
+}
+text_impls!(Action);
+text_impls!(ArnPattern);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actions_are_validated() {
+        assert!(Action::new("s3:GetObject").is_ok());
+        assert!(Action::new("s3:Get*").is_ok());
+        assert!(Action::new("ec2-instance-connect:SendSSHPublicKey").is_ok());
+        for bad in [
+            "",
+            "s3",
+            ":GetObject",
+            "s3:",
+            "S3:GetObject",
+            "s3:Get Object",
+            "a:b:c",
+        ] {
+            assert_eq!(
+                Action::new(bad),
+                Err(NameError::Action(bad.to_string())),
+                "{bad}"
+            );
+        }
+        let a = Action::new("dynamodb:Query").unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!((a.service(), a.name()), ("dynamodb", "Query"));
+    }
+
+    #[test]
+    fn resources_are_validated() {
+        assert!(ArnPattern::new("*").is_ok());
+        assert!(ArnPattern::new("arn:aws:s3:::b/k").is_ok());
+        assert!(ArnPattern::new("arn:aws:logs:us-east-1:1:log-group:g:*").is_ok());
+        for bad in ["", "b/k", "arn:aws:s3", "arn:aws:s3:::b/\nk", "**"] {
+            assert!(ArnPattern::new(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn seen_merges() {
+        let t = |s: i64| DateTime::from_timestamp(s, 0).unwrap_or_default();
+        let mut a = Seen::once(t(10));
+        a.merge(&Seen::span(t(5), t(7), 3));
+        assert_eq!(a, Seen::span(t(5), t(10), 4));
+        let w = Window::union(Some(Window::at(t(3))), Some(Window::at(t(9))));
+        assert_eq!(
+            w,
+            Some(Window {
+                first: t(3),
+                last: t(9)
+            })
+        );
+    }
+}
