@@ -8,7 +8,7 @@ use crate::escape::terminal;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Level {
+pub enum Severity {
     /// Something was skipped on purpose (a digest file, a non-record JSON file).
     Note,
     /// Something could not be used (corrupt file, bad record); the rest went on.
@@ -17,7 +17,7 @@ pub enum Level {
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Diagnostic {
-    pub level: Level,
+    pub level: Severity,
     /// The input the problem is in, as the user named it (`-` for stdin).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
@@ -30,7 +30,7 @@ pub struct Diagnostic {
 impl Diagnostic {
     pub fn warning(file: impl Into<String>, message: impl Into<String>) -> Self {
         Diagnostic {
-            level: Level::Warning,
+            level: Severity::Warning,
             file: Some(file.into()),
             position: None,
             message: message.into(),
@@ -39,7 +39,7 @@ impl Diagnostic {
 
     pub fn note(file: impl Into<String>, message: impl Into<String>) -> Self {
         Diagnostic {
-            level: Level::Note,
+            level: Severity::Note,
             file: Some(file.into()),
             position: None,
             message: message.into(),
@@ -55,8 +55,8 @@ impl Diagnostic {
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let level = match self.level {
-            Level::Note => "note",
-            Level::Warning => "warning",
+            Severity::Note => "note",
+            Severity::Warning => "warning",
         };
         write!(f, "{level}: ")?;
         // file names, positions and messages quote record values: no control character reaches

@@ -18,6 +18,7 @@ pub mod graph;
 pub mod identity;
 pub mod mapping;
 pub mod model;
+pub mod pipeline;
 pub mod policy;
 pub mod record;
 pub mod report;

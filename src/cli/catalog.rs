@@ -4,9 +4,10 @@ use anyhow::{Context as _, bail};
 use clap::{Args as ClapArgs, Subcommand, ValueEnum};
 use serde::Serialize;
 
-use super::input::InputArgs;
+use super::input::{InputArgs, Read, read};
 use super::{Exit, print_stdout};
 use crate::catalog::{Catalog, Observability, ObservabilityTable};
+use crate::fold::GeneralizeLevel;
 use crate::mapping::{Class, Mapper};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -75,11 +76,7 @@ struct CoverageOutput {
 }
 
 fn coverage(args: CoverageArgs) -> anyhow::Result<Exit> {
-    let live = args.input.live(false)?;
-    let analysis = args.input.analyze(live.as_ref())?;
-    if let Some(exit) = analysis.report_input(&args.input) {
-        return Ok(exit);
-    }
+    let Read { analysis, .. } = read!(args.input.read(GeneralizeLevel::Exact, false));
     let usage = &analysis.usage;
     let events: Vec<CoverageRow> = usage
         .events
@@ -142,7 +139,7 @@ fn coverage(args: CoverageArgs) -> anyhow::Result<Exit> {
             print_stdout(&s)?;
         }
     }
-    Ok(analysis.final_exit(&args.input))
+    Ok(args.input.final_exit(&analysis))
 }
 
 fn table<const N: usize>(rows: &[[String; N]]) -> String {

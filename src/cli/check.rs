@@ -6,9 +6,10 @@ use anyhow::Context as _;
 use clap::{Args as ClapArgs, ValueEnum};
 use serde::Serialize;
 
-use super::input::InputArgs;
+use super::input::{InputArgs, Read, read};
 use super::{Exit, print_stdout};
 use crate::escape::terminal as t;
+use crate::fold::GeneralizeLevel;
 use crate::identity::{PrincipalKind, role_name};
 use crate::policy::Decision;
 use crate::synth::replay_contexts;
@@ -58,14 +59,10 @@ struct CheckOutput {
 pub fn run(args: Args) -> anyhow::Result<Exit> {
     let mut diags = Vec::new();
     let policies = crate::policy::current::load(&args.policy, &mut diags)?;
-    let live = args.input.live(false)?;
-    let analysis = args.input.analyze(live.as_ref())?;
     for d in &diags {
         eprintln!("{d}");
     }
-    if let Some(exit) = analysis.report_input(&args.input) {
-        return Ok(exit);
-    }
+    let Read { analysis, .. } = read!(args.input.read(GeneralizeLevel::Exact, false));
     let mut out = CheckOutput {
         schema: "tightrole/check/v1",
         policy: policies.source.clone(),
@@ -184,7 +181,7 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         }
     };
     print_stdout(&text)?;
-    let exit = analysis.final_exit(&args.input);
+    let exit = args.input.final_exit(&analysis);
     if exit != Exit::Ok {
         return Ok(exit);
     }

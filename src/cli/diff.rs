@@ -6,10 +6,13 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::{Args as ClapArgs, ValueEnum};
 
-use super::input::{InputArgs, is_live, load_current};
+use std::ops::ControlFlow;
+
+use super::input::{InputArgs, location};
 use super::{Exit, print_stdout};
 use crate::catalog::Catalog;
 use crate::diff::{DiffClass, DiffOptions, diff};
+use crate::fold::GeneralizeLevel;
 use crate::report::diff::{Style, markdown, text};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -81,15 +84,17 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<Exit> {
     let mut diags = Vec::new();
-    let live = args.input.live(is_live(&args.current))?;
-    let current = load_current(&args.current, live.as_ref(), &mut diags)?;
-    let analysis = args.input.analyze(live.as_ref())?;
+    let opts = args.input.options(GeneralizeLevel::Exact)?;
+    let from = location(&args.current);
+    let live = args.input.live(&opts, from.is_live())?;
+    let current = crate::pipeline::load_current(&from, live.as_ref(), &mut diags)?;
     for d in &diags {
         eprintln!("{d}");
     }
-    if let Some(exit) = analysis.report_input(&args.input) {
-        return Ok(exit);
-    }
+    let analysis = match args.input.analyze(&opts, live.as_ref())? {
+        ControlFlow::Break(exit) => return Ok(exit),
+        ControlFlow::Continue(a) => a,
+    };
     let report = diff(
         &analysis.usage,
         &current,
@@ -109,7 +114,7 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         ),
     };
     print_stdout(&out)?;
-    let exit = analysis.final_exit(&args.input);
+    let exit = args.input.final_exit(&analysis);
     if exit != Exit::Ok {
         return Ok(exit);
     }

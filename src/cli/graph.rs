@@ -8,7 +8,7 @@ use anyhow::{Context as _, bail};
 use clap::{Args as ClapArgs, ValueEnum};
 use serde::Serialize;
 
-use super::input::InputArgs;
+use super::input::{InputArgs, Read, read};
 use super::{Exit, print_stdout};
 use crate::catalog::Catalog;
 use crate::escape::terminal as t;
@@ -63,13 +63,8 @@ pub struct Args {
     pub generalize: crate::fold::GeneralizeLevel,
 }
 
-pub fn run(mut args: Args) -> anyhow::Result<Exit> {
-    args.input.key_level = args.generalize;
-    let live = args.input.live(false)?;
-    let analysis = args.input.analyze(live.as_ref())?;
-    if let Some(exit) = analysis.report_input(&args.input) {
-        return Ok(exit);
-    }
+pub fn run(args: Args) -> anyhow::Result<Exit> {
+    let Read { analysis, .. } = read!(args.input.read(args.generalize, false));
     let mut usage = analysis.usage.clone();
     for p in usage.principals.values_mut() {
         p.grants = crate::synth::generalize::generalize_grants(&p.grants, args.generalize, 32);
@@ -81,7 +76,7 @@ pub fn run(mut args: Args) -> anyhow::Result<Exit> {
     if let Some(fname) = &args.blast {
         let text = blast(&usage, fname, args.current.as_deref(), format)?;
         print_stdout(&text)?;
-        return Ok(analysis.final_exit(&args.input));
+        return Ok(args.input.final_exit(&analysis));
     }
     if let Some(pattern) = &args.who {
         for p in usage.principals.values_mut() {
@@ -104,7 +99,7 @@ pub fn run(mut args: Args) -> anyhow::Result<Exit> {
         Format::Text => listing(&usage, args.shared),
     };
     print_stdout(&text)?;
-    Ok(analysis.final_exit(&args.input))
+    Ok(args.input.final_exit(&analysis))
 }
 
 /// Role ARN → the functions running as it, for roles with two or more.

@@ -1,5 +1,8 @@
-//! Options every trail-reading command shares, and the pipeline they run.
+//! Options every trail-reading command shares, turned into the library's
+//! [`ReadOptions`](crate::pipeline::ReadOptions), and the reading step every such command starts
+//! with: connect when needed, read, report the input's problems.
 
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
@@ -8,12 +11,9 @@ use clap::Args;
 
 use super::Exit;
 use crate::athena::{Dialect, Partitions};
-use crate::diag::{Diagnostic, Level};
-use crate::identity::Inventory;
-use crate::source::Filters;
-use crate::source::live::s3::{S3Url, Window};
-use crate::source::live::{Connect, Live, Sources, lookup};
-use crate::usage::{Aggregate, Stats, Usage, collect_paths, collect_stream};
+use crate::fold::GeneralizeLevel;
+use crate::pipeline::{Analysis, AthenaOptions, Location, ReadOptions};
+use crate::source::live::{Connect, Live};
 
 #[derive(Debug, Clone, Args)]
 pub struct InputArgs {
@@ -70,12 +70,6 @@ pub struct InputArgs {
 
     #[command(flatten)]
     pub athena: AthenaArgs,
-
-    /// How far resources may be folded as they are read, and S3 object keys cut when Athena
-    /// aggregates: set from `--generalize` by the commands that write policies. Every other
-    /// command sees the exact resources (a replay or a diff must not see patterns).
-    #[arg(skip = crate::fold::GeneralizeLevel::Exact)]
-    pub key_level: crate::fold::GeneralizeLevel,
 
     /// Print end-of-run figures (files, bytes, records, throughput, time per stage) to stderr,
     /// as text or JSON.
@@ -181,35 +175,166 @@ pub struct AthenaArgs {
 }
 
 impl AwsArgs {
-    pub fn connect(&self) -> anyhow::Result<Live> {
-        Live::connect(&Connect {
+    pub fn connect_options(&self) -> Connect {
+        Connect {
             profile: self.profile.clone(),
             regions: self.regions.clone(),
             endpoint_url: self.endpoint_url.clone(),
             max_attempts: self.max_attempts,
+        }
+    }
+}
+
+/// A path option that may name AWS instead (`--current live`, `--functions live`).
+pub fn location(path: &std::path::Path) -> Location {
+    Location::parse(path.to_path_buf())
+}
+
+/// A reading command's start: the AWS connection (when anything is read from AWS) and what was
+/// read.
+pub struct Read {
+    pub live: Option<Live>,
+    pub analysis: Analysis,
+}
+
+impl InputArgs {
+    /// The library's options for these arguments; `key_level` is how far the command lets
+    /// resources be folded as they are read (its `--generalize`, or exact).
+    pub fn options(&self, key_level: GeneralizeLevel) -> anyhow::Result<ReadOptions> {
+        let now = Utc::now();
+        let time = |s: &Option<String>| s.as_deref().map(|s| parse_time(s, now)).transpose();
+        let has = |c: &str| self.athena.partitions.iter().any(|p| p.trim() == c);
+        Ok(ReadOptions {
+            paths: self.paths.clone(),
+            lookup_events: self.lookup_events,
+            since: time(&self.since)?,
+            until: time(&self.until)?,
+            accounts: self.accounts.clone(),
+            regions: self.aws.regions.clone(),
+            principals: self.principals.clone(),
+            functions: self.functions.as_deref().map(location),
+            threads: self.threads,
+            max_file_size: self.max_file_size,
+            key_level,
+            cache: self.aws.cache.clone(),
+            concurrency: self.aws.concurrency,
+            athena: self.athena.table.as_ref().map(|table| AthenaOptions {
+                table: table.clone(),
+                workgroup: self.athena.workgroup.clone(),
+                database: self.athena.database.clone(),
+                output: self.athena.output.clone(),
+                price_per_tb: self.athena.price_per_tb,
+                partitions: Partitions {
+                    timestamp: has("timestamp"),
+                    account: has("account"),
+                    region: has("region"),
+                },
+            }),
         })
     }
-}
 
-/// Loads `--current`: a file or folder, or (`live`) GetAccountAuthorizationDetails.
-pub fn load_current(
-    path: &std::path::Path,
-    live: Option<&Live>,
-    diags: &mut Vec<Diagnostic>,
-) -> anyhow::Result<crate::policy::current::CurrentPolicies> {
-    if is_live(path) {
-        let Some(live) = live else {
-            bail!("internal error: `--current live` without an AWS connection");
+    /// Connects to AWS when `opts` (or the command's own options, `also`) read from it. A dry
+    /// run of `--athena` sends nothing.
+    pub fn live(&self, opts: &ReadOptions, also: bool) -> anyhow::Result<Option<Live>> {
+        let needs = if self.athena.dry_run {
+            ReadOptions {
+                athena: None,
+                ..opts.clone()
+            }
+            .needs_aws(also)
+        } else {
+            opts.needs_aws(also)
         };
-        return crate::source::live::iam::current(live, diags);
+        Ok(if needs {
+            Some(crate::pipeline::connect(&self.aws.connect_options())?)
+        } else {
+            None
+        })
     }
-    Ok(crate::policy::current::load(path, diags)?)
+
+    /// Connects when needed, then [`analyze`](Self::analyze)s.
+    pub fn read(
+        &self,
+        key_level: GeneralizeLevel,
+        also_live: bool,
+    ) -> anyhow::Result<ControlFlow<Exit, Read>> {
+        let opts = self.options(key_level)?;
+        let live = self.live(&opts, also_live)?;
+        Ok(match self.analyze(&opts, live.as_ref())? {
+            ControlFlow::Break(exit) => ControlFlow::Break(exit),
+            ControlFlow::Continue(analysis) => ControlFlow::Continue(Read { live, analysis }),
+        })
+    }
+
+    /// Reads the trail and reports the input's problems and figures on stderr. `Break` with the
+    /// exit code when the command stops here: `--athena … --dry-run` printed its SQL, or no
+    /// usable record was read.
+    pub fn analyze(
+        &self,
+        opts: &ReadOptions,
+        live: Option<&Live>,
+    ) -> anyhow::Result<ControlFlow<Exit, Analysis>> {
+        opts.validate()?;
+        if self.athena.dry_run
+            && let Some(sql) = opts.athena_sql(self.athena.dialect)
+        {
+            super::print_stdout(&sql)?;
+            return Ok(ControlFlow::Break(Exit::Ok));
+        }
+        let analysis = crate::pipeline::analyze(opts, live)?;
+        eprint!("{}", crate::report::diagnostics_text(&analysis.diagnostics));
+        if analysis.warnings() > 0 {
+            eprintln!(
+                "summary: {} of {} input(s) unusable, {} unusable record(s); everything else was read",
+                analysis.stats.files_unusable, analysis.stats.files, analysis.stats.records_bad
+            );
+        }
+        match self.stats {
+            Some(StatsFormat::Text) => {
+                eprintln!("stats: {}", crate::report::stats_text(&analysis.stats))
+            }
+            Some(StatsFormat::Json) => eprintln!("{}", serde_json::to_string(&analysis.stats)?),
+            None => {}
+        }
+        if analysis.usage.records == 0 {
+            eprintln!("error: no usable CloudTrail record was read, so no policy can be concluded");
+            if analysis.stats.records_filtered_out > 0 {
+                eprintln!(
+                    "help: {} record(s) were outside the `--since`/`--until`/`--account` filters",
+                    analysis.stats.records_filtered_out
+                );
+            } else {
+                eprintln!(
+                    "help: check the paths; trail files are `.json` or `.json.gz` under AWSLogs/…/CloudTrail/"
+                );
+            }
+            return Ok(ControlFlow::Break(Exit::NoInput));
+        }
+        Ok(ControlFlow::Continue(analysis))
+    }
+
+    /// The exit code once the command's own output is written.
+    pub fn final_exit(&self, analysis: &Analysis) -> Exit {
+        let warnings = analysis.warnings();
+        if self.strict && warnings > 0 {
+            eprintln!("error: {warnings} input warning(s) and `--strict` was given");
+            return Exit::InputWarnings;
+        }
+        Exit::Ok
+    }
 }
 
-/// `--current live` and `--functions live` name AWS, not a file (`./live` is the file).
-pub fn is_live(path: &std::path::Path) -> bool {
-    path.as_os_str() == "live"
+/// `let Read { live, analysis } = read!(args.input.read(…));`: returns the exit code when the
+/// read says to stop.
+macro_rules! read {
+    ($e:expr) => {
+        match $e? {
+            std::ops::ControlFlow::Break(exit) => return Ok(exit),
+            std::ops::ControlFlow::Continue(read) => read,
+        }
+    };
 }
+pub(crate) use read;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum StatsFormat {
@@ -251,365 +376,6 @@ pub fn parse_time(s: &str, now: DateTime<Utc>) -> anyhow::Result<DateTime<Utc>> 
     match d.and_then(|d| now.checked_sub_signed(d)) {
         Some(t) => Ok(t),
         None => bail!("`{s}` is not a time: use RFC 3339, YYYY-MM-DD, or a duration like `90d`"),
-    }
-}
-
-pub struct Analysis {
-    pub usage: Usage,
-    pub stats: Stats,
-    pub diagnostics: Vec<Diagnostic>,
-    /// `--athena … --dry-run`: the SQL was printed and nothing else is to be done.
-    pub dry_run: bool,
-}
-
-impl InputArgs {
-    /// The record filters these options ask for.
-    pub fn filters(&self) -> anyhow::Result<Filters> {
-        let now = Utc::now();
-        Ok(Filters {
-            since: self
-                .since
-                .as_deref()
-                .map(|s| parse_time(s, now))
-                .transpose()?,
-            until: self
-                .until
-                .as_deref()
-                .map(|s| parse_time(s, now))
-                .transpose()?,
-            accounts: self.accounts.clone(),
-            regions: self.aws.regions.clone(),
-            functions: Default::default(),
-            fold_resources: self.key_level != crate::fold::GeneralizeLevel::Exact,
-            max_file_size: Some(self.max_file_size),
-        })
-    }
-
-    /// Are records read from AWS (the bucket, LookupEvents or Athena)?
-    fn reads_aws_trail(&self) -> bool {
-        self.lookup_events
-            || self.paths.iter().any(|p| p.starts_with("s3://"))
-            || (self.athena.table.is_some() && !self.athena.dry_run)
-    }
-
-    /// Connects to AWS when these options (or the command's own, `also`) read from it.
-    pub fn live(&self, also: bool) -> anyhow::Result<Option<Live>> {
-        if also || self.reads_aws_trail() || self.functions.as_deref().is_some_and(is_live) {
-            Ok(Some(self.aws.connect()?))
-        } else {
-            Ok(None)
-        }
-    }
-
-    /// The function inventory: `--functions FILE`, or ListFunctions when live.
-    pub fn inventory(&self, live: Option<&Live>) -> anyhow::Result<Inventory> {
-        match (&self.functions, live) {
-            (Some(path), _) if !is_live(path) => {
-                let text = std::fs::read_to_string(path).with_context(|| {
-                    format!("cannot read function inventory `{}`", path.display())
-                })?;
-                Inventory::parse(&text).map_err(|e| {
-                    anyhow::anyhow!(
-                        "`{}` is not `aws lambda list-functions` output: {}",
-                        path.display(),
-                        crate::diag::serde_reason(&e)
-                    )
-                })
-            }
-            (Some(_), Some(live)) => crate::source::live::lambda::inventory(live),
-            (None, Some(live)) if self.reads_aws_trail() => {
-                crate::source::live::lambda::inventory(live)
-            }
-            _ => Ok(Inventory::default()),
-        }
-    }
-
-    /// Reads, attributes and aggregates every input. `live` is the AWS connection from
-    /// [`live`](Self::live), shared with `--current live`.
-    pub fn analyze(&self, live: Option<&Live>) -> anyhow::Result<Analysis> {
-        if let Some(n) = self.threads {
-            // For the whole run (reading, synthesis, replay), not only the read. Fails only when
-            // the pool was built before, in which case it is already in use.
-            let _ = rayon::ThreadPoolBuilder::new()
-                .num_threads(n)
-                .build_global();
-        }
-        let mut filters = self.filters()?;
-        if let Some(table) = &self.athena.table {
-            if !self.paths.is_empty() || self.lookup_events {
-                bail!(
-                    "`--athena` reads the table, not PATHs or LookupEvents: give one or the other"
-                );
-            }
-            if self.athena.dry_run {
-                let query = self.athena_query(table, &filters);
-                super::print_stdout(&crate::athena::sql(&query, self.athena.dialect))?;
-                return Ok(Analysis {
-                    usage: Usage::default(),
-                    stats: Stats::default(),
-                    diagnostics: Vec::new(),
-                    dry_run: true,
-                });
-            }
-        }
-        let inventory = self.inventory(live)?;
-        filters.functions = inventory.functions.keys().cloned().collect();
-        let (agg, stats, mut diagnostics) = match (&self.athena.table, live) {
-            (Some(table), Some(live)) => self.read_athena(table, &filters, live)?,
-            (Some(_), None) => bail!("internal error: `--athena` without an AWS connection"),
-            (None, _) => self.read_trail(&filters, live)?,
-        };
-        let mut usage = Usage::resolve(agg, &inventory);
-        usage.retain_principals(&self.principals);
-        self.note_idle(&usage, &mut diagnostics);
-        Ok(Analysis {
-            usage,
-            stats,
-            diagnostics,
-            dry_run: false,
-        })
-    }
-
-    /// Reads the trail: local files, and the bucket and LookupEvents when live.
-    fn read_trail(
-        &self,
-        filters: &Filters,
-        live: Option<&Live>,
-    ) -> anyhow::Result<(Aggregate, Stats, Vec<Diagnostic>)> {
-        let (urls, local): (Vec<&String>, Vec<&String>) =
-            self.paths.iter().partition(|p| p.starts_with("s3://"));
-        let local: Vec<String> = local.into_iter().cloned().collect();
-        let mut diagnostics = Vec::new();
-        let (agg, stats, diags) = match live {
-            Some(live) if !urls.is_empty() || self.lookup_events => {
-                let (inputs, found) = crate::source::discover(&local);
-                diagnostics.extend(found);
-                let sources = Sources {
-                    buckets: urls
-                        .iter()
-                        .map(|u| S3Url::parse(u))
-                        .collect::<anyhow::Result<_>>()?,
-                    window: window(filters, &self.aws.regions),
-                    lookup: self.lookup_events.then_some(lookup::Query {
-                        since: filters.since,
-                        until: filters.until,
-                    }),
-                    cache: self.aws.cache.clone(),
-                    concurrency: self.aws.concurrency,
-                    filters: filters.clone(),
-                };
-                let (stream, mut pending) = live.start(&sources, inputs)?;
-                let (agg, mut stats, diags) = collect_stream(stream, filters, self.threads);
-                diagnostics.extend(live.finish(&mut pending)?);
-                diagnostics.extend(pending.notes.clone());
-                self.note_regions(&mut diagnostics);
-                stats.live = Some(pending.stats.snapshot());
-                (agg, stats, diags)
-            }
-            _ => collect_paths(local, filters, self.threads),
-        };
-        diagnostics.extend(diags);
-        Ok((agg, stats, diagnostics))
-    }
-
-    /// The Athena query these options ask for.
-    pub fn athena_query(&self, table: &str, filters: &Filters) -> crate::athena::Query {
-        let has = |c: &str| self.athena.partitions.iter().any(|p| p.trim() == c);
-        crate::athena::Query {
-            table: table.to_string(),
-            since: filters.since,
-            until: filters.until,
-            accounts: filters.accounts.clone(),
-            regions: self.aws.regions.clone(),
-            generalize: self.key_level,
-            partitions: Partitions {
-                timestamp: has("timestamp"),
-                account: has("account"),
-                region: has("region"),
-            },
-        }
-    }
-
-    /// Runs the aggregation on Athena and reads its rows.
-    fn read_athena(
-        &self,
-        table: &str,
-        filters: &Filters,
-        live: &Live,
-    ) -> anyhow::Result<(Aggregate, Stats, Vec<Diagnostic>)> {
-        let query = self.athena_query(table, filters);
-        let sql = crate::athena::sql(&query, Dialect::Athena);
-        let done = crate::source::live::athena::run(
-            live,
-            &sql,
-            &crate::source::live::athena::Target {
-                workgroup: self.athena.workgroup.clone(),
-                database: self.athena.database.clone(),
-                output: self.athena.output.clone(),
-            },
-        )?;
-        let cost = crate::source::live::athena::cost(done.bytes_scanned, self.athena.price_per_tb);
-        let mut unbounded = Vec::new();
-        if filters.since.is_none() {
-            unbounded.push(Diagnostic::note(
-                format!("--athena {table}"),
-                "no `--since`: the query was not limited to a window of days and scanned the whole table",
-            ));
-        }
-        let name = format!("athena query {}", done.execution_id);
-        let (agg, mut stats, mut diagnostics) =
-            crate::usage::collect_rows(&name, &done.rows, filters);
-        diagnostics.extend(unbounded);
-        self.note_regions(&mut diagnostics);
-        diagnostics.push(Diagnostic::note(
-            &name,
-            format!(
-                "{} row(s) for {} call(s); {} byte(s) scanned, about USD {cost:.4} at USD {} per TB; {:.1} s",
-                done.rows.len(),
-                stats.records,
-                done.bytes_scanned,
-                self.athena.price_per_tb,
-                done.seconds
-            ),
-        ));
-        stats.seconds = done.seconds;
-        stats.athena = Some(crate::usage::AthenaStats {
-            execution_id: done.execution_id,
-            rows: done.rows.len() as u64,
-            bytes_scanned: done.bytes_scanned,
-            cost_usd: cost,
-            result_pages: done.result_pages,
-        });
-        Ok((agg, stats, diagnostics))
-    }
-
-    /// `--region` limits what is read, from the layout, LookupEvents and Athena alike; global
-    /// services log in us-east-1, so leaving it out loses their calls.
-    fn note_regions(&self, diagnostics: &mut Vec<Diagnostic>) {
-        let regions = &self.aws.regions;
-        if !regions.is_empty() && !regions.iter().any(|r| r == "us-east-1") {
-            diagnostics.push(Diagnostic::note(
-                "--region",
-                "us-east-1 is not among the regions read: global services (IAM, STS's global endpoint, CloudFront, Route 53) log their calls there, so those calls are not in this analysis; add `--region us-east-1` to include them",
-            ));
-        }
-    }
-
-    fn note_idle(&self, usage: &Usage, diagnostics: &mut Vec<Diagnostic>) {
-        for (f, role) in &usage.idle_functions {
-            diagnostics.push(Diagnostic::note(
-                "function inventory",
-                format!(
-                    "function `{f}` (role {}) made no call in this window: every permission its role grants it is unused or unobservable",
-                    role.as_deref().map_or("unknown", crate::identity::role_name)
-                ),
-            ));
-        }
-    }
-}
-
-/// The S3 listing window: the filters' accounts, the `--region`s given, and the days of
-/// `--since`..`--until` (now when absent) with a day of slack either side, as for local files.
-fn window(filters: &Filters, regions: &[String]) -> Window {
-    let days = filters.since.and_then(|s| {
-        let until = filters.until.unwrap_or_else(Utc::now);
-        Some((
-            s.date_naive().checked_sub_days(chrono::Days::new(1))?,
-            until.date_naive().checked_add_days(chrono::Days::new(1))?,
-        ))
-    });
-    Window {
-        accounts: filters.accounts.clone(),
-        regions: regions.to_vec(),
-        days,
-    }
-}
-
-/// Prints diagnostics, at most ten of each message: a directory of 100,000 empty files says so
-/// in a dozen lines, not 100,000.
-pub fn print_diagnostics(diags: &[Diagnostic]) {
-    let mut seen: std::collections::BTreeMap<(Level, &str), usize> =
-        std::collections::BTreeMap::new();
-    for d in diags {
-        let n = seen.entry((d.level, d.message.as_str())).or_default();
-        *n += 1;
-        if *n <= 10 {
-            eprintln!("{d}");
-        }
-    }
-    for ((level, message), n) in seen {
-        if n > 10 {
-            let level = if level == Level::Warning {
-                "warning"
-            } else {
-                "note"
-            };
-            eprintln!(
-                "{level}: {} more input(s) with: {}",
-                n - 10,
-                crate::escape::terminal(message)
-            );
-        }
-    }
-}
-
-impl Analysis {
-    /// Prints diagnostics and stats to stderr; returns the exit code the input alone calls for
-    /// (`None` when the command may go on to succeed).
-    pub fn report_input(&self, args: &InputArgs) -> Option<Exit> {
-        if self.dry_run {
-            return Some(Exit::Ok);
-        }
-        print_diagnostics(&self.diagnostics);
-        let warnings = self
-            .diagnostics
-            .iter()
-            .filter(|d| d.level == Level::Warning)
-            .count();
-        if warnings > 0 {
-            eprintln!(
-                "summary: {} of {} input(s) unusable, {} unusable record(s); everything else was read",
-                self.stats.files_unusable, self.stats.files, self.stats.records_bad
-            );
-        }
-        match args.stats {
-            Some(StatsFormat::Text) => {
-                eprintln!("stats: {}", crate::report::stats_text(&self.stats))
-            }
-            Some(StatsFormat::Json) => {
-                eprintln!("{}", serde_json::to_string(&self.stats).unwrap_or_default())
-            }
-            None => {}
-        }
-        if self.usage.records == 0 {
-            eprintln!("error: no usable CloudTrail record was read, so no policy can be concluded");
-            if self.stats.records_filtered_out > 0 {
-                eprintln!(
-                    "help: {} record(s) were outside the `--since`/`--until`/`--account` filters",
-                    self.stats.records_filtered_out
-                );
-            } else {
-                eprintln!(
-                    "help: check the paths; trail files are `.json` or `.json.gz` under AWSLogs/…/CloudTrail/"
-                );
-            }
-            return Some(Exit::NoInput);
-        }
-        None
-    }
-
-    /// The exit code once the command's own output is written.
-    pub fn final_exit(&self, args: &InputArgs) -> Exit {
-        let warnings = self
-            .diagnostics
-            .iter()
-            .filter(|d| d.level == Level::Warning)
-            .count();
-        if args.strict && warnings > 0 {
-            eprintln!("error: {warnings} input warning(s) and `--strict` was given");
-            return Exit::InputWarnings;
-        }
-        Exit::Ok
     }
 }
 

@@ -4,8 +4,9 @@ use anyhow::Context as _;
 use clap::{Args as ClapArgs, ValueEnum};
 use serde::Serialize;
 
-use super::input::InputArgs;
+use super::input::{InputArgs, Read, read};
 use super::{Exit, print_stdout};
+use crate::fold::GeneralizeLevel;
 use crate::model::Window;
 use crate::report::{self, PrincipalOut, USAGE_SCHEMA, UnmappedRow};
 
@@ -36,11 +37,7 @@ struct UsageOutput {
 }
 
 pub fn run(args: Args) -> anyhow::Result<Exit> {
-    let live = args.input.live(false)?;
-    let analysis = args.input.analyze(live.as_ref())?;
-    if let Some(exit) = analysis.report_input(&args.input) {
-        return Ok(exit);
-    }
+    let Read { analysis, .. } = read!(args.input.read(GeneralizeLevel::Exact, false));
     let usage = &analysis.usage;
     let principals: Vec<PrincipalOut> = usage
         .principals
@@ -61,5 +58,5 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
             print_stdout(&s)?;
         }
     }
-    Ok(analysis.final_exit(&args.input))
+    Ok(args.input.final_exit(&analysis))
 }

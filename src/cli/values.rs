@@ -7,6 +7,8 @@ use clap::builder::PossibleValue;
 use crate::athena::Dialect;
 use crate::drift::Finding;
 use crate::fold::GeneralizeLevel;
+use crate::pipeline::SharedRole;
+use crate::pipeline::pr::PolicyFileFormat;
 use crate::synth::PolicyKind;
 
 /// `impl ValueEnum for T { Variant => ("name", "help"), … }`
@@ -40,6 +42,17 @@ value_enum!(Dialect {
 value_enum!(PolicyKind {
     Managed => ("managed", "Managed policies: 6,144 characters each (whitespace not counted), 10 per role by default"),
     Inline => ("inline", "Inline policies: 10,240 characters for all of a role's inline policies together"),
+});
+
+value_enum!(SharedRole {
+    Split => ("split", "One policy per function, and the advice to give each function its own role"),
+    Scope => ("scope", "One policy for the shared role, each function's grants conditioned on `lambda:SourceFunctionArn`"),
+});
+
+value_enum!(PolicyFileFormat {
+    Json => ("json", "`<role>.json`: IAM policy documents"),
+    Terraform => ("terraform", "`<role>.tf`"),
+    Cloudformation => ("cloudformation", "`<role>.yaml`: CloudFormation `AWS::IAM::RolePolicy`"),
 });
 
 value_enum!(Finding {

@@ -17,7 +17,7 @@ use crate::policy::Decision;
 use crate::policy::current::{CurrentPolicies, CurrentPrincipal};
 use crate::policy::expand::granted;
 use crate::synth::replay_contexts;
-use crate::usage::{Evidence, Grants, Usage};
+use crate::usage::{Evidence, EvidenceMap, Grants, Usage};
 
 pub const DIFF_SCHEMA: &str = "tightrole/diff/v1";
 
@@ -173,76 +173,52 @@ struct Subject {
     function_first: BTreeMap<String, DateTime<Utc>>,
 }
 
-fn merge_into(into: &mut Grants, from: &Grants) {
-    for (k, v) in from {
-        match into.get_mut(k) {
-            Some(e) => e.merge(v),
-            None => {
-                into.insert(k.clone(), v.clone());
-            }
-        }
-    }
-}
-
 fn subjects(usage: &Usage) -> BTreeMap<(PrincipalKind, String, String), Subject> {
-    let mut out: BTreeMap<(PrincipalKind, String, String), Subject> = BTreeMap::new();
-    for (id, p) in &usage.principals {
-        let (kind, name, who) = match id.kind {
-            PrincipalKind::Function => match &p.role_arn {
-                Some(r) => (
-                    PrincipalKind::Role,
-                    role_name(r).to_string(),
-                    format!("function {}", id.name),
-                ),
-                None => continue,
-            },
-            PrincipalKind::Role => (
-                PrincipalKind::Role,
-                id.name.clone(),
-                "role sessions".to_string(),
-            ),
-            PrincipalKind::User => (
-                PrincipalKind::User,
-                id.name.clone(),
-                format!("user {}", id.name),
-            ),
-            _ => continue,
+    let mut out = BTreeMap::new();
+    for (owner, members) in usage.by_owner() {
+        let mut s = Subject {
+            kind: owner.kind,
+            name: owner.name.clone(),
+            account: owner.account.clone(),
+            grants: Grants::new(),
+            denied: Grants::new(),
+            data_types: BTreeSet::new(),
+            used_by: BTreeMap::new(),
+            functions: BTreeMap::new(),
+            function_first: BTreeMap::new(),
         };
-        let s = out
-            .entry((kind, id.account.clone(), name.clone()))
-            .or_insert_with(|| Subject {
-                kind,
-                name,
-                account: id.account.clone(),
-                grants: Grants::new(),
-                denied: Grants::new(),
-                data_types: BTreeSet::new(),
-                used_by: BTreeMap::new(),
-                functions: BTreeMap::new(),
-                function_first: BTreeMap::new(),
-            });
-        merge_into(&mut s.grants, &p.grants);
-        merge_into(&mut s.denied, &p.denied);
-        s.data_types.extend(p.data_types.iter().cloned());
-        for (action, _) in p.grants.keys() {
-            s.used_by
-                .entry(action.clone())
-                .or_default()
-                .insert(who.clone());
-        }
-        if id.kind == PrincipalKind::Function {
-            let actions = s.functions.entry(id.name.clone()).or_default();
-            actions.extend(p.grants.keys().map(|(a, _)| a.clone()));
-            if let Some(first) = p
-                .grants
-                .values()
-                .chain(p.denied.values())
-                .map(|e| e.seen.first_seen)
-                .min()
-            {
-                s.function_first.insert(id.name.clone(), first);
+        for (id, p) in members {
+            let who = match id.kind {
+                PrincipalKind::Function => format!("function {}", id.name),
+                PrincipalKind::Role => "role sessions".to_string(),
+                _ => format!("{} {}", id.kind, id.name),
+            };
+            s.grants
+                .add_all(p.grants.iter().map(|(k, e)| (k.clone(), e.clone())));
+            s.denied
+                .add_all(p.denied.iter().map(|(k, e)| (k.clone(), e.clone())));
+            s.data_types.extend(p.data_types.iter().cloned());
+            for (action, _) in p.grants.keys() {
+                s.used_by
+                    .entry(action.clone())
+                    .or_default()
+                    .insert(who.clone());
+            }
+            if id.kind == PrincipalKind::Function {
+                let actions = s.functions.entry(id.name.clone()).or_default();
+                actions.extend(p.grants.keys().map(|(a, _)| a.clone()));
+                if let Some(first) = p
+                    .grants
+                    .values()
+                    .chain(p.denied.values())
+                    .map(|e| e.seen.first_seen)
+                    .min()
+                {
+                    s.function_first.insert(id.name.clone(), first);
+                }
             }
         }
+        out.insert((owner.kind, owner.account, owner.name), s);
     }
     out
 }
@@ -253,6 +229,39 @@ pub struct DiffOptions {
     /// A window shorter than this many days, or a function first seen fewer days before its
     /// end, lowers confidence.
     pub min_observed_days: Option<u32>,
+}
+
+/// The grants of `--current` the trail cannot show unused (class `unobservable`), per role or
+/// user: what synthesis carries into a proposal ([`crate::synth::carry::Carry`]), marked
+/// `Unobservable`.
+pub fn unobservable(
+    usage: &Usage,
+    current: &CurrentPolicies,
+    catalog: &Catalog,
+) -> crate::synth::carry::Unobservable {
+    let report = diff(usage, current, &DiffOptions::default(), catalog);
+    let mut out = crate::synth::carry::Unobservable::new();
+    for p in report.principals {
+        let rows = p
+            .entries
+            .iter()
+            .filter(|e| e.class == DiffClass::Unobservable)
+            .map(|e| crate::synth::Carried {
+                action: e.action.clone(),
+                resources: e
+                    .before
+                    .iter()
+                    .filter(|r| !r.starts_with("all except"))
+                    .cloned()
+                    .collect(),
+                label: "Unobservable".to_string(),
+                reason: e.reason.clone().unwrap_or_default(),
+            })
+            .filter(|c| !c.resources.is_empty())
+            .collect();
+        out.insert((p.kind, p.name), rows);
+    }
+    out
 }
 
 /// Diffs the trail's usage against the current policies.

@@ -3,9 +3,11 @@
 
 pub mod diff;
 pub mod drift;
+pub mod explain;
 pub mod iac;
 pub mod pr;
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -326,6 +328,30 @@ pub fn usage_text(principals: &[PrincipalOut]) -> String {
             let _ = writeln!(s, "{}", line.trim_end());
         }
         s.push('\n');
+    }
+    s
+}
+
+/// Diagnostics for stderr, one per line, at most ten of each message: a directory of 100,000
+/// empty files says so in a dozen lines, not 100,000.
+pub fn diagnostics_text(diags: &[Diagnostic]) -> String {
+    let mut s = String::new();
+    let mut seen: BTreeMap<(crate::diag::Severity, &str), usize> = BTreeMap::new();
+    for d in diags {
+        let n = seen.entry((d.level, d.message.as_str())).or_default();
+        *n += 1;
+        if *n <= 10 {
+            let _ = writeln!(s, "{d}");
+        }
+    }
+    for ((level, message), n) in seen {
+        if n > 10 {
+            let level = match level {
+                crate::diag::Severity::Warning => "warning",
+                crate::diag::Severity::Note => "note",
+            };
+            let _ = writeln!(s, "{level}: {} more input(s) with: {}", n - 10, t(message));
+        }
     }
     s
 }

@@ -1,17 +1,15 @@
 //! Grants carried into a proposal although the trail does not show them used: those the trail
-//! cannot show unused (from `--current`, via the diff's classes) and those on a keep-list.
+//! cannot show unused (from `--current`: the diff's `unobservable` class, which the pipeline
+//! hands in, see [`crate::diff::unobservable`]) and those on a keep-list.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use super::Carried;
 use crate::catalog::Catalog;
-use crate::diff::{DiffClass, DiffOptions, diff};
 use crate::identity::{PrincipalKind, role_name};
 use crate::policy::Matcher;
-use crate::policy::current::CurrentPolicies;
 use crate::policy::expand::expand_actions;
-use crate::usage::{PrincipalId, PrincipalUsage, Usage};
+use crate::usage::{PrincipalId, PrincipalUsage};
 use crate::wildcard::matches;
 
 /// One keep-list line.
@@ -23,32 +21,47 @@ pub struct KeepRow {
     pub reason: String,
 }
 
+/// A keep-list line that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{path}` line {line}: {problem}")]
+pub struct KeepError {
+    pub path: String,
+    pub line: usize,
+    pub problem: KeepProblem,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeepProblem {
+    #[error("expected PRINCIPAL, ACTION, RESOURCE and REASON separated by tabs")]
+    Shape,
+    #[error("every kept permission needs a reason")]
+    NoReason,
+    #[error("`{0}` is not an action in the IAM catalog")]
+    UnknownAction(String),
+}
+
 /// Parses a keep-list: `PRINCIPAL-GLOB<TAB>ACTION<TAB>RESOURCE<TAB>REASON`, `#` comments.
 /// Every action (or pattern) must name catalog actions, and every line must give a reason.
-pub fn parse_keep(text: &str, path: &str, catalog: &Catalog) -> anyhow::Result<Vec<KeepRow>> {
+pub fn parse_keep(text: &str, path: &str, catalog: &Catalog) -> Result<Vec<KeepRow>, KeepError> {
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() || line.starts_with('#') {
             continue;
         }
+        let err = |problem| KeepError {
+            path: path.to_string(),
+            line: i + 1,
+            problem,
+        };
         let f: Vec<&str> = line.split('\t').map(str::trim).collect();
         let [principal, action, resource, reason] = f.as_slice() else {
-            anyhow::bail!(
-                "`{path}` line {}: expected PRINCIPAL, ACTION, RESOURCE and REASON separated by tabs",
-                i + 1
-            );
+            return Err(err(KeepProblem::Shape));
         };
         if reason.is_empty() {
-            anyhow::bail!(
-                "`{path}` line {}: every kept permission needs a reason",
-                i + 1
-            );
+            return Err(err(KeepProblem::NoReason));
         }
         if expand_actions(&Matcher::Is(vec![(*action).to_string()]), catalog).is_empty() {
-            anyhow::bail!(
-                "`{path}` line {}: `{action}` is not an action in the IAM catalog",
-                i + 1
-            );
+            return Err(err(KeepProblem::UnknownAction((*action).to_string())));
         }
         out.push(KeepRow {
             principal: (*principal).to_string(),
@@ -63,52 +76,17 @@ pub fn parse_keep(text: &str, path: &str, catalog: &Catalog) -> anyhow::Result<V
 #[derive(Debug, Default)]
 pub struct Carry {
     /// (kind `role`/`user`, name) → unobservable grants of that role or user today.
-    unobservable: BTreeMap<(PrincipalKind, String), Vec<Carried>>,
+    unobservable: Unobservable,
     keep: Vec<KeepRow>,
 }
 
+/// (kind `role`/`user`, name) → the grants of that role or user the trail cannot show unused.
+pub type Unobservable = BTreeMap<(PrincipalKind, String), Vec<Carried>>;
+
 impl Carry {
-    pub fn load(
-        current: Option<&CurrentPolicies>,
-        keep: Option<&Path>,
-        usage: &Usage,
-    ) -> anyhow::Result<Carry> {
-        let catalog = Catalog::embedded();
-        let mut c = Carry::default();
-        if let Some(cur) = current {
-            let report = diff(usage, cur, &DiffOptions::default(), catalog);
-            for p in report.principals {
-                let rows = p
-                    .entries
-                    .iter()
-                    .filter(|e| e.class == DiffClass::Unobservable)
-                    .map(|e| Carried {
-                        action: e.action.clone(),
-                        resources: e
-                            .before
-                            .iter()
-                            .filter(|r| !r.starts_with("all except"))
-                            .cloned()
-                            .collect(),
-                        label: "Unobservable".to_string(),
-                        reason: e.reason.clone().unwrap_or_default(),
-                    })
-                    .filter(|c| !c.resources.is_empty())
-                    .collect();
-                c.unobservable.insert((p.kind, p.name), rows);
-            }
-        }
-        if let Some(path) = keep {
-            let text = std::fs::read_to_string(path).map_err(|e| {
-                anyhow::anyhow!(
-                    "cannot read `{}`: {}",
-                    path.display(),
-                    crate::diag::io_reason(&e)
-                )
-            })?;
-            c.keep = parse_keep(&text, &path.display().to_string(), catalog)?;
-        }
-        Ok(c)
+    /// What to carry: the current policies' unobservable grants, and the keep-list.
+    pub fn new(unobservable: Unobservable, keep: Vec<KeepRow>) -> Carry {
+        Carry { unobservable, keep }
     }
 
     /// The grants carried for one principal: its role's (or its own) unobservable grants, and

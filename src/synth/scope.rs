@@ -5,37 +5,19 @@
 //! control function access behavior"). So one role policy can hold every function's grants,
 //! each conditioned on its function's ARN, with platform calls left unconditioned.
 
-use std::collections::BTreeMap;
-
-use crate::identity::{PrincipalKind, role_name};
-use crate::usage::{PrincipalId, PrincipalUsage, Usage};
+use crate::usage::{EvidenceMap, PrincipalUsage, Usage};
 
 pub const SOURCE_FUNCTION_ARN: &str = "lambda:SourceFunctionArn";
 
 /// Replaces the functions of every role shared by two or more functions with one role principal
 /// whose grants are scoped per function. Other principals are kept as they are.
 pub fn scope_shared_roles(usage: &Usage) -> Usage {
-    let mut by_role: BTreeMap<(String, String), Vec<&PrincipalId>> = BTreeMap::new();
-    for (id, p) in &usage.principals {
-        if id.kind == PrincipalKind::Function
-            && let Some(r) = &p.role_arn
-        {
-            by_role
-                .entry((id.account.clone(), r.clone()))
-                .or_default()
-                .push(id);
-        }
-    }
     let mut out = usage.clone();
-    for ((account, role_arn), fns) in by_role {
-        if fns.len() < 2 {
-            continue;
-        }
-        let role_id = PrincipalId {
-            kind: PrincipalKind::Role,
-            account: account.clone(),
-            name: role_name(&role_arn).to_string(),
-        };
+    for (role_id, fns) in usage.shared_roles() {
+        let role_arn = fns
+            .iter()
+            .find_map(|(_, p)| p.role_arn.clone())
+            .unwrap_or_default();
         let mut role = out
             .principals
             .remove(&role_id)
@@ -44,29 +26,18 @@ pub fn scope_shared_roles(usage: &Usage) -> Usage {
                 arn: Some(role_arn.clone()),
                 ..PrincipalUsage::default()
             });
-        for f in fns {
-            let Some(p) = out.principals.remove(f) else {
-                continue;
-            };
+        for (f, p) in fns {
+            out.principals.remove(f);
             let fn_arn = p.arn.clone().unwrap_or_default();
             role.functions.insert(f.name.clone());
-            for (k, ev) in &p.grants {
-                let scoped = ev.scoped("ArnEquals", SOURCE_FUNCTION_ARN, &fn_arn);
-                match role.grants.get_mut(k) {
-                    Some(e) => e.merge(&scoped),
-                    None => {
-                        role.grants.insert(k.clone(), scoped);
-                    }
-                }
-            }
-            for (k, ev) in &p.denied {
-                match role.denied.get_mut(k) {
-                    Some(e) => e.merge(ev),
-                    None => {
-                        role.denied.insert(k.clone(), ev.clone());
-                    }
-                }
-            }
+            role.grants.add_all(p.grants.iter().map(|(k, ev)| {
+                (
+                    k.clone(),
+                    ev.scoped("ArnEquals", SOURCE_FUNCTION_ARN, &fn_arn),
+                )
+            }));
+            role.denied
+                .add_all(p.denied.iter().map(|(k, ev)| (k.clone(), ev.clone())));
             role.data_types.extend(p.data_types.iter().cloned());
         }
         out.principals.insert(role_id, role);

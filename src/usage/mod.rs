@@ -277,28 +277,40 @@ fn entry_by<'m, V>(
     }
 }
 
-/// Merges evidence into an ordered map: grants, denied calls, permission-less calls.
-fn merge_evidence<K: Ord>(
-    into: &mut BTreeMap<K, Evidence>,
-    from: impl IntoIterator<Item = (K, Evidence)>,
-) {
-    for (k, v) in from {
-        match into.get_mut(&k) {
-            Some(e) => e.merge(&v),
-            None => {
-                into.insert(k, v);
+/// A map of evidence (a principal's grants or denied calls, the read phase's hashed maps): the
+/// one way evidence is added to one.
+pub trait EvidenceMap<K> {
+    /// Adds `e` under `k`: merged into the evidence there ([`Evidence::merge`]), inserted when
+    /// there is none.
+    fn add(&mut self, k: K, e: Evidence);
+
+    /// Adds every entry of `from`.
+    fn add_all(&mut self, from: impl IntoIterator<Item = (K, Evidence)>) {
+        for (k, e) in from {
+            self.add(k, e);
+        }
+    }
+}
+
+impl<K: Ord> EvidenceMap<K> for BTreeMap<K, Evidence> {
+    fn add(&mut self, k: K, e: Evidence) {
+        use std::collections::btree_map::Entry;
+        match self.entry(k) {
+            Entry::Occupied(mut o) => o.get_mut().merge(&e),
+            Entry::Vacant(v) => {
+                v.insert(e);
             }
         }
     }
 }
 
-/// As [`merge_evidence`], for the read phase's hashed maps.
-fn merge_fast(into: &mut FastGrants, from: FastGrants) {
-    for (k, v) in from {
-        match into.get_mut(&k) {
-            Some(e) => e.merge(&v),
-            None => {
-                into.insert(k, v);
+impl<K: std::hash::Hash + Eq> EvidenceMap<K> for FastMap<K, Evidence> {
+    fn add(&mut self, k: K, e: Evidence) {
+        use hashbrown::hash_map::Entry;
+        match self.entry(k) {
+            Entry::Occupied(mut o) => o.get_mut().merge(&e),
+            Entry::Vacant(v) => {
+                v.insert(e);
             }
         }
     }
@@ -330,12 +342,12 @@ pub struct ActorUsage {
 
 impl ActorUsage {
     fn merge(&mut self, o: ActorUsage) {
-        merge_fast(&mut self.grants, o.grants);
+        self.grants.add_all(o.grants);
         for (k, n) in o.top_level {
             *self.top_level.entry(k).or_default() += n;
         }
-        merge_fast(&mut self.denied, o.denied);
-        merge_evidence(&mut self.permission_less, o.permission_less);
+        self.denied.add_all(o.denied);
+        self.permission_less.add_all(o.permission_less);
         self.regions.extend(o.regions);
         self.lambda_marker |= o.lambda_marker;
         self.data_types.extend(o.data_types);
@@ -578,7 +590,50 @@ pub struct Usage {
     pub idle_functions: BTreeMap<String, Option<String>>,
 }
 
+impl PrincipalId {
+    /// The IAM identity whose policies apply to this principal: the role of a function or of a
+    /// role's sessions, the user itself; `None` for a function whose role is not known, the root
+    /// user and federated users.
+    pub fn owner(&self, p: &PrincipalUsage) -> Option<PrincipalId> {
+        match (self.kind, &p.role_arn) {
+            (PrincipalKind::Function, Some(r)) => Some(PrincipalId {
+                kind: PrincipalKind::Role,
+                account: self.account.clone(),
+                name: role_name(r).to_string(),
+            }),
+            (PrincipalKind::Role | PrincipalKind::User, _) => Some(self.clone()),
+            _ => None,
+        }
+    }
+}
+
+/// Principals under the IAM identity whose policies apply to them, in principal order.
+pub type ByOwner<'u> = BTreeMap<PrincipalId, Vec<(&'u PrincipalId, &'u PrincipalUsage)>>;
+
 impl Usage {
+    /// Every principal under the IAM identity whose policies apply to it
+    /// ([`PrincipalId::owner`]): the functions that share a role, with the role's own sessions.
+    /// The one grouping of principals by role; principals without an owner are left out.
+    pub fn by_owner(&self) -> ByOwner<'_> {
+        let mut out = ByOwner::new();
+        for (id, p) in &self.principals {
+            if let Some(owner) = id.owner(p) {
+                out.entry(owner).or_default().push((id, p));
+            }
+        }
+        out
+    }
+
+    /// The roles two or more functions run as: role → those functions.
+    pub fn shared_roles(&self) -> BTreeMap<PrincipalId, Vec<(&PrincipalId, &PrincipalUsage)>> {
+        let mut out = self.by_owner();
+        for members in out.values_mut() {
+            members.retain(|(id, _)| id.kind == PrincipalKind::Function);
+        }
+        out.retain(|_, fns| fns.len() > 1);
+        out
+    }
+
     /// Decides which sessions are functions and folds the others into their role.
     pub fn resolve(agg: Aggregate, inventory: &Inventory) -> Usage {
         let mut out = Usage {
@@ -698,9 +753,9 @@ impl Usage {
             p.arn = p.arn.take().or(arn);
             p.function_evidence.extend(evidence);
             p.data_types.extend(usage.data_types);
-            merge_evidence(&mut p.grants, usage.grants);
-            merge_evidence(&mut p.denied, usage.denied);
-            merge_evidence(&mut p.permission_less, usage.permission_less);
+            p.grants.add_all(usage.grants);
+            p.denied.add_all(usage.denied);
+            p.permission_less.add_all(usage.permission_less);
         }
         // Tell each role which of its sessions were functions (the shared-role view), and
         // list those roles even when only their functions made calls.

@@ -1,0 +1,219 @@
+//! Usage → a replayed proposal for every principal, in parallel, with the usage graph built
+//! meanwhile; and the policy files of `generate --out`.
+
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use super::{Analysis, Error};
+use crate::catalog::Catalog;
+use crate::diag::Diagnostic;
+use crate::graph::AccessGraph;
+use crate::identity::PrincipalKind;
+use crate::policy::current::CurrentPolicies;
+use crate::report::{self, GENERATE_SCHEMA, GenerateOutput, PrincipalOut, Summary};
+use crate::synth::SynthOptions;
+use crate::synth::carry::Carry;
+use crate::usage::{PrincipalId, PrincipalUsage};
+
+/// What to do with functions that share a role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SharedRole {
+    /// One policy per function, and the advice to give each function its own role.
+    #[default]
+    Split,
+    /// One policy for the shared role, each function's grants conditioned on
+    /// `lambda:SourceFunctionArn`.
+    Scope,
+}
+
+/// Options of synthesis, shared by `generate`, `pr` and `explain`.
+#[derive(Debug, Clone, Default)]
+pub struct SynthSettings {
+    pub options: SynthOptions,
+    pub shared_role: SharedRole,
+    /// A keep-list of permissions to carry although the window did not show them.
+    pub keep: Option<PathBuf>,
+}
+
+/// `--current`, loaded once, with what loading it reported.
+pub struct Current {
+    pub policies: CurrentPolicies,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// What is carried into the proposals: the unobservable grants of `current`, and the keep-list.
+fn carry(
+    settings: &SynthSettings,
+    current: Option<&Current>,
+    usage: &crate::usage::Usage,
+    catalog: &Catalog,
+) -> Result<Carry, Error> {
+    let unobservable = current
+        .map(|c| crate::diff::unobservable(usage, &c.policies, catalog))
+        .unwrap_or_default();
+    let keep = match &settings.keep {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| Error::Read {
+                path: path.display().to_string(),
+                reason: crate::diag::io_reason(&e),
+            })?;
+            crate::synth::carry::parse_keep(&text, &path.display().to_string(), catalog)?
+        }
+        None => Vec::new(),
+    };
+    Ok(Carry::new(unobservable, keep))
+}
+
+/// Proposals for every principal of the analysis, each replayed against its observed calls
+/// before it is returned: a proposal that would deny one is an error, never an output.
+pub fn generate(
+    analysis: &Analysis,
+    settings: &SynthSettings,
+    current: Option<&Current>,
+) -> Result<GenerateOutput, Error> {
+    let catalog = Catalog::embedded();
+    let scoped;
+    let usage = match settings.shared_role {
+        SharedRole::Split => &analysis.usage,
+        SharedRole::Scope => {
+            scoped = crate::synth::scope::scope_shared_roles(&analysis.usage);
+            &scoped
+        }
+    };
+    let mut diagnostics = analysis.diagnostics.clone();
+    if let Some(c) = current {
+        diagnostics.extend(c.diagnostics.iter().cloned());
+    }
+    let carried = carry(settings, current, usage, catalog)?;
+    let opts = &settings.options;
+    // every principal that runs as a role, once (a trail can hold many thousands of
+    // principals): its functions share the role, and their policies all land on it, so one
+    // principal's explicit deny must not take away another's observed call
+    let owners = usage.by_owner();
+    // One proposal (and its replay) per principal, in parallel; the results keep the principals'
+    // order, and the first failure in that order is the one reported, so the output does not
+    // depend on the thread count. The graph is built meanwhile.
+    let entries: Vec<_> = usage.principals.iter().collect();
+    let one = |(id, p): (&PrincipalId, &PrincipalUsage)| -> Result<PrincipalOut, Error> {
+        let carry = carried.for_principal(id, p);
+        let owner = id.owner(p);
+        let siblings = || {
+            owner
+                .as_ref()
+                .and_then(|o| owners.get(o))
+                .into_iter()
+                .flatten()
+                .filter(move |(o, _)| *o != id)
+        };
+        let proposal = if p.grants.is_empty() && carry.is_empty() {
+            None
+        } else {
+            let sibling_grants: Vec<(&str, &crate::usage::Grants)> = siblings()
+                .map(|(o, q)| (o.name.as_str(), &q.grants))
+                .collect();
+            let (denied, fence_notes) = crate::synth::denied_to_fence(&p.denied, &sibling_grants);
+            let mut proposal = crate::synth::propose(&p.grants, &denied, &carry, catalog, opts)
+                .map_err(|error| Error::Synth {
+                    kind: id.kind,
+                    name: id.name.clone(),
+                    error,
+                })?;
+            proposal.notes.extend(fence_notes);
+            let failures = crate::synth::replay(&proposal.documents, p);
+            if let Some(f) = failures.first() {
+                return Err(Error::Replay {
+                    kind: id.kind,
+                    name: id.name.clone(),
+                    failure: f.to_string(),
+                });
+            }
+            Some(proposal)
+        };
+        let mut out = PrincipalOut::new(id, p, proposal);
+        if id.kind == PrincipalKind::Function
+            && settings.shared_role == SharedRole::Split
+            && let Some(role) = &p.role_arn
+        {
+            let sharing: Vec<&str> = siblings()
+                .filter(|(o, _)| o.kind == PrincipalKind::Function)
+                .map(|(o, _)| o.name.as_str())
+                .collect();
+            if !sharing.is_empty() {
+                out.advice.push(format!(
+                    "shares role `{}` with {}: give it a role of its own with this policy, or use `--shared-role scope`",
+                    crate::identity::role_name(role),
+                    sharing.join(", ")
+                ));
+            }
+        }
+        Ok(out)
+    };
+    let (results, graph) = rayon::join(
+        || {
+            entries
+                .par_iter()
+                .map(|&(id, p)| one((id, p)))
+                .collect::<Vec<_>>()
+        },
+        || AccessGraph::from_usage(usage),
+    );
+    let principals = results.into_iter().collect::<Result<Vec<_>, _>>()?;
+    let unmapped = report::unmapped_rows(usage);
+    Ok(GenerateOutput {
+        schema: GENERATE_SCHEMA,
+        catalog: catalog.provenance.catalog.clone(),
+        window: usage.window,
+        summary: Summary {
+            files: analysis.stats.files,
+            records: analysis.stats.records,
+            records_used: usage.records,
+            records_without_principal: usage.no_principal,
+            principals: principals.len(),
+            unmapped_event_kinds: unmapped.len(),
+            graph_nodes: graph.node_count(),
+            graph_edges: graph.edge_count(),
+        },
+        principals,
+        unmapped,
+        diagnostics,
+    })
+}
+
+/// Writes DIR/<kind>/<name>.json for every principal with a policy (`<name>.2.json`, … for the
+/// parts of a split policy), all or nothing ([`crate::write::FileSet`]). File names come from
+/// [`crate::write::principal_stems`]: a name read from the log never leaves DIR, the account is
+/// added when a name of one kind repeats across accounts, and two principals that would share a
+/// file are an error.
+pub fn write_policies(dir: &Path, principals: &[PrincipalOut]) -> Result<(), Error> {
+    let with_policy: Vec<&PrincipalOut> =
+        principals.iter().filter(|p| p.policy.is_some()).collect();
+    let keys: Vec<(&str, &str, &str)> = with_policy
+        .iter()
+        .map(|p| (p.kind.as_str(), p.name.as_str(), p.account.as_str()))
+        .collect();
+    let stems = crate::write::principal_stems(&keys);
+    let mut files = crate::write::FileSet::new();
+    for (p, stem) in with_policy.into_iter().zip(stems) {
+        let Some(policy) = &p.policy else { continue };
+        let owner = format!(
+            "{} `{}` of account `{}`",
+            p.kind,
+            crate::escape::terminal(&p.name),
+            crate::escape::terminal(&p.account)
+        );
+        let docs = std::iter::once(policy).chain(p.policies.iter().skip(1));
+        for (i, doc) in docs.enumerate() {
+            let file = if i == 0 {
+                format!("{stem}.json")
+            } else {
+                format!("{stem}.{}.json", i + 1)
+            };
+            let mut text = doc.to_json_pretty();
+            text.push('\n');
+            files.add(&dir.join(p.kind.as_str()).join(file), text, owner.clone())?;
+        }
+    }
+    files.commit()?;
+    Ok(())
+}

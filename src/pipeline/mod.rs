@@ -1,0 +1,67 @@
+//! The library's orchestration: read the trail, attribute, aggregate, propose, replay. Each
+//! command of `src/cli` turns its arguments into the plain options here (no clap types), calls
+//! one of these functions, and renders what it returns with [`crate::report`].
+//!
+//! It is the top of the library: it may use every stage below it, and nothing below it names
+//! it (docs/architecture.md).
+
+pub mod drift;
+pub mod generate;
+pub mod pr;
+pub mod read;
+
+pub use generate::{Current, SharedRole, SynthSettings, generate, write_policies};
+pub use read::{
+    Analysis, AthenaOptions, Location, ReadOptions, analyze, connect, inventory, load_current,
+};
+
+/// Why a run stopped. Per-item problems (one corrupt file, one bad record) are not errors:
+/// they are [`crate::diag::Diagnostic`]s in the [`Analysis`].
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A call to AWS failed (its message says which call and what to do).
+    #[error(transparent)]
+    Aws(anyhow::Error),
+    #[error("`--athena` reads the table, not PATHs or LookupEvents: give one or the other")]
+    AthenaWithPaths,
+    /// A live source without a connection: a caller's mistake, not the user's.
+    #[error("internal error: `{0}` without an AWS connection")]
+    NoConnection(&'static str),
+    #[error("cannot read function inventory `{path}`")]
+    Inventory {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("`{path}` is not `aws lambda list-functions` output: {reason}")]
+    InventoryShape { path: String, reason: String },
+    #[error(transparent)]
+    Current(#[from] crate::policy::current::LoadError),
+    #[error("cannot read `{path}`: {reason}")]
+    Read { path: String, reason: String },
+    #[error(transparent)]
+    Keep(#[from] crate::synth::carry::KeepError),
+    #[error("cannot write a policy for {kind} `{name}`: {error}")]
+    Synth {
+        kind: crate::identity::PrincipalKind,
+        name: String,
+        error: crate::synth::SynthError,
+    },
+    /// A proposal that does not allow every call it was built from: never shown.
+    #[error("internal error: replay of {kind} `{name}` failed: {failure}; no policy was written")]
+    Replay {
+        kind: crate::identity::PrincipalKind,
+        name: String,
+        failure: String,
+    },
+    #[error(transparent)]
+    Write(#[from] crate::write::WriteError),
+    #[error(transparent)]
+    Iac(#[from] crate::report::iac::IacError),
+    #[error(transparent)]
+    State(#[from] crate::drift::StateError),
+    #[error(
+        "`drift` reads local trail files: its state remembers which files it has read. Sync the bucket first (`aws s3 sync s3://BUCKET/AWSLogs/ trail/`), then run `drift trail/`"
+    )]
+    DriftNotLocal,
+}
