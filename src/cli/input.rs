@@ -181,12 +181,12 @@ pub struct AthenaArgs {
 
 impl AwsArgs {
     pub fn connect(&self) -> anyhow::Result<Live> {
-        Live::connect(&Connect {
+        Ok(Live::connect(&Connect {
             profile: self.profile.clone(),
             regions: self.regions.clone(),
             endpoint_url: self.endpoint_url.clone(),
             max_attempts: self.max_attempts,
-        })
+        })?)
     }
 }
 
@@ -200,7 +200,7 @@ pub fn load_current(
         let Some(live) = live else {
             bail!("internal error: `--current live` without an AWS connection");
         };
-        return crate::source::live::iam::current(live, diags);
+        return Ok(crate::source::live::iam::current(live, diags)?);
     }
     Ok(crate::policy::current::load(path, diags)?)
 }
@@ -315,9 +315,9 @@ impl InputArgs {
                     )
                 })
             }
-            (Some(_), Some(live)) => crate::source::live::lambda::inventory(live),
+            (Some(_), Some(live)) => Ok(crate::source::live::lambda::inventory(live)?),
             (None, Some(live)) if self.reads_aws_trail() => {
-                crate::source::live::lambda::inventory(live)
+                Ok(crate::source::live::lambda::inventory(live)?)
             }
             _ => Ok(Inventory::default()),
         }
@@ -387,7 +387,7 @@ impl InputArgs {
                     buckets: urls
                         .iter()
                         .map(|u| S3Url::parse(u))
-                        .collect::<anyhow::Result<_>>()?,
+                        .collect::<Result<_, _>>()?,
                     window: window(filters, &self.aws.regions),
                     lookup: self.lookup_events.then_some(lookup::Query {
                         since: filters.since,

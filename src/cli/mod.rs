@@ -94,21 +94,34 @@ pub fn main() -> ExitCode {
             if is_broken_pipe(&e) {
                 return ExitCode::SUCCESS;
             }
-            let mut msg = format!("error: {e}");
-            for cause in e.chain().skip(1) {
+            let mut msg = String::from("error");
+            let mut help = None;
+            for cause in e.chain() {
                 msg.push_str(&format!(": {cause}"));
+                // An AWS error's message already says its cause (the SDK's chain is not shown);
+                // what to do goes on its own `help:` line.
+                if let Some(aws) = crate::source::live::AwsError::find(cause) {
+                    help = aws.help();
+                    break;
+                }
             }
             eprintln!("{}", crate::escape::terminal(&msg));
+            if let Some(help) = help {
+                eprintln!("help: {}", crate::escape::terminal(help));
+            }
             ExitCode::from(Exit::Failure.code())
         }
     }
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-    })
+    // Below a failed AWS call, a broken pipe is the connection's, not stdout's.
+    e.chain()
+        .take_while(|c| crate::source::live::AwsError::find(*c).is_none())
+        .any(|c| {
+            c.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+        })
 }
 
 /// Writes to stdout; a closed pipe is not an error the user needs to see.
