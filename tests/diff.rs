@@ -20,7 +20,7 @@ use tightrole::policy::current::{CurrentPolicies, CurrentPrincipal, NamedPolicy,
 use tightrole::policy::{Context, Decision};
 use tightrole::synth::synthesize;
 
-use common::{record, root, tightrole, transcript, usage_of, write_records};
+use common::{record, tightrole, transcript, usage_of, write_records};
 
 fn encode(doc: &Value) -> String {
     percent_encoding::utf8_percent_encode(&doc.to_string(), percent_encoding::NON_ALPHANUMERIC)
@@ -159,11 +159,10 @@ fn directory_and_single_file_loaders() {
 
 #[test]
 fn real_authorization_details_export_loads() {
-    let p = root().join("../shared/datasets/iam/cloudsplaining/account-authorization-details.json");
-    if !p.exists() {
-        eprintln!("skipped: the cloudsplaining export is not present");
+    let Some(p) = common::shared_dataset("iam/cloudsplaining/account-authorization-details.json")
+    else {
         return;
-    }
+    };
     let mut diags = Vec::new();
     let cur = load(&p, &mut diags).unwrap();
     assert_eq!(cur.roles.len(), 78);

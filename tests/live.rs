@@ -22,6 +22,9 @@ use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::{Value, json};
+use tightrole::source::live::error::Call;
+use tightrole::source::live::s3::S3Url;
+use tightrole::source::live::{AwsError, AwsErrorKind, Connect, Live, LiveError, Sources};
 
 struct Emulator {
     url: String,
@@ -678,28 +681,162 @@ fn an_object_deleted_between_listing_and_download_is_a_warning() {
     assert_eq!(records_read(&out), 9, "the other files are all read");
 }
 
+/// A connection to the emulator as `acct`, from the library (no command line).
+fn live_as(em: &Emulator, acct: &Account) -> Live {
+    Live::connect(&Connect {
+        profile: None,
+        regions: vec!["us-east-1".to_string()],
+        endpoint_url: Some(em.url.clone()),
+        max_attempts: 2,
+    })
+    .unwrap()
+    .with_credentials(&acct.key, &acct.secret, Some(&acct.token))
+}
+
+/// Lists and downloads `url` as `usage s3://…` does; the error that stopped it, if any.
+fn read_bucket(live: &Live, url: &str) -> Option<LiveError> {
+    let sources = Sources {
+        buckets: vec![S3Url::parse(url).unwrap()],
+        concurrency: 4,
+        ..Sources::default()
+    };
+    let (stream, mut pending) = match live.start(&sources, Vec::new()) {
+        Ok(started) => started,
+        Err(e) => return Some(e),
+    };
+    for _ in stream.inputs {}
+    live.finish(&mut pending).err()
+}
+
+fn aws_error(e: Option<LiveError>) -> AwsError {
+    match e {
+        Some(LiveError::Aws(aws)) => aws,
+        other => panic!("not a failed AWS call: {other:?}"),
+    }
+}
+
+/// Each failure of the tool's own calls comes back from the library typed: its kind, the call,
+/// the service's code, and a help apart from the one-line message.
+#[test]
+fn aws_failures_are_typed_by_kind() {
+    let Some(em) = emulator() else { return };
+    let (acct, bucket) = small_bucket(&em);
+    let live = live_as(&em, &acct);
+    let url = format!("s3://{bucket}/");
+
+    // A bucket that does not exist.
+    let e = aws_error(read_bucket(&live, "s3://no-such-trail-bucket-xyz/"));
+    assert_eq!(
+        (e.kind, e.call, e.code.as_deref()),
+        (
+            AwsErrorKind::NoSuchBucket,
+            Call::ListObjects,
+            Some("NoSuchBucket")
+        ),
+        "{e}"
+    );
+
+    // Access denied on the listing: the help names the permission and the resource.
+    em.inject(json!([
+        {"access_key": acct.key, "method": "GET", "query_contains": "list-type=2", "path_contains": format!("/{bucket}"), "status": 403, "code": "AccessDenied", "times": 1},
+    ]));
+    let e = aws_error(read_bucket(&live, &url));
+    assert_eq!(
+        (e.kind, e.call, e.status),
+        (AwsErrorKind::AccessDenied, Call::ListObjects, Some(403)),
+        "{e}"
+    );
+    assert_eq!(
+        e.help(),
+        Some(
+            format!(
+                "the identity tightrole runs as needs `s3:ListBucket` on `arn:aws:s3:::{bucket}`; docs/permissions.md lists what each command needs"
+            )
+            .as_str()
+        )
+    );
+    assert!(
+        !e.to_string().contains('\n') && !e.to_string().contains("help"),
+        "{e}"
+    );
+    assert!(e.is_fatal());
+
+    // Credentials that expire mid-run: one download stops the whole read.
+    em.inject(json!([
+        {"access_key": acct.key, "method": "GET", "path_contains": "2026/11/06/", "status": 400, "code": "ExpiredToken", "times": 1},
+    ]));
+    let e = aws_error(read_bucket(&live, &url));
+    assert_eq!(
+        (e.kind, e.call, e.code.as_deref()),
+        (
+            AwsErrorKind::Credentials,
+            Call::GetObject,
+            Some("ExpiredToken")
+        ),
+        "{e}"
+    );
+
+    // Access denied on IAM and on Lambda names their permissions.
+    em.inject(json!([
+        {"access_key": acct.key, "query_contains": "", "method": "POST", "path_contains": "/", "status": 403, "code": "AccessDenied", "times": 1},
+    ]));
+    let e = aws_error(tightrole::source::live::iam::current(&live, &mut Vec::new()).err());
+    assert_eq!(
+        (e.kind, e.call),
+        (
+            AwsErrorKind::AccessDenied,
+            Call::GetAccountAuthorizationDetails
+        ),
+        "{e}"
+    );
+    assert!(
+        e.help()
+            .is_some_and(|h| h.contains("needs `iam:GetAccountAuthorizationDetails` on `*`")),
+        "{:?}",
+        e.help()
+    );
+    em.inject(json!([
+        {"access_key": acct.key, "method": "GET", "path_contains": "/functions", "status": 403, "code": "AccessDeniedException", "times": 1},
+    ]));
+    let e = tightrole::source::live::lambda::inventory(&live).unwrap_err();
+    assert_eq!(
+        (e.kind, e.call),
+        (AwsErrorKind::AccessDenied, Call::ListFunctions),
+        "{e}"
+    );
+
+    // Throttled on every attempt (`max_attempts` is 2 here): throttled, not fatal.
+    em.inject(json!([
+        {"access_key": acct.key, "method": "GET", "query_contains": "list-type=2", "path_contains": format!("/{bucket}"), "status": 503, "code": "SlowDown", "times": 2},
+    ]));
+    let e = aws_error(read_bucket(&live, &url));
+    assert_eq!(
+        (e.kind, e.call, e.status),
+        (AwsErrorKind::Throttled, Call::ListObjects, Some(503)),
+        "{e}"
+    );
+    assert!(!e.is_fatal());
+}
+
+/// The command line prints an AWS failure as `error: ` and its one-line message, then what to
+/// do on its own `help: ` line.
 #[test]
 fn errors_say_what_to_do() {
     let Some(em) = emulator() else { return };
     let (acct, bucket) = small_bucket(&em);
     let url = format!("s3://{bucket}/");
-
-    // A bucket that does not exist.
-    let out = em.run(
-        Some(&acct),
-        &[
-            "usage",
-            "s3://no-such-trail-bucket-xyz/",
-            "--region",
-            "us-east-1",
-        ],
-    );
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr(&out).contains("no such bucket: `no-such-trail-bucket-xyz`"),
-        "{}",
-        stderr(&out)
-    );
+    // The line after `error: …`.
+    let error_and_help = |out: &Output| -> (String, String) {
+        let err = stderr(out);
+        let mut lines = err.lines().skip_while(|l| !l.starts_with("error: "));
+        let error = lines
+            .next()
+            .unwrap_or_else(|| panic!("no error line: {err}"));
+        let help = lines
+            .next()
+            .unwrap_or_else(|| panic!("no help line: {err}"));
+        (error.to_string(), help.to_string())
+    };
 
     // Access denied on the tool's own call names the permission and the resource.
     em.inject(json!([
@@ -707,13 +844,17 @@ fn errors_say_what_to_do() {
     ]));
     let out = em.run(Some(&acct), &["usage", &url, "--region", "us-east-1"]);
     assert_eq!(out.status.code(), Some(1));
-    let err = stderr(&out);
-    assert!(err.contains("access denied"), "{err}");
-    assert!(
-        err.contains(&format!("needs `s3:ListBucket` on `arn:aws:s3:::{bucket}`")),
-        "{err}"
+    assert_eq!(
+        error_and_help(&out),
+        (
+            format!(
+                "error: access denied: s3:ListObjectsV2 on s3://{bucket}/ was refused (AccessDenied: injected AccessDenied)"
+            ),
+            format!(
+                "help: the identity tightrole runs as needs `s3:ListBucket` on `arn:aws:s3:::{bucket}`; docs/permissions.md lists what each command needs"
+            )
+        )
     );
-    assert!(err.contains("docs/permissions.md"), "{err}");
 
     // Credentials that expire mid-run stop it, say how to fix them, and no partial result is
     // written as if it were complete.
@@ -736,40 +877,28 @@ fn errors_say_what_to_do() {
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty(), "nothing on stdout");
     assert!(!out_dir.exists(), "no policy file was written");
-    let err = stderr(&out);
-    assert!(err.contains("the AWS credentials were refused"), "{err}");
-    assert!(err.contains("ExpiredToken"), "{err}");
-    assert!(err.contains("aws sso login"), "{err}");
+    let (error, help) = error_and_help(&out);
+    assert!(
+        error.starts_with("error: the AWS credentials were refused: s3:GetObject on s3://")
+            && error.contains("(ExpiredToken: injected ExpiredToken)"),
+        "{error}"
+    );
+    assert!(
+        help.starts_with("help: tightrole uses the AWS CLI's credential chain")
+            && help.contains("aws sso login"),
+        "{help}"
+    );
 
-    // No credentials at all.
+    // No credentials at all (the library cannot be asked this: it takes them from the
+    // environment, which only the command line's run controls here).
     let out = em.run(None, &["usage", &url, "--region", "us-east-1"]);
     assert_eq!(out.status.code(), Some(1));
-    let err = stderr(&out);
-    assert!(err.contains("no usable AWS credentials"), "{err}");
-    assert!(err.contains("--profile"), "{err}");
-
-    // Access denied on IAM names its permission too.
-    em.inject(json!([
-        {"access_key": acct.key, "query_contains": "", "method": "POST", "path_contains": "/", "status": 403, "code": "AccessDenied", "times": 1},
-    ]));
-    let local = common::demo_trail();
-    let out = em.run(
-        Some(&acct),
-        &[
-            "diff",
-            local.to_str().unwrap(),
-            "--current",
-            "live",
-            "--region",
-            "us-east-1",
-        ],
-    );
-    assert_eq!(out.status.code(), Some(1));
-    let err = stderr(&out);
+    let (error, help) = error_and_help(&out);
     assert!(
-        err.contains("needs `iam:GetAccountAuthorizationDetails`"),
-        "{err}"
+        error.starts_with("error: no usable AWS credentials"),
+        "{error}"
     );
+    assert!(help.contains("--profile"), "{help}");
 }
 
 /// docs/permissions.md is what tightrole proposes for itself from the trail of its own calls.
@@ -841,7 +970,7 @@ fn permissions_doc_matches_what_tightrole_calls() {
     documented.sort();
     assert_eq!(proposed, documented, "docs/permissions.md is out of date");
 
-    let mut named: Vec<String> = tightrole::source::live::error::Call::ALL
+    let mut named: Vec<String> = Call::ALL
         .iter()
         .map(|c| c.permission().to_string())
         .collect();

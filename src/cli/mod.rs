@@ -95,18 +95,39 @@ pub fn main() -> ExitCode {
             if is_broken_pipe(&e) {
                 return ExitCode::SUCCESS;
             }
-            let mut msg = format!("error: {e}");
-            for cause in e.chain().skip(1) {
+            let mut msg = String::from("error");
+            let mut help = None;
+            for cause in e.chain() {
                 msg.push_str(&format!(": {cause}"));
+                // An AWS error's message already says its cause (the SDK's chain is not shown);
+                // what to do goes on its own `help:` line.
+                if let Some(aws) = aws_error(cause) {
+                    help = aws.help();
+                    break;
+                }
             }
             eprintln!("{}", crate::escape::terminal(&msg));
+            if let Some(help) = help {
+                eprintln!("help: {}", crate::escape::terminal(help));
+            }
             ExitCode::from(Exit::Failure.code())
         }
     }
 }
 
+/// The failed AWS call an error is or stands for, if any.
+fn aws_error<'e>(
+    cause: &'e (dyn std::error::Error + 'static),
+) -> Option<&'e crate::source::live::AwsError> {
+    match cause.downcast_ref::<crate::pipeline::Error>() {
+        Some(e) => e.aws(),
+        None => crate::source::live::AwsError::find(cause),
+    }
+}
+
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
+    // Below a failed AWS call, a broken pipe is the connection's, not stdout's.
+    e.chain().take_while(|c| aws_error(*c).is_none()).any(|c| {
         c.downcast_ref::<std::io::Error>()
             .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
     })

@@ -15,13 +15,16 @@ pub use read::{
     Analysis, AthenaOptions, Location, ReadOptions, analyze, connect, inventory, load_current,
 };
 
+use crate::source::live::{AwsError, LiveError};
+
 /// Why a run stopped. Per-item problems (one corrupt file, one bad record) are not errors:
 /// they are [`crate::diag::Diagnostic`]s in the [`Analysis`].
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// A call to AWS failed (its message says which call and what to do).
+    /// A live source failed: a call to AWS (its kind and help in [`LiveError::aws`]), or a local
+    /// step on the way.
     #[error(transparent)]
-    Aws(anyhow::Error),
+    Aws(#[from] LiveError),
     #[error("`--athena` reads the table, not PATHs or LookupEvents: give one or the other")]
     AthenaWithPaths,
     /// A live source without a connection: a caller's mistake, not the user's.
@@ -64,4 +67,21 @@ pub enum Error {
         "`drift` reads local trail files: its state remembers which files it has read. Sync the bucket first (`aws s3 sync s3://BUCKET/AWSLogs/ trail/`), then run `drift trail/`"
     )]
     DriftNotLocal,
+}
+
+impl From<AwsError> for Error {
+    fn from(e: AwsError) -> Error {
+        Error::Aws(LiveError::Aws(e))
+    }
+}
+
+impl Error {
+    /// The failed AWS call behind this error, if that is what it is (its kind, and the help
+    /// line the command line prints).
+    pub fn aws(&self) -> Option<&AwsError> {
+        match self {
+            Error::Aws(live) => live.aws(),
+            _ => None,
+        }
+    }
 }

@@ -174,7 +174,7 @@ impl ReadOptions {
 
 /// Connects to AWS, as for the AWS CLI.
 pub fn connect(opts: &Connect) -> Result<Live, Error> {
-    Live::connect(opts).map_err(Error::Aws)
+    Live::connect(opts).map_err(Error::from)
 }
 
 /// The function inventory: `--functions FILE`, or ListFunctions when live (the default when
@@ -192,10 +192,10 @@ pub fn inventory(opts: &ReadOptions, live: Option<&Live>) -> Result<Inventory, E
             })
         }
         (Some(Location::Live), Some(live)) => {
-            crate::source::live::lambda::inventory(live).map_err(Error::Aws)
+            crate::source::live::lambda::inventory(live).map_err(Error::from)
         }
         (None, Some(live)) if opts.reads_aws_trail() => {
-            crate::source::live::lambda::inventory(live).map_err(Error::Aws)
+            crate::source::live::lambda::inventory(live).map_err(Error::from)
         }
         (Some(Location::Live), None) => Err(Error::NoConnection("--functions live")),
         _ => Ok(Inventory::default()),
@@ -210,7 +210,7 @@ pub fn load_current(
 ) -> Result<CurrentPolicies, Error> {
     match (from, live) {
         (Location::Live, Some(live)) => {
-            crate::source::live::iam::current(live, diags).map_err(Error::Aws)
+            crate::source::live::iam::current(live, diags).map_err(Error::from)
         }
         (Location::Live, None) => Err(Error::NoConnection("--current live")),
         (Location::Path(p), _) => Ok(crate::policy::current::load(p, diags)?),
@@ -265,7 +265,7 @@ fn read_trail(
                     .iter()
                     .map(|u| S3Url::parse(u))
                     .collect::<Result<_, _>>()
-                    .map_err(Error::Aws)?,
+                    .map_err(Error::from)?,
                 window: window(filters, &opts.regions),
                 lookup: opts.lookup_events.then_some(lookup::Query {
                     since: filters.since,
@@ -275,9 +275,9 @@ fn read_trail(
                 concurrency: opts.concurrency,
                 filters: filters.clone(),
             };
-            let (stream, mut pending) = live.start(&sources, inputs).map_err(Error::Aws)?;
+            let (stream, mut pending) = live.start(&sources, inputs).map_err(Error::from)?;
             let (agg, mut stats, diags) = collect_stream(stream, filters, opts.threads);
-            diagnostics.extend(live.finish(&mut pending).map_err(Error::Aws)?);
+            diagnostics.extend(live.finish(&mut pending).map_err(Error::from)?);
             diagnostics.extend(pending.notes.clone());
             note_regions(&opts.regions, &mut diagnostics);
             stats.live = Some(pending.stats.snapshot());
@@ -308,7 +308,7 @@ fn read_athena(
             output: athena.output.clone(),
         },
     )
-    .map_err(Error::Aws)?;
+    .map_err(Error::from)?;
     let cost = crate::source::live::athena::cost(done.bytes_scanned, athena.price_per_tb);
     let mut unbounded = Vec::new();
     if filters.since.is_none() {

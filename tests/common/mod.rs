@@ -123,8 +123,24 @@ pub fn transcript(run: &Run, scrub: &[(&str, &str)]) -> String {
     s
 }
 
-/// The shared datasets, when present beside the repository.
+/// `rel` under the shared datasets (`../shared/datasets`, beside the repository), when present.
+/// When absent, the test that needs it is skipped with a note, except under CI (`CI` set), where
+/// it fails: CI must never pass without having run it.
+pub fn shared_dataset(rel: &str) -> Option<PathBuf> {
+    let p = root().join("../shared/datasets").join(rel);
+    if p.exists() {
+        return Some(p);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI must run the dataset tests: `{}` is missing",
+        p.display()
+    );
+    eprintln!("skipped: `{}` is not present", p.display());
+    None
+}
+
+/// The shared CloudTrail corpora ([`shared_dataset`]).
 pub fn datasets() -> Option<PathBuf> {
-    let p = root().join("../shared/datasets/cloudtrail");
-    p.is_dir().then_some(p)
+    shared_dataset("cloudtrail").filter(|p| p.is_dir())
 }

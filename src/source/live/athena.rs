@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_athena::types::{QueryExecutionContext, QueryExecutionState, ResultConfiguration};
 
 use super::Live;
-use super::error::{Call, explain};
+use super::error::{Call, LiveError, explain};
 
 /// Where and how to run the query.
 #[derive(Debug, Clone)]
@@ -38,7 +38,7 @@ pub fn cost(bytes_scanned: u64, price_per_tb: f64) -> f64 {
 }
 
 /// Runs `sql` and returns every result row by column name.
-pub fn run(live: &Live, sql: &str, target: &Target) -> anyhow::Result<Finished> {
+pub fn run(live: &Live, sql: &str, target: &Target) -> Result<Finished, LiveError> {
     let started = Instant::now();
     live.runtime.block_on(async {
         let client = aws_sdk_athena::Client::new(&live.config);
@@ -89,12 +89,13 @@ pub fn run(live: &Live, sql: &str, target: &Target) -> anyhow::Result<Finished> 
                     break;
                 }
                 Some(QueryExecutionState::Failed) | Some(QueryExecutionState::Cancelled) => {
-                    anyhow::bail!(
-                        "the Athena query {id} did not finish: {}",
-                        status
+                    return Err(LiveError::QueryFailed {
+                        id: id.clone(),
+                        reason: status
                             .and_then(|s| s.state_change_reason())
                             .unwrap_or("no reason given")
-                    );
+                            .to_string(),
+                    });
                 }
                 _ => {
                     tokio::time::sleep(wait).await;

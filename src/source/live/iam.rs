@@ -7,7 +7,7 @@
 use serde_json::{Value, json};
 
 use super::Live;
-use super::error::{Call, explain};
+use super::error::{AwsError, Call, LiveError, explain};
 use crate::diag::Diagnostic;
 use crate::policy::current::{CurrentPolicies, from_authorization_details};
 
@@ -122,7 +122,7 @@ fn strip_nulls(v: &mut Value) {
 }
 
 /// Loads every page of `GetAccountAuthorizationDetails` into the file loader's types.
-pub fn current(live: &Live, diags: &mut Vec<Diagnostic>) -> anyhow::Result<CurrentPolicies> {
+pub fn current(live: &Live, diags: &mut Vec<Diagnostic>) -> Result<CurrentPolicies, LiveError> {
     let text = live.runtime.block_on(async {
         let client = aws_sdk_iam::Client::new(&live.config);
         let mut text = String::new();
@@ -143,7 +143,7 @@ pub fn current(live: &Live, diags: &mut Vec<Diagnostic>) -> anyhow::Result<Curre
                 break;
             }
         }
-        Ok::<String, anyhow::Error>(text)
+        Ok::<String, AwsError>(text)
     })?;
     let mut current = from_authorization_details(&text, "live IAM", diags)?;
     current.source = "live IAM (GetAccountAuthorizationDetails)".to_string();

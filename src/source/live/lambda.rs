@@ -1,11 +1,11 @@
 //! The Lambda inventory from `ListFunctions`: function name → role, in every selected region.
 
 use super::Live;
-use super::error::{Call, explain};
+use super::error::{AwsError, Call, explain};
 use crate::identity::{Inventory, InventoryFunction};
 
 /// Lists every function in every region of `live` (all pages).
-pub fn inventory(live: &Live) -> anyhow::Result<Inventory> {
+pub fn inventory(live: &Live) -> Result<Inventory, AwsError> {
     live.runtime.block_on(async {
         let mut inv = Inventory::default();
         for region in &live.regions {

@@ -15,7 +15,7 @@ use std::time::Duration;
 use aws_sdk_cloudtrail::primitives::DateTime as AwsTime;
 use chrono::{DateTime, Utc};
 
-use super::error::{Call, explain};
+use super::error::{Call, LiveError, explain};
 use crate::source::{Input, RemoteStats};
 
 /// The documented LookupEvents limit: 2 requests per second per account and region.
@@ -46,7 +46,7 @@ pub async fn read_region(
     stats: Arc<RemoteStats>,
     stop: &std::sync::atomic::AtomicBool,
     tx: tokio::sync::mpsc::Sender<(usize, Input)>,
-) -> anyhow::Result<()> {
+) -> Result<(), LiveError> {
     let client = aws_sdk_cloudtrail::Client::new(&config);
     let mut pace =
         tokio::time::interval(Duration::from_millis(1000 / u64::from(REQUESTS_PER_SECOND)));
@@ -94,12 +94,9 @@ pub async fn read_region(
         if (page - first_page + 1 >= PAGES_PER_BATCH || last) && !batch.is_empty() {
             let name = format!("lookup-events {region} pages {first_page}-{page}");
             let path = spool.join(format!("{index}-{batches}.json"));
-            write_batch(&path, &batch).map_err(|e| {
-                anyhow::anyhow!(
-                    "cannot write `{}`: {}",
-                    path.display(),
-                    crate::source::io_reason(&e)
-                )
+            write_batch(&path, &batch).map_err(|e| LiveError::Write {
+                path: path.display().to_string(),
+                reason: crate::source::io_reason(&e),
             })?;
             let input = Input::Spooled {
                 name,

@@ -9,8 +9,8 @@
 //!
 //! Credentials come from the standard chain (environment, profiles, SSO, web identity, IMDS),
 //! as for the AWS CLI. Throttling, 5xx and connection errors are retried with exponential
-//! backoff by the SDK's standard retry strategy; every other failure becomes a message that
-//! says what to do ([`error`]).
+//! backoff by the SDK's standard retry strategy; every other failure becomes a typed
+//! [`AwsError`] that says what went wrong, with what to do as its help ([`error`]).
 
 pub mod athena;
 pub mod error;
@@ -23,6 +23,8 @@ use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+
+pub use error::{AwsError, AwsErrorKind, LiveError};
 
 /// How to reach AWS: the same settings as the AWS CLI's global options.
 #[derive(Debug, Clone, Default)]
@@ -46,12 +48,14 @@ pub struct Live {
 
 impl Live {
     /// Loads the configuration (credentials are resolved lazily, on the first call).
-    pub fn connect(opts: &Connect) -> anyhow::Result<Live> {
+    pub fn connect(opts: &Connect) -> Result<Live, LiveError> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(4)
             .enable_all()
             .build()
-            .map_err(|e| anyhow::anyhow!("cannot start the AWS client runtime: {e}"))?;
+            .map_err(|e| LiveError::Runtime {
+                reason: e.to_string(),
+            })?;
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .retry_config(
                 RetryConfig::standard()
@@ -80,9 +84,7 @@ impl Live {
         let regions = if opts.regions.is_empty() {
             match config.region() {
                 Some(r) => vec![r.to_string()],
-                None => anyhow::bail!(
-                    "no AWS region: pass `--region`, set AWS_REGION, or set `region` in the profile"
-                ),
+                None => return Err(LiveError::NoRegion),
             }
         } else {
             opts.regions.clone()
@@ -92,6 +94,31 @@ impl Live {
             config,
             regions,
         })
+    }
+
+    /// The same connection, signing with these credentials instead of those of the standard
+    /// chain (for a program that embeds tightrole and has its own, and for the tests).
+    pub fn with_credentials(
+        mut self,
+        key: &str,
+        secret: &str,
+        session_token: Option<&str>,
+    ) -> Live {
+        let credentials = aws_sdk_s3::config::Credentials::new(
+            key,
+            secret,
+            session_token.map(str::to_string),
+            None,
+            "tightrole",
+        );
+        self.config = self
+            .config
+            .to_builder()
+            .credentials_provider(aws_sdk_s3::config::SharedCredentialsProvider::new(
+                credentials,
+            ))
+            .build();
+        self
     }
 
     /// The configuration for one region.
@@ -125,7 +152,7 @@ pub struct Sources {
 
 /// Remote reads under way: join it once the pipeline has drained the stream.
 pub struct Pending {
-    tasks: tokio::task::JoinSet<(Vec<Diagnostic>, Option<anyhow::Error>)>,
+    tasks: tokio::task::JoinSet<(Vec<Diagnostic>, Option<LiveError>)>,
     /// Set on the first fatal error (access denied, refused credentials): every other read
     /// stops instead of running to its end.
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
@@ -143,13 +170,17 @@ impl Live {
     /// Lists the buckets (pruned by the window), then starts the downloads and the LookupEvents
     /// reads in the background. The returned stream yields `local` first, then each remote input
     /// as it arrives.
-    pub fn start(&self, sources: &Sources, local: Vec<Input>) -> anyhow::Result<(Stream, Pending)> {
+    pub fn start(
+        &self,
+        sources: &Sources,
+        local: Vec<Input>,
+    ) -> Result<(Stream, Pending), LiveError> {
         let stats = std::sync::Arc::new(RemoteStats::default());
         let spool = tempfile::Builder::new()
             .prefix("tightrole-spool-")
             .tempdir()
-            .map_err(|e| {
-                anyhow::anyhow!("cannot create a spool folder: {}", super::io_reason(&e))
+            .map_err(|e| LiveError::Spool {
+                reason: super::io_reason(&e),
             })?;
         let mut bytes: u64 = local.iter().filter_map(Input::size).sum();
         let mut count = local.len();
@@ -262,7 +293,7 @@ impl Live {
 
     /// Waits for the background reads; the first fatal error (access denied, refused
     /// credentials) fails the run, per-object problems are warnings.
-    pub fn finish(&self, pending: &mut Pending) -> anyhow::Result<Vec<Diagnostic>> {
+    pub fn finish(&self, pending: &mut Pending) -> Result<Vec<Diagnostic>, LiveError> {
         let mut diags = Vec::new();
         let mut fatal = None;
         self.runtime.block_on(async {

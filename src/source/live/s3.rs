@@ -14,12 +14,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use anyhow::bail;
 use aws_sdk_s3::Client;
 use chrono::NaiveDate;
 
 use super::Live;
-use super::error::{Call, explain};
+use super::error::{AwsError, Call, LiveError, explain};
 use crate::diag::Diagnostic;
 use crate::source::{Input, RemoteStats};
 
@@ -31,13 +30,13 @@ pub struct S3Url {
 }
 
 impl S3Url {
-    pub fn parse(s: &str) -> anyhow::Result<S3Url> {
+    pub fn parse(s: &str) -> Result<S3Url, LiveError> {
         let Some(rest) = s.strip_prefix("s3://") else {
-            bail!("`{s}` is not an S3 URL (s3://BUCKET/PREFIX)");
+            return Err(LiveError::NotS3Url { url: s.to_string() });
         };
         let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
         if bucket.is_empty() {
-            bail!("`{s}` names no bucket (s3://BUCKET/PREFIX)");
+            return Err(LiveError::NoBucket { url: s.to_string() });
         }
         Ok(S3Url {
             bucket: bucket.to_string(),
@@ -77,7 +76,11 @@ pub struct Listing {
 /// this trait so that its decisions can be checked without a network.
 pub trait Lister {
     /// Lists everything under `prefix`, or (with `delimited`) its objects and sub-folders.
-    fn list(&self, prefix: &str, delimited: bool) -> impl Future<Output = anyhow::Result<Listing>>;
+    fn list(
+        &self,
+        prefix: &str,
+        delimited: bool,
+    ) -> impl Future<Output = Result<Listing, AwsError>>;
 }
 
 const TRAIL_SUFFIXES: [&str; 3] = [".json.gz", ".json", ".jsonl.gz"];
@@ -127,7 +130,7 @@ pub async fn walk<L: Lister>(
     lister: &L,
     prefix: &str,
     window: &Window,
-) -> anyhow::Result<Vec<Object>> {
+) -> Result<Vec<Object>, AwsError> {
     let mut out = Vec::new();
     // A file or an arbitrary key prefix: list it as it is.
     if !prefix.is_empty() && !prefix.ends_with('/') {
@@ -220,7 +223,7 @@ fn s3_client(live: &Live, region: Option<&str>) -> Client {
 }
 
 impl Lister for S3Lister<'_> {
-    async fn list(&self, prefix: &str, delimited: bool) -> anyhow::Result<Listing> {
+    async fn list(&self, prefix: &str, delimited: bool) -> Result<Listing, AwsError> {
         let mut out = Listing::default();
         let mut token: Option<String> = None;
         let mut redirected = false;
@@ -344,7 +347,7 @@ pub async fn fetch_all(
     stats: Arc<RemoteStats>,
     stop: Arc<std::sync::atomic::AtomicBool>,
     tx: tokio::sync::mpsc::Sender<(usize, Input)>,
-) -> (Vec<Diagnostic>, Option<anyhow::Error>) {
+) -> (Vec<Diagnostic>, Option<LiveError>) {
     let sem = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
     let mut diags = Vec::new();
@@ -396,9 +399,9 @@ pub async fn fetch_all(
     (diags, fatal)
 }
 
-type TaskResult = Result<Result<Option<Diagnostic>, anyhow::Error>, tokio::task::JoinError>;
+type TaskResult = Result<Result<Option<Diagnostic>, LiveError>, tokio::task::JoinError>;
 
-fn absorb(done: TaskResult, diags: &mut Vec<Diagnostic>, fatal: &mut Option<anyhow::Error>) {
+fn absorb(done: TaskResult, diags: &mut Vec<Diagnostic>, fatal: &mut Option<LiveError>) {
     match done {
         Ok(Ok(Some(d))) => diags.push(d),
         Ok(Ok(None)) => {}
@@ -416,7 +419,7 @@ fn absorb(done: TaskResult, diags: &mut Vec<Diagnostic>, fatal: &mut Option<anyh
 
 enum Failure {
     Skip(Diagnostic),
-    Fatal(anyhow::Error),
+    Fatal(LiveError),
 }
 
 async fn fetch_one(
@@ -473,11 +476,10 @@ async fn fetch_one(
         Ok::<(), std::io::Error>(())
     })();
     if let Err(e) = written {
-        return Err(Failure::Fatal(anyhow::anyhow!(
-            "cannot write `{}`: {}",
-            path.display(),
-            crate::source::io_reason(&e)
-        )));
+        return Err(Failure::Fatal(LiveError::Write {
+            path: path.display().to_string(),
+            reason: crate::source::io_reason(&e),
+        }));
     }
     Ok(Input::Spooled {
         name,
@@ -526,25 +528,15 @@ async fn get(
                 name,
                 &format!("arn:aws:s3:::{bucket}/{}", o.key),
             );
-            if is_fatal(&err) {
-                return Err(Failure::Fatal(err));
+            // Access denied and refused or missing credentials fail every object alike: they
+            // stop the run. Anything else loses this object only (the help is not repeated
+            // per object).
+            if err.is_fatal() {
+                return Err(Failure::Fatal(err.into()));
             }
-            let text = err.to_string();
-            Err(Failure::Skip(Diagnostic::warning(name, first_line(&text))))
+            Err(Failure::Skip(Diagnostic::warning(name, err.to_string())))
         }
     }
-}
-
-/// Access denied and refused or missing credentials fail every object alike: they stop the run.
-fn is_fatal(err: &anyhow::Error) -> bool {
-    let text = err.to_string();
-    text.starts_with("access denied")
-        || text.starts_with("the AWS credentials were refused")
-        || text.starts_with("no usable AWS credentials")
-}
-
-fn first_line(s: &str) -> String {
-    s.lines().next().unwrap_or_default().to_string()
 }
 
 #[cfg(test)]
@@ -589,7 +581,7 @@ mod tests {
     struct Keys(Vec<String>, std::sync::Mutex<Vec<String>>);
 
     impl Lister for Keys {
-        async fn list(&self, prefix: &str, delimited: bool) -> anyhow::Result<Listing> {
+        async fn list(&self, prefix: &str, delimited: bool) -> Result<Listing, AwsError> {
             if let Ok(mut calls) = self.1.lock() {
                 calls.push(prefix.to_string());
             }
