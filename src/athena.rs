@@ -314,8 +314,10 @@ pub fn sql(q: &Query, dialect: Dialect) -> String {
         "recipientaccountid".to_string(),
         "eventcategory".to_string(),
         "eventtype".to_string(),
-        "CASE WHEN useragent LIKE '%exec-env/AWS_Lambda_%' THEN 'exec-env/AWS_Lambda_' ELSE '' END AS lambda_marker"
-            .to_string(),
+        format!(
+            "CASE WHEN useragent LIKE '%{m}%' THEN '{m}' ELSE '' END AS lambda_marker",
+            m = crate::identity::LAMBDA_MARKER
+        ),
         format!("{} AS resources", resources_expr(dialect, q.generalize)),
         format!("{} AS params", params_expr(dialect, q.generalize)),
         format!(

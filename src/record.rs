@@ -198,6 +198,43 @@ impl<'a> Record<'a> {
     }
 }
 
+/// Strips an API-version suffix: `ListFunctions20150331` → `ListFunctions`,
+/// `UpdateFunctionCode20150331v2` → `UpdateFunctionCode`, `GetDistribution2020_05_31` →
+/// `GetDistribution`. Returns the name unchanged when it has none.
+pub fn strip_version(name: &str) -> &str {
+    let b = name.as_bytes();
+    let mut end = b.len();
+    // optional vN
+    let mut i = end;
+    while i > 0 && b[i - 1].is_ascii_digit() {
+        i -= 1;
+    }
+    if i < end && i > 0 && b[i - 1] == b'v' {
+        end = i - 1;
+    }
+    let body = &name[..end];
+    let digits: Vec<usize> = body
+        .char_indices()
+        .rev()
+        .take_while(|(_, c)| c.is_ascii_digit() || *c == '_')
+        .map(|(i, _)| i)
+        .collect();
+    let Some(&start) = digits.last() else {
+        return name;
+    };
+    let suffix = &body[start..];
+    let is_version = (suffix.len() == 8 && suffix.bytes().all(|c| c.is_ascii_digit()))
+        || (suffix.len() == 10
+            && suffix.as_bytes()[4] == b'_'
+            && suffix.as_bytes()[7] == b'_'
+            && suffix.bytes().filter(u8::is_ascii_digit).count() == 8);
+    if is_version && start > 0 {
+        &name[..start]
+    } else {
+        name
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

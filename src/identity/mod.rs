@@ -12,6 +12,19 @@ use serde::{Deserialize, Serialize};
 
 use crate::record::Record;
 
+/// The user-agent marker of a call made from a Lambda execution environment (the runtime's
+/// SDK adds `exec-env/AWS_Lambda_<runtime>`).
+pub const LAMBDA_MARKER: &str = "exec-env/AWS_Lambda_";
+
+/// Did the call come from inside a Lambda function (its user agent carries [`LAMBDA_MARKER`])?
+/// The one place the marker is checked: attribution, the platform-call rule of the mapping and
+/// the aggregation all ask here.
+pub fn lambda_marker(rec: &Record<'_>) -> bool {
+    rec.user_agent
+        .as_deref()
+        .is_some_and(|ua| ua.contains(LAMBDA_MARKER))
+}
+
 /// The kinds of principal a policy is written for, plus the kinds that never get one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -291,7 +304,7 @@ impl FunctionFacts {
             return;
         };
         let name = function_name_of(func);
-        let event = crate::mapping::strip_version(rec.name());
+        let event = crate::record::strip_version(rec.name());
         match event {
             "CreateFunction" | "UpdateFunctionConfiguration" => {
                 if let Some(role) = p.get("role").and_then(|v| v.as_str()) {

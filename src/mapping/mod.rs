@@ -10,6 +10,7 @@ pub mod pushdown;
 mod resource;
 mod tables;
 
+pub use crate::record::strip_version;
 use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
@@ -131,11 +132,7 @@ impl Mapper {
             rec.source().to_ascii_lowercase(),
             strip_version(rec.name()).to_string(),
         );
-        self.tables.lambda_platform.contains(&key)
-            && !rec
-                .user_agent
-                .as_deref()
-                .is_some_and(|ua| ua.contains("exec-env/AWS_Lambda_"))
+        self.tables.lambda_platform.contains(&key) && !crate::identity::lambda_marker(rec)
     }
 
     pub fn is_denied_code(&self, code: &str) -> bool {
@@ -411,42 +408,6 @@ fn http_param(name: &str, params: Option<&Map<String, Value>>) -> Option<String>
         .map(str::to_string)
 }
 
-/// Strips an API-version suffix: `ListFunctions20150331` → `ListFunctions`,
-/// `UpdateFunctionCode20150331v2` → `UpdateFunctionCode`, `GetDistribution2020_05_31` →
-/// `GetDistribution`. Returns the name unchanged when it has none.
-pub fn strip_version(name: &str) -> &str {
-    let b = name.as_bytes();
-    let mut end = b.len();
-    // optional vN
-    let mut i = end;
-    while i > 0 && b[i - 1].is_ascii_digit() {
-        i -= 1;
-    }
-    if i < end && i > 0 && b[i - 1] == b'v' {
-        end = i - 1;
-    }
-    let body = &name[..end];
-    let digits: Vec<usize> = body
-        .char_indices()
-        .rev()
-        .take_while(|(_, c)| c.is_ascii_digit() || *c == '_')
-        .map(|(i, _)| i)
-        .collect();
-    let Some(&start) = digits.last() else {
-        return name;
-    };
-    let suffix = &body[start..];
-    let is_version = (suffix.len() == 8 && suffix.bytes().all(|c| c.is_ascii_digit()))
-        || (suffix.len() == 10
-            && suffix.as_bytes()[4] == b'_'
-            && suffix.as_bytes()[7] == b'_'
-            && suffix.bytes().filter(u8::is_ascii_digit).count() == 8);
-    if is_version && start > 0 {
-        &name[..start]
-    } else {
-        name
-    }
-}
 
 #[cfg(test)]
 mod tests {

@@ -103,10 +103,7 @@ fn take(
     };
     let mapping = mapper.map_with(rec, params.as_ref());
     agg.facts.observe(rec, params.as_ref());
-    let lambda_marker = rec
-        .user_agent
-        .as_deref()
-        .is_some_and(|ua| ua.contains("exec-env/AWS_Lambda_"));
+    let lambda_marker = crate::identity::lambda_marker(rec);
     let who = actor(rec)
         .ok()
         .map(|a| crate::identity::fold_sessions(a, &filters.functions, lambda_marker));

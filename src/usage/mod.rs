@@ -460,11 +460,7 @@ impl Aggregate {
         if !rec.region().is_empty() && !usage.regions.contains(rec.region()) {
             usage.regions.insert(rec.region().to_string());
         }
-        if rec
-            .user_agent
-            .as_deref()
-            .is_some_and(|ua| ua.contains("exec-env/AWS_Lambda_"))
-        {
+        if crate::identity::lambda_marker(rec) {
             usage.lambda_marker = true;
         }
         let event_id = rec.event_id.as_deref().unwrap_or("");
