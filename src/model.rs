@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 /// Calls alike: how many, and the first and last time. The one `{count, first, last}` of the
@@ -202,6 +202,74 @@ macro_rules! text_impls {
 text_impls!(Action);
 text_impls!(ArnPattern);
 
+/// A value given as text (an option, a setting) that cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ValueError {
+    #[error("`{0}` is not a time: use RFC 3339, YYYY-MM-DD, or a duration like `90d`")]
+    Time(String),
+    #[error("`{0}` is not a duration: use `90d`, `12w` or `48h`")]
+    Duration(String),
+    #[error("`{0}` is not a size: give bytes, or a number with K, M or G (`512M`)")]
+    Size(String),
+}
+
+/// Parses `--since`/`--until`: RFC 3339, `YYYY-MM-DD`, or `N{s,m,h,d,w}` before now.
+pub fn parse_time(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, ValueError> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        && let Some(t) = d.and_hms_opt(0, 0, 0)
+    {
+        return Ok(t.and_utc());
+    }
+    // the last character is the unit (cut on a character boundary: `90日` is an error, not a panic)
+    let (num, unit) = s.split_at(s.char_indices().last().map_or(0, |(i, _)| i));
+    let n: i64 = num.parse().map_err(|_| ValueError::Time(s.to_string()))?;
+    let d = match unit {
+        "s" => Duration::try_seconds(n),
+        "m" => Duration::try_minutes(n),
+        "h" => Duration::try_hours(n),
+        "d" => Duration::try_days(n),
+        "w" => Duration::try_weeks(n),
+        _ => None,
+    };
+    match d.and_then(|d| now.checked_sub_signed(d)) {
+        Some(t) => Ok(t),
+        None => Err(ValueError::Time(s.to_string())),
+    }
+}
+
+/// `--max-file-size`: bytes, or a number with `K`, `M`, `G` (powers of 1,024).
+pub fn parse_size(s: &str) -> Result<u64, ValueError> {
+    let t = s.trim();
+    let (num, mul) = match t.char_indices().last() {
+        Some((i, c)) if c.eq_ignore_ascii_case(&'k') => (&t[..i], 1u64 << 10),
+        Some((i, c)) if c.eq_ignore_ascii_case(&'m') => (&t[..i], 1 << 20),
+        Some((i, c)) if c.eq_ignore_ascii_case(&'g') => (&t[..i], 1 << 30),
+        _ => (t, 1),
+    };
+    num.trim()
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(mul))
+        .filter(|n| *n > 0)
+        .ok_or_else(|| ValueError::Size(s.to_string()))
+}
+
+/// Parses a duration: `90d`, `12w`, `48h`.
+pub fn parse_duration(s: &str) -> Result<Duration, ValueError> {
+    let (n, unit) = s.split_at(s.char_indices().last().map_or(0, |(i, _)| i));
+    let n: i64 = n.parse().map_err(|_| ValueError::Duration(s.to_string()))?;
+    let d = match unit {
+        "h" => Duration::try_hours(n),
+        "d" => Duration::try_days(n),
+        "w" => Duration::try_weeks(n),
+        _ => None,
+    };
+    d.ok_or_else(|| ValueError::Duration(s.to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -254,5 +322,35 @@ mod tests {
                 last: t(9)
             })
         );
+    }
+
+    #[test]
+    fn times() {
+        let now = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 11, 28, 12, 0, 0)
+            .single()
+            .unwrap_or_default();
+        let t = |s| {
+            parse_time(s, now)
+                .map(|t| t.to_rfc3339())
+                .unwrap_or_default()
+        };
+        assert_eq!(t("90d"), "2026-08-30T12:00:00+00:00");
+        assert_eq!(t("12h"), "2026-11-28T00:00:00+00:00");
+        assert_eq!(t("2026-11-01"), "2026-11-01T00:00:00+00:00");
+        assert_eq!(t("2026-11-01T10:00:00+01:00"), "2026-11-01T09:00:00+00:00");
+        assert!(parse_time("soon", now).is_err());
+        assert!(parse_time("5y", now).is_err());
+    }
+
+    #[test]
+    fn sizes_and_durations() {
+        assert_eq!(parse_size("512M"), Ok(512 << 20));
+        assert_eq!(parse_size("2g"), Ok(2 << 30));
+        assert_eq!(parse_size("100"), Ok(100));
+        assert!(
+            parse_size("0").is_err() && parse_size("1T").is_err() && parse_size("ＭB").is_err()
+        );
+        assert_eq!(parse_duration("12w"), Ok(Duration::weeks(12)));
+        assert!(parse_duration("90日").is_err() && parse_duration("d").is_err());
     }
 }

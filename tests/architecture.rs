@@ -2,7 +2,11 @@
 //! `#[cfg(test)]` code, comments and strings) names a module above its own in that list, so no
 //! lower module names a higher one and there is no cycle among the top-level modules.
 
-#![allow(clippy::unwrap_used, clippy::panic, reason = "a test: a failure is the report")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "a test: a failure is the report"
+)]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -19,7 +23,10 @@ fn layers() -> BTreeMap<String, usize> {
             continue;
         }
         let name = rest.split('`').next().unwrap().to_string();
-        assert!(out.insert(name.clone(), out.len()).is_none(), "`{name}` is listed twice");
+        assert!(
+            out.insert(name.clone(), out.len()).is_none(),
+            "`{name}` is listed twice"
+        );
     }
     assert!(out.len() > 10, "docs/architecture.md lists no layers");
     out
@@ -56,7 +63,9 @@ fn code_only(src: &str) -> String {
             let hashes = rest[1..].bytes().take_while(|&c| c == b'#').count();
             let close = format!("\"{}", "#".repeat(hashes));
             let start = i + 1 + hashes + 1;
-            i = src[start..].find(&close).map_or(b.len(), |n| start + n + close.len());
+            i = src[start..]
+                .find(&close)
+                .map_or(b.len(), |n| start + n + close.len());
             out.push_str("\"\"");
         } else if b[i] == b'"' {
             i += 1;
@@ -211,7 +220,10 @@ fn modules_depend_one_way_in_the_documented_order() {
                 continue;
             }
             let (Some(a), Some(b)) = (rank.get(&from), rank.get(&to)) else {
-                wrong.push(format!("{}: `crate::{to}` is not a listed module", f.display()));
+                wrong.push(format!(
+                    "{}: `crate::{to}` is not a listed module",
+                    f.display()
+                ));
                 continue;
             };
             if b > a {
@@ -224,7 +236,11 @@ fn modules_depend_one_way_in_the_documented_order() {
             }
         }
     }
-    assert!(wrong.is_empty(), "imports against docs/architecture.md:\n{}", wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "imports against docs/architecture.md:\n{}",
+        wrong.join("\n")
+    );
 }
 
 /// The command line parses, calls the pipeline and renders; it stays small.
@@ -236,7 +252,10 @@ fn the_cli_stays_thin() {
         .iter()
         .map(|f| std::fs::read_to_string(f).unwrap().lines().count())
         .sum();
-    assert!(lines < 1_500, "src/cli has {lines} lines: move what is not argument parsing or printing into the library");
+    assert!(
+        lines < 1_500,
+        "src/cli has {lines} lines: move what is not argument parsing or printing into the library"
+    );
 }
 
 /// The checker itself: paths in comments, strings and test code do not count; groups do.

@@ -3,7 +3,6 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use anyhow::Context as _;
 use clap::{Args as ClapArgs, ValueEnum};
 
 use std::ops::ControlFlow;
@@ -11,7 +10,7 @@ use std::ops::ControlFlow;
 use super::input::{InputArgs, location};
 use super::{Exit, print_stdout};
 use crate::catalog::Catalog;
-use crate::diff::{DiffClass, DiffOptions, diff};
+use crate::diff::{DiffOptions, FailOn, diff};
 use crate::fold::GeneralizeLevel;
 use crate::report::diff::{Style, markdown, text};
 
@@ -23,18 +22,6 @@ pub enum Format {
     Json,
     /// Tables for a pull request or a wiki.
     Markdown,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum FailOn {
-    /// Any grant the trail shows unused.
-    Unused,
-    /// Any risky grant the proposal removes.
-    Risky,
-    /// Any call used successfully but not granted by identity policy.
-    Missing,
-    /// Any denied call.
-    Denied,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -104,7 +91,7 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         Catalog::embedded(),
     );
     let out = match args.format {
-        Format::Json => serde_json::to_string_pretty(&report).context("cannot render JSON")? + "\n",
+        Format::Json => super::json(&report)?,
         Format::Markdown => markdown(&report),
         Format::Text => text(
             &report,
@@ -118,11 +105,6 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     if exit != Exit::Ok {
         return Ok(exit);
     }
-    let found = args.fail_on.iter().any(|f| match f {
-        FailOn::Unused => report.count(DiffClass::Unused) > 0,
-        FailOn::Risky => report.risky_removed() > 0,
-        FailOn::Missing => report.count(DiffClass::Missing) > 0,
-        FailOn::Denied => report.count(DiffClass::Denied) > 0,
-    });
+    let found = args.fail_on.iter().any(|f| report.has(*f));
     Ok(if found { Exit::Findings } else { Exit::Ok })
 }

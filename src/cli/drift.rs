@@ -1,10 +1,8 @@
 //! `tightrole drift`: the weekly report. Reads only what is new since the last run (the state
 //! file remembers), and compares it with everything before and with the approved baseline.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::Context as _;
-use chrono::Duration;
 use clap::{Args as ClapArgs, ValueEnum};
 
 use super::Exit;
@@ -66,40 +64,13 @@ pub struct Args {
     pub fail_on: Vec<Finding>,
 }
 
-/// The report to `--out` (atomically) or to stdout.
-fn write_report(out: Option<&Path>, text: &str) -> std::io::Result<()> {
-    match out {
-        Some(p) => crate::write::atomic_write(p, text.as_bytes()),
-        None => {
-            use std::io::Write as _;
-            let mut w = std::io::stdout().lock();
-            w.write_all(text.as_bytes())?;
-            w.flush()
-        }
-    }
-}
-
-fn parse_duration(s: &str) -> anyhow::Result<Duration> {
-    let (n, unit) = s.split_at(s.char_indices().last().map_or(0, |(i, _)| i));
-    let n: i64 = n
-        .parse()
-        .with_context(|| format!("`{s}` is not a duration: use `90d`, `12w` or `48h`"))?;
-    let d = match unit {
-        "h" => Duration::try_hours(n),
-        "d" => Duration::try_days(n),
-        "w" => Duration::try_weeks(n),
-        _ => None,
-    };
-    d.with_context(|| format!("`{s}` is not a duration: use `90d`, `12w` or `48h`"))
-}
-
 pub fn run(args: Args) -> anyhow::Result<Exit> {
     let opts = args.input.options(GeneralizeLevel::Exact)?;
     let inputs = DriftInputs {
         baseline: args.baseline.clone(),
         current: args.current.clone(),
         state: args.state.clone(),
-        unused_after: parse_duration(&args.unused_after)?,
+        unused_after: crate::model::parse_duration(&args.unused_after)?,
         full: args.full,
     };
     let run = pipeline::drift::drift(&opts, &inputs)?;
@@ -114,13 +85,17 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     let r = &run.report;
     let text = match args.format {
         Format::Markdown => crate::report::drift::markdown(r),
-        Format::Json => serde_json::to_string_pretty(r).context("cannot render JSON")? + "\n",
+        Format::Json => super::json(r)?,
         Format::Sarif => crate::report::drift::sarif(r),
         Format::Html => crate::report::drift::html(r, &pipeline::drift::html_graph(&run)),
     };
     // The report first, then the state: a report that cannot be written leaves the state as it
     // was, so the next run reports this period again instead of losing its findings.
-    if let Err(e) = write_report(args.out.as_deref(), &text) {
+    let written = match args.out.as_deref() {
+        Some(p) => crate::write::atomic_write(p, text.as_bytes()),
+        None => super::write_stdout(&text),
+    };
+    if let Err(e) = written {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             return Err(e.into());
         }

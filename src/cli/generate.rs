@@ -107,15 +107,8 @@ impl SynthArgs {
 
     /// Loads `--current` (files, or live IAM) when it is given.
     pub fn load_current(&self, live: Option<&Live>) -> anyhow::Result<Option<Current>> {
-        let Some(path) = &self.current else {
-            return Ok(None);
-        };
-        let mut diagnostics = Vec::new();
-        let policies = pipeline::load_current(&location(path), live, &mut diagnostics)?;
-        Ok(Some(Current {
-            policies,
-            diagnostics,
-        }))
+        let from = self.current.as_deref().map(location);
+        Ok(from.map(|f| Current::load(&f, live)).transpose()?)
     }
 }
 

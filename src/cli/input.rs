@@ -5,8 +5,7 @@
 use std::ops::ControlFlow;
 use std::path::PathBuf;
 
-use anyhow::{Context as _, bail};
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::Utc;
 use clap::Args;
 
 use super::Exit;
@@ -16,35 +15,32 @@ use crate::pipeline::{Analysis, AthenaOptions, Location, ReadOptions};
 use crate::source::live::{Connect, Live};
 
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Input")]
 pub struct InputArgs {
     /// Trail files or directories (`.json`, `.json.gz`, JSON lines; `-` for stdin), or the
     /// trail bucket: `s3://BUCKET/PREFIX`.
-    #[arg(
-        required_unless_present_any = ["lookup_events", "athena"],
-        value_name = "PATH",
-        help_heading = "Input"
-    )]
+    #[arg(required_unless_present_any = ["lookup_events", "athena"], value_name = "PATH")]
     pub paths: Vec<String>,
 
     /// Also read CloudTrail LookupEvents in every `--region` (management events only, at most
     /// the last 90 days; paced to AWS's 2 requests per second).
-    #[arg(long, help_heading = "Input")]
+    #[arg(long)]
     pub lookup_events: bool,
 
     /// Only records at or after this time: RFC 3339, a date, or relative (`90d`, `12h`).
-    #[arg(long, value_name = "TIME", help_heading = "Input")]
+    #[arg(long, value_name = "TIME")]
     pub since: Option<String>,
 
     /// Only records at or before this time: RFC 3339, a date, or relative (`1d`).
-    #[arg(long, value_name = "TIME", help_heading = "Input")]
+    #[arg(long, value_name = "TIME")]
     pub until: Option<String>,
 
     /// Only these accounts (repeatable).
-    #[arg(long = "account", value_name = "ID", help_heading = "Input")]
+    #[arg(long = "account", value_name = "ID")]
     pub accounts: Vec<String>,
 
     /// Only principals whose name matches this glob (repeatable; `*` and `?`).
-    #[arg(long = "principal", value_name = "GLOB", help_heading = "Input")]
+    #[arg(long = "principal", value_name = "GLOB")]
     pub principals: Vec<String>,
 
     /// Function inventory: the JSON printed by `aws lambda list-functions`, or `live` for
@@ -53,16 +49,16 @@ pub struct InputArgs {
     pub functions: Option<PathBuf>,
 
     /// Worker threads (default: one per core).
-    #[arg(long, value_name = "N", value_parser = thread_count, help_heading = "Input")]
+    #[arg(long, value_name = "N", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=4096))]
     pub threads: Option<usize>,
 
     /// Skip (with a warning) any input larger than this once decompressed: `512M`, `2G`, or
     /// bytes. Guards memory against decompression bombs.
-    #[arg(long, value_name = "SIZE", value_parser = byte_size, default_value = "1G", help_heading = "Input")]
+    #[arg(long, value_name = "SIZE", value_parser = |s: &str| crate::model::parse_size(s).map_err(|e| e.to_string()), default_value = "1G")]
     pub max_file_size: u64,
 
     /// Treat unusable input (a corrupt file, a bad record) as a failure.
-    #[arg(long, help_heading = "Input")]
+    #[arg(long)]
     pub strict: bool,
 
     #[command(flatten)]
@@ -80,86 +76,68 @@ pub struct InputArgs {
 /// How to reach AWS, as for the AWS CLI. Only used by the live sources (`s3://…`,
 /// `--lookup-events`, `--functions live`, `--current live`).
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "AWS")]
 pub struct AwsArgs {
     /// The named profile (default: AWS_PROFILE, then `default`).
-    #[arg(long, value_name = "NAME", help_heading = "AWS")]
+    #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
 
     /// A region to read (repeatable). Records of other regions are left out, and so are the
     /// layout folders of other regions, local or in the bucket; LookupEvents and ListFunctions
     /// ask only these. The first is the one the AWS clients use. Default: every region in the
     /// trail (the profile's region for the AWS clients).
-    #[arg(long = "region", value_name = "REGION", help_heading = "AWS")]
+    #[arg(long = "region", value_name = "REGION")]
     pub regions: Vec<String>,
 
     /// Send every AWS request here (an emulator, a VPC endpoint).
-    #[arg(long, value_name = "URL", help_heading = "AWS")]
+    #[arg(long, value_name = "URL")]
     pub endpoint_url: Option<String>,
 
     /// Keep downloaded trail objects here, by ETag, so that re-runs fetch only what changed.
-    #[arg(long, value_name = "DIR", help_heading = "AWS")]
+    #[arg(long, value_name = "DIR")]
     pub cache: Option<PathBuf>,
 
     /// Downloads in flight at once.
-    #[arg(long, value_name = "N", default_value_t = 16, help_heading = "AWS")]
+    #[arg(long, value_name = "N", default_value_t = 16)]
     pub concurrency: usize,
 
     /// Attempts per AWS request: throttling, 5xx and connection errors are retried with
     /// exponential backoff.
-    #[arg(long, value_name = "N", default_value_t = 5, help_heading = "AWS")]
+    #[arg(long, value_name = "N", default_value_t = 5)]
     pub max_attempts: u32,
 }
 
 /// Aggregate in Amazon Athena instead of reading the trail here (see docs/scale.md).
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Athena")]
 pub struct AthenaArgs {
     /// The CloudTrail table to query (`tightrole athena ddl` prints one with partition
     /// projection); no PATH is read.
-    #[arg(
-        id = "athena",
-        long = "athena",
-        value_name = "TABLE",
-        help_heading = "Athena"
-    )]
+    #[arg(id = "athena", long = "athena", value_name = "TABLE")]
     pub table: Option<String>,
 
     /// The Athena workgroup.
-    #[arg(
-        long,
-        value_name = "NAME",
-        default_value = "primary",
-        help_heading = "Athena"
-    )]
+    #[arg(long, value_name = "NAME", default_value = "primary")]
     pub workgroup: String,
 
     /// The Glue database of the table.
-    #[arg(
-        long,
-        value_name = "NAME",
-        default_value = "default",
-        help_heading = "Athena"
-    )]
+    #[arg(long, value_name = "NAME", default_value = "default")]
     pub database: String,
 
     /// Where Athena writes the results (`s3://…`); the workgroup's location when not given.
-    #[arg(long, value_name = "S3_URL", help_heading = "Athena")]
+    #[arg(long, value_name = "S3_URL")]
     pub output: Option<String>,
 
     /// Print the SQL and stop (nothing is sent to AWS).
-    #[arg(long, requires = "athena", help_heading = "Athena")]
+    #[arg(long, requires = "athena")]
     pub dry_run: bool,
 
     /// The SQL dialect of `--dry-run` (`duckdb` runs on the same JSON files locally).
-    #[arg(long, value_enum, default_value_t = Dialect::Athena, help_heading = "Athena")]
+    #[arg(long, value_enum, default_value_t = Dialect::Athena)]
     pub dialect: Dialect,
 
     /// The price of a TB scanned, for the cost line.
-    #[arg(
-        long,
-        value_name = "USD",
-        default_value_t = 5.0,
-        help_heading = "Athena"
-    )]
+    #[arg(long, value_name = "USD", default_value_t = 5.0)]
     pub price_per_tb: f64,
 
     /// The table's partition columns (comma-separated): the DDL of `tightrole athena ddl` has
@@ -168,8 +146,7 @@ pub struct AthenaArgs {
         long = "athena-partitions",
         value_name = "COLUMNS",
         value_delimiter = ',',
-        default_value = "timestamp,account,region",
-        help_heading = "Athena"
+        default_value = "timestamp,account,region"
     )]
     pub partitions: Vec<String>,
 }
@@ -202,7 +179,11 @@ impl InputArgs {
     /// resources be folded as they are read (its `--generalize`, or exact).
     pub fn options(&self, key_level: GeneralizeLevel) -> anyhow::Result<ReadOptions> {
         let now = Utc::now();
-        let time = |s: &Option<String>| s.as_deref().map(|s| parse_time(s, now)).transpose();
+        let time = |s: &Option<String>| {
+            s.as_deref()
+                .map(|s| crate::model::parse_time(s, now))
+                .transpose()
+        };
         let has = |c: &str| self.athena.partitions.iter().any(|p| p.trim() == c);
         Ok(ReadOptions {
             paths: self.paths.clone(),
@@ -282,13 +263,10 @@ impl InputArgs {
             return Ok(ControlFlow::Break(Exit::Ok));
         }
         let analysis = crate::pipeline::analyze(opts, live)?;
-        eprint!("{}", crate::report::diagnostics_text(&analysis.diagnostics));
-        if analysis.warnings() > 0 {
-            eprintln!(
-                "summary: {} of {} input(s) unusable, {} unusable record(s); everything else was read",
-                analysis.stats.files_unusable, analysis.stats.files, analysis.stats.records_bad
-            );
-        }
+        eprint!(
+            "{}",
+            crate::report::input_text(&analysis.diagnostics, &analysis.stats)
+        );
         match self.stats {
             Some(StatsFormat::Text) => {
                 eprintln!("stats: {}", crate::report::stats_text(&analysis.stats))
@@ -297,17 +275,7 @@ impl InputArgs {
             None => {}
         }
         if analysis.usage.records == 0 {
-            eprintln!("error: no usable CloudTrail record was read, so no policy can be concluded");
-            if analysis.stats.records_filtered_out > 0 {
-                eprintln!(
-                    "help: {} record(s) were outside the `--since`/`--until`/`--account` filters",
-                    analysis.stats.records_filtered_out
-                );
-            } else {
-                eprintln!(
-                    "help: check the paths; trail files are `.json` or `.json.gz` under AWSLogs/…/CloudTrail/"
-                );
-            }
+            eprint!("{}", crate::report::no_input_text(&analysis.stats));
             return Ok(ControlFlow::Break(Exit::NoInput));
         }
         Ok(ControlFlow::Continue(analysis))
@@ -340,85 +308,4 @@ pub(crate) use read;
 pub enum StatsFormat {
     Text,
     Json,
-}
-
-/// `--threads`: a count of at least 1.
-fn thread_count(s: &str) -> Result<usize, String> {
-    match s.parse::<usize>() {
-        Ok(n) if n >= 1 => Ok(n),
-        _ => Err("a number of threads, 1 or more".to_string()),
-    }
-}
-
-/// Parses `--since`/`--until`: RFC 3339, `YYYY-MM-DD`, or `N{s,m,h,d,w}` before now.
-pub fn parse_time(s: &str, now: DateTime<Utc>) -> anyhow::Result<DateTime<Utc>> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Ok(t.with_timezone(&Utc));
-    }
-    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        && let Some(t) = d.and_hms_opt(0, 0, 0)
-    {
-        return Ok(t.and_utc());
-    }
-    // the last character is the unit (cut on a character boundary: `90日` is an error, not a panic)
-    let (num, unit) = s.split_at(s.char_indices().last().map_or(0, |(i, _)| i));
-    let n: i64 = num.parse().with_context(|| {
-        format!("`{s}` is not a time: use RFC 3339, YYYY-MM-DD, or a duration like `90d`")
-    })?;
-    let d = match unit {
-        "s" => Duration::try_seconds(n),
-        "m" => Duration::try_minutes(n),
-        "h" => Duration::try_hours(n),
-        "d" => Duration::try_days(n),
-        "w" => Duration::try_weeks(n),
-        _ => None,
-    };
-    match d.and_then(|d| now.checked_sub_signed(d)) {
-        Some(t) => Ok(t),
-        None => bail!("`{s}` is not a time: use RFC 3339, YYYY-MM-DD, or a duration like `90d`"),
-    }
-}
-
-/// `--max-file-size`: bytes, or a number with `K`, `M`, `G` (powers of 1,024).
-fn byte_size(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let (num, mul) = match t.char_indices().last() {
-        Some((i, c)) if c.eq_ignore_ascii_case(&'k') => (&t[..i], 1u64 << 10),
-        Some((i, c)) if c.eq_ignore_ascii_case(&'m') => (&t[..i], 1 << 20),
-        Some((i, c)) if c.eq_ignore_ascii_case(&'g') => (&t[..i], 1 << 30),
-        _ => (t, 1),
-    };
-    num.trim()
-        .parse::<u64>()
-        .ok()
-        .and_then(|n| n.checked_mul(mul))
-        .filter(|n| *n > 0)
-        .ok_or_else(|| {
-            format!("`{s}` is not a size: give bytes, or a number with K, M or G (`512M`)")
-        })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::TimeZone;
-
-    #[test]
-    fn times() {
-        let now = Utc
-            .with_ymd_and_hms(2026, 11, 28, 12, 0, 0)
-            .single()
-            .unwrap_or_default();
-        let t = |s| {
-            parse_time(s, now)
-                .map(|t| t.to_rfc3339())
-                .unwrap_or_default()
-        };
-        assert_eq!(t("90d"), "2026-08-30T12:00:00+00:00");
-        assert_eq!(t("12h"), "2026-11-28T00:00:00+00:00");
-        assert_eq!(t("2026-11-01"), "2026-11-01T00:00:00+00:00");
-        assert_eq!(t("2026-11-01T10:00:00+01:00"), "2026-11-01T09:00:00+00:00");
-        assert!(parse_time("soon", now).is_err());
-        assert!(parse_time("5y", now).is_err());
-    }
 }

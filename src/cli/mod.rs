@@ -101,7 +101,7 @@ pub fn main() -> ExitCode {
                 msg.push_str(&format!(": {cause}"));
                 // An AWS error's message already says its cause (the SDK's chain is not shown);
                 // what to do goes on its own `help:` line.
-                if let Some(aws) = aws_error(cause) {
+                if let Some(aws) = crate::pipeline::aws_error(cause) {
                     help = aws.help();
                     break;
                 }
@@ -115,28 +115,30 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// The failed AWS call an error is or stands for, if any.
-fn aws_error<'e>(
-    cause: &'e (dyn std::error::Error + 'static),
-) -> Option<&'e crate::source::live::AwsError> {
-    match cause.downcast_ref::<crate::pipeline::Error>() {
-        Some(e) => e.aws(),
-        None => crate::source::live::AwsError::find(cause),
-    }
-}
-
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
     // Below a failed AWS call, a broken pipe is the connection's, not stdout's.
-    e.chain().take_while(|c| aws_error(*c).is_none()).any(|c| {
-        c.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-    })
+    e.chain()
+        .take_while(|c| crate::pipeline::aws_error(*c).is_none())
+        .any(|c| {
+            c.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+        })
+}
+
+/// A value as pretty JSON with a final newline.
+fn json<T: serde::Serialize + ?Sized>(value: &T) -> anyhow::Result<String> {
+    Ok(serde_json::to_string_pretty(value)
+        .map_err(|e| anyhow::anyhow!("cannot render JSON: {e}"))?
+        + "\n")
 }
 
 /// Writes to stdout; a closed pipe is not an error the user needs to see.
 fn print_stdout(text: &str) -> anyhow::Result<()> {
+    Ok(write_stdout(text)?)
+}
+
+fn write_stdout(text: &str) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())?;
-    out.flush()?;
-    Ok(())
+    out.flush()
 }

@@ -1,14 +1,11 @@
 //! `tightrole usage`: what each principal did.
 
-use anyhow::Context as _;
 use clap::{Args as ClapArgs, ValueEnum};
-use serde::Serialize;
 
 use super::input::{InputArgs, Read, read};
 use super::{Exit, print_stdout};
 use crate::fold::GeneralizeLevel;
-use crate::model::Window;
-use crate::report::{self, PrincipalOut, USAGE_SCHEMA, UnmappedRow};
+use crate::report;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -28,35 +25,13 @@ pub struct Args {
     pub format: Format,
 }
 
-#[derive(Serialize)]
-struct UsageOutput {
-    schema: &'static str,
-    window: Option<Window>,
-    principals: Vec<PrincipalOut>,
-    unmapped: Vec<UnmappedRow>,
-}
-
 pub fn run(args: Args) -> anyhow::Result<Exit> {
     let Read { analysis, .. } = read!(args.input.read(GeneralizeLevel::Exact, false));
-    let usage = &analysis.usage;
-    let principals: Vec<PrincipalOut> = usage
-        .principals
-        .iter()
-        .map(|(id, p)| PrincipalOut::new(id, p, None))
-        .collect();
-    match args.format {
-        Format::Text => print_stdout(&report::usage_text(&principals))?,
-        Format::Json => {
-            let out = UsageOutput {
-                schema: USAGE_SCHEMA,
-                window: usage.window,
-                principals,
-                unmapped: report::unmapped_rows(usage),
-            };
-            let mut s = serde_json::to_string_pretty(&out).context("cannot render JSON")?;
-            s.push('\n');
-            print_stdout(&s)?;
-        }
-    }
+    let out = report::usage_output(&analysis.usage);
+    let text = match args.format {
+        Format::Text => report::usage_text(&out.principals),
+        Format::Json => super::json(&out)?,
+    };
+    print_stdout(&text)?;
     Ok(args.input.final_exit(&analysis))
 }

@@ -2,6 +2,7 @@
 //! (removed), unobservable (kept and flagged), missing (used but not granted by identity
 //! policy) or denied, with the risk of each grant and a summary per role.
 
+pub mod check;
 pub mod risk;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -221,6 +222,31 @@ fn subjects(usage: &Usage) -> BTreeMap<(PrincipalKind, String, String), Subject>
         out.insert((owner.kind, owner.account, owner.name), s);
     }
     out
+}
+
+/// A kind of finding `diff --fail-on` fails on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailOn {
+    /// Any grant the trail shows unused.
+    Unused,
+    /// Any risky grant the proposal removes.
+    Risky,
+    /// Any call used successfully but not granted by identity policy.
+    Missing,
+    /// Any denied call.
+    Denied,
+}
+
+impl DiffReport {
+    /// Does the report have a finding of this kind?
+    pub fn has(&self, f: FailOn) -> bool {
+        match f {
+            FailOn::Unused => self.count(DiffClass::Unused) > 0,
+            FailOn::Risky => self.risky_removed() > 0,
+            FailOn::Missing => self.count(DiffClass::Missing) > 0,
+            FailOn::Denied => self.count(DiffClass::Denied) > 0,
+        }
+    }
 }
 
 /// Options of the diff.

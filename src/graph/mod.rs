@@ -1,6 +1,7 @@
 //! The usage graph: account → role → function → action → resource, evidence on every
 //! principal → action and action → resource edge.
 
+pub mod query;
 pub mod render;
 
 use std::collections::BTreeMap;

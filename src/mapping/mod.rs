@@ -408,7 +408,6 @@ fn http_param(name: &str, params: Option<&Map<String, Value>>) -> Option<String>
         .map(str::to_string)
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

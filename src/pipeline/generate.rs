@@ -42,6 +42,21 @@ pub struct Current {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+impl Current {
+    /// Loads current policies from files or from IAM, keeping what loading reported.
+    pub fn load(
+        from: &super::Location,
+        live: Option<&crate::source::live::Live>,
+    ) -> Result<Current, Error> {
+        let mut diagnostics = Vec::new();
+        let policies = super::load_current(from, live, &mut diagnostics)?;
+        Ok(Current {
+            policies,
+            diagnostics,
+        })
+    }
+}
+
 /// What is carried into the proposals: the unobservable grants of `current`, and the keep-list.
 fn carry(
     settings: &SynthSettings,

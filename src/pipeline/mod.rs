@@ -85,3 +85,12 @@ impl Error {
         }
     }
 }
+
+/// The failed AWS call an error is or stands for, if any: for renderers that only see
+/// `dyn Error`, such as the command line's (which prints its help on a line of its own).
+pub fn aws_error<'e>(cause: &'e (dyn std::error::Error + 'static)) -> Option<&'e AwsError> {
+    match cause.downcast_ref::<Error>() {
+        Some(e) => e.aws(),
+        None => AwsError::find(cause),
+    }
+}

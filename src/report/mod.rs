@@ -1,9 +1,12 @@
 //! Renderers over versioned output types. Internal types never reach the JSON directly
 //! except through these.
 
+pub mod catalog;
+pub mod check;
 pub mod diff;
 pub mod drift;
 pub mod explain;
+pub mod graph;
 pub mod iac;
 pub mod pr;
 
@@ -273,6 +276,29 @@ pub fn generate_text(out: &GenerateOutput) -> String {
     s
 }
 
+/// `usage`'s versioned document (`tightrole/usage/v1`).
+#[derive(Debug, Serialize)]
+pub struct UsageOutput {
+    pub schema: &'static str,
+    pub window: Option<Window>,
+    pub principals: Vec<PrincipalOut>,
+    pub unmapped: Vec<UnmappedRow>,
+}
+
+/// What each principal did, without proposals.
+pub fn usage_output(usage: &Usage) -> UsageOutput {
+    UsageOutput {
+        schema: USAGE_SCHEMA,
+        window: usage.window,
+        principals: usage
+            .principals
+            .iter()
+            .map(|(id, p)| PrincipalOut::new(id, p, None))
+            .collect(),
+        unmapped: unmapped_rows(usage),
+    }
+}
+
 /// The text form of `usage`: a table per principal.
 pub fn usage_text(principals: &[PrincipalOut]) -> String {
     let mut s = String::new();
@@ -330,6 +356,39 @@ pub fn usage_text(principals: &[PrincipalOut]) -> String {
         s.push('\n');
     }
     s
+}
+
+/// What reading reported, for stderr: the diagnostics ([`diagnostics_text`]), and a summary
+/// line when some input was unusable.
+pub fn input_text(diags: &[Diagnostic], stats: &Stats) -> String {
+    let mut s = diagnostics_text(diags);
+    if diags
+        .iter()
+        .any(|d| d.level == crate::diag::Severity::Warning)
+    {
+        let _ = writeln!(
+            s,
+            "summary: {} of {} input(s) unusable, {} unusable record(s); everything else was read",
+            stats.files_unusable, stats.files, stats.records_bad
+        );
+    }
+    s
+}
+
+/// Why nothing can be concluded when no usable record was read, and what to check.
+pub fn no_input_text(stats: &Stats) -> String {
+    let help = if stats.records_filtered_out > 0 {
+        format!(
+            "{} record(s) were outside the `--since`/`--until`/`--account` filters",
+            stats.records_filtered_out
+        )
+    } else {
+        "check the paths; trail files are `.json` or `.json.gz` under AWSLogs/…/CloudTrail/"
+            .to_string()
+    };
+    format!(
+        "error: no usable CloudTrail record was read, so no policy can be concluded\nhelp: {help}\n"
+    )
 }
 
 /// Diagnostics for stderr, one per line, at most ten of each message: a directory of 100,000

@@ -1,0 +1,111 @@
+//! `check`: the observed calls replayed against a given policy. Would it break anything the
+//! principals did in the window, and would it allow a call the trail shows denied?
+
+use serde::Serialize;
+
+use crate::identity::{PrincipalKind, role_name};
+use crate::policy::Decision;
+use crate::policy::current::CurrentPolicies;
+use crate::synth::replay_contexts;
+use crate::usage::Usage;
+
+pub const CHECK_SCHEMA: &str = "tightrole/check/v1";
+
+#[derive(Debug, Serialize)]
+pub struct Blocked {
+    pub principal: String,
+    pub action: String,
+    pub resource: String,
+    pub decision: Decision,
+    pub count: u64,
+    pub last_seen: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CheckOutput {
+    pub schema: &'static str,
+    pub policy: String,
+    pub checked_calls: usize,
+    pub principals_checked: Vec<String>,
+    pub principals_without_policy: Vec<String>,
+    pub blocked: Vec<Blocked>,
+    /// Calls denied in the trail that the policy would allow: a widening to review.
+    pub denied_now_allowed: Vec<Blocked>,
+}
+
+/// Replays every observed call of every principal against the policy that applies to it in
+/// `policies` (its role's, its own, or the single policy that applies to all).
+pub fn check(usage: &Usage, policies: &CurrentPolicies) -> CheckOutput {
+    let mut out = CheckOutput {
+        schema: CHECK_SCHEMA,
+        policy: policies.source.clone(),
+        checked_calls: 0,
+        principals_checked: Vec::new(),
+        principals_without_policy: Vec::new(),
+        blocked: Vec::new(),
+        denied_now_allowed: Vec::new(),
+    };
+    for (id, p) in &usage.principals {
+        let label = format!("{} {}", id.kind, id.name);
+        let cp = match id.kind {
+            PrincipalKind::User => policies.for_user(&id.name),
+            PrincipalKind::Function => p
+                .role_arn
+                .as_deref()
+                .and_then(|r| policies.for_role(role_name(r)))
+                .or(policies.any.as_ref()),
+            _ => policies.for_role(&id.name),
+        };
+        let Some(cp) = cp else {
+            if !p.grants.is_empty() {
+                out.principals_without_policy.push(label);
+            }
+            continue;
+        };
+        out.principals_checked.push(label.clone());
+        // A function's own calls carry lambda:SourceFunctionArn; its platform's do not.
+        let fn_arn = (id.kind == PrincipalKind::Function)
+            .then(|| p.arn.clone())
+            .flatten();
+        for ((action, resource), ev) in &p.grants {
+            out.checked_calls += 1;
+            let worst = replay_contexts(ev)
+                .into_iter()
+                .map(|ctx| match &fn_arn {
+                    Some(arn) if ev.service_made == 0 && ev.platform == 0 => {
+                        ctx.with(crate::synth::scope::SOURCE_FUNCTION_ARN, arn.clone())
+                    }
+                    _ => ctx,
+                })
+                .map(|ctx| cp.evaluate(action, resource, &ctx))
+                .max()
+                .unwrap_or(Decision::Allow);
+            if worst != Decision::Allow {
+                out.blocked.push(Blocked {
+                    principal: label.clone(),
+                    action: action.clone(),
+                    resource: resource.clone(),
+                    decision: worst,
+                    count: ev.seen.count,
+                    last_seen: ev.seen.last_seen,
+                });
+            }
+        }
+        for ((action, resource), ev) in &p.denied {
+            let allowed = replay_contexts(ev)
+                .into_iter()
+                .any(|ctx| cp.evaluate(action, resource, &ctx) == Decision::Allow);
+            if allowed {
+                out.denied_now_allowed.push(Blocked {
+                    principal: label.clone(),
+                    action: action.clone(),
+                    resource: resource.clone(),
+                    decision: Decision::Allow,
+                    count: ev.seen.count,
+                    last_seen: ev.seen.last_seen,
+                });
+            }
+        }
+    }
+    out
+}

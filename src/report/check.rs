@@ -1,0 +1,51 @@
+//! `check`'s text: each call the policy would break, each denied call it would allow, and a
+//! summary line.
+
+use crate::diff::check::CheckOutput;
+use crate::escape::terminal as t;
+use crate::policy::Decision;
+
+/// The text form of a check.
+pub fn check_text(out: &CheckOutput) -> String {
+    let mut s = String::new();
+    for b in &out.blocked {
+        let what = match b.decision {
+            Decision::ExplicitDeny => "explicitly denied",
+            Decision::ImplicitDeny => "not allowed",
+            _ => "allowed only under a condition the trail cannot check",
+        };
+        s.push_str(&format!(
+            "{}: `{}` on `{}` would be {what} ({} call(s), last {})\n",
+            t(&b.principal),
+            t(&b.action),
+            t(&b.resource),
+            b.count,
+            b.last_seen.format("%Y-%m-%dT%H:%M:%SZ")
+        ));
+    }
+    for b in &out.denied_now_allowed {
+        s.push_str(&format!(
+            "{}: `{}` on `{}` was denied in the trail and would be allowed ({} call(s), last {})\n",
+            t(&b.principal),
+            t(&b.action),
+            t(&b.resource),
+            b.count,
+            b.last_seen.format("%Y-%m-%dT%H:%M:%SZ")
+        ));
+    }
+    if !out.principals_without_policy.is_empty() {
+        s.push_str(&format!(
+            "not checked (no policy for them in `{}`): {}\n",
+            t(&out.policy),
+            t(&out.principals_without_policy.join(", "))
+        ));
+    }
+    s.push_str(&format!(
+        "{} observed call kind(s) of {} principal(s) replayed against `{}`: {} would break\n",
+        out.checked_calls,
+        out.principals_checked.len(),
+        t(&out.policy),
+        out.blocked.len()
+    ));
+    s
+}
