@@ -83,6 +83,30 @@ impl Window {
     }
 }
 
+/// A policy `Condition` block: operator → key → values (strings, as IAM compares them). The one
+/// condition type: a policy's statements carry it, a grant's evidence keeps the conditions every
+/// call behind it satisfied, and the mapping says which conditions one call satisfied.
+pub type Conditions = std::collections::BTreeMap<
+    String,
+    std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+>;
+
+/// Adds `key` = `value` under `operator` to `c`.
+pub fn add_condition(c: &mut Conditions, operator: &str, key: &str, value: String) {
+    c.entry(operator.to_string())
+        .or_default()
+        .entry(key.to_string())
+        .or_default()
+        .insert(value);
+}
+
+/// The conditions a call satisfied that is known to carry `key` = `value` (one entry).
+pub fn condition(operator: &str, key: &str, value: String) -> Conditions {
+    let mut c = Conditions::new();
+    add_condition(&mut c, operator, key, value);
+    c
+}
+
 /// Why a text cannot be an [`Action`] or an [`ArnPattern`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NameError {

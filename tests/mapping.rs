@@ -826,7 +826,11 @@ fn needs_of(rec: &Value) -> (Class, Vec<NeedRow>) {
                 n.resolved.resources.iter().cloned().collect(),
                 n.conditions
                     .iter()
-                    .map(|(op, k, v)| format!("{op} {k} {v}"))
+                    .flat_map(|(op, keys)| {
+                        keys.iter().flat_map(move |(k, vs)| {
+                            vs.iter().map(move |v| format!("{op} {k} {v}"))
+                        })
+                    })
                     .collect(),
                 n.extra,
             )

@@ -19,7 +19,7 @@ use tightrole::mapping::{Class, Mapper};
 use tightrole::policy::{Context, Decision, PolicyDocument, Request, evaluate, evaluate_all};
 use tightrole::record::Record;
 use tightrole::synth::{SynthOptions, allowed_in, propose, synthesize};
-use tightrole::usage::{Conds, Evidence, Grants, Usage};
+use tightrole::usage::{Evidence, Grants, Usage};
 
 use common::{identity_with, record, usage_of, with, write_records};
 
@@ -164,17 +164,7 @@ fn grants_of(policy: &PolicyDocument) -> Grants {
         } else if sid.ends_with("LambdaPlatform") {
             ev.platform = 1;
         }
-        ev.conditions = s
-            .condition
-            .iter()
-            .map(|(op, keys)| {
-                let keys = keys
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.iter().cloned().collect()))
-                    .collect();
-                (op.clone(), keys)
-            })
-            .collect::<Conds>();
+        ev.conditions = s.condition.clone();
         for a in s.action.values() {
             for r in s.resource.values() {
                 out.insert((a.clone(), r.clone()), ev.clone());
@@ -221,7 +211,7 @@ proptest! {
             let policy = synthesize(&p.grants, Catalog::embedded());
             for need in &m.needs {
                 // the request context the call was made in: the condition keys the mapping saw
-                let ctx = need.conditions.iter().fold(Context::default(), |c, (_, k, v)| c.with(k, v.clone()));
+                let ctx = need.conditions.values().flatten().flat_map(|(k, vs)| vs.iter().map(move |v| (k, v))).fold(Context::default(), |c, (k, v)| c.with(k, v.clone()));
                 for res in &need.resolved.resources {
                     let d = evaluate(&policy, &Request { action: &need.action.qualified(), resource: res, context: &ctx });
                     prop_assert_eq!(d, Decision::Allow, "{} on {} for {}", need.action.qualified(), res, name);

@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 use super::resource::{Resolved, Resolver};
 use super::{Mapper, Need, strip_version};
 use crate::arn::partition_for_region;
+use crate::model::{add_condition, condition};
 use crate::record::Record;
 
 pub fn add(
@@ -92,11 +93,7 @@ fn pass_role(
             needs.push(Need {
                 action: def,
                 resolved,
-                conditions: vec![(
-                    "StringEquals".into(),
-                    "iam:PassedToService".into(),
-                    row.passed_to.clone(),
-                )],
+                conditions: condition("StringEquals", "iam:PassedToService", row.passed_to.clone()),
                 via: None,
                 extra: Some("passrole"),
             });
@@ -159,11 +156,12 @@ fn via_service(rec: &Record<'_>, needs: &mut [Need]) {
                 .iter()
                 .any(|k| k.eq_ignore_ascii_case("kms:ViaService"))
         {
-            n.conditions.push((
-                "StringEquals".into(),
-                "kms:ViaService".into(),
+            add_condition(
+                &mut n.conditions,
+                "StringEquals",
+                "kms:ViaService",
                 crate::wildcard::escape(&format!("{service}.{region}.amazonaws.com")).into_owned(),
-            ));
+            );
         }
     }
 }
@@ -219,11 +217,11 @@ fn sse_kms(
         needs.push(Need {
             action: def,
             resolved,
-            conditions: vec![(
-                "StringEquals".into(),
-                "kms:ViaService".into(),
+            conditions: condition(
+                "StringEquals",
+                "kms:ViaService",
                 format!("s3.{region}.amazonaws.com"),
-            )],
+            ),
             via: Some("s3.amazonaws.com".into()),
             extra: Some("sse-kms"),
         });

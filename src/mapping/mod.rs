@@ -73,7 +73,7 @@ pub struct Need {
     pub resolved: Resolved,
     /// Conditions the grant can carry: (operator, key, value), e.g.
     /// (`StringEquals`, `iam:PassedToService`, `lambda.amazonaws.com`).
-    pub conditions: Vec<(String, String, String)>,
+    pub conditions: crate::model::Conditions,
     /// The service that made this part of the call on the principal's behalf, when the record
     /// itself does not say so (KMS for an SSE-KMS object).
     pub via: Option<String>,
@@ -86,7 +86,7 @@ impl Need {
         Need {
             action,
             resolved,
-            conditions: Vec::new(),
+            conditions: crate::model::Conditions::new(),
             via: None,
             extra: None,
         }

@@ -107,7 +107,12 @@ fn resources_hit(m: &Matcher, resource: &str, ctx: &Context, variables: bool) ->
     }
 }
 
-fn condition(op: &str, key: &str, expected: &[String], ctx: &Context) -> Tri {
+fn condition(
+    op: &str,
+    key: &str,
+    expected: &std::collections::BTreeSet<String>,
+    ctx: &Context,
+) -> Tri {
     let (set_op, rest) = if let Some(r) = op.strip_prefix("ForAnyValue:") {
         (Some(true), r)
     } else if let Some(r) = op.strip_prefix("ForAllValues:") {

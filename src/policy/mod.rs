@@ -4,7 +4,7 @@ pub mod current;
 mod eval;
 pub mod expand;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use serde::de::Error as _;
@@ -36,8 +36,7 @@ impl Matcher {
     }
 }
 
-/// `Condition`: operator → key → values (strings, as IAM compares them).
-pub type Conditions = BTreeMap<String, BTreeMap<String, Vec<String>>>;
+pub use crate::model::Conditions;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Statement {
@@ -108,8 +107,8 @@ fn conditions<'de, D: Deserializer<'de>>(d: D) -> Result<Conditions, D::Error> {
         let mut m = BTreeMap::new();
         for (k, v) in keys {
             let vals = match &v {
-                Value::Array(a) => a.iter().map(scalar).collect::<Option<Vec<_>>>(),
-                other => scalar(other).map(|s| vec![s]),
+                Value::Array(a) => a.iter().map(scalar).collect::<Option<BTreeSet<_>>>(),
+                other => scalar(other).map(|s| BTreeSet::from([s])),
             }
             .ok_or_else(|| {
                 D::Error::custom(format!(
@@ -312,11 +311,11 @@ mod tests {
         assert_eq!(p.statements[0].action, Matcher::Not(vec!["iam:*".into()]));
         assert_eq!(
             p.statements[0].condition["Bool"]["aws:SecureTransport"],
-            vec!["false"]
+            BTreeSet::from(["false".to_string()])
         );
         assert_eq!(
             p.statements[0].condition["NumericLessThan"]["s3:max-keys"],
-            vec!["10", "20"]
+            BTreeSet::from(["10".to_string(), "20".to_string()])
         );
     }
 

@@ -300,10 +300,13 @@ fn hcl_str(s: &str) -> String {
     out
 }
 
-fn hcl_list(v: &[String]) -> String {
+fn hcl_list<'a>(v: impl IntoIterator<Item = &'a String>) -> String {
     format!(
         "[{}]",
-        v.iter().map(|s| hcl_str(s)).collect::<Vec<_>>().join(", ")
+        v.into_iter()
+            .map(|s| hcl_str(s))
+            .collect::<Vec<_>>()
+            .join(", ")
     )
 }
 

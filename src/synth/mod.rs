@@ -27,7 +27,7 @@ use crate::policy::{
     Conditions, Context, Decision, Effect, Matcher, PolicyDocument, Request, Statement,
     evaluate_all,
 };
-use crate::usage::{Conds, Grants, Origin, PrincipalUsage};
+use crate::usage::{Grants, Origin, PrincipalUsage};
 
 /// An observed call the proposed policy would not allow: always an internal error.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -161,7 +161,7 @@ fn statements(
         }
     }
     // (action, origin, conditions) → resources
-    type Key<'g> = (&'g str, Origin, Option<&'g Conds>);
+    type Key<'g> = (&'g str, Origin, Option<&'g Conditions>);
     let mut per_action: BTreeMap<Key<'_>, BTreeSet<String>> = BTreeMap::new();
     for ((action, resource), ev) in grants {
         let origin = if by_code.contains(action.as_str()) {
@@ -175,7 +175,7 @@ fn statements(
             .insert(resource.clone());
     }
     // (origin, conditions, resources) → actions
-    type Group<'g> = (Origin, Option<&'g Conds>, BTreeSet<String>);
+    type Group<'g> = (Origin, Option<&'g Conditions>, BTreeSet<String>);
     let mut groups: BTreeMap<Group<'_>, BTreeSet<&str>> = BTreeMap::new();
     let mut records: Vec<Generalization> = Vec::new();
     for ((action, origin, conds), resources) in per_action {
@@ -213,20 +213,7 @@ fn statements(
             } else {
                 actions
             };
-            let condition: Conditions = conds
-                .map(|c| {
-                    c.iter()
-                        .map(|(op, keys)| {
-                            (
-                                op.clone(),
-                                keys.iter()
-                                    .map(|(k, v)| (k.clone(), v.iter().cloned().collect()))
-                                    .collect(),
-                            )
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
+            let condition: Conditions = conds.cloned().unwrap_or_default();
             (actions, res.into_iter().collect(), origin, condition)
         })
         .collect();

@@ -18,7 +18,7 @@ use crate::identity::{
     Actor, ActorOf, ActorRef, FunctionFacts, Inventory, PrincipalKind, function_name_of, role_name,
 };
 use crate::mapping::{Class, Mapping};
-use crate::model::{Seen, Window};
+use crate::model::{Conditions, Seen, Window};
 use crate::record::Record;
 
 /// The evidence behind one grant: how often, when, and one event to look at.
@@ -46,7 +46,7 @@ pub struct Evidence {
     /// Conditions every one of these calls satisfied (`iam:PassedToService`, `kms:ViaService`),
     /// as a policy `Condition` block; empty when some call had none.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub conditions: Conds,
+    pub conditions: Conditions,
     /// Why the calls needed this beyond their own action (`passrole`, `tag-on-create`, `sse-kms`).
     #[serde(skip_serializing_if = "BTreeSet::is_empty")]
     pub extra: BTreeSet<String>,
@@ -71,10 +71,7 @@ pub enum Origin {
     LambdaPlatform,
 }
 
-/// operator → key → values: the shape of a policy `Condition` block.
-pub type Conds = BTreeMap<String, BTreeMap<String, BTreeSet<String>>>;
-
-fn cond_keys(c: &Conds) -> BTreeSet<(&str, &str)> {
+fn cond_keys(c: &Conditions) -> BTreeSet<(&str, &str)> {
     c.iter()
         .flat_map(|(op, keys)| keys.keys().map(move |k| (op.as_str(), k.as_str())))
         .collect()
@@ -93,7 +90,7 @@ impl Evidence {
             invoked_by: BTreeSet::new(),
             platform: 0,
             unresolved: BTreeSet::new(),
-            conditions: Conds::new(),
+            conditions: Conditions::new(),
             extra: BTreeSet::new(),
             folded: None,
             unconditional: false,
@@ -101,7 +98,7 @@ impl Evidence {
     }
 
     /// Records the conditions one call satisfied.
-    fn observe_conditions(&mut self, conds: &[(String, String, String)]) {
+    fn observe_conditions(&mut self, conds: &Conditions) {
         if self.unconditional {
             return;
         }
@@ -110,18 +107,10 @@ impl Evidence {
             self.conditions.clear();
             return;
         }
-        let mut c = Conds::new();
-        for (op, key, value) in conds {
-            c.entry(op.clone())
-                .or_default()
-                .entry(key.clone())
-                .or_default()
-                .insert(value.clone());
-        }
-        self.merge_conditions(c, false);
+        self.merge_conditions(conds.clone(), false);
     }
 
-    fn merge_conditions(&mut self, c: Conds, other_unconditional: bool) {
+    fn merge_conditions(&mut self, c: Conditions, other_unconditional: bool) {
         if self.unconditional {
             return;
         }
@@ -169,7 +158,7 @@ impl Evidence {
     }
 
     /// The condition block a grant of these calls can carry (`None`: unconditioned).
-    pub fn grant_conditions(&self) -> Option<&Conds> {
+    pub fn grant_conditions(&self) -> Option<&Conditions> {
         (!self.unconditional && !self.conditions.is_empty()).then_some(&self.conditions)
     }
 
