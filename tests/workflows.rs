@@ -117,7 +117,7 @@ fn graph_queries() {
         .filter(|l| l.contains("([") || (l.contains("[\"") && !l.contains("subgraph")))
         .count();
     assert!(
-        nodes <= tightrole::graph::render::MERMAID_MAX_NODES + 1,
+        nodes <= tightrole::report::graph::render::MERMAID_MAX_NODES + 1,
         "{nodes}"
     );
 }

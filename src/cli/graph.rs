@@ -7,8 +7,9 @@ use clap::{Args as ClapArgs, ValueEnum};
 
 use super::input::{InputArgs, Read, read};
 use super::{Exit, print_stdout};
-use crate::graph::{AccessGraph, query, render};
+use crate::graph::{AccessGraph, query};
 use crate::report;
+use crate::report::graph::render;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -93,7 +94,7 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     let text = match format {
         Format::Dot => render::dot(&g),
         Format::Mermaid => render::mermaid(&g),
-        Format::Json => render::json(&g),
+        Format::Json => render::json(&g)?,
         Format::Text => report::graph::listing(&usage, args.shared),
     };
     print_stdout(&text)?;

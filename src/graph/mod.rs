@@ -2,7 +2,6 @@
 //! principal → action and action → resource edge.
 
 pub mod query;
-pub mod render;
 
 use std::collections::BTreeMap;
 

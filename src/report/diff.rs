@@ -4,8 +4,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::diff::{DiffClass, DiffEntry, DiffReport, PrincipalDiff};
-use crate::escape::{
-    html, html_code, md_code, md_code_cell, md_message, md_principal, md_text, terminal as t,
+use crate::escape::terminal as t;
+use crate::report::escape::{
+    html, html_code, md_code, md_code_cell, md_message, md_principal, md_text,
 };
 
 /// ANSI styling, or none.

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use serde_json::{Value, json};
 
 use crate::drift::{DriftReport, Finding, Item};
-use crate::escape::{html as esc, md_code, md_code_cell, md_message, md_principal};
+use crate::report::escape::{html as esc, md_code, md_code_cell, md_message, md_principal};
 
 fn period(r: &DriftReport) -> String {
     match (r.period_start, r.period_end) {

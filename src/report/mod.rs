@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod check;
 pub mod diff;
 pub mod drift;
+pub mod escape;
 pub mod explain;
 pub mod graph;
 pub mod iac;
@@ -17,7 +18,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
 use crate::diag::Diagnostic;
-use crate::escape::{self, terminal as t};
+use crate::escape::{terminal as t, terminal_lines};
 use crate::identity::PrincipalKind;
 use crate::model::Window;
 use crate::policy::PolicyDocument;
@@ -186,12 +187,12 @@ pub fn generate_text(out: &GenerateOutput) -> String {
         let _ = writeln!(s, "# {}", header(p));
         match &p.policy {
             Some(policy) if p.policies.is_empty() => {
-                let _ = writeln!(s, "{}", escape::terminal_lines(&policy.to_json_pretty()));
+                let _ = writeln!(s, "{}", terminal_lines(&policy.to_json_pretty()));
             }
             Some(_) => {
                 for (i, doc) in p.policies.iter().enumerate() {
                     let _ = writeln!(s, "# part {} of {}", i + 1, p.policies.len());
-                    let _ = writeln!(s, "{}", escape::terminal_lines(&doc.to_json_pretty()));
+                    let _ = writeln!(s, "{}", terminal_lines(&doc.to_json_pretty()));
                 }
             }
             None => {

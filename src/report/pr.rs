@@ -8,9 +8,10 @@ use std::fmt::Write as _;
 
 use super::PrincipalOut;
 use crate::diff::{DiffClass, DiffReport};
-use crate::escape::{html_code, md_code, md_code_cell, md_message};
-use crate::graph::{AccessGraph, render};
+use crate::graph::AccessGraph;
 use crate::identity::{PrincipalKind, role_name};
+use crate::report::escape::{html_code, md_code, md_code_cell, md_message};
+use crate::report::graph::render;
 use crate::usage::Usage;
 
 /// PR.md for `report` (the diff of the current policies against the trail), the proposals

@@ -6,8 +6,9 @@ use std::fmt::Write as _;
 use petgraph::visit::EdgeRef;
 use serde::Serialize;
 
-use super::{AccessGraph, Edge, Node};
-use crate::escape::{dot_label, mermaid_label, tail_chars};
+use crate::escape::tail_chars;
+use crate::graph::{AccessGraph, Edge, Node};
+use crate::report::escape::{dot_label, mermaid_label};
 
 /// The most nodes a Mermaid graph shows before the rest are folded into "+N more".
 pub const MERMAID_MAX_NODES: usize = 60;
@@ -269,7 +270,8 @@ struct JsonGraph<'a> {
 }
 
 /// The whole graph: nodes with ids, edges with their evidence.
-pub fn json(g: &AccessGraph) -> String {
+/// The graph as JSON (`tightrole/graph/v1`): nodes, and edges with their evidence.
+pub fn json(g: &AccessGraph) -> Result<String, serde_json::Error> {
     let nodes = g
         .graph
         .node_indices()
@@ -287,13 +289,11 @@ pub fn json(g: &AccessGraph) -> String {
             edge: e.weight(),
         })
         .collect();
-    serde_json::to_string_pretty(&JsonGraph {
+    Ok(serde_json::to_string_pretty(&JsonGraph {
         schema: "tightrole/graph/v1",
         nodes,
         edges,
-    })
-    .unwrap_or_default()
-        + "\n"
+    })? + "\n")
 }
 
 #[cfg(test)]

@@ -1,4 +1,7 @@
-//! `graph`'s listings: the principals and what they reached, and a function's blast radius.
+//! The usage graph's forms: DOT, Mermaid and JSON ([`render`]), the listing of the principals
+//! and what they reached, and a function's blast radius.
+
+pub mod render;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
