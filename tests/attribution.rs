@@ -11,7 +11,7 @@ mod common;
 use serde_json::json;
 use tempfile::TempDir;
 use tightrole::identity::{Inventory, PrincipalKind};
-use tightrole::usage::{PrincipalId, Usage};
+use tightrole::usage::{PrincipalId, Usage, grant_key};
 
 use common::{identity_with, record, usage_of, with, write_records};
 
@@ -27,7 +27,7 @@ fn actions(u: &Usage, who: &PrincipalId) -> Vec<String> {
     let mut v: Vec<String> = u.principals[who]
         .grants
         .keys()
-        .map(|(a, _)| a.clone())
+        .map(|(a, _)| a.to_string())
         .collect();
     v.dedup();
     v
@@ -232,18 +232,21 @@ fn denied_permission_less_and_service_made_records() {
         ["dynamodb:GetItem", "kms:Decrypt"],
         "denied and permission-less are not grants"
     );
-    assert!(f.denied.contains_key(&(
-        "dynamodb:DeleteItem".to_string(),
-        "arn:aws:dynamodb:eu-west-1:111122223333:table/t".to_string()
-    )));
+    assert!(
+        f.denied.contains_key(
+            &grant_key(
+                "dynamodb:DeleteItem",
+                "arn:aws:dynamodb:eu-west-1:111122223333:table/t"
+            )
+            .unwrap()
+        )
+    );
     assert!(
         f.permission_less
             .contains_key("sts.amazonaws.com GetCallerIdentity")
     );
-    let kms = &f.grants[&(
-        "kms:Decrypt".to_string(),
-        "arn:aws:kms:eu-west-1:111122223333:key/k1".to_string(),
-    )];
+    let kms =
+        &f.grants[&grant_key("kms:Decrypt", "arn:aws:kms:eu-west-1:111122223333:key/k1").unwrap()];
     assert!(kms.only_service_made());
     assert_eq!(
         kms.invoked_by.iter().collect::<Vec<_>>(),

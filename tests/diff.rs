@@ -379,7 +379,7 @@ proptest! {
         let u = usage(&records, dir.path());
         let (_, p) = u.principals.iter().next().unwrap();
         let policy = synthesize(&p.grants, Catalog::embedded());
-        let actions: Vec<String> = p.grants.keys().map(|(a, _)| a.clone()).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+        let actions: Vec<String> = p.grants.keys().map(|(a, _)| a.to_string()).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
         let victim = pick.get(&actions).clone();
         let mut cut = policy.clone();
         for s in &mut cut.statements {
@@ -393,11 +393,11 @@ proptest! {
         for ((a, r), ev) in &p.grants {
             for ctx in tightrole::synth::replay_contexts(ev) {
                 if cp.evaluate(a, r, &ctx) != Decision::Allow {
-                    blocked.insert((a.clone(), r.clone()));
+                    blocked.insert((a.to_string(), r.to_string()));
                 }
             }
         }
-        let expected: std::collections::BTreeSet<(String, String)> = p.grants.keys().filter(|(a, _)| a == &victim).cloned().collect();
+        let expected: std::collections::BTreeSet<(String, String)> = p.grants.keys().filter(|(a, _)| a.as_str() == victim).map(|(a, r)| (a.to_string(), r.to_string())).collect();
         prop_assert_eq!(blocked, expected);
     }
 }

@@ -167,7 +167,10 @@ fn grants_of(policy: &PolicyDocument) -> Grants {
         ev.conditions = s.condition.clone();
         for a in s.action.values() {
             for r in s.resource.values() {
-                out.insert((a.clone(), r.clone()), ev.clone());
+                out.insert(
+                    tightrole::usage::grant_key(a.as_str(), r.as_str()).unwrap(),
+                    ev.clone(),
+                );
             }
         }
     }

@@ -21,7 +21,7 @@ use tightrole::policy::expand::expand_actions;
 use tightrole::policy::{Context, Decision, Matcher, PolicyDocument, Request, evaluate_all};
 use tightrole::synth::generalize::generalize;
 use tightrole::synth::{MANAGED_LIMIT, SynthOptions, compact::compact, propose, split};
-use tightrole::usage::{Evidence, Grants, PrincipalUsage};
+use tightrole::usage::{Evidence, Grants, PrincipalUsage, grant_key};
 
 use common::{tightrole, transcript};
 
@@ -84,7 +84,7 @@ proptest! {
     fn the_splitter_never_emits_a_document_over_the_limit(n in 1usize..400, limit in 300usize..8000) {
         let mut g = Grants::new();
         for i in 0..n {
-            g.insert((format!("dynamodb:{}", ["GetItem", "PutItem", "Query", "Scan", "DeleteItem"][i % 5]), format!("arn:aws:dynamodb:eu-west-1:111122223333:table/t{i:05}")), ev());
+            g.insert(grant_key(format!("dynamodb:{}", ["GetItem", "PutItem", "Query", "Scan", "DeleteItem"][i % 5]), format!("arn:aws:dynamodb:eu-west-1:111122223333:table/t{i:05}")).unwrap(), ev());
         }
         let doc = tightrole::synth::synthesize(&g, Catalog::embedded());
         if let Some(parts) = split(&doc, limit) {
@@ -124,7 +124,7 @@ fn fifty_thousand_keys_under_thirty_prefixes_fit_one_managed_policy() {
     let mut g = Grants::new();
     for k in 0..50_000u32 {
         let prefix = k % 30;
-        g.insert(("s3:PutObject".into(), format!("arn:aws:s3:::ingest-bucket/tenant-{prefix:02}/events/2026/11/{:02}/{k:08x}.json", k % 28 + 1)), ev());
+        g.insert(grant_key("s3:PutObject", format!("arn:aws:s3:::ingest-bucket/tenant-{prefix:02}/events/2026/11/{:02}/{k:08x}.json", k % 28 + 1)).unwrap(), ev());
     }
     let p = propose(
         &g,

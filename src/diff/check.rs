@@ -83,8 +83,8 @@ pub fn check(usage: &Usage, policies: &CurrentPolicies) -> CheckOutput {
             if worst != Decision::Allow {
                 out.blocked.push(Blocked {
                     principal: label.clone(),
-                    action: action.clone(),
-                    resource: resource.clone(),
+                    action: action.to_string(),
+                    resource: resource.to_string(),
                     decision: worst,
                     count: ev.seen.count,
                     last_seen: ev.seen.last_seen,
@@ -98,8 +98,8 @@ pub fn check(usage: &Usage, policies: &CurrentPolicies) -> CheckOutput {
             if allowed {
                 out.denied_now_allowed.push(Blocked {
                     principal: label.clone(),
-                    action: action.clone(),
-                    resource: resource.clone(),
+                    action: action.to_string(),
+                    resource: resource.to_string(),
                     decision: Decision::Allow,
                     count: ev.seen.count,
                     last_seen: ev.seen.last_seen,

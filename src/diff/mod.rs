@@ -201,13 +201,13 @@ fn subjects(usage: &Usage) -> BTreeMap<(PrincipalKind, String, String), Subject>
             s.data_types.extend(p.data_types.iter().cloned());
             for (action, _) in p.grants.keys() {
                 s.used_by
-                    .entry(action.clone())
+                    .entry(action.to_string())
                     .or_default()
                     .insert(who.clone());
             }
             if id.kind == PrincipalKind::Function {
                 let actions = s.functions.entry(id.name.clone()).or_default();
-                actions.extend(p.grants.keys().map(|(a, _)| a.clone()));
+                actions.extend(p.grants.keys().map(|(a, _)| a.to_string()));
                 if let Some(first) = p
                     .grants
                     .values()
@@ -471,7 +471,7 @@ fn diff_one(
     let mut denied: BTreeMap<&str, (Vec<String>, Vec<&Evidence>)> = BTreeMap::new();
     for ((a, r), e) in &s.denied {
         let d = denied.entry(a.as_str()).or_default();
-        d.0.push(r.clone());
+        d.0.push(r.to_string());
         d.1.push(e);
     }
     for (action, (resources, evs)) in denied {

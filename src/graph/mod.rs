@@ -102,10 +102,10 @@ impl AccessGraph {
                 }
                 let a = g.node(Node::Action {
                     principal: pi,
-                    action: action.clone(),
+                    action: action.to_string(),
                 });
                 let r = g.node(Node::Resource {
-                    arn: resource.clone(),
+                    arn: resource.to_string(),
                 });
                 g.link(a, r, Edge::On(ev.clone()));
             }

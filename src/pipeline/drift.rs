@@ -117,6 +117,7 @@ pub fn drift(opts: &ReadOptions, inputs: &DriftInputs) -> Result<DriftRun, Error
         diags.extend(d);
         let mut u = Usage::resolve(agg, &inventory);
         u.retain_principals(&opts.principals);
+        super::read::note_unusable_keys(&u, diags);
         u
     };
     let before = if inputs.full {

@@ -239,6 +239,7 @@ pub fn analyze(opts: &ReadOptions, live: Option<&Live>) -> Result<Analysis, Erro
     let mut usage = Usage::resolve(agg, &inventory);
     usage.retain_principals(&opts.principals);
     note_idle(&usage, &mut diagnostics);
+    note_unusable_keys(&usage, &mut diagnostics);
     Ok(Analysis {
         usage,
         stats,
@@ -350,6 +351,19 @@ fn note_regions(regions: &[String], diagnostics: &mut Vec<Diagnostic>) {
         diagnostics.push(Diagnostic::note(
             "--region",
             "us-east-1 is not among the regions read: global services (IAM, STS's global endpoint, CloudFront, Route 53) log their calls there, so those calls are not in this analysis; add `--region us-east-1` to include them",
+        ));
+    }
+}
+
+/// Keys the mapping made that are not an action and a resource (never expected): said, not
+/// dropped in silence.
+pub(crate) fn note_unusable_keys(usage: &Usage, diagnostics: &mut Vec<Diagnostic>) {
+    for (a, r) in &usage.unusable_keys {
+        diagnostics.push(Diagnostic::warning(
+            "mapping",
+            format!(
+                "internal error: `{a}` on `{r}` is not an IAM action and a resource, so it is in no proposal; please report it"
+            ),
         ));
     }
 }

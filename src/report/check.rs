@@ -1,37 +1,33 @@
 //! `check`'s text: each call the policy would break, each denied call it would allow, and a
 //! summary line.
 
-use crate::diff::check::CheckOutput;
+use crate::diff::check::{Blocked, CheckOutput};
 use crate::escape::terminal as t;
 use crate::policy::Decision;
 
 /// The text form of a check.
 pub fn check_text(out: &CheckOutput) -> String {
     let mut s = String::new();
+    let line = |b: &Blocked, what: &str| {
+        format!(
+            "{}: `{}` on `{}` {what} ({} call(s), last {})\n",
+            t(&b.principal),
+            t(&b.action),
+            t(&b.resource),
+            b.count,
+            b.last_seen.format("%Y-%m-%dT%H:%M:%SZ")
+        )
+    };
     for b in &out.blocked {
         let what = match b.decision {
-            Decision::ExplicitDeny => "explicitly denied",
-            Decision::ImplicitDeny => "not allowed",
-            _ => "allowed only under a condition the trail cannot check",
+            Decision::ExplicitDeny => "would be explicitly denied",
+            Decision::ImplicitDeny => "would be not allowed",
+            _ => "would be allowed only under a condition the trail cannot check",
         };
-        s.push_str(&format!(
-            "{}: `{}` on `{}` would be {what} ({} call(s), last {})\n",
-            t(&b.principal),
-            t(&b.action),
-            t(&b.resource),
-            b.count,
-            b.last_seen.format("%Y-%m-%dT%H:%M:%SZ")
-        ));
+        s.push_str(&line(b, what));
     }
     for b in &out.denied_now_allowed {
-        s.push_str(&format!(
-            "{}: `{}` on `{}` was denied in the trail and would be allowed ({} call(s), last {})\n",
-            t(&b.principal),
-            t(&b.action),
-            t(&b.resource),
-            b.count,
-            b.last_seen.format("%Y-%m-%dT%H:%M:%SZ")
-        ));
+        s.push_str(&line(b, "was denied in the trail and would be allowed"));
     }
     if !out.principals_without_policy.is_empty() {
         s.push_str(&format!(

@@ -7,7 +7,6 @@
 //! Ordinary names (letters, digits, `-`, `/`, `:`, `.`, `_` in a code span) come out unchanged,
 //! so the escaping only shows where a value is hostile.
 
-
 use crate::escape::{is_hidden, push_visible, terminal};
 
 fn code_span(s: &str, cell: bool) -> String {

@@ -115,8 +115,8 @@ impl PrincipalOut {
         let rows = |g: &crate::usage::Grants| {
             g.iter()
                 .map(|((a, r), e)| EvidenceRow {
-                    action: a.clone(),
-                    resource: r.clone(),
+                    action: a.to_string(),
+                    resource: r.to_string(),
                     evidence: e.clone(),
                 })
                 .collect()

@@ -7,7 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use crate::fold::{GeneralizeLevel, Parent, parent, stable_dir};
-use crate::usage::Folded;
+use crate::model::{Action, ArnPattern};
+use crate::usage::{Evidence, EvidenceMap, Folded};
 
 /// One generalized pattern and what it stands for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -273,33 +274,31 @@ pub fn generalize_grants(
     level: GeneralizeLevel,
     bound: usize,
 ) -> crate::usage::Grants {
-    let mut per_action: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
-    for (a, r) in grants.keys() {
-        per_action.entry(a).or_default().insert(r.clone());
+    let mut per_action: BTreeMap<&Action, BTreeMap<String, (&ArnPattern, &Evidence)>> =
+        BTreeMap::new();
+    for ((a, r), e) in grants {
+        per_action
+            .entry(a)
+            .or_default()
+            .insert(r.to_string(), (r, e));
     }
     let mut out = crate::usage::Grants::new();
-    for (action, resources) in per_action {
+    for (action, evidence) in per_action {
+        let resources: BTreeSet<String> = evidence.keys().cloned().collect();
         let (patterns, _) = generalize(&resources, level, bound);
-        for r in &resources {
-            let Some(ev) = grants.get(&(action.to_string(), r.clone())) else {
-                continue;
-            };
+        for (r, (original, ev)) in evidence {
             let target = patterns
                 .iter()
-                .find(|p| *p == r)
+                .find(|p| **p == r)
                 .or_else(|| {
                     patterns
                         .iter()
-                        .find(|p| crate::wildcard::matches(p, r, false))
+                        .find(|p| crate::wildcard::matches(p, &r, false))
                 })
-                .cloned()
-                .unwrap_or_else(|| r.clone());
-            match out.get_mut(&(action.to_string(), target.clone())) {
-                Some(e) => e.merge(ev),
-                None => {
-                    out.insert((action.to_string(), target), ev.clone());
-                }
-            }
+                .and_then(|p| ArnPattern::new(p.as_str()).ok());
+            // no pattern covers it: the resource as it was
+            let target = target.unwrap_or_else(|| original.clone());
+            out.add((action.clone(), target), ev.clone());
         }
     }
     out

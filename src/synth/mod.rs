@@ -172,7 +172,7 @@ fn statements(
         per_action
             .entry((action.as_str(), origin, ev.grant_conditions()))
             .or_default()
-            .insert(resource.clone());
+            .insert(resource.to_string());
     }
     // (origin, conditions, resources) → actions
     type Group<'g> = (Origin, Option<&'g Conditions>, BTreeSet<String>);
@@ -180,8 +180,9 @@ fn statements(
     let mut records: Vec<Generalization> = Vec::new();
     for ((action, origin, conds), resources) in per_action {
         let folded = |r: &str| {
-            grants
-                .get(&(action.to_string(), r.to_string()))
+            crate::usage::grant_key(action, r)
+                .ok()
+                .and_then(|k| grants.get(&k))
                 .and_then(|e| e.folded.as_deref())
         };
         let (generalized, recs) =
@@ -907,7 +908,7 @@ pub fn replay_with(
                 );
                 if decision != Decision::Allow {
                     out.push(ReplayFailure {
-                        action: action.clone(),
+                        action: action.to_string(),
                         resource: resource.to_string(),
                         decision,
                     });
@@ -921,6 +922,10 @@ pub fn replay_with(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn key(a: impl Into<String>, r: impl Into<String>) -> crate::usage::GrantKey {
+        crate::usage::grant_key(a, r).unwrap_or_else(|e| panic!("{e}"))
+    }
     use crate::usage::Evidence;
     use chrono::{TimeZone, Utc};
 
@@ -938,27 +943,27 @@ mod tests {
     fn sids_say_what_a_statement_does() {
         let mut g = Grants::new();
         g.insert(
-            (
-                "s3:GetObject".into(),
-                "arn:aws:s3:::shop-uploads-111122223333/a/x.jpg".into(),
+            key(
+                "s3:GetObject",
+                "arn:aws:s3:::shop-uploads-111122223333/a/x.jpg",
             ),
             ev(),
         );
         g.insert(
-            (
-                "dynamodb:GetItem".into(),
-                "arn:aws:dynamodb:eu-west-1:1:table/orders".into(),
+            key(
+                "dynamodb:GetItem",
+                "arn:aws:dynamodb:eu-west-1:1:table/orders",
             ),
             ev(),
         );
         g.insert(
-            (
-                "dynamodb:PutItem".into(),
-                "arn:aws:dynamodb:eu-west-1:1:table/orders".into(),
+            key(
+                "dynamodb:PutItem",
+                "arn:aws:dynamodb:eu-west-1:1:table/orders",
             ),
             ev(),
         );
-        g.insert(("s3:ListAllMyBuckets".into(), "*".into()), ev());
+        g.insert(key("s3:ListAllMyBuckets", "*"), ev());
         let p = synthesize(&g, Catalog::embedded());
         let sids: Vec<_> = p
             .statements
@@ -977,8 +982,8 @@ mod tests {
         let mut g = Grants::new();
         for t in 0..300 {
             g.insert(
-                (
-                    "dynamodb:GetItem".into(),
+                key(
+                    "dynamodb:GetItem",
                     format!("arn:aws:dynamodb:eu-west-1:111122223333:table/table-number-{t:04}"),
                 ),
                 ev(),
@@ -994,10 +999,7 @@ mod tests {
         let mut g2 = Grants::new();
         for t in 0..2000 {
             g2.insert(
-                (
-                    "dynamodb:GetItem".into(),
-                    format!("arn:aws:dynamodb:eu-west-1:111122223333:table/a-rather-long-table-name-{t:05}"),
-                ),
+                key("dynamodb:GetItem", format!("arn:aws:dynamodb:eu-west-1:111122223333:table/a-rather-long-table-name-{t:05}")),
                 ev(),
             );
         }
@@ -1009,7 +1011,7 @@ mod tests {
         let mut g = Grants::new();
         for t in 0..120 {
             g.insert(
-                (
+                key(
                     format!("dynamodb:{}", ["GetItem", "PutItem", "Query"][t % 3]),
                     format!("arn:aws:dynamodb:eu-west-1:111122223333:table/t{t:04}"),
                 ),

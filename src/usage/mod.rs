@@ -18,7 +18,7 @@ use crate::identity::{
     Actor, ActorOf, ActorRef, FunctionFacts, Inventory, PrincipalKind, function_name_of, role_name,
 };
 use crate::mapping::{Class, Mapping};
-use crate::model::{Conditions, Seen, Window};
+use crate::model::{Action, ArnPattern, Conditions, Seen, Window};
 use crate::record::Record;
 
 /// The evidence behind one grant: how often, when, and one event to look at.
@@ -233,7 +233,19 @@ impl Evidence {
 }
 
 /// (action, resource) → evidence.
-pub type Grants = BTreeMap<(String, String), Evidence>;
+/// A grant's key: the action, and the resource (or pattern) it is on.
+pub type GrantKey = (Action, ArnPattern);
+
+pub type Grants = BTreeMap<GrantKey, Evidence>;
+
+/// The key of a grant of `action` on `resource`, both validated where the key is made
+/// ([`Action::new`], [`ArnPattern::new`]).
+pub fn grant_key(
+    action: impl Into<String>,
+    resource: impl Into<String>,
+) -> Result<GrantKey, crate::model::NameError> {
+    Ok((Action::new(action)?, ArnPattern::new(resource)?))
+}
 
 /// The read phase's maps: hashed, for speed, and looked up by borrowed strings ([`Pair`]) so a
 /// key is allocated only the first time it is seen. They become ordered maps in
@@ -573,6 +585,26 @@ pub struct Usage {
     pub data_types: BTreeSet<String>,
     /// Functions of the inventory that made no call in the window: name → role ARN.
     pub idle_functions: BTreeMap<String, Option<String>>,
+    /// (action, resource) keys the mapping made that are not an action and a resource: never
+    /// expected, reported by the pipeline as a warning rather than dropped in silence.
+    pub unusable_keys: Vec<(String, String)>,
+}
+
+/// The read phase's keys as typed grant keys ([`grant_key`]). A key the mapping made that is not
+/// an action and a resource (never expected: both come from the catalog's names and ARN
+/// formats) is set apart, to be reported, never dropped in silence.
+fn typed(
+    grants: FastGrants,
+    unusable: &mut Vec<(String, String)>,
+) -> impl Iterator<Item = (GrantKey, Evidence)> {
+    let mut out = Vec::with_capacity(grants.len());
+    for ((a, r), e) in grants {
+        match grant_key(a.as_str(), r.as_str()) {
+            Ok(k) => out.push((k, e)),
+            Err(_) => unusable.push((a, r)),
+        }
+    }
+    out.into_iter()
 }
 
 impl PrincipalId {
@@ -626,6 +658,7 @@ impl Usage {
             events: agg.events.into_iter().collect(),
             no_principal: agg.no_principal,
             records: agg.records,
+            unusable_keys: Vec::new(),
             window: agg.window,
             data_types: agg.data_types,
             idle_functions: BTreeMap::new(),
@@ -738,8 +771,10 @@ impl Usage {
             p.arn = p.arn.take().or(arn);
             p.function_evidence.extend(evidence);
             p.data_types.extend(usage.data_types);
-            p.grants.add_all(usage.grants);
-            p.denied.add_all(usage.denied);
+            p.grants
+                .add_all(typed(usage.grants, &mut out.unusable_keys));
+            p.denied
+                .add_all(typed(usage.denied, &mut out.unusable_keys));
             p.permission_less.add_all(usage.permission_less);
         }
         // Tell each role which of its sessions were functions (the shared-role view), and

@@ -10,7 +10,7 @@ use tightrole::catalog::Catalog;
 use tightrole::fold::{GeneralizeLevel as Level, fold_on_read};
 use tightrole::policy::{Context, Decision, PolicyDocument, Request, evaluate_all};
 use tightrole::synth::{SynthOptions, propose, replay};
-use tightrole::usage::{Evidence, Folded, Grants, PrincipalUsage};
+use tightrole::usage::{Evidence, Folded, Grants, PrincipalUsage, grant_key};
 use tightrole::wildcard::escape;
 
 use super::common;
@@ -310,18 +310,18 @@ proptest! {
             match folded {
                 Some(p) => {
                     let e = grants
-                        .entry((actions[*a].to_string(), p))
+                        .entry(grant_key(actions[*a], p).unwrap())
                         .or_insert_with(|| evidence(i as u32));
                     e.folded.get_or_insert_with(Box::<Folded>::default).add(&r);
                 }
                 None => {
-                    grants.insert((actions[*a].to_string(), r), evidence(i as u32));
+                    grants.insert(grant_key(actions[*a], r).unwrap(), evidence(i as u32));
                 }
             }
         }
         let mut den = Grants::new();
         for (i, (a, k)) in denied.iter().enumerate() {
-            den.insert((actions[*a].to_string(), arn(k)), evidence(100 + i as u32));
+            den.insert(grant_key(actions[*a], arn(k)).unwrap(), evidence(100 + i as u32));
         }
         let opts = SynthOptions {
             level,
@@ -337,7 +337,7 @@ proptest! {
             .map(|(a, k)| (actions[*a].to_string(), arn(k)))
             .collect();
         for (action, resource) in den.keys() {
-            if seen.contains(&(action.clone(), resource.clone())) {
+            if seen.contains(&(action.to_string(), resource.to_string())) {
                 continue;
             }
             let d = evaluate_all(
