@@ -183,6 +183,7 @@ proptest! {
     #[test]
     fn every_observed_successful_call_is_allowed(records in calls()) {
         let u = run(&records, 2);
+        prop_assert!(u.unusable_keys.is_empty(), "{:?}", u.unusable_keys);
         let mapper = Mapper::embedded();
         for rec in &records {
             let text = rec.to_string();

@@ -831,6 +831,31 @@ impl Usage {
 mod tests {
     use super::*;
 
+    #[test]
+    fn read_keys_are_typed_or_set_apart() {
+        let t = DateTime::from_timestamp(1_790_000_000, 0).unwrap_or_default();
+        let mut fast = FastGrants::default();
+        for (a, r) in [
+            ("s3:GetObject", "arn:aws:s3:::b/k"),
+            ("s3:ListAllMyBuckets", "*"),
+            ("not an action", "arn:aws:s3:::b"),
+            ("s3:GetObject", "b/k"),
+        ] {
+            fast.insert((a.to_string(), r.to_string()), Evidence::new(t, "e"));
+        }
+        let mut unusable = Vec::new();
+        let typed: Grants = typed(fast, &mut unusable).collect();
+        assert_eq!(typed.len(), 2);
+        unusable.sort();
+        assert_eq!(
+            unusable,
+            [
+                ("not an action".to_string(), "arn:aws:s3:::b".to_string()),
+                ("s3:GetObject".to_string(), "b/k".to_string())
+            ]
+        );
+    }
+
     /// A key inserted from borrowed strings is the key an owned tuple finds, and is found again
     /// from borrowed strings (the two hash alike): no duplicates.
     #[test]
