@@ -91,7 +91,7 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         Catalog::embedded(),
     );
     let out = match args.format {
-        Format::Json => super::json(&report)?,
+        Format::Json => super::json(&crate::report::diff::output(&report))?,
         Format::Markdown => markdown(&report),
         Format::Text => text(
             &report,

@@ -85,7 +85,7 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     let r = &run.report;
     let text = match args.format {
         Format::Markdown => crate::report::drift::markdown(r),
-        Format::Json => super::json(r)?,
+        Format::Json => super::json(&crate::report::drift::output(r))?,
         Format::Sarif => crate::report::drift::sarif(r),
         Format::Html => crate::report::drift::html(r, &pipeline::drift::html_graph(&run)),
     };

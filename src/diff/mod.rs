@@ -49,42 +49,31 @@ impl DiffClass {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct DiffEntry {
     pub action: String,
     pub class: DiffClass,
     /// The resource scope granted today.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub before: Vec<String>,
     /// The resource scope proposed (used and missing: what the calls touched).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub after: Vec<String>,
     pub narrowed: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub risk: Vec<RiskClass>,
     /// Functions (or `role session`) that made these calls.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub used_by: Vec<String>,
-    #[serde(skip_serializing_if = "is_zero")]
     pub count: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_seen: Option<DateTime<Utc>>,
 }
 
-fn is_zero(n: &u64) -> bool {
-    *n == 0
-}
-
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct RiskyRemoval {
     pub action: String,
     pub before: Vec<String>,
     pub risk: Vec<RiskClass>,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default)]
 pub struct DiffSummary {
     /// Distinct actions granted today, wildcards expanded against the catalog.
     pub granted_before: usize,
@@ -101,28 +90,24 @@ pub struct DiffSummary {
     pub risky_removed: Vec<RiskyRemoval>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct PrincipalDiff {
     pub kind: PrincipalKind,
     pub name: String,
     pub account: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub arn: Option<String>,
     /// The functions that run as this role, and what each used.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub functions: BTreeMap<String, Vec<String>>,
     pub policies: Vec<String>,
     pub summary: DiffSummary,
     pub entries: Vec<DiffEntry>,
     /// Why the result may be less certain than it looks (short window, young function,
     /// incomplete current policies).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub confidence: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct DiffReport {
-    pub schema: &'static str,
     pub current: String,
     pub window: Option<crate::model::Window>,
     pub principals: Vec<PrincipalDiff>,
@@ -130,11 +115,10 @@ pub struct DiffReport {
     pub not_in_current: Vec<String>,
     /// Functions of the inventory with no call in the window: as far as they go, every
     /// permission of their role is unused or unobservable.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub idle_functions: Vec<IdleFunction>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct IdleFunction {
     pub function: String,
     pub role: Option<String>,
@@ -313,7 +297,6 @@ pub fn diff(
         principals.push(diff_one(&s, cp, usage, opts, catalog, obs, risk));
     }
     DiffReport {
-        schema: DIFF_SCHEMA,
         current: current.source.clone(),
         window: usage.window,
         principals,

@@ -16,6 +16,9 @@ use crate::usage::Usage;
 
 pub use crate::model::Seen;
 
+/// The version of `drift --format json`.
+pub const DRIFT_SCHEMA: &str = "tightrole/drift/v1";
+
 pub const STATE_FORMAT: &str = "tightrole-drift-state/v1";
 
 /// An input already read: identified by path, size and modification time.
@@ -220,24 +223,20 @@ impl Finding {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Item {
     pub finding: Finding,
     /// `role shop-api-role`, `function orders-api`.
     pub principal: String,
     pub message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub action: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub resource: Option<String>,
     /// The baseline policy file the finding is about, when there is one.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct DriftReport {
-    pub schema: &'static str,
     pub baseline: String,
     pub period_start: Option<DateTime<Utc>>,
     pub period_end: Option<DateTime<Utc>>,
@@ -571,7 +570,6 @@ pub fn report(
         ))
     });
     DriftReport {
-        schema: "tightrole/drift/v1",
         baseline: baseline.source.clone(),
         period_start: before.window_end,
         period_end: after.window_end,

@@ -3,8 +3,14 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use crate::diff::{DiffClass, DiffEntry, DiffReport, PrincipalDiff};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::diff::risk::RiskClass;
+use crate::diff::{DIFF_SCHEMA, DiffClass, DiffEntry, DiffReport, PrincipalDiff};
 use crate::escape::terminal as t;
+use crate::identity::PrincipalKind;
+use crate::model::Window;
 use crate::report::escape::{
     html, html_code, md_code, md_code_cell, md_message, md_principal, md_text,
 };
@@ -429,4 +435,156 @@ pub fn markdown(r: &DiffReport) -> String {
         }
     }
     s
+}
+
+// ---------- the versioned JSON document ----------
+
+/// `diff --format json`: the versioned document (`tightrole/diff/v1`, docs/formats/diff-json.md).
+/// Built from the diff's internal types, so that a change to them cannot change the format
+/// unnoticed: every field the format has is named here.
+#[derive(Debug, Serialize)]
+pub struct DiffOutput<'a> {
+    pub schema: &'static str,
+    pub current: &'a str,
+    pub window: Option<Window>,
+    pub principals: Vec<DiffPrincipalOut<'a>>,
+    pub not_in_current: &'a [String],
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub idle_functions: Vec<IdleOut<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DiffPrincipalOut<'a> {
+    pub kind: PrincipalKind,
+    pub name: &'a str,
+    pub account: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arn: Option<&'a str>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub functions: &'a BTreeMap<String, Vec<String>>,
+    pub policies: &'a [String],
+    pub summary: SummaryOut<'a>,
+    pub entries: Vec<EntryOut<'a>>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    pub confidence: &'a [String],
+}
+
+#[derive(Debug, Serialize)]
+pub struct SummaryOut<'a> {
+    pub granted_before: usize,
+    pub granted_after: usize,
+    pub removed: usize,
+    pub share_removed: f64,
+    pub narrowed: usize,
+    pub unobservable: usize,
+    pub missing: usize,
+    pub denied: usize,
+    pub risky_removed: Vec<RiskyOut<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RiskyOut<'a> {
+    pub action: &'a str,
+    pub before: &'a [String],
+    pub risk: &'a [RiskClass],
+}
+
+#[derive(Debug, Serialize)]
+pub struct EntryOut<'a> {
+    pub action: &'a str,
+    pub class: DiffClass,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    pub before: &'a [String],
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    pub after: &'a [String],
+    pub narrowed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[RiskClass]>::is_empty")]
+    pub risk: &'a [RiskClass],
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    pub used_by: &'a [String],
+    #[serde(skip_serializing_if = "is_zero")]
+    pub count: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_seen: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct IdleOut<'a> {
+    pub function: &'a str,
+    pub role: Option<&'a str>,
+    pub granted_actions: usize,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// The versioned document of a diff.
+pub fn output(r: &DiffReport) -> DiffOutput<'_> {
+    DiffOutput {
+        schema: DIFF_SCHEMA,
+        current: &r.current,
+        window: r.window,
+        principals: r
+            .principals
+            .iter()
+            .map(|p| DiffPrincipalOut {
+                kind: p.kind,
+                name: &p.name,
+                account: &p.account,
+                arn: p.arn.as_deref(),
+                functions: &p.functions,
+                policies: &p.policies,
+                summary: SummaryOut {
+                    granted_before: p.summary.granted_before,
+                    granted_after: p.summary.granted_after,
+                    removed: p.summary.removed,
+                    share_removed: p.summary.share_removed,
+                    narrowed: p.summary.narrowed,
+                    unobservable: p.summary.unobservable,
+                    missing: p.summary.missing,
+                    denied: p.summary.denied,
+                    risky_removed: p
+                        .summary
+                        .risky_removed
+                        .iter()
+                        .map(|x| RiskyOut {
+                            action: &x.action,
+                            before: &x.before,
+                            risk: &x.risk,
+                        })
+                        .collect(),
+                },
+                entries: p
+                    .entries
+                    .iter()
+                    .map(|e| EntryOut {
+                        action: &e.action,
+                        class: e.class,
+                        before: &e.before,
+                        after: &e.after,
+                        narrowed: e.narrowed,
+                        reason: e.reason.as_deref(),
+                        risk: &e.risk,
+                        used_by: &e.used_by,
+                        count: e.count,
+                        last_seen: e.last_seen,
+                    })
+                    .collect(),
+                confidence: &p.confidence,
+            })
+            .collect(),
+        not_in_current: &r.not_in_current,
+        idle_functions: r
+            .idle_functions
+            .iter()
+            .map(|i| IdleOut {
+                function: &i.function,
+                role: i.role.as_deref(),
+                granted_actions: i.granted_actions,
+            })
+            .collect(),
+    }
 }

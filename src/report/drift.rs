@@ -3,9 +3,11 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use chrono::{DateTime, Utc};
+use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::drift::{DriftReport, Finding, Item};
+use crate::drift::{DRIFT_SCHEMA, DriftReport, Finding, Item};
 use crate::report::escape::{html as esc, md_code, md_code_cell, md_message, md_principal};
 
 fn period(r: &DriftReport) -> String {
@@ -266,4 +268,56 @@ document.querySelectorAll('table.sortable').forEach(function (table) {
 </body></html>
 "#);
     s
+}
+
+// ---------- the versioned JSON document ----------
+
+/// `drift --format json`: the versioned document (`tightrole/drift/v1`). Built from the
+/// report's internal types, so that a change to them cannot change the format unnoticed.
+#[derive(Debug, Serialize)]
+pub struct DriftOutput<'a> {
+    pub schema: &'static str,
+    pub baseline: &'a str,
+    pub period_start: Option<DateTime<Utc>>,
+    pub period_end: Option<DateTime<Utc>>,
+    pub files_read: u64,
+    pub files_skipped_as_read: u64,
+    pub items: Vec<ItemOut<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ItemOut<'a> {
+    pub finding: Finding,
+    pub principal: &'a str,
+    pub message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<&'a str>,
+}
+
+/// The versioned document of a drift report.
+pub fn output(r: &DriftReport) -> DriftOutput<'_> {
+    DriftOutput {
+        schema: DRIFT_SCHEMA,
+        baseline: &r.baseline,
+        period_start: r.period_start,
+        period_end: r.period_end,
+        files_read: r.files_read,
+        files_skipped_as_read: r.files_skipped_as_read,
+        items: r
+            .items
+            .iter()
+            .map(|i| ItemOut {
+                finding: i.finding,
+                principal: &i.principal,
+                message: &i.message,
+                action: i.action.as_deref(),
+                resource: i.resource.as_deref(),
+                file: i.file.as_deref(),
+            })
+            .collect(),
+    }
 }

@@ -590,21 +590,25 @@ pub struct Usage {
     pub unusable_keys: Vec<(String, String)>,
 }
 
-/// The read phase's keys as typed grant keys ([`grant_key`]). A key the mapping made that is not
-/// an action and a resource (never expected: both come from the catalog's names and ARN
-/// formats) is set apart, to be reported, never dropped in silence.
-fn typed(
-    grants: FastGrants,
-    unusable: &mut Vec<(String, String)>,
-) -> impl Iterator<Item = (GrantKey, Evidence)> {
-    let mut out = Vec::with_capacity(grants.len());
+/// Adds the read phase's grants to `into` under typed keys ([`grant_key`]), moving the strings.
+/// A key the mapping made that is not an action and a resource (never expected: both come from
+/// the catalog's names and ARN formats) is set apart in `unusable`, to be reported, never
+/// dropped in silence.
+fn add_typed(into: &mut Grants, grants: FastGrants, unusable: &mut Vec<(String, String)>) {
+    use crate::model::NameError;
     for ((a, r), e) in grants {
-        match grant_key(a.as_str(), r.as_str()) {
-            Ok(k) => out.push((k, e)),
-            Err(_) => unusable.push((a, r)),
+        let key = match Action::new(a) {
+            Ok(a) => match ArnPattern::new(r) {
+                Ok(r) => Ok((a, r)),
+                Err(NameError::Resource(r) | NameError::Action(r)) => Err((a.into(), r)),
+            },
+            Err(NameError::Action(a) | NameError::Resource(a)) => Err((a, r)),
+        };
+        match key {
+            Ok(k) => into.add(k, e),
+            Err(bad) => unusable.push(bad),
         }
     }
-    out.into_iter()
 }
 
 impl PrincipalId {
@@ -771,10 +775,8 @@ impl Usage {
             p.arn = p.arn.take().or(arn);
             p.function_evidence.extend(evidence);
             p.data_types.extend(usage.data_types);
-            p.grants
-                .add_all(typed(usage.grants, &mut out.unusable_keys));
-            p.denied
-                .add_all(typed(usage.denied, &mut out.unusable_keys));
+            add_typed(&mut p.grants, usage.grants, &mut out.unusable_keys);
+            add_typed(&mut p.denied, usage.denied, &mut out.unusable_keys);
             p.permission_less.add_all(usage.permission_less);
         }
         // Tell each role which of its sessions were functions (the shared-role view), and
@@ -844,7 +846,8 @@ mod tests {
             fast.insert((a.to_string(), r.to_string()), Evidence::new(t, "e"));
         }
         let mut unusable = Vec::new();
-        let typed: Grants = typed(fast, &mut unusable).collect();
+        let mut typed = Grants::new();
+        add_typed(&mut typed, fast, &mut unusable);
         assert_eq!(typed.len(), 2);
         unusable.sort();
         assert_eq!(
