@@ -9,7 +9,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use serde::Serialize;
 
 use crate::identity::PrincipalKind;
-use crate::usage::{Evidence, Usage};
+use crate::usage::{Evidence, EvidenceMap, Usage};
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(tag = "node", rename_all = "lowercase")]
@@ -94,12 +94,7 @@ impl AccessGraph {
             g.link(parent, me, Edge::Contains);
             let mut per_action: BTreeMap<&str, Evidence> = BTreeMap::new();
             for ((action, resource), ev) in &p.grants {
-                match per_action.get_mut(action.as_str()) {
-                    Some(e) => e.merge(ev),
-                    None => {
-                        per_action.insert(action, ev.clone());
-                    }
-                }
+                per_action.add(action.as_str(), ev.clone());
                 let a = g.node(Node::Action {
                     principal: pi,
                     action: action.to_string(),
