@@ -95,17 +95,7 @@ pub fn main() -> ExitCode {
             if is_broken_pipe(&e) {
                 return ExitCode::SUCCESS;
             }
-            let mut msg = String::from("error");
-            let mut help = None;
-            for cause in e.chain() {
-                msg.push_str(&format!(": {cause}"));
-                // An AWS error's message already says its cause (the SDK's chain is not shown);
-                // what to do goes on its own `help:` line.
-                if let Some(aws) = crate::pipeline::aws_error(cause) {
-                    help = aws.help();
-                    break;
-                }
-            }
+            let (msg, help) = crate::pipeline::error_text(e.as_ref());
             eprintln!("{}", crate::escape::terminal(&msg));
             if let Some(help) = help {
                 eprintln!("help: {}", crate::escape::terminal(help));
@@ -116,13 +106,7 @@ pub fn main() -> ExitCode {
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    // Below a failed AWS call, a broken pipe is the connection's, not stdout's.
-    e.chain()
-        .take_while(|c| crate::pipeline::aws_error(*c).is_none())
-        .any(|c| {
-            c.downcast_ref::<std::io::Error>()
-                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-        })
+    crate::pipeline::is_broken_pipe(e.as_ref())
 }
 
 /// A value as pretty JSON with a final newline.

@@ -94,3 +94,37 @@ pub fn aws_error<'e>(cause: &'e (dyn std::error::Error + 'static)) -> Option<&'e
         None => AwsError::find(cause),
     }
 }
+
+/// An error as the command line shows it: `error: ` and the chain of causes joined by `: `, up to
+/// a failed AWS call (whose message already says its cause; the SDK's chain is not shown), and
+/// that call's help, which goes on a line of its own.
+pub fn error_text<'e>(err: &'e (dyn std::error::Error + 'static)) -> (String, Option<&'e str>) {
+    let mut msg = String::from("error");
+    let mut cause = Some(err);
+    while let Some(c) = cause {
+        msg.push_str(&format!(": {c}"));
+        if let Some(aws) = aws_error(c) {
+            return (msg, aws.help());
+        }
+        cause = c.source();
+    }
+    (msg, None)
+}
+
+/// Is this a closed stdout (the reader of a pipe went away), which is not a failure? Below a
+/// failed AWS call, a broken pipe is the connection's, not stdout's.
+pub fn is_broken_pipe(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(err);
+    while let Some(c) = cause {
+        if aws_error(c).is_some() {
+            return false;
+        }
+        if c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+        {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
+}
