@@ -25,9 +25,9 @@ pub struct Args {
     )]
     pub trail: Vec<String>,
 
-    /// Function inventory: the JSON printed by `aws lambda list-functions`.
+    /// Functions and their configuration (repeatable), as for `generate --functions`.
     #[arg(long, value_name = "FILE")]
-    pub functions: Option<PathBuf>,
+    pub functions: Vec<PathBuf>,
 
     #[command(flatten)]
     pub synth: SynthArgs,

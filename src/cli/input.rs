@@ -43,10 +43,12 @@ pub struct InputArgs {
     #[arg(long = "principal", value_name = "GLOB")]
     pub principals: Vec<String>,
 
-    /// Function inventory: the JSON printed by `aws lambda list-functions`, or `live` for
-    /// ListFunctions in every `--region` (the default when reading S3 or LookupEvents).
+    /// Functions and their configuration (repeatable): `aws lambda list-functions`,
+    /// `get-function(-configuration)`, `list-event-source-mappings` or
+    /// `list-function-event-invoke-configs` output, or `live` for those calls in every
+    /// `--region` (the default when reading S3 or LookupEvents).
     #[arg(long, value_name = "FILE|live", help_heading = "Analysis")]
-    pub functions: Option<PathBuf>,
+    pub functions: Vec<PathBuf>,
 
     /// Worker threads (default: one per core).
     #[arg(long, value_name = "N", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=4096))]
@@ -193,7 +195,7 @@ impl InputArgs {
             accounts: self.accounts.clone(),
             regions: self.aws.regions.clone(),
             principals: self.principals.clone(),
-            functions: self.functions.as_deref().map(location),
+            functions: self.functions.iter().map(|p| location(p)).collect(),
             threads: self.threads,
             max_file_size: self.max_file_size,
             key_level,

@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::record::Record;
 
@@ -330,39 +330,249 @@ pub fn function_name_of(s: &str) -> &str {
     s.split(':').next().unwrap_or(s)
 }
 
-/// The function inventory: the JSON printed by `aws lambda list-functions`.
+/// The function inventory: names, roles and configuration, from `aws lambda list-functions`,
+/// `get-function(-configuration)`, `list-event-source-mappings` and
+/// `list-function-event-invoke-configs` output (or the same calls made live).
 #[derive(Debug, Clone, Default)]
 pub struct Inventory {
-    /// function name → (role ARN, function ARN)
+    /// function name → what is known of it
     pub functions: BTreeMap<String, InventoryFunction>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct InventoryFunction {
-    #[serde(rename = "FunctionName")]
     pub name: String,
-    #[serde(rename = "FunctionArn", default)]
     pub arn: Option<String>,
-    #[serde(rename = "Role", default)]
     pub role: Option<String>,
+    /// What the function's configuration implies for its role at run time.
+    pub config: FunctionConfig,
 }
 
-#[derive(Deserialize)]
-struct ListFunctions {
-    #[serde(rename = "Functions")]
-    functions: Vec<InventoryFunction>,
+/// The parts of a function's configuration that the Lambda runtime and platform act on with the
+/// execution role (see `data/runtime-requirements.tsv`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FunctionConfig {
+    /// `LoggingConfig.LogGroup`, when not the default `/aws/lambda/NAME`.
+    pub log_group: Option<String>,
+    /// `DeadLetterConfig.TargetArn`.
+    pub dead_letter: Option<String>,
+    /// `VpcConfig.SubnetIds` and `VpcConfig.SecurityGroupIds`.
+    pub subnets: Vec<String>,
+    pub security_groups: Vec<String>,
+    /// `TracingConfig.Mode` is `Active`.
+    pub tracing_active: bool,
+    /// `FileSystemConfigs[].Arn`: EFS access points.
+    pub file_systems: Vec<String>,
+    /// `KMSKeyArn`: the key of the environment variables.
+    pub kms_key: Option<String>,
+    /// Event-source mappings of the function.
+    pub mappings: Vec<EventSourceMapping>,
+    /// Asynchronous-invocation destinations: (`OnSuccess` or `OnFailure`, ARN).
+    pub destinations: Vec<(String, String)>,
+    /// A configuration object of the function was read (not only a mapping or an invoke
+    /// config naming it).
+    pub known: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventSourceMapping {
+    pub uuid: String,
+    pub source: Option<String>,
+    pub on_failure: Option<String>,
+}
+
+/// A function inventory file that cannot be read as one of the shapes `--functions` takes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ShapeError(pub String);
+
+const SHAPES: &str = "`aws lambda list-functions`, `get-function`, `get-function-configuration`, `list-event-source-mappings`, `get-event-source-mapping`, `list-function-event-invoke-configs` or `get-function-event-invoke-config` output";
+
+fn s(v: &serde_json::Value, k: &str) -> Option<String> {
+    v.get(k)
+        .and_then(|x| x.as_str())
+        .filter(|x| !x.is_empty())
+        .map(str::to_string)
+}
+
+fn strings(v: Option<&serde_json::Value>) -> Vec<String> {
+    v.and_then(|x| x.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 impl Inventory {
-    /// Parses `aws lambda list-functions` output (one document, or several concatenated pages).
-    pub fn parse(text: &str) -> Result<Inventory, serde_json::Error> {
+    /// Parses `aws lambda list-functions` output (one document, or several concatenated pages),
+    /// or any other shape [`Inventory::read`] takes.
+    pub fn parse(text: &str) -> Result<Inventory, ShapeError> {
         let mut inv = Inventory::default();
-        for page in serde_json::Deserializer::from_str(text).into_iter::<ListFunctions>() {
-            for f in page?.functions {
-                inv.functions.insert(f.name.clone(), f);
+        inv.read(text)?;
+        Ok(inv)
+    }
+
+    /// Adds what one file holds, recognized by its shape (see [`SHAPES`]); several documents
+    /// (pages) may follow each other.
+    pub fn read(&mut self, text: &str) -> Result<(), ShapeError> {
+        let mut any = false;
+        for doc in serde_json::Deserializer::from_str(text).into_iter::<serde_json::Value>() {
+            let doc = doc.map_err(|e| ShapeError(crate::diag::serde_reason(&e)))?;
+            self.read_value(&doc)?;
+            any = true;
+        }
+        if any {
+            Ok(())
+        } else {
+            Err(ShapeError(format!("empty; expected {SHAPES}")))
+        }
+    }
+
+    fn read_value(&mut self, v: &serde_json::Value) -> Result<(), ShapeError> {
+        let Some(obj) = v.as_object() else {
+            return Err(ShapeError(format!("not a JSON object; expected {SHAPES}")));
+        };
+        if let Some(fs) = obj.get("Functions") {
+            let fs = fs
+                .as_array()
+                .ok_or_else(|| ShapeError("`Functions` is not an array".into()))?;
+            for f in fs {
+                self.add_configuration(f)?;
+            }
+        } else if let Some(c) = obj.get("Configuration") {
+            self.add_configuration(c)?;
+        } else if obj.contains_key("FunctionName") && !obj.contains_key("UUID") {
+            self.add_configuration(v)?;
+        } else if let Some(ms) = obj.get("EventSourceMappings") {
+            let ms = ms
+                .as_array()
+                .ok_or_else(|| ShapeError("`EventSourceMappings` is not an array".into()))?;
+            for m in ms {
+                self.add_mapping(m)?;
+            }
+        } else if obj.contains_key("UUID") {
+            self.add_mapping(v)?;
+        } else if let Some(cs) = obj.get("FunctionEventInvokeConfigs") {
+            let cs = cs
+                .as_array()
+                .ok_or_else(|| ShapeError("`FunctionEventInvokeConfigs` is not an array".into()))?;
+            for c in cs {
+                self.add_invoke_config(c)?;
+            }
+        } else if obj.contains_key("FunctionArn") && obj.contains_key("DestinationConfig") {
+            self.add_invoke_config(v)?;
+        } else {
+            return Err(ShapeError(format!(
+                "an object with none of `Functions`, `Configuration`, `FunctionName`, `EventSourceMappings`, `UUID`, `FunctionEventInvokeConfigs`; expected {SHAPES}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// The entry of the function a name or ARN names, made when new.
+    fn entry(&mut self, name_or_arn: &str) -> &mut InventoryFunction {
+        let name = function_name_of(name_or_arn).to_string();
+        let f = self
+            .functions
+            .entry(name.clone())
+            .or_insert_with(|| InventoryFunction {
+                name,
+                ..InventoryFunction::default()
+            });
+        if f.arn.is_none() && name_or_arn.starts_with("arn:") {
+            // without the qualifier (`:live`, `:3`)
+            let base = match name_or_arn.split_once(":function:") {
+                Some((head, rest)) => format!("{head}:function:{}", function_name_of(rest)),
+                None => name_or_arn.to_string(),
+            };
+            f.arn = Some(base);
+        }
+        f
+    }
+
+    /// One function's configuration (`list-functions`' `Functions[]`, `get-function`'s
+    /// `Configuration`, `get-function-configuration`).
+    fn add_configuration(&mut self, c: &serde_json::Value) -> Result<(), ShapeError> {
+        let name = s(c, "FunctionName")
+            .or_else(|| s(c, "FunctionArn"))
+            .ok_or_else(|| ShapeError("a function without `FunctionName`".into()))?;
+        let arn = s(c, "FunctionArn");
+        let role = s(c, "Role");
+        let f = self.entry(arn.as_deref().unwrap_or(&name));
+        if f.name != function_name_of(&name) {
+            return Err(ShapeError(format!(
+                "`FunctionName` `{name}` and `FunctionArn` disagree"
+            )));
+        }
+        if role.is_some() {
+            f.role = role;
+        }
+        let cfg = &mut f.config;
+        cfg.known = true;
+        if let Some(g) = c.get("LoggingConfig").and_then(|l| s(l, "LogGroup")) {
+            cfg.log_group = Some(g);
+        }
+        if let Some(t) = c.get("DeadLetterConfig").and_then(|d| s(d, "TargetArn")) {
+            cfg.dead_letter = Some(t);
+        }
+        if let Some(vpc) = c.get("VpcConfig") {
+            cfg.subnets = strings(vpc.get("SubnetIds"));
+            cfg.security_groups = strings(vpc.get("SecurityGroupIds"));
+        }
+        cfg.tracing_active |= c
+            .get("TracingConfig")
+            .and_then(|t| s(t, "Mode"))
+            .is_some_and(|m| m.eq_ignore_ascii_case("Active"));
+        if let Some(fsc) = c.get("FileSystemConfigs").and_then(|x| x.as_array()) {
+            cfg.file_systems = fsc.iter().filter_map(|x| s(x, "Arn")).collect();
+        }
+        if let Some(k) = s(c, "KMSKeyArn") {
+            cfg.kms_key = Some(k);
+        }
+        Ok(())
+    }
+
+    /// One event-source mapping (`list-event-source-mappings`' `EventSourceMappings[]`,
+    /// `get-event-source-mapping`).
+    fn add_mapping(&mut self, m: &serde_json::Value) -> Result<(), ShapeError> {
+        let function = s(m, "FunctionArn")
+            .ok_or_else(|| ShapeError("an event-source mapping without `FunctionArn`".into()))?;
+        let mapping = EventSourceMapping {
+            uuid: s(m, "UUID").unwrap_or_default(),
+            source: s(m, "EventSourceArn"),
+            on_failure: m
+                .get("DestinationConfig")
+                .and_then(|d| d.get("OnFailure"))
+                .and_then(|o| s(o, "Destination")),
+        };
+        let f = self.entry(&function);
+        if !f.config.mappings.contains(&mapping) {
+            f.config.mappings.push(mapping);
+        }
+        Ok(())
+    }
+
+    /// One asynchronous-invocation configuration (`list-function-event-invoke-configs`' entries,
+    /// `get-function-event-invoke-config`).
+    fn add_invoke_config(&mut self, c: &serde_json::Value) -> Result<(), ShapeError> {
+        let function = s(c, "FunctionArn")
+            .ok_or_else(|| ShapeError("an event invoke config without `FunctionArn`".into()))?;
+        let f = self.entry(&function);
+        for on in ["OnSuccess", "OnFailure"] {
+            if let Some(d) = c
+                .get("DestinationConfig")
+                .and_then(|d| d.get(on))
+                .and_then(|o| s(o, "Destination"))
+            {
+                let pair = (on.to_string(), d);
+                if !f.config.destinations.contains(&pair) {
+                    f.config.destinations.push(pair);
+                }
             }
         }
-        Ok(inv)
+        Ok(())
     }
 
     /// Does the inventory say this session of this role is the function?

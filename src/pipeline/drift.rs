@@ -101,6 +101,7 @@ pub fn drift(opts: &ReadOptions, inputs: &DriftInputs) -> Result<DriftRun, Error
                     name: f.to_string(),
                     arn: None,
                     role: Some(role.clone()),
+                    ..InventoryFunction::default()
                 });
         }
     }

@@ -36,7 +36,7 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    #[error("`{path}` is not `aws lambda list-functions` output: {reason}")]
+    #[error("`{path}` is not a function inventory: {reason}")]
     InventoryShape { path: String, reason: String },
     #[error(transparent)]
     Current(#[from] crate::policy::current::LoadError),

@@ -64,8 +64,9 @@ pub struct ReadOptions {
     pub regions: Vec<String>,
     /// Principal name globs to keep (all when empty).
     pub principals: Vec<String>,
-    /// The function inventory (`--functions`); ListFunctions by default when reading AWS.
-    pub functions: Option<Location>,
+    /// The function inventory and configuration (`--functions`, repeatable: files of the shapes
+    /// [`Inventory::read`] takes, or AWS); ListFunctions by default when reading AWS.
+    pub functions: Vec<Location>,
     pub threads: Option<usize>,
     pub max_file_size: u64,
     /// How far resources may be folded as they are read (and keys cut in Athena's SQL): the
@@ -89,7 +90,7 @@ impl Default for ReadOptions {
             accounts: Vec::new(),
             regions: Vec::new(),
             principals: Vec::new(),
-            functions: None,
+            functions: Vec::new(),
             threads: None,
             max_file_size: crate::source::DEFAULT_MAX_FILE_SIZE,
             key_level: GeneralizeLevel::Exact,
@@ -149,7 +150,7 @@ impl ReadOptions {
     /// Do these options (or the command's own, `also`, such as `--current live`) need a
     /// connection to AWS?
     pub fn needs_aws(&self, also: bool) -> bool {
-        also || self.reads_aws_trail() || self.functions.as_ref().is_some_and(Location::is_live)
+        also || self.reads_aws_trail() || self.functions.iter().any(Location::is_live)
     }
 
     /// The Athena query these options ask for, `None` without `--athena`.
@@ -177,29 +178,32 @@ pub fn connect(opts: &Connect) -> Result<Live, Error> {
     Live::connect(opts).map_err(Error::from)
 }
 
-/// The function inventory: `--functions FILE`, or ListFunctions when live (the default when
-/// the trail itself is read from AWS).
+/// The function inventory and configuration: every `--functions` (files of any shape
+/// [`Inventory::read`] takes, merged; `live` for ListFunctions, ListEventSourceMappings and
+/// ListFunctionEventInvokeConfigs), or the live calls by default when the trail itself is read
+/// from AWS.
 pub fn inventory(opts: &ReadOptions, live: Option<&Live>) -> Result<Inventory, Error> {
-    match (&opts.functions, live) {
-        (Some(Location::Path(path)), _) => {
+    let mut inv = Inventory::default();
+    let live_default = opts.functions.is_empty() && opts.reads_aws_trail();
+    for from in &opts.functions {
+        if let Location::Path(path) = from {
             let text = std::fs::read_to_string(path).map_err(|source| Error::Inventory {
                 path: path.display().to_string(),
                 source,
             })?;
-            Inventory::parse(&text).map_err(|e| Error::InventoryShape {
+            inv.read(&text).map_err(|e| Error::InventoryShape {
                 path: path.display().to_string(),
-                reason: crate::diag::serde_reason(&e),
-            })
+                reason: e.to_string(),
+            })?;
         }
-        (Some(Location::Live), Some(live)) => {
-            crate::source::live::lambda::inventory(live).map_err(Error::from)
-        }
-        (None, Some(live)) if opts.reads_aws_trail() => {
-            crate::source::live::lambda::inventory(live).map_err(Error::from)
-        }
-        (Some(Location::Live), None) => Err(Error::NoConnection("--functions live")),
-        _ => Ok(Inventory::default()),
     }
+    if live_default || opts.functions.iter().any(Location::is_live) {
+        let Some(live) = live else {
+            return Err(Error::NoConnection("--functions live"));
+        };
+        crate::source::live::lambda::add_inventory(live, &mut inv)?;
+    }
+    Ok(inv)
 }
 
 /// Loads `--current`: a file or folder, or GetAccountAuthorizationDetails.

@@ -6,8 +6,14 @@ use crate::identity::{Inventory, InventoryFunction};
 
 /// Lists every function in every region of `live` (all pages).
 pub fn inventory(live: &Live) -> Result<Inventory, AwsError> {
+    let mut inv = Inventory::default();
+    add_inventory(live, &mut inv)?;
+    Ok(inv)
+}
+
+/// Adds every function of every region of `live` to `inv` (all pages).
+pub fn add_inventory(live: &Live, inv: &mut Inventory) -> Result<(), AwsError> {
     live.runtime.block_on(async {
-        let mut inv = Inventory::default();
         for region in &live.regions {
             let client = aws_sdk_lambda::Client::new(&live.config_for(region));
             let mut marker: Option<String> = None;
@@ -37,6 +43,7 @@ pub fn inventory(live: &Live) -> Result<Inventory, AwsError> {
                                     name: name.to_string(),
                                     arn: f.function_arn().map(str::to_string),
                                     role,
+                                    ..InventoryFunction::default()
                                 },
                             );
                         }
@@ -51,6 +58,6 @@ pub fn inventory(live: &Live) -> Result<Inventory, AwsError> {
                 }
             }
         }
-        Ok(inv)
+        Ok(())
     })
 }
