@@ -22,6 +22,7 @@ pub mod pipeline;
 pub mod policy;
 pub mod record;
 pub mod report;
+pub mod runtime;
 pub mod source;
 pub mod synth;
 pub mod trailgen;

@@ -80,6 +80,11 @@ pub struct SynthArgs {
     /// window did not see, carried into the proposal marked `Kept`.
     #[arg(long, value_name = "FILE", help_heading = "Policy")]
     pub keep: Option<PathBuf>,
+
+    /// Leave out what the Lambda runtime needs (logs, event-source polling, dead-letter queue,
+    /// destinations, network interfaces, tracing, file systems, the environment's key).
+    #[arg(long, help_heading = "Policy")]
+    pub no_runtime: bool,
 }
 
 impl SynthArgs {
@@ -94,6 +99,8 @@ impl SynthArgs {
             },
             shared_role: self.shared_role,
             keep: self.keep.clone(),
+            runtime: !self.no_runtime,
+            functions_under_roles: false,
         }
     }
 
@@ -119,6 +126,12 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     );
     let current = args.synth.load_current(live.as_ref())?;
     let out = pipeline::generate(&analysis, &args.synth.settings(), current.as_ref())?;
+    // what loading `--current` and synthesis added to what reading reported (already printed)
+    let added = out
+        .diagnostics
+        .get(analysis.diagnostics.len()..)
+        .unwrap_or_default();
+    eprint!("{}", report::diagnostics_text(added));
     if let Some(dir) = &args.out {
         pipeline::write_policies(dir, &out.principals)?;
     }

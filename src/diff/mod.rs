@@ -266,6 +266,7 @@ pub fn unobservable(
                     .collect(),
                 label: "Unobservable".to_string(),
                 reason: e.reason.clone().unwrap_or_default(),
+                ..Default::default()
             })
             .filter(|c| !c.resources.is_empty())
             .collect();

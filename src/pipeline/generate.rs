@@ -12,8 +12,8 @@ use crate::graph::AccessGraph;
 use crate::identity::PrincipalKind;
 use crate::policy::current::CurrentPolicies;
 use crate::report::{self, GENERATE_SCHEMA, GenerateOutput, PrincipalOut, Summary};
-use crate::synth::SynthOptions;
 use crate::synth::carry::Carry;
+use crate::synth::{Carried, RuntimeEvidence, SynthOptions};
 use crate::usage::{PrincipalId, PrincipalUsage};
 
 /// What to do with functions that share a role.
@@ -28,12 +28,104 @@ pub enum SharedRole {
 }
 
 /// Options of synthesis, shared by `generate`, `pr` and `explain`.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct SynthSettings {
     pub options: SynthOptions,
     pub shared_role: SharedRole,
     /// A keep-list of permissions to carry although the window did not show them.
     pub keep: Option<PathBuf>,
+    /// Grant what the Lambda runtime needs from each function's configuration
+    /// ([`crate::runtime`]); `--no-runtime` turns it off.
+    pub runtime: bool,
+    /// The usage holds each shared role's functions under the role (`pr`'s per-file grouping;
+    /// `--shared-role scope` implies it): a role's policy carries its functions' runtime grants.
+    pub functions_under_roles: bool,
+}
+
+impl Default for SynthSettings {
+    fn default() -> Self {
+        SynthSettings {
+            options: SynthOptions::default(),
+            shared_role: SharedRole::default(),
+            keep: None,
+            runtime: true,
+            functions_under_roles: false,
+        }
+    }
+}
+
+/// The grants the Lambda runtime needs for the functions whose policy `id` is: the function
+/// itself, or (when functions sit under their role) each function of the role. A grant made from
+/// the execution environment is conditioned on the function's ARN when the role holds several
+/// functions, so that no function gets another's; what Lambda's platform does is not (its calls
+/// carry no `lambda:SourceFunctionArn`), and is still only the function's own mapping, queue or
+/// destination.
+fn runtime_grants(
+    id: &PrincipalId,
+    p: &PrincipalUsage,
+    analysis: &Analysis,
+    under_roles: bool,
+) -> Vec<Carried> {
+    let functions: Vec<&str> = match id.kind {
+        PrincipalKind::Function => vec![id.name.as_str()],
+        PrincipalKind::Role if under_roles => p.functions.iter().map(String::as_str).collect(),
+        _ => return Vec::new(),
+    };
+    let scoped = id.kind == PrincipalKind::Role && functions.len() > 1;
+    let mut out = Vec::new();
+    for name in functions {
+        let known = analysis.inventory.functions.get(name);
+        let fn_arn = known.and_then(|f| f.arn.clone()).or_else(|| {
+            analysis
+                .usage
+                .principals
+                .iter()
+                .find(|(o, _)| o.kind == PrincipalKind::Function && o.name == name)
+                .and_then(|(_, q)| q.arn.clone())
+                .or_else(|| {
+                    (id.kind == PrincipalKind::Function)
+                        .then(|| p.arn.clone())
+                        .flatten()
+                })
+        });
+        let reqs = crate::runtime::requirements(&crate::runtime::Function {
+            name,
+            arn: fn_arn.as_deref(),
+            account: &id.account,
+            config: known.map(|f| &f.config),
+        });
+        for r in reqs {
+            let mut condition = r.condition.clone();
+            if scoped && r.in_environment {
+                if let Some(arn) = &fn_arn {
+                    crate::model::add_condition(
+                        &mut condition,
+                        "ArnEquals",
+                        crate::synth::scope::SOURCE_FUNCTION_ARN,
+                        crate::wildcard::escape(arn).into_owned(),
+                    );
+                }
+            }
+            for action in &r.actions {
+                out.push(Carried {
+                    action: action.clone(),
+                    resources: vec![r.resource.clone()],
+                    label: crate::synth::RUNTIME.to_string(),
+                    reason: format!("the Lambda runtime needs it ({}: {})", r.field, r.source),
+                    condition: condition.clone(),
+                    evidence: Some(RuntimeEvidence {
+                        kind: "runtime",
+                        field: r.field.clone(),
+                        function: name.to_string(),
+                        source: r.source.clone(),
+                    }),
+                });
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// `--current`, loaded once, with what loading it reported.
@@ -54,6 +146,34 @@ impl Current {
             policies,
             diagnostics,
         })
+    }
+}
+
+/// What the output says of the runtime grants: that they are off, or what they could not know.
+fn runtime_notes(analysis: &Analysis, settings: &SynthSettings, diagnostics: &mut Vec<Diagnostic>) {
+    let has_functions = analysis
+        .usage
+        .principals
+        .keys()
+        .any(|id| id.kind == PrincipalKind::Function);
+    if !has_functions {
+        return;
+    }
+    if !settings.runtime {
+        diagnostics.push(Diagnostic::note(
+            "--no-runtime",
+            "runtime requirements are off: no function's policy grants its logs, event-source polling, dead-letter queue, destinations, network interfaces, tracing or file systems; applied as they are, the policies may stop functions from logging or from receiving events",
+        ));
+    } else if analysis
+        .inventory
+        .functions
+        .values()
+        .all(|f| !f.config.known)
+    {
+        diagnostics.push(Diagnostic::note(
+            "--functions",
+            "no function configuration was read: each function is granted its default log group only; give `--functions` list-functions and list-event-source-mappings output (or `live`) for its event sources, dead-letter queue, destinations, VPC, tracing, file systems and key",
+        ));
     }
 }
 
@@ -101,6 +221,8 @@ pub fn generate(
         diagnostics.extend(c.diagnostics.iter().cloned());
     }
     let carried = carry(settings, current, usage, catalog)?;
+    let under_roles = settings.functions_under_roles || settings.shared_role == SharedRole::Scope;
+    runtime_notes(analysis, settings, &mut diagnostics);
     let opts = &settings.options;
     // every principal that runs as a role, once (a trail can hold many thousands of
     // principals): its functions share the role, and their policies all land on it, so one
@@ -111,7 +233,10 @@ pub fn generate(
     // depend on the thread count. The graph is built meanwhile.
     let entries: Vec<_> = usage.principals.iter().collect();
     let one = |(id, p): (&PrincipalId, &PrincipalUsage)| -> Result<PrincipalOut, Error> {
-        let carry = carried.for_principal(id, p);
+        let mut carry = carried.for_principal(id, p);
+        if settings.runtime {
+            carry.extend(runtime_grants(id, p, analysis, under_roles));
+        }
         let owner = id.owner(p);
         let siblings = || {
             owner

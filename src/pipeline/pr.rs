@@ -47,11 +47,13 @@ pub fn pull_request(
 ) -> Result<PullRequest, Error> {
     let grouped = Analysis {
         usage: per_file(&analysis.usage),
+        inventory: analysis.inventory.clone(),
         stats: analysis.stats.clone(),
         diagnostics: analysis.diagnostics.clone(),
     };
     let settings = SynthSettings {
         shared_role: SharedRole::Split,
+        functions_under_roles: true,
         ..settings.clone()
     };
     let proposed = super::generate(&grouped, &settings, Some(current))?;

@@ -104,6 +104,8 @@ impl Default for ReadOptions {
 /// What reading produced.
 pub struct Analysis {
     pub usage: Usage,
+    /// The functions and their configuration (`--functions`, or live).
+    pub inventory: Inventory,
     pub stats: Stats,
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -246,6 +248,7 @@ pub fn analyze(opts: &ReadOptions, live: Option<&Live>) -> Result<Analysis, Erro
     note_unusable_keys(&usage, &mut diagnostics);
     Ok(Analysis {
         usage,
+        inventory,
         stats,
         diagnostics,
     })

@@ -211,7 +211,7 @@ pub fn generate_text(out: &GenerateOutput) -> String {
                 t(g.examples.first().map(String::as_str).unwrap_or(""))
             );
         }
-        for c in &p.carried {
+        for c in p.carried.iter().filter(|c| c.evidence.is_none()) {
             let _ = writeln!(
                 s,
                 "  kept ({}): `{}` on `{}`: {}",
@@ -221,6 +221,7 @@ pub fn generate_text(out: &GenerateOutput) -> String {
                 t(&c.reason)
             );
         }
+        s.push_str(&runtime_lines(&p.carried));
         for n in p.notes.iter().chain(p.advice.iter()) {
             let _ = writeln!(s, "  note: {}", t(n));
         }
@@ -390,6 +391,35 @@ pub fn no_input_text(stats: &Stats) -> String {
     format!(
         "error: no usable CloudTrail record was read, so no policy can be concluded\nhelp: {help}\n"
     )
+}
+
+/// The runtime grants of a proposal, one line per resource and configuration field:
+/// `runtime: `logs:CreateLogStream`, `logs:PutLogEvents` on `…`: LoggingConfig.LogGroup
+/// (AWSLambdaBasicExecutionRole)`.
+pub fn runtime_lines(carried: &[Carried]) -> String {
+    let mut groups: BTreeMap<(&str, &[String], &str, &str), Vec<&str>> = BTreeMap::new();
+    for c in carried {
+        if let Some(e) = &c.evidence {
+            let source = e.source.split(';').next().unwrap_or("");
+            groups
+                .entry((e.function.as_str(), &c.resources, e.field.as_str(), source))
+                .or_default()
+                .push(&c.action);
+        }
+    }
+    let mut s = String::new();
+    for ((function, resources, field, source), actions) in groups {
+        let _ = writeln!(
+            s,
+            "  runtime ({}): `{}` on `{}`: {} ({})",
+            t(function),
+            t(&actions.join("`, `")),
+            t(&resources.join("`, `")),
+            t(field),
+            t(source)
+        );
+    }
+    s
 }
 
 /// Diagnostics for stderr, one per line, at most ten of each message: a directory of 100,000

@@ -112,6 +112,7 @@ impl Carry {
                     resources: vec![k.resource.clone()],
                     label: "Kept".to_string(),
                     reason: k.reason.clone(),
+                    ..Carried::default()
                 });
             }
         }

@@ -98,16 +98,39 @@ impl SynthOptions {
     }
 }
 
-/// A grant carried over although the trail does not show it used: unobservable, or on the
-/// keep-list.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+/// A grant carried over although the trail does not show it used: unobservable, on the
+/// keep-list, or required by the Lambda runtime.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Carried {
     pub action: String,
     pub resources: Vec<String>,
-    /// `Unobservable` or `Kept`: the Sid suffix.
+    /// `Unobservable`, `Kept` or `Runtime`: the Sid suffix.
     pub label: String,
     pub reason: String,
+    /// The condition the grant carries (a runtime grant of one function on a shared role:
+    /// `lambda:SourceFunctionArn`).
+    #[serde(skip_serializing_if = "Conditions::is_empty")]
+    pub condition: Conditions,
+    /// For a runtime grant: the evidence, the configuration that implies it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<RuntimeEvidence>,
 }
+
+/// Why a runtime grant is there: `{"kind": "runtime", "field": "LoggingConfig.LogGroup", …}`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct RuntimeEvidence {
+    /// Always `runtime`.
+    pub kind: &'static str,
+    /// The configuration field that implies the grant.
+    pub field: String,
+    /// The function it is for.
+    pub function: String,
+    /// Where the requirement comes from (a managed policy, a developer guide page).
+    pub source: String,
+}
+
+/// The label of grants the Lambda runtime needs.
+pub const RUNTIME: &str = "Runtime";
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Proposal {
@@ -499,6 +522,32 @@ pub fn synthesize(grants: &Grants, catalog: &Catalog) -> PolicyDocument {
     }
 }
 
+/// The grants without those a runtime grant already allows as they are (the function's own
+/// `logs:CreateLogStream` calls under its log group's runtime statement), so the policy does not
+/// say the same twice; `None` when there are none.
+fn covered_by_runtime(grants: &Grants, carried: &[Carried]) -> Option<Grants> {
+    let runtime: Vec<&Carried> = carried.iter().filter(|c| c.label == RUNTIME).collect();
+    let covers = |(action, resource): &crate::usage::GrantKey, ev: &crate::usage::Evidence| {
+        runtime.iter().any(|c| {
+            c.action.eq_ignore_ascii_case(action)
+                && (c.condition.is_empty() || ev.grant_conditions() == Some(&c.condition))
+                && c.resources
+                    .iter()
+                    .any(|r| crate::wildcard::matches(r, resource, false))
+        })
+    };
+    if runtime.is_empty() || !grants.iter().any(|(k, e)| covers(k, e)) {
+        return None;
+    }
+    Some(
+        grants
+            .iter()
+            .filter(|(k, e)| !covers(k, e))
+            .map(|(k, e)| (k.clone(), e.clone()))
+            .collect(),
+    )
+}
+
 /// Builds the proposal: statements, carried grants, and the size limits enforced. `denied`
 /// holds the principal's denied calls: no statement of the proposal allows one (unless the
 /// same call was also allowed), whatever the generalization, compaction or carried grants.
@@ -509,6 +558,8 @@ pub fn propose(
     catalog: &Catalog,
     opts: &SynthOptions,
 ) -> Result<Proposal, SynthError> {
+    let covered = covered_by_runtime(grants, carried);
+    let grants = covered.as_ref().unwrap_or(grants);
     let mut notes = Vec::new();
     let mut compact = opts.compact;
     let mut bound = opts.max_prefixes;
@@ -528,7 +579,7 @@ pub fn propose(
             .filter_map(|s| s.sid.clone())
             .map(|s| (s, 1))
             .collect();
-        for c in carried {
+        for c in carried.iter().filter(|c| c.label != RUNTIME) {
             let sid = format!(
                 "{}{}",
                 sid_for(
@@ -549,7 +600,35 @@ pub fn propose(
                     not_principal: None,
                     action: Matcher::Is(vec![c.action.clone()]),
                     resource: Matcher::Is(c.resources.clone()),
-                    condition: Conditions::new(),
+                    condition: c.condition.clone(),
+                }),
+            ));
+        }
+        // runtime grants: one statement per (resources, condition), never generalized
+        let mut runtime: BTreeMap<(&[String], &Conditions), BTreeSet<&str>> = BTreeMap::new();
+        for c in carried.iter().filter(|c| c.label == RUNTIME) {
+            runtime
+                .entry((&c.resources, &c.condition))
+                .or_default()
+                .insert(&c.action);
+        }
+        for ((resources, condition), actions) in runtime {
+            let actions: Vec<String> = actions.into_iter().map(str::to_string).collect();
+            let sid = format!(
+                "{}{RUNTIME}",
+                sid_for(&actions, resources, condition, catalog)
+            );
+            stmts.push(unique_sid(
+                &mut used,
+                sid,
+                Some(Statement {
+                    sid: None,
+                    effect: Effect::Allow,
+                    principal: None,
+                    not_principal: None,
+                    action: Matcher::Is(actions),
+                    resource: Matcher::Is(resources.to_vec()),
+                    condition: condition.clone(),
                 }),
             ));
         }
