@@ -70,6 +70,8 @@ struct Account {
     key: String,
     secret: String,
     token: String,
+    /// What the fixture created (queue and stream ARNs, event-source mappings).
+    created: Value,
 }
 
 impl Emulator {
@@ -103,6 +105,7 @@ impl Emulator {
             key: c["AccessKeyId"].as_str().unwrap().to_string(),
             secret: c["SecretAccessKey"].as_str().unwrap().to_string(),
             token: c["SessionToken"].as_str().unwrap().to_string(),
+            created: c["Created"].clone(),
         }
     }
 
@@ -1138,5 +1141,202 @@ fn athena_push_down_gives_the_local_policies() {
         stats["athena"]["result_pages"].as_u64().unwrap() >= 2,
         "paged: {}",
         stats["athena"]
+    );
+}
+
+/// `--functions live` reads each function's configuration (ListFunctions), its event-source
+/// mappings (ListEventSourceMappings) and its destinations (ListFunctionEventInvokeConfigs), all
+/// pages, into what the same calls' CLI output read with `--functions FILE` gives.
+#[test]
+fn functions_live_reads_configuration_mappings_and_destinations() {
+    let Some(em) = emulator() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let cli_output = tmp.path().join("lambda.json");
+    let kms = "arn:aws:kms:us-east-1:111122223333:key/tightrole-test";
+    let acct = em.setup(json!({
+        "region": "us-east-1",
+        "queues": ["orders", "orders-dlq", "failed", "succeeded", "clicks-failed"],
+        "streams": ["clicks"],
+        "functions": [
+            {"name": "worker", "role": "worker-role", "config": {
+                "DeadLetterConfig": {"TargetArn": "queue:orders-dlq"},
+                "TracingConfig": {"Mode": "Active"},
+                "LoggingConfig": {"LogFormat": "JSON", "LogGroup": "/custom/worker"},
+                "KMSKeyArn": kms,
+            }},
+            {"name": "plain", "role": "worker-role"},
+        ],
+        "mappings": [
+            {"function": "worker", "source": "queue:orders"},
+            {"function": "worker", "source": "stream:clicks", "on_failure": "queue:clicks-failed", "starting_position": "LATEST"},
+        ],
+        "invoke_configs": [
+            {"function": "worker", "on_success": "queue:succeeded", "on_failure": "queue:failed"},
+        ],
+        "inventory_out": cli_output,
+    }));
+    let queue = |name: &str| acct.created["queues"][name].as_str().unwrap().to_string();
+    let live = live_as(&em, &acct);
+    let inv = tightrole::source::live::lambda::inventory(&live).unwrap();
+    assert_eq!(
+        inv.functions.keys().collect::<Vec<_>>(),
+        ["plain", "worker"],
+        "{inv:?}"
+    );
+    let worker = &inv.functions["worker"];
+    assert_eq!(
+        worker.role.as_deref(),
+        Some(format!("arn:aws:iam::{}:role/worker-role", acct.id).as_str())
+    );
+    assert_eq!(
+        worker.arn.as_deref(),
+        Some(format!("arn:aws:lambda:us-east-1:{}:function:worker", acct.id).as_str())
+    );
+    let c = &worker.config;
+    assert!(c.known);
+    assert_eq!(c.dead_letter, Some(queue("orders-dlq")));
+    assert!(c.tracing_active);
+    assert_eq!(c.log_group.as_deref(), Some("/custom/worker"));
+    assert_eq!(c.kms_key.as_deref(), Some(kms));
+    assert!(c.subnets.is_empty() && c.security_groups.is_empty());
+    assert!(c.file_systems.is_empty());
+    // The mappings, with the UUIDs the emulator gave them.
+    let created = acct.created["mappings"].as_array().unwrap();
+    let mut mappings: Vec<(String, Option<String>, Option<String>)> = c
+        .mappings
+        .iter()
+        .map(|m| (m.uuid.clone(), m.source.clone(), m.on_failure.clone()))
+        .collect();
+    mappings.sort();
+    let mut expected: Vec<(String, Option<String>, Option<String>)> = created
+        .iter()
+        .map(|m| {
+            let source = m["source"].as_str().unwrap().to_string();
+            let on_failure = source.contains(":kinesis:").then(|| queue("clicks-failed"));
+            (
+                m["uuid"].as_str().unwrap().to_string(),
+                Some(source),
+                on_failure,
+            )
+        })
+        .collect();
+    expected.sort();
+    assert_eq!(mappings, expected);
+    assert!(expected.iter().any(|m| m.1 == Some(queue("orders"))));
+    assert_eq!(
+        c.destinations,
+        [
+            ("OnSuccess".to_string(), queue("succeeded")),
+            ("OnFailure".to_string(), queue("failed")),
+        ]
+    );
+    let plain = &inv.functions["plain"].config;
+    assert!(plain.known && !plain.tracing_active && plain.dead_letter.is_none());
+    assert!(plain.mappings.is_empty() && plain.destinations.is_empty());
+
+    // The same as the CLI's output of the same calls, read as `--functions FILE`.
+    let text = std::fs::read_to_string(&cli_output).unwrap();
+    let from_file = tightrole::identity::Inventory::parse(&text).unwrap();
+    assert_eq!(inv.functions, from_file.functions);
+
+    // Every page of each call: the emulator gives one item a page.
+    let calls = |part: &str| {
+        em.key_requests(&acct.key)
+            .iter()
+            .filter(|r| r["path"].as_str().unwrap().contains(part))
+            .count()
+    };
+    assert_eq!(
+        calls("/event-source-mappings"),
+        2,
+        "two mappings, two pages"
+    );
+    assert_eq!(calls("/functions/worker/event-invoke-config/list"), 1);
+    assert_eq!(calls("/functions/plain/event-invoke-config/list"), 1);
+
+    // A refused ListEventSourceMappings or ListFunctionEventInvokeConfigs fails like the others,
+    // naming its permission.
+    em.inject(json!([
+        {"access_key": acct.key, "method": "GET", "path_contains": "/event-source-mappings", "status": 403, "code": "AccessDeniedException", "times": 1},
+    ]));
+    let e = tightrole::source::live::lambda::inventory(&live).unwrap_err();
+    assert_eq!(
+        (e.kind, e.call, e.code.as_deref()),
+        (
+            AwsErrorKind::AccessDenied,
+            Call::ListEventSourceMappings,
+            Some("AccessDeniedException")
+        ),
+        "{e}"
+    );
+    assert!(
+        e.help()
+            .is_some_and(|h| h.contains("needs `lambda:ListEventSourceMappings` on `*`")),
+        "{:?}",
+        e.help()
+    );
+    em.inject(json!([
+        {"access_key": acct.key, "method": "GET", "path_contains": "/functions/worker/event-invoke-config/list", "status": 403, "code": "AccessDeniedException", "times": 1},
+    ]));
+    let e = tightrole::source::live::lambda::inventory(&live).unwrap_err();
+    assert_eq!(
+        (e.kind, e.call),
+        (
+            AwsErrorKind::AccessDenied,
+            Call::ListFunctionEventInvokeConfigs
+        ),
+        "{e}"
+    );
+    assert!(
+        e.help().is_some_and(|h| h.contains(&format!(
+            "needs `lambda:ListFunctionEventInvokeConfigs` on `arn:aws:lambda:us-east-1:{}:function:worker`",
+            acct.id
+        ))),
+        "{:?}",
+        e.help()
+    );
+    assert!(e.is_fatal());
+
+    // An endpoint without ListFunctionEventInvokeConfigs does not fail the run: no destinations.
+    em.inject(json!([
+        {"access_key": acct.key, "method": "GET", "path_contains": "/event-invoke-config/list", "status": 404, "code": "UnknownOperationException", "times": 2},
+    ]));
+    let without = tightrole::source::live::lambda::inventory(&live).unwrap();
+    let w = &without.functions["worker"].config;
+    assert!(w.destinations.is_empty(), "{w:?}");
+    assert_eq!(w.mappings, worker.config.mappings);
+    assert_eq!(w.dead_letter, worker.config.dead_letter);
+    let hit = em
+        .key_requests(&acct.key)
+        .into_iter()
+        .filter(|r| r["fault"] == "UnknownOperationException")
+        .count();
+    assert_eq!(hit, 2, "both functions' calls were answered 404");
+
+    // And the command line runs with it (the demo trail is in eu-west-1, the functions in
+    // us-east-1, the first region).
+    let out = em.run(
+        Some(&acct),
+        &[
+            "generate",
+            common::demo_trail().to_str().unwrap(),
+            "--functions",
+            "live",
+            "--region",
+            "us-east-1",
+            "--region",
+            "eu-west-1",
+            "--format",
+            "json",
+        ],
+    );
+    let g = json_of(&ok(&out));
+    assert_eq!(g["summary"]["records"], 2896);
+    assert!(
+        g["diagnostics"]
+            .to_string()
+            .contains("function `worker` (role worker-role) made no call"),
+        "{}",
+        g["diagnostics"]
     );
 }

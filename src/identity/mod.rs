@@ -374,6 +374,50 @@ pub struct FunctionConfig {
     pub known: bool,
 }
 
+/// What one function configuration (`list-functions`' `Functions[]`, `get-function`'s
+/// `Configuration`, ListFunctions' `FunctionConfiguration`) says, parsed; `None` for what it does
+/// not carry. [`FunctionConfig::apply`] adds it to what is known.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConfigurationFields {
+    /// `LoggingConfig.LogGroup`.
+    pub log_group: Option<String>,
+    /// `DeadLetterConfig.TargetArn`.
+    pub dead_letter: Option<String>,
+    /// `VpcConfig`, when present: (`SubnetIds`, `SecurityGroupIds`).
+    pub vpc: Option<(Vec<String>, Vec<String>)>,
+    /// `TracingConfig.Mode` is `Active`.
+    pub tracing_active: bool,
+    /// `FileSystemConfigs[].Arn`, when `FileSystemConfigs` is present.
+    pub file_systems: Option<Vec<String>>,
+    /// `KMSKeyArn`.
+    pub kms_key: Option<String>,
+}
+
+impl FunctionConfig {
+    /// Adds one configuration of the function: what it carries replaces what an earlier one
+    /// said (active tracing stays once seen), and the function is then `known`.
+    pub fn apply(&mut self, c: ConfigurationFields) {
+        self.known = true;
+        if c.log_group.is_some() {
+            self.log_group = c.log_group;
+        }
+        if c.dead_letter.is_some() {
+            self.dead_letter = c.dead_letter;
+        }
+        if let Some((subnets, security_groups)) = c.vpc {
+            self.subnets = subnets;
+            self.security_groups = security_groups;
+        }
+        self.tracing_active |= c.tracing_active;
+        if let Some(fs) = c.file_systems {
+            self.file_systems = fs;
+        }
+        if c.kms_key.is_some() {
+            self.kms_key = c.kms_key;
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EventSourceMapping {
     pub uuid: String,
@@ -471,8 +515,9 @@ impl Inventory {
         Ok(())
     }
 
-    /// The entry of the function a name or ARN names, made when new.
-    fn entry(&mut self, name_or_arn: &str) -> &mut InventoryFunction {
+    /// The entry of the function a name or ARN names (a qualified ARN is the function's), made
+    /// when new; a new ARN is kept without its qualifier.
+    pub fn entry(&mut self, name_or_arn: &str) -> &mut InventoryFunction {
         let name = function_name_of(name_or_arn).to_string();
         let f = self
             .functions
@@ -509,28 +554,25 @@ impl Inventory {
         if role.is_some() {
             f.role = role;
         }
-        let cfg = &mut f.config;
-        cfg.known = true;
-        if let Some(g) = c.get("LoggingConfig").and_then(|l| s(l, "LogGroup")) {
-            cfg.log_group = Some(g);
-        }
-        if let Some(t) = c.get("DeadLetterConfig").and_then(|d| s(d, "TargetArn")) {
-            cfg.dead_letter = Some(t);
-        }
-        if let Some(vpc) = c.get("VpcConfig") {
-            cfg.subnets = strings(vpc.get("SubnetIds"));
-            cfg.security_groups = strings(vpc.get("SecurityGroupIds"));
-        }
-        cfg.tracing_active |= c
-            .get("TracingConfig")
-            .and_then(|t| s(t, "Mode"))
-            .is_some_and(|m| m.eq_ignore_ascii_case("Active"));
-        if let Some(fsc) = c.get("FileSystemConfigs").and_then(|x| x.as_array()) {
-            cfg.file_systems = fsc.iter().filter_map(|x| s(x, "Arn")).collect();
-        }
-        if let Some(k) = s(c, "KMSKeyArn") {
-            cfg.kms_key = Some(k);
-        }
+        f.config.apply(ConfigurationFields {
+            log_group: c.get("LoggingConfig").and_then(|l| s(l, "LogGroup")),
+            dead_letter: c.get("DeadLetterConfig").and_then(|d| s(d, "TargetArn")),
+            vpc: c.get("VpcConfig").map(|vpc| {
+                (
+                    strings(vpc.get("SubnetIds")),
+                    strings(vpc.get("SecurityGroupIds")),
+                )
+            }),
+            tracing_active: c
+                .get("TracingConfig")
+                .and_then(|t| s(t, "Mode"))
+                .is_some_and(|m| m.eq_ignore_ascii_case("Active")),
+            file_systems: c
+                .get("FileSystemConfigs")
+                .and_then(|x| x.as_array())
+                .map(|fsc| fsc.iter().filter_map(|x| s(x, "Arn")).collect()),
+            kms_key: s(c, "KMSKeyArn"),
+        });
         Ok(())
     }
 
@@ -539,19 +581,35 @@ impl Inventory {
     fn add_mapping(&mut self, m: &serde_json::Value) -> Result<(), ShapeError> {
         let function = s(m, "FunctionArn")
             .ok_or_else(|| ShapeError("an event-source mapping without `FunctionArn`".into()))?;
-        let mapping = EventSourceMapping {
-            uuid: s(m, "UUID").unwrap_or_default(),
-            source: s(m, "EventSourceArn"),
-            on_failure: m
-                .get("DestinationConfig")
+        self.add_mapping_fields(
+            &function,
+            s(m, "UUID").unwrap_or_default(),
+            s(m, "EventSourceArn"),
+            m.get("DestinationConfig")
                 .and_then(|d| d.get("OnFailure"))
                 .and_then(|o| s(o, "Destination")),
+        );
+        Ok(())
+    }
+
+    /// One event-source mapping of the function `function_arn` names (its `UUID`,
+    /// `EventSourceArn` and `DestinationConfig.OnFailure.Destination`), once.
+    pub fn add_mapping_fields(
+        &mut self,
+        function_arn: &str,
+        uuid: String,
+        source: Option<String>,
+        on_failure: Option<String>,
+    ) {
+        let mapping = EventSourceMapping {
+            uuid,
+            source,
+            on_failure,
         };
-        let f = self.entry(&function);
+        let f = self.entry(function_arn);
         if !f.config.mappings.contains(&mapping) {
             f.config.mappings.push(mapping);
         }
-        Ok(())
     }
 
     /// One asynchronous-invocation configuration (`list-function-event-invoke-configs`' entries,
@@ -559,20 +617,33 @@ impl Inventory {
     fn add_invoke_config(&mut self, c: &serde_json::Value) -> Result<(), ShapeError> {
         let function = s(c, "FunctionArn")
             .ok_or_else(|| ShapeError("an event invoke config without `FunctionArn`".into()))?;
-        let f = self.entry(&function);
-        for on in ["OnSuccess", "OnFailure"] {
-            if let Some(d) = c
-                .get("DestinationConfig")
+        let [on_success, on_failure] = ["OnSuccess", "OnFailure"].map(|on| {
+            c.get("DestinationConfig")
                 .and_then(|d| d.get(on))
                 .and_then(|o| s(o, "Destination"))
-            {
+        });
+        self.add_destination_fields(&function, on_success, on_failure);
+        Ok(())
+    }
+
+    /// The asynchronous-invocation destinations of one event invoke config of the function
+    /// `function_arn` names (`DestinationConfig.OnSuccess.Destination` and
+    /// `DestinationConfig.OnFailure.Destination`), each once.
+    pub fn add_destination_fields(
+        &mut self,
+        function_arn: &str,
+        on_success: Option<String>,
+        on_failure: Option<String>,
+    ) {
+        let f = self.entry(function_arn);
+        for (on, d) in [("OnSuccess", on_success), ("OnFailure", on_failure)] {
+            if let Some(d) = d {
                 let pair = (on.to_string(), d);
                 if !f.config.destinations.contains(&pair) {
                     f.config.destinations.push(pair);
                 }
             }
         }
-        Ok(())
     }
 
     /// Does the inventory say this session of this role is the function?
@@ -662,5 +733,77 @@ mod tests {
         assert_eq!(role_name("arn:aws:iam::1:role/a/b/name"), "name");
         assert!(is_function_name("orders-api_v2"));
         assert!(!is_function_name("i-0abc/x") && !is_function_name(""));
+    }
+
+    #[test]
+    fn every_shape_of_the_cli_output_merges_into_one_configuration() {
+        let arn = "arn:aws:lambda:eu-west-1:1:function:f";
+        let mut inv = Inventory::default();
+        let docs = [
+            // list-event-source-mappings (a qualified ARN is the function's), before the function
+            r#"{"EventSourceMappings":[{"UUID":"u1","FunctionArn":"arn:aws:lambda:eu-west-1:1:function:f:live","EventSourceArn":"arn:aws:sqs:eu-west-1:1:q"}]}"#,
+            // get-event-source-mapping, twice: kept once
+            r#"{"UUID":"u2","FunctionArn":"arn:aws:lambda:eu-west-1:1:function:f","EventSourceArn":"arn:aws:kinesis:eu-west-1:1:stream/s","DestinationConfig":{"OnFailure":{"Destination":"arn:aws:sqs:eu-west-1:1:failed"}}}"#,
+            r#"{"UUID":"u2","FunctionArn":"arn:aws:lambda:eu-west-1:1:function:f","EventSourceArn":"arn:aws:kinesis:eu-west-1:1:stream/s","DestinationConfig":{"OnFailure":{"Destination":"arn:aws:sqs:eu-west-1:1:failed"}}}"#,
+            // list-functions
+            r#"{"Functions":[{"FunctionName":"f","FunctionArn":"arn:aws:lambda:eu-west-1:1:function:f","Role":"arn:aws:iam::1:role/r",
+               "LoggingConfig":{"LogGroup":"/custom/f"},"VpcConfig":{"SubnetIds":["subnet-1"],"SecurityGroupIds":["sg-1"]},
+               "TracingConfig":{"Mode":"Active"},"FileSystemConfigs":[{"Arn":"arn:aws:elasticfilesystem:eu-west-1:1:access-point/fsap-1"}]}]}"#,
+            // get-function: what it carries replaces, what it lacks stays; tracing stays active
+            r#"{"Configuration":{"FunctionName":"f","DeadLetterConfig":{"TargetArn":"arn:aws:sqs:eu-west-1:1:dlq"},"TracingConfig":{"Mode":"PassThrough"},"KMSKeyArn":"arn:aws:kms:eu-west-1:1:key/k"}}"#,
+            // get-function-configuration: an empty VpcConfig empties the VPC
+            r#"{"FunctionName":"f","VpcConfig":{"SubnetIds":[],"SecurityGroupIds":[]}}"#,
+            // list-function-event-invoke-configs and get-function-event-invoke-config
+            r#"{"FunctionEventInvokeConfigs":[{"FunctionArn":"arn:aws:lambda:eu-west-1:1:function:f:$LATEST","DestinationConfig":{"OnSuccess":{"Destination":"arn:aws:sqs:eu-west-1:1:ok"},"OnFailure":{}}}]}"#,
+            r#"{"FunctionArn":"arn:aws:lambda:eu-west-1:1:function:f","DestinationConfig":{"OnSuccess":{"Destination":"arn:aws:sqs:eu-west-1:1:ok"},"OnFailure":{"Destination":"arn:aws:sqs:eu-west-1:1:ko"}}}"#,
+        ];
+        for d in docs {
+            assert_eq!(inv.read(d), Ok(()), "{d}");
+        }
+        let s = |x: &str| Some(x.to_string());
+        let f = &inv.functions["f"];
+        assert_eq!(
+            (f.name.as_str(), f.arn.as_deref(), f.role.as_deref()),
+            ("f", Some(arn), Some("arn:aws:iam::1:role/r"))
+        );
+        assert_eq!(
+            f.config,
+            FunctionConfig {
+                log_group: s("/custom/f"),
+                dead_letter: s("arn:aws:sqs:eu-west-1:1:dlq"),
+                subnets: vec![],
+                security_groups: vec![],
+                tracing_active: true,
+                file_systems: vec![
+                    "arn:aws:elasticfilesystem:eu-west-1:1:access-point/fsap-1".to_string()
+                ],
+                kms_key: s("arn:aws:kms:eu-west-1:1:key/k"),
+                mappings: vec![
+                    EventSourceMapping {
+                        uuid: "u1".into(),
+                        source: s("arn:aws:sqs:eu-west-1:1:q"),
+                        on_failure: None,
+                    },
+                    EventSourceMapping {
+                        uuid: "u2".into(),
+                        source: s("arn:aws:kinesis:eu-west-1:1:stream/s"),
+                        on_failure: s("arn:aws:sqs:eu-west-1:1:failed"),
+                    },
+                ],
+                destinations: vec![
+                    ("OnSuccess".into(), "arn:aws:sqs:eu-west-1:1:ok".into()),
+                    ("OnFailure".into(), "arn:aws:sqs:eu-west-1:1:ko".into()),
+                ],
+                known: true,
+            }
+        );
+        // A mapping or an invoke config alone names a function without knowing it.
+        let only = Inventory::parse(
+            r#"{"UUID":"u","FunctionArn":"arn:aws:lambda:eu-west-1:1:function:g"}"#,
+        )
+        .unwrap_or_default();
+        assert!(!only.functions["g"].config.known);
+        assert!(Inventory::parse(r#"{"UUID":"u"}"#).is_err());
+        assert!(Inventory::parse(r#"{"FunctionEventInvokeConfigs":[{}]}"#).is_err());
     }
 }

@@ -1,7 +1,8 @@
 """Sets up one isolated account in the emulator for a test of tightrole's live sources.
 
 Reads a JSON spec on stdin and prints credentials for the account as JSON (a session of its own,
-not the one that did the setup). The spec:
+not the one that did the setup), with what was created under `Created` (queue and stream ARNs,
+event-source mappings). The spec:
 
   endpoint        the emulator's URL
   account         a fresh 12-digit account; AssumeRole into it isolates the test
@@ -12,7 +13,16 @@ not the one that did the setup). The spec:
   bucket          a bucket to create, with `out`'s files uploaded under the same relative keys
   policies        a folder of ROLE.json policy files: a role per file, with the file as its
                   inline policy `current`
-  functions       [{"name", "role"}]: Lambda functions to create (the role is a role name)
+  queues          SQS queue names to create (before the functions)
+  streams         Kinesis stream names to create (one shard each)
+  functions       [{"name", "role", "config"}]: Lambda functions to create (the role is a role
+                  name); `config` is added to CreateFunction's parameters as it is (after
+                  `resolve`), e.g. {"DeadLetterConfig": {"TargetArn": "queue:dlq"}}
+  mappings        [{"function", "source", "on_failure", "starting_position"}]: event-source
+                  mappings (`source` and `on_failure` as `resolve` takes them)
+  invoke_configs  [{"function", "on_success", "on_failure"}]: PutFunctionEventInvokeConfig
+  inventory_out   writes `aws lambda list-functions`, `list-event-source-mappings` and each
+                  function's `list-function-event-invoke-configs` output (all pages) here
   auth_details_out  writes `aws iam get-account-authorization-details` output (all pages) here
   days            {"first": "YYYY-MM-DD", "count": N, "region": R, "per_day": K}: instead of
                   a trail, K (default 1) small trail files per day in the layout, one record each
@@ -40,6 +50,17 @@ def client(service, spec, creds=None):
     else:
         kw.update(aws_access_key_id="testing", aws_secret_access_key="testing")
     return boto3.client(service, **kw)
+
+
+def resolve(v, arns):
+    """`queue:NAME` and `stream:NAME`, anywhere in `v`, as the ARN of what was created."""
+    if isinstance(v, str) and v.split(":", 1)[0] in ("queue", "stream"):
+        return arns[v]
+    if isinstance(v, dict):
+        return {k: resolve(x, arns) for k, x in v.items()}
+    if isinstance(v, list):
+        return [resolve(x, arns) for x in v]
+    return v
 
 
 def rewrite(data, old, new):
@@ -134,6 +155,20 @@ def main():
         for rel, body in uploads:
             s3.put_object(Bucket=spec["bucket"], Key=rel.replace(os.sep, "/"), Body=body)
 
+    created, arns = {}, {}
+    for name in spec.get("queues", []):
+        sqs = client("sqs", spec, creds)
+        url = sqs.create_queue(QueueName=name)["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        arns[f"queue:{name}"] = arn
+        created.setdefault("queues", {})[name] = arn
+    for name in spec.get("streams", []):
+        kinesis = client("kinesis", spec, creds)
+        kinesis.create_stream(StreamName=name, ShardCount=1)
+        arn = kinesis.describe_stream(StreamName=name)["StreamDescription"]["StreamARN"]
+        arns[f"stream:{name}"] = arn
+        created.setdefault("streams", {})[name] = arn
+
     if "policies" in spec or "functions" in spec:
         iam = client("iam", spec, creds)
         trust = json.dumps(
@@ -171,7 +206,40 @@ def main():
                 Role=roles[f["role"]],
                 Handler="index.handler",
                 Code={"ZipFile": code.getvalue()},
+                **resolve(f.get("config", {}), arns),
             )
+        for m in spec.get("mappings", []):
+            kw = dict(FunctionName=m["function"], EventSourceArn=resolve(m["source"], arns))
+            if "on_failure" in m:
+                kw["DestinationConfig"] = {"OnFailure": {"Destination": resolve(m["on_failure"], arns)}}
+            if "starting_position" in m:
+                kw["StartingPosition"] = m["starting_position"]
+            esm = lam.create_event_source_mapping(**kw)
+            created.setdefault("mappings", []).append(
+                {"function": m["function"], "uuid": esm["UUID"], "source": esm["EventSourceArn"]}
+            )
+        for c in spec.get("invoke_configs", []):
+            dest = {}
+            for key, on in (("on_success", "OnSuccess"), ("on_failure", "OnFailure")):
+                if key in c:
+                    dest[on] = {"Destination": resolve(c[key], arns)}
+            lam.put_function_event_invoke_config(FunctionName=c["function"], DestinationConfig=dest)
+
+    if "inventory_out" in spec:
+        lam = client("lambda", spec, creds)
+        with open(spec["inventory_out"], "w") as f:
+            names = []
+            for op in ("list_functions", "list_event_source_mappings"):
+                for page in lam.get_paginator(op).paginate():
+                    page.pop("ResponseMetadata", None)
+                    names += [x["FunctionName"] for x in page.get("Functions", [])]
+                    json.dump(page, f, default=str)
+                    f.write("\n")
+            for name in names:
+                for page in lam.get_paginator("list_function_event_invoke_configs").paginate(FunctionName=name):
+                    page.pop("ResponseMetadata", None)
+                    json.dump(page, f, default=str)
+                    f.write("\n")
 
     if "auth_details_out" in spec:
         iam = client("iam", spec, creds)
@@ -182,7 +250,7 @@ def main():
                 json.dump(page, f, default=str)
                 f.write("\n")
 
-    json.dump(tool, sys.stdout)
+    json.dump({**tool, "Created": created}, sys.stdout)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,13 @@ tests/moto/requirements.txt) installed. It serves moto's own application and add
   connection before answering (`"reset": true`) or halfway through the body (`"cut_body": true`),
   or deletes the object before letting the request
   through (`"delete_first": true`, for "deleted between list and get"). DELETE clears them.
+* Lambda: function configurations carry `DeadLetterConfig`, `LoggingConfig` and
+  `FileSystemConfigs` as given to CreateFunction (moto 5.2.5 drops them), and
+  ListEventSourceMappings and ListFunctionEventInvokeConfigs page with Marker/NextMarker (moto
+  returns everything at once): one item a page, so that the tests' few items page. Their
+  `LastModified` is epoch seconds, as Lambda sends it (moto 5.2.5 sends an invoke config's as
+  an ISO 8601 string, which the Rust SDK refuses). Injected
+  errors on Lambda's REST paths are JSON with `X-Amzn-ErrorType`, as Lambda sends them.
 * Athena GetQueryResults paged as the real API pages it (moto returns every row at once):
   at most 100 rows per page (so that small results page too), with NextToken. POST /_tightrole/athena-scanned with
   {"access_key", "bytes"} makes GetQueryExecution report that many bytes scanned (moto says 0).
@@ -53,17 +60,25 @@ def credential(environ):
     return (m.group(1), m.group(2)) if m else ("AKIAEXAMPLE", "us-east-1")
 
 
-def respond(start_response, status, body, content_type):
+def respond(start_response, status, body, content_type, headers=()):
     data = body.encode() if isinstance(body, str) else body
     start_response(
         f"{status} {'OK' if status == 200 else 'Error'}",
-        [("Content-Type", content_type), ("Content-Length", str(len(data)))],
+        [("Content-Type", content_type), ("Content-Length", str(len(data))), *headers],
     )
     return [data]
 
 
+# Lambda's REST-JSON paths (API versions in the path).
+LAMBDA_PATH_RE = re.compile(r"^/20\d\d-\d\d-\d\d/(functions|event-source-mappings)")
+
+
 def error_body(environ, code, status):
-    """An AWS error in the protocol the request used: JSON for X-Amz-Target APIs, XML else."""
+    """An AWS error in the protocol the request used: JSON for X-Amz-Target APIs and Lambda's
+    REST paths (whose code is also in the X-Amzn-ErrorType header, see `error_headers`), XML
+    else."""
+    if LAMBDA_PATH_RE.match(environ.get("PATH_INFO", "")):
+        return json.dumps({"Type": "User", "message": f"injected {code}"}), "application/json"
     if environ.get("HTTP_X_AMZ_TARGET"):
         return json.dumps({"__type": code, "message": f"injected {code}"}), "application/x-amz-json-1.1"
     if environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
@@ -78,6 +93,77 @@ def error_body(environ, code, status):
         f"<Message>injected {code}</Message></Error>",
         "application/xml",
     )
+
+
+def error_headers(environ, code):
+    if LAMBDA_PATH_RE.match(environ.get("PATH_INFO", "")):
+        return [("X-Amzn-ErrorType", code)]
+    return []
+
+
+def patch_lambda():
+    """Keeps the parts of a function's configuration moto 5.2.5 drops, as CreateFunction was
+    given them, and returns them from every call that returns the configuration."""
+    from moto.awslambda.models import LambdaFunction
+
+    kept = ("DeadLetterConfig", "LoggingConfig", "FileSystemConfigs")
+    init, get_configuration = LambdaFunction.__init__, LambdaFunction.get_configuration
+
+    def patched_init(self, account_id, spec, region, version=1):
+        init(self, account_id, spec, region, version)
+        self.tightrole_kept = {k: spec[k] for k in kept if spec.get(k)}
+
+    def patched_get_configuration(self, *args, **kwargs):
+        config = get_configuration(self, *args, **kwargs)
+        config.update(getattr(self, "tightrole_kept", {}))
+        return config
+
+    LambdaFunction.__init__ = patched_init
+    LambdaFunction.get_configuration = patched_get_configuration
+
+
+# (path pattern, list key) of the Lambda listings paged here.
+LAMBDA_PAGED = (
+    (re.compile(r"^/2015-03-31/event-source-mappings/?$"), "EventSourceMappings"),
+    (re.compile(r"^/2019-09-25/functions/[^/]+/event-invoke-config/list$"), "FunctionEventInvokeConfigs"),
+)
+
+
+def epoch_last_modified(item):
+    t = item.get("LastModified")
+    if isinstance(t, str):
+        m = re.match(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?", t)
+        if m:
+            whole = datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)
+            item["LastModified"] = whole.timestamp() + float(m.group(2) or 0)
+    return item
+
+
+def lambda_paged(app, environ, start_response, key):
+    """Calls moto, then returns one item of its listing a page, from the request's Marker (an
+    offset), with NextMarker while more follow."""
+    from urllib.parse import parse_qs
+
+    query = parse_qs(environ.get("QUERY_STRING", ""))
+    captured = {}
+
+    def capture(status, headers, *rest):
+        captured["status"], captured["headers"] = status, headers
+        return lambda data: None
+
+    out = b"".join(app(environ, capture))
+    if not captured.get("status", "").startswith("200"):
+        start_response(captured["status"], captured["headers"])
+        return [out]
+    resp = json.loads(out)
+    items = resp.get(key) or []
+    offset = int((query.get("Marker") or ["0"])[0] or 0)
+    size = min(int((query.get("MaxItems") or ["1"])[0]), 1)
+    resp[key] = [epoch_last_modified(x) for x in items[offset : offset + size]]
+    resp.pop("NextMarker", None)
+    if offset + size < len(items):
+        resp["NextMarker"] = str(offset + size)
+    return respond(start_response, 200, json.dumps(resp), "application/json")
 
 
 def matches(rule, environ):
@@ -238,8 +324,13 @@ def call_record(entry, n):
         source, name = "cloudtrail.amazonaws.com", "LookupEvents"
     elif entry.get("action"):
         source, name = "iam.amazonaws.com", entry["action"]
-    elif path.startswith("/2015-03-31/functions"):
+    elif re.match(r"^/2015-03-31/functions/?$", path) and entry["method"] == "GET":
         source, name = "lambda.amazonaws.com", "ListFunctions20150331"
+    elif re.match(r"^/2015-03-31/event-source-mappings/?$", path) and entry["method"] == "GET":
+        source, name = "lambda.amazonaws.com", "ListEventSourceMappings20150331"
+    elif m := re.match(r"^/2019-09-25/functions/([^/]+)/event-invoke-config/list$", path):
+        source, name = "lambda.amazonaws.com", "ListFunctionEventInvokeConfigs20190925"
+        params = {"functionName": unquote(m.group(1))}
     elif entry["method"] == "GET" and path.count("/") >= 1 and path != "/":
         parts = unquote(path).lstrip("/").split("/", 1)
         source, management = "s3.amazonaws.com", False
@@ -434,12 +525,19 @@ def wrap(app):
             if rule.get("delete_first"):
                 delete_object(environ)
             elif rule.get("status"):
-                body, ctype = error_body(environ, rule.get("code", "InternalError"), rule["status"])
-                return respond(start_response_logged, rule["status"], body, ctype)
+                code = rule.get("code", "InternalError")
+                body, ctype = error_body(environ, code, rule["status"])
+                return respond(
+                    start_response_logged, rule["status"], body, ctype, error_headers(environ, code)
+                )
         if target.endswith(".LookupEvents") or target == "LookupEvents":
             return lookup_events(environ, start_response_logged)
         if target.endswith(".GetQueryResults") or target.endswith(".GetQueryExecution"):
             return athena_adjusted(app, environ, start_response_logged, target, key)
+        if environ.get("REQUEST_METHOD") == "GET":
+            for pattern, list_key in LAMBDA_PAGED:
+                if pattern.match(path):
+                    return lambda_paged(app, environ, start_response_logged, list_key)
         return app(environ, start_response_logged)
 
     return middleware
@@ -450,6 +548,7 @@ def main():
     parser.add_argument("-H", "--host", default="127.0.0.1")
     parser.add_argument("-p", "--port", type=int, default=5000)
     args = parser.parse_args()
+    patch_lambda()
     app = DomainDispatcherApplication(create_backend_app)
     run_simple(args.host, args.port, wrap(app), threaded=True, use_reloader=False)
 

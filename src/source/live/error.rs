@@ -20,6 +20,8 @@ pub enum Call {
     GetObject,
     LookupEvents,
     ListFunctions,
+    ListEventSourceMappings,
+    ListFunctionEventInvokeConfigs,
     GetAccountAuthorizationDetails,
     StartQueryExecution,
     GetQueryExecution,
@@ -28,11 +30,13 @@ pub enum Call {
 
 impl Call {
     /// The calls of the live sources (the first policy of docs/permissions.md).
-    pub const ALL: [Call; 5] = [
+    pub const ALL: [Call; 7] = [
         Call::ListObjects,
         Call::GetObject,
         Call::LookupEvents,
         Call::ListFunctions,
+        Call::ListEventSourceMappings,
+        Call::ListFunctionEventInvokeConfigs,
         Call::GetAccountAuthorizationDetails,
     ];
 
@@ -50,6 +54,8 @@ impl Call {
             Call::GetObject => "s3:GetObject",
             Call::LookupEvents => "cloudtrail:LookupEvents",
             Call::ListFunctions => "lambda:ListFunctions",
+            Call::ListEventSourceMappings => "lambda:ListEventSourceMappings",
+            Call::ListFunctionEventInvokeConfigs => "lambda:ListFunctionEventInvokeConfigs",
             Call::GetAccountAuthorizationDetails => "iam:GetAccountAuthorizationDetails",
             Call::StartQueryExecution => "athena:StartQueryExecution",
             Call::GetQueryExecution => "athena:GetQueryExecution",

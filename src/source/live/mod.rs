@@ -1,5 +1,6 @@
 //! The live AWS sources and loaders: the trail bucket in S3, CloudTrail LookupEvents, the
-//! Lambda inventory (ListFunctions) and the current IAM policies (GetAccountAuthorizationDetails).
+//! Lambda inventory (ListFunctions, ListEventSourceMappings, ListFunctionEventInvokeConfigs) and
+//! the current IAM policies (GetAccountAuthorizationDetails).
 //!
 //! This is the only place that uses the AWS SDK. What it produces is what the file readers
 //! produce: [`Input`](crate::source::Input)s for the pipeline, an
