@@ -252,10 +252,22 @@ fn the_readme_sample_is_what_the_demo_prints() {
         + "```text\n".len();
     let end = start + readme[start..].find("```").unwrap();
     let sample = &readme[start..end];
-    let run = tightrole(&["generate", "examples/demo-trail"], None);
+    let run = tightrole(
+        &[
+            "generate",
+            "examples/demo-trail",
+            "--functions",
+            "examples/lambda",
+        ],
+        None,
+    );
+    assert!(
+        readme.contains("generate examples/demo-trail --functions examples/lambda"),
+        "the README's first command is the one this test runs"
+    );
     assert!(
         run.stdout.contains(sample),
-        "README sample is stale; paste the payments block of `cargo run -- generate examples/demo-trail`"
+        "README sample is stale; paste the payments block of `cargo run -- generate examples/demo-trail --functions examples/lambda`"
     );
 }
 
@@ -281,4 +293,171 @@ fn the_readme_diff_summary_is_what_the_demo_prints() {
         run.stdout.contains(&readme[start..end]),
         "README diff summary is stale"
     );
+}
+
+/// The principal `name` of `generate --format json`'s output.
+fn principal<'v>(out: &'v Value, kind: &str, name: &str) -> &'v Value {
+    out["principals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["kind"] == kind && p["name"] == name)
+        .unwrap_or_else(|| panic!("no {kind} {name}"))
+}
+
+/// Every (action, resource, condition) a principal's policies allow, as text.
+fn allows(p: &Value) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    let docs: Vec<&Value> = match p.get("policies").and_then(Value::as_array) {
+        Some(many) if !many.is_empty() => many.iter().collect(),
+        _ => p.get("policy").into_iter().collect(),
+    };
+    for doc in docs {
+        for s in doc["Statement"].as_array().unwrap() {
+            if s["Effect"] != "Allow" {
+                continue;
+            }
+            let cond = s
+                .get("Condition")
+                .map(|c| c.to_string())
+                .unwrap_or_default();
+            for a in s["Action"].as_array().unwrap() {
+                for r in s["Resource"].as_array().unwrap() {
+                    out.push((
+                        a.as_str().unwrap().to_string(),
+                        r.as_str().unwrap().to_string(),
+                        cond.clone(),
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn generate_json(extra: &[&str]) -> Value {
+    let mut args = vec!["generate", "examples/demo-trail", "--format", "json"];
+    args.extend_from_slice(extra);
+    let run = tightrole(&args, None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    serde_json::from_str(&run.stdout).unwrap()
+}
+
+/// Issue #15: every function may write its own logs and no one else's; the worker may poll its
+/// queue and send to its dead-letter queue once the configuration says so; the evidence names the
+/// configuration field; `--no-runtime` leaves it all out and says so.
+#[test]
+fn runtime_requirements_on_the_demo() {
+    let logs = |f: &str| {
+        format!("arn:aws:logs:eu-west-1:111122223333:log-group:/aws/lambda/{f}:log-stream:*")
+    };
+    let plain = generate_json(&[]);
+    let functions: Vec<&Value> = plain["principals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["kind"] == "function")
+        .collect();
+    assert_eq!(functions.len(), 7);
+    for f in &functions {
+        let name = f["name"].as_str().unwrap();
+        let allowed = allows(f);
+        for action in ["logs:CreateLogStream", "logs:PutLogEvents"] {
+            assert!(
+                allowed
+                    .iter()
+                    .any(|(a, r, _)| a == action && *r == logs(name)),
+                "{name}: {action}"
+            );
+        }
+        assert!(
+            allowed
+                .iter()
+                .filter(|(a, _, _)| a.starts_with("logs:"))
+                .all(|(_, r, _)| *r == logs(name)),
+            "{name} may write only its own logs: {allowed:?}"
+        );
+    }
+    let configured = generate_json(&["--functions", "examples/lambda"]);
+    let worker = principal(&configured, "function", "orders-worker");
+    let queue = "arn:aws:sqs:eu-west-1:111122223333:order-events";
+    for action in [
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+    ] {
+        assert!(
+            allows(worker)
+                .iter()
+                .any(|(a, r, c)| a == action && r == queue && c.is_empty()),
+            "{action}"
+        );
+    }
+    let carried = worker["carried"].as_array().unwrap();
+    let evidence: Vec<&str> = carried
+        .iter()
+        .filter(|c| c["label"] == "Runtime")
+        .map(|c| {
+            assert_eq!(c["evidence"]["kind"], "runtime");
+            assert_eq!(c["evidence"]["function"], "orders-worker");
+            c["evidence"]["field"].as_str().unwrap()
+        })
+        .collect();
+    assert!(evidence.contains(&"DeadLetterConfig.TargetArn"));
+    assert!(
+        evidence
+            .iter()
+            .any(|f| f.starts_with("EventSourceMappings[") && f.ends_with("].EventSourceArn"))
+    );
+    // the other function of the shared role gets none of the worker's runtime grants
+    let api = principal(&configured, "function", "orders-api");
+    assert!(
+        api["carried"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["evidence"]["function"] != "orders-worker")
+    );
+    assert!(
+        !allows(api)
+            .iter()
+            .any(|(a, _, _)| a == "sqs:ReceiveMessage" || a == "sqs:GetQueueAttributes"),
+        "the worker's queue polling is not the api's"
+    );
+    // --no-runtime
+    let run = tightrole(&["generate", "examples/demo-trail", "--no-runtime"], None);
+    assert_eq!(run.code, 0);
+    assert!(!run.stdout.contains("Runtime\""), "no runtime statement");
+    assert!(
+        run.stderr.contains("runtime requirements are off"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// With `--shared-role scope`, the role's policy holds each function's runtime grants: those
+/// made from the execution environment (logs) conditioned on that function's ARN, those Lambda's
+/// platform makes (queue polling) unconditioned but only the function's own queue.
+#[test]
+fn runtime_requirements_on_a_scoped_shared_role() {
+    let out = generate_json(&["--functions", "examples/lambda", "--shared-role", "scope"]);
+    let role = principal(&out, "role", "shop-api-role");
+    let allowed = allows(role);
+    for f in ["orders-api", "orders-worker"] {
+        let logs =
+            format!("arn:aws:logs:eu-west-1:111122223333:log-group:/aws/lambda/{f}:log-stream:*");
+        let arn = format!("arn:aws:lambda:eu-west-1:111122223333:function:{f}");
+        let grant = allowed
+            .iter()
+            .find(|(a, r, _)| a == "logs:PutLogEvents" && *r == logs)
+            .unwrap_or_else(|| panic!("{f}'s logs: {allowed:?}"));
+        assert!(
+            grant.2.contains("lambda:SourceFunctionArn") && grant.2.contains(&arn),
+            "{f}'s logs are scoped to {f}: {}",
+            grant.2
+        );
+    }
+    assert!(allowed.iter().any(|(a, r, c)| a == "sqs:GetQueueAttributes"
+        && r == "arn:aws:sqs:eu-west-1:111122223333:order-events"
+        && c.is_empty()));
 }

@@ -45,9 +45,9 @@ pub struct InputArgs {
 
     /// Functions and their configuration (repeatable): `aws lambda list-functions`,
     /// `get-function(-configuration)`, `list-event-source-mappings` or
-    /// `list-function-event-invoke-configs` output, or `live` for those calls in every
-    /// `--region` (the default when reading S3 or LookupEvents).
-    #[arg(long, value_name = "FILE|live", help_heading = "Analysis")]
+    /// `list-function-event-invoke-configs` output (a file, or a directory of them), or `live`
+    /// for those calls in every `--region` (the default when reading S3 or LookupEvents).
+    #[arg(long, value_name = "FILE|DIR|live", help_heading = "Analysis")]
     pub functions: Vec<PathBuf>,
 
     /// Worker threads (default: one per core).

@@ -189,14 +189,16 @@ pub fn inventory(opts: &ReadOptions, live: Option<&Live>) -> Result<Inventory, E
     let live_default = opts.functions.is_empty() && opts.reads_aws_trail();
     for from in &opts.functions {
         if let Location::Path(path) = from {
-            let text = std::fs::read_to_string(path).map_err(|source| Error::Inventory {
-                path: path.display().to_string(),
-                source,
-            })?;
-            inv.read(&text).map_err(|e| Error::InventoryShape {
-                path: path.display().to_string(),
-                reason: e.to_string(),
-            })?;
+            for file in inventory_files(path)? {
+                let text = std::fs::read_to_string(&file).map_err(|source| Error::Inventory {
+                    path: file.display().to_string(),
+                    source,
+                })?;
+                inv.read(&text).map_err(|e| Error::InventoryShape {
+                    path: file.display().to_string(),
+                    reason: e.to_string(),
+                })?;
+            }
         }
     }
     if live_default || opts.functions.iter().any(Location::is_live) {
@@ -206,6 +208,26 @@ pub fn inventory(opts: &ReadOptions, live: Option<&Live>) -> Result<Inventory, E
         crate::source::live::lambda::add_inventory(live, &mut inv)?;
     }
     Ok(inv)
+}
+
+/// `--functions PATH`: the file, or every `.json` file of the directory, in name order.
+fn inventory_files(path: &std::path::Path) -> Result<Vec<PathBuf>, Error> {
+    if !path.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let err = |source| Error::Inventory {
+        path: path.display().to_string(),
+        source,
+    };
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(path).map_err(err)? {
+        let p = entry.map_err(err)?.path();
+        if p.is_file() && p.extension().is_some_and(|x| x == "json") {
+            files.push(p);
+        }
+    }
+    files.sort();
+    Ok(files)
 }
 
 /// Loads `--current`: a file or folder, or GetAccountAuthorizationDetails.
