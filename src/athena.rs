@@ -528,6 +528,32 @@ pub struct Ddl {
     pub start: String,
 }
 
+/// A DDL request that cannot make a table.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DdlError {
+    #[error("`{0}` is not a 12-digit account id")]
+    Account(String),
+    #[error("`--start {0}` is not a day as yyyy/MM/dd")]
+    Start(String),
+}
+
+impl Ddl {
+    /// Every account a 12-digit id, the start a `yyyy/MM/dd` day.
+    pub fn validate(&self) -> Result<(), DdlError> {
+        if let Some(bad) = self
+            .accounts
+            .iter()
+            .find(|x| x.len() != 12 || !x.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(DdlError::Account(bad.clone()));
+        }
+        if chrono::NaiveDate::parse_from_str(&self.start, "%Y/%m/%d").is_err() {
+            return Err(DdlError::Start(self.start.clone()));
+        }
+        Ok(())
+    }
+}
+
 /// The regions of the region projection when no `--region` is given: the commercial regions and
 /// us-gov-east-1 as of 2026. A region missing here is not projected, so pass `--region` for it.
 pub const ALL_REGIONS: [&str; 34] = [

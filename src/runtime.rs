@@ -136,6 +136,9 @@ fn place<'a>(f: &Function<'a>) -> (&'a str, &'a str, &'a str) {
     ("aws", "*", f.account)
 }
 
+/// A fact of the configuration: (the table's `when`, the field, the template variables).
+type Fact = (String, String, Vec<(&'static str, String)>);
+
 /// Every requirement of `f` that the table and its configuration imply. The log group is known
 /// from the name alone, so every function gets its logs; the rest needs the configuration.
 pub fn requirements(f: &Function<'_>) -> Vec<Requirement> {
@@ -144,7 +147,7 @@ pub fn requirements(f: &Function<'_>) -> Vec<Requirement> {
     let default_group = format!("/aws/lambda/{name}");
     let cfg = f.config;
     // (when, field, variables) for every fact of the configuration
-    let mut facts: Vec<(String, String, Vec<(&str, String)>)> = Vec::new();
+    let mut facts: Vec<Fact> = Vec::new();
     match cfg.and_then(|c| c.log_group.as_deref()) {
         Some(g) => facts.push((
             "every-function".into(),
@@ -153,7 +156,7 @@ pub fn requirements(f: &Function<'_>) -> Vec<Requirement> {
         )),
         None => facts.push((
             "every-function".into(),
-            format!("FunctionName (the default log group `{default_group}`)"),
+            format!("FunctionName (default log group {default_group})"),
             vec![("LogGroup", default_group)],
         )),
     }

@@ -242,6 +242,7 @@ fn a_10_mb_policy_document() {
             p.to_str().unwrap(),
             "--principal",
             "payments",
+            "--no-runtime",
             "examples/demo-trail",
         ],
         None,

@@ -238,7 +238,8 @@ fn demo_diff_snapshots() {
     assert_eq!(class_of("dynamodb:DeleteTable").as_deref(), Some("unused"));
     assert_eq!(
         class_of("logs:PutLogEvents").as_deref(),
-        Some("unobservable")
+        Some("required-by-runtime"),
+        "never logged, and needed by the Lambda runtime: kept"
     );
     let exit = tightrole(
         &[

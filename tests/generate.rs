@@ -461,3 +461,68 @@ fn runtime_requirements_on_a_scoped_shared_role() {
         && r == "arn:aws:sqs:eu-west-1:111122223333:order-events"
         && c.is_empty()));
 }
+
+/// `check` and `diff` count what the runtime needs like observed calls: a policy that allows
+/// everything but `logs:PutLogEvents` breaks every function's logging, and says so.
+#[test]
+fn check_and_diff_see_runtime_requirements() {
+    let dir = TempDir::new().unwrap();
+    let policy = dir.path().join("all-but-logs.json");
+    std::fs::write(
+        &policy,
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","NotAction":"logs:PutLogEvents","Resource":"*"}]}"#,
+    )
+    .unwrap();
+    let p = policy.to_str().unwrap();
+    let run = tightrole(&["check", "examples/demo-trail", "--policy", p], None);
+    assert_eq!(run.code, 10, "{}{}", run.stdout, run.stderr);
+    assert_eq!(
+        run.stdout
+            .lines()
+            .filter(
+                |l| l.contains("`logs:PutLogEvents`") && l.contains("needed by the Lambda runtime")
+            )
+            .count(),
+        7,
+        "{}",
+        run.stdout
+    );
+    let run = tightrole(
+        &[
+            "check",
+            "examples/demo-trail",
+            "--policy",
+            p,
+            "--no-runtime",
+        ],
+        None,
+    );
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    // diff: PutLogEvents granted today is required by the runtime, not unused
+    let run = tightrole(
+        &[
+            "diff",
+            "examples/demo-trail",
+            "--current",
+            "policies",
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let v: Value = serde_json::from_str(&run.stdout).unwrap();
+    let classes: Vec<&str> = v["principals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["entries"].as_array().unwrap())
+        .filter(|e| e["action"] == "logs:PutLogEvents")
+        .map(|e| e["class"].as_str().unwrap())
+        .collect();
+    assert!(!classes.is_empty());
+    assert!(
+        classes.iter().all(|c| *c == "required-by-runtime"),
+        "{classes:?}"
+    );
+}

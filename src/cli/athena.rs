@@ -48,17 +48,7 @@ struct DdlArgs {
 pub fn run(args: Args) -> anyhow::Result<Exit> {
     match args.command {
         Sub::Ddl(a) => {
-            if let Some(bad) = a
-                .accounts
-                .iter()
-                .find(|x| x.len() != 12 || !x.bytes().all(|b| b.is_ascii_digit()))
-            {
-                anyhow::bail!("`{bad}` is not a 12-digit account id");
-            }
-            if chrono::NaiveDate::parse_from_str(&a.start, "%Y/%m/%d").is_err() {
-                anyhow::bail!("`--start {}` is not a day as yyyy/MM/dd", a.start);
-            }
-            print_stdout(&ddl(&Ddl {
+            let d = Ddl {
                 table: a.table,
                 bucket: a.bucket,
                 prefix: a.prefix,
@@ -66,7 +56,9 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
                 accounts: a.accounts,
                 regions: a.regions,
                 start: a.start,
-            }))?;
+            };
+            d.validate()?;
+            print_stdout(&ddl(&d))?;
             Ok(Exit::Ok)
         }
     }

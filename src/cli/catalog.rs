@@ -1,19 +1,14 @@
 //! `tightrole catalog coverage` and `tightrole catalog show`.
 
 use anyhow::bail;
-use clap::{Args as ClapArgs, Subcommand, ValueEnum};
+use clap::{Args as ClapArgs, Subcommand};
 
 use super::input::{InputArgs, Read, read};
+use super::values::TextOrJson as Format;
 use super::{Exit, print_stdout};
 use crate::catalog::Catalog;
 use crate::fold::GeneralizeLevel;
 use crate::report::catalog as out;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Text,
-    Json,
-}
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {

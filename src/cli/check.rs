@@ -2,17 +2,12 @@
 
 use std::path::PathBuf;
 
-use clap::{Args as ClapArgs, ValueEnum};
+use clap::Args as ClapArgs;
 
 use super::input::{InputArgs, Read, read};
+use super::values::TextOrJson as Format;
 use super::{Exit, print_stdout};
 use crate::fold::GeneralizeLevel;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Text,
-    Json,
-}
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {
@@ -23,6 +18,10 @@ pub struct Args {
     /// of policy files, or `aws iam get-account-authorization-details` output.
     #[arg(long, value_name = "FILE|DIR", help_heading = "Analysis")]
     pub policy: PathBuf,
+
+    /// Do not check what the Lambda runtime needs from the functions' configuration.
+    #[arg(long, help_heading = "Analysis")]
+    pub no_runtime: bool,
 
     #[arg(long, value_enum, default_value_t = Format::Text, help_heading = "Output")]
     pub format: Format,
@@ -35,7 +34,8 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         eprintln!("{d}");
     }
     let Read { analysis, .. } = read!(args.input.read(GeneralizeLevel::Exact, false));
-    let out = crate::diff::check::check(&analysis.usage, &policies);
+    let runtime = (!args.no_runtime).then_some(&analysis.inventory);
+    let out = crate::diff::check::check(&analysis.usage, &policies, runtime);
     let text = match args.format {
         Format::Json => super::json(&out)?,
         Format::Text => crate::report::check::check_text(&out),
@@ -45,9 +45,11 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     if exit != Exit::Ok {
         return Ok(exit);
     }
-    Ok(if out.blocked.is_empty() {
-        Exit::Ok
-    } else {
-        Exit::Findings
-    })
+    Ok(
+        if out.blocked.is_empty() && out.runtime_missing.is_empty() {
+            Exit::Ok
+        } else {
+            Exit::Findings
+        },
+    )
 }

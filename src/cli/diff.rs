@@ -58,6 +58,11 @@ pub struct Args {
     #[arg(long, value_name = "DAYS", help_heading = "Analysis")]
     pub min_observed: Option<u32>,
 
+    /// Do not count what the Lambda runtime needs from the functions' configuration (their logs,
+    /// event sources, dead-letter queues, …) as required.
+    #[arg(long, help_heading = "Analysis")]
+    pub no_runtime: bool,
+
     #[arg(long, value_enum, default_value_t = Format::Text, help_heading = "Output")]
     pub format: Format,
 
@@ -87,6 +92,7 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         &current,
         &DiffOptions {
             min_observed_days: args.min_observed,
+            runtime: (!args.no_runtime).then(|| analysis.inventory.clone()),
         },
         Catalog::embedded(),
     );

@@ -93,7 +93,7 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     // was, so the next run reports this period again instead of losing its findings.
     let written = match args.out.as_deref() {
         Some(p) => crate::write::atomic_write(p, text.as_bytes()),
-        None => super::write_stdout(&text),
+        None => super::print_stdout(&text),
     };
     if let Err(e) = written {
         if e.kind() == std::io::ErrorKind::BrokenPipe {

@@ -92,7 +92,7 @@ pub fn main() -> ExitCode {
     match result {
         Ok(exit) => ExitCode::from(exit.code()),
         Err(e) => {
-            if is_broken_pipe(&e) {
+            if crate::pipeline::is_broken_pipe(e.as_ref()) {
                 return ExitCode::SUCCESS;
             }
             let (msg, help) = crate::pipeline::error_text(e.as_ref());
@@ -105,10 +105,6 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    crate::pipeline::is_broken_pipe(e.as_ref())
-}
-
 /// A value as pretty JSON with a final newline.
 fn json<T: serde::Serialize + ?Sized>(value: &T) -> anyhow::Result<String> {
     Ok(serde_json::to_string_pretty(value)
@@ -117,11 +113,7 @@ fn json<T: serde::Serialize + ?Sized>(value: &T) -> anyhow::Result<String> {
 }
 
 /// Writes to stdout; a closed pipe is not an error the user needs to see.
-fn print_stdout(text: &str) -> anyhow::Result<()> {
-    Ok(write_stdout(text)?)
-}
-
-fn write_stdout(text: &str) -> std::io::Result<()> {
+fn print_stdout(text: &str) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())?;
     out.flush()

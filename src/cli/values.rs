@@ -12,6 +12,13 @@ use crate::pipeline::SharedRole;
 use crate::pipeline::pr::PolicyFileFormat;
 use crate::synth::PolicyKind;
 
+/// `--format text|json`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TextOrJson {
+    Text,
+    Json,
+}
+
 /// `impl ValueEnum for T { Variant => ("name", "help"), … }`
 macro_rules! value_enum {
     ($t:ty { $($v:ident => ($name:literal, $help:literal)),+ $(,)? }) => {

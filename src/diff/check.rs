@@ -31,11 +31,30 @@ pub struct CheckOutput {
     pub blocked: Vec<Blocked>,
     /// Calls denied in the trail that the policy would allow: a widening to review.
     pub denied_now_allowed: Vec<Blocked>,
+    /// What the Lambda runtime needs for a function (from its configuration) that the policy
+    /// does not allow: applied, it would break the function as surely as a blocked call.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub runtime_missing: Vec<RuntimeGap>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RuntimeGap {
+    pub principal: String,
+    pub action: String,
+    pub resource: String,
+    /// The configuration that implies it (`LoggingConfig.LogGroup`, …).
+    pub field: String,
 }
 
 /// Replays every observed call of every principal against the policy that applies to it in
 /// `policies` (its role's, its own, or the single policy that applies to all).
-pub fn check(usage: &Usage, policies: &CurrentPolicies) -> CheckOutput {
+/// With `runtime` (the functions' configuration), what the Lambda runtime needs for each function
+/// is checked too ([`CheckOutput::runtime_missing`]).
+pub fn check(
+    usage: &Usage,
+    policies: &CurrentPolicies,
+    runtime: Option<&crate::identity::Inventory>,
+) -> CheckOutput {
     let mut out = CheckOutput {
         schema: CHECK_SCHEMA,
         policy: policies.source.clone(),
@@ -44,6 +63,7 @@ pub fn check(usage: &Usage, policies: &CurrentPolicies) -> CheckOutput {
         principals_without_policy: Vec::new(),
         blocked: Vec::new(),
         denied_now_allowed: Vec::new(),
+        runtime_missing: Vec::new(),
     };
     for (id, p) in &usage.principals {
         let label = format!("{} {}", id.kind, id.name);
@@ -104,6 +124,32 @@ pub fn check(usage: &Usage, policies: &CurrentPolicies) -> CheckOutput {
                     count: ev.seen.count,
                     last_seen: ev.seen.last_seen,
                 });
+            }
+        }
+        if let (Some(inv), PrincipalKind::Function) = (runtime, id.kind) {
+            let f = inv.functions.get(&id.name);
+            let reqs = crate::runtime::requirements(&crate::runtime::Function {
+                name: &id.name,
+                arn: f.and_then(|f| f.arn.as_deref()).or(p.arn.as_deref()),
+                account: &id.account,
+                config: f.map(|f| &f.config),
+            });
+            for r in reqs {
+                for action in &r.actions {
+                    let sample = crate::diff::sample_resource(&r.resource);
+                    let ctx = crate::policy::Context::default().with(
+                        crate::synth::scope::SOURCE_FUNCTION_ARN,
+                        p.arn.clone().unwrap_or_default(),
+                    );
+                    if cp.evaluate(action, &sample, &ctx) != Decision::Allow {
+                        out.runtime_missing.push(RuntimeGap {
+                            principal: label.clone(),
+                            action: action.clone(),
+                            resource: r.resource.clone(),
+                            field: r.field.clone(),
+                        });
+                    }
+                }
             }
         }
     }

@@ -35,6 +35,9 @@ pub enum DiffClass {
     Unobservable,
     /// Granted and used: kept (narrowed when the proposal scopes it tighter).
     Used,
+    /// Granted, not seen used, and needed by the Lambda runtime from the function's
+    /// configuration (its logs, its event sources, its dead-letter queue, …): kept.
+    RequiredByRuntime,
 }
 
 impl DiffClass {
@@ -45,6 +48,7 @@ impl DiffClass {
             DiffClass::Denied => "denied",
             DiffClass::Unobservable => "unobservable",
             DiffClass::Used => "used",
+            DiffClass::RequiredByRuntime => "required-by-runtime",
         }
     }
 }
@@ -239,6 +243,45 @@ pub struct DiffOptions {
     /// A window shorter than this many days, or a function first seen fewer days before its
     /// end, lowers confidence.
     pub min_observed_days: Option<u32>,
+    /// The functions' configuration, for what the Lambda runtime needs ([`crate::runtime`]);
+    /// `None` turns the runtime requirements off (`--no-runtime`).
+    pub runtime: Option<crate::identity::Inventory>,
+}
+
+/// What the Lambda runtime needs for the functions of a subject (its role's functions).
+fn runtime_of(s: &Subject, usage: &Usage, opts: &DiffOptions) -> Vec<crate::runtime::Requirement> {
+    let Some(inventory) = &opts.runtime else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for name in s.functions.keys() {
+        let arn = inventory
+            .functions
+            .get(name)
+            .and_then(|f| f.arn.clone())
+            .or_else(|| {
+                usage
+                    .principals
+                    .iter()
+                    .find(|(id, _)| id.kind == PrincipalKind::Function && &id.name == name)
+                    .and_then(|(_, p)| p.arn.clone())
+            });
+        out.extend(crate::runtime::requirements(&crate::runtime::Function {
+            name,
+            arn: arn.as_deref(),
+            account: &s.account,
+            config: inventory.functions.get(name).map(|f| &f.config),
+        }));
+    }
+    out
+}
+
+/// A request for one resource a (possibly patterned) runtime resource stands for.
+pub(crate) fn sample_resource(pattern: &str) -> String {
+    if pattern == "*" {
+        return pattern.to_string();
+    }
+    crate::wildcard::unescape(&pattern.replace('*', "tightrole-sample")).into_owned()
 }
 
 /// The grants of `--current` the trail cannot show unused (class `unobservable`), per role or
@@ -354,6 +397,13 @@ fn diff_one(
     for ((a, r), e) in &s.grants {
         used.entry(a.as_str()).or_default().push((r.as_str(), e));
     }
+    let runtime = runtime_of(s, usage, opts);
+    let runtime_field = |action: &str| {
+        runtime
+            .iter()
+            .find(|r| r.actions.iter().any(|a| a.eq_ignore_ascii_case(action)))
+            .map(|r| r.field.clone())
+    };
     let mut entries = Vec::new();
     // Missing: used calls the current policies would not allow.
     let mut missing: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
@@ -407,6 +457,10 @@ fn diff_one(
             continue;
         }
         let (class, reason) = match obs.of(action) {
+            _ if runtime_field(action).is_some() => (
+                DiffClass::RequiredByRuntime,
+                runtime_field(action).map(|f| format!("the Lambda runtime needs it: {f}")),
+            ),
             Observability::Unlogged => (
                 DiffClass::Unobservable,
                 Some("CloudTrail never logs this action".to_string()),
@@ -452,6 +506,42 @@ fn diff_one(
             last_seen: last_seen(&evs),
         });
     }
+    // runtime requirements the current policies do not allow: missing
+    let mut runtime_missing: BTreeMap<&str, (Vec<String>, String)> = BTreeMap::new();
+    for r in &runtime {
+        for a in &r.actions {
+            let ctx = crate::policy::Context::default();
+            if cp.evaluate(a, &sample_resource(&r.resource), &ctx) != Decision::Allow
+                && !missing.contains_key(a.as_str())
+            {
+                let m = runtime_missing
+                    .entry(a.as_str())
+                    .or_insert_with(|| (Vec::new(), r.field.clone()));
+                if !m.0.contains(&r.resource) {
+                    m.0.push(r.resource.clone());
+                }
+            }
+        }
+    }
+    for (action, (resources, field)) in runtime_missing {
+        entries.push(DiffEntry {
+            action: action.to_string(),
+            class: DiffClass::Missing,
+            before: granted
+                .get(action)
+                .map(|g| g.resources.iter().cloned().collect())
+                .unwrap_or_default(),
+            after: resources,
+            narrowed: false,
+            reason: Some(format!(
+                "the Lambda runtime needs it ({field}) and the current policies do not allow it"
+            )),
+            risk: Vec::new(),
+            used_by: Vec::new(),
+            count: 0,
+            last_seen: None,
+        });
+    }
     let mut denied: BTreeMap<&str, (Vec<String>, Vec<&Evidence>)> = BTreeMap::new();
     for ((a, r), e) in &s.denied {
         let d = denied.entry(a.as_str()).or_default();
@@ -479,7 +569,9 @@ fn diff_one(
     let removed = count(DiffClass::Unused);
     let summary = DiffSummary {
         granted_before: granted.len(),
-        granted_after: count(DiffClass::Used) + count(DiffClass::Unobservable),
+        granted_after: count(DiffClass::Used)
+            + count(DiffClass::Unobservable)
+            + count(DiffClass::RequiredByRuntime),
         removed,
         share_removed: if granted.is_empty() {
             0.0

@@ -96,15 +96,16 @@ fn runtime_grants(
         });
         for r in reqs {
             let mut condition = r.condition.clone();
-            if scoped && r.in_environment {
-                if let Some(arn) = &fn_arn {
-                    crate::model::add_condition(
-                        &mut condition,
-                        "ArnEquals",
-                        crate::synth::scope::SOURCE_FUNCTION_ARN,
-                        crate::wildcard::escape(arn).into_owned(),
-                    );
-                }
+            if scoped
+                && r.in_environment
+                && let Some(arn) = &fn_arn
+            {
+                crate::model::add_condition(
+                    &mut condition,
+                    "ArnEquals",
+                    crate::synth::scope::SOURCE_FUNCTION_ARN,
+                    crate::wildcard::escape(arn).into_owned(),
+                );
             }
             for action in &r.actions {
                 out.push(Carried {
@@ -235,7 +236,21 @@ pub fn generate(
     let one = |(id, p): (&PrincipalId, &PrincipalUsage)| -> Result<PrincipalOut, Error> {
         let mut carry = carried.for_principal(id, p);
         if settings.runtime {
-            carry.extend(runtime_grants(id, p, analysis, under_roles));
+            let runtime = runtime_grants(id, p, analysis, under_roles);
+            // a current grant carried as unobservable that the runtime needs anyway is the
+            // runtime grant (a re-run on its own output changes nothing)
+            for c in &mut carry {
+                c.resources.retain(|x| {
+                    !runtime.iter().any(|r| {
+                        r.action.eq_ignore_ascii_case(&c.action)
+                            && r.resources
+                                .iter()
+                                .any(|y| crate::wildcard::matches(y, x, false))
+                    })
+                });
+            }
+            carry.retain(|c| !c.resources.is_empty());
+            carry.extend(runtime);
         }
         let owner = id.owner(p);
         let siblings = || {

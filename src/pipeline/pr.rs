@@ -45,9 +45,19 @@ pub fn pull_request(
     format: PolicyFileFormat,
     body: &Path,
 ) -> Result<PullRequest, Error> {
+    // the functions' ARNs, for their runtime grants once they sit under their role
+    let mut inventory = analysis.inventory.clone();
+    for (id, p) in &analysis.usage.principals {
+        if let (PrincipalKind::Function, Some(arn)) = (id.kind, &p.arn) {
+            let f = inventory.entry(&id.name);
+            if f.arn.is_none() {
+                f.arn = Some(arn.clone());
+            }
+        }
+    }
     let grouped = Analysis {
         usage: per_file(&analysis.usage),
-        inventory: analysis.inventory.clone(),
+        inventory,
         stats: analysis.stats.clone(),
         diagnostics: analysis.diagnostics.clone(),
     };
@@ -60,7 +70,10 @@ pub fn pull_request(
     let report = diff(
         &analysis.usage,
         &current.policies,
-        &DiffOptions::default(),
+        &DiffOptions {
+            runtime: settings.runtime.then(|| analysis.inventory.clone()),
+            ..DiffOptions::default()
+        },
         Catalog::embedded(),
     );
     let text = crate::report::pr::body(&report, &proposed.principals, &analysis.usage);

@@ -29,6 +29,15 @@ pub fn check_text(out: &CheckOutput) -> String {
     for b in &out.denied_now_allowed {
         s.push_str(&line(b, "was denied in the trail and would be allowed"));
     }
+    for g in &out.runtime_missing {
+        s.push_str(&format!(
+            "{}: `{}` on `{}` is needed by the Lambda runtime ({}) and would not be allowed\n",
+            t(&g.principal),
+            t(&g.action),
+            t(&g.resource),
+            t(&g.field)
+        ));
+    }
     if !out.principals_without_policy.is_empty() {
         s.push_str(&format!(
             "not checked (no policy for them in `{}`): {}\n",

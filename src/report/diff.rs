@@ -171,6 +171,7 @@ pub fn text(r: &DiffReport, style: Style) -> String {
             (DiffClass::Denied, "denied"),
             (DiffClass::Used, "used (kept)"),
             (DiffClass::Unobservable, "unobservable (kept, flagged)"),
+            (DiffClass::RequiredByRuntime, "required by runtime (kept)"),
         ] {
             let rows: Vec<&DiffEntry> = p.entries.iter().filter(|e| e.class == class).collect();
             if rows.is_empty() {
@@ -183,7 +184,7 @@ pub fn text(r: &DiffReport, style: Style) -> String {
                         format!("{}: {} → {}", e.action, scope(&e.before), scope(&e.after))
                     }
                     DiffClass::Used => format!("{}: {}", e.action, scope(&e.after)),
-                    DiffClass::Unobservable => format!(
+                    DiffClass::Unobservable | DiffClass::RequiredByRuntime => format!(
                         "{} on {}: {}",
                         e.action,
                         scope(&e.before),
@@ -193,7 +194,7 @@ pub fn text(r: &DiffReport, style: Style) -> String {
                 };
                 let line = t(&line);
                 let line = match class {
-                    DiffClass::Used => style.green(&line),
+                    DiffClass::Used | DiffClass::RequiredByRuntime => style.green(&line),
                     DiffClass::Unobservable => style.yellow(&line),
                     _ => style.red(&line),
                 };

@@ -83,6 +83,44 @@ pub fn body(report: &DiffReport, proposals: &[PrincipalOut], usage: &Usage) -> S
             kept.join("\n")
         );
     }
+    // what the Lambda runtime needs, from the functions' configuration: one line per function,
+    // resource and configuration field
+    let mut runtime: BTreeMap<(String, &str, &str, String), Vec<&str>> = BTreeMap::new();
+    for p in proposals {
+        for c in &p.carried {
+            if let Some(e) = &c.evidence {
+                runtime
+                    .entry((
+                        format!("{} {}", p.kind, md_code(&p.name)),
+                        e.function.as_str(),
+                        e.field.as_str(),
+                        c.resources.join(", "),
+                    ))
+                    .or_default()
+                    .push(&c.action);
+            }
+        }
+    }
+    if !runtime.is_empty() {
+        let _ = writeln!(
+            s,
+            "\n### Granted for the Lambda runtime (from the functions' configuration)\n"
+        );
+        for ((owner, function, field, resources), actions) in runtime {
+            let _ = writeln!(
+                s,
+                "- {owner}, function {}: {} on {} ({})",
+                md_code(function),
+                actions
+                    .iter()
+                    .map(|a| md_code(a))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                md_code(&resources),
+                md_code(field)
+            );
+        }
+    }
     let denied: Vec<String> = report
         .principals
         .iter()
