@@ -31,7 +31,7 @@ fn demo_json_snapshot() {
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
     let v: Value = serde_json::from_str(&run.stdout).unwrap();
-    assert_eq!(v["schema"], "tightrole/generate/v1");
+    assert_eq!(v["schema"], "tightrole/generate/v2");
     insta::assert_snapshot!("generate_demo_json", transcript(&run, &[]));
 }
 

@@ -16,7 +16,7 @@ use crate::synth::{PolicyKind, SynthOptions};
 pub enum Format {
     /// Each principal's policy with its flags, for reading.
     Text,
-    /// One versioned document (`tightrole/generate/v1`), see docs/formats/generate-json.md.
+    /// One versioned document (`tightrole/generate/v2`), see docs/formats/generate-json.md.
     Json,
     /// `aws_iam_policy_document` data sources and `aws_iam_role_policy` resources.
     Terraform,

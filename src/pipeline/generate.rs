@@ -286,6 +286,9 @@ pub fn generate(
             Some(proposal)
         };
         let mut out = PrincipalOut::new(id, p, proposal);
+        if out.policy.is_some() {
+            out.confidence = Some(p.confidence(usage.window));
+        }
         if id.kind == PrincipalKind::Function
             && settings.shared_role == SharedRole::Split
             && let Some(role) = &p.role_arn

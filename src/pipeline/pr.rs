@@ -134,6 +134,8 @@ pub fn per_file(usage: &Usage) -> Usage {
             .denied
             .add_all(p.denied.iter().map(|(k, ev)| (k.clone(), ev.clone())));
         entry.data_types.extend(p.data_types.iter().cloned());
+        entry.calls += p.calls;
+        entry.days.merge(&p.days);
     }
     out
 }

@@ -25,7 +25,7 @@ use crate::policy::PolicyDocument;
 use crate::synth::{Carried, Generalization, Proposal};
 use crate::usage::{Evidence, PrincipalId, PrincipalUsage, Stats, Usage};
 
-pub const GENERATE_SCHEMA: &str = "tightrole/generate/v1";
+pub const GENERATE_SCHEMA: &str = "tightrole/generate/v2";
 pub const USAGE_SCHEMA: &str = "tightrole/usage/v1";
 
 #[derive(Debug, Serialize)]
@@ -74,6 +74,9 @@ pub struct PrincipalOut {
     pub notes: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub advice: Vec<String>,
+    /// How settled the proposal is ([`crate::usage::Confidence`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<crate::usage::Confidence>,
     pub evidence: Vec<EvidenceRow>,
     pub denied: Vec<EvidenceRow>,
     pub permission_less: Vec<EventRow>,
@@ -139,6 +142,7 @@ impl PrincipalOut {
             carried: proposal.carried,
             notes: proposal.notes,
             advice: Vec::new(),
+            confidence: None,
             evidence: rows(&p.grants),
             denied: rows(&p.denied),
             permission_less: p
@@ -224,6 +228,9 @@ pub fn generate_text(out: &GenerateOutput) -> String {
         s.push_str(&runtime_lines(&p.carried));
         for n in p.notes.iter().chain(p.advice.iter()) {
             let _ = writeln!(s, "  note: {}", t(n));
+        }
+        if let Some(c) = &p.confidence {
+            let _ = writeln!(s, "  {}", confidence_text(c));
         }
         for row in p
             .evidence
@@ -420,6 +427,24 @@ pub fn runtime_lines(carried: &[Carried]) -> String {
         );
     }
     s
+}
+
+/// `settled: active on 12 day(s), 3,402 call(s), newest grant first seen 2026-11-02`, or
+/// `not settled: …` with the reasons.
+pub fn confidence_text(c: &crate::usage::Confidence) -> String {
+    let newest = c
+        .newest_grant_first_seen
+        .map(|n| format!(", newest grant first seen {}", n.format("%Y-%m-%d")))
+        .unwrap_or_default();
+    let figures = format!(
+        "active on {} day(s), {} call(s){newest}",
+        c.active_days, c.calls
+    );
+    if c.settled {
+        format!("settled: {figures}")
+    } else {
+        format!("not settled: {}; {figures}", c.why.join("; "))
+    }
 }
 
 /// Diagnostics for stderr, one per line, at most ten of each message: a directory of 100,000

@@ -121,6 +121,25 @@ pub fn body(report: &DiffReport, proposals: &[PrincipalOut], usage: &Usage) -> S
             );
         }
     }
+    let unsettled: Vec<String> = proposals
+        .iter()
+        .filter_map(|p| {
+            let c = p.confidence.as_ref().filter(|c| !c.settled)?;
+            Some(format!(
+                "- {} {}: {}",
+                p.kind,
+                md_code(&p.name),
+                md_message(&super::confidence_text(c), false)
+            ))
+        })
+        .collect();
+    if !unsettled.is_empty() {
+        let _ = writeln!(
+            s,
+            "\n### Not settled: review before merging\n\nThe window may not show all these principals do.\n\n{}",
+            unsettled.join("\n")
+        );
+    }
     let denied: Vec<String> = report
         .principals
         .iter()

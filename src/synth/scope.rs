@@ -39,6 +39,8 @@ pub fn scope_shared_roles(usage: &Usage) -> Usage {
             role.denied
                 .add_all(p.denied.iter().map(|(k, ev)| (k.clone(), ev.clone())));
             role.data_types.extend(p.data_types.iter().cloned());
+            role.calls += p.calls;
+            role.days.merge(&p.days);
         }
         out.principals.insert(role_id, role);
     }

@@ -339,6 +339,43 @@ pub struct ActorUsage {
     pub lambda_marker: bool,
     /// Data-event types this actor's records include.
     pub data_types: BTreeSet<String>,
+    /// Calls (records) of this actor.
+    pub calls: u64,
+    /// Days (since the Unix epoch, UTC) on which it made a call.
+    pub days: Days,
+}
+
+/// The days (since the Unix epoch, UTC) on which calls were made: a small sorted set, cheap to
+/// add to when consecutive records fall on the same day.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Days(Vec<i64>);
+
+impl Days {
+    pub fn add(&mut self, t: DateTime<Utc>) {
+        let d = t.timestamp().div_euclid(86_400);
+        if self.0.last() == Some(&d) {
+            return;
+        }
+        if let Err(i) = self.0.binary_search(&d) {
+            self.0.insert(i, d);
+        }
+    }
+
+    pub fn merge(&mut self, o: &Days) {
+        for d in &o.0 {
+            if let Err(i) = self.0.binary_search(d) {
+                self.0.insert(i, *d);
+            }
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 impl ActorUsage {
@@ -352,6 +389,8 @@ impl ActorUsage {
         self.regions.extend(o.regions);
         self.lambda_marker |= o.lambda_marker;
         self.data_types.extend(o.data_types);
+        self.calls += o.calls;
+        self.days.merge(&o.days);
     }
 }
 
@@ -464,6 +503,9 @@ impl Aggregate {
         if crate::identity::lambda_marker(rec) {
             usage.lambda_marker = true;
         }
+        usage.calls += span.count;
+        usage.days.add(span.first_seen);
+        usage.days.add(span.last_seen);
         let event_id = rec.event_id.as_deref().unwrap_or("");
         let invoked_by = rec.invoked_by();
         let top_level = &mut usage.top_level;
@@ -571,6 +613,65 @@ pub struct PrincipalUsage {
     pub function_evidence: BTreeSet<&'static str>,
     /// Data-event types that appear among this principal's records.
     pub data_types: BTreeSet<String>,
+    /// Calls (records) attributed to it.
+    pub calls: u64,
+    /// The days on which it made a call.
+    pub days: Days,
+}
+
+/// How settled a proposal is: least privilege from a window is only as good as the window.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Confidence {
+    /// The window of the trail.
+    pub window_first: Option<DateTime<Utc>>,
+    pub window_last: Option<DateTime<Utc>>,
+    /// Days on which the principal made a call.
+    pub active_days: usize,
+    pub calls: u64,
+    /// When its newest grant (the latest first-seen of any grant) was first seen.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub newest_grant_first_seen: Option<DateTime<Utc>>,
+    /// Whether the proposal can be trusted as it is: `false` when a grant first appeared in the
+    /// last fifth of the window, or the principal was active on fewer than 3 days.
+    pub settled: bool,
+    /// Why it is not settled.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub why: Vec<String>,
+}
+
+/// Fewer active days than this: not settled.
+pub const SETTLED_MIN_DAYS: usize = 3;
+
+impl PrincipalUsage {
+    /// How settled a proposal from this usage is, in `window`.
+    pub fn confidence(&self, window: Option<Window>) -> Confidence {
+        let newest = self.grants.values().map(|e| e.seen.first_seen).max();
+        let mut why = Vec::new();
+        if self.days.len() < SETTLED_MIN_DAYS {
+            why.push(format!(
+                "active on {} day(s), fewer than {SETTLED_MIN_DAYS}: rare paths are likely missing",
+                self.days.len()
+            ));
+        }
+        if let (Some(w), Some(n)) = (window, newest) {
+            let fifth = (w.last - w.first) / 5;
+            if w.last - n < fifth {
+                why.push(format!(
+                    "its newest grant was first seen {}, in the last fifth of the window: its usage is still changing",
+                    n.format("%Y-%m-%d")
+                ));
+            }
+        }
+        Confidence {
+            window_first: window.map(|w| w.first),
+            window_last: window.map(|w| w.last),
+            active_days: self.days.len(),
+            calls: self.calls,
+            newest_grant_first_seen: newest,
+            settled: why.is_empty(),
+            why,
+        }
+    }
 }
 
 /// Usage per principal, after function attribution.
@@ -775,6 +876,8 @@ impl Usage {
             p.arn = p.arn.take().or(arn);
             p.function_evidence.extend(evidence);
             p.data_types.extend(usage.data_types);
+            p.calls += usage.calls;
+            p.days.merge(&usage.days);
             add_typed(&mut p.grants, usage.grants, &mut out.unusable_keys);
             add_typed(&mut p.denied, usage.denied, &mut out.unusable_keys);
             p.permission_less.add_all(usage.permission_less);
@@ -832,6 +935,47 @@ impl Usage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn confidence_says_when_a_proposal_is_not_settled() {
+        let day =
+            |d: i64| DateTime::from_timestamp(1_790_000_000 + d * 86_400, 0).unwrap_or_default();
+        let window = Some(Window {
+            first: day(0),
+            last: day(20),
+        });
+        let mut p = PrincipalUsage::default();
+        let mut e = Evidence::new(day(1), "e");
+        e.seen = Seen::span(day(1), day(19), 40);
+        p.grants.insert(
+            grant_key("s3:GetObject", "arn:aws:s3:::b/k").unwrap_or_else(|e| panic!("{e}")),
+            e,
+        );
+        for d in [1, 5, 9, 19] {
+            p.days.add(day(d));
+        }
+        p.calls = 40;
+        let c = p.confidence(window);
+        assert!(c.settled, "{c:?}");
+        assert_eq!((c.active_days, c.calls), (4, 40));
+        // a grant first seen on day 17 of 20: in the last fifth
+        let mut late = Evidence::new(day(17), "f");
+        late.seen = Seen::once(day(17));
+        p.grants.insert(
+            grant_key("s3:PutObject", "arn:aws:s3:::b/k").unwrap_or_else(|e| panic!("{e}")),
+            late,
+        );
+        let c = p.confidence(window);
+        assert!(!c.settled && c.why.len() == 1, "{c:?}");
+        assert_eq!(c.newest_grant_first_seen, Some(day(17)));
+        // active on two days only
+        let mut q = PrincipalUsage::default();
+        q.days.add(day(3));
+        q.days.add(day(3));
+        q.days.add(day(4));
+        let c = q.confidence(window);
+        assert!(!c.settled && c.active_days == 2, "{c:?}");
+    }
 
     #[test]
     fn read_keys_are_typed_or_set_apart() {
