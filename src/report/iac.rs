@@ -430,6 +430,9 @@ pub fn terraform(principals: &[PrincipalOut]) -> Result<String, IacError> {
                 comment_text(&p.name),
                 comment_text(&p.account)
             );
+            if i == 0 {
+                out.push_str(&runtime_comments(std::iter::once(p)));
+            }
             tf_document(&mut out, &ident, doc);
             let policy_name = if i == 0 {
                 format!("tightrole-{}", p.name)
@@ -458,6 +461,35 @@ pub fn terraform(principals: &[PrincipalOut]) -> Result<String, IacError> {
         }
     }
     Ok(out)
+}
+
+/// `# runtime (function F): actions on resource: field` for each runtime grant of `principals`
+/// (grouped per function, resource and configuration field): what the Lambda runtime needs, and
+/// the configuration behind it.
+fn runtime_comments<'p>(principals: impl IntoIterator<Item = &'p PrincipalOut>) -> String {
+    let mut groups: BTreeMap<(String, String, String), Vec<String>> = BTreeMap::new();
+    for p in principals {
+        for c in &p.carried {
+            if let Some(e) = &c.evidence {
+                groups
+                    .entry((e.function.clone(), c.resources.join(", "), e.field.clone()))
+                    .or_default()
+                    .push(c.action.clone());
+            }
+        }
+    }
+    let mut out = String::new();
+    for ((function, resources, field), actions) in groups {
+        let _ = writeln!(
+            out,
+            "# runtime (function {}): {} on {}: {}",
+            comment_text(&function),
+            comment_text(&actions.join(", ")),
+            comment_text(&resources),
+            comment_text(&field)
+        );
+    }
+    out
 }
 
 /// The principals whose policies attach to `t`, for a comment.
@@ -870,7 +902,7 @@ pub fn cloudformation(principals: &[PrincipalOut]) -> Result<String, IacError> {
         &mut cfn_str,
     )
     .map_err(|r| unsafe_value(FORMAT, "the template".to_string(), r))?;
-    Ok(yaml_document(&t))
+    Ok(runtime_comments(principals) + &yaml_document(&t))
 }
 
 // ---------- serverless ----------
@@ -966,6 +998,7 @@ pub fn serverless(principals: &[PrincipalOut]) -> Result<String, IacError> {
     if !others.is_empty() {
         let _ = writeln!(out, "# Not functions, so not here: {}.", others.join(", "));
     }
+    out.push_str(&runtime_comments(principals));
     let mut doc = Mapping::new();
     doc.insert(
         Value::String("functions".to_string()),
