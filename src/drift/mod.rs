@@ -237,6 +237,9 @@ pub struct Item {
 
 #[derive(Debug, Clone)]
 pub struct DriftReport {
+    /// Principals of this period whose usage is not settled ([`crate::usage::Confidence`]):
+    /// (`kind name`, why). Findings about them may be the window's, not the principal's.
+    pub not_settled: Vec<(String, Vec<String>)>,
     pub baseline: String,
     pub period_start: Option<DateTime<Utc>>,
     pub period_end: Option<DateTime<Utc>>,
@@ -576,5 +579,14 @@ pub fn report(
         files_read: files.0,
         files_skipped_as_read: files.1,
         items,
+        not_settled: period
+            .principals
+            .iter()
+            .filter(|(_, p)| !p.grants.is_empty())
+            .filter_map(|(id, p)| {
+                let c = p.confidence(period.window);
+                (!c.settled).then(|| (format!("{} {}", id.kind, id.name), c.why))
+            })
+            .collect(),
     }
 }

@@ -55,6 +55,20 @@ pub fn markdown(r: &DriftReport) -> String {
             );
         }
     }
+    if !r.not_settled.is_empty() {
+        let _ = writeln!(
+            s,
+            "\n### Not settled\n\nTheir usage in this period is too short or still changing to read much into: findings about them may be the window's.\n\n| principal | why |\n|---|---|"
+        );
+        for (who, why) in &r.not_settled {
+            let _ = writeln!(
+                s,
+                "| {} | {} |",
+                md_principal(who, true),
+                md_message(&why.join("; "), true)
+            );
+        }
+    }
     s
 }
 
@@ -283,6 +297,14 @@ pub struct DriftOutput<'a> {
     pub files_read: u64,
     pub files_skipped_as_read: u64,
     pub items: Vec<ItemOut<'a>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_settled: Vec<NotSettledOut<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct NotSettledOut<'a> {
+    pub principal: &'a str,
+    pub why: &'a [String],
 }
 
 #[derive(Debug, Serialize)]
@@ -318,6 +340,11 @@ pub fn output(r: &DriftReport) -> DriftOutput<'_> {
                 resource: i.resource.as_deref(),
                 file: i.file.as_deref(),
             })
+            .collect(),
+        not_settled: r
+            .not_settled
+            .iter()
+            .map(|(principal, why)| NotSettledOut { principal, why })
             .collect(),
     }
 }

@@ -628,7 +628,8 @@ pub struct Confidence {
     /// Days on which the principal made a call.
     pub active_days: usize,
     pub calls: u64,
-    /// When its newest grant (the latest first-seen of any grant) was first seen.
+    /// When its newest grant was first seen: the latest first-seen of its grants, S3 keys and
+    /// log streams counted by their directory or log group.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub newest_grant_first_seen: Option<DateTime<Utc>>,
     /// Whether the proposal can be trusted as it is: `false` when a grant first appeared in the
@@ -645,7 +646,18 @@ pub const SETTLED_MIN_DAYS: usize = 3;
 impl PrincipalUsage {
     /// How settled a proposal from this usage is, in `window`.
     pub fn confidence(&self, window: Option<Window>) -> Confidence {
-        let newest = self.grants.values().map(|e| e.seen.first_seen).max();
+        // a grant as a policy names it: S3 keys and log streams stand for their directory or
+        // group (a new log stream every day is not a new permission)
+        let mut first: BTreeMap<(&str, String), DateTime<Utc>> = BTreeMap::new();
+        for ((a, r), e) in &self.grants {
+            let key = (
+                a.as_str(),
+                crate::fold::fold_on_read(r).unwrap_or_else(|| r.to_string()),
+            );
+            let t = first.entry(key).or_insert(e.seen.first_seen);
+            *t = (*t).min(e.seen.first_seen);
+        }
+        let newest = first.values().max().copied();
         let mut why = Vec::new();
         if self.days.len() < SETTLED_MIN_DAYS {
             why.push(format!(
