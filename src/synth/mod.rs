@@ -255,15 +255,7 @@ fn statements(
             unique_sid(
                 &mut used_sids,
                 sid,
-                Some(Statement {
-                    sid: None,
-                    effect: Effect::Allow,
-                    principal: None,
-                    not_principal: None,
-                    action: Matcher::Is(actions),
-                    resource: Matcher::Is(resources),
-                    condition,
-                }),
+                Some(allow(actions, resources, condition)),
             )
         })
         .collect();
@@ -281,15 +273,7 @@ fn unique_sid(
     if *n > 1 {
         sid = format!("{sid}{n}");
     }
-    let mut st = st.unwrap_or_else(|| Statement {
-        sid: None,
-        effect: Effect::Allow,
-        principal: None,
-        not_principal: None,
-        action: Matcher::Is(Vec::new()),
-        resource: Matcher::Is(Vec::new()),
-        condition: Conditions::new(),
-    });
+    let mut st = st.unwrap_or_else(|| allow(Vec::new(), Vec::new(), Conditions::new()));
     st.sid = Some(sid);
     st
 }
@@ -522,6 +506,19 @@ pub fn synthesize(grants: &Grants, catalog: &Catalog) -> PolicyDocument {
     }
 }
 
+/// An `Allow` statement (its Sid given later).
+fn allow(actions: Vec<String>, resources: Vec<String>, condition: Conditions) -> Statement {
+    Statement {
+        sid: None,
+        effect: Effect::Allow,
+        principal: None,
+        not_principal: None,
+        action: Matcher::Is(actions),
+        resource: Matcher::Is(resources),
+        condition,
+    }
+}
+
 /// The grants without those a runtime grant already allows as they are (the function's own
 /// `logs:CreateLogStream` calls under its log group's runtime statement), so the policy does not
 /// say the same twice; `None` when there are none.
@@ -593,15 +590,11 @@ pub fn propose(
             stmts.push(unique_sid(
                 &mut used,
                 sid,
-                Some(Statement {
-                    sid: None,
-                    effect: Effect::Allow,
-                    principal: None,
-                    not_principal: None,
-                    action: Matcher::Is(vec![c.action.clone()]),
-                    resource: Matcher::Is(c.resources.clone()),
-                    condition: c.condition.clone(),
-                }),
+                Some(allow(
+                    vec![c.action.clone()],
+                    c.resources.clone(),
+                    c.condition.clone(),
+                )),
             ));
         }
         // runtime grants: one statement per (resources, condition), never generalized
@@ -621,15 +614,7 @@ pub fn propose(
             stmts.push(unique_sid(
                 &mut used,
                 sid,
-                Some(Statement {
-                    sid: None,
-                    effect: Effect::Allow,
-                    principal: None,
-                    not_principal: None,
-                    action: Matcher::Is(actions),
-                    resource: Matcher::Is(resources.to_vec()),
-                    condition: condition.clone(),
-                }),
+                Some(allow(actions, resources.to_vec(), condition.clone())),
             ));
         }
         let guard = deny_guard(&stmts, grants, denied, &mut round_notes);
