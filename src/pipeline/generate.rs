@@ -1,6 +1,7 @@
 //! Usage → a replayed proposal for every principal, in parallel, with the usage graph built
 //! meanwhile; and the policy files of `generate --out`.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -64,6 +65,7 @@ fn runtime_grants(
     id: &PrincipalId,
     p: &PrincipalUsage,
     analysis: &Analysis,
+    fn_arns: &BTreeMap<&str, &str>,
     under_roles: bool,
 ) -> Vec<Carried> {
     let functions: Vec<&str> = match id.kind {
@@ -75,19 +77,9 @@ fn runtime_grants(
     let mut out = Vec::new();
     for name in functions {
         let known = analysis.inventory.functions.get(name);
-        let fn_arn = known.and_then(|f| f.arn.clone()).or_else(|| {
-            analysis
-                .usage
-                .principals
-                .iter()
-                .find(|(o, _)| o.kind == PrincipalKind::Function && o.name == name)
-                .and_then(|(_, q)| q.arn.clone())
-                .or_else(|| {
-                    (id.kind == PrincipalKind::Function)
-                        .then(|| p.arn.clone())
-                        .flatten()
-                })
-        });
+        let fn_arn = known
+            .and_then(|f| f.arn.clone())
+            .or_else(|| fn_arns.get(name).map(|a| a.to_string()));
         let reqs = crate::runtime::requirements(&crate::runtime::Function {
             name,
             arn: fn_arn.as_deref(),
@@ -223,6 +215,14 @@ pub fn generate(
     }
     let carried = carry(settings, current, usage, catalog)?;
     let under_roles = settings.functions_under_roles || settings.shared_role == SharedRole::Scope;
+    // function name → ARN, from the trail (before any grouping under roles)
+    let fn_arns: BTreeMap<&str, &str> = analysis
+        .usage
+        .principals
+        .iter()
+        .filter(|(id, _)| id.kind == PrincipalKind::Function)
+        .filter_map(|(id, p)| Some((id.name.as_str(), p.arn.as_deref()?)))
+        .collect();
     runtime_notes(analysis, settings, &mut diagnostics);
     let opts = &settings.options;
     // every principal that runs as a role, once (a trail can hold many thousands of
@@ -236,7 +236,7 @@ pub fn generate(
     let one = |(id, p): (&PrincipalId, &PrincipalUsage)| -> Result<PrincipalOut, Error> {
         let mut carry = carried.for_principal(id, p);
         if settings.runtime {
-            let runtime = runtime_grants(id, p, analysis, under_roles);
+            let runtime = runtime_grants(id, p, analysis, &fn_arns, under_roles);
             // a current grant carried as unobservable that the runtime needs anyway is the
             // runtime grant (a re-run on its own output changes nothing)
             for c in &mut carry {
