@@ -218,7 +218,7 @@ fn demo_diff_snapshots() {
         None,
     );
     let v: Value = serde_json::from_str(&run.stdout).unwrap();
-    assert_eq!(v["schema"], "tightrole/diff/v1");
+    assert_eq!(v["schema"], "tightrole/diff/v2");
     let shop = v["principals"]
         .as_array()
         .unwrap()

@@ -18,7 +18,7 @@ use crate::report::diff::{Style, markdown, text};
 pub enum Format {
     /// For reading in a terminal (coloured when stdout is one).
     Text,
-    /// One versioned document (`tightrole/diff/v1`).
+    /// One versioned document (`tightrole/diff/v2`).
     Json,
     /// Tables for a pull request or a wiki.
     Markdown,

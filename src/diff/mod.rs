@@ -20,7 +20,7 @@ use crate::policy::expand::granted;
 use crate::synth::replay_contexts;
 use crate::usage::{Evidence, EvidenceMap, Grants, Usage};
 
-pub const DIFF_SCHEMA: &str = "tightrole/diff/v1";
+pub const DIFF_SCHEMA: &str = "tightrole/diff/v2";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]

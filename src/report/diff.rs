@@ -440,7 +440,7 @@ pub fn markdown(r: &DiffReport) -> String {
 
 // ---------- the versioned JSON document ----------
 
-/// `diff --format json`: the versioned document (`tightrole/diff/v1`, docs/formats/diff-json.md).
+/// `diff --format json`: the versioned document (`tightrole/diff/v2`, docs/formats/diff-json.md).
 /// Built from the diff's internal types, so that a change to them cannot change the format
 /// unnoticed: every field the format has is named here.
 #[derive(Debug, Serialize)]
