@@ -139,12 +139,9 @@ def epoch_last_modified(item):
     return item
 
 
-def lambda_paged(app, environ, start_response, key):
-    """Calls moto, then returns one item of its listing a page, from the request's Marker (an
-    offset), with NextMarker while more follow."""
-    from urllib.parse import parse_qs
-
-    query = parse_qs(environ.get("QUERY_STRING", ""))
+def call_moto(app, environ, start_response):
+    """Runs moto on the request: `(None, its JSON)` when it succeeded; otherwise `(the
+    response to return as it is, already started, None)`."""
     captured = {}
 
     def capture(status, headers, *rest):
@@ -154,8 +151,19 @@ def lambda_paged(app, environ, start_response, key):
     out = b"".join(app(environ, capture))
     if not captured.get("status", "").startswith("200"):
         start_response(captured["status"], captured["headers"])
-        return [out]
-    resp = json.loads(out)
+        return [out], None
+    return None, json.loads(out)
+
+
+def lambda_paged(app, environ, start_response, key):
+    """Calls moto, then returns one item of its listing a page, from the request's Marker (an
+    offset), with NextMarker while more follow."""
+    from urllib.parse import parse_qs
+
+    query = parse_qs(environ.get("QUERY_STRING", ""))
+    done, resp = call_moto(app, environ, start_response)
+    if done is not None:
+        return done
     items = resp.get(key) or []
     offset = int((query.get("Marker") or ["0"])[0] or 0)
     size = min(int((query.get("MaxItems") or ["1"])[0]), 1)
@@ -385,17 +393,9 @@ def athena_adjusted(app, environ, start_response, target, key):
     body = environ["wsgi.input"].read(length)
     environ["wsgi.input"] = io.BytesIO(body)
     req = json.loads(body or b"{}")
-    captured = {}
-
-    def capture(status, headers, *rest):
-        captured["status"], captured["headers"] = status, headers
-        return lambda data: None
-
-    out = b"".join(app(environ, capture))
-    if not captured.get("status", "").startswith("200"):
-        start_response(captured["status"], captured["headers"])
-        return [out]
-    resp = json.loads(out)
+    done, resp = call_moto(app, environ, start_response)
+    if done is not None:
+        return done
     if target.endswith(".GetQueryResults"):
         rows = resp.get("ResultSet", {}).get("Rows", [])
         offset = int(req.get("NextToken") or 0)
