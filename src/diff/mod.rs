@@ -249,28 +249,24 @@ pub struct DiffOptions {
 }
 
 /// What the Lambda runtime needs for the functions of a subject (its role's functions).
-fn runtime_of(s: &Subject, usage: &Usage, opts: &DiffOptions) -> Vec<crate::runtime::Requirement> {
+fn runtime_of(
+    s: &Subject,
+    fn_arns: &BTreeMap<&str, &str>,
+    opts: &DiffOptions,
+) -> Vec<crate::runtime::Requirement> {
     let Some(inventory) = &opts.runtime else {
         return Vec::new();
     };
     let mut out = Vec::new();
     for name in s.functions.keys() {
-        let arn = inventory
-            .functions
-            .get(name)
-            .and_then(|f| f.arn.clone())
-            .or_else(|| {
-                usage
-                    .principals
-                    .iter()
-                    .find(|(id, _)| id.kind == PrincipalKind::Function && &id.name == name)
-                    .and_then(|(_, p)| p.arn.clone())
-            });
+        let known = inventory.functions.get(name);
         out.extend(crate::runtime::requirements(&crate::runtime::Function {
             name,
-            arn: arn.as_deref(),
+            arn: known
+                .and_then(|f| f.arn.as_deref())
+                .or_else(|| fn_arns.get(name.as_str()).copied()),
             account: &s.account,
-            config: inventory.functions.get(name).map(|f| &f.config),
+            config: known.map(|f| &f.config),
         }));
     }
     out
@@ -325,8 +321,7 @@ pub fn diff(
     opts: &DiffOptions,
     catalog: &Catalog,
 ) -> DiffReport {
-    let obs = ObservabilityTable::embedded();
-    let risk = RiskTable::embedded();
+    let fn_arns = usage.function_arns();
     let mut principals = Vec::new();
     let mut not_in_current = Vec::new();
     for ((kind, _, name), s) in subjects(usage) {
@@ -338,7 +333,8 @@ pub fn diff(
             not_in_current.push(format!("{kind} {name}"));
             continue;
         };
-        principals.push(diff_one(&s, cp, usage, opts, catalog, obs, risk));
+        let runtime = runtime_of(&s, &fn_arns, opts);
+        principals.push(diff_one(&s, cp, usage, opts, catalog, &runtime));
     }
     DiffReport {
         current: current.source.clone(),
@@ -377,9 +373,10 @@ fn diff_one(
     usage: &Usage,
     opts: &DiffOptions,
     catalog: &Catalog,
-    obs: &ObservabilityTable,
-    risk: &RiskTable,
+    runtime: &[crate::runtime::Requirement],
 ) -> PrincipalDiff {
+    let obs = ObservabilityTable::embedded();
+    let risk = RiskTable::embedded();
     let granted = granted(
         cp.policies.iter().map(|p| (p.source.as_str(), &p.document)),
         catalog,
@@ -397,7 +394,6 @@ fn diff_one(
     for ((a, r), e) in &s.grants {
         used.entry(a.as_str()).or_default().push((r.as_str(), e));
     }
-    let runtime = runtime_of(s, usage, opts);
     let runtime_field = |action: &str| {
         runtime
             .iter()
@@ -508,7 +504,7 @@ fn diff_one(
     }
     // runtime requirements the current policies do not allow: missing
     let mut runtime_missing: BTreeMap<&str, (Vec<String>, String)> = BTreeMap::new();
-    for r in &runtime {
+    for r in runtime {
         for a in &r.actions {
             let ctx = crate::policy::Context::default();
             if cp.evaluate(a, &sample_resource(&r.resource), &ctx) != Decision::Allow

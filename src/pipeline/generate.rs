@@ -216,13 +216,7 @@ pub fn generate(
     let carried = carry(settings, current, usage, catalog)?;
     let under_roles = settings.functions_under_roles || settings.shared_role == SharedRole::Scope;
     // function name → ARN, from the trail (before any grouping under roles)
-    let fn_arns: BTreeMap<&str, &str> = analysis
-        .usage
-        .principals
-        .iter()
-        .filter(|(id, _)| id.kind == PrincipalKind::Function)
-        .filter_map(|(id, p)| Some((id.name.as_str(), p.arn.as_deref()?)))
-        .collect();
+    let fn_arns = analysis.usage.function_arns();
     runtime_notes(analysis, settings, &mut diagnostics);
     let opts = &settings.options;
     // every principal that runs as a role, once (a trail can hold many thousands of

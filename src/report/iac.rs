@@ -467,26 +467,15 @@ pub fn terraform(principals: &[PrincipalOut]) -> Result<String, IacError> {
 /// (grouped per function, resource and configuration field): what the Lambda runtime needs, and
 /// the configuration behind it.
 fn runtime_comments<'p>(principals: impl IntoIterator<Item = &'p PrincipalOut>) -> String {
-    let mut groups: BTreeMap<(String, String, String), Vec<String>> = BTreeMap::new();
-    for p in principals {
-        for c in &p.carried {
-            if let Some(e) = &c.evidence {
-                groups
-                    .entry((e.function.clone(), c.resources.join(", "), e.field.clone()))
-                    .or_default()
-                    .push(c.action.clone());
-            }
-        }
-    }
     let mut out = String::new();
-    for ((function, resources, field), actions) in groups {
+    for g in super::runtime_groups(principals.into_iter().flat_map(|p| &p.carried)) {
         let _ = writeln!(
             out,
             "# runtime (function {}): {} on {}: {}",
-            comment_text(&function),
-            comment_text(&actions.join(", ")),
-            comment_text(&resources),
-            comment_text(&field)
+            comment_text(g.function),
+            comment_text(&g.actions.join(", ")),
+            comment_text(&g.resources.join(", ")),
+            comment_text(g.field)
         );
     }
     out

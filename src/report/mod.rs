@@ -400,10 +400,19 @@ pub fn no_input_text(stats: &Stats) -> String {
     )
 }
 
-/// The runtime grants of a proposal, one line per resource and configuration field:
-/// `runtime: `logs:CreateLogStream`, `logs:PutLogEvents` on `…`: LoggingConfig.LogGroup
-/// (AWSLambdaBasicExecutionRole)`.
-pub fn runtime_lines(carried: &[Carried]) -> String {
+/// The runtime grants among `carried`, grouped: one group per function, resource and
+/// configuration field, with its actions. Every renderer of runtime grants (text, PR.md, the
+/// infrastructure-code comments) lists these groups.
+pub struct RuntimeGroup<'c> {
+    pub function: &'c str,
+    pub resources: &'c [String],
+    pub field: &'c str,
+    /// The source's first part (`AWSLambdaBasicExecutionRole`).
+    pub source: &'c str,
+    pub actions: Vec<&'c str>,
+}
+
+pub fn runtime_groups<'c>(carried: impl IntoIterator<Item = &'c Carried>) -> Vec<RuntimeGroup<'c>> {
     let mut groups: BTreeMap<(&str, &[String], &str, &str), Vec<&str>> = BTreeMap::new();
     for c in carried {
         if let Some(e) = &c.evidence {
@@ -414,16 +423,34 @@ pub fn runtime_lines(carried: &[Carried]) -> String {
                 .push(&c.action);
         }
     }
+    groups
+        .into_iter()
+        .map(
+            |((function, resources, field, source), actions)| RuntimeGroup {
+                function,
+                resources,
+                field,
+                source,
+                actions,
+            },
+        )
+        .collect()
+}
+
+/// The runtime grants of a proposal, one line per resource and configuration field:
+/// `runtime (F): `logs:CreateLogStream`, `logs:PutLogEvents` on `…`: LoggingConfig.LogGroup
+/// (AWSLambdaBasicExecutionRole)`.
+pub fn runtime_lines(carried: &[Carried]) -> String {
     let mut s = String::new();
-    for ((function, resources, field, source), actions) in groups {
+    for g in runtime_groups(carried) {
         let _ = writeln!(
             s,
             "  runtime ({}): `{}` on `{}`: {} ({})",
-            t(function),
-            t(&actions.join("`, `")),
-            t(&resources.join("`, `")),
-            t(field),
-            t(source)
+            t(g.function),
+            t(&g.actions.join("`, `")),
+            t(&g.resources.join("`, `")),
+            t(g.field),
+            t(g.source)
         );
     }
     s

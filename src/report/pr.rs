@@ -85,40 +85,36 @@ pub fn body(report: &DiffReport, proposals: &[PrincipalOut], usage: &Usage) -> S
     }
     // what the Lambda runtime needs, from the functions' configuration: one line per function,
     // resource and configuration field
-    let mut runtime: BTreeMap<(String, &str, &str, String), Vec<&str>> = BTreeMap::new();
+    // one line per function, configuration field and resource, by owner
+    // (owner, function, field, resources) → the line
+    type Keyed<'a> = ((String, &'a str, &'a str, String), String);
+    let mut runtime: Vec<Keyed<'_>> = Vec::new();
     for p in proposals {
-        for c in &p.carried {
-            if let Some(e) = &c.evidence {
-                runtime
-                    .entry((
-                        format!("{} {}", p.kind, md_code(&p.name)),
-                        e.function.as_str(),
-                        e.field.as_str(),
-                        c.resources.join(", "),
-                    ))
-                    .or_default()
-                    .push(&c.action);
-            }
-        }
-    }
-    if !runtime.is_empty() {
-        let _ = writeln!(
-            s,
-            "\n### Granted for the Lambda runtime (from the functions' configuration)\n"
-        );
-        for ((owner, function, field, resources), actions) in runtime {
-            let _ = writeln!(
-                s,
+        let owner = format!("{} {}", p.kind, md_code(&p.name));
+        for g in super::runtime_groups(&p.carried) {
+            let resources = g.resources.join(", ");
+            let line = format!(
                 "- {owner}, function {}: {} on {} ({})",
-                md_code(function),
-                actions
+                md_code(g.function),
+                g.actions
                     .iter()
                     .map(|a| md_code(a))
                     .collect::<Vec<_>>()
                     .join(", "),
                 md_code(&resources),
-                md_code(field)
+                md_code(g.field)
             );
+            runtime.push(((owner.clone(), g.function, g.field, resources), line));
+        }
+    }
+    runtime.sort();
+    if !runtime.is_empty() {
+        let _ = writeln!(
+            s,
+            "\n### Granted for the Lambda runtime (from the functions' configuration)\n"
+        );
+        for (_, line) in runtime {
+            let _ = writeln!(s, "{line}");
         }
     }
     let unsettled: Vec<String> = proposals

@@ -758,6 +758,15 @@ impl Usage {
         out
     }
 
+    /// Function name → ARN, for the functions of the trail.
+    pub fn function_arns(&self) -> BTreeMap<&str, &str> {
+        self.principals
+            .iter()
+            .filter(|(id, _)| id.kind == PrincipalKind::Function)
+            .filter_map(|(id, p)| Some((id.name.as_str(), p.arn.as_deref()?)))
+            .collect()
+    }
+
     /// The roles two or more functions run as: role → those functions.
     pub fn shared_roles(&self) -> BTreeMap<PrincipalId, Vec<(&PrincipalId, &PrincipalUsage)>> {
         let mut out = self.by_owner();
