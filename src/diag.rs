@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::escape::terminal;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// Something was skipped on purpose (a digest file, a non-record JSON file).
@@ -15,7 +15,7 @@ pub enum Severity {
     Warning,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 pub struct Diagnostic {
     pub level: Severity,
     /// The input the problem is in, as the user named it (`-` for stdin).

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 /// Calls alike: how many, and the first and last time. The one `{count, first, last}` of the
 /// project: a grant's evidence carries it, an Athena row stands for one, the drift state keeps
 /// one per grant across runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Seen {
     pub count: u64,
     pub first_seen: DateTime<Utc>,
@@ -45,7 +45,7 @@ impl Seen {
 }
 
 /// The time a run's records cover: the first and the last event time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Window {
     pub first: DateTime<Utc>,
     pub last: DateTime<Utc>,
@@ -119,7 +119,7 @@ pub enum NameError {
 /// An IAM action as a policy names it, `service:Name`: a prefix of lowercase letters, digits
 /// and `-`, a colon, and a name without whitespace. It may hold `*`/`?` (an action pattern from
 /// a current policy, or `s3:*` from `--compact`); the key of an observed grant never does.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema)]
 #[serde(transparent)]
 pub struct Action(String);
 
@@ -163,7 +163,7 @@ impl Action {
 /// A resource as a policy names it: an ARN (its log-derived parts escaped, see
 /// [`crate::wildcard::escape`]), an ARN pattern, or `*`. It starts with `arn:` and has the
 /// ARN's six parts, or is `*`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema)]
 #[serde(transparent)]
 pub struct ArnPattern(String);
 

@@ -243,7 +243,9 @@ fn modules_depend_one_way_in_the_documented_order() {
     );
 }
 
-/// The command line parses, calls the pipeline and renders; it stays small.
+/// The command line parses, calls the pipeline and renders; it stays small: 1,500 lines for the
+/// eleven commands that run the pipeline, and 100 for the three that describe tightrole itself
+/// (`schema`, `completions`, `man`: clap glue in `src/cli/meta.rs`).
 #[test]
 fn the_cli_stays_thin() {
     let mut files = Vec::new();
@@ -253,7 +255,7 @@ fn the_cli_stays_thin() {
         .map(|f| std::fs::read_to_string(f).unwrap().lines().count())
         .sum();
     assert!(
-        lines < 1_500,
+        lines < 1_600,
         "src/cli has {lines} lines: move what is not argument parsing or printing into the library"
     );
 }

@@ -246,18 +246,32 @@ fn no_usable_record_is_never_success() {
         ],
         None,
     );
-    assert_eq!(run.code, 3);
+    assert_eq!(run.code, 5, "its own exit code: the trail was read");
     assert!(
-        run.stderr
-            .contains("outside the `--since`/`--until`/`--account` filters"),
+        run.stderr.contains(
+            "error: no record inside the filters (--since 2027-01-01T00:00:00Z): all 1 record(s) read fell outside it"
+        ),
         "{}",
         run.stderr
     );
     let run = tightrole(&["generate", "does/not/exist"], None);
     assert_eq!(run.code, 3);
+    assert_eq!(
+        run.stderr,
+        "warning: `does/not/exist`: no such file or directory\n\
+         summary: 1 of 1 path(s) do not exist\n\
+         error: no input: 1 path(s) given, and none exists\n\
+         help: check the paths (see the warnings above)\n"
+    );
+    // one missing path among good ones: said plainly, and the rest is read
+    let run = tightrole(
+        &["usage", "does/not/exist", dir.path().to_str().unwrap()],
+        None,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
         run.stderr
-            .contains("`does/not/exist`: cannot read: no such file or directory"),
+            .contains("summary: 1 of 2 path(s) do not exist, 2 of 3 input(s) unusable"),
         "{}",
         run.stderr
     );

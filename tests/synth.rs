@@ -165,6 +165,14 @@ fn every_format_on_the_demo() {
             None,
         );
         assert_eq!(run.code, 0, "{format}: {}", run.stderr);
+        // YAML 1.1 readers (PyYAML, the Serverless Framework) take a bare 2012-10-17 for a date
+        for line in run.stdout.lines().filter(|l| l.contains("Version:")) {
+            let value = line.split_once(':').unwrap().1.trim();
+            assert!(
+                value.starts_with('\'') || value.starts_with('"'),
+                "{format}: unquoted version in `{line}`"
+            );
+        }
         insta::assert_snapshot!(name, transcript(&run, &[]));
     }
     let compact = tightrole(

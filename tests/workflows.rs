@@ -262,7 +262,15 @@ fn drift_over_two_periods_in_every_format() {
     // keep the period-two state aside so every format sees the same two periods
     let state = dir.path().join("state.json");
     let saved = std::fs::read(&state).unwrap();
-    let scrub = [(dir.path().to_str().unwrap(), "[TMP]")];
+    // SARIF names the repository's directory as its `%SRCROOT%`
+    let repo = format!(
+        "file://{}/",
+        std::fs::canonicalize(root()).unwrap().display()
+    );
+    let scrub = [
+        (dir.path().to_str().unwrap(), "[TMP]"),
+        (repo.as_str(), "file:///[REPOSITORY]/"),
+    ];
     for (format, name) in [
         ("markdown", "drift_demo_markdown"),
         ("json", "drift_demo_json"),
@@ -381,6 +389,7 @@ fn sarif_is_structurally_valid_2_1_0() {
             "message",
             "locations",
             "partialFingerprints",
+            "properties",
         ];
         for k in res.as_object().unwrap().keys() {
             assert!(
@@ -389,6 +398,105 @@ fn sarif_is_structurally_valid_2_1_0() {
             );
         }
     }
+}
+
+/// The SARIF 2.1.0 schema and Microsoft's multitool, which `scripts/test` fetches from npm
+/// (`TIGHTROLE_SARIF_MULTITOOL`: the package directory). Absent outside CI: skipped; under CI
+/// a failure, since `scripts/test` installs them.
+fn sarif_multitool() -> Option<std::path::PathBuf> {
+    match std::env::var_os("TIGHTROLE_SARIF_MULTITOOL") {
+        Some(dir) => Some(dir.into()),
+        None if std::env::var_os("CI").is_some() => {
+            panic!("CI must run the SARIF validation: scripts/test fetches the multitool")
+        }
+        None => {
+            eprintln!("skipped: no SARIF multitool (scripts/test fetches it)");
+            None
+        }
+    }
+}
+
+#[test]
+fn sarif_passes_the_official_schema_and_githubs_rules() {
+    let Some(tool) = sarif_multitool() else {
+        return;
+    };
+    let (dir, trail) = two_periods();
+    // an absolute baseline: the locations must still be relative to the repository
+    let baseline = root().join("policies");
+    let state = dir.path().join("state.json");
+    let current = dir.path().join("current");
+    let run_period = |format: &str| {
+        tightrole(
+            &[
+                "drift",
+                trail.to_str().unwrap(),
+                "--baseline",
+                baseline.to_str().unwrap(),
+                "--state",
+                state.to_str().unwrap(),
+                "--current",
+                current.to_str().unwrap(),
+                "--unused-after",
+                "7d",
+                "--format",
+                format,
+            ],
+            None,
+        )
+    };
+    run_period("json");
+    tightrole::trailgen::write_demo_period2(&trail).unwrap();
+    let run = run_period("sarif");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert!(!doc["runs"][0]["results"].as_array().unwrap().is_empty());
+    for res in doc["runs"][0]["results"].as_array().unwrap() {
+        let loc = &res["locations"][0]["physicalLocation"]["artifactLocation"];
+        if !loc.is_null() {
+            assert!(
+                loc["uri"].as_str().unwrap().starts_with("policies/"),
+                "{loc}"
+            );
+            assert_eq!(loc["uriBaseId"], "%SRCROOT%");
+        }
+    }
+    // the official schema
+    let schema: Value =
+        serde_json::from_str(&std::fs::read_to_string(tool.join("sarif-2.1.0.json")).unwrap())
+            .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&doc)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+    // the multitool's own rules and GitHub's
+    let file = dir.path().join("drift.sarif");
+    std::fs::write(&file, &run.stdout).unwrap();
+    let log = dir.path().join("validation.sarif");
+    let out = Command::new(tool.join("Sarif.Multitool"))
+        .args(["validate", "--rule-kind", "Sarif;Gh", "--output"])
+        .arg(&log)
+        .arg(&file)
+        .env("DOTNET_CLI_TELEMETRY_OPTOUT", "1")
+        .output()
+        .unwrap();
+    let found: Value = serde_json::from_str(&std::fs::read_to_string(&log).unwrap_or_else(|_| {
+        panic!(
+            "no validation log: {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    }))
+    .unwrap();
+    let problems: Vec<String> = found["runs"][0]["results"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| matches!(r["level"].as_str(), Some("error" | "warning") | None))
+        .map(|r| format!("{} {}", r["ruleId"], r["message"]))
+        .collect();
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
 #[test]

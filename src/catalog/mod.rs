@@ -21,7 +21,9 @@ const EVENT_SOURCE_OVERRIDES_TSV: &str = include_str!("../../data/event-source-o
 
 /// The access levels of the Service Authorization Reference, ordered from least to most
 /// sensitive so that thresholds can compare them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema,
+)]
 pub enum AccessLevel {
     List,
     Read,
@@ -105,7 +107,7 @@ pub struct Service {
 }
 
 /// Where the catalog data came from, as recorded in the generated file's header.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
 pub struct Provenance {
     pub catalog: String,
     pub event_sources: String,

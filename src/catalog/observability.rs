@@ -11,7 +11,7 @@ use crate::wildcard::matches;
 const DATA_EVENTS_TSV: &str = include_str!("../../data/data-events.tsv");
 const UNLOGGED_TSV: &str = include_str!("../../data/unlogged-actions.tsv");
 
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case", tag = "logged", content = "data_event_type")]
 pub enum Observability {
     /// Logged as a management event, on by default in every trail.

@@ -86,7 +86,7 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     let text = match args.format {
         Format::Markdown => crate::report::drift::markdown(r),
         Format::Json => super::json(&crate::report::drift::output(r))?,
-        Format::Sarif => crate::report::drift::sarif(r),
+        Format::Sarif => crate::report::sarif::sarif(r),
         Format::Html => crate::report::drift::html(r, &pipeline::drift::html_graph(&run)),
     };
     // The report first, then the state: a report that cannot be written leaves the state as it

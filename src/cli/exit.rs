@@ -12,17 +12,21 @@ pub enum Exit {
     NoInput,
     /// `--strict` and some input had problems (see the warnings).
     InputWarnings,
+    /// Records were read, but the filters (`--since`, `--until`, `--account`, `--region`) kept
+    /// none of them.
+    OutsideFilters,
     /// Findings at or above `--fail-on` (diff), or observed calls a policy would block (check).
     Findings,
 }
 
 impl Exit {
-    pub const ALL: [Exit; 6] = [
+    pub const ALL: [Exit; 7] = [
         Exit::Ok,
         Exit::Failure,
         Exit::Usage,
         Exit::NoInput,
         Exit::InputWarnings,
+        Exit::OutsideFilters,
         Exit::Findings,
     ];
 
@@ -33,6 +37,7 @@ impl Exit {
             Exit::Usage => 2,
             Exit::NoInput => 3,
             Exit::InputWarnings => 4,
+            Exit::OutsideFilters => 5,
             Exit::Findings => 10,
         }
     }
@@ -44,6 +49,7 @@ impl Exit {
             Exit::Usage => "invalid command line",
             Exit::NoInput => "no usable CloudTrail record was read",
             Exit::InputWarnings => "`--strict` and some input could not be used",
+            Exit::OutsideFilters => "every record read was outside the filters",
             Exit::Findings => {
                 "findings: `diff --fail-on` matched, or `check` found calls the policy would block"
             }

@@ -19,7 +19,7 @@ pub enum Format {
     Dot,
     /// A Mermaid flowchart that renders on GitHub.
     Mermaid,
-    /// Nodes and edges with their evidence (`tightrole/graph/v1`).
+    /// Nodes and edges with their evidence (`tightrole/graph/v2`).
     Json,
 }
 

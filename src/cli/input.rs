@@ -277,8 +277,16 @@ impl InputArgs {
             None => {}
         }
         if analysis.usage.records == 0 {
-            eprint!("{}", crate::report::no_input_text(&analysis.stats));
-            return Ok(ControlFlow::Break(Exit::NoInput));
+            let filters = opts.filters();
+            eprint!(
+                "{}",
+                crate::report::no_input_text(&analysis.stats, &filters)
+            );
+            return Ok(ControlFlow::Break(if analysis.stats.all_filtered_out() {
+                Exit::OutsideFilters
+            } else {
+                Exit::NoInput
+            }));
         }
         Ok(ControlFlow::Continue(analysis))
     }

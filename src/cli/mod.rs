@@ -11,6 +11,7 @@ mod explain;
 mod generate;
 mod graph;
 mod input;
+mod meta;
 mod pr;
 mod usage;
 mod values;
@@ -61,6 +62,12 @@ enum Command {
     DemoTrail(demo::Args),
     /// Push the aggregation down to Amazon Athena: the CloudTrail table's DDL.
     Athena(athena::Args),
+    /// Print the JSON Schema of a JSON output, or write them all.
+    Schema(meta::SchemaArgs),
+    /// Print a shell's completion script (`tightrole completions bash > …`).
+    Completions(meta::CompletionsArgs),
+    /// Print the man page, or write a page per command with `--out`.
+    Man(meta::ManArgs),
 }
 
 /// Parses the command line, runs it, and maps the outcome to an exit code.
@@ -88,6 +95,9 @@ pub fn main() -> ExitCode {
         Command::Pr(a) => pr::run(a),
         Command::Drift(a) => drift::run(a),
         Command::Athena(a) => athena::run(a),
+        Command::Schema(a) => meta::schema(a),
+        Command::Completions(a) => meta::completions(a),
+        Command::Man(a) => meta::man(a),
     };
     match result {
         Ok(exit) => ExitCode::from(exit.code()),

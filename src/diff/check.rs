@@ -11,7 +11,7 @@ use crate::usage::Usage;
 
 pub const CHECK_SCHEMA: &str = "tightrole/check/v1";
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Blocked {
     pub principal: String,
     pub action: String,
@@ -21,7 +21,7 @@ pub struct Blocked {
     pub last_seen: chrono::DateTime<chrono::Utc>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct CheckOutput {
     pub schema: &'static str,
     pub policy: String,
@@ -37,7 +37,7 @@ pub struct CheckOutput {
     pub runtime_missing: Vec<RuntimeGap>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct RuntimeGap {
     pub principal: String,
     pub action: String,

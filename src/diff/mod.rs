@@ -22,7 +22,9 @@ use crate::usage::{Evidence, EvidenceMap, Grants, Usage};
 
 pub const DIFF_SCHEMA: &str = "tightrole/diff/v2";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum DiffClass {
     /// Granted, observable, and not seen in the window: removed.

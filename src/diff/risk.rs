@@ -10,7 +10,9 @@ use crate::wildcard::matches;
 
 const RISK_TSV: &str = include_str!("../../data/risk.tsv");
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum RiskClass {
     PrivilegeEscalation,

@@ -22,13 +22,13 @@ pub const DRIFT_SCHEMA: &str = "tightrole/drift/v1";
 pub const STATE_FORMAT: &str = "tightrole-drift-state/v1";
 
 /// An input already read: identified by path, size and modification time.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ReadFile {
     pub size: u64,
     pub modified: i64,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct State {
     pub format: String,
     /// The end of the window of the last run: the next period starts after it.
@@ -155,7 +155,9 @@ impl State {
 }
 
 /// A finding code: one SARIF rule each.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Finding {
     /// An action or resource never seen before: a new behaviour, possibly suspicious.

@@ -11,10 +11,12 @@ use serde::Serialize;
 use crate::identity::PrincipalKind;
 use crate::usage::{Evidence, EvidenceMap, Usage};
 
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 #[serde(tag = "node", rename_all = "lowercase")]
 pub enum Node {
     Account {
+        /// The account's id (`account`, not `id`: the graph's JSON gives every node an `id`).
+        #[serde(rename = "account")]
         id: String,
     },
     Role {
@@ -34,7 +36,7 @@ pub enum Node {
     },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Edge {
     /// account → role, role → function, account → user

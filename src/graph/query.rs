@@ -11,6 +11,8 @@ use crate::policy::current::CurrentPolicies;
 use crate::usage::Usage;
 use crate::wildcard::matches;
 
+pub const BLAST_SCHEMA: &str = "tightrole/blast/v1";
+
 /// Why a blast-radius question has no answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum QueryError {
@@ -41,7 +43,7 @@ pub fn shared(usage: &mut Usage) {
     usage.principals.retain(|id, _| keep.contains(id));
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct BlastRow {
     pub action: String,
     pub granted_on: Vec<String>,
@@ -50,7 +52,7 @@ pub struct BlastRow {
     pub count: u64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct BlastOutput {
     pub schema: &'static str,
     pub function: String,
@@ -114,7 +116,7 @@ pub fn blast(
         })
         .collect();
     Ok(BlastOutput {
-        schema: "tightrole/blast/v1",
+        schema: BLAST_SCHEMA,
         function: fname.to_string(),
         role,
         granted: rows.len(),

@@ -26,7 +26,9 @@ pub fn lambda_marker(rec: &Record<'_>) -> bool {
 }
 
 /// The kinds of principal a policy is written for, plus the kinds that never get one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum PrincipalKind {
     Function,

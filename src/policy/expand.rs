@@ -51,7 +51,7 @@ pub fn expand_actions(m: &Matcher, catalog: &Catalog) -> BTreeSet<String> {
 }
 
 /// How one action is granted: on which resources, by which policies, with conditions or not.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Grant {
     /// Resource patterns (`*`, ARNs); `NotResource` lists appear as `all except …`.
     pub resources: BTreeSet<String>,

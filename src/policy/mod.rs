@@ -15,7 +15,19 @@ pub use eval::{Context, Decision, Request, evaluate, evaluate_all};
 
 pub const POLICY_VERSION: &str = "2012-10-17";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 pub enum Effect {
     Allow,
     Deny,
@@ -284,6 +296,47 @@ impl Serialize for PolicyDocument {
         }
         m.serialize_entry("Statement", &self.statements)?;
         m.end()
+    }
+}
+
+/// The JSON Schema of a policy document as tightrole prints it (always arrays, never a bare
+/// string; `Condition` values always lists).
+impl schemars::JsonSchema for PolicyDocument {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "PolicyDocument".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let list = schemars::json_schema!({"type": "array", "items": {"type": "string"}});
+        schemars::json_schema!({
+            "description": "An IAM policy document, in tightrole's canonical form.",
+            "type": "object",
+            "required": ["Version", "Statement"],
+            "additionalProperties": false,
+            "properties": {
+                "Version": {"type": "string", "enum": ["2012-10-17", "2008-10-17"]},
+                "Id": {"type": "string"},
+                "Statement": {"type": "array", "items": {
+                    "type": "object",
+                    "required": ["Effect"],
+                    "additionalProperties": false,
+                    "properties": {
+                        "Sid": {"type": "string"},
+                        "Effect": {"enum": ["Allow", "Deny"]},
+                        "Principal": {},
+                        "NotPrincipal": {},
+                        "Action": list,
+                        "NotAction": list,
+                        "Resource": list,
+                        "NotResource": list,
+                        "Condition": {"type": "object", "additionalProperties": {
+                            "type": "object", "additionalProperties": list
+                        }}
+                    },
+                    "oneOf": [{"required": ["Action"]}, {"required": ["NotAction"]}]
+                }}
+            }
+        })
     }
 }
 

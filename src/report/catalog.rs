@@ -9,7 +9,7 @@ use crate::usage::Usage;
 
 pub const COVERAGE_SCHEMA: &str = "tightrole/coverage/v1";
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct CoverageRow {
     pub event_source: String,
     pub event_name: String,
@@ -18,7 +18,7 @@ pub struct CoverageRow {
     pub count: u64,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct CoverageOutput {
     pub schema: &'static str,
     pub events: Vec<CoverageRow>,
@@ -110,14 +110,14 @@ fn table<const N: usize>(rows: &[[String; N]]) -> String {
     s
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct ResourceOut {
     pub name: String,
     pub required: bool,
     pub arn_formats: Vec<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct ActionOut {
     pub action: String,
     pub service: String,
@@ -167,7 +167,7 @@ pub fn action_out(catalog: &Catalog, qualified: &str) -> Option<ActionOut> {
     })
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct ServiceOut {
     pub prefix: String,
     pub name: String,

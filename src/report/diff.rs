@@ -443,7 +443,7 @@ pub fn markdown(r: &DiffReport) -> String {
 /// `diff --format json`: the versioned document (`tightrole/diff/v2`, docs/formats/diff-json.md).
 /// Built from the diff's internal types, so that a change to them cannot change the format
 /// unnoticed: every field the format has is named here.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct DiffOutput<'a> {
     pub schema: &'static str,
     pub current: &'a str,
@@ -454,7 +454,7 @@ pub struct DiffOutput<'a> {
     pub idle_functions: Vec<IdleOut<'a>>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct DiffPrincipalOut<'a> {
     pub kind: PrincipalKind,
     pub name: &'a str,
@@ -470,7 +470,7 @@ pub struct DiffPrincipalOut<'a> {
     pub confidence: &'a [String],
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct SummaryOut<'a> {
     pub granted_before: usize,
     pub granted_after: usize,
@@ -483,14 +483,14 @@ pub struct SummaryOut<'a> {
     pub risky_removed: Vec<RiskyOut<'a>>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct RiskyOut<'a> {
     pub action: &'a str,
     pub before: &'a [String],
     pub risk: &'a [RiskClass],
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct EntryOut<'a> {
     pub action: &'a str,
     pub class: DiffClass,
@@ -511,7 +511,7 @@ pub struct EntryOut<'a> {
     pub last_seen: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct IdleOut<'a> {
     pub function: &'a str,
     pub role: Option<&'a str>,

@@ -5,7 +5,6 @@ use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use serde_json::{Value, json};
 
 use crate::drift::{DRIFT_SCHEMA, DriftReport, Finding, Item};
 use crate::report::escape::{html as esc, md_code, md_code_cell, md_message, md_principal};
@@ -73,7 +72,7 @@ pub fn markdown(r: &DriftReport) -> String {
 }
 
 /// The first line of `file` that mentions the action, for a SARIF region.
-fn line_of(file: &str, action: Option<&str>) -> u64 {
+pub(crate) fn line_of(file: &str, action: Option<&str>) -> u64 {
     let Some(a) = action else { return 1 };
     let Ok(text) = std::fs::read_to_string(file) else {
         return 1;
@@ -86,85 +85,6 @@ fn line_of(file: &str, action: Option<&str>) -> u64 {
                 .position(|l| l.contains(&format!("\"{service}:")))
         })
         .map_or(1, |i| i as u64 + 1)
-}
-
-fn fingerprint(i: &Item) -> String {
-    // FNV-1a: stable across runs and platforms
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in format!(
-        "{}|{}|{}|{}",
-        i.finding.code(),
-        i.principal,
-        i.action.as_deref().unwrap_or(""),
-        i.resource.as_deref().unwrap_or("")
-    )
-    .bytes()
-    {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("{h:016x}")
-}
-
-/// SARIF 2.1.0 for GitHub code scanning: one rule per finding code, results located in the
-/// baseline policy files (paths as given, relative when the baseline path is).
-pub fn sarif(r: &DriftReport) -> String {
-    let rules: Vec<Value> = Finding::ALL
-        .iter()
-        .map(|f| {
-            json!({
-                "id": f.code(),
-                "name": f.name(),
-                "shortDescription": {"text": f.title()},
-                "fullDescription": {"text": match f {
-                    Finding::NewlyUsed => "An action or resource the principal never used before: a new behaviour, possibly suspicious.",
-                    Finding::NewlyUnused => "A granted action the trail shows unused for the configured period: a candidate for removal.",
-                    Finding::DeniedSpike => "Denied calls of a principal rose sharply against the previous period.",
-                    Finding::PolicyDrift => "The deployed policy differs from the approved baseline: changed outside review.",
-                    Finding::SharedRole => "Several functions share one execution role, so each gets the union of their permissions.",
-                    Finding::NoActivity => "A role or function made no call in the period: every permission is unused or unobservable.",
-                }},
-                "defaultConfiguration": {"level": f.level()},
-                "properties": {"tags": ["security", "iam", "least-privilege"]}
-            })
-        })
-        .collect();
-    let results: Vec<Value> = r
-        .items
-        .iter()
-        .map(|i| {
-            let index = Finding::ALL.iter().position(|f| *f == i.finding).unwrap_or(0);
-            let mut res = json!({
-                "ruleId": i.finding.code(),
-                "ruleIndex": index,
-                "level": i.finding.level(),
-                "message": {"text": format!("{}: {}", i.principal, i.message)},
-                "partialFingerprints": {"tightroleFinding/v1": fingerprint(i)}
-            });
-            if let (Some(file), Some(obj)) = (&i.file, res.as_object_mut()) {
-                let uri = file.replace('\\', "/");
-                obj.insert(
-                    "locations".into(),
-                    json!([{"physicalLocation": {"artifactLocation": {"uri": uri}, "region": {"startLine": line_of(file, i.action.as_deref())}}}]),
-                );
-            }
-            res
-        })
-        .collect();
-    let doc = json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "tightrole",
-                "version": env!("CARGO_PKG_VERSION"),
-                "informationUri": "https://github.com/tightrole/tightrole",
-                "rules": rules
-            }},
-            "results": results
-        }]
-    });
-    serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
 }
 
 /// A small layered SVG: principals on the left, the roles and findings they have on the right.
@@ -288,7 +208,7 @@ document.querySelectorAll('table.sortable').forEach(function (table) {
 
 /// `drift --format json`: the versioned document (`tightrole/drift/v1`). Built from the
 /// report's internal types, so that a change to them cannot change the format unnoticed.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct DriftOutput<'a> {
     pub schema: &'static str,
     pub baseline: &'a str,
@@ -301,13 +221,13 @@ pub struct DriftOutput<'a> {
     pub not_settled: Vec<NotSettledOut<'a>>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct NotSettledOut<'a> {
     pub principal: &'a str,
     pub why: &'a [String],
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct ItemOut<'a> {
     pub finding: Finding,
     pub principal: &'a str,

@@ -10,6 +10,8 @@ pub mod explain;
 pub mod graph;
 pub mod iac;
 pub mod pr;
+pub mod sarif;
+pub mod schema;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -28,7 +30,7 @@ use crate::usage::{Evidence, PrincipalId, PrincipalUsage, Stats, Usage};
 pub const GENERATE_SCHEMA: &str = "tightrole/generate/v2";
 pub const USAGE_SCHEMA: &str = "tightrole/usage/v1";
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct EvidenceRow {
     pub action: String,
     pub resource: String,
@@ -36,14 +38,14 @@ pub struct EvidenceRow {
     pub evidence: Evidence,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct EventRow {
     pub event: String,
     #[serde(flatten)]
     pub evidence: Evidence,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct PrincipalOut {
     pub kind: PrincipalKind,
     pub name: String,
@@ -82,14 +84,14 @@ pub struct PrincipalOut {
     pub permission_less: Vec<EventRow>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct UnmappedRow {
     pub event_source: String,
     pub event_name: String,
     pub count: u64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Summary {
     pub files: u64,
     pub records: u64,
@@ -101,7 +103,7 @@ pub struct Summary {
     pub graph_edges: usize,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct GenerateOutput {
     pub schema: &'static str,
     pub catalog: String,
@@ -286,7 +288,7 @@ pub fn generate_text(out: &GenerateOutput) -> String {
 }
 
 /// `usage`'s versioned document (`tightrole/usage/v1`).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct UsageOutput {
     pub schema: &'static str,
     pub window: Option<Window>,
@@ -375,29 +377,68 @@ pub fn input_text(diags: &[Diagnostic], stats: &Stats) -> String {
         .iter()
         .any(|d| d.level == crate::diag::Severity::Warning)
     {
-        let _ = writeln!(
-            s,
-            "summary: {} of {} input(s) unusable, {} unusable record(s); everything else was read",
-            stats.files_unusable, stats.files, stats.records_bad
-        );
+        let mut parts = Vec::new();
+        if stats.paths_missing > 0 {
+            parts.push(format!(
+                "{} of {} path(s) do not exist",
+                stats.paths_missing, stats.paths
+            ));
+        }
+        if stats.files > 0 || stats.paths_missing == 0 {
+            parts.push(format!(
+                "{} of {} input(s) unusable, {} unusable record(s)",
+                stats.files_unusable, stats.files, stats.records_bad
+            ));
+        }
+        let rest = if stats.files > 0 {
+            "; everything else was read"
+        } else {
+            ""
+        };
+        let _ = writeln!(s, "summary: {}{rest}", parts.join(", "));
     }
     s
 }
 
-/// Why nothing can be concluded when no usable record was read, and what to check.
-pub fn no_input_text(stats: &Stats) -> String {
-    let help = if stats.records_filtered_out > 0 {
-        format!(
-            "{} record(s) were outside the `--since`/`--until`/`--account` filters",
-            stats.records_filtered_out
+/// Why nothing can be concluded when no usable record was read, and what to check: the paths
+/// that do not exist, the filters that left nothing (named, with what they removed), or inputs
+/// that held no CloudTrail record.
+pub fn no_input_text(stats: &Stats, filters: &crate::source::Filters) -> String {
+    let (error, help) = if stats.paths > 0 && stats.paths_missing == stats.paths {
+        (
+            format!("no input: {} path(s) given, and none exists", stats.paths),
+            "check the paths (see the warnings above)".to_string(),
+        )
+    } else if stats.all_filtered_out() {
+        let mut what = Vec::new();
+        if stats.records_filtered_out > 0 {
+            what.push(format!(
+                "all {} record(s) read fell outside it",
+                stats.records_filtered_out
+            ));
+        }
+        if stats.files_skipped_by_layout > 0 {
+            what.push(format!(
+                "{} file(s) whose path (date, account or region) lies outside it were not opened",
+                stats.files_skipped_by_layout
+            ));
+        }
+        (
+            format!(
+                "no record inside the filters ({}): {}",
+                t(&filters.describe()),
+                what.join(", and ")
+            ),
+            "widen or remove the filters; the trail itself was read".to_string(),
         )
     } else {
-        "check the paths; trail files are `.json` or `.json.gz` under AWSLogs/…/CloudTrail/"
-            .to_string()
+        (
+            "no usable CloudTrail record was read, so no policy can be concluded".to_string(),
+            "check the paths; trail files are `.json` or `.json.gz` under AWSLogs/…/CloudTrail/"
+                .to_string(),
+        )
     };
-    format!(
-        "error: no usable CloudTrail record was read, so no policy can be concluded\nhelp: {help}\n"
-    )
+    format!("error: {error}\nhelp: {help}\n")
 }
 
 /// The runtime grants among `carried`, grouped: one group per function, resource and

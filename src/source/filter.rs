@@ -25,6 +25,26 @@ pub struct Filters {
 }
 
 impl Filters {
+    /// The record filters in force, as the options that set them: `--since 2027-01-01T00:00:00Z,
+    /// --account 111122223333`; empty when none is.
+    pub fn describe(&self) -> String {
+        let time = |t: &DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let mut parts = Vec::new();
+        if let Some(t) = &self.since {
+            parts.push(format!("--since {}", time(t)));
+        }
+        if let Some(t) = &self.until {
+            parts.push(format!("--until {}", time(t)));
+        }
+        if !self.accounts.is_empty() {
+            parts.push(format!("--account {}", self.accounts.join(",")));
+        }
+        if !self.regions.is_empty() {
+            parts.push(format!("--region {}", self.regions.join(",")));
+        }
+        parts.join(", ")
+    }
+
     pub fn keeps_time(&self, t: DateTime<Utc>) -> bool {
         self.since.is_none_or(|s| t >= s) && self.until.is_none_or(|u| t <= u)
     }

@@ -100,7 +100,7 @@ pub struct RemoteStats {
 }
 
 /// [`RemoteStats`] once the reads are over.
-#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct LiveStats {
     pub s3_list_requests: u64,
     pub s3_objects: u64,
@@ -139,6 +139,9 @@ pub fn discover(paths: &[String]) -> (Vec<Input>, Vec<Diagnostic>) {
     (inputs, diags)
 }
 
+/// The warning of a path given on the command line that does not exist.
+pub const MISSING: &str = "no such file or directory";
+
 /// As [`discover`], lazily: each input is found when the reader asks for the next one, so a
 /// trail of a million files is never a list of a million paths. The order is the same (each
 /// directory's entries sorted by name, depth first, which is the order of the sorted paths).
@@ -156,6 +159,9 @@ where
             }
             let path = PathBuf::from(&p);
             match std::fs::metadata(&path) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    Box::new(std::iter::once(Err(Diagnostic::warning(&p, MISSING))))
+                }
                 Err(e) => Box::new(std::iter::once(Err(Diagnostic::warning(
                     &p,
                     format!("cannot read: {}", io_reason(&e)),

@@ -11,7 +11,7 @@ use crate::model::{Action, ArnPattern};
 use crate::usage::{Evidence, EvidenceMap, Folded};
 
 /// One generalized pattern and what it stands for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Generalization {
     pub pattern: String,
     /// How many observed resources the pattern covers: everything else it matches is admitted

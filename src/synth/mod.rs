@@ -48,7 +48,7 @@ fn decision_text(d: Decision) -> &'static str {
 }
 
 /// Which IAM size limit the output must fit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum PolicyKind {
     /// Managed policies: 6,144 characters each (whitespace not counted), 10 per role by default.
@@ -100,7 +100,9 @@ impl SynthOptions {
 
 /// A grant carried over although the trail does not show it used: unobservable, on the
 /// keep-list, or required by the Lambda runtime.
-#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema,
+)]
 pub struct Carried {
     pub action: String,
     pub resources: Vec<String>,
@@ -117,7 +119,7 @@ pub struct Carried {
 }
 
 /// Why a runtime grant is there: `{"kind": "runtime", "field": "LoggingConfig.LogGroup", …}`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 pub struct RuntimeEvidence {
     /// Always `runtime`.
     pub kind: &'static str,
@@ -132,7 +134,7 @@ pub struct RuntimeEvidence {
 /// The label of grants the Lambda runtime needs.
 pub const RUNTIME: &str = "Runtime";
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
 pub struct Proposal {
     /// Usually one document; several when a managed policy had to be split.
     pub documents: Vec<PolicyDocument>,

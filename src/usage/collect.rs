@@ -18,8 +18,11 @@ use crate::record::Record;
 use crate::source::{FileReport, Filters, Input, Stream};
 
 /// End-of-run figures.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
 pub struct Stats {
+    /// Paths given on the command line (files, directories, `-`), and how many do not exist.
+    pub paths: u64,
+    pub paths_missing: u64,
     pub files: u64,
     pub files_skipped_by_layout: u64,
     pub files_unusable: u64,
@@ -41,7 +44,7 @@ pub struct Stats {
     pub athena: Option<AthenaStats>,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
 pub struct AthenaStats {
     pub execution_id: String,
     pub rows: u64,
@@ -207,6 +210,15 @@ struct Acc {
     diags: Vec<(usize, Vec<Diagnostic>)>,
 }
 
+impl Stats {
+    /// Records were read (or files skipped by the date in their path) but the filters kept
+    /// none: the window or the accounts are wrong, not the input.
+    pub fn all_filtered_out(&self) -> bool {
+        self.records == self.records_filtered_out
+            && self.records_filtered_out + self.files_skipped_by_layout > 0
+    }
+}
+
 impl Acc {
     fn add(mut self, index: usize, r: FileResult) -> Acc {
         self.stats.files += 1;
@@ -287,6 +299,7 @@ pub fn collect_paths(
     } else {
         (0, 0)
     };
+    let paths_given = paths.len();
     let found = std::sync::Arc::new(Mutex::new(Vec::new()));
     let sink = found.clone();
     let inputs = crate::source::walk(paths, move |d| {
@@ -300,8 +313,14 @@ pub fn collect_paths(
         bytes,
         inputs: Box::new(inputs),
     };
-    let (agg, stats, diags) = collect_stream(stream, filters, threads);
+    let given = paths_given as u64;
+    let (agg, mut stats, diags) = collect_stream(stream, filters, threads);
     let mut all = std::mem::take(&mut *found.lock().unwrap_or_else(|p| p.into_inner()));
+    stats.paths = given;
+    stats.paths_missing = all
+        .iter()
+        .filter(|d| d.message == crate::source::MISSING)
+        .count() as u64;
     all.extend(diags);
     (agg, stats, all)
 }

@@ -110,6 +110,26 @@ impl Serialize for Folded {
     }
 }
 
+impl schemars::JsonSchema for Folded {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Folded".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "Resources folded into one pattern: how many distinct ones (estimated past a bound), and a few examples.",
+            "type": "object",
+            "required": ["distinct", "estimated", "examples"],
+            "additionalProperties": false,
+            "properties": {
+                "distinct": {"type": "integer", "minimum": 0},
+                "estimated": {"type": "boolean"},
+                "examples": {"type": "array", "items": {"type": "string"}}
+            }
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,7 +22,7 @@ use crate::model::{Action, ArnPattern, Conditions, Seen, Window};
 use crate::record::Record;
 
 /// The evidence behind one grant: how often, when, and one event to look at.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Evidence {
     /// How many calls, and the first and last time.
     #[serde(flatten)]
@@ -60,7 +60,9 @@ pub struct Evidence {
 }
 
 /// Who made the calls behind a grant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Origin {
     /// The principal's own code (at least one call).
@@ -591,7 +593,7 @@ impl Aggregate {
 }
 
 /// A principal a policy is written for.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema)]
 pub struct PrincipalId {
     pub kind: PrincipalKind,
     pub account: String,
@@ -620,7 +622,7 @@ pub struct PrincipalUsage {
 }
 
 /// How settled a proposal is: least privilege from a window is only as good as the window.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Confidence {
     /// The window of the trail.
     pub window_first: Option<DateTime<Utc>>,

@@ -11,6 +11,8 @@ use crate::graph::{AccessGraph, Edge, Node};
 use crate::report::escape::{dot_label, mermaid_label};
 
 /// The most nodes a Mermaid graph shows before the rest are folded into "+N more".
+pub const GRAPH_SCHEMA: &str = "tightrole/graph/v2";
+
 pub const MERMAID_MAX_NODES: usize = 60;
 
 fn service_of(arn: &str) -> String {
@@ -247,30 +249,30 @@ fn mermaid_of(c: &Compact, max_nodes: usize) -> String {
     s
 }
 
-#[derive(Serialize)]
-struct JsonNode<'a> {
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct JsonNode<'a> {
     id: usize,
     #[serde(flatten)]
     node: &'a Node,
 }
 
-#[derive(Serialize)]
-struct JsonEdge<'a> {
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct JsonEdge<'a> {
     from: usize,
     to: usize,
     #[serde(flatten)]
     edge: &'a Edge,
 }
 
-#[derive(Serialize)]
-struct JsonGraph<'a> {
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct JsonGraph<'a> {
     schema: &'static str,
     nodes: Vec<JsonNode<'a>>,
     edges: Vec<JsonEdge<'a>>,
 }
 
 /// The whole graph: nodes with ids, edges with their evidence.
-/// The graph as JSON (`tightrole/graph/v1`): nodes, and edges with their evidence.
+/// The graph as JSON (`tightrole/graph/v2`): nodes, and edges with their evidence.
 pub fn json(g: &AccessGraph) -> Result<String, serde_json::Error> {
     let nodes = g
         .graph
@@ -290,7 +292,7 @@ pub fn json(g: &AccessGraph) -> Result<String, serde_json::Error> {
         })
         .collect();
     Ok(serde_json::to_string_pretty(&JsonGraph {
-        schema: "tightrole/graph/v1",
+        schema: GRAPH_SCHEMA,
         nodes,
         edges,
     })? + "\n")
