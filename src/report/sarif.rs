@@ -153,21 +153,29 @@ fn fingerprint(i: &Item) -> String {
 /// repository but other viewers open.
 fn artifact(file: &str, root: &Path) -> Value {
     let path = Path::new(file);
-    let absolute = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let absolute = std::fs::canonicalize(path).unwrap_or_else(|_| {
+        std::env::current_dir()
+            .map(|d| d.join(path))
+            .unwrap_or_else(|_| path.to_path_buf())
+    });
     let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
     let encode = |p: &Path| {
-        p.components()
-            .filter_map(|c| match c {
-                std::path::Component::Normal(s) => Some(s.to_string_lossy().into_owned()),
-                _ => None,
-            })
-            .map(|s| utf8_percent_encode(&s, SEGMENT).to_string())
-            .collect::<Vec<_>>()
-            .join("/")
+        let mut segments: Vec<String> = Vec::new();
+        for c in p.components() {
+            match c {
+                std::path::Component::Normal(s) => {
+                    segments.push(utf8_percent_encode(&s.to_string_lossy(), SEGMENT).to_string())
+                }
+                std::path::Component::ParentDir => {
+                    segments.pop();
+                }
+                _ => {}
+            }
+        }
+        segments.join("/")
     };
     match absolute.strip_prefix(&root) {
         Ok(rel) => json!({"uri": encode(rel), "uriBaseId": SRCROOT}),
-        Err(_) if path.is_relative() => json!({"uri": encode(path), "uriBaseId": SRCROOT}),
         Err(_) => json!({"uri": format!("file:///{}", encode(&absolute))}),
     }
 }
@@ -291,6 +299,12 @@ mod tests {
         assert_eq!(v["uriBaseId"], SRCROOT);
         let outside = artifact("/nonexistent/x.json", dir.path());
         assert_eq!(outside["uri"], "file:///nonexistent/x.json");
+        // a relative path that leaves the root is not made to look inside it
+        let up = artifact("../elsewhere/x.json", dir.path());
+        let cwd = std::env::current_dir().unwrap();
+        let expected = cwd.parent().unwrap().join("elsewhere/x.json");
+        assert_eq!(up["uri"], format!("file://{}", expected.display()), "{up}");
+        assert!(up.get("uriBaseId").is_none());
         assert!(root_uri(dir.path()).ends_with('/'));
     }
 
