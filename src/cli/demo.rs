@@ -25,21 +25,22 @@ pub struct Args {
     /// Seed of the benchmark trail.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+
+    /// The benchmark app: the same whatever N is, or an account that keeps growing.
+    #[arg(long, value_enum, default_value = "steady")]
+    pub bench_profile: crate::trailgen::BenchProfile,
 }
 
 pub fn run(args: Args) -> anyhow::Result<Exit> {
     let files = if let Some(n) = args.bench_records {
-        crate::trailgen::write_bench(&args.out, n, args.seed)
+        crate::trailgen::write_bench(&args.out, n, args.seed, args.bench_profile)
     } else if args.period2 {
         crate::trailgen::write_demo_period2(&args.out)
     } else {
         crate::trailgen::write_demo(&args.out)
     }
     .with_context(|| format!("cannot write the demo trail under `{}`", args.out.display()))?;
-    eprintln!(
-        "wrote {} trail file(s) under `{}`",
-        files.len(),
-        args.out.display()
-    );
+    let (n, out) = (files.len(), args.out.display());
+    eprintln!("wrote {n} trail file(s) under `{out}`");
     Ok(Exit::Ok)
 }

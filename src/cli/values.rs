@@ -11,6 +11,7 @@ use crate::fold::GeneralizeLevel;
 use crate::pipeline::SharedRole;
 use crate::pipeline::pr::PolicyFileFormat;
 use crate::synth::PolicyKind;
+use crate::trailgen::BenchProfile;
 
 /// `--format text|json`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -77,4 +78,9 @@ value_enum!(Finding {
     PolicyDrift => ("policy-drift", "The deployed policy differs from the approved baseline"),
     SharedRole => ("shared-role", "Several functions share one role"),
     NoActivity => ("no-activity", "A role of the baseline (or a function of the inventory) did nothing"),
+});
+
+value_enum!(BenchProfile {
+    Steady => ("steady", "200 functions whose distinct usage is complete long before a million records"),
+    Growing => ("growing", "Functions, tenants and people keep appearing; a new object key per upload; more services"),
 });

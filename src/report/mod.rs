@@ -557,7 +557,7 @@ pub fn stats_text(stats: &Stats) -> String {
         None => String::new(),
     };
     let local = format!(
-        "files {} (skipped by layout {}, unusable {}), bytes in {}, bytes out {}, records {} (bad {}, filtered out {}), {:.0} records/s, {:.1} MB/s, {:.3} s (thread time: decompress {:.3} s, parse and map {:.3} s)",
+        "files {} (skipped by layout {}, unusable {}), bytes in {}, bytes out {}, records {} (bad {}, filtered out {}), {:.0} records/s, {:.1} MB/s, {:.3} s (CPU time: read and decompress {:.3} s, parse, map and aggregate {:.3} s)",
         stats.files,
         stats.files_skipped_by_layout,
         stats.files_unusable,

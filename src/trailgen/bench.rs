@@ -22,9 +22,163 @@ const REGIONS: [&str; 3] = ["eu-west-1", "us-east-1", "ap-southeast-2"];
 const PER_FILE: usize = 56;
 const UA: &str = "aws-sdk-js/3.654.0 ua/2.1 os/linux#5.10.227-239.884.amzn2.x86_64 lang/js md/nodejs#20.17.0 api/dynamodb#3.654.0 exec-env/AWS_Lambda_nodejs20.x";
 
-fn call(rng: &mut Rng, t: chrono::DateTime<Utc>, region: &str) -> Call {
+const MODELS: [&str; 2] = [
+    "anthropic.claude-3-haiku-20240307-v1:0",
+    "amazon.titan-embed-text-v2:0",
+];
+
+/// The shape of the benchmark app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BenchProfile {
+    /// The same app whatever N is: distinct usage is complete long before a million records.
+    #[default]
+    Steady,
+    /// An account that keeps growing: functions, tenants' object prefixes and people keep
+    /// appearing (logarithmically in N, as a real account's do), every request writes a new
+    /// object key, and the functions call more services (SNS, EventBridge, Step Functions,
+    /// Kinesis, STS, Bedrock, the Aurora Data API, X-Ray, ECR, Cognito).
+    Growing,
+}
+
+/// How far the growing app has grown after `i` records: `base` at the start, then `per` more
+/// for every doubling of the records past 10,000.
+fn grown(i: u64, base: u64, per: f64) -> u64 {
+    base + (per * (1.0 + i as f64 / 10_000.0).log2()) as u64
+}
+
+/// A call of the growing app: the steady one, or (one call in three) one of its wider usage.
+fn growing_call(rng: &mut Rng, t: chrono::DateTime<Utc>, region: &str, i: u64) -> Call {
+    let functions = grown(i, 200, 100.0);
+    let f = rng.below(functions);
+    let role = format!("svc-{:03}-role", f / 5);
+    let arn = |svc: &str, rest: String| format!("arn:aws:{svc}:{region}:{ACCOUNT}:{rest}");
+    if rng.below(20) == 0 {
+        // people sign in through IAM Identity Center: one session per person
+        let person = rng.below(grown(i, 30, 10.0));
+        let mut c = Call::new(
+            t,
+            Caller::Session {
+                role: "AWSReservedSSO_Developer_0123456789abcdef".into(),
+                session: format!("dev{person}@example.com"),
+            },
+            "lambda.amazonaws.com",
+            "GetFunction20150331v2",
+            json!({"functionName": format!("fn-{:03}", (person * 7) % functions)}),
+        );
+        c.user_agent = "aws-cli/2.18.4 md/awscrt#0.22.0 ua/2.0 os/linux#6.8.0".to_string();
+        return c;
+    }
+    if rng.below(3) != 0 {
+        let mut c = call(rng, t, region, f, &role);
+        if c.source == "s3.amazonaws.com" && c.name == "PutObject" {
+            // every upload is a new object, under its tenant's prefix
+            let tenant = rng.below(grown(i, 50, 20.0));
+            let b = format!("data-{}-{ACCOUNT}", f % 17);
+            let key = format!(
+                "tenants/t{tenant:05}/uploads/{}/{}.json",
+                t.format("%Y/%m/%d"),
+                rng.uuid()
+            );
+            c.params = json!({"bucketName": b, "key": key, "Host": format!("{b}.s3.{region}.amazonaws.com")});
+            c.resources = vec![
+                ("AWS::S3::Object", format!("arn:aws:s3:::{b}/{key}")),
+                ("AWS::S3::Bucket", format!("arn:aws:s3:::{b}")),
+            ];
+        }
+        return c;
+    }
+    let id = rng.uuid();
+    let (source, name, params, resources): (
+        &'static str,
+        &str,
+        serde_json::Value,
+        Vec<(&'static str, String)>,
+    ) = match rng.below(10) {
+        0 => (
+            "sns.amazonaws.com",
+            "Publish",
+            json!({"topicArn": arn("sns", format!("topic-{}", f % 29)), "message": "HIDDEN_DUE_TO_SECURITY_REASONS"}),
+            vec![],
+        ),
+        1 => (
+            "events.amazonaws.com",
+            "PutEvents",
+            json!({"entries": [{"eventBusName": format!("bus-{}", f % 5), "source": "app"}]}),
+            vec![],
+        ),
+        2 => (
+            "states.amazonaws.com",
+            "StartExecution",
+            json!({"stateMachineArn": arn("states", format!("stateMachine:flow-{}", f % 31)), "name": id}),
+            vec![],
+        ),
+        3 => (
+            "kinesis.amazonaws.com",
+            "PutRecord",
+            json!({"streamName": format!("stream-{}", f % 13), "partitionKey": id}),
+            vec![],
+        ),
+        4 => (
+            "sts.amazonaws.com",
+            "AssumeRole",
+            json!({"roleArn": format!("arn:aws:iam::{ACCOUNT}:role/reader-{}", f % 9), "roleSessionName": format!("fn-{f:03}")}),
+            vec![],
+        ),
+        5 => (
+            "bedrock.amazonaws.com",
+            "InvokeModel",
+            json!({"modelId": MODELS[(f % 2) as usize]}),
+            vec![],
+        ),
+        6 => (
+            "rdsdata.amazonaws.com",
+            "ExecuteStatement",
+            json!({"resourceArn": arn("rds", format!("cluster:db-{}", f % 7)), "secretArn": arn("secretsmanager", format!("secret:db-{}-AbCdEf", f % 7)), "database": "app"}),
+            vec![],
+        ),
+        7 => (
+            "xray.amazonaws.com",
+            "PutTraceSegments",
+            serde_json::Value::Null,
+            vec![],
+        ),
+        8 => (
+            "ecr.amazonaws.com",
+            "GetAuthorizationToken",
+            json!({}),
+            vec![],
+        ),
+        _ => (
+            "cognito-idp.amazonaws.com",
+            "AdminGetUser",
+            json!({"userPoolId": format!("{region}_Pool{}", f % 3), "username": "HIDDEN_DUE_TO_SECURITY_REASONS"}),
+            vec![],
+        ),
+    };
+    let mut c = Call::new(
+        t,
+        Caller::Function {
+            name: format!("fn-{f:03}"),
+            role,
+        },
+        source,
+        name,
+        params,
+    );
+    c.resources = resources;
+    c.user_agent = UA.to_string();
+    c
+}
+
+fn steady_call(rng: &mut Rng, t: chrono::DateTime<Utc>, region: &str) -> Call {
     let f = rng.below(200);
     let role = format!("svc-{:02}-role", f / 5);
+    call(rng, t, region, f, &role)
+}
+
+/// A call of function `f` (or, one time in seven, of a person, an instance or AWS).
+fn call(rng: &mut Rng, t: chrono::DateTime<Utc>, region: &str, f: u64, role: &str) -> Call {
+    let role = role.to_string();
     // `who`: which person or fleet, for what they look at
     let (caller, who) = match rng.below(100) {
         0..=84 => (
@@ -186,7 +340,12 @@ fn call(rng: &mut Rng, t: chrono::DateTime<Utc>, region: &str) -> Call {
 
 /// Writes `records` records over 90 days into `root` in the S3 layout, 56 records a file.
 /// Returns the files written.
-pub fn write_bench(root: &Path, records: u64, seed: u64) -> std::io::Result<Vec<PathBuf>> {
+pub fn write_bench(
+    root: &Path,
+    records: u64,
+    seed: u64,
+    profile: BenchProfile,
+) -> std::io::Result<Vec<PathBuf>> {
     let mut rng = Rng::new(seed);
     let start = Utc
         .with_ymd_and_hms(2026, 8, 1, 0, 0, 0)
@@ -204,7 +363,11 @@ pub fn write_bench(root: &Path, records: u64, seed: u64) -> std::io::Result<Vec<
         let mut recs = Vec::with_capacity(n as usize);
         for j in 0..n {
             let t = t0 + Duration::seconds(j as i64 * step.num_seconds().max(1) / PER_FILE as i64);
-            recs.push(call(&mut rng, t, region).record(ACCOUNT, region, &mut rng));
+            let c = match profile {
+                BenchProfile::Steady => steady_call(&mut rng, t, region),
+                BenchProfile::Growing => growing_call(&mut rng, t, region, i * PER_FILE as u64 + j),
+            };
+            recs.push(c.record(ACCOUNT, region, &mut rng));
         }
         let dir = root.join(format!(
             "AWSLogs/{ACCOUNT}/CloudTrail/{region}/{}",

@@ -15,7 +15,7 @@ use chrono::{DateTime, Timelike, Utc};
 use flate2::{Compression, GzBuilder};
 use serde_json::{Value, json};
 
-pub use bench::write_bench;
+pub use bench::{BenchProfile, write_bench};
 pub use demo::{DEMO_ACCOUNT, DEMO_REGION, demo_period2_records, demo_records};
 
 /// splitmix64: small, seedable and stable across platforms and crate versions.

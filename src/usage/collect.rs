@@ -33,7 +33,8 @@ pub struct Stats {
     pub records_bad: u64,
     /// Wall time of the whole read.
     pub seconds: f64,
-    /// Time spent decompressing and parsing, summed over the worker threads.
+    /// CPU time spent reading and decompressing, and parsing, mapping and aggregating, summed
+    /// over the worker threads.
     pub seconds_decompress: f64,
     pub seconds_parse: f64,
     /// Requests, downloads and cache hits of the live sources, when any was read.

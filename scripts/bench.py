@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+"""Interleaved timing for scripts/bench: tightrole against `gzip -dc` of the same files.
+
+On a shared machine, timings taken minutes apart do not compare: another job may have started
+in between. So every round runs each command once, in turn (A, B, A, B, ...), and the ratio is
+taken per round; the median of the rounds' ratios is reported. Wall time comes from
+perf_counter, CPU time and peak RSS from wait4 (the child's own rusage).
+
+    bench.py --bin BIN --trail DIR[:LABEL] ... [--rounds 5] [--trailscraper VENV --ts-trail DIR]
+             [--json OUT] [--check docs/performance.md]
+"""
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+
+
+def run(cmd, shell=False):
+    """Runs cmd with stdout to /dev/null; returns (wall s, cpu s, peak RSS KB, stderr)."""
+    with open(os.devnull, "wb") as null:
+        start = time.perf_counter()
+        p = subprocess.Popen(cmd, shell=shell, stdout=null, stderr=subprocess.PIPE)
+        err = p.stderr.read()
+        _, status, usage = os.wait4(p.pid, 0)
+        wall = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"failed ({status}): {cmd}\n{err.decode(errors='replace')[-2000:]}")
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, err.decode(errors="replace")
+
+
+def gzip_cmd(trail):
+    return f"find {trail} -name '*.json.gz' -exec gzip -dc {{}} + > /dev/null"
+
+
+def stats_of(stderr):
+    """The `--stats=json` line of a tightrole run."""
+    for line in stderr.splitlines():
+        if line.startswith("{") and '"seconds_parse"' in line:
+            return json.loads(line)
+    return {}
+
+
+def measure(binary, trail, label, rounds):
+    tr_cmd = [binary, "generate", trail, "--format", "json", "--stats=json"]
+    walls, cpus, gz_walls, ratios, rss, stats = [], [], [], [], [], []
+    run(tr_cmd)  # warm the page cache and the binary
+    run(gzip_cmd(trail), shell=True)
+    for _ in range(rounds):
+        w, c, m, err = run(tr_cmd)
+        gw, _, _, _ = run(gzip_cmd(trail), shell=True)
+        walls.append(w)
+        cpus.append(c)
+        gz_walls.append(gw)
+        ratios.append(w / gw)
+        rss.append(m)
+        stats.append(stats_of(err))
+    records = stats[-1].get("records", 0) or 1
+    med = statistics.median
+    cpu = med(cpus)
+    decompress = med(s.get("seconds_decompress", 0) for s in stats)
+    parse = med(s.get("seconds_parse", 0) for s in stats)
+    return {
+        "label": label,
+        "trail": trail,
+        "records": records,
+        "files": stats[-1].get("files", 0),
+        "bytes_out": stats[-1].get("bytes_out", 0),
+        "rounds": rounds,
+        "tightrole_wall": med(walls),
+        "gzip_wall": med(gz_walls),
+        "ratio": med(ratios),
+        "ratio_min": min(ratios),
+        "ratio_max": max(ratios),
+        "cpu": cpu,
+        "rss_kb": max(rss),
+        "us_per_record": {
+            "cpu": cpu / records * 1e6,
+            "decompress": decompress / records * 1e6,
+            "parse_map_aggregate": parse / records * 1e6,
+            "rest": max(cpu - decompress - parse, 0) / records * 1e6,
+        },
+    }
+
+
+def trailscraper(binary, venv, trail, runs):
+    """tightrole and trailscraper on the same trail, interleaved; wall medians."""
+    ts = f"{venv}/bin/trailscraper select --log-dir {trail} | {venv}/bin/trailscraper generate > /dev/null"
+    tr = [binary, "generate", trail, "--format", "json"]
+    t_walls, s_walls, t_cpu, s_cpu = [], [], [], []
+    for _ in range(runs):
+        w, c, _, _ = run(tr)
+        t_walls.append(w)
+        t_cpu.append(c)
+        w, c, _, _ = run(ts, shell=True)
+        s_walls.append(w)
+        s_cpu.append(c)
+    med = statistics.median
+    return {
+        "trail": trail,
+        "runs": runs,
+        "tightrole_wall": med(t_walls),
+        "trailscraper_wall": med(s_walls),
+        "wall_ratio": med(s_walls) / med(t_walls),
+        "cpu_ratio": med(s_cpu) / med(t_cpu),
+    }
+
+
+CHECK = re.compile(r"<!-- bench-check: (.*?) -->")
+
+
+def check(results, doc, tolerance=0.15):
+    """Fails when a trail's ratio to gzip rose by more than `tolerance` over the value that
+    docs/performance.md records in its `<!-- bench-check: LABEL=RATIO ... -->` line."""
+    m = CHECK.search(open(doc).read())
+    if not m:
+        sys.exit(f"{doc} has no `<!-- bench-check: ... -->` line")
+    recorded = dict(kv.split("=") for kv in m.group(1).split())
+    failed = False
+    for r in results:
+        want = recorded.get(r["label"])
+        if want is None:
+            print(f"check: {r['label']}: no recorded ratio; not checked")
+            continue
+        limit = float(want) * (1 + tolerance)
+        ok = r["ratio"] <= limit
+        failed |= not ok
+        print(
+            f"check: {r['label']}: {r['ratio']:.2f}x gzip against {float(want):.2f}x recorded "
+            f"(limit {limit:.2f}x): {'ok' if ok else 'SLOWER'}"
+        )
+    if failed:
+        sys.exit("bench check failed: the ratio to gzip rose by more than 15%")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", required=True)
+    ap.add_argument("--trail", action="append", default=[], help="DIR:LABEL")
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--trailscraper")
+    ap.add_argument("--ts-trail")
+    ap.add_argument("--ts-runs", type=int, default=1)
+    ap.add_argument("--json")
+    ap.add_argument("--check")
+    a = ap.parse_args()
+    results = []
+    for spec in a.trail:
+        trail, _, label = spec.partition(":")
+        r = measure(a.bin, trail, label or os.path.basename(trail), a.rounds)
+        results.append(r)
+        u = r["us_per_record"]
+        print(
+            f"{r['label']}: {r['records']:,} records, {r['files']:,} files | tightrole "
+            f"{r['tightrole_wall']:.2f} s, gzip -dc {r['gzip_wall']:.2f} s: {r['ratio']:.2f}x "
+            f"(rounds {r['ratio_min']:.2f}-{r['ratio_max']:.2f}) | CPU {u['cpu']:.2f} us/record "
+            f"(decompress {u['decompress']:.2f}, parse+map+aggregate {u['parse_map_aggregate']:.2f}, "
+            f"rest {u['rest']:.2f}) | peak RSS {r['rss_kb'] / 1024:.1f} MB",
+            flush=True,
+        )
+    out = {"results": results}
+    if a.trailscraper and a.ts_trail:
+        ts = trailscraper(a.bin, a.trailscraper, a.ts_trail, a.ts_runs)
+        out["trailscraper"] = ts
+        print(
+            f"trailscraper 0.10.0 on {ts['trail']}: {ts['trailscraper_wall']:.1f} s against "
+            f"tightrole {ts['tightrole_wall']:.2f} s: {ts['wall_ratio']:.0f}x wall, "
+            f"{ts['cpu_ratio']:.0f}x CPU",
+            flush=True,
+        )
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(out, f, indent=2)
+    if a.check:
+        check(results, a.check)
+
+
+if __name__ == "__main__":
+    main()
