@@ -30,9 +30,7 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<Exit> {
     let mut diags = Vec::new();
     let policies = crate::policy::current::load(&args.policy, &mut diags)?;
-    for d in &diags {
-        eprintln!("{d}");
-    }
+    eprint!("{}", crate::report::diagnostics_text(&diags));
     let Read { analysis, .. } = read!(args.input.read(GeneralizeLevel::Exact, false));
     let runtime = (!args.no_runtime).then_some(&analysis.inventory);
     let out = crate::diff::check::check(&analysis.usage, &policies, runtime);
@@ -45,11 +43,9 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     if exit != Exit::Ok {
         return Ok(exit);
     }
-    Ok(
-        if out.blocked.is_empty() && out.runtime_missing.is_empty() {
-            Exit::Ok
-        } else {
-            Exit::Findings
-        },
-    )
+    Ok(if out.passes() {
+        Exit::Ok
+    } else {
+        Exit::Findings
+    })
 }

@@ -80,9 +80,7 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     let from = location(&args.current);
     let live = args.input.live(&opts, from.is_live())?;
     let current = crate::pipeline::load_current(&from, live.as_ref(), &mut diags)?;
-    for d in &diags {
-        eprintln!("{d}");
-    }
+    eprint!("{}", crate::report::diagnostics_text(&diags));
     let analysis = match args.input.analyze(&opts, live.as_ref())? {
         ControlFlow::Break(exit) => return Ok(exit),
         ControlFlow::Continue(a) => a,

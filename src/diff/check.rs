@@ -37,6 +37,13 @@ pub struct CheckOutput {
     pub runtime_missing: Vec<RuntimeGap>,
 }
 
+impl CheckOutput {
+    /// No observed call is blocked and nothing the runtime needs is missing.
+    pub fn passes(&self) -> bool {
+        self.blocked.is_empty() && self.runtime_missing.is_empty()
+    }
+}
+
 #[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct RuntimeGap {
     pub principal: String,
