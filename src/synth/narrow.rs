@@ -235,8 +235,9 @@ impl Observed {
 
     /// `c`, a grant carried as unobservable for a principal of `account`, narrowed to the
     /// resources the trail shows of its action: one grant per condition the calls on them
-    /// satisfied. `c` as it is when the trail shows none, with why it was not narrowed when it
-    /// holds a wildcard.
+    /// satisfied. `c` as it is when the trail shows none, with why it was not narrowed when it is
+    /// on `*`. The grants are narrowed (`narrowed_from`) only when their resources together are
+    /// fewer than `c`'s; otherwise they only gain the conditions.
     pub fn narrow(&self, account: &str, mut c: Carried, catalog: &Catalog) -> Vec<Carried> {
         let def = catalog.action_qualified(&c.action);
         let rows: Vec<&NarrowRow> = NarrowTable::embedded()
@@ -286,11 +287,12 @@ impl Observed {
         }
         let from = c.resources.clone();
         let shows = shows.into_iter().collect::<Vec<_>>().join(" or ");
+        let kept: BTreeSet<&String> = groups.values().flatten().collect();
+        let changed = kept != from.iter().collect::<BTreeSet<_>>();
         groups
             .into_iter()
             .map(|(condition, resources)| {
                 let resources: Vec<String> = resources.into_iter().collect();
-                let changed = resources != from;
                 let mut cond = c.condition.clone();
                 for (op, ks) in condition.unwrap_or_default() {
                     for (k, vals) in ks {
@@ -429,10 +431,18 @@ mod tests {
             other[0].narrowing.starts_with("not narrowed: "),
             "{other:?}"
         );
-        // within what the grant covers; the same set is not "narrowed"
+        // within what the grant covers; the same set is not "narrowed", even split by service
         let same = o.narrow(acct, carried(&[a]), c);
         assert_eq!(same[0].resources, [a]);
         assert!(same[0].narrowed_from.is_empty() && same[0].narrowing.is_empty());
+        let split = o.narrow(acct, carried(&[a, b]), c);
+        assert_eq!(split.len(), 2);
+        assert!(
+            split
+                .iter()
+                .all(|g| g.narrowed_from.is_empty() && !g.condition.is_empty()),
+            "{split:?}"
+        );
     }
 
     #[test]
