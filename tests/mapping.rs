@@ -945,6 +945,102 @@ fn passrole_cases() -> Vec<(&'static str, &'static str, Value, &'static str)> {
             json!({"trainingJobName": "t", "roleArn": role}),
             "sagemaker.amazonaws.com",
         ),
+        (
+            "sagemaker.amazonaws.com",
+            "CreateModel",
+            json!({"modelName": "m", "executionRoleArn": role}),
+            "sagemaker.amazonaws.com",
+        ),
+        (
+            "sagemaker.amazonaws.com",
+            "CreateProcessingJob",
+            json!({"processingJobName": "p", "roleArn": role}),
+            "sagemaker.amazonaws.com",
+        ),
+        (
+            "sagemaker.amazonaws.com",
+            "CreateNotebookInstance",
+            json!({"notebookInstanceName": "n", "instanceType": "ml.t3.medium", "roleArn": role}),
+            "sagemaker.amazonaws.com",
+        ),
+        (
+            "cloudformation.amazonaws.com",
+            "CreateChangeSet",
+            json!({"stackName": "s", "changeSetName": "c", "roleARN": role}),
+            "cloudformation.amazonaws.com",
+        ),
+        (
+            "cloudformation.amazonaws.com",
+            "DeleteStack",
+            json!({"stackName": "s", "roleARN": role}),
+            "cloudformation.amazonaws.com",
+        ),
+        (
+            "cloudformation.amazonaws.com",
+            "CreateStackSet",
+            json!({"stackSetName": "ss", "administrationRoleARN": role}),
+            "cloudformation.amazonaws.com",
+        ),
+        (
+            "cloudformation.amazonaws.com",
+            "UpdateStackSet",
+            json!({"stackSetName": "ss", "administrationRoleARN": role}),
+            "cloudformation.amazonaws.com",
+        ),
+        (
+            "events.amazonaws.com",
+            "PutRule",
+            json!({"name": "r", "eventPattern": "{}", "roleArn": role}),
+            "events.amazonaws.com",
+        ),
+        (
+            "scheduler.amazonaws.com",
+            "UpdateSchedule",
+            json!({"name": "s", "target": {"arn": reg("lambda", "function:f"), "roleArn": role}}),
+            "scheduler.amazonaws.com",
+        ),
+        (
+            "pipes.amazonaws.com",
+            "UpdatePipe",
+            json!({"name": "p", "roleArn": role}),
+            "pipes.amazonaws.com",
+        ),
+        (
+            "codebuild.amazonaws.com",
+            "UpdateProject",
+            json!({"name": "p", "serviceRole": role}),
+            "codebuild.amazonaws.com",
+        ),
+        (
+            "glue.amazonaws.com",
+            "UpdateJob",
+            json!({"jobName": "j", "jobUpdate": {"role": role}}),
+            "glue.amazonaws.com",
+        ),
+        (
+            "glue.amazonaws.com",
+            "UpdateCrawler",
+            json!({"name": "c", "role": role}),
+            "glue.amazonaws.com",
+        ),
+        (
+            "codepipeline.amazonaws.com",
+            "CreatePipeline",
+            json!({"pipeline": {"name": "p", "roleArn": role, "stages": []}}),
+            "codepipeline.amazonaws.com",
+        ),
+        (
+            "codepipeline.amazonaws.com",
+            "UpdatePipeline",
+            json!({"pipeline": {"name": "p", "roleArn": role, "stages": []}}),
+            "codepipeline.amazonaws.com",
+        ),
+        (
+            "batch.amazonaws.com",
+            "CreateComputeEnvironment",
+            json!({"computeEnvironmentName": "ce", "type": "MANAGED", "serviceRole": role}),
+            "batch.amazonaws.com",
+        ),
     ]
 }
 

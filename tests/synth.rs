@@ -495,3 +495,230 @@ fn explain_shows_the_evidence_and_the_generalization() {
         "filtered to s3:*"
     );
 }
+
+/// Issue #19: a grant carried as unobservable is narrowed to the resources the trail shows
+/// elsewhere (roles passed to services, functions invoked), within what the current policy
+/// grants; log-derived names with wildcards, and other accounts' resources, are never used.
+#[test]
+fn carried_grants_are_narrowed_to_what_the_trail_shows() {
+    use common::{record, with, write_records};
+    use serde_json::json;
+    let dir = TempDir::new().unwrap();
+    let acct = "111122223333";
+    let role = |n: &str| format!("arn:aws:iam::{acct}:role/{n}");
+    let create = |r: String| {
+        record(
+            "user:deployer",
+            "lambda.amazonaws.com",
+            "CreateFunction20150331",
+            json!({"functionName": format!("f-{}", r.len()), "role": r}),
+        )
+    };
+    let invoke = with(
+        record(
+            "user:deployer",
+            "lambda.amazonaws.com",
+            "Invoke",
+            json!({"functionName": "orders"}),
+        ),
+        "eventCategory",
+        json!("Data"),
+    );
+    let records = vec![
+        record(
+            "role:ci/gh",
+            "s3.amazonaws.com",
+            "PutObject",
+            json!({"bucketName": "artifacts", "key": "a.zip"}),
+        ),
+        record(
+            "role:ops/alice",
+            "s3.amazonaws.com",
+            "PutObject",
+            json!({"bucketName": "artifacts", "key": "b.zip"}),
+        ),
+        create(role("app-role")),
+        // hostile or foreign: never a narrowed resource
+        create(role("*")),
+        create(role("app-?")),
+        create(role("app-${aws:username}")),
+        create("arn:aws:iam::444455556666:role/app-other".to_string()),
+        record(
+            "user:deployer",
+            "states.amazonaws.com",
+            "CreateStateMachine",
+            json!({"name": "sm", "roleArn": role("sfn-role")}),
+        ),
+        // a function runs as app-role (and one as a role whose name holds a wildcard)
+        record(
+            "fn:app-role/app",
+            "sqs.amazonaws.com",
+            "SendMessage",
+            json!({"queueUrl": format!("https://sqs.eu-west-1.amazonaws.com/{acct}/q")}),
+        ),
+        record(
+            "fn:app*/evil",
+            "sqs.amazonaws.com",
+            "SendMessage",
+            json!({"queueUrl": format!("https://sqs.eu-west-1.amazonaws.com/{acct}/q")}),
+        ),
+        invoke,
+    ];
+    let trail = write_records(dir.path(), "trail/t.json", &records);
+    let current = dir.path().join("current");
+    std::fs::create_dir_all(&current).unwrap();
+    let policy = |actions: &[&str], resource: &str| {
+        json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "s3:PutObject", "Resource": "*"},
+            {"Effect": "Allow", "Action": actions, "Resource": resource}
+        ]})
+        .to_string()
+    };
+    std::fs::write(
+        current.join("ci.json"),
+        policy(
+            &[
+                "iam:PassRole",
+                "lambda:InvokeFunction",
+                "lambda:InvokeFunctionUrl",
+            ],
+            "*",
+        ),
+    )
+    .unwrap();
+    // a current grant narrower than what the trail shows: never widened
+    std::fs::write(
+        current.join("ops.json"),
+        policy(
+            &["iam:PassRole"],
+            &format!("arn:aws:iam::{acct}:role/app-*"),
+        ),
+    )
+    .unwrap();
+    let args = |format: &'static str| {
+        vec![
+            "generate".to_string(),
+            "--format".into(),
+            format.into(),
+            "--current".into(),
+            current.to_str().unwrap().into(),
+            trail.to_str().unwrap().into(),
+        ]
+    };
+    let run = |a: Vec<String>| {
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        tightrole(&a, None)
+    };
+    let out = run(args("json"));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    let principal = |name: &str| {
+        v["principals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    let ci = principal("ci");
+    let carried = |p: &Value, action: &str| -> Vec<Value> {
+        p["carried"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["action"] == action)
+            .cloned()
+            .collect()
+    };
+    let pass = carried(&ci, "iam:PassRole");
+    let shape: Vec<(Value, Value, Value)> = pass
+        .iter()
+        .map(|c| {
+            (
+                c["resources"].clone(),
+                c["condition"]["StringEquals"]["iam:PassedToService"].clone(),
+                c["narrowed_from"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            (
+                json!([role("app-role")]),
+                json!(["lambda.amazonaws.com"]),
+                json!(["*"])
+            ),
+            (
+                json!([role("sfn-role")]),
+                json!(["states.amazonaws.com"]),
+                json!(["*"])
+            ),
+        ],
+        "one grant per service the roles were passed to: {pass:?}"
+    );
+    assert!(
+        pass[0]["narrowing"]
+            .as_str()
+            .unwrap()
+            .starts_with("narrowed from `*` to 1 role(s) the trail shows"),
+        "{pass:?}"
+    );
+    let invoke = carried(&ci, "lambda:InvokeFunction");
+    assert_eq!(
+        invoke[0]["resources"],
+        json!([format!("arn:aws:lambda:eu-west-1:{acct}:function:orders")])
+    );
+    let url = carried(&ci, "lambda:InvokeFunctionUrl");
+    assert_eq!(url[0]["resources"], json!(["*"]));
+    assert!(url[0].get("narrowed_from").is_none());
+    assert!(
+        url[0]["narrowing"]
+            .as_str()
+            .unwrap()
+            .starts_with("not narrowed: "),
+        "`*` kept only with a reason: {url:?}"
+    );
+    let policy_text = ci["policy"].to_string();
+    for bad in ["${", "444455556666", "role/*", "app-?", "app*"] {
+        assert!(!policy_text.contains(bad), "{bad} in {policy_text}");
+    }
+    // ops: `role/app-*` today, so only app-role (sfn-role would widen it)
+    let ops = carried(&principal("ops"), "iam:PassRole");
+    assert_eq!(ops.len(), 1, "{ops:?}");
+    assert_eq!(ops[0]["resources"], json!([role("app-role")]));
+    assert_eq!(
+        ops[0]["narrowed_from"],
+        json!([format!("arn:aws:iam::{acct}:role/app-*")])
+    );
+    // the text and explain show what it was narrowed from
+    let text = run(args("text"));
+    assert!(
+        text.stdout
+            .contains("    narrowed from `*` to 1 function(s) the trail shows invoked"),
+        "{}",
+        text.stdout
+    );
+    let explain = tightrole(
+        &[
+            "explain",
+            "ci",
+            "iam:PassRole",
+            "--trail",
+            trail.to_str().unwrap(),
+            "--current",
+            current.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(explain.code, 0, "{}", explain.stderr);
+    assert!(
+        explain
+            .stdout
+            .contains("kept (unobservable): iam:PassRole on")
+            && explain.stdout.contains("narrowed from `*` to 1 role(s)"),
+        "{}",
+        explain.stdout
+    );
+}

@@ -112,6 +112,7 @@ fn runtime_grants(
                         function: name.to_string(),
                         source: r.source.clone(),
                     }),
+                    ..Carried::default()
                 });
             }
         }
@@ -170,10 +171,12 @@ fn runtime_notes(analysis: &Analysis, settings: &SynthSettings, diagnostics: &mu
     }
 }
 
-/// What is carried into the proposals: the unobservable grants of `current`, and the keep-list.
+/// What is carried into the proposals: the unobservable grants of `current` (narrowed to the
+/// resources the trail shows elsewhere), and the keep-list.
 fn carry(
     settings: &SynthSettings,
     current: Option<&Current>,
+    observed: &crate::synth::narrow::Observed,
     usage: &crate::usage::Usage,
     catalog: &Catalog,
 ) -> Result<Carry, Error> {
@@ -190,7 +193,7 @@ fn carry(
         }
         None => Vec::new(),
     };
-    Ok(Carry::new(unobservable, keep))
+    Ok(Carry::new(unobservable, keep, observed.clone()))
 }
 
 /// Proposals for every principal of the analysis, each replayed against its observed calls
@@ -213,7 +216,7 @@ pub fn generate(
     if let Some(c) = current {
         diagnostics.extend(c.diagnostics.iter().cloned());
     }
-    let carried = carry(settings, current, usage, catalog)?;
+    let carried = carry(settings, current, &analysis.observed, usage, catalog)?;
     let under_roles = settings.functions_under_roles || settings.shared_role == SharedRole::Scope;
     // function name → ARN, from the trail (before any grouping under roles)
     let fn_arns = analysis.usage.function_arns();
@@ -228,7 +231,7 @@ pub fn generate(
     // depend on the thread count. The graph is built meanwhile.
     let entries: Vec<_> = usage.principals.iter().collect();
     let one = |(id, p): (&PrincipalId, &PrincipalUsage)| -> Result<PrincipalOut, Error> {
-        let mut carry = carried.for_principal(id, p);
+        let mut carry = carried.for_principal(id, p, catalog);
         if settings.runtime {
             let runtime = runtime_grants(id, p, analysis, &fn_arns, under_roles);
             // a current grant carried as unobservable that the runtime needs anyway is the

@@ -60,6 +60,7 @@ pub fn pull_request(
         inventory,
         stats: analysis.stats.clone(),
         diagnostics: analysis.diagnostics.clone(),
+        observed: analysis.observed.clone(),
     };
     let settings = SynthSettings {
         shared_role: SharedRole::Split,

@@ -108,6 +108,10 @@ pub struct Analysis {
     pub inventory: Inventory,
     pub stats: Stats,
     pub diagnostics: Vec<Diagnostic>,
+    /// The resources the whole trail shows for the actions whose carried grants are narrowed
+    /// ([`crate::synth::narrow`]), taken before `--principal` keeps some principals: the
+    /// evidence is other principals' calls.
+    pub observed: crate::synth::narrow::Observed,
 }
 
 impl Analysis {
@@ -265,6 +269,11 @@ pub fn analyze(opts: &ReadOptions, live: Option<&Live>) -> Result<Analysis, Erro
         (None, _) => read_trail(opts, &filters, live)?,
     };
     let mut usage = Usage::resolve(agg, &inventory);
+    let observed = crate::synth::narrow::Observed::from_usage(
+        &usage,
+        &inventory,
+        crate::catalog::Catalog::embedded(),
+    );
     usage.retain_principals(&opts.principals);
     note_idle(&usage, &mut diagnostics);
     note_unusable_keys(&usage, &mut diagnostics);
@@ -273,6 +282,7 @@ pub fn analyze(opts: &ReadOptions, live: Option<&Live>) -> Result<Analysis, Erro
         inventory,
         stats,
         diagnostics,
+        observed,
     })
 }
 

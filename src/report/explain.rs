@@ -131,6 +131,9 @@ pub fn explain_text(out: &GenerateOutput, action: Option<&str>) -> String {
                 t(&c.resources.join(", ")),
                 t(&c.reason)
             );
+            if !c.narrowing.is_empty() {
+                let _ = writeln!(s, "    {}", t(&c.narrowing));
+            }
         }
         for d in p.denied.iter().filter(|d| wanted(&d.action)) {
             let _ = writeln!(

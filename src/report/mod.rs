@@ -226,6 +226,9 @@ pub fn generate_text(out: &GenerateOutput) -> String {
                 t(&c.resources.join("`, `")),
                 t(&c.reason)
             );
+            if !c.narrowing.is_empty() {
+                let _ = writeln!(s, "    {}", t(&c.narrowing));
+            }
         }
         s.push_str(&runtime_lines(&p.carried));
         for n in p.notes.iter().chain(p.advice.iter()) {

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::Carried;
+use super::narrow::Observed;
 use crate::catalog::Catalog;
 use crate::identity::{PrincipalKind, role_name};
 use crate::policy::Matcher;
@@ -78,20 +79,33 @@ pub struct Carry {
     /// (kind `role`/`user`, name) → unobservable grants of that role or user today.
     unobservable: Unobservable,
     keep: Vec<KeepRow>,
+    /// The resources the trail shows elsewhere, that unobservable grants are narrowed to.
+    observed: Observed,
 }
 
 /// (kind `role`/`user`, name) → the grants of that role or user the trail cannot show unused.
 pub type Unobservable = BTreeMap<(PrincipalKind, String), Vec<Carried>>;
 
 impl Carry {
-    /// What to carry: the current policies' unobservable grants, and the keep-list.
-    pub fn new(unobservable: Unobservable, keep: Vec<KeepRow>) -> Carry {
-        Carry { unobservable, keep }
+    /// What to carry: the current policies' unobservable grants, narrowed to what `observed`
+    /// shows of their resources, and the keep-list (as it is written).
+    pub fn new(unobservable: Unobservable, keep: Vec<KeepRow>, observed: Observed) -> Carry {
+        Carry {
+            unobservable,
+            keep,
+            observed,
+        }
     }
 
-    /// The grants carried for one principal: its role's (or its own) unobservable grants, and
-    /// the keep-list lines whose glob matches its name.
-    pub fn for_principal(&self, id: &PrincipalId, p: &PrincipalUsage) -> Vec<Carried> {
+    /// The grants carried for one principal: its role's (or its own) unobservable grants,
+    /// narrowed where the trail shows their resources ([`super::narrow`]), and the keep-list
+    /// lines whose glob matches its name.
+    pub fn for_principal(
+        &self,
+        id: &PrincipalId,
+        p: &PrincipalUsage,
+        catalog: &Catalog,
+    ) -> Vec<Carried> {
         let key = match id.kind {
             PrincipalKind::User => Some((PrincipalKind::User, id.name.clone())),
             PrincipalKind::Role => Some((PrincipalKind::Role, id.name.clone())),
@@ -103,8 +117,10 @@ impl Carry {
         };
         let mut out: Vec<Carried> = key
             .and_then(|k| self.unobservable.get(&k))
-            .cloned()
-            .unwrap_or_default();
+            .into_iter()
+            .flatten()
+            .flat_map(|c| self.observed.narrow(&id.account, c.clone(), catalog))
+            .collect();
         for k in &self.keep {
             if matches(&k.principal, &id.name, false) {
                 out.push(Carried {

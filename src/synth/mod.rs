@@ -13,6 +13,7 @@
 pub mod carry;
 pub mod compact;
 pub mod generalize;
+pub mod narrow;
 pub mod scope;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -116,6 +117,14 @@ pub struct Carried {
     /// For a runtime grant: the evidence, the configuration that implies it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub evidence: Option<RuntimeEvidence>,
+    /// For an unobservable grant narrowed to the resources the trail shows elsewhere
+    /// ([`narrow`]): the resources the current policy grants, which `resources` replace.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub narrowed_from: Vec<String>,
+    /// How it was narrowed (`narrowed from `*` to 2 role(s) …`), or why a grant with a
+    /// wildcard was not.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub narrowing: String,
 }
 
 /// Why a runtime grant is there: `{"kind": "runtime", "field": "LoggingConfig.LogGroup", …}`.
