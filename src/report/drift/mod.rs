@@ -1,6 +1,10 @@
 //! Renderers of the drift report: markdown, SARIF 2.1.0, self-contained HTML.
 
-use std::collections::BTreeMap;
+mod html;
+mod svg;
+
+pub use html::html;
+
 use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
@@ -8,7 +12,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::drift::{DRIFT_SCHEMA, DriftReport, Finding, Item};
-use crate::report::escape::{html as esc, md_code, md_code_cell, md_message, md_principal};
+use crate::report::escape::{md_code, md_code_cell, md_message, md_principal};
 
 fn period(r: &DriftReport) -> String {
     match (r.period_start, r.period_end) {
@@ -72,20 +76,127 @@ pub fn markdown(r: &DriftReport) -> String {
     s
 }
 
+/// Where a policy's text names `action`: the index of the first line naming it (quoted), else
+/// of the first naming its service (`"s3:`), and whether it was the action itself.
+fn locate(text: &str, action: &str) -> Option<(usize, bool)> {
+    let service = action.split(':').next().unwrap_or(action);
+    let exact = format!("\"{action}\"");
+    let prefix = format!("\"{service}:");
+    text.lines()
+        .position(|l| l.contains(&exact))
+        .map(|i| (i, true))
+        .or_else(|| {
+            text.lines()
+                .position(|l| l.contains(&prefix))
+                .map(|i| (i, false))
+        })
+}
+
 /// The first line of `file` that mentions the action, for a SARIF region.
 fn line_of(file: &str, action: Option<&str>) -> u64 {
     let Some(a) = action else { return 1 };
     let Ok(text) = std::fs::read_to_string(file) else {
         return 1;
     };
-    let service = a.split(':').next().unwrap_or(a);
-    text.lines()
-        .position(|l| l.contains(&format!("\"{a}\"")))
-        .or_else(|| {
-            text.lines()
-                .position(|l| l.contains(&format!("\"{service}:")))
-        })
-        .map_or(1, |i| i as u64 + 1)
+    locate(&text, a).map_or(1, |(i, _)| i as u64 + 1)
+}
+
+/// The lines of a policy file around the place that names an action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Excerpt {
+    /// The line naming the action (or its service), from 1.
+    pub line: u64,
+    /// Whether that line names the action itself, not only its service.
+    pub exact: bool,
+    /// (line number, text): the statement around it, or the lines nearest it in a long one.
+    pub lines: Vec<(u64, String)>,
+}
+
+/// Lines of a statement shown at most; a longer one is cut around the line that matters.
+const EXCERPT_LINES: usize = 14;
+/// Characters of one line shown at most (a minified policy is one line).
+const EXCERPT_WIDTH: usize = 160;
+
+/// The statement of `text` (a JSON policy) around the line [`line_of`] finds for `action`:
+/// from the line of its opening brace to that of its closing one, braces inside strings
+/// skipped; the line alone when it is not in an object.
+pub fn excerpt(text: &str, action: &str) -> Option<Excerpt> {
+    let (hit, exact) = locate(text, action)?;
+    let lines: Vec<&str> = text.lines().collect();
+    // every object as (line of `{`, line of `}`), matched with a stack
+    let mut open: Vec<usize> = Vec::new();
+    let mut objects: Vec<(usize, usize)> = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        let mut in_string = false;
+        let mut escaped = false;
+        for c in l.chars() {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' if in_string => escaped = true,
+                '"' => in_string = !in_string,
+                '{' if !in_string => open.push(i),
+                '}' if !in_string => {
+                    if let Some(o) = open.pop() {
+                        objects.push((o, i));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    // the innermost object around the line that is a statement (has an `Effect`), else the
+    // innermost one
+    let around: Vec<&(usize, usize)> = objects
+        .iter()
+        .filter(|(a, b)| *a <= hit && hit <= *b && (a, b) != (&0, &(lines.len() - 1)))
+        .collect();
+    let statement = around
+        .iter()
+        .filter(|(a, b)| lines[*a..=*b].iter().any(|l| l.contains("\"Effect\"")))
+        .min_by_key(|(a, b)| b - a)
+        .or_else(|| around.iter().min_by_key(|(a, b)| b - a))
+        .map_or((hit, hit), |r| **r);
+    let (mut from, mut to) = statement;
+    if to - from + 1 > EXCERPT_LINES {
+        // centred on the line, inside the statement
+        from = hit
+            .saturating_sub(EXCERPT_LINES / 2)
+            .min(to + 1 - EXCERPT_LINES)
+            .max(from);
+        to = from + EXCERPT_LINES - 1;
+    }
+    let needle = if exact {
+        format!("\"{action}\"")
+    } else {
+        format!("\"{}:", action.split(':').next().unwrap_or(action))
+    };
+    let shown = (from..=to)
+        .map(|i| (i as u64 + 1, clip(lines[i], &needle)))
+        .collect();
+    Some(Excerpt {
+        line: hit as u64 + 1,
+        exact,
+        lines: shown,
+    })
+}
+
+/// A line of at most [`EXCERPT_WIDTH`] characters, around `needle` when it is longer.
+fn clip(line: &str, needle: &str) -> String {
+    let n = line.chars().count();
+    if n <= EXCERPT_WIDTH {
+        return line.to_string();
+    }
+    let at = line.find(needle).map_or(0, |b| line[..b].chars().count());
+    let start = at.saturating_sub(EXCERPT_WIDTH / 3);
+    let end = (start + EXCERPT_WIDTH).min(n);
+    let mut s: String = line.chars().skip(start).take(end - start).collect();
+    if start > 0 {
+        s.insert(0, '…');
+    }
+    if end < n {
+        s.push('…');
+    }
+    s
 }
 
 fn fingerprint(i: &Item) -> String {
@@ -167,123 +278,6 @@ pub fn sarif(r: &DriftReport) -> String {
     serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
 }
 
-/// A small layered SVG: principals on the left, the roles and findings they have on the right.
-fn svg(r: &DriftReport, edges: &BTreeMap<String, Vec<String>>) -> String {
-    let left: Vec<&String> = edges.keys().collect();
-    let mut right: Vec<&String> = edges.values().flatten().collect();
-    right.sort();
-    right.dedup();
-    let row = 28;
-    let h = (left.len().max(right.len()).max(1) * row + 20) as i64;
-    let mut s = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"760\" height=\"{h}\" role=\"img\" aria-label=\"usage graph\">"
-    );
-    let y = |i: usize| (i * row + 20) as i64;
-    for (i, l) in left.iter().enumerate() {
-        for t in &edges[*l] {
-            if let Some(j) = right.iter().position(|x| x == &t) {
-                let _ = write!(
-                    s,
-                    "<line x1=\"250\" y1=\"{}\" x2=\"470\" y2=\"{}\" stroke=\"#8aa\" stroke-width=\"1\"/>",
-                    y(i) - 4,
-                    y(j) - 4
-                );
-            }
-        }
-    }
-    for (i, l) in left.iter().enumerate() {
-        let _ = write!(
-            s,
-            "<rect x=\"10\" y=\"{}\" width=\"240\" height=\"20\" rx=\"6\" fill=\"#e8f0fe\" stroke=\"#4a6fa5\"/><text x=\"18\" y=\"{}\" font-size=\"12\">{}</text>",
-            y(i) - 15,
-            y(i),
-            esc(l)
-        );
-    }
-    for (j, t) in right.iter().enumerate() {
-        let _ = write!(
-            s,
-            "<rect x=\"470\" y=\"{}\" width=\"280\" height=\"20\" fill=\"#fff4e5\" stroke=\"#b7791f\"/><text x=\"478\" y=\"{}\" font-size=\"12\">{}</text>",
-            y(j) - 15,
-            y(j),
-            esc(t)
-        );
-    }
-    let _ = r;
-    s.push_str("</svg>");
-    s
-}
-
-/// One self-contained HTML file: readable offline, an embedded SVG graph, sortable tables.
-pub fn html(r: &DriftReport, graph: &BTreeMap<String, Vec<String>>) -> String {
-    let mut s = String::from(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>tightrole drift report</title>\n<style>\nbody{font-family:system-ui,sans-serif;margin:2em;color:#1a1a1a}table{border-collapse:collapse;margin:1em 0;width:100%}th,td{border:1px solid #ccd;padding:4px 8px;text-align:left;font-size:14px}th{background:#eef;cursor:pointer}th.sorted-asc::after{content:' ▲'}th.sorted-desc::after{content:' ▼'}.warning{color:#a00}.note{color:#555}h2{border-bottom:1px solid #ccd}\n</style></head><body>\n",
-    );
-    let _ = writeln!(
-        s,
-        "<h1>tightrole drift report</h1><p>Period {}, against the baseline <code>{}</code>: {} new trail file(s) read, {} already read before.</p>",
-        esc(&period(r)),
-        esc(&r.baseline),
-        r.files_read,
-        r.files_skipped_as_read
-    );
-    let _ = writeln!(
-        s,
-        "<h2>Summary</h2><table class=\"sortable\"><thead><tr><th>finding</th><th>count</th></tr></thead><tbody>"
-    );
-    for f in Finding::ALL {
-        let _ = writeln!(s, "<tr><td>{}</td><td>{}</td></tr>", f.title(), r.count(f));
-    }
-    s.push_str("</tbody></table>\n<h2>Graph</h2>\n");
-    s.push_str(&svg(r, graph));
-    for f in Finding::ALL {
-        let items: Vec<&Item> = r.items.iter().filter(|i| i.finding == f).collect();
-        if items.is_empty() {
-            continue;
-        }
-        let _ = writeln!(
-            s,
-            "\n<h2 class=\"{}\">{}</h2><table class=\"sortable\"><thead><tr><th>principal</th><th>finding</th><th>file</th></tr></thead><tbody>",
-            f.level(),
-            f.title()
-        );
-        for i in items {
-            let _ = writeln!(
-                s,
-                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-                esc(&i.principal),
-                esc(&i.message),
-                esc(i.file.as_deref().unwrap_or(""))
-            );
-        }
-        s.push_str("</tbody></table>");
-    }
-    s.push_str(r#"
-<script>
-document.querySelectorAll('table.sortable').forEach(function (table) {
-  table.querySelectorAll('th').forEach(function (th, col) {
-    th.addEventListener('click', function () {
-      var asc = !th.classList.contains('sorted-asc');
-      table.querySelectorAll('th').forEach(function (h) { h.classList.remove('sorted-asc', 'sorted-desc'); });
-      th.classList.add(asc ? 'sorted-asc' : 'sorted-desc');
-      var body = table.tBodies[0];
-      var rows = Array.prototype.slice.call(body.rows);
-      rows.sort(function (a, b) {
-        var x = a.cells[col].textContent, y = b.cells[col].textContent;
-        var nx = parseFloat(x), ny = parseFloat(y);
-        var c = (!isNaN(nx) && !isNaN(ny)) ? nx - ny : x.localeCompare(y);
-        return asc ? c : -c;
-      });
-      rows.forEach(function (r) { body.appendChild(r); });
-    });
-  });
-});
-</script>
-</body></html>
-"#);
-    s
-}
-
 // ---------- the versioned JSON document ----------
 
 /// `drift --format json`: the versioned document (`tightrole/drift/v1`). Built from the
@@ -346,5 +340,75 @@ pub fn output(r: &DriftReport) -> DriftOutput<'_> {
             .iter()
             .map(|(principal, why)| NotSettledOut { principal, why })
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const POLICY: &str = r#"{
+  "Version": "2012-10-17",
+  "Statement": [
+    {
+      "Sid": "Braces {in} a string \" }",
+      "Effect": "Allow",
+      "Action": ["s3:GetObject", "s3:ListBucket"],
+      "Resource": "arn:aws:s3:::b/${aws:username}/*",
+      "Condition": {"StringEquals": {"aws:RequestedRegion": "eu-west-1"}}
+    },
+    {
+      "Effect": "Allow",
+      "Action": "sqs:*",
+      "Resource": "*"
+    }
+  ]
+}"#;
+
+    #[test]
+    fn an_excerpt_is_the_statement_that_names_the_action() {
+        let e = excerpt(POLICY, "s3:ListBucket").unwrap_or_else(|| panic!("found"));
+        assert_eq!((e.line, e.exact), (7, true));
+        let numbers: Vec<u64> = e.lines.iter().map(|(n, _)| *n).collect();
+        assert_eq!(
+            numbers,
+            (4..=10).collect::<Vec<_>>(),
+            "braces in strings skipped"
+        );
+        // only the service is named: that line, in its statement
+        let e = excerpt(POLICY, "sqs:SendMessage").unwrap_or_else(|| panic!("found"));
+        assert_eq!((e.line, e.exact), (13, false));
+        assert_eq!(e.lines.first().map(|l| l.0), Some(11));
+        assert_eq!(e.lines.last().map(|l| l.0), Some(15));
+        assert_eq!(excerpt(POLICY, "kms:Decrypt"), None);
+    }
+
+    #[test]
+    fn a_minified_policy_is_one_line_cut_around_the_action() {
+        let long = format!(
+            "{{\"Statement\":[{{\"Effect\":\"Allow\",\"Resource\":\"{}\",\"Action\":\"s3:GetObject\"}}]}}",
+            "é".repeat(300)
+        );
+        let e = excerpt(&long, "s3:GetObject").unwrap_or_else(|| panic!("found"));
+        assert_eq!((e.line, e.lines.len()), (1, 1));
+        let text = &e.lines[0].1;
+        assert!(
+            text.starts_with('…') && text.contains("\"s3:GetObject\""),
+            "{text}"
+        );
+        assert!(text.chars().count() <= EXCERPT_WIDTH + 2, "{text}");
+    }
+
+    #[test]
+    fn a_long_statement_is_cut_around_the_line() {
+        let actions: Vec<String> = (0..40).map(|i| format!("      \"s3:A{i}\",")).collect();
+        let text = format!(
+            "{{\n  \"Statement\": [\n    {{\n      \"Effect\": \"Allow\",\n      \"Action\": [\n{}\n      \"s3:GetObject\"\n      ],\n      \"Resource\": \"*\"\n    }}\n  ]\n}}",
+            actions.join("\n")
+        );
+        let e = excerpt(&text, "s3:GetObject").unwrap_or_else(|| panic!("found"));
+        assert_eq!(e.lines.len(), EXCERPT_LINES);
+        assert!(e.lines.iter().any(|(n, _)| *n == e.line), "{e:?}");
+        assert_eq!(line_of("/nonexistent/policy.json", Some("s3:GetObject")), 1);
     }
 }
