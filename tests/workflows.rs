@@ -575,44 +575,67 @@ fn the_html_report_renders_in_headless_chromium() {
     let html = drift(dir.path(), &trail, &["--format", "html"]).stdout;
     let page = dir.path().join("report.html");
     std::fs::write(&page, &html).unwrap();
-    let shot = dir.path().join("report.png");
     let profile = dir.path().join("profile");
-    let out = Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .arg(format!("--screenshot={}", shot.display()))
-        .arg("--window-size=1200,1600")
-        .arg(format!("file://{}", page.display()))
-        .output()
-        .unwrap();
+    let headless = |extra: &[&str]| {
+        Command::new(chromium)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--hide-scrollbars",
+            ])
+            .args(extra)
+            .arg(format!("--user-data-dir={}", profile.display()))
+            .arg(format!("file://{}", page.display()))
+            .output()
+            .unwrap()
+    };
+    // the whole demo report at 1200px wide, kept in target/ for a person to look at
+    let shot = dir.path().join("report.png");
+    let out = headless(&[
+        &format!("--screenshot={}", shot.display()),
+        "--window-size=1200,4000",
+    ]);
     assert!(shot.exists(), "{}", String::from_utf8_lossy(&out.stderr));
-    let dom = Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            "--dump-dom",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .arg(format!("file://{}", page.display()))
-        .output()
-        .unwrap();
+    let kept = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target");
+    std::fs::create_dir_all(&kept).unwrap();
+    std::fs::copy(&shot, kept.join("drift-report.png")).unwrap();
+    // the page logs nothing: no error, no refused style or script (its Content-Security-Policy
+    // allows only its own, by hash)
+    let dom = headless(&["--enable-logging=stderr", "--v=0", "--dump-dom"]);
+    let log = String::from_utf8_lossy(&dom.stderr);
+    let console: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains(":CONSOLE") || l.contains("Uncaught"))
+        .collect();
+    assert!(console.is_empty(), "console messages: {console:#?}");
     let dom = String::from_utf8_lossy(&dom.stdout);
+    for (what, needle) in [
+        (
+            "the sorting script ran",
+            "class=\"sortable activity sort-ready\"",
+        ),
+        ("a calls chart", "<svg class=\"spark calls\""),
+        ("a denied-calls chart", "<svg class=\"spark denied\""),
+        ("the directed graph", "<svg class=\"usage-graph\""),
+        ("its arrowheads", "<marker id=\"arrow\""),
+        ("an arrow", "marker-end=\"url(#arrow)\""),
+        ("the new grant's arrow", "marker-end=\"url(#arrow-new)\""),
+        (
+            "the denied calls' arrow",
+            "marker-end=\"url(#arrow-denied)\"",
+        ),
+        ("a policy excerpt", "<span class=\"hit\">"),
+    ] {
+        assert!(dom.contains(needle), "{what}: {needle}");
+    }
     assert!(
-        dom.contains("<svg") && dom.contains("class=\"sortable\""),
-        "graph and tables rendered"
+        dom.contains("aria-label=\"denied calls per day of function thumbnailer, 2026-11-15 to 2026-11-21: 12 in all, at most 12 on 2026-11-17;"),
+        "the chart says its numbers"
     );
 }
 

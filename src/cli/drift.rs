@@ -17,7 +17,7 @@ pub enum Format {
     Json,
     /// SARIF 2.1.0, for GitHub code scanning (exits 0 on success whatever it finds).
     Sarif,
-    /// One self-contained HTML file with a graph and sortable tables.
+    /// One self-contained HTML page: findings with their policy lines, graph, daily activity.
     Html,
 }
 
@@ -87,7 +87,7 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         Format::Markdown => crate::report::drift::markdown(r),
         Format::Json => super::json(&crate::report::drift::output(r))?,
         Format::Sarif => crate::report::sarif::sarif(r),
-        Format::Html => crate::report::drift::html(r, &pipeline::drift::html_graph(&run)),
+        Format::Html => crate::report::drift::html(r),
     };
     // The report first, then the state: a report that cannot be written leaves the state as it
     // was, so the next run reports this period again instead of losing its findings.

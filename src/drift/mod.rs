@@ -11,10 +11,14 @@ use serde::{Deserialize, Serialize};
 use crate::catalog::{Catalog, Observability, ObservabilityTable};
 use crate::identity::{PrincipalKind, role_name};
 use crate::policy::current::CurrentPolicies;
-use crate::policy::expand::granted;
+use crate::policy::expand::{Grant, granted};
 use crate::usage::Usage;
 
 pub use crate::model::Seen;
+
+mod picture;
+
+pub use picture::{Activity, ChangeGraph, Column, EdgeStat, Node, PrincipalActivity};
 
 /// The version of `drift --format json`.
 pub const DRIFT_SCHEMA: &str = "tightrole/drift/v1";
@@ -136,16 +140,13 @@ impl State {
                     .and_modify(|s| s.merge(&e.seen))
                     .or_insert(e.seen);
             }
-            for e in p.denied.values() {
-                // Denied calls are counted on the day of their last occurrence; a period's
-                // denied total is what matters.
-                let day = e.seen.last_seen.format("%Y-%m-%d").to_string();
+            for (day, n) in p.days.iter().filter(|(_, n)| n.denied > 0) {
                 *self
                     .denied_by_day
                     .entry(k.clone())
                     .or_default()
-                    .entry(day)
-                    .or_default() += e.seen.count;
+                    .entry(day.format("%Y-%m-%d").to_string())
+                    .or_default() += n.denied;
             }
         }
         if let Some(crate::model::Window { last, .. }) = usage.window {
@@ -233,8 +234,79 @@ pub struct Item {
     pub message: String,
     pub action: Option<String>,
     pub resource: Option<String>,
-    /// The baseline policy file the finding is about, when there is one.
+    /// The baseline policy file the finding is about, when there is one: the one granting the
+    /// action, when one does.
     pub file: Option<String>,
+    /// The deployed policy file (`--current`) granting the action, when there is one.
+    pub deployed_file: Option<String>,
+    /// The calls behind the finding: those of the new grants, of the unused action before it
+    /// fell out of use, or the denied calls of the period.
+    pub seen: Option<Seen>,
+    /// The grants behind the finding, busiest first, at most [`CALLS_KEPT`]: the new ones of a
+    /// newly used action, the denied ones of a denied spike; (action, resource, calls), the
+    /// resources generalized as a policy would name them.
+    pub calls: Vec<(String, String, Seen)>,
+    /// How many grants there are behind the finding in all.
+    pub calls_total: usize,
+}
+
+/// The grants behind a finding kept at most ([`Item::calls`]).
+pub const CALLS_KEPT: usize = 5;
+
+/// `resources` under the patterns a policy would name them by (S3 keys under at most `bound`
+/// prefixes per bucket, index and log streams under their table or group), the values of the
+/// resources a pattern covers merged.
+fn generalized<T>(
+    resources: BTreeMap<String, T>,
+    bound: usize,
+    merge: impl Fn(&mut T, T),
+) -> BTreeMap<String, T> {
+    let names: BTreeSet<String> = resources.keys().cloned().collect();
+    let (patterns, _) =
+        crate::synth::generalize::generalize(&names, crate::fold::GeneralizeLevel::Prefix, bound);
+    let mut out: BTreeMap<String, T> = BTreeMap::new();
+    for (r, v) in resources {
+        let text = crate::wildcard::unescape(&r);
+        let into = patterns
+            .iter()
+            .find(|p| **p == r || crate::wildcard::matches(p, &text, false))
+            .cloned()
+            .unwrap_or(r);
+        match out.entry(into) {
+            std::collections::btree_map::Entry::Occupied(mut e) => merge(e.get_mut(), v),
+            std::collections::btree_map::Entry::Vacant(e) => {
+                e.insert(v);
+            }
+        }
+    }
+    out
+}
+
+/// The busiest [`CALLS_KEPT`] of some grants, each action's resources generalized as a policy
+/// would name them (S3 keys under their prefixes), and how many there are after that.
+fn busiest(
+    calls: impl IntoIterator<Item = (String, String, Seen)>,
+) -> (Vec<(String, String, Seen)>, usize) {
+    let mut by_action: BTreeMap<String, BTreeMap<String, Seen>> = BTreeMap::new();
+    for (a, r, s) in calls {
+        by_action
+            .entry(a)
+            .or_default()
+            .entry(r)
+            .and_modify(|e| e.merge(&s))
+            .or_insert(s);
+    }
+    let mut v: Vec<(String, String, Seen)> = Vec::new();
+    for (a, rs) in by_action {
+        let grouped = generalized(rs, CALLS_KEPT, |e, s| e.merge(&s));
+        v.extend(grouped.into_iter().map(|(r, s)| (a.clone(), r, s)));
+    }
+    v.sort_by(|(a, r, s), (b, q, t)| {
+        (std::cmp::Reverse(s.count), a, r).cmp(&(std::cmp::Reverse(t.count), b, q))
+    });
+    let total = v.len();
+    v.truncate(CALLS_KEPT);
+    (v, total)
 }
 
 #[derive(Debug, Clone)]
@@ -248,6 +320,10 @@ pub struct DriftReport {
     pub files_read: u64,
     pub files_skipped_as_read: u64,
     pub items: Vec<Item>,
+    /// Calls and denied calls per day of the period's principals.
+    pub activity: Activity,
+    /// The usage graph of the principals with findings.
+    pub changes: ChangeGraph,
 }
 
 impl DriftReport {
@@ -261,6 +337,17 @@ pub struct DriftOptions {
     pub unused_after: Duration,
     /// Functions the inventory knows (`--functions`), for "no activity".
     pub inventory: BTreeSet<String>,
+}
+
+/// The calls of several grants together.
+fn merged<'a>(seen: impl IntoIterator<Item = &'a Seen>) -> Option<Seen> {
+    seen.into_iter().fold(None, |acc, s| {
+        let mut m = acc.unwrap_or(*s);
+        if acc.is_some() {
+            m.merge(s);
+        }
+        Some(m)
+    })
 }
 
 /// The period's findings. `before` is the state as it was before this period was absorbed,
@@ -285,6 +372,39 @@ pub fn report(
             .map(|p| p.source.clone())
     };
     let principal_role = |k: &str| after.roles.get(k).map(|r| role_name(r).to_string());
+    // the role whose policies apply to a principal: a function's, or the role itself
+    let role_of =
+        |k: &str| principal_role(k).or_else(|| k.strip_prefix("role ").map(str::to_string));
+    let grants = |p: &CurrentPolicies| -> BTreeMap<String, BTreeMap<String, Grant>> {
+        p.roles
+            .iter()
+            .map(|(role, cp)| {
+                let g = granted(
+                    cp.policies.iter().map(|p| (p.source.as_str(), &p.document)),
+                    catalog,
+                );
+                (role.clone(), g)
+            })
+            .collect()
+    };
+    let gb = grants(baseline);
+    let gc = current.map(grants).unwrap_or_default();
+    // the policy file granting `action` to `role`: of the baseline (else its first file), and
+    // deployed
+    let file_for = |role: &str, action: Option<&str>| {
+        action
+            .and_then(|a| gb.get(role)?.get(a)?.sources.first().cloned())
+            .or_else(|| baseline_file(role))
+    };
+    let deployed_for =
+        |role: &str, action: &str| gc.get(role)?.get(action)?.sources.first().cloned();
+    // (principal, action, resource) used for the first time: the graph marks them
+    let mut new_grants: BTreeSet<(String, String, String)> = BTreeSet::new();
+    let in_period: BTreeMap<String, &crate::usage::PrincipalUsage> = period
+        .principals
+        .iter()
+        .map(|(id, p)| (format!("{} {}", id.kind, id.name), p))
+        .collect();
     // newly used: in this period, never seen before (by action; by resource for known actions)
     for (k, used) in &after.used {
         let old = before.used.get(k);
@@ -332,7 +452,13 @@ pub fn report(
             if first_run {
                 continue;
             }
-            let role = principal_role(k);
+            let role = role_of(k);
+            let seen = merged(rs.iter().filter_map(|r| used.get(&format!("{a} {r}"))));
+            let (calls, calls_total) = busiest(rs.iter().filter_map(|r| {
+                let s = used.get(&format!("{a} {r}"))?;
+                Some((a.to_string(), r.to_string(), *s))
+            }));
+            new_grants.extend(rs.iter().map(|r| (k.clone(), a.to_string(), r.to_string())));
             let (message, resource) = if old_actions.contains(a) {
                 let shown = crate::synth::generalize::generalize(
                     &rs.iter().map(|r| r.to_string()).collect(),
@@ -360,55 +486,55 @@ pub fn report(
                 message,
                 action: Some(a.to_string()),
                 resource,
-                file: role.as_deref().and_then(baseline_file),
+                file: role.as_deref().and_then(|r| file_for(r, Some(a))),
+                deployed_file: role.as_deref().and_then(|r| deployed_for(r, a)),
+                seen,
+                calls,
+                calls_total,
             });
         }
     }
     // newly unused: granted by the baseline, observable, last used before the cut-off
     if let Some(end) = after.window_end {
         let cutoff = end - opts.unused_after;
-        let mut by_role: BTreeMap<String, BTreeMap<&str, DateTime<Utc>>> = BTreeMap::new();
-        let mut role_data: BTreeMap<String, bool> = BTreeMap::new();
+        // role → action → its calls, on any resource, by the role and its functions
+        let mut by_role: BTreeMap<String, BTreeMap<&str, Seen>> = BTreeMap::new();
         for (k, used) in &after.used {
-            let Some(role) =
-                principal_role(k).or_else(|| k.strip_prefix("role ").map(str::to_string))
-            else {
+            let Some(role) = role_of(k) else {
                 continue;
             };
-            let m = by_role.entry(role.clone()).or_default();
+            let m = by_role.entry(role).or_default();
             for (ar, s) in used {
                 let a = ar.split(' ').next().unwrap_or(ar);
-                let e = m.entry(a).or_insert(s.last_seen);
-                *e = (*e).max(s.last_seen);
+                m.entry(a).and_modify(|e| e.merge(s)).or_insert(*s);
             }
-            role_data.insert(role, true);
         }
-        for (role, cp) in &baseline.roles {
-            let Some(last_by_action) = by_role.get(role) else {
+        for (role, g) in &gb {
+            let Some(by_action) = by_role.get(role) else {
                 continue;
             };
-            let g = granted(
-                cp.policies.iter().map(|p| (p.source.as_str(), &p.document)),
-                catalog,
-            );
             for a in g.keys() {
                 if !matches!(obs.of(a), Observability::Management)
-                    && !last_by_action.contains_key(a.as_str())
+                    && !by_action.contains_key(a.as_str())
                 {
                     continue;
                 }
-                match last_by_action.get(a.as_str()) {
-                    Some(last) if *last < cutoff => items.push(Item {
+                match by_action.get(a.as_str()) {
+                    Some(seen) if seen.last_seen < cutoff => items.push(Item {
                         finding: Finding::NewlyUnused,
                         principal: format!("role {role}"),
                         message: format!(
                             "`{a}` last used {}, more than {} day(s) before the end of the period",
-                            last.format("%Y-%m-%d"),
+                            seen.last_seen.format("%Y-%m-%d"),
                             opts.unused_after.num_days()
                         ),
                         action: Some(a.clone()),
                         resource: None,
-                        file: baseline_file(role),
+                        file: file_for(role, Some(a)),
+                        deployed_file: deployed_for(role, a),
+                        seen: Some(*seen),
+                        calls: Vec::new(),
+                        calls_total: 0,
                     }),
                     _ => {}
                 }
@@ -437,6 +563,12 @@ pub fn report(
                 .map(|(_, n)| n)
                 .sum();
             if now >= 5 && now >= 2 * prev.max(1) {
+                let p = in_period.get(k.as_str());
+                let (calls, calls_total) = busiest(
+                    p.into_iter()
+                        .flat_map(|p| &p.denied)
+                        .map(|((a, r), e)| (a.to_string(), r.to_string(), e.seen)),
+                );
                 items.push(Item {
                     finding: Finding::DeniedSpike,
                     principal: k.clone(),
@@ -445,35 +577,33 @@ pub fn report(
                     ),
                     action: None,
                     resource: None,
-                    file: principal_role(k).as_deref().and_then(baseline_file),
+                    file: role_of(k).as_deref().and_then(baseline_file),
+                    deployed_file: None,
+                    seen: p.and_then(|p| {
+                        merged(p.denied.values().map(|e| &e.seen)).map(|s| Seen { count: now, ..s })
+                    }),
+                    calls,
+                    calls_total,
                 });
             }
         }
     }
     // policy drift: deployed differs from the approved baseline
-    if let Some(cur) = current {
-        for (role, b) in &baseline.roles {
-            let Some(c) = cur.roles.get(role) else {
+    if current.is_some() {
+        for (role, b) in &gb {
+            let Some(c) = gc.get(role) else {
                 continue;
             };
-            let gb = granted(
-                b.policies.iter().map(|p| (p.source.as_str(), &p.document)),
-                catalog,
-            );
-            let gc = granted(
-                c.policies.iter().map(|p| (p.source.as_str(), &p.document)),
-                catalog,
-            );
-            let added: Vec<&String> = gc
+            let added: Vec<&String> = c
                 .iter()
                 .filter(|(a, g)| {
-                    gb.get(*a).is_none_or(|x| {
+                    b.get(*a).is_none_or(|x| {
                         x.resources != g.resources || x.conditional != g.conditional
                     })
                 })
                 .map(|(a, _)| a)
                 .collect();
-            let removed: Vec<&String> = gb.keys().filter(|a| !gc.contains_key(*a)).collect();
+            let removed: Vec<&String> = b.keys().filter(|a| !c.contains_key(*a)).collect();
             if added.is_empty() && removed.is_empty() {
                 continue;
             }
@@ -497,7 +627,11 @@ pub fn report(
                 ),
                 action: added.first().map(|s| s.to_string()),
                 resource: None,
-                file: baseline_file(role),
+                file: file_for(role, added.first().map(|s| s.as_str())),
+                deployed_file: added.first().and_then(|a| deployed_for(role, a)),
+                seen: None,
+                calls: Vec::new(),
+                calls_total: 0,
             });
         }
     }
@@ -524,6 +658,10 @@ pub fn report(
                 action: None,
                 resource: None,
                 file: baseline_file(role),
+                deployed_file: None,
+                seen: None,
+                calls: Vec::new(),
+                calls_total: 0,
             });
         }
     }
@@ -545,6 +683,10 @@ pub fn report(
                 action: None,
                 resource: None,
                 file: baseline_file(role),
+                deployed_file: None,
+                seen: None,
+                calls: Vec::new(),
+                calls_total: 0,
             });
         }
     }
@@ -563,6 +705,10 @@ pub fn report(
                 action: None,
                 resource: None,
                 file: None,
+                deployed_file: None,
+                seen: None,
+                calls: Vec::new(),
+                calls_total: 0,
             });
         }
     }
@@ -580,6 +726,8 @@ pub fn report(
         period_end: after.window_end,
         files_read: files.0,
         files_skipped_as_read: files.1,
+        activity: Activity::of(period),
+        changes: ChangeGraph::of(period, &items, &new_grants),
         items,
         not_settled: period
             .principals

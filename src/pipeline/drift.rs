@@ -2,7 +2,7 @@
 //! run (the state remembers which it read), and compares them with everything before and with
 //! the approved baseline.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use chrono::Duration;
@@ -10,7 +10,7 @@ use chrono::Duration;
 use super::{Error, ReadOptions};
 use crate::diag::Diagnostic;
 use crate::drift::{DriftOptions, DriftReport, ReadFile, State, StateError, report};
-use crate::identity::{InventoryFunction, PrincipalKind, role_name};
+use crate::identity::InventoryFunction;
 use crate::source::Input;
 use crate::usage::{Usage, collect};
 
@@ -154,27 +154,6 @@ pub fn drift(opts: &ReadOptions, inputs: &DriftInputs) -> Result<DriftRun, Error
         new_inputs: new.len(),
         diagnostics: diags,
     })
-}
-
-/// Principal → the roles it runs as and the findings it has: the graph of the HTML report.
-pub fn html_graph(run: &DriftRun) -> BTreeMap<String, Vec<String>> {
-    let mut g: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (id, p) in &run.period.principals {
-        let e = g.entry(format!("{} {}", id.kind, id.name)).or_default();
-        if let (PrincipalKind::Function, Some(r)) = (id.kind, &p.role_arn) {
-            e.push(format!("role {}", role_name(r)));
-        }
-    }
-    for i in &run.report.items {
-        g.entry(i.principal.clone())
-            .or_default()
-            .push(i.finding.title().to_string());
-    }
-    for v in g.values_mut() {
-        v.sort();
-        v.dedup();
-    }
-    g
 }
 
 /// Saves the state of a run, once its report is written.

@@ -285,6 +285,10 @@ mod tests {
             action: Some("iam:PassRole".into()),
             resource: Some("*".into()),
             file: Some(file.into()),
+            deployed_file: None,
+            seen: None,
+            calls: Vec::new(),
+            calls_total: 0,
         }
     }
 

@@ -347,26 +347,55 @@ pub struct ActorUsage {
     pub days: Days,
 }
 
-/// The days (since the Unix epoch, UTC) on which calls were made: a small sorted set, cheap to
-/// add to when consecutive records fall on the same day.
+/// The calls and the denied calls of one day.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DayCount {
+    /// Calls (records), denied ones included.
+    pub calls: u64,
+    /// Calls denied for lack of permission.
+    pub denied: u64,
+}
+
+impl DayCount {
+    fn add(&mut self, o: DayCount) {
+        self.calls += o.calls;
+        self.denied += o.denied;
+    }
+}
+
+/// The days (since the Unix epoch, UTC) on which calls were made, with the calls and denied
+/// calls of each: a small sorted list, two counters a day, cheap to add to when consecutive
+/// records fall on the same day. A span of calls (a row aggregated elsewhere, such as by
+/// Athena) counts on the day of its last call; its first day is active too.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Days(Vec<i64>);
+pub struct Days(Vec<(i64, DayCount)>);
 
 impl Days {
+    /// Marks the day of `t` active, counting no call.
     pub fn add(&mut self, t: DateTime<Utc>) {
+        self.count(t, DayCount::default());
+    }
+
+    /// Counts `n` on the day of `t`.
+    pub fn count(&mut self, t: DateTime<Utc>, n: DayCount) {
         let d = t.timestamp().div_euclid(86_400);
-        if self.0.last() == Some(&d) {
+        if let Some((last, c)) = self.0.last_mut()
+            && *last == d
+        {
+            c.add(n);
             return;
         }
-        if let Err(i) = self.0.binary_search(&d) {
-            self.0.insert(i, d);
+        match self.0.binary_search_by_key(&d, |(day, _)| *day) {
+            Ok(i) => self.0[i].1.add(n),
+            Err(i) => self.0.insert(i, (d, n)),
         }
     }
 
     pub fn merge(&mut self, o: &Days) {
-        for d in &o.0 {
-            if let Err(i) = self.0.binary_search(d) {
-                self.0.insert(i, *d);
+        for (d, n) in &o.0 {
+            match self.0.binary_search_by_key(d, |(day, _)| *day) {
+                Ok(i) => self.0[i].1.add(*n),
+                Err(i) => self.0.insert(i, (*d, *n)),
             }
         }
     }
@@ -377,6 +406,13 @@ impl Days {
 
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+
+    /// The active days (UTC) in order, with their counts.
+    pub fn iter(&self) -> impl Iterator<Item = (chrono::NaiveDate, DayCount)> + '_ {
+        self.0.iter().filter_map(|(d, n)| {
+            DateTime::from_timestamp(d.checked_mul(86_400)?, 0).map(|t| (t.date_naive(), *n))
+        })
     }
 }
 
@@ -507,7 +543,18 @@ impl Aggregate {
         }
         usage.calls += span.count;
         usage.days.add(span.first_seen);
-        usage.days.add(span.last_seen);
+        let denied = if mapping.class == Class::Denied {
+            span.count
+        } else {
+            0
+        };
+        usage.days.count(
+            span.last_seen,
+            DayCount {
+                calls: span.count,
+                denied,
+            },
+        );
         let event_id = rec.event_id.as_deref().unwrap_or("");
         let invoked_by = rec.invoked_by();
         let top_level = &mut usage.top_level;
@@ -1078,5 +1125,60 @@ mod tests {
         }
         let other: ActorRef<'_> = ActorOf::Root { account: B("2") };
         assert_eq!(m.get(&other), None);
+    }
+
+    #[test]
+    fn days_count_calls_and_denied_calls_per_day() {
+        let at = |d: i64, h: i64| {
+            DateTime::from_timestamp(
+                1_790_000_000 - 1_790_000_000 % 86_400 + d * 86_400 + h * 3600,
+                0,
+            )
+            .unwrap_or_default()
+        };
+        let calls = |n| DayCount {
+            calls: n,
+            denied: 0,
+        };
+        let mut a = Days::default();
+        a.count(at(2, 1), calls(3));
+        a.count(
+            at(2, 23),
+            DayCount {
+                calls: 2,
+                denied: 2,
+            },
+        );
+        a.count(at(0, 5), calls(1));
+        a.add(at(1, 0));
+        let mut b = Days::default();
+        b.count(
+            at(2, 4),
+            DayCount {
+                calls: 1,
+                denied: 1,
+            },
+        );
+        b.count(at(5, 4), calls(7));
+        a.merge(&b);
+        let got: Vec<(String, u64, u64)> = a
+            .iter()
+            .map(|(d, n)| (d.to_string(), n.calls, n.denied))
+            .collect();
+        let day = |d| at(d, 0).date_naive().to_string();
+        assert_eq!(
+            got,
+            [
+                (day(0), 1, 0),
+                (day(1), 0, 0),
+                (day(2), 6, 3),
+                (day(5), 7, 0)
+            ]
+        );
+        assert_eq!(
+            a.len(),
+            4,
+            "an active day without counted calls is still active"
+        );
     }
 }
