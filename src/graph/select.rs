@@ -102,9 +102,10 @@ pub struct Picture {
 }
 
 impl Picture {
-    /// Whether anything was left out (principals, or resources folded into "+N more").
+    /// Whether anything was left out: principals, resources, or edges to resources drawn for
+    /// another principal (all folded into "+N more").
     pub fn is_partial(&self) -> bool {
-        self.drawn != self.total
+        self.drawn != self.total || self.principals.iter().any(|p| p.more > 0)
     }
 
     /// Principal, resource and "+N more" nodes (not the note a renderer adds when partial).
