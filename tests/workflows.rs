@@ -13,7 +13,7 @@ use std::process::Command;
 use serde_json::Value;
 use tempfile::TempDir;
 
-use common::{root, tightrole, transcript};
+use common::{graphviz, root, tightrole, transcript};
 
 #[test]
 fn graph_formats_on_the_demo() {
@@ -117,8 +117,178 @@ fn graph_queries() {
         .filter(|l| l.contains("([") || (l.contains("[\"") && !l.contains("subgraph")))
         .count();
     assert!(
-        nodes <= tightrole::report::graph::render::MERMAID_MAX_NODES + 1,
+        nodes <= tightrole::graph::select::Budget::PART.nodes,
         "{nodes}"
+    );
+}
+
+/// Node statements of tightrole's DOT: principals, resources, "+N more" and the note.
+fn dot_nodes(dot: &str) -> usize {
+    dot.lines()
+        .filter(|l| {
+            let l = l.trim_start();
+            l.starts_with("left_out [")
+                || (l.starts_with(['p', 'r', 'm']) && l.contains(" [label=") && !l.contains("->"))
+        })
+        .count()
+}
+
+/// Mermaid node statements: principals, resources, "+N more" and the note.
+fn mermaid_nodes(m: &str) -> usize {
+    m.lines()
+        .filter(|l| {
+            let l = l.trim_start();
+            l.starts_with("left_out>") || (l.contains("[\"") && !l.starts_with("subgraph"))
+        })
+        .count()
+}
+
+/// Issue #19: an edge with several actions is one label of several lines in Graphviz, not a
+/// literal `\n`.
+#[test]
+fn graph_dot_edge_labels_break_into_lines() {
+    let run = tightrole(&["graph", "--format", "dot", "examples/demo-trail"], None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout
+            .contains(r#"[label="dynamodb:PutItem\ndynamodb:GetItem"];"#),
+        "{}",
+        run.stdout
+    );
+    let Some((svg, _)) = graphviz(&run.stdout) else {
+        return;
+    };
+    assert!(svg.contains(">dynamodb:PutItem</text>"), "{svg}");
+    assert!(svg.contains(">dynamodb:GetItem</text>"), "{svg}");
+    assert!(!svg.contains("\\n"), "a literal \\n in a label: {svg}");
+}
+
+/// Issue #19: the picture of a busy account (238 principals, about 2,000 resources) has at most
+/// `Budget::WHOLE` nodes in both formats, says what it left out, and lays out in Graphviz in
+/// seconds; `--principal` draws a part of it in full. (50,000 records make the same graph as
+/// 200,000: the benchmark trail's distinct usage stops growing.)
+#[test]
+fn graph_of_a_busy_account_is_capped_and_focusable() {
+    const MAX_NODES: usize = tightrole::graph::select::Budget::WHOLE.nodes;
+    let dir = TempDir::new().unwrap();
+    let trail = dir.path().join("trail");
+    let trail = trail.to_str().unwrap();
+    let made = tightrole(
+        &["demo-trail", "--out", trail, "--bench-records", "50000"],
+        None,
+    );
+    assert_eq!(made.code, 0, "{}", made.stderr);
+    let dot = tightrole(&["graph", "--format", "dot", trail], None);
+    assert_eq!(dot.code, 0, "{}", dot.stderr);
+    let note = regex_lite::Regex::new(
+        r"note: drew (\d+) of 238 principals and (\d+) of (\d+) resources; use --principal or --who to draw a part in full\n",
+    )
+    .unwrap();
+    let caps = note
+        .captures(&dot.stderr)
+        .unwrap_or_else(|| panic!("no note on stderr: {}", dot.stderr));
+    let drawn: usize = caps[1].parse().unwrap();
+    assert!((10..238).contains(&drawn), "{}", dot.stderr);
+    assert!(caps[3].parse::<usize>().unwrap() > 1_000, "{}", dot.stderr);
+    assert!(dot_nodes(&dot.stdout) <= MAX_NODES, "{}", dot.stdout);
+    assert_eq!(dot.stdout.matches("style=rounded").count(), drawn);
+    assert!(dot.stdout.contains("  // not drawn: function fn-"));
+    assert!(dot.stdout.contains("  left_out [label=\"drew "));
+    let mermaid = tightrole(&["graph", "--format", "mermaid", trail], None);
+    assert_eq!(mermaid.code, 0, "{}", mermaid.stderr);
+    assert_eq!(mermaid.stderr, dot.stderr, "one selection for both formats");
+    assert!(
+        mermaid_nodes(&mermaid.stdout) <= MAX_NODES,
+        "{}",
+        mermaid.stdout
+    );
+    assert_eq!(mermaid.stdout.matches("([\"").count(), drawn);
+    assert!(mermaid.stdout.contains("  %% not drawn: function fn-"));
+
+    // ten functions by name, and the five of one role by its name: drawn in full
+    for (glob, principals) in [("fn-00?", 10), ("svc-03-role", 5)] {
+        let part = tightrole(
+            &["graph", "--format", "dot", "--principal", glob, trail],
+            None,
+        );
+        assert_eq!(part.code, 0, "{}", part.stderr);
+        assert!(!part.stderr.contains("note: drew"), "{}", part.stderr);
+        assert!(!part.stdout.contains("left_out") && !part.stdout.contains("more resource"));
+        assert_eq!(part.stdout.matches("style=rounded").count(), principals);
+        if let Some((_, took)) = graphviz(&part.stdout) {
+            assert!(took.as_secs() < 30, "{glob}: dot took {took:?}");
+        }
+    }
+    let json = tightrole(&["graph", "--format", "json", trail], None);
+    let v: Value = serde_json::from_str(&json.stdout).unwrap();
+    let principals = v["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["node"] == "principal")
+        .count();
+    assert_eq!(principals, 238, "JSON is the whole graph");
+    assert_eq!(json.stderr, "", "and says nothing was left out");
+
+    let Some((svg, took)) = graphviz(&dot.stdout) else {
+        return;
+    };
+    assert!(took.as_secs() < 30, "dot took {took:?}");
+    assert_eq!(
+        svg.matches("class=\"node\"").count(),
+        dot_nodes(&dot.stdout)
+    );
+}
+
+/// Issue #19: `--principal` matches by name, role or function, lifts the cap for what it
+/// selects, and a glob that matches nothing is an error, not an empty picture.
+#[test]
+fn graph_principal_draws_a_part() {
+    let run = tightrole(
+        &[
+            "graph",
+            "--format",
+            "mermaid",
+            "--principal",
+            "shop-api-role",
+            "--principal",
+            "alice",
+            "examples/demo-trail",
+        ],
+        None,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    insta::assert_snapshot!("graph_principal_shop_api_role", transcript(&run, &[]));
+    let none = tightrole(
+        &["graph", "--principal", "nope*", "examples/demo-trail"],
+        None,
+    );
+    assert_eq!(none.code, 1, "{}", none.stderr);
+    assert_eq!(none.stdout, "");
+    assert!(
+        none.stderr.ends_with(
+            "error: no principal in the trail matches `nope*` (by name, role or function)\n"
+        ),
+        "{}",
+        none.stderr
+    );
+    let blast = tightrole(
+        &[
+            "graph",
+            "--blast",
+            "orders-api",
+            "--current",
+            "policies/",
+            "--principal",
+            "x",
+            "examples/demo-trail",
+        ],
+        None,
+    );
+    assert_eq!(
+        blast.code, 2,
+        "`--blast` names its function: {}",
+        blast.stderr
     );
 }
 

@@ -2,34 +2,20 @@
 
 use std::path::PathBuf;
 
-use anyhow::bail;
-use clap::{Args as ClapArgs, ValueEnum};
+use clap::Args as ClapArgs;
 
 use super::input::{InputArgs, Read, read};
 use super::{Exit, print_stdout};
-use crate::graph::{AccessGraph, query};
-use crate::report;
-use crate::report::graph::render;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// A readable listing (the default for `--who`, `--blast` and `--shared`).
-    Text,
-    /// Graphviz DOT.
-    Dot,
-    /// A Mermaid flowchart that renders on GitHub.
-    Mermaid,
-    /// Nodes and edges with their evidence (`tightrole/graph/v2`).
-    Json,
-}
+use crate::pipeline::graph::{GraphFormat, GraphOptions, draw};
 
 #[derive(Debug, ClapArgs)]
+#[command(mut_arg("principals", |a| a.help("Only principals matching this glob (repeatable; `*` and `?`) by name, role (a function's) or function (a role's), drawn in full")))]
 pub struct Args {
     #[command(flatten)]
     pub input: InputArgs,
 
     #[arg(long, value_enum, help_heading = "Output")]
-    pub format: Option<Format>,
+    pub format: Option<GraphFormat>,
 
     /// Which principals touch resources matching this pattern (`*orders*`), with which actions.
     #[arg(long, value_name = "RESOURCE-PATTERN", help_heading = "Queries")]
@@ -40,7 +26,8 @@ pub struct Args {
         long,
         value_name = "FUNCTION",
         help_heading = "Queries",
-        requires = "current"
+        requires = "current",
+        conflicts_with = "principals"
     )]
     pub blast: Option<String>,
 
@@ -57,46 +44,25 @@ pub struct Args {
     pub generalize: crate::fold::GeneralizeLevel,
 }
 
-pub fn run(args: Args) -> anyhow::Result<Exit> {
+pub fn run(mut args: Args) -> anyhow::Result<Exit> {
+    // `--principal` here also matches roles and functions: the query applies it, not the read
+    let principals = std::mem::take(&mut args.input.principals);
     let Read { analysis, .. } = read!(args.input.read(args.generalize, false));
-    let mut usage = analysis.usage.clone();
-    for p in usage.principals.values_mut() {
-        p.grants = crate::synth::generalize::generalize_grants(&p.grants, args.generalize, 32);
-    }
-    let query = args.who.is_some() || args.blast.is_some() || args.shared;
-    let format = args
-        .format
-        .unwrap_or(if query { Format::Text } else { Format::Mermaid });
-    if let Some(fname) = &args.blast {
-        let Some(path) = &args.current else {
-            bail!("`--blast` needs `--current`");
-        };
-        let mut diags = Vec::new();
-        let current = crate::policy::current::load(path, &mut diags)?;
-        for d in &diags {
-            eprintln!("{d}");
-        }
-        let out = query::blast(&usage, fname, &current)?;
-        let text = match format {
-            Format::Json => super::json(&out)?,
-            _ => report::graph::blast_text(&out),
-        };
-        print_stdout(&text)?;
-        return Ok(args.input.final_exit(&analysis));
-    }
-    if let Some(pattern) = &args.who {
-        query::who(&mut usage, pattern);
-    }
-    if args.shared {
-        query::shared(&mut usage);
-    }
-    let g = AccessGraph::from_usage(&usage);
-    let text = match format {
-        Format::Dot => render::dot(&g),
-        Format::Mermaid => render::mermaid(&g),
-        Format::Json => render::json(&g)?,
-        Format::Text => report::graph::listing(&usage, args.shared),
+    let opts = GraphOptions {
+        format: args.format,
+        generalize: args.generalize,
+        who: args.who,
+        shared: args.shared,
+        principals,
+        blast: args.blast.zip(args.current),
     };
-    print_stdout(&text)?;
+    let drawing = draw(&analysis.usage, &opts)?;
+    for d in &drawing.diagnostics {
+        eprintln!("{d}");
+    }
+    print_stdout(&drawing.text)?;
+    if let Some(note) = drawing.left_out {
+        eprintln!("note: {note}");
+    }
     Ok(args.input.final_exit(&analysis))
 }

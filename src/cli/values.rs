@@ -9,6 +9,7 @@ use crate::diff::FailOn;
 use crate::drift::Finding;
 use crate::fold::GeneralizeLevel;
 use crate::pipeline::SharedRole;
+use crate::pipeline::graph::GraphFormat;
 use crate::pipeline::pr::PolicyFileFormat;
 use crate::synth::PolicyKind;
 use crate::trailgen::BenchProfile;
@@ -41,6 +42,13 @@ value_enum!(GeneralizeLevel {
     Exact => ("exact", "Every observed ARN as it is"),
     Prefix => ("prefix", "Longest common path prefixes (bounded per bucket), indexes and log streams per parent"),
     Type => ("type", "One pattern per bucket, table's indexes, or log group"),
+});
+
+value_enum!(GraphFormat {
+    Text => ("text", "A readable listing (the default for `--who`, `--blast` and `--shared`)"),
+    Dot => ("dot", "Graphviz DOT: at most 60 nodes, or 250 for a part (`--principal`, a query)"),
+    Mermaid => ("mermaid", "A Mermaid flowchart that renders on GitHub, sized as DOT"),
+    Json => ("json", "The whole graph: nodes and edges with their evidence (`tightrole/graph/v2`)"),
 });
 
 value_enum!(Dialect {

@@ -2,6 +2,7 @@
 //! principal → action and action → resource edge.
 
 pub mod query;
+pub mod select;
 
 use std::collections::BTreeMap;
 

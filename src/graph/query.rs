@@ -22,6 +22,31 @@ pub enum QueryError {
     NoRole(String),
     #[error("no current policy for role `{role}` in `{from}`")]
     NoPolicy { role: String, from: String },
+    #[error("no principal in the trail matches `{0}` (by name, role or function)")]
+    NoPrincipal(String),
+}
+
+/// Only the principals one of `globs` names ([`crate::wildcard::matches`]): by its name, the
+/// name of the role a function runs as, or a function seen running as a role. None named is an
+/// error, so that a mistyped name is not drawn as an empty graph. No globs keeps every one.
+pub fn principals(usage: &mut Usage, globs: &[String]) -> Result<(), QueryError> {
+    if globs.is_empty() {
+        return Ok(());
+    }
+    usage.principals.retain(|id, p| {
+        let role = p.role_arn.as_deref().map(role_name);
+        let names = std::iter::once(id.name.as_str())
+            .chain(role)
+            .chain(p.functions.iter().map(String::as_str))
+            .collect::<Vec<_>>();
+        globs
+            .iter()
+            .any(|g| names.iter().any(|n| matches(g, n, false)))
+    });
+    if usage.principals.is_empty() {
+        return Err(QueryError::NoPrincipal(globs.join("` or `")));
+    }
+    Ok(())
 }
 
 /// Only the grants on resources matching `pattern`, and the principals that have one.
@@ -123,4 +148,71 @@ pub fn blast(
         used: rows.iter().filter(|r| r.status == "used").count(),
         rows,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::usage::{PrincipalId, PrincipalUsage};
+
+    fn usage() -> Usage {
+        let mut u = Usage::default();
+        let mut add = |kind, name: &str, role: Option<&str>, functions: &[&str]| {
+            u.principals.insert(
+                PrincipalId {
+                    kind,
+                    account: "111122223333".into(),
+                    name: name.into(),
+                },
+                PrincipalUsage {
+                    role_arn: role.map(|r| format!("arn:aws:iam::111122223333:role/{r}")),
+                    functions: functions.iter().map(|f| f.to_string()).collect(),
+                    ..PrincipalUsage::default()
+                },
+            );
+        };
+        add(
+            PrincipalKind::Function,
+            "orders-api",
+            Some("shop-role"),
+            &[],
+        );
+        add(
+            PrincipalKind::Function,
+            "orders-worker",
+            Some("shop-role"),
+            &[],
+        );
+        add(PrincipalKind::Function, "payments", Some("pay-role"), &[]);
+        add(PrincipalKind::Role, "legacy-role", None, &["old-fn"]);
+        add(PrincipalKind::User, "alice", None, &[]);
+        u
+    }
+
+    fn kept(globs: &[&str]) -> Result<Vec<String>, QueryError> {
+        let mut u = usage();
+        let globs: Vec<String> = globs.iter().map(|g| g.to_string()).collect();
+        principals(&mut u, &globs)?;
+        Ok(u.principals.keys().map(|id| id.name.clone()).collect())
+    }
+
+    #[test]
+    fn principals_match_by_name_role_or_function() {
+        assert_eq!(kept(&["alice"]).unwrap(), ["alice"]);
+        assert_eq!(
+            kept(&["shop-role"]).unwrap(),
+            ["orders-api", "orders-worker"],
+            "the functions of a role"
+        );
+        assert_eq!(kept(&["old-fn"]).unwrap(), ["legacy-role"]);
+        assert_eq!(
+            kept(&["orders-*", "pay*"]).unwrap(),
+            ["orders-api", "orders-worker", "payments"]
+        );
+        assert_eq!(kept(&[]).unwrap().len(), 5);
+        assert_eq!(
+            kept(&["nope", "neither"]).unwrap_err().to_string(),
+            "no principal in the trail matches `nope` or `neither` (by name, role or function)"
+        );
+    }
 }

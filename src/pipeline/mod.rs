@@ -7,6 +7,7 @@
 
 pub mod drift;
 pub mod generate;
+pub mod graph;
 pub mod pr;
 pub mod read;
 
@@ -67,6 +68,10 @@ pub enum Error {
         "`drift` reads local trail files: its state remembers which files it has read. Sync the bucket first (`aws s3 sync s3://BUCKET/AWSLogs/ trail/`), then run `drift trail/`"
     )]
     DriftNotLocal,
+    #[error(transparent)]
+    Query(#[from] crate::graph::query::QueryError),
+    #[error("cannot render JSON")]
+    Json(#[source] serde_json::Error),
 }
 
 impl From<AwsError> for Error {

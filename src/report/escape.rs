@@ -152,9 +152,11 @@ pub fn html_code(s: &str) -> String {
     format!("<code>{}</code>", html(s))
 }
 
-/// A Mermaid label inside `["…"]` or `|"…"|`: `"` `#` `<` `>` `&` `` ` `` `|` as Mermaid
-/// entity codes, control characters as visible escapes; no newline, so no label can end the
-/// code fence around the graph.
+/// A Mermaid label inside `["…"]` or `|"…"|` (or a `%%` comment): `"` `#` `<` `>` `&` `` ` ``
+/// `|` `%` as Mermaid entity codes, control characters as visible escapes; no newline, so no
+/// label can end its line or the code fence around the graph. `%` because Mermaid looks for
+/// `%%{…}%%` directives (which set the theme and the configuration) anywhere in the text,
+/// labels included.
 pub fn mermaid_label(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars() {
@@ -166,6 +168,7 @@ pub fn mermaid_label(s: &str) -> String {
             '&' => out.push_str("#amp;"),
             '`' => out.push_str("#96;"),
             '|' => out.push_str("#124;"),
+            '%' => out.push_str("#37;"),
             c if is_hidden(c) => push_visible(&mut out, c),
             c => out.push(c),
         }
@@ -173,8 +176,11 @@ pub fn mermaid_label(s: &str) -> String {
     out
 }
 
-/// A Graphviz DOT quoted string: `\` and `"` escaped, control characters shown as visible
-/// escapes (whose backslash is escaped too, so `\n` from the log is text, not a line break).
+/// A Graphviz DOT quoted string (or the text of a `//` comment): `\` and `"` escaped, control
+/// characters shown as visible escapes (whose backslash is escaped too, so a newline from the log
+/// is the text `\n`, not a line break). Every backslash is doubled, so no text from the log can
+/// start one of Graphviz's label escapes (`\n`, `\l`, `\r`, `\N`, `\G`, …) or end the string:
+/// a renderer joins escaped parts with its own `\n` to break a label into lines.
 pub fn dot_label(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
     for c in terminal(s).chars() {
@@ -223,5 +229,53 @@ mod tests {
         assert_eq!(mermaid_label("a\"b<c>\n"), "a#quot;b#lt;c#gt;\\n");
         assert_eq!(dot_label("a\"b\\\n"), "a\\\"b\\\\\\\\n");
         assert_eq!(html("<a href='x'>&"), "&lt;a href=&#39;x&#39;&gt;&amp;");
+    }
+
+    /// Text from the log cannot end a DOT string, start a label escape or a line, or break out
+    /// of a `//` comment.
+    #[test]
+    fn hostile_dot_labels() {
+        for (hostile, want) in [
+            ("a\\nb", "a\\\\nb"),
+            ("a\\lb\\rc", "a\\\\lb\\\\rc"),
+            (
+                "\\N \\G \\E \\T \\H \\L",
+                "\\\\N \\\\G \\\\E \\\\T \\\\H \\\\L",
+            ),
+            ("x\"]; evil [label=\"pwned", "x\\\"]; evil [label=\\\"pwned"),
+            ("trailing\\", "trailing\\\\"),
+            ("a\nb\r\u{2028}c", "a\\\\nb\\\\r\\\\u{2028}c"),
+            ("<b>html</b>", "<b>html</b>"),
+        ] {
+            let got = dot_label(hostile);
+            assert_eq!(got, want, "{hostile:?}");
+            assert!(!got.contains('\n') && !got.contains('\r'));
+            // every backslash is one of an escaped pair or escapes a quote
+            let mut chars = got.chars();
+            while let Some(c) = chars.next() {
+                if c == '\\' {
+                    assert!(matches!(chars.next(), Some('\\' | '"')), "{got}");
+                } else {
+                    assert_ne!(c, '"', "an unescaped quote in {got}");
+                }
+            }
+        }
+    }
+
+    /// Text from the log cannot end a Mermaid string or line, set a directive, or start markup.
+    #[test]
+    fn hostile_mermaid_labels() {
+        for hostile in [
+            "%%{init: {\"theme\": \"forest\"}}%%",
+            "x\"]) --> evil[\"pwned",
+            "a|b`c`<img src=x>&amp;#35;",
+            "line\nclick p0 call alert()\r\u{2028}",
+        ] {
+            let got = mermaid_label(hostile);
+            for bad in ['"', '%', '|', '`', '<', '>', '\n', '\r', '\u{2028}'] {
+                assert!(!got.contains(bad), "{bad:?} in {got}");
+            }
+        }
+        assert_eq!(mermaid_label("100%"), "100#37;");
     }
 }

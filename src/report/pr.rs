@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 use super::PrincipalOut;
 use crate::diff::{DiffClass, DiffReport};
-use crate::graph::AccessGraph;
+use crate::graph::select::{Budget, select};
 use crate::identity::{PrincipalKind, role_name};
 use crate::report::escape::{html_code, md_code, md_code_cell, md_message};
 use crate::report::graph::render;
@@ -201,7 +201,7 @@ pub fn body(report: &DiffReport, proposals: &[PrincipalOut], usage: &Usage) -> S
         let _ = writeln!(
             s,
             "\n### Functions changed\n\n```mermaid\n{}```",
-            render::mermaid(&AccessGraph::from_usage(&graph_usage))
+            render::mermaid(&select(&graph_usage, Budget::WHOLE))
         );
     }
     let _ = writeln!(s, "\n### Per role");

@@ -43,6 +43,11 @@ const USERS: &[&str] = &[
     "写真処理",
     "**bold**|x",
     "esc\u{1b}[2Jcr\rbs\u{8}",
+    // DOT: end the string, start a statement, Graphviz's own label escapes
+    "x\"]; evil [label=\"pwned",
+    "back\\slash\\N\\l\\",
+    // Mermaid: a directive that sets the configuration
+    "%%{init: {\"theme\": \"forest\"}}%%",
 ];
 
 /// Two functions sharing one role read every hostile key and are denied one write; with
@@ -203,7 +208,7 @@ fn assert_markdown_safe(what: &str, md: &str) -> Vec<String> {
 /// quoted and holds no raw `"`, `<`, `>` but tightrole's own `<br/><small>`.
 fn assert_mermaid_safe(what: &str, m: &str) {
     let line = regex_lite::Regex::new(
-        r#"^(flowchart LR|  p\d+\(\["[^"]*"\]\)|  subgraph svc\d+ \["[^"]*"\]|    r\d+\["[^"]*"\]|  end|  p\d+ -->\|"[^"|]*"\| r\d+|  more\["[^"]*"\])$"#,
+        r#"^(flowchart LR|  %% [^\n]*|  p\d+\(\["[^"]*"\]\)|  subgraph svc\d+ \["[^"]*"\]|    r\d+\["[^"]*"\]|  end|  p\d+ -->\|"[^"|]*"\| r\d+|  m\d+\["[^"]*"\]|  left_out>"[^"]*"\]|  p\d+ -\.-> m\d+)$"#,
     )
     .unwrap();
     assert!(m.starts_with("flowchart LR\n"), "{what}: {m}");
@@ -212,12 +217,22 @@ fn assert_mermaid_safe(what: &str, m: &str) {
             line.is_match(l),
             "{what}: a Mermaid line not of tightrole's: {l:?}"
         );
-        let own = l.replace("<br/><small>", "").replace("</small>", "");
+        let own = l
+            .replace("<br/><small>", "")
+            .replace("</small>", "")
+            .replace("<br/>", "")
+            .replace("-->", "")
+            .replace("-.->", "")
+            .replacen("left_out>", "", 1);
         assert!(
-            !own.contains('<') && !own.contains('>') || own.contains("-->"),
+            !own.contains('<') && !own.contains('>'),
             "{what}: raw HTML in a Mermaid label: {l:?}"
         );
     }
+    assert!(
+        !m.contains("%%{"),
+        "{what}: a Mermaid directive from the data"
+    );
 }
 
 struct Fixture {
@@ -362,13 +377,24 @@ fn graph_labels_are_escaped_and_non_ascii_names_do_not_crash() {
     assert_eq!(d.code, 0, "{}", d.stderr);
     let quoted = r#""(?:[^"\\\n]|\\.)*""#;
     let line = regex_lite::Regex::new(&format!(
-        r"^(digraph tightrole \{{|  rankdir=LR;|  node \[shape=box, fontname=.Helvetica.\];|  subgraph cluster_\w+ \{{|    label={quoted};|    style=dashed;|    n\d+ \[label={quoted}, (style=rounded|shape=note)\];|  n\d+ -> n\d+ \[label={quoted}\];|  \}}|\}})$"
+        r"^(digraph tightrole \{{|  // [^\n]*|  rankdir=LR;|  node \[shape=box, fontname=.Helvetica.\];|  subgraph cluster_\w+ \{{|    label={quoted};|    style=dashed;|    p\d+ \[label={quoted}, style=rounded\];|    r\d+ \[label={quoted}, shape=note\];|  m\d+ \[label={quoted}, shape=plaintext\];|  left_out \[label={quoted}, shape=plaintext, fontcolor=.gray30.\];|  p\d+ -> r\d+ \[label={quoted}\];|  p\d+ -> m\d+ \[style=dashed\];|  \}}|\}})$"
     ))
     .unwrap();
     for l in d.stdout.lines() {
         assert!(line.is_match(l), "a DOT line not of tightrole's: {l:?}");
     }
     assert_no_control("graph dot", &d.stdout);
+    if let Some((svg, _)) = common::graphviz(&d.stdout) {
+        // every node Graphviz drew is one tightrole wrote: no name started a statement
+        let nodes = d
+            .stdout
+            .lines()
+            .filter(|l| l.contains(" [label=") && !l.contains(" -> "))
+            .count();
+        assert_eq!(svg.matches("class=\"node\"").count(), nodes, "{svg}");
+        assert!(!svg.contains("<title>evil</title>"), "{svg}");
+        assert!(svg.contains("user back\\slash\\N\\l\\"), "{svg}");
+    }
     let t = run(&["graph", "--who", "*", s(&f.trail)]);
     assert_eq!(t.code, 0, "{}", t.stderr);
     assert_no_control("graph text", &t.stdout);
