@@ -158,39 +158,35 @@ fn artifact(file: &str, root: &Path) -> Value {
             .map(|d| d.join(path))
             .unwrap_or_else(|_| path.to_path_buf())
     });
-    let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
-    let encode = |p: &Path| {
-        let mut segments: Vec<String> = Vec::new();
-        for c in p.components() {
-            match c {
-                std::path::Component::Normal(s) => {
-                    segments.push(utf8_percent_encode(&s.to_string_lossy(), SEGMENT).to_string())
-                }
-                std::path::Component::ParentDir => {
-                    segments.pop();
-                }
-                _ => {}
-            }
-        }
-        segments.join("/")
-    };
-    match absolute.strip_prefix(&root) {
-        Ok(rel) => json!({"uri": encode(rel), "uriBaseId": SRCROOT}),
-        Err(_) => json!({"uri": format!("file:///{}", encode(&absolute))}),
+    match absolute.strip_prefix(root) {
+        Ok(rel) => json!({"uri": uri_path(rel), "uriBaseId": SRCROOT}),
+        Err(_) => json!({"uri": format!("file:///{}", uri_path(&absolute))}),
     }
 }
 
-/// The directory of `root` as a `file://` URI with a final slash.
-fn root_uri(root: &Path) -> String {
-    let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
-    let mut s = String::from("file:///");
-    for c in root.components() {
-        if let std::path::Component::Normal(seg) = c {
-            s.push_str(&utf8_percent_encode(&seg.to_string_lossy(), SEGMENT).to_string());
-            s.push('/');
+/// A path as a URI path: its segments percent-encoded, `..` applied lexically, no leading `/`.
+fn uri_path(p: &Path) -> String {
+    let mut segments: Vec<String> = Vec::new();
+    for c in p.components() {
+        match c {
+            std::path::Component::Normal(s) => {
+                segments.push(utf8_percent_encode(&s.to_string_lossy(), SEGMENT).to_string())
+            }
+            std::path::Component::ParentDir => {
+                segments.pop();
+            }
+            _ => {}
         }
     }
-    s
+    segments.join("/")
+}
+
+/// The directory `root` (canonical) as a `file://` URI with a final slash.
+fn root_uri(root: &Path) -> String {
+    match uri_path(root) {
+        p if p.is_empty() => "file:///".to_string(),
+        p => format!("file:///{p}/"),
+    }
 }
 
 /// The repository a SARIF file's locations are relative to: the git work tree that holds the
@@ -252,6 +248,8 @@ pub fn sarif(r: &DriftReport) -> String {
 
 /// [`sarif`] with locations relative to `root`.
 pub fn sarif_under(r: &DriftReport, root: &Path) -> String {
+    // canonical once, not once per result
+    let root = &std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
     let rules: Vec<Value> = Finding::ALL.iter().map(|f| rule(*f)).collect();
     let results: Vec<Value> = r.items.iter().map(|i| result(i, root)).collect();
     let doc = json!({
