@@ -25,6 +25,8 @@ pub struct Record<'a> {
     pub aws_region: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     pub user_agent: Option<Cow<'a, str>>,
+    #[serde(borrow, default, rename = "sourceIPAddress")]
+    pub source_ip_address: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     pub error_code: Option<Cow<'a, str>>,
     #[serde(borrow, default)]

@@ -1,8 +1,14 @@
 //! Record → principal. A Lambda function runs its code under the assumed-role session
 //! `assumed-role/<role>/<function-name>`, so functions that share a role are told apart by
-//! session name once something shows the session is a function: the function inventory, the
-//! `exec-env/AWS_Lambda_` user-agent marker, or the trail itself (CreateFunction /
-//! UpdateFunctionConfiguration with that role, or an Invoke of that name).
+//! session name once something shows the session is a function's execution-role session: the
+//! function inventory, Lambda's own AssumeRole of the role, the trail's CreateFunction /
+//! UpdateFunctionConfiguration with that role, or, weaker, the `exec-env/AWS_Lambda_` user-agent
+//! marker or an Invoke of that name. A session a function's code reached by assuming another
+//! role (role chaining) is that role's, never a new function: see [`chain`].
+
+pub mod chain;
+
+pub use chain::{Attribution, ChainFacts, RoleKey, SessionIs, SessionSeen};
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
@@ -67,6 +73,14 @@ pub enum ActorOf<S> {
         role_arn: S,
         session: S,
     },
+    /// The sessions of a role named `<base>-<Unix time>` ([`chain::timestamped`]): one per
+    /// AssumeRole, never a function's execution-role session, so they count once per role and
+    /// `<base>` however many there are.
+    Stamped {
+        account: S,
+        role_arn: S,
+        base: S,
+    },
     /// An assumed-role session that cannot be a function (its name is not a function name).
     Role {
         account: S,
@@ -100,6 +114,15 @@ impl ActorRef<'_> {
                 account: o(account),
                 role_arn: o(role_arn),
                 session: o(session),
+            },
+            ActorOf::Stamped {
+                account,
+                role_arn,
+                base,
+            } => ActorOf::Stamped {
+                account: o(account),
+                role_arn: o(role_arn),
+                base: o(base),
             },
             ActorOf::Role { account, role_arn } => ActorOf::Role {
                 account: o(account),
@@ -136,6 +159,18 @@ impl hashbrown::Equivalent<Actor> for ActorRef<'_> {
                     session: s,
                 },
             ) => account == a && role_arn == r && session == s,
+            (
+                A::Stamped {
+                    account,
+                    role_arn,
+                    base,
+                },
+                A::Stamped {
+                    account: a,
+                    role_arn: r,
+                    base: b,
+                },
+            ) => account == a && role_arn == r && base == b,
             (
                 A::Role { account, role_arn },
                 A::Role {
@@ -190,24 +225,44 @@ pub fn is_never_a_function(session: &str) -> bool {
     session.len() == 32 && hex(session)
 }
 
-/// Folds a session that is never a function's into its role, unless the function inventory
-/// (`known`) names it or the record carries Lambda's user-agent marker: done as records are
-/// read, so that a fleet of instances costs one principal.
-pub fn fold_sessions<S: AsRef<str>>(
-    actor: ActorOf<S>,
-    known: &std::collections::BTreeSet<String>,
+/// Folds the sessions that are never a function's as records are read, unless the function
+/// inventory (`known`) names them: an instance's, a task's or boto3's into their role (unless
+/// the record carries Lambda's user-agent marker), and those named `<base>-<Unix time>` near
+/// `time`, the call's ([`chain::timestamped`]), into one [`ActorOf::Stamped`] per role and base.
+/// So a fleet of instances, or an AssumeRole per invocation, costs one actor.
+pub fn fold_sessions<'r>(
+    actor: ActorRef<'r>,
+    known: &BTreeSet<String>,
     lambda_marker: bool,
-) -> ActorOf<S> {
+    time: chrono::DateTime<chrono::Utc>,
+) -> ActorRef<'r> {
     match actor {
         ActorOf::Session {
             account,
             role_arn,
             session,
-        } if !lambda_marker
-            && is_never_a_function(session.as_ref())
-            && !known.contains(session.as_ref()) =>
-        {
-            ActorOf::Role { account, role_arn }
+        } => {
+            let never = !lambda_marker && is_never_a_function(&session);
+            let stamped = if never {
+                None
+            } else {
+                chain::timestamped(&session, time).map(str::len)
+            };
+            if !(never || stamped.is_some()) || known.contains(session.as_ref()) {
+                return ActorOf::Session {
+                    account,
+                    role_arn,
+                    session,
+                };
+            }
+            match stamped {
+                Some(len) => ActorOf::Stamped {
+                    account,
+                    role_arn,
+                    base: chain::cut_to(session, len),
+                },
+                None => ActorOf::Role { account, role_arn },
+            }
         }
         other => other,
     }
@@ -282,22 +337,25 @@ pub fn actor<'r>(rec: &'r Record<'_>) -> Result<ActorRef<'r>, NoActor> {
     }
 }
 
-/// What shows that a session is a Lambda function.
+/// What shows that a session is a Lambda function, or is not.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FunctionFacts {
     /// (role ARN, function name) from CreateFunction / UpdateFunctionConfiguration.
     pub declared: BTreeSet<(String, String)>,
     /// Function names that were the target of an Invoke.
     pub invoked: BTreeSet<String>,
+    /// What the AssumeRole calls show: execution-role sessions and role chaining.
+    pub chains: ChainFacts,
 }
 
 impl FunctionFacts {
-    /// Learns from a successful Lambda management or Invoke call.
+    /// Learns from a successful Lambda management or Invoke call, or an AssumeRole.
     pub fn observe(
         &mut self,
         rec: &Record<'_>,
         params: Option<&serde_json::Map<String, serde_json::Value>>,
     ) {
+        self.chains.observe(rec, params);
         if !rec.source().eq_ignore_ascii_case("lambda.amazonaws.com") || rec.error_code.is_some() {
             return;
         }
@@ -323,6 +381,7 @@ impl FunctionFacts {
     pub fn merge(&mut self, other: FunctionFacts) {
         self.declared.extend(other.declared);
         self.invoked.extend(other.invoked);
+        self.chains.merge(other.chains);
     }
 }
 

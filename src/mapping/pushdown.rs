@@ -15,12 +15,13 @@ use super::Mapper;
 use super::tables::When;
 
 /// Parameters read by code rather than through a table: function attribution (the function a
-/// CreateFunction creates and its role, the qualifier of an invoke), DynamoDB's derived rows
-/// (transactions, PartiQL) and generic ARN-valued parameters.
-pub const CODE_READS: [(&str, &str); 9] = [
+/// CreateFunction creates and its role, the qualifier of an invoke, the session an AssumeRole
+/// names), DynamoDB's derived rows (transactions, PartiQL) and generic ARN-valued parameters.
+pub const CODE_READS: [(&str, &str); 10] = [
     ("lambda.amazonaws.com", "functionName"),
     ("lambda.amazonaws.com", "role"),
     ("lambda.amazonaws.com", "qualifier"),
+    ("sts.amazonaws.com", "roleSessionName"),
     ("dynamodb.amazonaws.com", "transactItems"),
     ("dynamodb.amazonaws.com", "statement"),
     ("dynamodb.amazonaws.com", "statements"),

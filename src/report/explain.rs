@@ -21,6 +21,13 @@ pub fn explain_text(out: &GenerateOutput, action: Option<&str>) -> String {
                 t(&p.function_evidence.join(", "))
             );
         }
+        if !p.chained_from.is_empty() {
+            let _ = writeln!(
+                s,
+                "  assumed by the code of: {} (role chaining)",
+                t(&p.chained_from.join(", "))
+            );
+        }
         for st in p
             .policies
             .iter()

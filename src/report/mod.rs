@@ -60,6 +60,10 @@ pub struct PrincipalOut {
     /// For a role: the functions that ran as it (more than one: a shared role).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub functions: Vec<String>,
+    /// For a role: the functions whose code assumed it and called with its session (role
+    /// chaining), when the trail shows which.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub chained_from: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub policy: Option<PolicyDocument>,
     /// All the documents, when the policy had to be split to fit the size limit.
@@ -134,6 +138,7 @@ impl PrincipalOut {
             arn: p.arn.clone(),
             function_evidence: p.function_evidence.iter().map(|s| s.to_string()).collect(),
             functions: p.functions.iter().cloned().collect(),
+            chained_from: p.chained_from.iter().cloned().collect(),
             policy: proposal.documents.first().cloned(),
             policies: if proposal.documents.len() > 1 {
                 proposal.documents.clone()
@@ -181,6 +186,9 @@ fn header(p: &PrincipalOut) -> String {
     }
     if !p.functions.is_empty() {
         let _ = write!(s, ", functions: {}", t(&p.functions.join(", ")));
+    }
+    if !p.chained_from.is_empty() {
+        let _ = write!(s, ", chained from: {}", t(&p.chained_from.join(", ")));
     }
     s.push(')');
     s

@@ -110,7 +110,7 @@ fn take(
     let lambda_marker = crate::identity::lambda_marker(rec);
     let who = actor(rec)
         .ok()
-        .map(|a| crate::identity::fold_sessions(a, &filters.functions, lambda_marker));
+        .map(|a| crate::identity::fold_sessions(a, &filters.functions, lambda_marker, time));
     agg.add_span(rec, span, &mapping, who, filters.fold_resources);
     Taken::Used
 }

@@ -15,7 +15,8 @@ pub use folded::Folded;
 pub use collect::{AthenaStats, Stats, collect, collect_paths, collect_rows, collect_stream};
 
 use crate::identity::{
-    Actor, ActorOf, ActorRef, FunctionFacts, Inventory, PrincipalKind, function_name_of, role_name,
+    Actor, ActorOf, ActorRef, Attribution, FunctionFacts, Inventory, PrincipalKind, SessionIs,
+    SessionSeen, function_name_of, role_name,
 };
 use crate::mapping::{Class, Mapping};
 use crate::model::{Action, ArnPattern, Conditions, Seen, Window};
@@ -624,6 +625,12 @@ impl Aggregate {
         }
     }
 
+    /// How many actors the aggregate holds: what its memory grows with, besides distinct
+    /// grants (a fleet of instance sessions, or an AssumeRole per invocation, counts once).
+    pub fn actor_count(&self) -> usize {
+        self.actors.len()
+    }
+
     pub fn merge(&mut self, o: Aggregate) {
         for (k, v) in o.actors {
             self.actors.entry(k).or_default().merge(v);
@@ -658,6 +665,9 @@ pub struct PrincipalUsage {
     pub permission_less: BTreeMap<String, Evidence>,
     /// For a role: the functions seen running as it.
     pub functions: BTreeSet<String>,
+    /// For a role: the functions whose code assumed it and called with its session (role
+    /// chaining; [`crate::identity::chain`]).
+    pub chained_from: BTreeSet<String>,
     /// Why a session counts as a function.
     pub function_evidence: BTreeSet<&'static str>,
     /// Data-event types that appear among this principal's records.
@@ -844,66 +854,87 @@ impl Usage {
         // depend on the hashing.
         let mut actors: Vec<(Actor, ActorUsage)> = agg.actors.into_iter().collect();
         actors.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let sessions = actors.iter().filter_map(|(actor, usage)| match actor {
+            Actor::Session {
+                account,
+                role_arn,
+                session,
+            } => Some(SessionSeen {
+                account,
+                role_arn,
+                session,
+                marker: usage.lambda_marker,
+            }),
+            _ => None,
+        });
+        let attribution = Attribution::new(&facts, inventory, sessions);
+        let role_of = |account: String, role_arn: String| PrincipalId {
+            kind: PrincipalKind::Role,
+            account,
+            name: role_name(&role_arn).to_string(),
+        };
         for (actor, usage) in actors {
+            let mut chained_from = BTreeSet::new();
             let (id, role_arn, arn, evidence) = match actor {
                 Actor::Session {
                     account,
                     role_arn,
                     session,
                 } => {
-                    let mut why = BTreeSet::new();
-                    if inventory.says_function(&role_arn, &session) {
-                        why.insert("inventory");
+                    let seen = SessionSeen {
+                        account: &account,
+                        role_arn: &role_arn,
+                        session: &session,
+                        marker: usage.lambda_marker,
+                    };
+                    match attribution.session(&seen) {
+                        SessionIs::Role { chained_from: from } => {
+                            chained_from = from;
+                            let id = role_of(account, role_arn.clone());
+                            (id, Some(role_arn.clone()), Some(role_arn), BTreeSet::new())
+                        }
+                        SessionIs::Function(why) => {
+                            role_functions
+                                .entry((account.clone(), role_arn.clone()))
+                                .or_default()
+                                .insert(session.clone());
+                            let region = usage.regions.iter().next().cloned().unwrap_or_default();
+                            let fn_arn = inventory
+                                .functions
+                                .get(&session)
+                                .and_then(|f| f.arn.clone())
+                                .map(|a| {
+                                    // Inventory ARNs may carry a version; the principal is the
+                                    // function.
+                                    let name = function_name_of(&a).to_string();
+                                    match a.split_once(":function:") {
+                                        Some((head, _)) => format!("{head}:function:{name}"),
+                                        None => a,
+                                    }
+                                })
+                                .unwrap_or_else(|| {
+                                    let partition = role_arn.split(':').nth(1).unwrap_or("aws");
+                                    format!(
+                                        "arn:{partition}:lambda:{region}:{account}:function:{session}"
+                                    )
+                                });
+                            let id = PrincipalId {
+                                kind: PrincipalKind::Function,
+                                account,
+                                name: session,
+                            };
+                            (id, Some(role_arn), Some(fn_arn), why)
+                        }
                     }
-                    if usage.lambda_marker {
-                        why.insert("user-agent");
-                    }
-                    if facts.declared.iter().any(|(r, f)| {
-                        f == &session && (r == &role_arn || role_name(r) == role_name(&role_arn))
-                    }) {
-                        why.insert("trail: function configuration");
-                    }
-                    if facts.invoked.contains(&session) {
-                        why.insert("trail: invoked");
-                    }
-                    if why.is_empty() {
-                        let id = PrincipalId {
-                            kind: PrincipalKind::Role,
-                            account: account.clone(),
-                            name: role_name(&role_arn).to_string(),
-                        };
-                        (id, Some(role_arn.clone()), Some(role_arn), why)
-                    } else {
-                        role_functions
-                            .entry((account.clone(), role_arn.clone()))
-                            .or_default()
-                            .insert(session.clone());
-                        let region = usage.regions.iter().next().cloned().unwrap_or_default();
-                        let fn_arn = inventory
-                            .functions
-                            .get(&session)
-                            .and_then(|f| f.arn.clone())
-                            .map(|a| {
-                                // Inventory ARNs may carry a version; the principal is the function.
-                                let name = function_name_of(&a).to_string();
-                                match a.split_once(":function:") {
-                                    Some((head, _)) => format!("{head}:function:{name}"),
-                                    None => a,
-                                }
-                            })
-                            .unwrap_or_else(|| {
-                                let partition = role_arn.split(':').nth(1).unwrap_or("aws");
-                                format!(
-                                    "arn:{partition}:lambda:{region}:{account}:function:{session}"
-                                )
-                            });
-                        let id = PrincipalId {
-                            kind: PrincipalKind::Function,
-                            account,
-                            name: session,
-                        };
-                        (id, Some(role_arn), Some(fn_arn), why)
-                    }
+                }
+                Actor::Stamped {
+                    account,
+                    role_arn,
+                    base,
+                } => {
+                    chained_from = attribution.timestamped(&account, &role_arn, &base);
+                    let id = role_of(account, role_arn.clone());
+                    (id, Some(role_arn.clone()), Some(role_arn), BTreeSet::new())
                 }
                 Actor::Role { account, role_arn } => {
                     let id = PrincipalId {
@@ -945,6 +976,7 @@ impl Usage {
             p.role_arn = p.role_arn.take().or(role_arn);
             p.arn = p.arn.take().or(arn);
             p.function_evidence.extend(evidence);
+            p.chained_from.extend(chained_from);
             p.data_types.extend(usage.data_types);
             p.calls += usage.calls;
             p.days.merge(&usage.days);
