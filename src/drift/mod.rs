@@ -138,8 +138,11 @@ impl State {
             }
             for e in p.denied.values() {
                 // Denied calls are counted on the day of their last occurrence; a period's
-                // denied total is what matters.
-                let day = e.seen.last_seen.format("%Y-%m-%d").to_string();
+                // denied total is what matters. Calls without a time have no day to count on.
+                let Some(last) = e.seen.last_seen else {
+                    continue;
+                };
+                let day = last.format("%Y-%m-%d").to_string();
                 *self
                     .denied_by_day
                     .entry(k.clone())
@@ -367,7 +370,9 @@ pub fn report(
     // newly unused: granted by the baseline, observable, last used before the cut-off
     if let Some(end) = after.window_end {
         let cutoff = end - opts.unused_after;
-        let mut by_role: BTreeMap<String, BTreeMap<&str, DateTime<Utc>>> = BTreeMap::new();
+        // action → when it was last used; `None`: used, but by calls without a time, so never
+        // known to be unused
+        let mut by_role: BTreeMap<String, BTreeMap<&str, Option<DateTime<Utc>>>> = BTreeMap::new();
         let mut role_data: BTreeMap<String, bool> = BTreeMap::new();
         for (k, used) in &after.used {
             let Some(role) =
@@ -379,7 +384,10 @@ pub fn report(
             for (ar, s) in used {
                 let a = ar.split(' ').next().unwrap_or(ar);
                 let e = m.entry(a).or_insert(s.last_seen);
-                *e = (*e).max(s.last_seen);
+                *e = match (*e, s.last_seen) {
+                    (Some(x), Some(y)) => Some(x.max(y)),
+                    _ => None,
+                };
             }
             role_data.insert(role, true);
         }
@@ -398,7 +406,7 @@ pub fn report(
                     continue;
                 }
                 match last_by_action.get(a.as_str()) {
-                    Some(last) if *last < cutoff => items.push(Item {
+                    Some(Some(last)) if *last < cutoff => items.push(Item {
                         finding: Finding::NewlyUnused,
                         principal: format!("role {role}"),
                         message: format!(
