@@ -399,9 +399,8 @@ fn get<'r>(row: &'r BTreeMap<String, Option<String>>, col: &str) -> Option<&'r s
 pub fn row_record(row: &BTreeMap<String, Option<String>>) -> Result<(String, Seen), String> {
     let time = |col: &str| -> Result<DateTime<Utc>, String> {
         let v = get(row, col).ok_or_else(|| format!("no `{col}`"))?;
-        DateTime::parse_from_rfc3339(v)
-            .map(|t| t.with_timezone(&Utc))
-            .map_err(|e| format!("`{col}` is not a time ({v}): {e}"))
+        // RFC 3339 from the trail's string column, or Trino's own spelling of a timestamp
+        crate::record::parse_event_time(v).ok_or_else(|| format!("`{col}` is not a time ({v})"))
     };
     let first = time("first_seen")?;
     let last = time("last_seen")?;

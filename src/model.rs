@@ -10,16 +10,43 @@ use serde::{Deserialize, Serialize};
 /// Calls alike: how many, and the first and last time. The one `{count, first, last}` of the
 /// project: a grant's evidence carries it, an Athena row stands for one, the drift state keeps
 /// one per grant across runs.
+///
+/// The times are those of the calls that had one: a record without `eventTime` (an export that
+/// dropped it) counts, but has no time to give. `first_seen` and `last_seen` are `None` (JSON
+/// `null`) when no call behind them had a time, never a made-up date.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Seen {
     pub count: u64,
-    pub first_seen: DateTime<Utc>,
-    pub last_seen: DateTime<Utc>,
+    /// The first time of the calls; `null` when none of them had a time.
+    pub first_seen: Option<DateTime<Utc>>,
+    /// The last time of the calls; `null` when none of them had a time.
+    pub last_seen: Option<DateTime<Utc>>,
+}
+
+/// The earlier of two times that may be unknown: a known time wins over none.
+fn earliest(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (t, None) | (None, t) => t,
+    }
+}
+
+/// The later of two times that may be unknown: a known time wins over none.
+fn latest(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (t, None) | (None, t) => t,
+    }
 }
 
 impl Seen {
     /// One call at `time`.
     pub fn once(time: DateTime<Utc>) -> Seen {
+        Seen::at(Some(time))
+    }
+
+    /// One call, at `time` when it had one.
+    pub fn at(time: Option<DateTime<Utc>>) -> Seen {
         Seen {
             count: 1,
             first_seen: time,
@@ -31,16 +58,28 @@ impl Seen {
     pub fn span(first: DateTime<Utc>, last: DateTime<Utc>, count: u64) -> Seen {
         Seen {
             count,
-            first_seen: first,
-            last_seen: last,
+            first_seen: Some(first),
+            last_seen: Some(last),
         }
     }
 
-    /// Adds `other`'s calls: counts add, the times widen.
+    /// Adds `other`'s calls: counts add, the times widen (a call without a time widens
+    /// nothing).
     pub fn merge(&mut self, other: &Seen) {
         self.count += other.count;
-        self.first_seen = self.first_seen.min(other.first_seen);
-        self.last_seen = self.last_seen.max(other.last_seen);
+        self.first_seen = earliest(self.first_seen, other.first_seen);
+        self.last_seen = latest(self.last_seen, other.last_seen);
+    }
+
+    /// Whether a call at `time` comes before a call at `other` in the order of the evidence:
+    /// by time, a call with a time before one without; `None` when they cannot be told apart.
+    pub fn before(time: Option<DateTime<Utc>>, other: Option<DateTime<Utc>>) -> Option<bool> {
+        match (time, other) {
+            (Some(a), Some(b)) if a != b => Some(a < b),
+            (Some(_), None) => Some(true),
+            (None, Some(_)) => Some(false),
+            _ => None,
+        }
     }
 }
 
@@ -343,6 +382,17 @@ mod tests {
         let mut a = Seen::once(t(10));
         a.merge(&Seen::span(t(5), t(7), 3));
         assert_eq!(a, Seen::span(t(5), t(10), 4));
+        // a call without a time counts and moves neither end
+        a.merge(&Seen::at(None));
+        assert_eq!(a, Seen::span(t(5), t(10), 5));
+        let mut u = Seen::at(None);
+        u.merge(&Seen::at(None));
+        assert_eq!((u.count, u.first_seen, u.last_seen), (2, None, None));
+        u.merge(&Seen::once(t(4)));
+        assert_eq!(u, Seen::span(t(4), t(4), 3));
+        assert_eq!(Seen::before(Some(t(1)), None), Some(true));
+        assert_eq!(Seen::before(None, Some(t(1))), Some(false));
+        assert_eq!(Seen::before(None, None), None);
         let w = Window::union(Some(Window::at(t(3))), Some(Window::at(t(9))));
         assert_eq!(
             w,

@@ -106,14 +106,170 @@ pub struct ResourceRef<'a> {
 pub enum RecordProblem {
     Missing(&'static str),
     BadTime(String),
+    /// `requestParameters` cannot be read (nested deeper than the parser's limit).
+    Parameters(String),
+}
+
+impl RecordProblem {
+    /// The reason the summary counts it under.
+    pub fn reason(&self) -> DropReason {
+        match self {
+            RecordProblem::Missing("eventSource") => DropReason::NoEventSource,
+            RecordProblem::Missing("eventName") => DropReason::NoEventName,
+            RecordProblem::Missing(_) => DropReason::NoUserIdentity,
+            RecordProblem::BadTime(_) => DropReason::BadTime,
+            RecordProblem::Parameters(_) => DropReason::BadParameters,
+        }
+    }
 }
 
 impl std::fmt::Display for RecordProblem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             RecordProblem::Missing(field) => write!(f, "missing field `{field}`"),
-            RecordProblem::BadTime(t) => write!(f, "`eventTime` is not an RFC 3339 time: `{t}`"),
+            RecordProblem::BadTime(t) => write!(f, "`eventTime` is not a time: `{t}`"),
+            RecordProblem::Parameters(why) => f.write_str(why),
         }
+    }
+}
+
+/// Why a record (or what stood where one should be) was dropped: the summary counts each.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum DropReason {
+    NoEventSource,
+    NoEventName,
+    NoUserIdentity,
+    BadTime,
+    BadParameters,
+    /// JSON that does not read as a record (a field of the wrong type, not an object).
+    Unreadable,
+    /// A LookupEvents entry without its `CloudTrailEvent` string.
+    NoCloudTrailEvent,
+    /// A record embedded in an export's field (`_raw`, `event`, `message`, a CloudTrail Lake
+    /// row) that cannot be read.
+    BadEmbedded,
+    /// The point where a file stops parsing (what follows is lost).
+    CutOff,
+}
+
+impl DropReason {
+    /// How the summary says it, after a count: `3 without `eventSource``.
+    pub fn phrase(self) -> &'static str {
+        match self {
+            DropReason::NoEventSource => "without `eventSource`",
+            DropReason::NoEventName => "without `eventName`",
+            DropReason::NoUserIdentity => "without `userIdentity`",
+            DropReason::BadTime => "with an unreadable `eventTime`",
+            DropReason::BadParameters => "with unreadable `requestParameters`",
+            DropReason::Unreadable => "not readable as a record",
+            DropReason::NoCloudTrailEvent => "lookup event(s) without `CloudTrailEvent`",
+            DropReason::BadEmbedded => "with an unreadable embedded record",
+            DropReason::CutOff => "where a file stopped parsing",
+        }
+    }
+}
+
+/// Dropped records by reason.
+pub type Dropped = std::collections::BTreeMap<DropReason, u64>;
+
+/// The time of a record: RFC 3339 first (what CloudTrail writes, without allocating), then the
+/// other spellings exports use ([`parse_export_time`]). `None` when it is neither.
+pub fn parse_event_time(t: &str) -> Option<DateTime<Utc>> {
+    match DateTime::parse_from_rfc3339(t) {
+        Ok(d) => Some(d.with_timezone(&Utc)),
+        Err(_) => parse_export_time(t),
+    }
+}
+
+/// The time spellings of the systems CloudTrail is exported to: CloudTrail Lake and
+/// Athena/Trino (`2024-10-17 21:48:45.000`, `… UTC`), Splunk (`2024-10-17T21:48:45.000+0000`),
+/// Panther (`2024-10-17 21:48:45.000000000`), Snowflake (`2024-10-17 21:48:45.000 +0000`),
+/// OpenSearch (`2024-10-17T21:48:45`). That is a date, `T` or a space, `HH:MM:SS`, 0 to 9
+/// fractional digits (after `.` or `,`), and a zone: none (UTC), `Z`, `UTC`, `GMT`, `±HH:MM`,
+/// `±HHMM` or `±HH`, optionally after a space.
+pub fn parse_export_time(t: &str) -> Option<DateTime<Utc>> {
+    use chrono::{FixedOffset, NaiveDate, NaiveTime, TimeZone};
+    let b = t.as_bytes();
+    let num = |from: usize, len: usize| -> Option<u32> {
+        let digits = b.get(from..from + len)?;
+        digits.iter().try_fold(0u32, |n, c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    };
+    let at = |i: usize, c: u8| b.get(i) == Some(&c);
+    if !(at(4, b'-') && at(7, b'-') && matches!(b.get(10), Some(b'T' | b't' | b' '))) {
+        return None;
+    }
+    if !(at(13, b':') && at(16, b':')) {
+        return None;
+    }
+    let (year, month, day) = (num(0, 4)?, num(5, 2)?, num(8, 2)?);
+    let (hour, minute, second) = (num(11, 2)?, num(14, 2)?, num(17, 2)?);
+    let mut i = 19;
+    let mut nanos = 0u32;
+    if matches!(b.get(i), Some(b'.' | b',')) {
+        let digits = b[i + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
+        if !(1..=9).contains(&digits) {
+            return None;
+        }
+        nanos = num(i + 1, digits)? * 10u32.pow(9 - digits as u32);
+        i += 1 + digits;
+    }
+    let mut rest = &t[i..];
+    if let Some(r) = rest.strip_prefix(' ') {
+        rest = r;
+    }
+    let offset_secs: i32 = match rest {
+        "" | "Z" | "z" | "UTC" | "GMT" => 0,
+        _ => {
+            let sign = match rest.as_bytes()[0] {
+                b'+' => 1,
+                b'-' => -1,
+                _ => return None,
+            };
+            let z = &rest.as_bytes()[1..];
+            let two = |s: &[u8]| -> Option<i32> {
+                match s {
+                    [a @ b'0'..=b'9', c @ b'0'..=b'9'] => {
+                        Some(i32::from(a - b'0') * 10 + i32::from(c - b'0'))
+                    }
+                    _ => None,
+                }
+            };
+            let (h, m) = match z.len() {
+                2 => (two(z)?, 0),
+                4 => (two(&z[..2])?, two(&z[2..])?),
+                5 if z[2] == b':' => (two(&z[..2])?, two(&z[3..])?),
+                _ => return None,
+            };
+            if h > 23 || m > 59 {
+                return None;
+            }
+            sign * (h * 3600 + m * 60)
+        }
+    };
+    let date = NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, month, day)?;
+    // a leap second (`:60`) is the last second of the minute, as RFC 3339 parsing reads it
+    let time = if second == 60 {
+        NaiveTime::from_hms_nano_opt(hour, minute, 59, 1_000_000_000 + nanos)?
+    } else {
+        NaiveTime::from_hms_nano_opt(hour, minute, second, nanos)?
+    };
+    FixedOffset::east_opt(offset_secs)?
+        .from_local_datetime(&date.and_time(time))
+        .single()
+        .map(|d| d.with_timezone(&Utc))
+}
+
+/// At most `max` characters of `s`, cut on a character boundary, with `…` when cut: a value
+/// quoted in a message stays short whatever the log holds.
+pub fn clip(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &s[..at]),
+        None => s.to_string(),
     }
 }
 
@@ -142,13 +298,12 @@ impl<'a> Record<'a> {
         self.user_identity.as_ref()?.invoked_by.as_deref()
     }
 
-    /// Checks the fields every use of a record needs and parses its time.
-    pub fn validate(&self) -> Result<DateTime<Utc>, RecordProblem> {
-        let time = self.event_time.as_ref().or(self.at_timestamp.as_ref());
+    /// Checks the fields every use of a record needs and parses its time: `None` when the
+    /// record has none (no `eventTime`, or an empty one), which does not make it unusable.
+    pub fn validate(&self) -> Result<Option<DateTime<Utc>>, RecordProblem> {
         for (field, v) in [
             ("eventSource", self.event_source.as_ref()),
             ("eventName", self.event_name.as_ref()),
-            ("eventTime", time),
         ] {
             if v.is_none_or(|s| s.is_empty()) {
                 return Err(RecordProblem::Missing(field));
@@ -157,10 +312,18 @@ impl<'a> Record<'a> {
         if self.user_identity.is_none() {
             return Err(RecordProblem::Missing("userIdentity"));
         }
-        let t = time.map_or("", |t| t.as_ref());
-        DateTime::parse_from_rfc3339(t)
-            .map(|d| d.with_timezone(&Utc))
-            .map_err(|_| RecordProblem::BadTime(t.to_string()))
+        let Some(t) = [&self.event_time, &self.at_timestamp]
+            .into_iter()
+            .flatten()
+            .map(|t| t.as_ref())
+            .find(|t| !t.is_empty())
+        else {
+            return Ok(None);
+        };
+        match parse_event_time(t) {
+            Some(time) => Ok(Some(time)),
+            None => Err(RecordProblem::BadTime(clip(t, 64))),
+        }
     }
 
     /// `responseElements` as a JSON object; `None` when absent, null or not an object.
@@ -176,17 +339,17 @@ impl<'a> Record<'a> {
     /// why it cannot be read (nested deeper than the parser's limit).
     pub fn params_checked(
         &self,
-    ) -> Result<Option<serde_json::Map<String, serde_json::Value>>, String> {
+    ) -> Result<Option<serde_json::Map<String, serde_json::Value>>, RecordProblem> {
         let Some(raw) = self.request_parameters else {
             return Ok(None);
         };
         match serde_json::from_str::<serde_json::Value>(raw.get()) {
             Ok(serde_json::Value::Object(m)) => Ok(Some(m)),
             Ok(_) => Ok(None),
-            Err(e) => Err(format!(
+            Err(e) => Err(RecordProblem::Parameters(format!(
                 "`requestParameters` cannot be read: {}",
                 crate::diag::serde_reason(&e)
-            )),
+            ))),
         }
     }
 
@@ -270,5 +433,125 @@ mod tests {
         )
         .unwrap_or_default();
         assert!(matches!(r.validate(), Err(RecordProblem::BadTime(_))));
+    }
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s)
+            .map(|d| d.with_timezone(&Utc))
+            .unwrap_or_default()
+    }
+
+    /// One row per system that exports CloudTrail, with the spelling it gives `eventTime`.
+    #[test]
+    fn export_time_spellings() {
+        let at = utc("2024-10-17T21:48:45Z");
+        let ms = utc("2024-10-17T21:48:45.123Z");
+        for (system, text, want) in [
+            ("CloudTrail (RFC 3339)", "2024-10-17T21:48:45Z", at),
+            ("CloudTrail Lake", "2024-10-17 21:48:45.000", at),
+            (
+                "CloudTrail Lake, milliseconds",
+                "2024-10-17 21:48:45.123",
+                ms,
+            ),
+            ("Athena/Trino timestamp", "2024-10-17 21:48:45.000", at),
+            ("Athena/Trino with zone", "2024-10-17 21:48:45.000 UTC", at),
+            ("Trino, no fraction", "2024-10-17 21:48:45", at),
+            ("Splunk", "2024-10-17T21:48:45.000+00:00", at),
+            (
+                "Splunk, zone without colon",
+                "2024-10-17T21:48:45.000+0000",
+                at,
+            ),
+            ("Panther", "2024-10-17 21:48:45.000000000", at),
+            ("Panther with Z", "2024-10-17 21:48:45.123000000Z", ms),
+            (
+                "Snowflake TIMESTAMP_TZ",
+                "2024-10-17 21:48:45.000 +0000",
+                at,
+            ),
+            ("Snowflake, other zone", "2024-10-17 23:48:45.000 +0200", at),
+            (
+                "Snowflake, negative zone",
+                "2024-10-17 14:48:45.000 -07:00",
+                at,
+            ),
+            ("OpenSearch", "2024-10-17T21:48:45.000Z", at),
+            ("OpenSearch, no zone", "2024-10-17T21:48:45", at),
+            ("zone hours only", "2024-10-17T22:48:45+01", at),
+            ("GMT", "2024-10-17 21:48:45 GMT", at),
+            ("comma decimal", "2024-10-17 21:48:45,123", ms),
+            (
+                "one digit",
+                "2024-10-17 21:48:45.1",
+                utc("2024-10-17T21:48:45.1Z"),
+            ),
+            (
+                "nine digits",
+                "2024-10-17 21:48:45.123456789",
+                utc("2024-10-17T21:48:45.123456789Z"),
+            ),
+        ] {
+            assert_eq!(parse_event_time(text), Some(want), "{system}: `{text}`");
+        }
+    }
+
+    #[test]
+    fn what_is_not_a_time() {
+        for text in [
+            "",
+            "yesterday",
+            "2024-10-17",
+            "2024-10-17 21:48",
+            "2024-10-17X21:48:45",
+            "2024-13-17 21:48:45",
+            "2024-02-30 21:48:45",
+            "2024-10-17 25:48:45",
+            "2024-10-17 21:48:45.",
+            "2024-10-17 21:48:45.1234567890",
+            "2024-10-17 21:48:45 +2400",
+            "2024-10-17 21:48:45 +01:5",
+            "2024-10-17 21:48:45 CEST",
+            "2024-10-17 21:48:45Z trailing",
+            "２０２４-10-17 21:48:45",
+            "2024-10-17 21:48:4é",
+            "1761998400",
+        ] {
+            assert_eq!(parse_event_time(text), None, "`{text}`");
+        }
+    }
+
+    #[test]
+    fn a_record_without_a_time_is_still_valid() {
+        let r: Record = serde_json::from_str(
+            r#"{"eventSource":"s3.amazonaws.com","eventName":"GetObject","userIdentity":{}}"#,
+        )
+        .unwrap_or_default();
+        assert_eq!(r.validate(), Ok(None));
+        let r: Record = serde_json::from_str(
+            r#"{"eventSource":"s3.amazonaws.com","eventName":"GetObject","eventTime":"","userIdentity":{}}"#,
+        )
+        .unwrap_or_default();
+        assert_eq!(r.validate(), Ok(None), "an empty time is no time");
+        let r: Record = serde_json::from_str(
+            r#"{"eventSource":"s3.amazonaws.com","eventName":"GetObject","eventTime":"2024-10-17 21:48:45.000","userIdentity":{}}"#,
+        )
+        .unwrap_or_default();
+        assert_eq!(r.validate(), Ok(Some(utc("2024-10-17T21:48:45Z"))));
+    }
+
+    #[test]
+    fn a_bad_time_is_quoted_short() {
+        let long = "9".repeat(10_000);
+        let json = format!(
+            r#"{{"eventSource":"a","eventName":"b","eventTime":"{long}","userIdentity":{{}}}}"#
+        );
+        let r: Record = serde_json::from_str(&json).unwrap_or_default();
+        let Err(problem) = r.validate() else {
+            panic!("accepted")
+        };
+        assert!(problem.to_string().len() < 100, "{problem}");
+        assert_eq!(problem.reason(), DropReason::BadTime);
+        assert_eq!(clip("猫の写真", 2), "猫の…");
     }
 }

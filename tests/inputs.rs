@@ -418,3 +418,403 @@ fn region_filter_prunes_folders_and_records() {
         run.stderr
     );
 }
+
+// ---- exports from other systems (docs/inputs.md) ----
+
+/// The records the export tests start from: a function behind a shared role (with the Lambda
+/// marker), a user, a role session with `resources[]`, a denied call, at times with and
+/// without fractions.
+fn export_records() -> Vec<Value> {
+    let mut out = vec![
+        rec("GetObject", "k1"),
+        record(
+            "fn:app-role/app",
+            "dynamodb.amazonaws.com",
+            "PutItem",
+            json!({"tableName": "orders"}),
+        ),
+        record(
+            "user:ops",
+            "s3.amazonaws.com",
+            "PutObject",
+            json!({"bucketName": "b", "key": "ops/report.csv"}),
+        ),
+        common::with(
+            record(
+                "role:batch-role/nightly",
+                "kms.amazonaws.com",
+                "Decrypt",
+                json!({}),
+            ),
+            "resources",
+            json!([{"type": "AWS::KMS::Key", "ARN": "arn:aws:kms:eu-west-1:111122223333:key/k1", "accountId": "111122223333"}]),
+        ),
+        common::with(
+            rec("DeleteObject", "k1"),
+            "errorCode",
+            json!("AccessDenied"),
+        ),
+    ];
+    let times = [
+        "2026-11-02T10:00:00Z",
+        "2026-11-03T11:30:00.250Z",
+        "2026-11-04T08:00:00Z",
+        "2026-11-05T23:59:59.999Z",
+        "2026-11-06T00:00:00Z",
+    ];
+    for (i, (r, t)) in out.iter_mut().zip(times).enumerate() {
+        r["eventTime"] = json!(t);
+        r["eventID"] = json!(format!("ev-{i}"));
+        if r["userIdentity"]["type"] == "AssumedRole" {
+            let session = r["userIdentity"]["arn"]
+                .as_str()
+                .unwrap()
+                .rsplit('/')
+                .next()
+                .unwrap()
+                .to_string();
+            r["userIdentity"]["principalId"] = json!(format!("AROAEXAMPLEID:{session}"));
+        }
+    }
+    out
+}
+
+/// The same time as CloudTrail Lake (and Athena, Trino) prints it: `2026-11-02 10:00:00.000`.
+fn lake_time(rfc3339: &str) -> String {
+    let t = chrono::DateTime::parse_from_rfc3339(rfc3339).unwrap();
+    t.format("%Y-%m-%d %H:%M:%S%.3f").to_string()
+}
+
+/// A value as the query engine prints a struct, map or array: `{type=IAMUser, arn=…}`, keys in
+/// lower case when `lower` (a struct's fields; a map keeps its keys).
+fn engine_text(v: &Value, lower: bool) -> String {
+    match v {
+        Value::Object(m) => format!(
+            "{{{}}}",
+            m.iter()
+                .map(|(k, v)| format!(
+                    "{}={}",
+                    if lower { k.to_lowercase() } else { k.clone() },
+                    engine_text(v, lower)
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Value::Array(a) => format!(
+            "[{}]",
+            a.iter()
+                .map(|v| engine_text(v, lower))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Value::Null => "null".to_string(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// `records` as CloudTrail Lake query results: each row a list of one-column objects, every
+/// value a string; the nested fields as JSON text, or (`engine`) as the query engine's text.
+fn lake_results(records: &[Value], engine: bool) -> String {
+    let rows: Vec<Value> = records
+        .iter()
+        .map(|r| {
+            let cells: Vec<Value> = r
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(k, v)| {
+                    let text = match (k.as_str(), v) {
+                        ("eventTime", Value::String(t)) => lake_time(t),
+                        (_, Value::String(s)) => s.clone(),
+                        (_, Value::Null) => "null".to_string(),
+                        ("userIdentity" | "resources", v) if engine => engine_text(v, true),
+                        ("requestParameters", v) if engine => engine_text(v, false),
+                        (_, v) => v.to_string(),
+                    };
+                    json!({ k: text })
+                })
+                .collect();
+            Value::Array(cells)
+        })
+        .collect();
+    json!({"QueryStatus": "FINISHED", "QueryStatistics": {"ResultsCount": rows.len(), "TotalResultsCount": rows.len(), "BytesScanned": 1024}, "QueryResultRows": rows}).to_string()
+}
+
+/// `generate --format json` of `path`, without what names the input: the principals (policies
+/// and evidence) and the window.
+fn proposal(path: &Path) -> (Value, String) {
+    let run = tightrole(
+        &["generate", "--format", "json", path.to_str().unwrap()],
+        None,
+    );
+    assert_eq!(run.code, 0, "{}: {}", path.display(), run.stderr);
+    let v: Value = serde_json::from_str(&run.stdout).unwrap();
+    (
+        json!({"window": v["window"], "principals": v["principals"]}),
+        run.stderr,
+    )
+}
+
+use std::path::Path;
+
+/// Each export shape of the same records gives the same proposal, evidence and window as the
+/// delivery file, and no warning (the only note is the one every run without `--functions`
+/// gets).
+#[test]
+fn every_export_shape_gives_the_delivery_files_policy() {
+    let dir = TempDir::new().unwrap();
+    let records = export_records();
+    let texts: Vec<String> = records.iter().map(Value::to_string).collect();
+    let delivery = write_records(dir.path(), "delivery.json", &records);
+    let (want, want_stderr) = proposal(&delivery);
+    assert!(!want_stderr.contains("warning"), "{want_stderr}");
+    assert_eq!(
+        want["principals"].as_array().unwrap().len(),
+        3,
+        "a function, a user and a role: {want}"
+    );
+    let lines = |f: &dyn Fn(&str) -> Value| -> String {
+        texts.iter().map(|t| format!("{}\n", f(t))).collect()
+    };
+    let mut shapes: Vec<(&str, String)> = vec![
+        ("json-lines.jsonl", lines(&|t| serde_json::from_str(t).unwrap())),
+        ("lake-json-text.json", lake_results(&records, false)),
+        ("lake-engine-text.json", lake_results(&records, true)),
+        (
+            "lake-event-json.json",
+            json!({"QueryResultRows": texts.iter().map(|t| json!([{"eventJson": t}])).collect::<Vec<_>>()}).to_string(),
+        ),
+        (
+            "splunk-export.json",
+            // with search-time fields beside `_raw`, as an export of a verbose search has them
+            lines(&|t| {
+                let r: Value = serde_json::from_str(t).unwrap();
+                json!({"preview": false, "result": {"_time": "2026-11-02T10:00:00.000+00:00", "sourcetype": "aws:cloudtrail",
+                       "eventName": r["eventName"], "eventSource": r["eventSource"], "userIdentity.arn": r["userIdentity"]["arn"], "_raw": t}})
+            }),
+        ),
+        (
+            "splunk-results.json",
+            json!({"results": texts.iter().map(|t| json!({"_raw": t})).collect::<Vec<_>>()}).to_string(),
+        ),
+        (
+            "splunk-hec-objects.jsonl",
+            lines(&|t| json!({"time": 1, "sourcetype": "aws:cloudtrail", "event": serde_json::from_str::<Value>(t).unwrap()})),
+        ),
+        (
+            "splunk-hec-strings.jsonl",
+            lines(&|t| json!({"time": 1, "event": t})),
+        ),
+        (
+            "cloudwatch-filter-log-events.json",
+            json!({"events": texts.iter().enumerate().map(|(i, t)| json!({"logStreamName": "s", "timestamp": i, "message": t, "eventId": i.to_string()})).collect::<Vec<_>>(), "searchedLogStreams": []}).to_string(),
+        ),
+        (
+            "cloudwatch-subscription.json",
+            json!({"messageType": "DATA_MESSAGE", "logGroup": "aws-cloudtrail-logs", "logEvents": texts.iter().map(|t| json!({"id": "1", "timestamp": 1, "message": t})).collect::<Vec<_>>()}).to_string(),
+        ),
+        (
+            "firehose-messages.jsonl",
+            lines(&|t| json!({"message": t})),
+        ),
+        (
+            "cloudtrail-event-objects.jsonl",
+            lines(&|t| json!({"EventId": "1", "CloudTrailEvent": serde_json::from_str::<Value>(t).unwrap()})),
+        ),
+    ];
+    // the time as each exporting system spells it, the same instants
+    let spellings = [
+        "2026-11-02 10:00:00.000",
+        "2026-11-03 11:30:00.250000000",
+        "2026-11-04T08:00:00.000+0000",
+        "2026-11-06 01:59:59.999 +0200",
+        "2026-11-06 00:00:00 UTC",
+    ];
+    let mut timed = records.clone();
+    for (r, t) in timed.iter_mut().zip(spellings) {
+        r["eventTime"] = json!(t);
+    }
+    shapes.push(("export-times.json", json!({ "Records": timed }).to_string()));
+    // without `userIdentity.arn`: the session from `principalId`, the role from the issuer
+    let mut no_arn = records.clone();
+    for r in &mut no_arn {
+        if r["userIdentity"]["type"] == "AssumedRole" {
+            r["userIdentity"].as_object_mut().unwrap().remove("arn");
+        }
+    }
+    shapes.push(("no-arn.json", json!({ "Records": no_arn }).to_string()));
+    for (name, text) in shapes {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        let (got, stderr) = proposal(&p);
+        assert_eq!(got, want, "{name}");
+        assert_eq!(stderr, want_stderr, "{name}: no warning, nothing skipped");
+    }
+}
+
+/// A record without `eventTime` is usage: it is granted, counted, kept by `--since`, warned
+/// of once per file, and gives no time (never a made-up 1970 date) to first or last seen, the
+/// window or the active days.
+#[test]
+fn records_without_a_time_are_usage() {
+    let dir = TempDir::new().unwrap();
+    let untimed = |name: &str, key: &str| {
+        let mut r = rec(name, key);
+        r.as_object_mut().unwrap().remove("eventTime");
+        r
+    };
+    write_records(
+        dir.path(),
+        "a.json",
+        &[
+            untimed("GetObject", "only-untimed"),
+            untimed("GetObject", "only-untimed"),
+            untimed("GetObject", "mixed"),
+            rec("GetObject", "mixed"),
+        ],
+    );
+    write_records(dir.path(), "b.json", &[untimed("PutObject", "b")]);
+    let p = dir.path().to_str().unwrap();
+    let run = tightrole(
+        &[
+            "usage",
+            "--format",
+            "json",
+            "--stats=json",
+            "--since",
+            "2026-11-01",
+            p,
+        ],
+        None,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let v: Value = serde_json::from_str(&run.stdout).unwrap();
+    let ev = |key: &str| {
+        v["principals"][0]["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["resource"].as_str().unwrap().ends_with(key))
+            .cloned()
+            .unwrap_or_else(|| panic!("no grant on {key}: {v}"))
+    };
+    let only = ev("only-untimed");
+    assert_eq!(only["count"], 2);
+    assert_eq!(
+        (&only["first_seen"], &only["last_seen"]),
+        (&Value::Null, &Value::Null)
+    );
+    let mixed = ev("mixed");
+    assert_eq!(mixed["count"], 2);
+    assert_eq!(mixed["first_seen"], "2026-11-02T10:00:00Z");
+    assert_eq!(mixed["last_seen"], "2026-11-02T10:00:00Z");
+    assert_eq!(
+        v["window"],
+        json!({"first": "2026-11-02T10:00:00Z", "last": "2026-11-02T10:00:00Z"})
+    );
+    assert!(!run.stdout.contains("1970") && !run.stderr.contains("1970"));
+    // one warning per file, not per record
+    let warnings: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.contains("without `eventTime`"))
+        .collect();
+    assert_eq!(warnings.len(), 2, "{}", run.stderr);
+    assert!(
+        warnings[0].contains("a.json`: 3 record(s) without `eventTime`"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("summary: 0 of 2 input(s) unusable, 0 unusable record(s), 4 record(s) without a time kept"),
+        "{}",
+        run.stderr
+    );
+    let stats: Value = run
+        .stderr
+        .lines()
+        .find_map(|l| serde_json::from_str(l).ok())
+        .unwrap();
+    assert_eq!(stats["records_untimed"], 4);
+    assert_eq!(stats["records"], 5);
+    // the text table says `-`, explain says `unknown`
+    let run = tightrole(&["usage", p], None);
+    assert!(
+        run.stdout.contains("arn:aws:s3:::b/only-untimed      2  -"),
+        "{}",
+        run.stdout
+    );
+    // a grant seen only without a time is never flagged as new in the window
+    let run = tightrole(&["generate", "--format", "json", p], None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = tightrole(&["explain", "app", "--trail", p], None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("first unknown, last unknown"),
+        "{}",
+        run.stdout
+    );
+}
+
+/// The summary says how many records were dropped for each reason; `--stats=json` has the
+/// same counts by reason, adding up to `records_bad`.
+#[test]
+fn the_summary_counts_dropped_records_by_reason() {
+    let dir = TempDir::new().unwrap();
+    let without = |field: &str| {
+        let mut r = rec("GetObject", "k");
+        r.as_object_mut().unwrap().remove(field);
+        r
+    };
+    let mut bad_time = rec("GetObject", "k");
+    bad_time["eventTime"] = json!("last tuesday");
+    write_records(
+        dir.path(),
+        "a.json",
+        &[
+            without("eventSource"),
+            without("eventSource"),
+            without("eventSource"),
+            bad_time,
+            rec("GetObject", "k"),
+        ],
+    );
+    std::fs::write(
+        dir.path().join("b.jsonl"),
+        format!(
+            "{}\n{{\"_raw\": \"{{\\\"eventName\\\": \"}}\n",
+            json!({"_raw": without("userIdentity").to_string()})
+        ),
+    )
+    .unwrap();
+    let run = tightrole(
+        &["usage", "--stats=json", dir.path().to_str().unwrap()],
+        None,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "summary: 0 of 2 input(s) unusable, 6 unusable record(s) (dropped: 3 without `eventSource`, 1 without `userIdentity`, 1 with an unreadable `eventTime`, 1 with an unreadable embedded record); everything else was read"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("b.jsonl` record 2: unusable record: `_raw` holds malformed JSON"),
+        "{}",
+        run.stderr
+    );
+    let stats: Value = run
+        .stderr
+        .lines()
+        .find_map(|l| serde_json::from_str(l).ok())
+        .unwrap();
+    assert_eq!(stats["records_bad"], 6);
+    assert_eq!(
+        stats["records_dropped"],
+        json!({"no_event_source": 3, "no_user_identity": 1, "bad_time": 1, "bad_embedded": 1})
+    );
+}

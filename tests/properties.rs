@@ -1,6 +1,8 @@
 //! Properties of the synthesizer: every observed successful call is allowed by the proposed
 //! policy and no call a principal was only denied is, the output does not depend on record
-//! order, file split or thread count, and synthesis is idempotent.
+//! order, file split or thread count (records without a time among them), and synthesis is
+//! idempotent. And of the reading of records: every export spelling of a time reads as the
+//! instant it names.
 
 #![allow(
     clippy::unwrap_used,
@@ -108,8 +110,16 @@ fn calls() -> impl Strategy<Value = Vec<Value>> {
             0u32..60,
             prop::bool::weighted(0.15),
             prop::bool::weighted(0.15),
+            prop::bool::weighted(0.1),
         )
-            .prop_map(|(w, k, r, d, den, svc)| call(w, k, r, d, den, svc)),
+            .prop_map(|(w, k, r, d, den, svc, untimed)| {
+                let mut rec = call(w, k, r, d, den, svc);
+                if untimed {
+                    // an export that dropped the time: still usage
+                    rec.as_object_mut().unwrap().remove("eventTime");
+                }
+                rec
+            }),
         1..40,
     )
 }
@@ -156,7 +166,7 @@ fn grants_of(policy: &PolicyDocument) -> Grants {
             .as_deref()
             .unwrap_or_default()
             .trim_end_matches(|c: char| c.is_ascii_digit());
-        let mut ev = Evidence::new(time, "derived");
+        let mut ev = Evidence::new(Some(time), "derived");
         ev.seen.count = 1;
         if sid.ends_with("ByService") {
             ev.service_made = 1;
@@ -269,6 +279,76 @@ proptest! {
             prop_assert_eq!(a.to_json_pretty(), b.to_json_pretty());
             let reparsed = PolicyDocument::parse(&a.to_json_pretty()).unwrap();
             prop_assert_eq!(reparsed, a);
+        }
+    }
+}
+
+/// A time as an exporting system may spell it: `T` or a space, 0 to 9 fractional digits, and
+/// a zone that is absent (UTC), `Z`, `UTC`, `±HH:MM`, `±HHMM`, ` ±HHMM` or `±HH`.
+fn spelled(
+    at: chrono::DateTime<chrono::Utc>,
+    t: bool,
+    digits: usize,
+    zone: usize,
+    offset_minutes: i32,
+) -> String {
+    let offset_minutes = match zone {
+        0..=2 => 0,
+        6 => offset_minutes / 60 * 60,
+        _ => offset_minutes,
+    };
+    let local = at.with_timezone(&chrono::FixedOffset::east_opt(offset_minutes * 60).unwrap());
+    let mut s = local
+        .format(if t {
+            "%Y-%m-%dT%H:%M:%S"
+        } else {
+            "%Y-%m-%d %H:%M:%S"
+        })
+        .to_string();
+    if digits > 0 {
+        let nanos = format!("{:09}", local.timestamp_subsec_nanos());
+        s.push('.');
+        s.push_str(&nanos[..digits]);
+    }
+    let sign = if offset_minutes < 0 { '-' } else { '+' };
+    let (h, m) = (offset_minutes.abs() / 60, offset_minutes.abs() % 60);
+    match zone {
+        0 => {}
+        1 => s.push('Z'),
+        2 => s.push_str(" UTC"),
+        3 => s.push_str(&format!("{sign}{h:02}:{m:02}")),
+        4 => s.push_str(&format!("{sign}{h:02}{m:02}")),
+        5 => s.push_str(&format!(" {sign}{h:02}{m:02}")),
+        _ => s.push_str(&format!("{sign}{h:02}")),
+    }
+    s
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    /// Every spelling of an instant reads as that instant (to the digits given).
+    #[test]
+    fn export_times_read_as_the_instant_they_name(
+        secs in 0i64..4_102_444_800,
+        nanos in 0u32..1_000_000_000,
+        t in any::<bool>(),
+        digits in 0usize..=9,
+        zone in 0usize..7,
+        offset_minutes in -(23 * 60 + 59)..=(23 * 60 + 59),
+    ) {
+        let kept = nanos / 10u32.pow(9 - digits as u32) * 10u32.pow(9 - digits as u32);
+        let at = chrono::DateTime::from_timestamp(secs, kept).unwrap();
+        let text = spelled(at, t, digits, zone, offset_minutes);
+        prop_assert_eq!(tightrole::record::parse_event_time(&text), Some(at), "`{}`", text);
+    }
+
+    /// Whatever the text, reading it as a time never panics, and what reads is a time that
+    /// reads back the same.
+    #[test]
+    fn any_text_as_a_time(text in "[0-9 T:.,+Z-]{0,40}|\\PC{0,40}") {
+        if let Some(t) = tightrole::record::parse_event_time(&text) {
+            prop_assert_eq!(tightrole::record::parse_event_time(&t.to_rfc3339()), Some(t));
         }
     }
 }

@@ -26,10 +26,7 @@ use tightrole::usage::{Evidence, Grants, PrincipalUsage, grant_key};
 use common::{tightrole, transcript};
 
 fn ev() -> Evidence {
-    let mut e = Evidence::new(
-        Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).single().unwrap(),
-        "e",
-    );
+    let mut e = Evidence::new(Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).single(), "e");
     e.seen.count = 1;
     e
 }

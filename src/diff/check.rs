@@ -18,7 +18,8 @@ pub struct Blocked {
     pub resource: String,
     pub decision: Decision,
     pub count: u64,
-    pub last_seen: chrono::DateTime<chrono::Utc>,
+    /// `null` when none of the calls had a time.
+    pub last_seen: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Debug, Serialize, schemars::JsonSchema)]

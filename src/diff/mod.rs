@@ -202,7 +202,7 @@ fn subjects(usage: &Usage) -> BTreeMap<(PrincipalKind, String, String), Subject>
                     .grants
                     .values()
                     .chain(p.denied.values())
-                    .map(|e| e.seen.first_seen)
+                    .filter_map(|e| e.seen.first_seen)
                     .min()
                 {
                     s.function_first.insert(id.name.clone(), first);
@@ -366,7 +366,7 @@ pub fn diff(
 }
 
 fn last_seen(evs: &[&Evidence]) -> Option<DateTime<Utc>> {
-    evs.iter().map(|e| e.seen.last_seen).max()
+    evs.iter().filter_map(|e| e.seen.last_seen).max()
 }
 
 fn diff_one(

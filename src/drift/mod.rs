@@ -497,16 +497,21 @@ pub fn report(
     // newly unused: granted by the baseline, observable, last used before the cut-off
     if let Some(end) = after.window_end {
         let cutoff = end - opts.unused_after;
-        // role → action → its calls, on any resource, by the role and its functions
+        // role → action → its calls, on any resource, by the role and its functions; an action
+        // also used by calls without a time is never known to be unused
         let mut by_role: BTreeMap<String, BTreeMap<&str, Seen>> = BTreeMap::new();
+        let mut untimed: BTreeSet<(String, &str)> = BTreeSet::new();
         for (k, used) in &after.used {
             let Some(role) = role_of(k) else {
                 continue;
             };
-            let m = by_role.entry(role).or_default();
+            let m = by_role.entry(role.clone()).or_default();
             for (ar, s) in used {
                 let a = ar.split(' ').next().unwrap_or(ar);
                 m.entry(a).and_modify(|e| e.merge(s)).or_insert(*s);
+                if s.last_seen.is_none() {
+                    untimed.insert((role.clone(), a));
+                }
             }
         }
         for (role, g) in &gb {
@@ -519,13 +524,17 @@ pub fn report(
                 {
                     continue;
                 }
-                match by_action.get(a.as_str()) {
-                    Some(seen) if seen.last_seen < cutoff => items.push(Item {
+                if let Some(seen) = by_action.get(a.as_str())
+                    && let Some(last) = seen.last_seen
+                    && last < cutoff
+                    && !untimed.contains(&(role.clone(), a.as_str()))
+                {
+                    items.push(Item {
                         finding: Finding::NewlyUnused,
                         principal: format!("role {role}"),
                         message: format!(
                             "`{a}` last used {}, more than {} day(s) before the end of the period",
-                            seen.last_seen.format("%Y-%m-%d"),
+                            last.format("%Y-%m-%d"),
                             opts.unused_after.num_days()
                         ),
                         action: Some(a.clone()),
@@ -535,8 +544,7 @@ pub fn report(
                         seen: Some(*seen),
                         calls: Vec::new(),
                         calls_total: 0,
-                    }),
-                    _ => {}
+                    });
                 }
             }
         }

@@ -156,12 +156,12 @@ fn candidate<'u>(id: &'u PrincipalId, p: &'u PrincipalUsage, catalog: &Catalog) 
         let e = per_resource.entry(resource.as_str()).or_default();
         e.0 = e.0.max(l);
         e.1 += ev.seen.count;
-        e.2 = e.2.max(Some(ev.seen.last_seen));
+        e.2 = e.2.max(ev.seen.last_seen);
         e.3.push(action.as_str());
-        last = last.max(Some(ev.seen.last_seen));
+        last = last.max(ev.seen.last_seen);
     }
     for ev in p.denied.values() {
-        last = last.max(Some(ev.seen.last_seen));
+        last = last.max(ev.seen.last_seen);
     }
     let mut resources: Vec<(&str, Acc<'u>)> = per_resource.into_iter().collect();
     resources.sort_by(|(ra, a), (rb, b)| {
@@ -352,7 +352,7 @@ mod tests {
     }
 
     fn ev(count: u64, day: i64) -> Evidence {
-        let mut e = Evidence::new(at(day), "e");
+        let mut e = Evidence::new(Some(at(day)), "e");
         e.seen.count = count;
         e
     }

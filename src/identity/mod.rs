@@ -228,13 +228,13 @@ pub fn is_never_a_function(session: &str) -> bool {
 /// Folds the sessions that are never a function's as records are read, unless the function
 /// inventory (`known`) names them: an instance's, a task's or boto3's into their role (unless
 /// the record carries Lambda's user-agent marker), and those named `<base>-<Unix time>` near
-/// `time`, the call's ([`chain::timestamped`]), into one [`ActorOf::Stamped`] per role and base.
+/// `time`, the call's ([`chain::timestamped`]; a call without a time folds none of these), into one [`ActorOf::Stamped`] per role and base.
 /// So a fleet of instances, or an AssumeRole per invocation, costs one actor.
 pub fn fold_sessions<'r>(
     actor: ActorRef<'r>,
     known: &BTreeSet<String>,
     lambda_marker: bool,
-    time: chrono::DateTime<chrono::Utc>,
+    time: Option<chrono::DateTime<chrono::Utc>>,
 ) -> ActorRef<'r> {
     match actor {
         ActorOf::Session {
@@ -246,7 +246,8 @@ pub fn fold_sessions<'r>(
             let stamped = if never {
                 None
             } else {
-                chain::timestamped(&session, time).map(str::len)
+                time.and_then(|t| chain::timestamped(&session, t))
+                    .map(str::len)
             };
             if !(never || stamped.is_some()) || known.contains(session.as_ref()) {
                 return ActorOf::Session {
@@ -295,10 +296,19 @@ pub fn actor<'r>(rec: &'r Record<'_>) -> Result<ActorRef<'r>, NoActor> {
                 .as_ref()
                 .and_then(|c| c.session_issuer.as_ref());
             // arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION
-            let (role_from_arn, session) = arn
+            let (role_from_arn, mut session) = arn
                 .split_once(":assumed-role/")
                 .and_then(|(_, r)| r.split_once('/'))
                 .map_or(("", ""), |(r, s)| (r, s));
+            if arn.is_empty() {
+                // An export without `arn` (it is derived, so some drop it): the session is the
+                // part of `principalId` after the role's id, `AROA…:SESSION`.
+                session = id
+                    .principal_id
+                    .as_deref()
+                    .and_then(|p| p.split_once(':'))
+                    .map_or("", |(_, s)| s);
+            }
             let role_arn = match issuer.and_then(|i| i.arn.as_deref()) {
                 Some(a) if !a.is_empty() => b(a),
                 _ if !role_from_arn.is_empty() => {
@@ -763,6 +773,36 @@ mod tests {
         let json = r#"{"userIdentity":{"type":"AssumedRole","accountId":"111122223333",
           "arn":"arn:aws:sts::111122223333:assumed-role/ops/jane@example.com"}}"#;
         assert!(matches!(actor(&rec(json)), Ok(ActorOf::Role { .. })));
+    }
+
+    /// An export that dropped `userIdentity.arn`: the role from `sessionIssuer.arn`, the session
+    /// from `principalId` (`AROA…:SESSION`), the same actor as with the ARN.
+    #[test]
+    fn a_session_without_its_arn() {
+        let with_arn = rec(
+            r#"{"userIdentity":{"type":"AssumedRole","accountId":"111122223333","principalId":"AROAEXAMPLEID:orders-api",
+          "arn":"arn:aws:sts::111122223333:assumed-role/shared-role/orders-api",
+          "sessionContext":{"sessionIssuer":{"type":"Role","arn":"arn:aws:iam::111122223333:role/svc/shared-role"}}}}"#,
+        );
+        let without = rec(
+            r#"{"userIdentity":{"type":"AssumedRole","accountId":"111122223333","principalId":"AROAEXAMPLEID:orders-api",
+          "sessionContext":{"sessionIssuer":{"type":"Role","arn":"arn:aws:iam::111122223333:role/svc/shared-role"}}}}"#,
+        );
+        assert_eq!(
+            actor(&without).map(ActorRef::into_owned),
+            actor(&with_arn).map(ActorRef::into_owned)
+        );
+        // a session name that is no function name: the role
+        let human = rec(
+            r#"{"userIdentity":{"type":"AssumedRole","accountId":"111122223333","principalId":"AROAEXAMPLEID:jane@example.com",
+          "sessionContext":{"sessionIssuer":{"type":"Role","arn":"arn:aws:iam::111122223333:role/ops"}}}}"#,
+        );
+        assert!(matches!(actor(&human), Ok(ActorOf::Role { .. })));
+        // neither the ARN nor the issuer: nothing names the role
+        let bare = rec(
+            r#"{"userIdentity":{"type":"AssumedRole","accountId":"111122223333","principalId":"AROAEXAMPLEID:orders-api"}}"#,
+        );
+        assert_eq!(actor(&bare).map(ActorRef::into_owned), Err(NoActor::Other));
     }
 
     #[test]

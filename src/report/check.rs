@@ -15,7 +15,7 @@ pub fn check_text(out: &CheckOutput) -> String {
             t(&b.action),
             t(&b.resource),
             b.count,
-            b.last_seen.format("%Y-%m-%dT%H:%M:%SZ")
+            super::when(b.last_seen)
         )
     };
     for b in &out.blocked {

@@ -97,8 +97,8 @@ pub fn explain_text(out: &GenerateOutput, action: Option<&str>) -> String {
                         t(&row.action),
                         t(&row.resource),
                         e.seen.count,
-                        e.seen.first_seen.format("%Y-%m-%dT%H:%M:%SZ"),
-                        e.seen.last_seen.format("%Y-%m-%dT%H:%M:%SZ"),
+                        super::when(e.seen.first_seen),
+                        super::when(e.seen.last_seen),
                         if e.event_id.is_empty() {
                             "(none)".into()
                         } else {
@@ -149,7 +149,7 @@ pub fn explain_text(out: &GenerateOutput, action: Option<&str>) -> String {
                 t(&d.action),
                 t(&d.resource),
                 d.evidence.seen.count,
-                d.evidence.seen.last_seen.format("%Y-%m-%dT%H:%M:%SZ")
+                super::when(d.evidence.seen.last_seen)
             );
         }
         s.push('\n');

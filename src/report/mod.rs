@@ -179,6 +179,16 @@ fn time(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
+/// A time of the evidence in a sentence: `unknown` when none of the calls had one.
+pub(crate) fn when(t: Option<DateTime<Utc>>) -> String {
+    t.map_or_else(|| "unknown".to_string(), |t| time(&t))
+}
+
+/// A time of the evidence in a table's cell: `-` when none of the calls had one.
+fn cell_time(t: Option<DateTime<Utc>>) -> String {
+    t.map_or_else(|| "-".to_string(), |t| time(&t))
+}
+
 fn header(p: &PrincipalOut) -> String {
     let mut s = format!("{} {} (account {}", p.kind, t(&p.name), t(&p.account));
     if let (Some(role), PrincipalKind::Function) = (&p.role_arn, p.kind) {
@@ -271,7 +281,7 @@ pub fn generate_text(out: &GenerateOutput) -> String {
                 t(&row.action),
                 t(&row.resource),
                 row.evidence.seen.count,
-                time(&row.evidence.seen.last_seen)
+                when(row.evidence.seen.last_seen)
             );
         }
         s.push('\n');
@@ -338,7 +348,7 @@ pub fn usage_text(principals: &[PrincipalOut]) -> String {
                     action,
                     t(&r.resource).into_owned(),
                     r.evidence.seen.count.to_string(),
-                    time(&r.evidence.seen.last_seen),
+                    cell_time(r.evidence.seen.last_seen),
                 ]
             })
             .chain(p.denied.iter().map(|r| {
@@ -346,7 +356,7 @@ pub fn usage_text(principals: &[PrincipalOut]) -> String {
                     format!("{} (DENIED)", t(&r.action)),
                     t(&r.resource).into_owned(),
                     r.evidence.seen.count.to_string(),
-                    time(&r.evidence.seen.last_seen),
+                    cell_time(r.evidence.seen.last_seen),
                 ]
             }))
             .collect();
@@ -397,8 +407,17 @@ pub fn input_text(diags: &[Diagnostic], stats: &Stats) -> String {
         }
         if stats.files > 0 || stats.paths_missing == 0 {
             parts.push(format!(
-                "{} of {} input(s) unusable, {} unusable record(s)",
-                stats.files_unusable, stats.files, stats.records_bad
+                "{} of {} input(s) unusable, {} unusable record(s){}",
+                stats.files_unusable,
+                stats.files,
+                stats.records_bad,
+                dropped_text(&stats.records_dropped)
+            ));
+        }
+        if stats.records_untimed > 0 {
+            parts.push(format!(
+                "{} record(s) without a time kept",
+                stats.records_untimed
             ));
         }
         let rest = if stats.files > 0 {
@@ -409,6 +428,21 @@ pub fn input_text(diags: &[Diagnostic], stats: &Stats) -> String {
         let _ = writeln!(s, "summary: {}{rest}", parts.join(", "));
     }
     s
+}
+
+/// Why the unusable records were dropped, as the summary says it: ` dropped: 3 without
+/// `eventSource`, 1 with an unreadable `eventTime``; empty when none was.
+fn dropped_text(dropped: &crate::record::Dropped) -> String {
+    let reasons: Vec<String> = dropped
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(reason, n)| format!("{n} {}", reason.phrase()))
+        .collect();
+    if reasons.is_empty() {
+        String::new()
+    } else {
+        format!(" (dropped: {})", reasons.join(", "))
+    }
 }
 
 /// Why nothing can be concluded when no usable record was read, and what to check: the paths
@@ -568,7 +602,7 @@ pub fn stats_text(stats: &Stats) -> String {
         None => String::new(),
     };
     let local = format!(
-        "files {} (skipped by layout {}, unusable {}), bytes in {}, bytes out {}, records {} (bad {}, filtered out {}), {:.0} records/s, {:.1} MB/s, {:.3} s (CPU time: read and decompress {:.3} s, parse, map and aggregate {:.3} s)",
+        "files {} (skipped by layout {}, unusable {}), bytes in {}, bytes out {}, records {} (bad {}, filtered out {}, without a time {}), {:.0} records/s, {:.1} MB/s, {:.3} s (CPU time: read and decompress {:.3} s, parse, map and aggregate {:.3} s)",
         stats.files,
         stats.files_skipped_by_layout,
         stats.files_unusable,
@@ -577,6 +611,7 @@ pub fn stats_text(stats: &Stats) -> String {
         stats.records,
         stats.records_bad,
         stats.records_filtered_out,
+        stats.records_untimed,
         stats.records as f64 / secs,
         mb / secs,
         stats.seconds,

@@ -2,11 +2,13 @@
 //! [`live`]) the trail bucket in S3 and CloudTrail LookupEvents.
 //!
 //! Every shape CloudTrail records reach people in is accepted: the S3 delivery format
-//! `{"Records":[...]}`, a bare array of records, JSON lines, EventBridge envelopes, and the
-//! output of `aws cloudtrail lookup-events`. Files are read one at a time into a buffer and
-//! parsed with borrowed, streaming deserialization: records are handed to the caller one by
-//! one and never collected.
+//! `{"Records":[...]}`, a bare array of records, JSON lines, EventBridge envelopes, the output
+//! of `aws cloudtrail lookup-events`, and exports from other systems (CloudTrail Lake query
+//! results, Splunk, CloudWatch Logs; see `docs/inputs.md`). Files are read one at a time into a
+//! buffer and parsed with borrowed, streaming deserialization: records are handed to the caller
+//! one by one and never collected.
 
+mod export;
 mod filter;
 mod layout;
 pub mod live;
@@ -22,7 +24,7 @@ use crate::record::Record;
 
 pub use filter::{Filters, Stream};
 pub use layout::{LayoutInfo, layout_info};
-pub use parse::parse_text;
+pub use parse::{parse_text, parse_text_at};
 
 /// One input to read.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -77,12 +79,22 @@ pub struct FileReport {
     pub records: u64,
     /// Records or values that could not be used.
     pub bad_records: u64,
+    /// `bad_records` by reason.
+    pub dropped: crate::record::Dropped,
     /// The whole input was unusable or not CloudTrail records.
     pub skipped: bool,
     /// Time spent reading and decompressing, and parsing, attributing, mapping and aggregating.
     pub seconds_decompress: f64,
     pub seconds_parse: f64,
     pub diagnostics: Vec<Diagnostic>,
+}
+
+impl FileReport {
+    /// Counts one record (or value) that could not be used.
+    pub fn drop(&mut self, reason: crate::record::DropReason) {
+        self.bad_records += 1;
+        *self.dropped.entry(reason).or_default() += 1;
+    }
 }
 
 /// Figures from the live sources (S3 and LookupEvents), counted as requests are made.
@@ -340,11 +352,12 @@ fn decoded<'a>(
     Some(bytes)
 }
 
-/// Parses decompressed bytes of any accepted shape, replacing invalid UTF-8 (with a warning).
+/// Parses decompressed bytes of any accepted shape, replacing invalid UTF-8 (with a warning);
+/// each record comes with its position in the input ([`parse_text_at`]).
 pub fn parse_decoded(
     name: &str,
     bytes: &[u8],
-    on_record: &mut dyn FnMut(&Record<'_>),
+    on_record: &mut dyn FnMut(&Record<'_>, u64),
     report: &mut FileReport,
 ) {
     let text = match std::str::from_utf8(bytes) {
@@ -360,7 +373,7 @@ pub fn parse_decoded(
             String::from_utf8_lossy(bytes)
         }
     };
-    parse_text(name, &text, on_record, report);
+    parse_text_at(name, &text, on_record, report);
 }
 
 /// Decodes and parses raw input bytes (gzip or not): the whole reading path without the file.
@@ -372,7 +385,7 @@ pub fn parse_bytes(
 ) {
     let mut out = Vec::new();
     if let Some(bytes) = decoded(name, raw, DEFAULT_MAX_FILE_SIZE, &mut out, report) {
-        parse_decoded(name, bytes, on_record, report);
+        parse_decoded(name, bytes, &mut |r, _| on_record(r), report);
     }
 }
 
@@ -391,7 +404,7 @@ const KEEP_BUFFER: usize = 256 << 20;
 /// Reads and parses one input, handing each record to `on_record`, within the default size
 /// bound ([`DEFAULT_MAX_FILE_SIZE`]).
 pub fn read_input(input: &Input, on_record: &mut dyn FnMut(&Record<'_>)) -> FileReport {
-    read_input_limited(input, DEFAULT_MAX_FILE_SIZE, on_record)
+    read_input_limited(input, DEFAULT_MAX_FILE_SIZE, &mut |r, _| on_record(r))
 }
 
 /// The CPU time this thread has used, in seconds: what a stage cost, whatever else the machine
@@ -402,11 +415,12 @@ fn thread_cpu() -> f64 {
 }
 
 /// As [`read_input`], skipping (with a warning) an input larger than `limit` bytes once
-/// decompressed: memory stays bounded on a decompression bomb.
+/// decompressed: memory stays bounded on a decompression bomb. Each record comes with its
+/// position in the input, as messages name it (`record N`).
 pub fn read_input_limited(
     input: &Input,
     limit: u64,
-    on_record: &mut dyn FnMut(&Record<'_>),
+    on_record: &mut dyn FnMut(&Record<'_>, u64),
 ) -> FileReport {
     let mut report = FileReport::default();
     let name = input.display();

@@ -9,12 +9,16 @@ use serde_json::value::RawValue;
 
 use super::FileReport;
 use crate::diag::{Diagnostic, serde_reason};
-use crate::record::Record;
+use crate::record::{DropReason, Record};
+
+/// How many envelopes deep a record may be embedded (a Splunk export line holding a `result`
+/// holding a `_raw` string holding the record is two).
+const MAX_ENVELOPES: u32 = 4;
 
 /// State shared by the visitors while one input is parsed.
 struct Ctx<'c> {
     name: &'c str,
-    on_record: &'c mut dyn FnMut(&Record<'_>),
+    on_record: &'c mut dyn FnMut(&Record<'_>, u64),
     report: &'c mut FileReport,
     /// Ordinal of the next record or value, for positions in messages.
     ordinal: u64,
@@ -36,14 +40,94 @@ impl Ctx<'_> {
         self.ordinal += 1;
         match serde_json::from_str::<Record>(json) {
             Ok(rec) => self.record(&rec),
+            Err(e) => self.bad(
+                DropReason::Unreadable,
+                format!("unusable record: {}", serde_reason(&e)),
+            ),
+        }
+    }
+
+    /// Drops the record at the current ordinal, with a warning naming it.
+    fn bad(&mut self, reason: DropReason, message: String) {
+        self.report.drop(reason);
+        self.report
+            .diagnostics
+            .push(Diagnostic::warning(self.name, message).at(format!("record {}", self.ordinal)));
+    }
+
+    /// A record embedded in an export's field: `field` holds a JSON string (Splunk's `_raw`,
+    /// Splunk HEC's `event`, CloudWatch Logs' `message`) or an object, which may itself be an
+    /// envelope, `depth` envelopes down.
+    fn embedded(&mut self, field: &str, raw: &RawValue, depth: u32) {
+        if depth >= MAX_ENVELOPES {
+            self.ordinal += 1;
+            self.bad(
+                DropReason::BadEmbedded,
+                format!(
+                    "unusable record: `{field}` is nested more than {MAX_ENVELOPES} envelopes deep"
+                ),
+            );
+            return;
+        }
+        let text = raw.get();
+        if text.starts_with('{') {
+            self.value_at(raw, depth + 1);
+            return;
+        }
+        let decoded = match serde_json::from_str::<Cow<'_, str>>(text) {
+            Ok(s) => s,
+            Err(_) => {
+                // a number, an array, `null`: not a record
+                self.not_records += 1;
+                return;
+            }
+        };
+        let inner = decoded.trim_matches(['\u{feff}', ' ', '\t', '\r', '\n']);
+        if !inner.starts_with('{') {
+            // text that is no JSON object: a log line of another kind, not a record
+            self.not_records += 1;
+            return;
+        }
+        match serde_json::from_str::<&RawValue>(inner) {
+            Ok(inner) => self.value_at(inner, depth + 1),
             Err(e) => {
-                self.report.bad_records += 1;
-                self.report.diagnostics.push(
-                    Diagnostic::warning(
-                        self.name,
-                        format!("unusable record: {}", serde_reason(&e)),
-                    )
-                    .at(format!("record {}", self.ordinal)),
+                self.ordinal += 1;
+                self.bad(
+                    DropReason::BadEmbedded,
+                    format!(
+                        "unusable record: `{field}` holds malformed JSON: {}",
+                        serde_reason(&e)
+                    ),
+                );
+            }
+        }
+    }
+
+    /// A LookupEvents entry's `CloudTrailEvent`: the record's JSON text, or (as some tools
+    /// re-encode it) the record itself.
+    fn cloudtrail_event(&mut self, ev: &RawValue) {
+        match serde_json::from_str::<Cow<'_, str>>(ev.get()) {
+            Ok(text) => self.record_str(&text),
+            Err(_) if ev.get().starts_with('{') => self.record_str(ev.get()),
+            Err(_) => {
+                self.ordinal += 1;
+                self.bad(
+                    DropReason::NoCloudTrailEvent,
+                    "lookup event without a `CloudTrailEvent` string".to_string(),
+                );
+            }
+        }
+    }
+
+    /// One row of CloudTrail Lake query results.
+    fn lake_row(&mut self, raw: &RawValue) {
+        match super::export::lake_row(raw.get()) {
+            Ok(json) => self.record_str(&json),
+            Err(problem) => {
+                self.ordinal += 1;
+                self.bad(
+                    DropReason::BadEmbedded,
+                    format!("unusable record: {problem}"),
                 );
             }
         }
@@ -61,12 +145,17 @@ impl Ctx<'_> {
             return;
         }
         self.report.records += 1;
-        (self.on_record)(rec);
+        (self.on_record)(rec, self.ordinal);
     }
 
     /// One top-level value of unknown shape (a JSON line, a whole-file object, or an element of a
     /// bare array).
     fn value(&mut self, raw: &RawValue) {
+        self.value_at(raw, 0);
+    }
+
+    /// A value of unknown shape, `depth` envelopes down.
+    fn value_at(&mut self, raw: &RawValue, depth: u32) {
         let probe = match serde_json::from_str::<Probe>(raw.get()) {
             Ok(p) => p,
             Err(_) => {
@@ -79,8 +168,10 @@ impl Ctx<'_> {
             self.stream(records.get(), ArrayOf::Records);
         } else if let Some(events) = probe.events {
             self.stream(events.get(), ArrayOf::LookupEvents);
+        } else if let Some(rows) = probe.query_result_rows {
+            self.stream(rows.get(), ArrayOf::LakeRows);
         } else if let Some(ev) = probe.cloudtrail_event {
-            self.record_str(&ev);
+            self.cloudtrail_event(ev);
         } else if let Some(detail) = probe.detail {
             if probe
                 .detail_type
@@ -96,8 +187,27 @@ impl Ctx<'_> {
             self.digest = true;
         } else if probe.insight_details.is_some() {
             self.insights += 1;
+        } else if let Some(text) = probe.splunk_raw {
+            // before the record's own fields: a Splunk result may carry its search-time fields
+            // (`eventName`, `userIdentity.arn`) beside `_raw`, which is the record
+            self.embedded("_raw", text, depth);
         } else if probe.event_name.is_some() || probe.event_source.is_some() {
             self.record_str(raw.get());
+        } else if let Some((field, inner)) = [
+            ("event", probe.event),
+            ("message", probe.message),
+            ("result", probe.result),
+        ]
+        .into_iter()
+        .find_map(|(f, v)| Some((f, v?)))
+        {
+            self.embedded(field, inner, depth);
+        } else if let Some(items) = probe.log_events.or(probe.lower_events).or(probe.results) {
+            if depth >= MAX_ENVELOPES {
+                self.not_records += 1;
+            } else {
+                self.stream_values(items.get(), depth + 1);
+            }
         } else {
             self.not_records += 1;
         }
@@ -105,15 +215,36 @@ impl Ctx<'_> {
 
     /// Streams the array in `json` element by element.
     fn stream(&mut self, json: &str, of: ArrayOf) {
+        self.stream_at(json, of, 0);
+    }
+
+    fn stream_at(&mut self, json: &str, of: ArrayOf, depth: u32) {
         let mut de = serde_json::Deserializer::from_str(json);
-        if let Err(e) = (ArraySeed { ctx: self, of }).deserialize(&mut de) {
+        if let Err(e) = (ArraySeed {
+            ctx: self,
+            of,
+            depth,
+        })
+        .deserialize(&mut de)
+        {
             self.array_error(&e);
+        }
+    }
+
+    /// An envelope's list of entries (CloudWatch Logs' `logEvents` or `events`, Splunk's
+    /// `results`), each any single-value shape, `depth` envelopes down. Anything but an array
+    /// is not records.
+    fn stream_values(&mut self, json: &str, depth: u32) {
+        if json.starts_with('[') {
+            self.stream_at(json, ArrayOf::Values, depth);
+        } else {
+            self.not_records += 1;
         }
     }
 
     fn array_error(&mut self, e: &serde_json::Error) {
         let kept = self.report.records;
-        self.report.bad_records += 1;
+        self.report.drop(DropReason::CutOff);
         self.report.diagnostics.push(
             Diagnostic::warning(
                 self.name,
@@ -131,6 +262,8 @@ impl Ctx<'_> {
 enum ArrayOf {
     Records,
     LookupEvents,
+    /// CloudTrail Lake's `QueryResultRows`: each element a row of one-column objects.
+    LakeRows,
     /// A bare top-level array: each element is any single-value shape.
     Values,
 }
@@ -142,10 +275,34 @@ struct Probe<'a> {
     records: Option<&'a RawValue>,
     #[serde(borrow, rename = "Events", default)]
     events: Option<&'a RawValue>,
+    #[serde(borrow, rename = "QueryResultRows", default)]
+    query_result_rows: Option<&'a RawValue>,
+    /// A string (LookupEvents), or the record itself (some exports re-encode it).
     #[serde(borrow, rename = "CloudTrailEvent", default)]
-    cloudtrail_event: Option<Cow<'a, str>>,
+    cloudtrail_event: Option<&'a RawValue>,
     #[serde(borrow, default)]
     detail: Option<&'a RawValue>,
+    /// Splunk's raw event text.
+    #[serde(borrow, rename = "_raw", default)]
+    splunk_raw: Option<&'a RawValue>,
+    /// Splunk HEC's event: the record, or its JSON text.
+    #[serde(borrow, default)]
+    event: Option<&'a RawValue>,
+    /// CloudWatch Logs' (and Firehose's) log event text.
+    #[serde(borrow, default)]
+    message: Option<&'a RawValue>,
+    /// One line of a Splunk search export (`{"preview":false,"result":{…}}`).
+    #[serde(borrow, default)]
+    result: Option<&'a RawValue>,
+    /// A CloudWatch Logs subscription payload's entries.
+    #[serde(borrow, rename = "logEvents", default)]
+    log_events: Option<&'a RawValue>,
+    /// `aws logs filter-log-events` output's entries.
+    #[serde(borrow, rename = "events", default)]
+    lower_events: Option<&'a RawValue>,
+    /// A Splunk search's results (`output_mode=json`).
+    #[serde(borrow, default)]
+    results: Option<&'a RawValue>,
     #[serde(borrow, rename = "detail-type", default)]
     detail_type: Option<Cow<'a, str>>,
     #[serde(rename = "digestStartTime", default)]
@@ -163,12 +320,14 @@ struct Probe<'a> {
 #[derive(Deserialize)]
 struct LookupEvent<'a> {
     #[serde(borrow, rename = "CloudTrailEvent", default)]
-    cloudtrail_event: Option<Cow<'a, str>>,
+    cloudtrail_event: Option<&'a RawValue>,
 }
 
 struct ArraySeed<'a, 'c> {
     ctx: &'a mut Ctx<'c>,
     of: ArrayOf,
+    /// Envelopes down, for the elements of [`ArrayOf::Values`].
+    depth: u32,
 }
 
 impl<'de> DeserializeSeed<'de> for ArraySeed<'_, '_> {
@@ -198,20 +357,17 @@ impl<'de> Visitor<'de> for ArraySeed<'_, '_> {
                     self.ctx.ordinal += 1;
                 }
                 ArrayOf::Records => self.ctx.record_str(raw.get()),
-                ArrayOf::Values => self.ctx.value(raw),
+                ArrayOf::Values => self.ctx.value_at(raw, self.depth),
+                ArrayOf::LakeRows => self.ctx.lake_row(raw),
                 ArrayOf::LookupEvents => match serde_json::from_str::<LookupEvent>(raw.get()) {
                     Ok(LookupEvent {
                         cloudtrail_event: Some(ev),
-                    }) => self.ctx.record_str(&ev),
+                    }) => self.ctx.cloudtrail_event(ev),
                     _ => {
                         self.ctx.ordinal += 1;
-                        self.ctx.report.bad_records += 1;
-                        self.ctx.report.diagnostics.push(
-                            Diagnostic::warning(
-                                self.ctx.name,
-                                "lookup event without a `CloudTrailEvent` string",
-                            )
-                            .at(format!("record {}", self.ctx.ordinal)),
+                        self.ctx.bad(
+                            DropReason::NoCloudTrailEvent,
+                            "lookup event without a `CloudTrailEvent` string".to_string(),
                         );
                     }
                 },
@@ -260,6 +416,7 @@ impl<'de> Visitor<'de> for TopSeed<'_, '_> {
                 "Records" => map.next_value_seed(ArraySeed {
                     ctx: self.ctx,
                     of: ArrayOf::Records,
+                    depth: 0,
                 })?,
                 "Events" if self.ctx.fast => {
                     return Err(serde::de::Error::custom(
@@ -269,6 +426,7 @@ impl<'de> Visitor<'de> for TopSeed<'_, '_> {
                 "Events" => map.next_value_seed(ArraySeed {
                     ctx: self.ctx,
                     of: ArrayOf::LookupEvents,
+                    depth: 0,
                 })?,
                 _ => {
                     map.next_value::<IgnoredAny>()?;
@@ -295,6 +453,17 @@ pub fn parse_text(
     name: &str,
     text: &str,
     on_record: &mut dyn FnMut(&Record<'_>),
+    report: &mut FileReport,
+) {
+    parse_text_at(name, text, &mut |r, _| on_record(r), report);
+}
+
+/// As [`parse_text`], handing each record with its position in the input (`record N` in
+/// messages, counting every record and value that stood where one should, used or not).
+pub fn parse_text_at(
+    name: &str,
+    text: &str,
+    on_record: &mut dyn FnMut(&Record<'_>, u64),
     report: &mut FileReport,
 ) {
     let mut ctx = Ctx {
@@ -525,6 +694,189 @@ mod tests {
         assert!(r.diagnostics[0].message.contains("digest"));
         let (_, r) = names(r#"{"hello":"world"}"#);
         assert!(r.skipped && r.diagnostics[0].message.contains("not CloudTrail records"));
+    }
+
+    fn quoted(s: &str) -> String {
+        serde_json::to_string(s).unwrap_or_default()
+    }
+
+    /// Splunk: a search export's lines, `_raw` alone, a search's `results`, HEC events (the
+    /// record as an object or as text); CloudWatch Logs: `filter-log-events` output and a
+    /// subscription payload; a `CloudTrailEvent` that is the record itself.
+    #[test]
+    fn exports_with_the_record_in_a_field() {
+        let (a, b) = (quoted(A), quoted(B));
+        for (shape, text) in [
+            (
+                "splunk export lines",
+                format!(
+                    "{{\"preview\":false,\"result\":{{\"_time\":\"2026-01-01T00:00:00.000+00:00\",\"_raw\":{a}}}}}\n{{\"preview\":false,\"lastrow\":true,\"result\":{{\"_raw\":{b}}}}}\n"
+                ),
+            ),
+            ("_raw lines", format!("{{\"_raw\":{a}}}\n{{\"_raw\":{b}}}")),
+            (
+                "splunk export with search-time fields",
+                format!(
+                    "{{\"result\":{{\"eventName\":\"A\",\"eventSource\":\"s3.amazonaws.com\",\"userIdentity.arn\":\"x\",\"_raw\":{a}}}}}\n{{\"result\":{{\"eventName\":\"B\",\"_raw\":{b}}}}}"
+                ),
+            ),
+            (
+                "splunk results",
+                format!("{{\"results\":[{{\"_raw\":{a}}},{{\"_raw\":{b}}}]}}"),
+            ),
+            (
+                "hec events",
+                format!(
+                    "{{\"time\":1,\"sourcetype\":\"aws:cloudtrail\",\"event\":{A}}}\n{{\"event\":{b}}}"
+                ),
+            ),
+            (
+                "filter-log-events",
+                format!(
+                    "{{\"events\":[{{\"logStreamName\":\"s\",\"message\":{a}}},{{\"message\":{b}}}],\"searchedLogStreams\":[]}}"
+                ),
+            ),
+            (
+                "subscription payload",
+                format!(
+                    "{{\"messageType\":\"DATA_MESSAGE\",\"logEvents\":[{{\"id\":\"1\",\"message\":{a}}},{{\"id\":\"2\",\"message\":{b}}}]}}"
+                ),
+            ),
+            (
+                "CloudTrailEvent objects",
+                format!("{{\"CloudTrailEvent\":{A}}}\n{{\"CloudTrailEvent\":{b}}}"),
+            ),
+        ] {
+            let (n, r) = names(&text);
+            assert_eq!(n, ["A", "B"], "{shape}");
+            assert!(r.diagnostics.is_empty(), "{shape}: {:?}", r.diagnostics);
+        }
+    }
+
+    #[test]
+    fn other_log_lines_are_not_records() {
+        let text = format!(
+            "{{\"message\":\"START RequestId: 1\"}}\n{{\"_raw\":{}}}\n{{\"message\":\"\"}}",
+            quoted(A)
+        );
+        let (n, r) = names(&text);
+        assert_eq!(n, ["A"]);
+        assert_eq!(r.bad_records, 0);
+        assert!(
+            r.diagnostics[0]
+                .message
+                .contains("2 JSON value(s) that are not")
+        );
+    }
+
+    /// A `_raw` that is malformed, nested without end, or huge: a named warning or the record,
+    /// never a panic; the records around it are read.
+    #[test]
+    fn hostile_raw_fields() {
+        let broken = quoted(&A[..A.len() - 10]);
+        let deep = quoted(&format!("{}{}", "[".repeat(100_000), "]".repeat(100_000)));
+        let deep_record = quoted(&A.replacen(
+            '{',
+            &format!(
+                r#"{{"requestParameters":{}1{},"#,
+                "[".repeat(5_000),
+                "]".repeat(5_000)
+            ),
+            1,
+        ));
+        let mut nested = quoted(A);
+        for _ in 0..10 {
+            nested = quoted(&format!("{{\"_raw\":{nested}}}"));
+        }
+        let text = [
+            format!("{{\"_raw\":{}}}", quoted(A)),
+            format!("{{\"_raw\":{broken}}}"),
+            format!("{{\"_raw\":{deep}}}"),
+            format!("{{\"_raw\":{nested}}}"),
+            format!("{{\"_raw\":{deep_record}}}"),
+            r#"{"_raw":"{\"eventName\": }"}"#.to_string(),
+            format!("{{\"_raw\":{}}}", quoted(B)),
+        ]
+        .join("\n");
+        let (n, r) = names(&text);
+        assert_eq!(
+            n,
+            ["A", "A", "B"],
+            "the deep requestParameters are skipped here"
+        );
+        let messages: Vec<String> = r.diagnostics.iter().map(ToString::to_string).collect();
+        assert_eq!(r.bad_records, 3, "{messages:#?}");
+        assert_eq!(r.dropped.get(&DropReason::BadEmbedded), Some(&3));
+        assert!(
+            messages[0].contains("record 2: unusable record: `_raw` holds malformed JSON"),
+            "{messages:#?}"
+        );
+        assert!(
+            messages[1].contains("`_raw` is nested more than 4 envelopes deep"),
+            "{messages:#?}"
+        );
+        assert!(
+            messages[2].contains("record 5: unusable record: `_raw` holds malformed JSON"),
+            "{messages:#?}"
+        );
+        assert!(
+            messages[3].contains("not CloudTrail records"),
+            "{messages:#?}"
+        );
+        assert!(
+            messages.iter().all(|m| m.len() < 200),
+            "no message quotes the field"
+        );
+        // huge: a 20 MB `_raw` record is read as a 20 MB record is
+        let big = A.replace(
+            r#""userIdentity":{}"#,
+            &format!(
+                r#""userIdentity":{{}},"padding":"{}""#,
+                "x".repeat(20 << 20)
+            ),
+        );
+        let (n, r) = names(&format!("{{\"_raw\":{}}}", quoted(&big)));
+        assert_eq!(n, ["A"]);
+        assert!(r.diagnostics.is_empty());
+    }
+
+    #[test]
+    fn cloudtrail_lake_query_results() {
+        let row = |name: &str| {
+            format!(
+                r#"[{{"eventVersion":"1.09"}},{{"eventSource":"s3.amazonaws.com"}},{{"eventName":"{name}"}},{{"eventTime":"2026-01-01 00:00:00.000"}},{{"userIdentity":"{{type=IAMUser, arn=arn:aws:iam::1:user/bob, accountid=1}}"}}]"#
+            )
+        };
+        let text = format!(
+            r#"{{"QueryStatus":"FINISHED","QueryStatistics":{{"ResultsCount":3,"TotalResultsCount":3,"BytesScanned":1}},"QueryResultRows":[{},[{{"userIdentity":"{{type=IAMUser, arn"}}],{}]}}"#,
+            row("A"),
+            row("B")
+        );
+        let mut got = Vec::new();
+        let mut report = FileReport::default();
+        parse_text(
+            "t",
+            &text,
+            &mut |r| {
+                got.push((
+                    r.name().to_string(),
+                    r.validate().ok().flatten().is_some(),
+                    crate::identity::actor(r).is_ok(),
+                ))
+            },
+            &mut report,
+        );
+        assert_eq!(
+            got,
+            [("A".to_string(), true, true), ("B".to_string(), true, true)]
+        );
+        assert_eq!(report.bad_records, 1);
+        assert_eq!(report.diagnostics[0].position.as_deref(), Some("record 2"));
+        assert!(
+            report.diagnostics[0]
+                .message
+                .contains("`userIdentity` is neither JSON")
+        );
     }
 
     #[test]

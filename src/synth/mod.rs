@@ -1009,7 +1009,7 @@ mod tests {
             .with_ymd_and_hms(2026, 11, 1, 0, 0, 0)
             .single()
             .unwrap_or_default();
-        let mut e = Evidence::new(t, "id");
+        let mut e = Evidence::new(Some(t), "id");
         e.seen.count = 1;
         e
     }

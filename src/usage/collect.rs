@@ -14,7 +14,7 @@ use crate::diag::Diagnostic;
 use crate::identity::actor;
 use crate::mapping::Mapper;
 use crate::model::Seen;
-use crate::record::Record;
+use crate::record::{DropReason, Dropped, Record, RecordProblem};
 use crate::source::{FileReport, Filters, Input, Stream};
 
 /// End-of-run figures.
@@ -30,7 +30,13 @@ pub struct Stats {
     pub bytes_out: u64,
     pub records: u64,
     pub records_filtered_out: u64,
+    /// Records (or values standing where records should be) that could not be used.
     pub records_bad: u64,
+    /// `records_bad` by reason (they add up to it).
+    pub records_dropped: Dropped,
+    /// Records used without a time (no `eventTime`): counted as usage, kept by every time
+    /// filter, and left out of first and last seen, the window and the active days.
+    pub records_untimed: u64,
     /// Wall time of the whole read.
     pub seconds: f64,
     /// CPU time spent reading and decompressing, and parsing, mapping and aggregating, summed
@@ -57,7 +63,9 @@ pub struct AthenaStats {
 struct FileResult {
     report: FileReport,
     filtered: u64,
-    bad: u64,
+    /// Records dropped after parsing (by validation), by reason.
+    dropped: Dropped,
+    untimed: u64,
 }
 
 /// Warns of an unusable record; the first 100 of a file are named, the rest only counted.
@@ -77,8 +85,10 @@ fn unusable(
 
 enum Taken {
     Used,
+    /// Used, without a time.
+    Untimed,
     Filtered,
-    Bad(String),
+    Bad(RecordProblem),
 }
 
 /// Filters, maps and aggregates one record; `span` is the calls it stands for when it is an
@@ -92,10 +102,15 @@ fn take(
 ) -> Taken {
     let time = match rec.validate() {
         Ok(t) => t,
-        Err(problem) => return Taken::Bad(problem.to_string()),
+        Err(problem) => return Taken::Bad(problem),
     };
-    let span = span.unwrap_or(Seen::once(time));
-    if !filters.keeps_time(span.first_seen) && !filters.keeps_time(span.last_seen)
+    let span = span.unwrap_or(Seen::at(time));
+    // `--since`/`--until` cannot place a record without a time: it is kept (and counted)
+    let outside_window = match (span.first_seen, span.last_seen) {
+        (Some(first), Some(last)) => !filters.keeps_time(first) && !filters.keeps_time(last),
+        _ => false,
+    };
+    if outside_window
         || !filters.keeps_account(rec.account())
         || !filters.keeps_region(rec.region())
     {
@@ -112,7 +127,11 @@ fn take(
         .ok()
         .map(|a| crate::identity::fold_sessions(a, &filters.functions, lambda_marker, time));
     agg.add_span(rec, span, &mapping, who, filters.fold_resources);
-    Taken::Used
+    if span.first_seen.is_none() {
+        Taken::Untimed
+    } else {
+        Taken::Used
+    }
 }
 
 /// Aggregates rows that were aggregated elsewhere (Athena): each row is decoded into a record
@@ -136,7 +155,7 @@ pub fn collect_rows(
         let (json, span) = match crate::athena::row_record(row) {
             Ok(r) => r,
             Err(problem) => {
-                stats.records_bad += 1;
+                stats.drop(DropReason::Unreadable);
                 unusable(&mut diags, name, ordinal, &problem);
                 continue;
             }
@@ -144,16 +163,16 @@ pub fn collect_rows(
         let rec: Record<'_> = match serde_json::from_str(&json) {
             Ok(r) => r,
             Err(e) => {
-                stats.records_bad += 1;
+                stats.drop(DropReason::Unreadable);
                 unusable(&mut diags, name, ordinal, &crate::diag::serde_reason(&e));
                 continue;
             }
         };
         match take(&rec, Some(span), filters, mapper, &mut agg) {
-            Taken::Used => stats.records += span.count,
+            Taken::Used | Taken::Untimed => stats.records += span.count,
             Taken::Filtered => stats.records_filtered_out += span.count,
             Taken::Bad(problem) => {
-                stats.records_bad += 1;
+                stats.drop(problem.reason());
                 unusable(&mut diags, name, ordinal, &problem);
             }
         }
@@ -169,17 +188,18 @@ fn read_one(input: &Input, filters: &Filters, mapper: &Mapper, agg: &mut Aggrega
     let name = input.display();
     let mut filtered = 0u64;
     let mut bad = 0u64;
+    let mut untimed = 0u64;
+    let mut dropped = Dropped::new();
     let mut diags: Vec<Diagnostic> = Vec::new();
-    let mut ordinal = 0u64;
-    let mut on_record = |rec: &Record<'_>| {
-        ordinal += 1;
-        match take(rec, None, filters, mapper, agg) {
-            Taken::Used => {}
-            Taken::Filtered => filtered += 1,
-            Taken::Bad(problem) => {
-                bad += 1;
-                unusable(&mut diags, &name, ordinal, &problem);
-            }
+    let mut on_record = |rec: &Record<'_>, ordinal: u64| match take(rec, None, filters, mapper, agg)
+    {
+        Taken::Used => {}
+        Taken::Untimed => untimed += 1,
+        Taken::Filtered => filtered += 1,
+        Taken::Bad(problem) => {
+            bad += 1;
+            *dropped.entry(problem.reason()).or_default() += 1;
+            unusable(&mut diags, &name, ordinal, &problem);
         }
     };
     let limit = filters
@@ -193,10 +213,20 @@ fn read_one(input: &Input, filters: &Filters, mapper: &Mapper, agg: &mut Aggrega
         ));
     }
     report.diagnostics.extend(diags);
+    if untimed > 0 {
+        // once per file, not per record: an export that drops the time drops it everywhere
+        report.diagnostics.push(Diagnostic::warning(
+            &name,
+            format!(
+                "{untimed} record(s) without `eventTime`: counted as usage and kept by `--since`/`--until`, but they give no first or last seen"
+            ),
+        ));
+    }
     FileResult {
         report,
         filtered,
-        bad,
+        dropped,
+        untimed,
     }
 }
 
@@ -212,6 +242,20 @@ struct Acc {
 }
 
 impl Stats {
+    /// Counts one dropped record.
+    fn drop(&mut self, reason: DropReason) {
+        self.records_bad += 1;
+        *self.records_dropped.entry(reason).or_default() += 1;
+    }
+
+    /// Adds dropped records by reason.
+    fn add_dropped(&mut self, dropped: &Dropped) {
+        for (reason, n) in dropped {
+            self.records_bad += n;
+            *self.records_dropped.entry(*reason).or_default() += n;
+        }
+    }
+
     /// Records were read (or files skipped by the date in their path) but the filters kept
     /// none: the window or the accounts are wrong, not the input.
     pub fn all_filtered_out(&self) -> bool {
@@ -226,7 +270,9 @@ impl Acc {
         self.stats.bytes_in += r.report.bytes_in;
         self.stats.bytes_out += r.report.bytes_out;
         self.stats.records += r.report.records;
-        self.stats.records_bad += r.report.bad_records + r.bad;
+        self.stats.add_dropped(&r.report.dropped);
+        self.stats.add_dropped(&r.dropped);
+        self.stats.records_untimed += r.untimed;
         self.stats.records_filtered_out += r.filtered;
         self.stats.seconds_decompress += r.report.seconds_decompress;
         self.stats.seconds_parse += r.report.seconds_parse;
@@ -244,7 +290,8 @@ impl Acc {
         self.stats.bytes_in += o.stats.bytes_in;
         self.stats.bytes_out += o.stats.bytes_out;
         self.stats.records += o.stats.records;
-        self.stats.records_bad += o.stats.records_bad;
+        self.stats.add_dropped(&o.stats.records_dropped);
+        self.stats.records_untimed += o.stats.records_untimed;
         self.stats.records_filtered_out += o.stats.records_filtered_out;
         self.stats.seconds_decompress += o.stats.seconds_decompress;
         self.stats.seconds_parse += o.stats.seconds_parse;

@@ -28,8 +28,8 @@ pub struct Evidence {
     /// How many calls, and the first and last time.
     #[serde(flatten)]
     pub seen: Seen,
-    /// The event id of the earliest call (ties: the smallest id), so it is the same whatever
-    /// order the records came in.
+    /// The event id of the earliest call (calls with a time before those without; ties: the
+    /// smallest id), so it is the same whatever order the records came in.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub event_id: String,
     /// Calls made by AWS on the principal's behalf (`invokedBy`), out of `count`.
@@ -85,9 +85,15 @@ fn is_zero(n: &u64) -> bool {
 }
 
 impl Evidence {
-    pub fn new(time: DateTime<Utc>, event_id: &str) -> Evidence {
+    /// No calls yet; `time` and `event_id` are those of the first call to be observed (`None`
+    /// when it has no time).
+    pub fn new(time: Option<DateTime<Utc>>, event_id: &str) -> Evidence {
         Evidence {
-            seen: Seen::span(time, time, 0),
+            seen: Seen {
+                count: 0,
+                first_seen: time,
+                last_seen: time,
+            },
             event_id: event_id.to_string(),
             service_made: 0,
             invoked_by: BTreeSet::new(),
@@ -166,22 +172,18 @@ impl Evidence {
     }
 
     /// Records `span.count` calls between `span.first` and `span.last` (one call: both the
-    /// same time).
+    /// same time, or none).
     fn observe(&mut self, span: Seen, event_id: &str, invoked_by: Option<&str>, platform: bool) {
-        let Seen {
-            count,
-            first_seen: first,
-            last_seen: last,
-        } = span;
+        let count = span.count;
         if platform {
             self.platform += count;
         }
-        if first < self.seen.first_seen
-            || (first == self.seen.first_seen && event_id < self.event_id.as_str())
+        if Seen::before(span.first_seen, self.seen.first_seen)
+            .unwrap_or(event_id < self.event_id.as_str())
         {
             self.event_id = event_id.to_string();
         }
-        self.seen.merge(&Seen::span(first, last, count));
+        self.seen.merge(&span);
         if let Some(by) = invoked_by {
             self.service_made += count;
             if !self.invoked_by.contains(by) {
@@ -198,8 +200,8 @@ impl Evidence {
             self.merge_conditions(o.conditions.clone(), o.unconditional);
         }
         self.extra.extend(o.extra.iter().cloned());
-        if o.seen.first_seen < self.seen.first_seen
-            || (o.seen.first_seen == self.seen.first_seen && o.event_id < self.event_id)
+        if Seen::before(o.seen.first_seen, self.seen.first_seen)
+            .unwrap_or(o.event_id < self.event_id)
         {
             self.event_id.clone_from(&o.event_id);
         }
@@ -492,10 +494,12 @@ impl Aggregate {
     ) {
         let time = span.first_seen;
         self.records += span.count;
-        let (first, last) = (span.first_seen, span.last_seen);
-        self.window
-            .get_or_insert(Window { first, last })
-            .widen(first, last);
+        // a record without a time counts, but has no place in the window
+        if let (Some(first), Some(last)) = (span.first_seen, span.last_seen) {
+            self.window
+                .get_or_insert(Window { first, last })
+                .widen(first, last);
+        }
         let e = entry_by(&mut self.events, rec.source(), rec.name(), || EventStat {
             class: mapping.class,
             count: 0,
@@ -543,19 +547,24 @@ impl Aggregate {
             usage.lambda_marker = true;
         }
         usage.calls += span.count;
-        usage.days.add(span.first_seen);
+        if let Some(t) = span.first_seen {
+            usage.days.add(t);
+        }
         let denied = if mapping.class == Class::Denied {
             span.count
         } else {
             0
         };
-        usage.days.count(
-            span.last_seen,
-            DayCount {
-                calls: span.count,
-                denied,
-            },
-        );
+        // Calls without a time have no day to count on (they still count in `calls`).
+        if let Some(t) = span.last_seen {
+            usage.days.count(
+                t,
+                DayCount {
+                    calls: span.count,
+                    denied,
+                },
+            );
+        }
         let event_id = rec.event_id.as_deref().unwrap_or("");
         let invoked_by = rec.invoked_by();
         let top_level = &mut usage.top_level;
@@ -713,8 +722,12 @@ impl PrincipalUsage {
                 a.as_str(),
                 crate::fold::fold_on_read(r).unwrap_or_else(|| r.to_string()),
             );
-            let t = first.entry(key).or_insert(e.seen.first_seen);
-            *t = (*t).min(e.seen.first_seen);
+            // a grant whose calls had no time cannot say when it appeared
+            let Some(seen) = e.seen.first_seen else {
+                continue;
+            };
+            let t = first.entry(key).or_insert(seen);
+            *t = (*t).min(seen);
         }
         let newest = first.values().max().copied();
         let mut why = Vec::new();
@@ -1047,7 +1060,7 @@ mod tests {
             last: day(20),
         });
         let mut p = PrincipalUsage::default();
-        let mut e = Evidence::new(day(1), "e");
+        let mut e = Evidence::new(Some(day(1)), "e");
         e.seen = Seen::span(day(1), day(19), 40);
         p.grants.insert(
             grant_key("s3:GetObject", "arn:aws:s3:::b/k").unwrap_or_else(|e| panic!("{e}")),
@@ -1061,7 +1074,7 @@ mod tests {
         assert!(c.settled, "{c:?}");
         assert_eq!((c.active_days, c.calls), (4, 40));
         // a grant first seen on day 17 of 20: in the last fifth
-        let mut late = Evidence::new(day(17), "f");
+        let mut late = Evidence::new(Some(day(17)), "f");
         late.seen = Seen::once(day(17));
         p.grants.insert(
             grant_key("s3:PutObject", "arn:aws:s3:::b/k").unwrap_or_else(|e| panic!("{e}")),
@@ -1089,7 +1102,7 @@ mod tests {
             ("not an action", "arn:aws:s3:::b"),
             ("s3:GetObject", "b/k"),
         ] {
-            fast.insert((a.to_string(), r.to_string()), Evidence::new(t, "e"));
+            fast.insert((a.to_string(), r.to_string()), Evidence::new(Some(t), "e"));
         }
         let mut unusable = Vec::new();
         let mut typed = Grants::new();

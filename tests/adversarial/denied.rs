@@ -264,7 +264,7 @@ fn t(h: u32) -> chrono::DateTime<chrono::Utc> {
 }
 
 fn evidence(n: u32) -> Evidence {
-    let mut e = Evidence::new(t(n), &format!("e{n}"));
+    let mut e = Evidence::new(Some(t(n)), &format!("e{n}"));
     e.seen.count = 1;
     e
 }

@@ -69,3 +69,59 @@ w("non-ascii-and-control-names.json", doc([
     R("PutObject", userIdentity={"type": "IAMUser", "accountId": "111122223333", "arn": "arn:aws:iam::111122223333:user/写真係", "userName": "写真係"}),
     R(eventTime="2026\u001b[2J"),
 ]))
+# exports from other systems (docs/inputs.md): each with good records and the ways it breaks
+S = lambda who="orders-api", **kw: R(userIdentity={"type": "AssumedRole", "principalId": "AROAEXAMPLEID:" + who, "accountId": "111122223333", "arn": "arn:aws:sts::111122223333:assumed-role/orders-role/" + who, "sessionContext": {"sessionIssuer": {"type": "Role", "principalId": "AROAEXAMPLEID", "arn": "arn:aws:iam::111122223333:role/orders-role", "accountId": "111122223333", "userName": "orders-role"}}}, **kw)
+ENGINE_IDENTITY = "{type=AssumedRole, principalid=AROAEXAMPLEID:orders-api, arn=arn:aws:sts::111122223333:assumed-role/orders-role/orders-api, accountid=111122223333, accesskeyid=ASIAEXAMPLE, username=null, sessioncontext={attributes={creationdate=2026-11-02 09:00:00.000, mfaauthenticated=false}, sessionissuer={type=Role, principalid=AROAEXAMPLEID, arn=arn:aws:iam::111122223333:role/orders-role, accountid=111122223333, username=orders-role}, sourceidentity=null, ec2roledelivery=null, ec2issuedinvpc=null}, invokedby=null, identityprovider=null, credentialid=null, onbehalfof=null}"
+
+
+def lake_row(rec, **over):
+    cells = []
+    for k, v in dict(rec, **over).items():
+        if k == "eventTime":
+            v = v.replace("T", " ").replace("Z", ".000")
+        cells.append({k: v if isinstance(v, str) else json.dumps(v)})
+    return cells
+
+
+w("lake-query-results.json", json.dumps({"QueryStatus": "FINISHED", "QueryStatistics": {"ResultsCount": 5, "TotalResultsCount": 5, "BytesScanned": 4096}, "QueryResultRows": [
+    lake_row(S("orders-api", eventName="GetObject")),
+    lake_row(S("orders-api", eventName="PutObject"), userIdentity=ENGINE_IDENTITY, resources="[{accountid=111122223333, type=AWS::S3::Object, arn=arn:aws:s3:::b/k}]"),
+    lake_row(S("orders-api", eventName="DeleteObject"), userIdentity="{type=AssumedRole, arn=arn:aws:sts::111122223333:assumed-role/orders-role/orders-api, sessioncontext={"),
+    [c for c in lake_row(R("ListBucket")) if "eventSource" not in c],
+    {"eventName": "GetObject"},
+]}))
+raw = lambda rec: json.dumps(rec)
+deep_envelope = raw(R("HeadObject"))
+for _ in range(6):
+    deep_envelope = json.dumps({"_raw": deep_envelope})
+w("splunk-export-with-a-malformed-raw.json", "".join(json.dumps(line) + "\n" for line in [
+    {"preview": False, "result": {"_time": "2026-11-02T10:00:00.000+00:00", "sourcetype": "aws:cloudtrail", "_raw": raw(R("GetObject"))}},
+    {"preview": False, "result": {"_time": "2026-11-02T10:00:00.000+00:00", "_raw": raw(R("PutObject"))[:-40]}},
+    {"preview": False, "result": {"_raw": deep_envelope}},
+    {"preview": False, "result": {"_raw": "Nov  2 10:00:00 host sshd[1]: accepted publickey"}},
+    {"preview": False, "lastrow": True, "result": {"_raw": raw(R("DeleteObject"))}},
+]))
+w("splunk-hec-events.jsonl", "".join(json.dumps(line) + "\n" for line in [
+    {"time": 1793613600, "sourcetype": "aws:cloudtrail", "event": R("GetObject")},
+    {"time": 1793613600, "sourcetype": "aws:cloudtrail", "event": raw(R("PutObject"))},
+    {"time": 1793613600, "sourcetype": "aws:cloudtrail", "event": "{\"eventName\": \"DeleteObject\", \"eventSource\": "},
+    {"time": 1793613600, "sourcetype": "aws:cloudtrail", "event": {"eventName": 7, "eventSource": "s3.amazonaws.com"}},
+]))
+w("cloudwatch-log-events.json", json.dumps({"events": [
+    {"logStreamName": "111122223333_CloudTrail_eu-west-1", "timestamp": 1793613600000, "message": raw(R("GetObject")), "ingestionTime": 1793613600500, "eventId": "1"},
+    {"logStreamName": "111122223333_CloudTrail_eu-west-1", "timestamp": 1793613600000, "message": "START RequestId: 0b1c Version: $LATEST", "eventId": "2"},
+    {"logStreamName": "111122223333_CloudTrail_eu-west-1", "timestamp": 1793613600000, "message": raw(R("PutObject")).replace("\"eventSource\": \"s3.amazonaws.com\"", "\"eventSource\": s3"), "eventId": "3"},
+], "searchedLogStreams": []}))
+w("export-time-spellings.jsonl", "".join(json.dumps(R(n, eventTime=t)) + "\n" for n, t in [
+    ("GetObject", "2026-11-02 10:00:00.000"),
+    ("PutObject", "2026-11-02 10:00:00.000000000 +0000"),
+    ("DeleteObject", "2026-11-02T11:00:00.000+01:00"),
+    ("HeadObject", "2026-11-02 10:00:00 UTC"),
+    ("ListBucket", "2026-11-02 10:00"),
+]) + json.dumps({k: v for k, v in R("GetObjectTagging").items() if k != "eventTime"}) + "\n")
+no_arn = lambda rec: dict(rec, userIdentity={k: v for k, v in rec["userIdentity"].items() if k != "arn"})
+w("session-without-arn.json", doc([
+    no_arn(S("orders-api", eventName="GetObject", userAgent="aws-sdk-js/3 exec-env/AWS_Lambda_nodejs20.x")),
+    no_arn(S("jane@example.com", eventName="PutObject")),
+    R("DeleteObject", userIdentity={"type": "AssumedRole", "principalId": "AROAEXAMPLEID:orders-api", "accountId": "111122223333"}),
+]))

@@ -132,8 +132,11 @@ document.querySelectorAll('table.sortable').forEach(function (table) {
 const STYLE_SHA256: &str = "Ia9aMenxHifmG+swCG1bWXD2vIYVAGKJ+eyubFuZ0zY=";
 const SCRIPT_SHA256: &str = "4xEZVg/OpbQ1xr33768q9ItUJnk8e0tzMVAB0T9+xbI=";
 
-fn time(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M UTC").to_string()
+fn time(t: Option<DateTime<Utc>>) -> String {
+    t.map_or_else(
+        || "at no recorded time".to_string(),
+        |t| t.format("%Y-%m-%d %H:%M UTC").to_string(),
+    )
 }
 
 /// A message with markdown code spans (`` `s3:GetObject` ``) as `<code>`; everything escaped.
