@@ -704,6 +704,33 @@ fn cases() -> Vec<Case> {
         case("lambda.amazonaws.com", "Invoke", json!({"functionName": "f:live"}),
             vec![("lambda:InvokeFunction", vec![reg("lambda", "function:f:live")])], "NAME:alias is the qualified ARN"),
     ]);
+    // Zonal (object) calls on a directory bucket ride on the CreateSession session.
+    for op in [
+        "GetObject",
+        "PutObject",
+        "HeadObject",
+        "DeleteObject",
+        "DeleteObjects",
+        "ListObjectsV2",
+        "CopyObject",
+        "HeadBucket",
+        "CreateMultipartUpload",
+        "UploadPart",
+        "UploadPartCopy",
+        "CompleteMultipartUpload",
+        "AbortMultipartUpload",
+        "ListParts",
+        "ListMultipartUploads",
+        "GetObjectAttributes",
+    ] {
+        v.push(case(
+            "s3express.amazonaws.com",
+            op,
+            json!({"bucketName": "base--euw1-az1--x-s3", "key": "k"}),
+            vec![],
+            "S3 user guide: Zonal endpoint calls are authorized by the CreateSession session",
+        ));
+    }
     v.push(Case {
         resources: vec![("AWS::Lambda::Function", reg("lambda", "function:f"))],
         ..case("lambda.amazonaws.com", "Invoke", json!({"functionName": "f", "qualifier": "live"}),
