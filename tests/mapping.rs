@@ -1526,3 +1526,113 @@ fn every_cloudtrail_only_name_is_classified_and_granted_nothing() {
     assert_eq!(class, Class::Mapped);
     assert!(got.contains_key("cognito-idp:AdminGetUser"));
 }
+
+/// The demo's `assistant` function: Bedrock, the Aurora Data API and Session Manager, as the
+/// bundled trail records them, map to these actions on these resources.
+#[test]
+fn the_demo_assistant_maps_to_the_right_actions_and_resources() {
+    use std::io::Read;
+    let profile = "eu.anthropic.claude-3-7-sonnet-20250219-v1:0";
+    let cluster = reg("rds", "cluster:shop-db");
+    let secret = reg(
+        "secretsmanager",
+        "secret:rds-db-credentials/shop-db/reader-Qw12Er",
+    );
+    let data_api = |a: &str| {
+        BTreeMap::from([
+            (a.to_string(), BTreeSet::from([cluster.clone()])),
+            (
+                "secretsmanager:GetSecretValue".to_string(),
+                BTreeSet::from([secret.clone()]),
+            ),
+        ])
+    };
+    let one = |a: &str, r: &[String]| {
+        BTreeMap::from([(a.to_string(), r.iter().cloned().collect::<BTreeSet<_>>())])
+    };
+    let want: BTreeMap<(&str, &str), BTreeMap<String, BTreeSet<String>>> = BTreeMap::from([
+        (
+            ("bedrock.amazonaws.com", "Converse"),
+            one(
+                "bedrock:InvokeModel",
+                &[
+                    reg("bedrock", &format!("inference-profile/{profile}")),
+                    "arn:aws:bedrock:*::foundation-model/anthropic.claude-3-7-sonnet-20250219-v1:0"
+                        .to_string(),
+                ],
+            ),
+        ),
+        (
+            ("bedrock.amazonaws.com", "InvokeModel"),
+            one(
+                "bedrock:InvokeModel",
+                &[
+                    "arn:aws:bedrock:eu-west-1::foundation-model/amazon.titan-embed-text-v2:0"
+                        .to_string(),
+                ],
+            ),
+        ),
+        (
+            ("rdsdata.amazonaws.com", "ExecuteStatement"),
+            data_api("rds-data:ExecuteStatement"),
+        ),
+        (
+            ("rdsdata.amazonaws.com", "BeginTransaction"),
+            data_api("rds-data:BeginTransaction"),
+        ),
+        (
+            ("rdsdata.amazonaws.com", "CommitTransaction"),
+            data_api("rds-data:CommitTransaction"),
+        ),
+        (
+            ("ssm.amazonaws.com", "StartSession"),
+            one(
+                "ssm:StartSession",
+                &[
+                    reg("ec2", "instance/i-0a1b2c3d4e5f60718"),
+                    reg("ssm", "managed-instance/i-0a1b2c3d4e5f60718"),
+                ],
+            ),
+        ),
+        (
+            ("ssm.amazonaws.com", "OpenDataChannel"),
+            one("ssmmessages:OpenDataChannel", &["*".to_string()]),
+        ),
+    ]);
+    let mut seen = BTreeSet::new();
+    for e in walkdir::WalkDir::new(common::demo_trail()) {
+        let e = e.unwrap();
+        if !e.file_type().is_file() {
+            continue;
+        }
+        let mut text = Vec::new();
+        flate2::read::MultiGzDecoder::new(std::fs::File::open(e.path()).unwrap())
+            .read_to_end(&mut text)
+            .unwrap();
+        let doc: Value = serde_json::from_slice(&text).unwrap();
+        for rec in doc["Records"].as_array().unwrap() {
+            if !rec["userIdentity"]["arn"]
+                .as_str()
+                .is_some_and(|a| a.ends_with("assumed-role/assistant-role/assistant"))
+            {
+                continue;
+            }
+            let key = (
+                rec["eventSource"].as_str().unwrap(),
+                rec["eventName"].as_str().unwrap(),
+            );
+            if key.0 == "logs.amazonaws.com" {
+                continue;
+            }
+            let (class, got) = map(rec);
+            assert_eq!(class, Class::Mapped, "{key:?}");
+            assert_eq!(Some(&got), want.get(&key), "{key:?}");
+            seen.insert((key.0.to_string(), key.1.to_string()));
+        }
+    }
+    assert_eq!(
+        seen.len(),
+        want.len(),
+        "the demo has every assistant call: {seen:?}"
+    );
+}

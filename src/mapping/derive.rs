@@ -27,7 +27,11 @@ pub fn derive(
         "partiql" => partiql(mapper, resolver, rec, params),
         "bedrock-model" => actions
             .iter()
-            .map(|(def, role)| Need::plain(def, bedrock(def, role, resolver, rec, params)))
+            .flat_map(|(def, role)| {
+                bedrock(def, role, resolver, rec, params)
+                    .into_iter()
+                    .map(|r| Need::plain(def, r))
+            })
             .collect(),
         _ => Vec::new(),
     }
@@ -51,14 +55,15 @@ fn at<'p>(params: Option<&'p Map<String, Value>>, path: &str) -> Option<&'p str>
 
 /// Bedrock runtime and agent runtime: `Converse`/`InvokeModel` on the model or inference
 /// profile the request names, `Retrieve` on the knowledge base, and each action of
-/// `RetrieveAndGenerate` on its part of the configuration.
+/// `RetrieveAndGenerate` on its part of the configuration. An inference profile's routed model
+/// is a second resolution of its own, so that only it is flagged.
 fn bedrock(
     def: &ActionDef,
     role: &str,
     resolver: &Resolver<'_>,
     rec: &Record<'_>,
     params: Option<&Map<String, Value>>,
-) -> Resolved {
+) -> Vec<Resolved> {
     let region = rec.region();
     let account = rec.account();
     let partition = partition_for_region(region);
@@ -75,7 +80,7 @@ fn bedrock(
                     )
                 });
             match model {
-                Some(m) => bedrock_model(m, partition, region, account, &mut out),
+                Some(m) => return bedrock_model(m, partition, region, account),
                 None => {
                     out.resources.insert(format!(
                         "arn:{partition}:bedrock:{}::foundation-model/*",
@@ -96,19 +101,20 @@ fn bedrock(
                     ));
                 }
                 // Answers from external sources retrieve from no knowledge base.
-                None => return out,
+                None => return Vec::new(),
             }
         }
-        _ => return resolver.resolve(def, "-", rec, params),
+        _ => return vec![resolver.resolve(def, "-", rec, params)],
     }
-    out
+    vec![out]
 }
 
 /// A model as `InvokeModel` and `Converse` name it: a foundation model's ID (in the caller's
 /// Region, no account), a cross-Region inference profile's ID (the profile, and its model in
 /// every Region it routes to), or an ARN (as it is; a system-defined profile's ARN also gives
 /// its model).
-fn bedrock_model(m: &str, partition: &str, region: &str, account: &str, out: &mut Resolved) {
+fn bedrock_model(m: &str, partition: &str, region: &str, account: &str) -> Vec<Resolved> {
+    let mut out = Resolved::default();
     let (profile_id, arn) = match m.split_once(":inference-profile/") {
         Some((_, id)) if m.starts_with("arn:") => (Some(id), m.to_string()),
         _ if m.starts_with("arn:") => (None, m.to_string()),
@@ -133,18 +139,23 @@ fn bedrock_model(m: &str, partition: &str, region: &str, account: &str, out: &mu
         out.unresolved
             .insert("the models the application inference profile routes to".to_string());
     }
+    let mut all = vec![out];
     if let Some(id) = profile_id
         && let Some((_, model)) = id.split_once('.')
     {
         // The profile routes each request to the model in one of its geography's Regions,
         // which the record does not say: the model in any Region, flagged.
-        out.resources.insert(format!(
+        let mut routed = Resolved::default();
+        routed.resources.insert(format!(
             "arn:{partition}:bedrock:*::foundation-model/{}",
             escape(model)
         ));
-        out.unresolved
+        routed
+            .unresolved
             .insert("the Regions the inference profile routes to".to_string());
+        all.push(routed);
     }
+    all
 }
 
 fn need(
