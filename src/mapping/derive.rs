@@ -12,7 +12,6 @@ use crate::catalog::ActionDef;
 use crate::record::Record;
 use crate::wildcard::escape;
 
-#[allow(clippy::too_many_arguments)]
 pub fn derive(
     rule: &str,
     actions: &[(&'static ActionDef, String)],
