@@ -48,7 +48,7 @@ fn demo_shape() {
             .or_default() += 1;
         m
     });
-    assert_eq!(kinds["function"], 7, "seven functions: {kinds:?}");
+    assert_eq!(kinds["function"], 8, "eight functions: {kinds:?}");
     let shared: Vec<&str> = principals
         .iter()
         .filter(|p| p["role_arn"] == "arn:aws:iam::111122223333:role/shop-api-role")
@@ -96,6 +96,7 @@ fn out_writes_one_file_per_principal_atomically_and_stably() {
     assert_eq!(
         files,
         [
+            "function/assistant.json",
             "function/auth-authorizer.json",
             "function/notifier.json",
             "function/orders-api.json",
@@ -358,7 +359,7 @@ fn runtime_requirements_on_the_demo() {
         .iter()
         .filter(|p| p["kind"] == "function")
         .collect();
-    assert_eq!(functions.len(), 7);
+    assert_eq!(functions.len(), 8);
     for f in &functions {
         let name = f["name"].as_str().unwrap();
         let allowed = allows(f);
@@ -483,7 +484,7 @@ fn check_and_diff_see_runtime_requirements() {
                 |l| l.contains("`logs:PutLogEvents`") && l.contains("needed by the Lambda runtime")
             )
             .count(),
-        7,
+        8,
         "{}",
         run.stdout
     );

@@ -261,7 +261,7 @@ fn s3_and_live_iam_give_what_local_files_give() {
     assert_eq!(from_s3, from_files);
     let g = json_of(&from_s3);
     assert_eq!(g["summary"]["files"], 56);
-    assert_eq!(g["summary"]["records"], 2896);
+    assert_eq!(g["summary"]["records"], 3110);
     assert!(
         g["diagnostics"]
             .to_string()
@@ -315,7 +315,7 @@ fn s3_and_live_iam_give_what_local_files_give() {
     a["current"] = Value::Null;
     b["current"] = Value::Null;
     assert_eq!(a, b);
-    assert_eq!(a["principals"].as_array().unwrap().len(), 7);
+    assert_eq!(a["principals"].as_array().unwrap().len(), 8);
     assert_eq!(a["idle_functions"][0]["function"], "idle-fn");
     assert!(a["idle_functions"][0]["granted_actions"].as_u64().unwrap() > 0);
 
@@ -387,7 +387,7 @@ fn lookup_events_match_local_management_events() {
     // The record counts, policies and evidence are the same; only the input count differs
     // (LookupEvents pages arrive in batches, not as the trail's files) and the note says what
     // LookupEvents cannot see.
-    assert_eq!(a["summary"]["records"], 648);
+    assert_eq!(a["summary"]["records"], 862);
     let notes: Vec<Value> = a["diagnostics"]
         .as_array()
         .unwrap()
@@ -417,13 +417,13 @@ fn lookup_events_match_local_management_events() {
     assert_eq!(a, b);
     assert!(stderr(&lookup).contains("LookupEvents returns management events only"));
 
-    // Paced to 2 requests per second: 648 events are 13 pages of 50, so 12 waits of 0.5 s.
+    // Paced to 2 requests per second: 862 events are 18 pages of 50, so 17 waits of 0.5 s.
     let requests = stats_of(&lookup)["live"]["lookup_requests"]
         .as_u64()
         .unwrap();
-    assert_eq!(requests, 13);
+    assert_eq!(requests, 18);
     assert!(
-        elapsed.as_secs_f64() >= 6.0,
+        elapsed.as_secs_f64() >= 8.5,
         "{elapsed:?} for {requests} paced requests"
     );
 }
@@ -1057,10 +1057,10 @@ fn athena_push_down_gives_the_local_policies() {
         .iter()
         .map(|r| r[calls].as_str().unwrap().parse::<u64>().unwrap())
         .sum();
-    assert_eq!(total, 2896, "every record of the window is in some row");
+    assert_eq!(total, 3110, "every record of the window is in some row");
     // S3 object keys (in the parameters and in `resources[]`) are cut to their directory, so the
     // thousands of distinct objects are a few rows.
-    assert!(rows.len() < 200, "{} rows for 2896 records", rows.len());
+    assert!(rows.len() < 200, "{} rows for 3110 records", rows.len());
 
     // Athena's API serves those rows (header row first, NULL as a missing value).
     let datum = |v: &Value| match v.as_str() {
@@ -1127,8 +1127,8 @@ fn athena_push_down_gives_the_local_policies() {
     );
     let (pushed_json, local_json) = (ok(&pushed), ok(&local));
     assert_eq!(policies_of(&pushed_json), policies_of(&local_json));
-    assert_eq!(policies_of(&local_json).len(), 10);
-    assert_eq!(json_of(&pushed_json)["summary"]["records"], 2896);
+    assert_eq!(policies_of(&local_json).len(), 11);
+    assert_eq!(json_of(&pushed_json)["summary"]["records"], 3110);
 
     let err = stderr(&pushed);
     assert!(
@@ -1331,7 +1331,7 @@ fn functions_live_reads_configuration_mappings_and_destinations() {
         ],
     );
     let g = json_of(&ok(&out));
-    assert_eq!(g["summary"]["records"], 2896);
+    assert_eq!(g["summary"]["records"], 3110);
     assert!(
         g["diagnostics"]
             .to_string()

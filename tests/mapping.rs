@@ -619,6 +619,166 @@ fn cases() -> Vec<Case> {
         case("logs.amazonaws.com", "PutRetentionPolicy", json!({"logGroupName": "/aws/lambda/f", "retentionInDays": 14}),
             vec![("logs:PutRetentionPolicy", vec![reg("logs", "log-group:/aws/lambda/f")])], "log group"),
     ]);
+    // ---- event sources whose IAM prefix is neither botocore's endpoint prefix nor signing name
+    let cluster = reg("rds", "cluster:shop-db");
+    let secret = reg("secretsmanager", "secret:rds-db-credentials/shop-db-AbC123");
+    let data_api = json!({"resourceArn": cluster, "secretArn": secret, "database": "**********", "sql": "**********"});
+    let data_api_needs = |a: &'static str| {
+        vec![
+            (a, vec![cluster.clone()]),
+            ("secretsmanager:GetSecretValue", vec![secret.clone()]),
+        ]
+    };
+    v.extend(vec![
+        case("rdsdata.amazonaws.com", "ExecuteStatement", data_api.clone(), data_api_needs("rds-data:ExecuteStatement"),
+            "Aurora user guide, Data API CloudTrail example (eventSource rdsdata) and minimum policy (the secret too)"),
+        case("rdsdata.amazonaws.com", "BatchExecuteStatement", data_api.clone(), data_api_needs("rds-data:BatchExecuteStatement"), "as ExecuteStatement"),
+        case("rdsdata.amazonaws.com", "BeginTransaction", data_api.clone(), data_api_needs("rds-data:BeginTransaction"), "as ExecuteStatement"),
+        case("rdsdata.amazonaws.com", "CommitTransaction", json!({"resourceArn": cluster, "secretArn": secret, "transactionId": "t1"}),
+            data_api_needs("rds-data:CommitTransaction"), "as ExecuteStatement"),
+        case("rdsdata.amazonaws.com", "RollbackTransaction", json!({"resourceArn": cluster, "secretArn": secret, "transactionId": "t1"}),
+            data_api_needs("rds-data:RollbackTransaction"), "as ExecuteStatement"),
+        case("rdsdata.amazonaws.com", "ExecuteSql", json!({"dbClusterOrInstanceArn": cluster, "awsSecretStoreArn": secret, "sqlStatements": "**********"}),
+            data_api_needs("rds-data:ExecuteSql"), "RDS Data API reference, ExecuteSql"),
+        case("amazonmq.amazonaws.com", "CreateBroker", json!({"brokerName": "b", "engineType": "ActiveMQ"}),
+            vec![("mq:CreateBroker", vec!["*".into()])], "Amazon MQ developer guide, CloudTrail example: eventSource amazonmq"),
+        case("metering-marketplace.amazonaws.com", "MeterUsage", json!({"productCode": "p", "usageDimension": "d"}),
+            vec![("aws-marketplace:MeterUsage", vec!["*".into()])], "Marketplace metering CloudTrail example: eventSource metering-marketplace"),
+        case("migrationhub.amazonaws.com", "DescribeApplicationState", json!({"applicationId": "d-application-1"}),
+            vec![("mgh:DescribeApplicationState", vec!["*".into()])], "Migration Hub user guide, CloudTrail example: eventSource migrationhub"),
+        case("s3express.amazonaws.com", "CreateSession", json!({"bucketName": "base--euw1-az1--x-s3", "x-amz-create-session-mode": "ReadWrite"}),
+            vec![("s3express:CreateSession", vec![reg("s3express", "bucket/base--euw1-az1--x-s3")])], "S3 user guide, CloudTrail examples for directory buckets"),
+        case("s3express.amazonaws.com", "ListDirectoryBuckets", json!({}),
+            vec![("s3express:ListAllMyDirectoryBuckets", vec!["*".into()])], "S3 API reference, ListDirectoryBuckets permissions"),
+        case("ssmmessages.amazonaws.com", "OpenDataChannel", json!({}),
+            vec![("ssmmessages:OpenDataChannel", vec!["*".into()])], "the Message Gateway's own event source"),
+        // ---- calls authorized by another action
+        case("bedrock.amazonaws.com", "InvokeModel", json!({"modelId": "anthropic.claude-3-haiku-20240307-v1:0"}),
+            vec![("bedrock:InvokeModel", vec!["arn:aws:bedrock:eu-west-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0".into()])],
+            "a foundation model's ARN has no account"),
+        case("bedrock.amazonaws.com", "InvokeModelWithResponseStream", json!({"modelId": "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-pro-v1:0"}),
+            vec![("bedrock:InvokeModelWithResponseStream", vec!["arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-pro-v1:0".into()])],
+            "a model ARN is used as it is"),
+        case("bedrock.amazonaws.com", "Converse", json!({"modelId": "eu.anthropic.claude-3-7-sonnet-20250219-v1:0"}),
+            vec![("bedrock:InvokeModel", vec![reg("bedrock", "inference-profile/eu.anthropic.claude-3-7-sonnet-20250219-v1:0"),
+                "arn:aws:bedrock:*::foundation-model/anthropic.claude-3-7-sonnet-20250219-v1:0".into()])],
+            "Converse needs bedrock:InvokeModel; a cross-Region profile needs the profile and its model in the Regions it routes to"),
+        case("bedrock.amazonaws.com", "ConverseStream", json!({"modelId": reg("bedrock", "inference-profile/us.meta.llama3-2-3b-instruct-v1:0")}),
+            vec![("bedrock:InvokeModelWithResponseStream", vec![reg("bedrock", "inference-profile/us.meta.llama3-2-3b-instruct-v1:0"),
+                "arn:aws:bedrock:*::foundation-model/meta.llama3-2-3b-instruct-v1:0".into()])],
+            "ConverseStream needs bedrock:InvokeModelWithResponseStream; a profile ARN gives its model"),
+        case("bedrock.amazonaws.com", "RetrieveAndGenerate",
+            json!({"input": "***", "retrieveAndGenerateConfiguration": {"type": "KNOWLEDGE_BASE", "knowledgeBaseConfiguration": {
+                "knowledgeBaseId": "KB12345678", "modelArn": "arn:aws:bedrock:eu-west-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0"}}}),
+            vec![("bedrock:RetrieveAndGenerate", vec!["*".into()]),
+                 ("bedrock:Retrieve", vec![reg("bedrock", "knowledge-base/KB12345678")]),
+                 ("bedrock:InvokeModel", vec!["arn:aws:bedrock:eu-west-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0".into()])],
+            "Bedrock user guide, permissions to query a knowledge base"),
+        case("bedrock.amazonaws.com", "InvokeAgent", json!({"agentId": "AGENT12345", "agentAliasId": "ALIAS12345", "sessionId": "s1"}),
+            vec![("bedrock:InvokeAgent", vec![reg("bedrock", "agent-alias/AGENT12345/ALIAS12345")])],
+            "InvokeAgent is authorized on the agent alias (Service Authorization Reference, Amazon Bedrock)"),
+        case("bedrock.amazonaws.com", "Retrieve", json!({"knowledgeBaseId": "KB12345678"}),
+            vec![("bedrock:Retrieve", vec![reg("bedrock", "knowledge-base/KB12345678")])], "Retrieve on the knowledge base"),
+        case("ssm.amazonaws.com", "OpenControlChannel", json!({}), vec![("ssmmessages:OpenControlChannel", vec!["*".into()])],
+            "Session Manager channels are Message Gateway actions"),
+        case("ssm.amazonaws.com", "OpenDataChannel", json!({"sessionId": "s-0abc"}), vec![("ssmmessages:OpenDataChannel", vec!["*".into()])],
+            "Session Manager channels are Message Gateway actions"),
+        case("ssm.amazonaws.com", "CreateControlChannel", json!({}), vec![("ssmmessages:CreateControlChannel", vec!["*".into()])],
+            "Session Manager channels are Message Gateway actions"),
+        case("ssm.amazonaws.com", "CreateDataChannel", json!({}), vec![("ssmmessages:CreateDataChannel", vec!["*".into()])],
+            "Session Manager channels are Message Gateway actions"),
+        // ---- sloppy names: normalized by the mapping layer
+        case("s3.amazonaws.com", "GetObject ", json!({"bucketName": "b", "key": "k"}),
+            vec![("s3:GetObject", vec![s3o("b", "k")])], "a trailing space in a real eventName"),
+        case("s3.amazonaws.com", "headObject", json!({"bucketName": "b", "key": "k"}),
+            vec![("s3:GetObject", vec![s3o("b", "k")])], "a lower-case first letter still finds the exception row"),
+        case(" lambda.amazonaws.com", "invoke", json!({"functionName": "f"}),
+            vec![("lambda:InvokeFunction", vec![reg("lambda", "function:f")])], "a source with a leading space"),
+        // ---- resources the request narrows
+        case("secretsmanager.amazonaws.com", "GetSecretValue", json!({"secretId": reg("secretsmanager", "secret:prod/db")}),
+            vec![("secretsmanager:GetSecretValue", vec![reg("secretsmanager", "secret:prod/db-??????")])],
+            "a partial ARN (no random suffix) names the secret NAME-??????"),
+        case("secretsmanager.amazonaws.com", "GetSecretValue", json!({"secretId": "arn:aws:secretsmanager:us-east-1:444455556666:secret:shared"}),
+            vec![("secretsmanager:GetSecretValue", vec!["arn:aws:secretsmanager:us-east-1:444455556666:secret:shared-??????".into()])],
+            "a partial ARN keeps its own account and Region"),
+        case("lambda.amazonaws.com", "Invoke", json!({"functionName": "f:live"}),
+            vec![("lambda:InvokeFunction", vec![reg("lambda", "function:f:live")])], "NAME:alias is the qualified ARN"),
+    ]);
+    // Zonal (object) calls on a directory bucket ride on the CreateSession session.
+    for op in [
+        "GetObject",
+        "PutObject",
+        "HeadObject",
+        "DeleteObject",
+        "DeleteObjects",
+        "ListObjectsV2",
+        "CopyObject",
+        "HeadBucket",
+        "CreateMultipartUpload",
+        "UploadPart",
+        "UploadPartCopy",
+        "CompleteMultipartUpload",
+        "AbortMultipartUpload",
+        "ListParts",
+        "ListMultipartUploads",
+        "GetObjectAttributes",
+    ] {
+        v.push(case(
+            "s3express.amazonaws.com",
+            op,
+            json!({"bucketName": "base--euw1-az1--x-s3", "key": "k"}),
+            vec![],
+            "S3 user guide: Zonal endpoint calls are authorized by the CreateSession session",
+        ));
+    }
+    v.push(Case {
+        resources: vec![("AWS::Lambda::Function", reg("lambda", "function:f"))],
+        ..case("lambda.amazonaws.com", "Invoke", json!({"functionName": "f", "qualifier": "live"}),
+            vec![("lambda:InvokeFunction", vec![reg("lambda", "function:f:live")])],
+            "resources[] names the function; the qualifier narrows it: function:f does not cover f:live")
+    });
+    v.push(Case {
+        resources: vec![("AWS::Lambda::Function", reg("lambda", "function:f"))],
+        ..case(
+            "lambda.amazonaws.com",
+            "Invoke",
+            json!({"functionName": reg("lambda", "function:f:7")}),
+            vec![("lambda:InvokeFunction", vec![reg("lambda", "function:f:7")])],
+            "a qualified ARN in the request",
+        )
+    });
+    v.push(Case {
+        resources: vec![
+            ("AWS::DynamoDB::Table", reg("dynamodb", "table/t1")),
+            ("AWS::DynamoDB::Table", reg("dynamodb", "table/t2")),
+        ],
+        ..case(
+            "dynamodb.amazonaws.com",
+            "TransactGetItems",
+            json!({}),
+            vec![(
+                "dynamodb:GetItem",
+                vec![reg("dynamodb", "table/t1"), reg("dynamodb", "table/t2")],
+            )],
+            "no items in the record: the tables resources[] names, never table/*",
+        )
+    });
+    v.push(Case {
+        resources: vec![(
+            "AWS::S3Express::DirectoryBucket",
+            reg("s3express", "bucket/base--euw1-az1--x-s3"),
+        )],
+        ..case(
+            "s3express.amazonaws.com",
+            "CreateSession",
+            json!({"x-amz-create-session-mode": "ReadOnly"}),
+            vec![(
+                "s3express:CreateSession",
+                vec![reg("s3express", "bucket/base--euw1-az1--x-s3")],
+            )],
+            "S3 user guide, CloudTrail data event example for directory buckets",
+        )
+    });
     // resources[] wins over rebuilding, and the bucket entry does not leak into an object action.
     v.push(Case {
         resources: vec![
@@ -1211,6 +1371,24 @@ fn tagging_cases() -> Vec<(&'static str, &'static str, Value, &'static str)> {
             "ec2:CreateTags",
         ),
         (
+            "sts.amazonaws.com",
+            "AssumeRole",
+            json!({"roleArn": "arn:aws:iam::111122223333:role/r", "roleSessionName": "s", "tags": [{"key": "team", "value": "shop"}]}),
+            "sts:TagSession",
+        ),
+        (
+            "sts.amazonaws.com",
+            "AssumeRole",
+            json!({"roleArn": "arn:aws:iam::111122223333:role/r", "roleSessionName": "s", "transitiveTagKeys": ["team"]}),
+            "sts:TagSession",
+        ),
+        (
+            "sts.amazonaws.com",
+            "AssumeRole",
+            json!({"roleArn": "arn:aws:iam::111122223333:role/r", "roleSessionName": "s", "sourceIdentity": "alice"}),
+            "sts:SetSourceIdentity",
+        ),
+        (
             "ec2.amazonaws.com",
             "CreateSecurityGroup",
             json!({"groupName": "g", "tagSpecificationSet": {"items": [{}]}}),
@@ -1226,12 +1404,17 @@ fn every_tag_on_create_row_adds_the_tagging_action() {
         let (_, needs) = needs_of(&record("user:deployer", source, name, params.clone()));
         let tag = needs.iter().find(|n| n.0 == *action);
         assert!(
-            tag.is_some_and(|t| t.3 == Some("tag-on-create")),
+            tag.is_some_and(|t| matches!(t.3, Some("tag-on-create" | "set-on-create"))),
             "{source} {name}: {needs:?}"
         );
         // without tags, no tagging action
         let mut untagged = params.clone();
-        for k in ["tags", "tagSpecificationSet"] {
+        for k in [
+            "tags",
+            "tagSpecificationSet",
+            "transitiveTagKeys",
+            "sourceIdentity",
+        ] {
             untagged.as_object_mut().unwrap().remove(k);
         }
         let (_, needs) = needs_of(&record("user:deployer", source, name, untagged));
@@ -1247,6 +1430,20 @@ fn every_tag_on_create_row_adds_the_tagging_action() {
                 && *a == row.action),
             "tag-on-create.tsv line {} has no case",
             row.line
+        );
+    }
+    // AssumeRole's session tags and source identity are on the role assumed
+    let (_, needs) = needs_of(&record(
+        "user:d",
+        "sts.amazonaws.com",
+        "AssumeRole",
+        json!({"roleArn": "arn:aws:iam::111122223333:role/r", "roleSessionName": "s", "tags": [{"key": "a", "value": "b"}], "sourceIdentity": "alice"}),
+    ));
+    for a in ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"] {
+        assert_eq!(
+            needs.iter().find(|n| n.0 == a).map(|n| n.1.clone()),
+            Some(vec!["arn:aws:iam::111122223333:role/r".to_string()]),
+            "{a}: {needs:?}"
         );
     }
     // the tag action is scoped to the created resource
@@ -1341,4 +1538,197 @@ fn kms_used_by_a_service_is_granted_through_that_service() {
         json!({"x-amz-server-side-encryption": "AES256"}),
     );
     assert_eq!(needs_of(&sse_s3).1.len(), 1);
+}
+
+/// One case per row of data/cloudtrail-only-events.tsv: (eventSource, eventName, class).
+fn cloudtrail_only_cases() -> Vec<(&'static str, &'static str, Class)> {
+    vec![
+        ("cognito-idp.amazonaws.com", "Login_GET", Class::NotApiCall),
+        ("cognito-idp.amazonaws.com", "Login_POST", Class::NotApiCall),
+        (
+            "sso.amazonaws.com",
+            "GetRoleCredentials",
+            Class::PermissionLess,
+        ),
+        ("sso.amazonaws.com", "ListAccounts", Class::PermissionLess),
+        (
+            "sso.amazonaws.com",
+            "ListAccountRoles",
+            Class::PermissionLess,
+        ),
+        ("sso.amazonaws.com", "Logout", Class::PermissionLess),
+        ("sso.amazonaws.com", "Authenticate", Class::NotApiCall),
+        ("sso.amazonaws.com", "Federate", Class::NotApiCall),
+        (
+            "portal.sso.amazonaws.com",
+            "GetRoleCredentials",
+            Class::PermissionLess,
+        ),
+        (
+            "portal.sso.amazonaws.com",
+            "ListAccounts",
+            Class::PermissionLess,
+        ),
+        (
+            "portal.sso.amazonaws.com",
+            "ListAccountRoles",
+            Class::PermissionLess,
+        ),
+        ("portal.sso.amazonaws.com", "Logout", Class::PermissionLess),
+        (
+            "sts.amazonaws.com",
+            "AssumeRoleWithWebIdentity",
+            Class::PermissionLess,
+        ),
+        (
+            "sts.amazonaws.com",
+            "AssumeRoleWithSAML",
+            Class::PermissionLess,
+        ),
+    ]
+}
+
+#[test]
+fn every_cloudtrail_only_name_is_classified_and_granted_nothing() {
+    let cases = cloudtrail_only_cases();
+    for (source, name, class) in &cases {
+        let rec = record("role:r/s", source, name, json!({}));
+        assert_eq!(map(&rec), (*class, BTreeMap::new()), "{source} {name}");
+        // denied stays denied
+        let denied = with(rec, "errorCode", json!("AccessDenied"));
+        assert_eq!(map(&denied).0, Class::Denied, "{source} {name} denied");
+    }
+    for row in Mapper::embedded().tables().all_cloudtrail_only() {
+        let covered = cases.iter().any(|(s, n, _)| {
+            *s == row.event_source
+                && match row.event_name.strip_prefix('*') {
+                    Some(suffix) => n.ends_with(suffix),
+                    None => *n == row.event_name,
+                }
+        });
+        assert!(
+            covered,
+            "cloudtrail-only-events.tsv line {} has no case",
+            row.line
+        );
+    }
+    // a real operation of the same service is not swallowed by a pattern row
+    let (class, got) = map(&record(
+        "role:r/s",
+        "cognito-idp.amazonaws.com",
+        "AdminGetUser",
+        json!({"userPoolId": "eu-west-1_AbCdEf"}),
+    ));
+    assert_eq!(class, Class::Mapped);
+    assert!(got.contains_key("cognito-idp:AdminGetUser"));
+}
+
+/// The demo's `assistant` function: Bedrock, the Aurora Data API and Session Manager, as the
+/// bundled trail records them, map to these actions on these resources.
+#[test]
+fn the_demo_assistant_maps_to_the_right_actions_and_resources() {
+    use std::io::Read;
+    let profile = "eu.anthropic.claude-3-7-sonnet-20250219-v1:0";
+    let cluster = reg("rds", "cluster:shop-db");
+    let secret = reg(
+        "secretsmanager",
+        "secret:rds-db-credentials/shop-db/reader-Qw12Er",
+    );
+    let data_api = |a: &str| {
+        BTreeMap::from([
+            (a.to_string(), BTreeSet::from([cluster.clone()])),
+            (
+                "secretsmanager:GetSecretValue".to_string(),
+                BTreeSet::from([secret.clone()]),
+            ),
+        ])
+    };
+    let one = |a: &str, r: &[String]| {
+        BTreeMap::from([(a.to_string(), r.iter().cloned().collect::<BTreeSet<_>>())])
+    };
+    let want: BTreeMap<(&str, &str), BTreeMap<String, BTreeSet<String>>> = BTreeMap::from([
+        (
+            ("bedrock.amazonaws.com", "Converse"),
+            one(
+                "bedrock:InvokeModel",
+                &[
+                    reg("bedrock", &format!("inference-profile/{profile}")),
+                    "arn:aws:bedrock:*::foundation-model/anthropic.claude-3-7-sonnet-20250219-v1:0"
+                        .to_string(),
+                ],
+            ),
+        ),
+        (
+            ("bedrock.amazonaws.com", "InvokeModel"),
+            one(
+                "bedrock:InvokeModel",
+                &[
+                    "arn:aws:bedrock:eu-west-1::foundation-model/amazon.titan-embed-text-v2:0"
+                        .to_string(),
+                ],
+            ),
+        ),
+        (
+            ("rdsdata.amazonaws.com", "ExecuteStatement"),
+            data_api("rds-data:ExecuteStatement"),
+        ),
+        (
+            ("rdsdata.amazonaws.com", "BeginTransaction"),
+            data_api("rds-data:BeginTransaction"),
+        ),
+        (
+            ("rdsdata.amazonaws.com", "CommitTransaction"),
+            data_api("rds-data:CommitTransaction"),
+        ),
+        (
+            ("ssm.amazonaws.com", "StartSession"),
+            one(
+                "ssm:StartSession",
+                &[
+                    reg("ec2", "instance/i-0a1b2c3d4e5f60718"),
+                    reg("ssm", "managed-instance/i-0a1b2c3d4e5f60718"),
+                ],
+            ),
+        ),
+        (
+            ("ssm.amazonaws.com", "OpenDataChannel"),
+            one("ssmmessages:OpenDataChannel", &["*".to_string()]),
+        ),
+    ]);
+    let mut seen = BTreeSet::new();
+    for e in walkdir::WalkDir::new(common::demo_trail()) {
+        let e = e.unwrap();
+        if !e.file_type().is_file() {
+            continue;
+        }
+        let mut text = Vec::new();
+        flate2::read::MultiGzDecoder::new(std::fs::File::open(e.path()).unwrap())
+            .read_to_end(&mut text)
+            .unwrap();
+        let doc: Value = serde_json::from_slice(&text).unwrap();
+        for rec in doc["Records"].as_array().unwrap() {
+            if !rec["userIdentity"]["arn"]
+                .as_str()
+                .is_some_and(|a| a.ends_with("assumed-role/assistant-role/assistant"))
+            {
+                continue;
+            }
+            let key = (
+                rec["eventSource"].as_str().unwrap(),
+                rec["eventName"].as_str().unwrap(),
+            );
+            if key.0 == "logs.amazonaws.com" {
+                continue;
+            }
+            let (class, got) = map(rec);
+            assert_eq!(class, Class::Mapped, "{key:?}");
+            assert_eq!(Some(&got), want.get(&key), "{key:?}");
+            seen.insert((key.0.to_string(), key.1.to_string()));
+        }
+    }
+    assert_eq!(
+        seen.len(),
+        want.len(),
+        "the demo has every assistant call: {seen:?}"
+    );
 }

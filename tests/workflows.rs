@@ -837,6 +837,12 @@ const PARLIAMENT_ALLOWED: &[(&str, &str, &str, &str)] = &[
         "Unknown condition lambda:SourceFunctionArn",
         "parliament's IAM data lists lambda:SourceFunctionArn for no action, but it is the key AWS documents for scoping a shared execution role's credentials to one function, on any action (Lambda developer guide, execution environment credentials)",
     ),
+    (
+        "assistant-role.json",
+        "RESOURCE_MISMATCH",
+        "bedrock:InvokeModel",
+        "parliament 1.6.4 matches no Bedrock model ARN against its own formats: it reports even `arn:aws:bedrock:eu-west-1::foundation-model/*`, the format the Service Authorization Reference gives, as matching none; the granted ARNs are the foundation models and the inference profile the records name",
+    ),
 ];
 
 /// Issue #19: the policy files `tightrole pr` writes for the demo pass parliament (the IAM

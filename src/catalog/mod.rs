@@ -117,6 +117,8 @@ pub struct Provenance {
 pub struct Catalog {
     services: BTreeMap<String, Service>,
     event_sources: BTreeMap<String, String>,
+    /// Event sources reviewed and found to have no IAM prefix (`-` in the overrides), with why.
+    no_prefix: BTreeMap<String, String>,
     pub provenance: Provenance,
 }
 
@@ -208,11 +210,19 @@ impl Catalog {
                     continue;
                 }
                 let mut f = line.split('\t');
-                if let (Some(src), Some(prefix)) = (f.next(), f.next())
-                    && !prefix.is_empty()
-                {
-                    c.event_sources
-                        .insert(src.to_ascii_lowercase(), prefix.to_string());
+                match (f.next(), f.next()) {
+                    (Some(src), Some("-")) if i == 1 => {
+                        c.event_sources.remove(&src.to_ascii_lowercase());
+                        c.no_prefix.insert(
+                            src.to_ascii_lowercase(),
+                            f.next().unwrap_or_default().to_string(),
+                        );
+                    }
+                    (Some(src), Some(prefix)) if !prefix.is_empty() => {
+                        c.event_sources
+                            .insert(src.to_ascii_lowercase(), prefix.to_string());
+                    }
+                    _ => {}
                 }
             }
         }
@@ -248,9 +258,12 @@ impl Catalog {
 
     /// The IAM prefix for a CloudTrail `eventSource` such as `s3.amazonaws.com`.
     pub fn prefix_for_event_source(&self, event_source: &str) -> Option<&str> {
-        let key = event_source.to_ascii_lowercase();
+        let key = event_source.trim().to_ascii_lowercase();
         if let Some(p) = self.event_sources.get(&key) {
             return Some(p);
+        }
+        if self.no_prefix.contains_key(&key) {
+            return None;
         }
         // Some sources carry a region or partition suffix (`s3.us-east-1.amazonaws.com`,
         // `*.amazonaws.com.cn`); fall back to the first label when it is a catalog prefix.
@@ -265,6 +278,11 @@ impl Catalog {
             .filter(|(_, p)| p.as_str() == prefix)
             .map(|(s, _)| s.as_str())
             .collect()
+    }
+
+    /// The event sources reviewed and found to have no IAM prefix, with the reason.
+    pub fn sources_without_prefix(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.no_prefix.iter().map(|(s, n)| (s.as_str(), n.as_str()))
     }
 
     pub fn event_source_count(&self) -> usize {
@@ -340,6 +358,24 @@ mod tests {
         }
     }
 
+    /// Every row of the generated table names a catalog prefix, and every source it could not
+    /// resolve has a reviewed decision in the overrides (a prefix, or `-` with the reason).
+    #[test]
+    fn every_event_source_has_a_prefix_or_a_reviewed_decision() {
+        let c = Catalog::embedded();
+        let mut undecided = Vec::new();
+        for line in EVENT_SOURCES_TSV.lines().filter(|l| !l.starts_with('#')) {
+            let f: Vec<&str> = line.split('\t').collect();
+            let src = f[0].to_ascii_lowercase();
+            if f.get(1).is_some_and(|p| !p.is_empty()) {
+                assert!(c.service(f[1]).is_some(), "unknown prefix in: {line}");
+            } else if c.prefix_for_event_source(&src).is_none() && !c.no_prefix.contains_key(&src) {
+                undecided.push(src);
+            }
+        }
+        assert!(undecided.is_empty(), "no reviewed decision: {undecided:?}");
+    }
+
     #[test]
     fn every_event_source_override_names_a_catalog_prefix() {
         let c = Catalog::embedded();
@@ -349,7 +385,10 @@ mod tests {
             }
             let f: Vec<&str> = line.split('\t').collect();
             assert_eq!(f.len(), 3, "three columns with a note: {line}");
-            assert!(c.service(f[1]).is_some(), "unknown prefix in: {line}");
+            assert!(
+                f[1] == "-" || c.service(f[1]).is_some(),
+                "unknown prefix in: {line}"
+            );
             assert!(
                 !f[2].trim().is_empty(),
                 "every override says where it comes from"

@@ -15,11 +15,11 @@ pub fn add(
     mapper: &Mapper,
     resolver: &Resolver<'_>,
     rec: &Record<'_>,
+    (source, name): (&str, &str),
     params: Option<&Map<String, Value>>,
     needs: &mut Vec<Need>,
 ) {
-    let source = rec.source();
-    let name = strip_version(rec.name());
+    let name = strip_version(name);
     let partition = partition_for_region(rec.region());
     if let Some(p) = params {
         pass_role(mapper, rec, p, source, name, partition, needs);
@@ -133,7 +133,13 @@ fn tag_on_create(
             continue;
         };
         let mut n = Need::plain(def, resolver.resolve(def, "-", rec, Some(params)));
-        n.extra = Some("tag-on-create");
+        // Tags on the new resource (or session); otherwise an attribute set with it
+        // (`sts:SetSourceIdentity` for AssumeRole's `sourceIdentity`).
+        n.extra = Some(if def.access == crate::catalog::AccessLevel::Tagging {
+            "tag-on-create"
+        } else {
+            "set-on-create"
+        });
         needs.push(n);
     }
 }

@@ -11,6 +11,7 @@ mod resource;
 mod tables;
 
 pub use crate::record::strip_version;
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
@@ -18,10 +19,31 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 pub use resource::{Resolved, format_matches};
-pub use tables::{ExceptionRow, HttpOperation, PassRoleRow, RowAction, Tables, TagRow, When};
+pub use tables::{
+    ExceptionRow, HttpOperation, OnlyClass, OnlyRow, PassRoleRow, RowAction, Tables, TagRow, When,
+};
 
 use crate::catalog::{ActionDef, Catalog};
 use crate::record::Record;
+
+/// An event name as the tables spell it: without surrounding whitespace, first letter upper-case.
+/// Real trails carry `GetObject ` and `getObject` now and then; the record keeps what was logged
+/// (coverage lists it as it came), the mapping reads the normalized name.
+pub fn normalize_name(name: &str) -> Cow<'_, str> {
+    let t = name.trim();
+    match t.chars().next() {
+        Some(c) if c.is_ascii_lowercase() => {
+            Cow::Owned(format!("{}{}", c.to_ascii_uppercase(), &t[1..]))
+        }
+        _ => Cow::Borrowed(t),
+    }
+}
+
+/// An event source as the tables spell it: without surrounding whitespace (case is ignored by
+/// every lookup).
+pub fn normalize_source(source: &str) -> &str {
+    source.trim()
+}
 
 /// The one class every record ends in.
 #[derive(
@@ -130,9 +152,10 @@ impl Mapper {
         if rec.invoked_by() == Some("lambda.amazonaws.com") {
             return true;
         }
+        let name = normalize_name(rec.name());
         let key = (
-            rec.source().to_ascii_lowercase(),
-            strip_version(rec.name()).to_string(),
+            normalize_source(rec.source()).to_ascii_lowercase(),
+            strip_version(&name).to_string(),
         );
         self.tables.lambda_platform.contains(&key) && !crate::identity::lambda_marker(rec)
     }
@@ -149,10 +172,12 @@ impl Mapper {
 
     pub fn map_with(&self, rec: &Record<'_>, params: Option<&Map<String, Value>>) -> Mapping {
         let event_type = rec.event_type.as_deref().unwrap_or("");
+        let source = normalize_source(rec.source());
+        let name = normalize_name(rec.name());
         if matches!(
             event_type,
             "AwsServiceEvent" | "AwsConsoleSignIn" | "AwsCloudTrailInsight"
-        ) || rec.source().eq_ignore_ascii_case("signin.amazonaws.com")
+        ) || source.eq_ignore_ascii_case("signin.amazonaws.com")
         {
             return Mapping {
                 class: Class::NotApiCall,
@@ -171,11 +196,25 @@ impl Mapper {
                 needs: vec![need],
             };
         }
+        // Names CloudTrail records that are no API operation: console and sign-in flows, the
+        // SSO portal, Cognito's hosted UI (data/cloudtrail-only-events.tsv).
+        if let Some(row) = self.tables.cloudtrail_only(source, strip_version(&name)) {
+            let class = match (denied, row.class) {
+                (true, _) => Class::Denied,
+                (false, OnlyClass::PermissionLess) => Class::PermissionLess,
+                (false, OnlyClass::NotApiCall) => Class::NotApiCall,
+            };
+            return Mapping {
+                class,
+                how: How::Exception,
+                needs: Vec::new(),
+            };
+        }
         let resolver = resource::Resolver {
             catalog: self.catalog,
             tables: &self.tables,
         };
-        let (how, needs) = match self.actions_for(rec, params) {
+        let (how, needs) = match self.actions_for(source, &name, params) {
             (how, Found::Actions(list)) => {
                 let needs: Vec<Need> = list
                     .iter()
@@ -183,9 +222,11 @@ impl Mapper {
                     .collect();
                 (how, Some(needs))
             }
-            (how, Found::Derived(name)) => (
+            (how, Found::Derived(rule, actions)) => (
                 how,
-                Some(derive::derive(&name, self, &resolver, rec, params)),
+                Some(derive::derive(
+                    &rule, &actions, &name, self, &resolver, rec, params,
+                )),
             ),
             (how, Found::Http(op)) => (how, self.http_need(&op, rec, params).map(|n| vec![n])),
             (how, Found::None) => (how, None),
@@ -202,7 +243,7 @@ impl Mapper {
         };
         let mut needs = needs.unwrap_or_default();
         if matches!(class, Class::Mapped | Class::ServiceMade) {
-            extras::add(self, &resolver, rec, params, &mut needs);
+            extras::add(self, &resolver, rec, (source, &name), params, &mut needs);
         }
         Mapping { class, how, needs }
     }
@@ -251,9 +292,12 @@ impl Mapper {
     }
 
     /// The actions (with resource roles) for the record's event.
-    fn actions_for(&self, rec: &Record<'_>, params: Option<&Map<String, Value>>) -> (How, Found) {
-        let source = rec.source();
-        let name = rec.name();
+    fn actions_for(
+        &self,
+        source: &str,
+        name: &str,
+        params: Option<&Map<String, Value>>,
+    ) -> (How, Found) {
         let Some(prefix) = self.catalog.prefix_for_event_source(source) else {
             return (How::None, Found::None);
         };
@@ -277,9 +321,6 @@ impl Mapper {
                 if !applies {
                     continue;
                 }
-                if let Some(d) = &row.derive {
-                    return (How::Exception, Found::Derived(d.clone()));
-                }
                 let mut out = Vec::new();
                 for a in &row.actions {
                     match self.catalog.action_qualified(&a.action) {
@@ -288,6 +329,9 @@ impl Mapper {
                         // table tests; never emit it.
                         None => return (How::None, Found::None),
                     }
+                }
+                if let Some(d) = &row.derive {
+                    return (How::Exception, Found::Derived(d.clone(), out));
                 }
                 return (How::Exception, Found::Actions(out));
             }
@@ -382,7 +426,8 @@ impl Mapper {
 /// What the event maps to, before resources are resolved.
 enum Found {
     Actions(Vec<(&'static ActionDef, String)>),
-    Derived(String),
+    /// A named rule, with the actions its row names (if any).
+    Derived(String, Vec<(&'static ActionDef, String)>),
     Http(HttpOperation),
     None,
 }

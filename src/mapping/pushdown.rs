@@ -16,8 +16,11 @@ use super::tables::When;
 
 /// Parameters read by code rather than through a table: function attribution (the function a
 /// CreateFunction creates and its role, the qualifier of an invoke, the session an AssumeRole
-/// names), DynamoDB's derived rows (transactions, PartiQL) and generic ARN-valued parameters.
-pub const CODE_READS: [(&str, &str); 10] = [
+/// names), the derived rows (DynamoDB transactions and PartiQL, Bedrock's model and
+/// knowledge-base configuration) and generic ARN-valued parameters.
+pub const CODE_READS: [(&str, &str); 12] = [
+    ("bedrock.amazonaws.com", "modelId"),
+    ("bedrock.amazonaws.com", "retrieveAndGenerateConfiguration"),
     ("lambda.amazonaws.com", "functionName"),
     ("lambda.amazonaws.com", "role"),
     ("lambda.amazonaws.com", "qualifier"),
@@ -143,5 +146,11 @@ mod tests {
             "pass-role paths give their top"
         );
         assert!(t["*"].contains("resourceArn"));
+        assert!(t["bedrock.amazonaws.com"].contains("modelId"));
+        assert!(
+            t["rdsdata.amazonaws.com"].contains("secretArn"),
+            "a role binding of an exception row's action"
+        );
+        assert!(t["sts.amazonaws.com"].contains("sourceIdentity"));
     }
 }

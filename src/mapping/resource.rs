@@ -182,8 +182,12 @@ impl Resolver<'_> {
                             by_arn = true;
                         }
                     }
-                    // ARN-valued parameters (`topicArn`, `roleArn`, `functionName` given as an ARN, …).
-                    for v in params.into_iter().flat_map(|m| m.values()) {
+                    // ARN-valued parameters (`topicArn`, `roleArn`, `functionName` given as an ARN, …),
+                    // except those a transform reads itself (a partial secret ARN).
+                    for (k, v) in params.into_iter().flatten() {
+                        if self.tables.reads_arns(&action.prefix, k) {
+                            continue;
+                        }
                         for s in strings(v) {
                             if s.starts_with("arn:") && format_matches(format, &s) {
                                 found.insert(escape(&s).into_owned());
@@ -194,6 +198,16 @@ impl Resolver<'_> {
                 }
                 hit |= by_arn;
                 if by_arn {
+                    // The request may name a narrower resource than the ARN the record gives:
+                    // a qualified invoke is authorized on `function:NAME:QUALIFIER`, which
+                    // `function:NAME` does not cover. Keep the refinements.
+                    if let Some(arns) = self.fill(&action.prefix, format, role, &rc, params) {
+                        let refined: Vec<String> = arns
+                            .into_iter()
+                            .filter(|a| found.iter().any(|b| refines(a, b)))
+                            .collect();
+                        found.extend(refined);
+                    }
                     continue;
                 }
                 if let Some(arns) = self.fill(&action.prefix, format, role, &rc, params) {
@@ -412,6 +426,19 @@ impl Resolver<'_> {
     }
 }
 
+/// Is `a` a resource within `b` (`function:f:live` within `function:f`, `b/k` within `b`)?
+fn refines(a: &str, b: &str) -> bool {
+    a.len() > b.len() && a.starts_with(b) && matches!(a.as_bytes()[b.len()], b':' | b'/')
+}
+
+/// Does a secret name end in the `-` and 6 characters Secrets Manager adds to its ARN? A partial
+/// ARN (without them) names the secret `NAME-??????` (Secrets Manager user guide, ARN format;
+/// a name that itself ends so is indistinguishable from a full ARN, as AWS warns).
+fn has_secret_suffix(name: &str) -> bool {
+    let b = name.as_bytes();
+    b.len() > 7 && b[b.len() - 7] == b'-' && b[b.len() - 6..].iter().all(u8::is_ascii_alphanumeric)
+}
+
 /// The scalar values in a parameter value, as text: itself, or the elements of an array
 /// (`versionNumber: 3` counts as `3`).
 fn strings(v: &Value) -> Vec<String> {
@@ -432,9 +459,25 @@ fn strings(v: &Value) -> Vec<String> {
 /// `*/` path) are wildcards.
 fn transform(name: &str, v: &str) -> Option<Values> {
     match name {
-        "secret-name" if !v.starts_with("arn:") => {
-            Some((vec![format!("{}-??????", escape(v))], None))
-        }
+        "secret-name" => match v.strip_prefix("arn:") {
+            // arn:PARTITION:secretsmanager:REGION:ACCOUNT:secret:NAME
+            Some(rest) => {
+                let parts: Vec<&str> = rest.splitn(6, ':').collect();
+                let [_, _, region, account, "secret", name] = parts.as_slice() else {
+                    return None;
+                };
+                let name = if has_secret_suffix(name) {
+                    escape(name).into_owned()
+                } else {
+                    format!("{}-??????", escape(name))
+                };
+                Some((
+                    vec![name],
+                    Some(((*account).to_string(), (*region).to_string())),
+                ))
+            }
+            None => Some((vec![format!("{}-??????", escape(v))], None)),
+        },
         "iam-any-path" => {
             let name = escape(v.rsplit('/').next()?).into_owned();
             Some((vec![name.clone(), format!("*/{name}")], None))
@@ -454,13 +497,6 @@ fn transform_raw(name: &str, v: &str) -> Option<Values> {
         "-" | "object-keys" => one(v),
         "strip-leading-slash" => one(v.trim_start_matches('/')),
         "strip-alias-prefix" => one(v.strip_prefix("alias/").unwrap_or(v)),
-        "secret-name" => {
-            if v.starts_with("arn:") {
-                one(v.rsplit(":secret:").next()?)
-            } else {
-                one(&format!("{v}-??????"))
-            }
-        }
         "arn-last" => one(v.rsplit([':', '/']).next()?),
         "kms-key" => {
             if v.starts_with("alias/") || v.contains(":alias/") {
@@ -578,6 +614,20 @@ mod tests {
         assert_eq!(t("kms-key", "arn:aws:kms:eu-west-1:1:key/abc"), ["abc"]);
         assert!(transform("kms-key", "alias/app").is_none());
         assert_eq!(t("secret-name", "prod/db"), ["prod/db-??????"]);
+        assert_eq!(
+            t(
+                "secret-name",
+                "arn:aws:secretsmanager:eu-west-1:1:secret:prod/db"
+            ),
+            ["prod/db-??????"]
+        );
+        assert_eq!(
+            t(
+                "secret-name",
+                "arn:aws:secretsmanager:eu-west-1:1:secret:prod/db-AbC123"
+            ),
+            ["prod/db-AbC123"]
+        );
         assert_eq!(
             t("copy-source-key", "/src-b/a%20b.txt?versionId=1"),
             ["a b.txt"]

@@ -9,6 +9,29 @@ pub const PASSROLE_TSV: &str = include_str!("../../data/passrole.tsv");
 pub const TAG_ON_CREATE_TSV: &str = include_str!("../../data/tag-on-create.tsv");
 pub const HTTP_METHODS_TSV: &str = include_str!("../../data/http-methods.tsv");
 pub const LAMBDA_PLATFORM_TSV: &str = include_str!("../../data/lambda-platform.tsv");
+pub const CLOUDTRAIL_ONLY_TSV: &str = include_str!("../../data/cloudtrail-only-events.tsv");
+
+/// How a CloudTrail-only event name (not an API operation) is classified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnlyClass {
+    /// A call that IAM does not authorize (the SSO portal's bearer token, a public endpoint).
+    PermissionLess,
+    /// A console or sign-in flow, or an event AWS itself records: no API call by the principal.
+    NotApiCall,
+}
+
+/// One row of `data/cloudtrail-only-events.tsv`.
+#[derive(Debug, Clone)]
+pub struct OnlyRow {
+    pub event_source: String,
+    pub event_name: String,
+    pub class: OnlyClass,
+    pub note: String,
+    pub line: usize,
+}
+
+/// Transforms that read an ARN themselves rather than take it as it is.
+pub const ARN_TRANSFORMS: [&str; 1] = ["secret-name"];
 
 /// When an exception row applies.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,9 +53,11 @@ pub struct ExceptionRow {
     pub event_source: String,
     pub event_name: String,
     pub when: When,
-    /// Empty for a call that needs no permission (and for a derived row).
+    /// Empty for a call that needs no permission; for a derived row, the actions the rule
+    /// scopes (empty when the rule reads the actions themselves from the request).
     pub actions: Vec<RowAction>,
-    /// A named rule that reads the actions from the request (`dynamodb-transact`, `partiql`).
+    /// A named rule that reads the actions or their resources from the request
+    /// (`dynamodb-transact`, `partiql`, `bedrock-model`).
     pub derive: Option<String>,
     pub note: String,
     /// 1-based line in the TSV, for messages and tests.
@@ -85,6 +110,10 @@ pub struct Tables {
     pub tagging: Vec<TagRow>,
     /// operation name → the REST operations of that name (API Gateway v1 first, then v2)
     http: BTreeMap<String, Vec<HttpOperation>>,
+    /// (prefix, parameter) read by an ARN-aware transform ([`ARN_TRANSFORMS`]).
+    arn_params: BTreeSet<(String, String)>,
+    /// (eventSource, eventName) → the CloudTrail-only names that are not API operations.
+    only: BTreeMap<(String, String), OnlyRow>,
     /// Rows that could not be parsed, reported by the table tests.
     pub malformed: Vec<String>,
 }
@@ -109,7 +138,62 @@ impl Tables {
                 _ => t.malformed.push(format!("lambda-platform.tsv:{line}")),
             }
         }
+        t.parse_only(CLOUDTRAIL_ONLY_TSV);
         t
+    }
+
+    /// Parses `data/cloudtrail-only-events.tsv`: eventSource, eventName, class, note.
+    pub fn parse_only(&mut self, tsv: &str) {
+        for (line, f) in rows(tsv) {
+            let row = match f.as_slice() {
+                [src, name, class, note] if !note.trim().is_empty() => {
+                    let class = match *class {
+                        "permission-less" => OnlyClass::PermissionLess,
+                        "not-api-call" => OnlyClass::NotApiCall,
+                        _ => {
+                            self.malformed
+                                .push(format!("cloudtrail-only-events.tsv:{line}"));
+                            continue;
+                        }
+                    };
+                    OnlyRow {
+                        event_source: (*src).to_string(),
+                        event_name: (*name).to_string(),
+                        class,
+                        note: (*note).to_string(),
+                        line,
+                    }
+                }
+                _ => {
+                    self.malformed
+                        .push(format!("cloudtrail-only-events.tsv:{line}"));
+                    continue;
+                }
+            };
+            let key = (
+                row.event_source.to_ascii_lowercase(),
+                row.event_name.clone(),
+            );
+            self.only.insert(key, row);
+        }
+    }
+
+    /// The row of a CloudTrail-only event name, if it is one.
+    pub fn cloudtrail_only(&self, event_source: &str, event_name: &str) -> Option<&OnlyRow> {
+        let source = event_source.to_ascii_lowercase();
+        self.only
+            .get(&(source.clone(), event_name.to_string()))
+            .or_else(|| {
+                self.only
+                    .range((source.clone(), "*".to_string())..)
+                    .take_while(|((s, n), _)| *s == source && n.starts_with('*'))
+                    .find(|((_, n), _)| event_name.ends_with(&n[1..]))
+                    .map(|(_, row)| row)
+            })
+    }
+
+    pub fn all_cloudtrail_only(&self) -> impl Iterator<Item = &OnlyRow> {
+        self.only.values()
     }
 
     pub fn parse_extras(&mut self, passrole: &str, tagging: &str, http: &str) {
@@ -179,12 +263,16 @@ impl Tables {
                     continue;
                 }
             };
-            let derive = actions.strip_prefix("derive:").map(str::to_string);
-            let actions = if *actions == "-" || derive.is_some() {
+            // `derive:RULE` alone, or followed by the actions the rule scopes.
+            let mut words = actions.split_whitespace().peekable();
+            let derive = words
+                .next_if(|w| w.starts_with("derive:"))
+                .and_then(|w| w.strip_prefix("derive:"))
+                .map(str::to_string);
+            let actions = if *actions == "-" {
                 Vec::new()
             } else {
-                actions
-                    .split_whitespace()
+                words
                     .map(|a| match a.split_once('@') {
                         Some((a, r)) => RowAction {
                             action: a.to_string(),
@@ -221,18 +309,23 @@ impl Tables {
         }
         for (line, f) in rows(params) {
             match f.as_slice() {
-                [prefix, ph, role, param, transform, _note] => t
-                    .bindings
-                    .entry((
-                        (*prefix).to_string(),
-                        (*ph).to_string(),
-                        (*role).to_string(),
-                    ))
-                    .or_default()
-                    .push(Binding {
-                        param: (*param).to_string(),
-                        transform: (*transform).to_string(),
-                    }),
+                [prefix, ph, role, param, transform, _note] => {
+                    if ARN_TRANSFORMS.contains(transform) {
+                        t.arn_params
+                            .insert(((*prefix).to_string(), (*param).to_string()));
+                    }
+                    t.bindings
+                        .entry((
+                            (*prefix).to_string(),
+                            (*ph).to_string(),
+                            (*role).to_string(),
+                        ))
+                        .or_default()
+                        .push(Binding {
+                            param: (*param).to_string(),
+                            transform: (*transform).to_string(),
+                        })
+                }
                 _ => t.malformed.push(format!("resource-params.tsv:{line}")),
             }
         }
@@ -280,6 +373,14 @@ impl Tables {
                 role.to_string(),
             ))
             .map_or(&[], Vec::as_slice)
+    }
+
+    /// Does a binding of this prefix read `param` with a transform that takes ARNs itself
+    /// (`secret-name`: a partial secret ARN needs its suffix pattern), so that the value is not
+    /// used as an ARN as it is?
+    pub fn reads_arns(&self, prefix: &str, param: &str) -> bool {
+        self.arn_params
+            .contains(&(prefix.to_string(), param.to_string()))
     }
 
     pub fn all_bindings(&self) -> impl Iterator<Item = (&(String, String, String), &Binding)> {

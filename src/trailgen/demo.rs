@@ -1,10 +1,12 @@
 //! The demo: a small serverless shop in one account over two weeks.
 //!
-//! Seven functions. `orders-api` and `orders-worker` share `shop-api-role`. Data events for S3,
+//! Eight functions. `orders-api` and `orders-worker` share `shop-api-role`. Data events for S3,
 //! DynamoDB, Lambda, SNS and SQS. `payments` is denied a `dynamodb:DeleteItem`. AWS makes
 //! calls on the functions' behalf (KMS via S3, SSM and Secrets Manager; environment-variable
-//! decryption by Lambda). Noise: the `deploy-bot` user, a console sign-in, a CI role session,
-//! and AWS assuming the execution roles.
+//! decryption by Lambda). `assistant` calls the calls authorized by another action: Bedrock's
+//! Converse through a cross-Region inference profile and InvokeModel on a foundation model, the
+//! Aurora Data API (`rdsdata.amazonaws.com`), and a Session Manager session. Noise: the
+//! `deploy-bot` user, a console sign-in, a CI role session, and AWS assuming the execution roles.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::{Value, json};
@@ -105,7 +107,7 @@ fn demo_days(rng: &mut Rng, days: std::ops::Range<i64>) -> Vec<(DateTime<Utc>, V
         .single()
         .unwrap_or_default();
     let mut calls = Vec::new();
-    for d in days {
+    for d in days.clone() {
         let mut day = Day {
             start: first + Duration::days(d),
             rng,
@@ -115,10 +117,142 @@ fn demo_days(rng: &mut Rng, days: std::ops::Range<i64>) -> Vec<(DateTime<Utc>, V
         calls.append(&mut day.calls);
     }
     calls.sort_by_key(|c| c.time);
-    calls
+    let mut records: Vec<(DateTime<Utc>, Value)> = calls
         .iter()
         .map(|c| (c.time, c.record(DEMO_ACCOUNT, DEMO_REGION, rng)))
-        .collect()
+        .collect();
+    // The assistant came later: its calls draw from their own generator, so that every record
+    // of the shop stays what it was.
+    let mut own = Rng::new(ASSISTANT_SEED ^ days.start.unsigned_abs());
+    let mut extra = Vec::new();
+    for d in days {
+        let mut day = Day {
+            start: first + Duration::days(d),
+            rng: &mut own,
+            calls: Vec::new(),
+        };
+        assistant_day(&mut day, d);
+        extra.append(&mut day.calls);
+    }
+    extra.sort_by_key(|c| c.time);
+    records.extend(
+        extra
+            .iter()
+            .map(|c| (c.time, c.record(DEMO_ACCOUNT, DEMO_REGION, &mut own))),
+    );
+    // Stable: the shop's records keep their order among themselves.
+    records.sort_by_key(|(t, _)| *t);
+    records
+}
+
+const ASSISTANT_SEED: u64 = 0x6173_7369_7374_616e;
+pub const ASSISTANT_PROFILE: &str = "eu.anthropic.claude-3-7-sonnet-20250219-v1:0";
+pub const ASSISTANT_EMBEDDINGS: &str = "amazon.titan-embed-text-v2:0";
+pub const ASSISTANT_INSTANCE: &str = "i-0a1b2c3d4e5f60718";
+
+/// `assistant` (assistant-role): answers questions with Bedrock, reads the shop's Aurora
+/// database through the Data API, and opens a Session Manager session to the reporting host
+/// every third day.
+fn assistant_day(day: &mut Day<'_>, d: i64) {
+    let me = day.f("assistant", "assistant-role");
+    let cluster = arn("rds", "cluster:shop-db");
+    let secret = arn(
+        "secretsmanager",
+        "secret:rds-db-credentials/shop-db/reader-Qw12Er",
+    );
+    for _ in 0..(3 + day.rng.below(4)) {
+        day.call(
+            me.clone(),
+            PY_UA,
+            "bedrock.amazonaws.com",
+            "Converse",
+            json!({"modelId": ASSISTANT_PROFILE}),
+            vec![],
+            false,
+            true,
+        );
+        day.call(
+            me.clone(),
+            PY_UA,
+            "rdsdata.amazonaws.com",
+            "ExecuteStatement",
+            json!({"resourceArn": cluster, "secretArn": secret, "database": "**********", "sql": "**********", "includeResultMetadata": false, "parameters": []}),
+            vec![],
+            false,
+            false,
+        );
+    }
+    for _ in 0..2 {
+        day.call(
+            me.clone(),
+            PY_UA,
+            "bedrock.amazonaws.com",
+            "InvokeModel",
+            json!({"modelId": ASSISTANT_EMBEDDINGS}),
+            vec![],
+            false,
+            true,
+        );
+    }
+    day.call(
+        me.clone(),
+        PY_UA,
+        "rdsdata.amazonaws.com",
+        "BeginTransaction",
+        json!({"resourceArn": cluster, "secretArn": secret, "database": "**********"}),
+        vec![],
+        false,
+        false,
+    );
+    let tx = day.rng.token(24);
+    day.call(
+        me.clone(),
+        PY_UA,
+        "rdsdata.amazonaws.com",
+        "CommitTransaction",
+        json!({"resourceArn": cluster, "secretArn": secret, "transactionId": tx}),
+        vec![],
+        false,
+        false,
+    );
+    if d % 3 == 0 {
+        let session = format!("assistant-{}", day.rng.token(17).to_lowercase());
+        day.call(
+            me.clone(),
+            PY_UA,
+            "ssm.amazonaws.com",
+            "StartSession",
+            json!({"target": ASSISTANT_INSTANCE}),
+            vec![],
+            false,
+            false,
+        );
+        day.call(
+            me.clone(),
+            PY_UA,
+            "ssm.amazonaws.com",
+            "OpenDataChannel",
+            json!({"sessionId": session}),
+            vec![],
+            false,
+            false,
+        );
+    }
+    let stream = format!(
+        "{}/[$LATEST]{}",
+        day.start.format("%Y/%m/%d"),
+        day.rng.token(32).to_lowercase()
+    );
+    day.call(
+        me,
+        "awslambda-worker",
+        "logs.amazonaws.com",
+        "CreateLogStream",
+        json!({"logGroupName": "/aws/lambda/assistant", "logStreamName": stream}),
+        vec![],
+        false,
+        false,
+    );
 }
 
 fn shop_day(day: &mut Day<'_>, d: i64) {
