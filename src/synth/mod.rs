@@ -566,6 +566,11 @@ pub fn propose(
     catalog: &Catalog,
     opts: &SynthOptions,
 ) -> Result<Proposal, SynthError> {
+    // Whether a denied call was also allowed is asked of every observed grant, including those
+    // left out of the statements because a runtime grant covers them: otherwise a call both
+    // denied and allowed on the function's own log stream would be denied explicitly, and
+    // the allowed one broken.
+    let observed = grants;
     let covered = covered_by_runtime(grants, carried);
     let grants = covered.as_ref().unwrap_or(grants);
     let mut notes = Vec::new();
@@ -628,7 +633,7 @@ pub fn propose(
                 Some(allow(actions, resources.to_vec(), condition.clone())),
             ));
         }
-        let guard = deny_guard(&stmts, grants, denied, &mut round_notes);
+        let guard = deny_guard(&stmts, observed, denied, &mut round_notes);
         for g in guard {
             let sid = format!(
                 "{}DeniedInTrail",
@@ -1012,6 +1017,53 @@ mod tests {
         let mut e = Evidence::new(Some(t), "id");
         e.seen.count = 1;
         e
+    }
+
+    /// A call both allowed and denied on the function's own log stream, which the runtime grant
+    /// covers (so the allowed call is left out of the statements): it stays allowed, with no
+    /// `Deny` that would break it. The growing benchmark trail found this.
+    #[test]
+    fn a_call_also_allowed_under_a_runtime_grant_is_not_denied() {
+        let stream = "arn:aws:logs:eu-west-1:111122223333:log-group:/aws/lambda/f:log-stream:2026/08/20/[$LATEST]c8";
+        let mut g = Grants::new();
+        g.insert(key("logs:CreateLogStream", stream), ev());
+        g.insert(
+            key(
+                "dynamodb:GetItem",
+                "arn:aws:dynamodb:eu-west-1:111122223333:table/orders",
+            ),
+            ev(),
+        );
+        let mut denied = Grants::new();
+        denied.insert(key("logs:CreateLogStream", stream), ev());
+        let runtime = Carried {
+            action: "logs:CreateLogStream".into(),
+            resources: vec![
+                "arn:aws:logs:eu-west-1:111122223333:log-group:/aws/lambda/f:log-stream:*".into(),
+            ],
+            label: RUNTIME.into(),
+            ..Carried::default()
+        };
+        let p = propose(
+            &g,
+            &denied,
+            &[runtime],
+            Catalog::embedded(),
+            &SynthOptions::default(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let denies: Vec<_> = p
+            .documents
+            .iter()
+            .flat_map(|d| &d.statements)
+            .filter(|s| s.effect == Effect::Deny)
+            .collect();
+        assert!(denies.is_empty(), "{denies:?}");
+        assert!(
+            p.notes.iter().any(|n| n.contains("also allowed")),
+            "{:?}",
+            p.notes
+        );
     }
 
     #[test]
