@@ -47,7 +47,7 @@ fn tokens(pattern: &str) -> Vec<Tok> {
 /// O(len(pattern) × len(text)) at worst and never recurses. In the pattern, `${*}`, `${?}` and
 /// `${$}` match the literal characters; `text` is taken as it is.
 pub fn matches(pattern: &str, text: &str, case_insensitive: bool) -> bool {
-    let p: Vec<Tok> = if pattern.contains("${") {
+    let p: Vec<Tok> = if has_variable(pattern) {
         tokens(pattern)
     } else {
         pattern
@@ -98,17 +98,24 @@ pub fn matches(pattern: &str, text: &str, case_insensitive: bool) -> bool {
 /// `true` when the pattern holds a wildcard: a `*` or `?` that is not one of the literal
 /// escapes `${*}`, `${?}`.
 pub fn has_wildcard(s: &str) -> bool {
-    if !s.contains("${") {
+    if !has_variable(s) {
         return s.contains(['*', '?']);
     }
     tokens(s).iter().any(|t| matches!(t, Tok::Star | Tok::One))
+}
+
+/// Whether `s` holds `${` (a policy variable or an escape): memchr's search for `$`, not a
+/// substring searcher built per call, since this is asked of every resource.
+pub fn has_variable(s: &str) -> bool {
+    let b = s.as_bytes();
+    memchr::memchr_iter(b'$', b).any(|i| b.get(i + 1) == Some(&b'{'))
 }
 
 /// Text from a log, written so that IAM reads it literally in a resource or a condition value:
 /// `*` → `${*}`, `?` → `${?}`, and a `$` that starts `${` → `${$}` (a policy variable could
 /// otherwise be spelled). Text without these comes back borrowed.
 pub fn escape(s: &str) -> Cow<'_, str> {
-    if !s.contains(['*', '?']) && !s.contains("${") {
+    if !s.contains(['*', '?']) && !has_variable(s) {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 8);
@@ -126,7 +133,7 @@ pub fn escape(s: &str) -> Cow<'_, str> {
 
 /// The literal text an escaped string stands for (`${*}` → `*`); wildcards stay as they are.
 pub fn unescape(s: &str) -> Cow<'_, str> {
-    if !s.contains("${") {
+    if !has_variable(s) {
         return Cow::Borrowed(s);
     }
     Cow::Owned(
@@ -186,6 +193,22 @@ pub fn substitute(pattern: &str, value: impl Fn(&str) -> Option<String>) -> Opti
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn has_variable_finds_dollar_brace_anywhere() {
+        for (s, want) in [
+            ("", false),
+            ("$", false),
+            ("a$b{", false),
+            ("${", true),
+            ("a$${x}", true),
+            ("arn:aws:s3:::b/k$", false),
+            ("arn:aws:s3:::b/${aws:username}", true),
+        ] {
+            assert_eq!(has_variable(s), want, "{s}");
+            assert_eq!(has_variable(s), s.contains("${"), "{s}");
+        }
+    }
 
     #[test]
     fn stars_and_questions() {

@@ -122,6 +122,28 @@ pub struct Catalog {
     pub provenance: Provenance,
 }
 
+/// Calls `f` with `s` in ASCII lower case, without allocating: `s` itself when it has no upper
+/// case letter (event sources, prefixes), else a copy on the stack when it is short (every
+/// action name), else on the heap. Lookups made once per record use it.
+pub fn lowercase<R>(s: &str, f: impl FnOnce(&str) -> R) -> R {
+    if !s.bytes().any(|b| b.is_ascii_uppercase()) {
+        return f(s);
+    }
+    let mut buf = [0u8; 128];
+    match buf.get_mut(..s.len()) {
+        Some(b) => {
+            b.copy_from_slice(s.as_bytes());
+            b.make_ascii_lowercase();
+            // ASCII case changes keep UTF-8 valid
+            match std::str::from_utf8(b) {
+                Ok(l) => f(l),
+                Err(_) => f(&s.to_ascii_lowercase()),
+            }
+        }
+        None => f(&s.to_ascii_lowercase()),
+    }
+}
+
 impl Catalog {
     /// The catalog embedded in this binary, parsed once on first use.
     pub fn embedded() -> &'static Catalog {
@@ -232,7 +254,7 @@ impl Catalog {
     pub fn service(&self, prefix: &str) -> Option<&Service> {
         self.services
             .get(prefix)
-            .or_else(|| self.services.get(&prefix.to_ascii_lowercase()))
+            .or_else(|| lowercase(prefix, |p| self.services.get(p)))
     }
 
     pub fn services(&self) -> impl Iterator<Item = &Service> {
@@ -241,9 +263,8 @@ impl Catalog {
 
     /// Looks an action up by prefix and name, case-insensitively.
     pub fn action(&self, prefix: &str, name: &str) -> Option<&ActionDef> {
-        self.service(prefix)?
-            .actions
-            .get(&name.to_ascii_lowercase())
+        let actions = &self.service(prefix)?.actions;
+        lowercase(name, |n| actions.get(n))
     }
 
     /// Looks up `prefix:Name`.
@@ -258,17 +279,18 @@ impl Catalog {
 
     /// The IAM prefix for a CloudTrail `eventSource` such as `s3.amazonaws.com`.
     pub fn prefix_for_event_source(&self, event_source: &str) -> Option<&str> {
-        let key = event_source.trim().to_ascii_lowercase();
-        if let Some(p) = self.event_sources.get(&key) {
-            return Some(p);
-        }
-        if self.no_prefix.contains_key(&key) {
-            return None;
-        }
-        // Some sources carry a region or partition suffix (`s3.us-east-1.amazonaws.com`,
-        // `*.amazonaws.com.cn`); fall back to the first label when it is a catalog prefix.
-        let first = key.split('.').next()?;
-        self.services.get(first).map(|s| s.prefix.as_str())
+        lowercase(event_source.trim(), |key| {
+            if let Some(p) = self.event_sources.get(key) {
+                return Some(p.as_str());
+            }
+            if self.no_prefix.contains_key(key) {
+                return None;
+            }
+            // Some sources carry a region or partition suffix (`s3.us-east-1.amazonaws.com`,
+            // `*.amazonaws.com.cn`); fall back to the first label when it is a catalog prefix.
+            let first = key.split('.').next()?;
+            self.services.get(first).map(|s| s.prefix.as_str())
+        })
     }
 
     /// The CloudTrail event sources whose records map to this prefix.

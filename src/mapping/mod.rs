@@ -153,11 +153,12 @@ impl Mapper {
             return true;
         }
         let name = normalize_name(rec.name());
-        let key = (
-            normalize_source(rec.source()).to_ascii_lowercase(),
-            strip_version(&name).to_string(),
-        );
-        self.tables.lambda_platform.contains(&key) && !crate::identity::lambda_marker(rec)
+        crate::catalog::lowercase(normalize_source(rec.source()), |source| {
+            self.tables
+                .lambda_platform
+                .get(source)
+                .is_some_and(|names| names.contains(strip_version(&name)))
+        }) && !crate::identity::lambda_marker(rec)
     }
 
     pub fn is_denied_code(&self, code: &str) -> bool {

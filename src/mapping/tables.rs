@@ -1,6 +1,8 @@
 //! The reviewed mapping tables under `data/`, embedded and parsed once.
 
+use crate::catalog::lowercase;
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Bound;
 
 pub const EXCEPTIONS_TSV: &str = include_str!("../../data/cloudtrail-exceptions.tsv");
 pub const DENIED_CODES_TSV: &str = include_str!("../../data/denied-error-codes.tsv");
@@ -101,19 +103,22 @@ pub struct Binding {
 
 #[derive(Debug, Default)]
 pub struct Tables {
-    exceptions: BTreeMap<(String, String), Vec<ExceptionRow>>,
+    /// eventSource (lower case) → eventName → rows. Nested, not keyed by a pair, so that a
+    /// record's strings look it up as they are, with no key allocated per record.
+    exceptions: BTreeMap<String, BTreeMap<String, Vec<ExceptionRow>>>,
     denied: BTreeSet<String>,
-    bindings: BTreeMap<(String, String, String), Vec<Binding>>,
+    /// prefix → placeholder → role → bindings.
+    bindings: BTreeMap<String, BTreeMap<String, BTreeMap<String, Vec<Binding>>>>,
     pub passrole: Vec<PassRoleRow>,
     /// (eventSource, eventName) of calls Lambda's platform makes with the execution role.
-    pub lambda_platform: BTreeSet<(String, String)>,
+    pub lambda_platform: BTreeMap<String, BTreeSet<String>>,
     pub tagging: Vec<TagRow>,
     /// operation name → the REST operations of that name (API Gateway v1 first, then v2)
     http: BTreeMap<String, Vec<HttpOperation>>,
     /// (prefix, parameter) read by an ARN-aware transform ([`ARN_TRANSFORMS`]).
-    arn_params: BTreeSet<(String, String)>,
+    arn_params: BTreeMap<String, BTreeSet<String>>,
     /// (eventSource, eventName) → the CloudTrail-only names that are not API operations.
-    only: BTreeMap<(String, String), OnlyRow>,
+    only: BTreeMap<String, BTreeMap<String, OnlyRow>>,
     /// Rows that could not be parsed, reported by the table tests.
     pub malformed: Vec<String>,
 }
@@ -133,7 +138,9 @@ impl Tables {
             match f.as_slice() {
                 [src, name, note] if !note.trim().is_empty() => {
                     t.lambda_platform
-                        .insert((src.to_ascii_lowercase(), (*name).to_string()));
+                        .entry(src.to_ascii_lowercase())
+                        .or_default()
+                        .insert((*name).to_string());
                 }
                 _ => t.malformed.push(format!("lambda-platform.tsv:{line}")),
             }
@@ -170,30 +177,27 @@ impl Tables {
                     continue;
                 }
             };
-            let key = (
-                row.event_source.to_ascii_lowercase(),
-                row.event_name.clone(),
-            );
-            self.only.insert(key, row);
+            self.only
+                .entry(row.event_source.to_ascii_lowercase())
+                .or_default()
+                .insert(row.event_name.clone(), row);
         }
     }
 
     /// The row of a CloudTrail-only event name, if it is one.
     pub fn cloudtrail_only(&self, event_source: &str, event_name: &str) -> Option<&OnlyRow> {
-        let source = event_source.to_ascii_lowercase();
-        self.only
-            .get(&(source.clone(), event_name.to_string()))
-            .or_else(|| {
-                self.only
-                    .range((source.clone(), "*".to_string())..)
-                    .take_while(|((s, n), _)| *s == source && n.starts_with('*'))
-                    .find(|((_, n), _)| event_name.ends_with(&n[1..]))
-                    .map(|(_, row)| row)
-            })
+        let names = lowercase(event_source, |s| self.only.get(s))?;
+        names.get(event_name).or_else(|| {
+            names
+                .range::<str, _>((Bound::Included("*"), Bound::Unbounded))
+                .take_while(|(n, _)| n.starts_with('*'))
+                .find(|(n, _)| event_name.ends_with(&n[1..]))
+                .map(|(_, row)| row)
+        })
     }
 
     pub fn all_cloudtrail_only(&self) -> impl Iterator<Item = &OnlyRow> {
-        self.only.values()
+        self.only.values().flat_map(BTreeMap::values)
     }
 
     pub fn parse_extras(&mut self, passrole: &str, tagging: &str, http: &str) {
@@ -295,7 +299,9 @@ impl Tables {
                 line,
             };
             t.exceptions
-                .entry((src.to_ascii_lowercase(), (*name).to_string()))
+                .entry(src.to_ascii_lowercase())
+                .or_default()
+                .entry((*name).to_string())
                 .or_default()
                 .push(row);
         }
@@ -312,14 +318,16 @@ impl Tables {
                 [prefix, ph, role, param, transform, _note] => {
                     if ARN_TRANSFORMS.contains(transform) {
                         t.arn_params
-                            .insert(((*prefix).to_string(), (*param).to_string()));
+                            .entry((*prefix).to_string())
+                            .or_default()
+                            .insert((*param).to_string());
                     }
                     t.bindings
-                        .entry((
-                            (*prefix).to_string(),
-                            (*ph).to_string(),
-                            (*role).to_string(),
-                        ))
+                        .entry((*prefix).to_string())
+                        .or_default()
+                        .entry((*ph).to_string())
+                        .or_default()
+                        .entry((*role).to_string())
                         .or_default()
                         .push(Binding {
                             param: (*param).to_string(),
@@ -333,13 +341,16 @@ impl Tables {
     }
 
     pub fn exception_rows(&self, event_source: &str, event_name: &str) -> &[ExceptionRow] {
-        self.exceptions
-            .get(&(event_source.to_ascii_lowercase(), event_name.to_string()))
+        lowercase(event_source, |s| self.exceptions.get(s))
+            .and_then(|names| names.get(event_name))
             .map_or(&[], Vec::as_slice)
     }
 
     pub fn all_exceptions(&self) -> impl Iterator<Item = &ExceptionRow> {
-        self.exceptions.values().flatten()
+        self.exceptions
+            .values()
+            .flat_map(BTreeMap::values)
+            .flatten()
     }
 
     pub fn is_denied(&self, error_code: &str) -> bool {
@@ -349,9 +360,10 @@ impl Tables {
     /// The bindings of a placeholder for every role (`-`, `copy-source`, …).
     pub fn bindings_any_role(&self, prefix: &str, placeholder: &str) -> Vec<&Binding> {
         self.bindings
-            .iter()
-            .filter(|((p, ph, _), _)| p == prefix && ph == placeholder)
-            .flat_map(|(_, v)| v.iter())
+            .get(prefix)
+            .and_then(|by| by.get(placeholder))
+            .into_iter()
+            .flat_map(|by_role| by_role.values().flatten())
             .collect()
     }
 
@@ -362,16 +374,17 @@ impl Tables {
 
     /// Every exception row.
     pub fn all_exception_rows(&self) -> impl Iterator<Item = &ExceptionRow> {
-        self.exceptions.values().flatten()
+        self.exceptions
+            .values()
+            .flat_map(BTreeMap::values)
+            .flatten()
     }
 
     pub fn bindings(&self, prefix: &str, placeholder: &str, role: &str) -> &[Binding] {
         self.bindings
-            .get(&(
-                prefix.to_string(),
-                placeholder.to_string(),
-                role.to_string(),
-            ))
+            .get(prefix)
+            .and_then(|by| by.get(placeholder))
+            .and_then(|by| by.get(role))
             .map_or(&[], Vec::as_slice)
     }
 
@@ -380,12 +393,7 @@ impl Tables {
     /// used as an ARN as it is?
     pub fn reads_arns(&self, prefix: &str, param: &str) -> bool {
         self.arn_params
-            .contains(&(prefix.to_string(), param.to_string()))
-    }
-
-    pub fn all_bindings(&self) -> impl Iterator<Item = (&(String, String, String), &Binding)> {
-        self.bindings
-            .iter()
-            .flat_map(|(k, v)| v.iter().map(move |b| (k, b)))
+            .get(prefix)
+            .is_some_and(|params| params.contains(param))
     }
 }

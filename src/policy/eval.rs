@@ -66,7 +66,7 @@ fn resource_hit(pattern: &str, resource: &str, ctx: &Context, variables: bool) -
             Tri::False
         }
     };
-    if !pattern.contains("${") {
+    if !crate::wildcard::has_variable(pattern) {
         return hit(pattern);
     }
     if !variables {

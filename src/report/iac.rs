@@ -910,7 +910,7 @@ fn serverless_str(s: String, key: bool) -> Result<Value, Refusal> {
     if has_dynamic_reference(&s) {
         return Err((s, DYNAMIC_REFERENCE));
     }
-    if !s.contains("${") {
+    if !crate::wildcard::has_variable(&s) {
         return Ok(Value::String(s));
     }
     if key {

@@ -323,7 +323,9 @@ impl Observed {
 /// a principal of `account`: a plain ARN (no wildcard, no `${…}`, no whitespace or control
 /// character) of that account, of a resource type of the action.
 fn usable(r: &str, account: &str, def: &ActionDef, catalog: &Catalog) -> Option<&'static str> {
-    if has_wildcard(r) || r.contains("${") || r.chars().any(|c| c.is_whitespace() || c.is_control())
+    if has_wildcard(r)
+        || crate::wildcard::has_variable(r)
+        || r.chars().any(|c| c.is_whitespace() || c.is_control())
     {
         return None;
     }
