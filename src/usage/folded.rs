@@ -9,8 +9,6 @@
 //! it (about 6% relative error). Both the sketch and the examples are the smallest of a set, so
 //! merging is commutative and the result does not depend on the order records come in.
 
-use std::collections::BTreeSet;
-
 use serde::Serialize;
 use serde::ser::SerializeStruct;
 
@@ -20,10 +18,13 @@ const EXAMPLES: usize = 3;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Folded {
-    /// The `EXACT` smallest hashes of the resources folded in (all of them while fewer).
-    hashes: BTreeSet<u64>,
-    /// The smallest resources folded in, by name.
-    examples: BTreeSet<String>,
+    /// The `EXACT` smallest hashes of the resources folded in (all of them while fewer),
+    /// sorted. A sorted `Vec`, not a `BTreeSet`: most folded grants hold a few resources, and
+    /// a B-tree node costs some hundred bytes however few it holds; at most 256 entries, an
+    /// insert's shift is cheap.
+    hashes: Vec<u64>,
+    /// The smallest resources folded in, by name, sorted (at most `EXAMPLES`).
+    examples: Vec<String>,
 }
 
 fn hash(resource: &str) -> u64 {
@@ -34,21 +35,31 @@ impl Folded {
     /// Notes one resource folded in (a resource seen before changes nothing).
     pub fn add(&mut self, resource: &str) {
         self.add_hash(hash(resource));
-        let smaller = self.examples.len() < EXAMPLES
-            || self.examples.last().is_some_and(|l| resource < l.as_str());
-        if smaller && !self.examples.contains(resource) {
-            self.examples.insert(resource.to_string());
-            if self.examples.len() > EXAMPLES {
-                self.examples.pop_last();
-            }
+        self.add_example(resource);
+    }
+
+    fn add_example(&mut self, resource: &str) {
+        if self.examples.len() >= EXAMPLES
+            && self.examples.last().is_some_and(|l| resource >= l.as_str())
+        {
+            return;
+        }
+        if let Err(at) = self.examples.binary_search_by(|e| e.as_str().cmp(resource)) {
+            self.examples.insert(at, resource.to_string());
+            self.examples.truncate(EXAMPLES);
         }
     }
 
     fn add_hash(&mut self, h: u64) {
-        if self.hashes.len() < EXACT {
-            self.hashes.insert(h);
-        } else if self.hashes.last().is_some_and(|&l| h < l) && self.hashes.insert(h) {
-            self.hashes.pop_last();
+        let full = self.hashes.len() >= EXACT;
+        if full && self.hashes.last().is_some_and(|&l| h >= l) {
+            return;
+        }
+        if let Err(at) = self.hashes.binary_search(&h) {
+            self.hashes.insert(at, h);
+            if full {
+                self.hashes.pop();
+            }
         }
     }
 
@@ -57,12 +68,7 @@ impl Folded {
             self.add_hash(h);
         }
         for e in &o.examples {
-            if !self.examples.contains(e) {
-                self.examples.insert(e.clone());
-            }
-        }
-        while self.examples.len() > EXAMPLES {
-            self.examples.pop_last();
+            self.add_example(e);
         }
     }
 
@@ -84,7 +90,7 @@ impl Folded {
     /// that cannot be told.
     pub fn contains(&self, resource: &str) -> Option<bool> {
         let h = hash(resource);
-        if self.hashes.contains(&h) {
+        if self.hashes.binary_search(&h).is_ok() {
             Some(true)
         } else if self.hashes.len() >= EXACT && self.hashes.last().is_some_and(|&l| h > l) {
             None
