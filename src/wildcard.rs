@@ -47,6 +47,53 @@ fn tokens(pattern: &str) -> Vec<Tok> {
 /// O(len(pattern) × len(text)) at worst and never recurses. In the pattern, `${*}`, `${?}` and
 /// `${$}` match the literal characters; `text` is taken as it is.
 pub fn matches(pattern: &str, text: &str, case_insensitive: bool) -> bool {
+    // ARNs and action names are ASCII: matched as bytes, with nothing allocated (the replay
+    // and the generalizer ask this of every grant against every statement)
+    if pattern.is_ascii() && text.is_ascii() && !has_variable(pattern) {
+        return matches_ascii(pattern.as_bytes(), text.as_bytes(), case_insensitive);
+    }
+    matches_chars(pattern, text, case_insensitive)
+}
+
+/// [`matches`] on ASCII text, for a pattern without `${…}`.
+fn matches_ascii(p: &[u8], t: &[u8], case_insensitive: bool) -> bool {
+    let eq = |a: u8, b: u8| {
+        if case_insensitive {
+            a.eq_ignore_ascii_case(&b)
+        } else {
+            a == b
+        }
+    };
+    let (mut pi, mut ti) = (0usize, 0usize);
+    let mut star: Option<(usize, usize)> = None;
+    while let Some(&c) = t.get(ti) {
+        let step = match p.get(pi) {
+            Some(b'?') => true,
+            Some(b'*') | None => false,
+            Some(&l) => eq(l, c),
+        };
+        if step {
+            pi += 1;
+            ti += 1;
+        } else if p.get(pi) == Some(&b'*') {
+            star = Some((pi, ti));
+            pi += 1;
+        } else if let Some((sp, st)) = star {
+            pi = sp + 1;
+            ti = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    while p.get(pi) == Some(&b'*') {
+        pi += 1;
+    }
+    pi == p.len()
+}
+
+/// [`matches`] on any text, by `char`, reading the `${*}`, `${?}` and `${$}` escapes.
+fn matches_chars(pattern: &str, text: &str, case_insensitive: bool) -> bool {
     let p: Vec<Tok> = if has_variable(pattern) {
         tokens(pattern)
     } else {
@@ -107,8 +154,13 @@ pub fn has_wildcard(s: &str) -> bool {
 /// Whether `s` holds `${` (a policy variable or an escape): memchr's search for `$`, not a
 /// substring searcher built per call, since this is asked of every resource.
 pub fn has_variable(s: &str) -> bool {
+    find_variable(s).is_some()
+}
+
+/// Where the first `${` of `s` starts, found as [`has_variable`] finds it.
+pub fn find_variable(s: &str) -> Option<usize> {
     let b = s.as_bytes();
-    memchr::memchr_iter(b'$', b).any(|i| b.get(i + 1) == Some(&b'{'))
+    memchr::memchr_iter(b'$', b).find(|&i| b.get(i + 1) == Some(&b'{'))
 }
 
 /// Text from a log, written so that IAM reads it literally in a resource or a condition value:
@@ -193,6 +245,24 @@ pub fn substitute(pattern: &str, value: impl Fn(&str) -> Option<String>) -> Opti
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The byte matcher and the `char` matcher agree on ASCII patterns and text.
+        #[test]
+        fn ascii_fast_path_agrees(
+            p in "[ab*?:/${}A]{0,12}",
+            t in "[ab:/${}A]{0,16}",
+            ci: bool,
+        ) {
+            let fast = if p.is_ascii() && t.is_ascii() && !has_variable(&p) {
+                matches_ascii(p.as_bytes(), t.as_bytes(), ci)
+            } else {
+                matches_chars(&p, &t, ci)
+            };
+            proptest::prop_assert_eq!(fast, matches_chars(&p, &t, ci));
+            proptest::prop_assert_eq!(matches(&p, &t, ci), matches_chars(&p, &t, ci));
+        }
+    }
 
     #[test]
     fn has_variable_finds_dollar_brace_anywhere() {

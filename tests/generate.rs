@@ -527,3 +527,21 @@ fn check_and_diff_see_runtime_requirements() {
         "{classes:?}"
     );
 }
+
+/// `generate` counts the usage graph's nodes and edges without building it
+/// (`AccessGraph::counts`); the counts are those of the graph `graph --format json` draws.
+#[test]
+fn the_summary_counts_the_graph_that_graph_draws() {
+    let summary = generate_json(&[])["summary"].clone();
+    let run = tightrole(&["graph", "examples/demo-trail", "--format", "json"], None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let graph: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        summary["graph_nodes"].as_u64().unwrap() as usize,
+        graph["nodes"].as_array().unwrap().len()
+    );
+    assert_eq!(
+        summary["graph_edges"].as_u64().unwrap() as usize,
+        graph["edges"].as_array().unwrap().len()
+    );
+}

@@ -118,6 +118,37 @@ impl AccessGraph {
         g
     }
 
+    /// The node and edge counts [`AccessGraph::from_usage`] would give, without building the
+    /// graph: `generate` reports only these, and on a trail of many principals and grants the
+    /// graph (a node and an evidence clone per grant) cost as much memory as the proposals.
+    pub fn counts(usage: &Usage) -> (usize, usize) {
+        use std::collections::BTreeSet;
+        let mut accounts: BTreeSet<&str> = BTreeSet::new();
+        let mut roles: BTreeSet<&str> = BTreeSet::new();
+        let mut account_role: BTreeSet<(&str, &str)> = BTreeSet::new();
+        let mut resources: BTreeSet<&str> = BTreeSet::new();
+        let (mut actions, mut grants) = (0, 0);
+        for (id, p) in &usage.principals {
+            accounts.insert(id.account.as_str());
+            if let (Some(role), PrincipalKind::Function) = (&p.role_arn, id.kind) {
+                roles.insert(role.as_str());
+                account_role.insert((id.account.as_str(), role.as_str()));
+            }
+            let mut mine: BTreeSet<&str> = BTreeSet::new();
+            for (action, resource) in p.grants.keys() {
+                mine.insert(action.as_str());
+                resources.insert(resource.as_str());
+                grants += 1;
+            }
+            actions += mine.len();
+        }
+        let principals = usage.principals.len();
+        let nodes = accounts.len() + roles.len() + principals + actions + resources.len();
+        // account → role, parent → principal, principal → action, action → resource
+        let edges = account_role.len() + principals + actions + grants;
+        (nodes, edges)
+    }
+
     pub fn node_count(&self) -> usize {
         self.graph.node_count()
     }

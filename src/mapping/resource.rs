@@ -1,6 +1,7 @@
 //! Resource ARNs for a needed action: from `resources[]` when the record has them, else built
 //! from `requestParameters` with the catalog's ARN format for the action's resource types.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 use serde_json::{Map, Value};
@@ -22,9 +23,9 @@ enum Token<'f> {
 }
 
 fn tokens(format: &str) -> Vec<Token<'_>> {
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(8);
     let mut rest = format;
-    while let Some(i) = rest.find("${") {
+    while let Some(i) = crate::wildcard::find_variable(rest) {
         if i > 0 {
             out.push(Token::Lit(&rest[..i]));
         }
@@ -345,9 +346,9 @@ impl Resolver<'_> {
         params: Option<&Map<String, Value>>,
     ) -> Option<Vec<String>> {
         let toks = tokens(format);
-        let mut region = rc.region.to_string();
-        let mut account = rc.account.to_string();
-        let mut per_ph: Vec<Vec<String>> = Vec::new();
+        let mut region = Cow::Borrowed(rc.region);
+        let mut account = Cow::Borrowed(rc.account);
+        let mut per_ph: Vec<Vec<String>> = Vec::with_capacity(toks.len());
         for t in &toks {
             if let Token::Ph(ph) = t {
                 if matches!(*ph, "Partition" | "Region" | "Account") {
@@ -356,11 +357,43 @@ impl Resolver<'_> {
                 }
                 let (vals, ar) = self.values(prefix, ph, role, params)?;
                 if let Some((a, r)) = ar {
-                    account = a;
-                    region = r;
+                    account = Cow::Owned(a);
+                    region = Cow::Owned(r);
                 }
                 per_ph.push(vals);
             }
+        }
+        let value = |ph: &str, i: usize| -> Vec<String> {
+            match ph {
+                "Partition" => vec![rc.partition.to_string()],
+                "Region" => vec![escape(&region).into_owned()],
+                "Account" => vec![escape(&account).into_owned()],
+                _ => per_ph[i].clone(),
+            }
+        };
+        // One value per placeholder (nearly every call): one string, built in place.
+        if per_ph.iter().all(|v| v.len() <= 1) {
+            let mut s = String::with_capacity(format.len() + 64);
+            let mut i = 0;
+            for t in &toks {
+                match t {
+                    Token::Lit(l) => s.push_str(l),
+                    Token::Ph(ph) => {
+                        let v: Cow<'_, str> = match *ph {
+                            "Partition" => Cow::Borrowed(rc.partition),
+                            "Region" => escape(&region),
+                            "Account" => escape(&account),
+                            _ => Cow::Borrowed(per_ph[i].first().map_or("", String::as_str)),
+                        };
+                        if v.is_empty() {
+                            return None;
+                        }
+                        s.push_str(&v);
+                        i += 1;
+                    }
+                }
+            }
+            return Some(vec![s]);
         }
         let mut results = vec![String::new()];
         let mut i = 0;
@@ -368,12 +401,7 @@ impl Resolver<'_> {
             match t {
                 Token::Lit(l) => results.iter_mut().for_each(|r| r.push_str(l)),
                 Token::Ph(ph) => {
-                    let vals: Vec<String> = match *ph {
-                        "Partition" => vec![rc.partition.to_string()],
-                        "Region" => vec![escape(&region).into_owned()],
-                        "Account" => vec![escape(&account).into_owned()],
-                        _ => per_ph[i].clone(),
-                    };
+                    let vals = value(ph, i);
                     if vals.iter().any(String::is_empty) {
                         return None;
                     }

@@ -1,5 +1,5 @@
-//! Usage → a replayed proposal for every principal, in parallel, with the usage graph built
-//! meanwhile; and the policy files of `generate --out`.
+//! Usage → a replayed proposal for every principal, in parallel, with the size of the usage
+//! graph; and the policy files of `generate --out`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -228,7 +228,7 @@ pub fn generate(
     let owners = usage.by_owner();
     // One proposal (and its replay) per principal, in parallel; the results keep the principals'
     // order, and the first failure in that order is the one reported, so the output does not
-    // depend on the thread count. The graph is built meanwhile.
+    // depend on the thread count.
     let entries: Vec<_> = usage.principals.iter().collect();
     let one = |(id, p): (&PrincipalId, &PrincipalUsage)| -> Result<PrincipalOut, Error> {
         let mut carry = carried.for_principal(id, p, catalog);
@@ -304,15 +304,11 @@ pub fn generate(
         }
         Ok(out)
     };
-    let (results, graph) = rayon::join(
-        || {
-            entries
-                .par_iter()
-                .map(|&(id, p)| one((id, p)))
-                .collect::<Vec<_>>()
-        },
-        || AccessGraph::from_usage(usage),
-    );
+    let results = entries
+        .par_iter()
+        .map(|&(id, p)| one((id, p)))
+        .collect::<Vec<_>>();
+    let (graph_nodes, graph_edges) = AccessGraph::counts(usage);
     let principals = results.into_iter().collect::<Result<Vec<_>, _>>()?;
     let unmapped = report::unmapped_rows(usage);
     Ok(GenerateOutput {
@@ -326,8 +322,8 @@ pub fn generate(
             records_without_principal: usage.no_principal,
             principals: principals.len(),
             unmapped_event_kinds: unmapped.len(),
-            graph_nodes: graph.node_count(),
-            graph_edges: graph.edge_count(),
+            graph_nodes,
+            graph_edges,
         },
         principals,
         unmapped,
