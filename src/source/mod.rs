@@ -306,9 +306,11 @@ fn inflate_one_member(raw: &[u8], limit: u64, out: &mut Vec<u8>) -> bool {
         .get(4..)
         .and_then(|t| t.try_into().ok())
         .map_or(0, |t: [u8; 4]| u32::from_le_bytes(t) as usize);
-    // An empty member, a size over the limit, or one no deflate stream could give: the general
-    // path says what is wrong.
-    if size == 0 || size as u64 > limit || size / 1032 > raw.len() {
+    // An empty member or a size over the limit: the general path says what is wrong. A size
+    // past 64 times the input (trail files compress about 10 to 1) is not trusted either: the
+    // buffer is allocated before a byte is inflated, so a lying trailer must not reserve a
+    // gigabyte; the general path grows its buffer only as the data really inflates.
+    if size == 0 || size as u64 > limit || size > raw.len().saturating_mul(64) {
         return false;
     }
     // Grown, never cleared: the buffer is written over, not zeroed again for every file.
@@ -592,6 +594,14 @@ mod tests {
         assert!(!inflate_one_member(&flipped, 1 << 20, &mut Vec::new()));
         let (_, report) = gunzip(&flipped);
         assert_eq!(report.diagnostics.len(), 1, "{:?}", report.diagnostics);
+
+        // A trailer that claims more than 64 times the input: not allocated up front.
+        let mut lying = one.clone();
+        let at = lying.len() - 4;
+        lying[at..].copy_from_slice(&(1u32 << 30).to_le_bytes());
+        let mut buf = Vec::new();
+        assert!(!inflate_one_member(&lying, 1 << 31, &mut buf));
+        assert!(buf.capacity() < 1 << 20, "{}", buf.capacity());
 
         // Over the limit: left to the general path, which skips it with a warning.
         assert!(!inflate_one_member(&one, 4, &mut Vec::new()));
