@@ -57,39 +57,12 @@ pub fn matches(pattern: &str, text: &str, case_insensitive: bool) -> bool {
 
 /// [`matches`] on ASCII text, for a pattern without `${…}`.
 fn matches_ascii(p: &[u8], t: &[u8], case_insensitive: bool) -> bool {
-    let eq = |a: u8, b: u8| {
-        if case_insensitive {
-            a.eq_ignore_ascii_case(&b)
-        } else {
-            a == b
-        }
-    };
-    let (mut pi, mut ti) = (0usize, 0usize);
-    let mut star: Option<(usize, usize)> = None;
-    while let Some(&c) = t.get(ti) {
-        let step = match p.get(pi) {
-            Some(b'?') => true,
-            Some(b'*') | None => false,
-            Some(&l) => eq(l, c),
-        };
-        if step {
-            pi += 1;
-            ti += 1;
-        } else if p.get(pi) == Some(&b'*') {
-            star = Some((pi, ti));
-            pi += 1;
-        } else if let Some((sp, st)) = star {
-            pi = sp + 1;
-            ti = st + 1;
-            star = Some((sp, st + 1));
-        } else {
-            return false;
-        }
-    }
-    while p.get(pi) == Some(&b'*') {
-        pi += 1;
-    }
-    pi == p.len()
+    glob(
+        p,
+        t,
+        |b| b == b'*',
+        |b, c| b == b'?' || b == c || (case_insensitive && b.eq_ignore_ascii_case(&c)),
+    )
 }
 
 /// [`matches`] on any text, by `char`, reading the `${*}`, `${?}` and `${$}` escapes.
@@ -114,18 +87,35 @@ fn matches_chars(pattern: &str, text: &str, case_insensitive: bool) -> bool {
             a == b
         }
     };
+    glob(
+        &p,
+        &t,
+        |x| x == Tok::Star,
+        |x, c| match x {
+            Tok::One => true,
+            Tok::Lit(l) => eq(l, c),
+            Tok::Star => false,
+        },
+    )
+}
+
+/// The matching both forms share: `is_star` elements of the pattern match any run of the
+/// text, the others one element where `step` says so. Iterative, backtracking to the last star
+/// only.
+fn glob<P: Copy, T: Copy>(
+    p: &[P],
+    t: &[T],
+    is_star: impl Fn(P) -> bool,
+    step: impl Fn(P, T) -> bool,
+) -> bool {
     let (mut pi, mut ti) = (0usize, 0usize);
     let mut star: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        let step = match p.get(pi) {
-            Some(Tok::One) => true,
-            Some(Tok::Lit(c)) => eq(*c, t[ti]),
-            _ => false,
-        };
-        if step {
+    while let Some(&c) = t.get(ti) {
+        let here = p.get(pi).copied();
+        if here.is_some_and(|x| !is_star(x) && step(x, c)) {
             pi += 1;
             ti += 1;
-        } else if p.get(pi) == Some(&Tok::Star) {
+        } else if here.is_some_and(&is_star) {
             star = Some((pi, ti));
             pi += 1;
         } else if let Some((sp, st)) = star {
@@ -136,7 +126,7 @@ fn matches_chars(pattern: &str, text: &str, case_insensitive: bool) -> bool {
             return false;
         }
     }
-    while p.get(pi) == Some(&Tok::Star) {
+    while p.get(pi).copied().is_some_and(&is_star) {
         pi += 1;
     }
     pi == p.len()
