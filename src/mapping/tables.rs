@@ -110,14 +110,16 @@ pub struct Tables {
     /// prefix → placeholder → role → bindings.
     bindings: BTreeMap<String, BTreeMap<String, BTreeMap<String, Vec<Binding>>>>,
     pub passrole: Vec<PassRoleRow>,
-    /// (eventSource, eventName) of calls Lambda's platform makes with the execution role.
+    /// eventSource (lower case) → eventNames of calls Lambda's platform makes with the
+    /// execution role.
     pub lambda_platform: BTreeMap<String, BTreeSet<String>>,
     pub tagging: Vec<TagRow>,
     /// operation name → the REST operations of that name (API Gateway v1 first, then v2)
     http: BTreeMap<String, Vec<HttpOperation>>,
-    /// (prefix, parameter) read by an ARN-aware transform ([`ARN_TRANSFORMS`]).
+    /// prefix → parameters read by an ARN-aware transform ([`ARN_TRANSFORMS`]).
     arn_params: BTreeMap<String, BTreeSet<String>>,
-    /// (eventSource, eventName) → the CloudTrail-only names that are not API operations.
+    /// eventSource (lower case) → eventName → the CloudTrail-only names that are not API
+    /// operations.
     only: BTreeMap<String, BTreeMap<String, OnlyRow>>,
     /// Rows that could not be parsed, reported by the table tests.
     pub malformed: Vec<String>,
