@@ -211,7 +211,7 @@ fn variable(body: &str) -> (&str, Option<&str>) {
 pub fn substitute(pattern: &str, value: impl Fn(&str) -> Option<String>) -> Option<String> {
     let mut out = String::with_capacity(pattern.len());
     let mut rest = pattern;
-    while let Some(i) = rest.find("${") {
+    while let Some(i) = find_variable(rest) {
         out.push_str(&rest[..i]);
         let after = &rest[i + 2..];
         let Some(j) = after.find('}') else {

@@ -348,6 +348,8 @@ impl Resolver<'_> {
         let toks = tokens(format);
         let mut region = Cow::Borrowed(rc.region);
         let mut account = Cow::Borrowed(rc.account);
+        // each named placeholder's values; partition, region and account are filled below,
+        // once a value may have named the account and region
         let mut per_ph: Vec<Vec<String>> = Vec::with_capacity(toks.len());
         for t in &toks {
             if let Token::Ph(ph) = t {
@@ -363,55 +365,39 @@ impl Resolver<'_> {
                 per_ph.push(vals);
             }
         }
-        let value = |ph: &str, i: usize| -> Vec<String> {
-            match ph {
-                "Partition" => vec![rc.partition.to_string()],
-                "Region" => vec![escape(&region).into_owned()],
-                "Account" => vec![escape(&account).into_owned()],
-                _ => per_ph[i].clone(),
-            }
-        };
-        // One value per placeholder (nearly every call): one string, built in place.
-        if per_ph.iter().all(|v| v.len() <= 1) {
-            let mut s = String::with_capacity(format.len() + 64);
-            let mut i = 0;
-            for t in &toks {
-                match t {
-                    Token::Lit(l) => s.push_str(l),
-                    Token::Ph(ph) => {
-                        let v: Cow<'_, str> = match *ph {
-                            "Partition" => Cow::Borrowed(rc.partition),
-                            "Region" => escape(&region),
-                            "Account" => escape(&account),
-                            _ => Cow::Borrowed(per_ph[i].first().map_or("", String::as_str)),
-                        };
-                        if v.is_empty() {
-                            return None;
-                        }
-                        s.push_str(&v);
-                        i += 1;
-                    }
-                }
-            }
-            return Some(vec![s]);
-        }
-        let mut results = vec![String::new()];
+        let mut results = vec![String::with_capacity(format.len() + 64)];
         let mut i = 0;
         for t in &toks {
             match t {
                 Token::Lit(l) => results.iter_mut().for_each(|r| r.push_str(l)),
                 Token::Ph(ph) => {
-                    let vals = value(ph, i);
+                    let fixed = match *ph {
+                        "Partition" => Some(rc.partition.to_string()),
+                        "Region" => Some(escape(&region).into_owned()),
+                        "Account" => Some(escape(&account).into_owned()),
+                        _ => None,
+                    };
+                    let vals: &[String] = match &fixed {
+                        Some(v) => std::slice::from_ref(v),
+                        None => &per_ph[i],
+                    };
                     if vals.iter().any(String::is_empty) {
                         return None;
                     }
                     if results.len() * vals.len() > MAX_EXPANSION {
                         return None;
                     }
-                    results = results
-                        .iter()
-                        .flat_map(|r| vals.iter().map(move |v| format!("{r}{v}")))
-                        .collect();
+                    // one value (nearly every call) extends each string in place
+                    results = match vals {
+                        [v] => {
+                            results.iter_mut().for_each(|r| r.push_str(v));
+                            results
+                        }
+                        _ => results
+                            .iter()
+                            .flat_map(|r| vals.iter().map(move |v| format!("{r}{v}")))
+                            .collect(),
+                    };
                     i += 1;
                 }
             }

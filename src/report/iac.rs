@@ -918,7 +918,7 @@ fn serverless_str(s: String, key: bool) -> Result<Value, Refusal> {
     }
     let mut parts: Vec<Value> = Vec::new();
     let mut rest = s.as_str();
-    while let Some(i) = rest.find("${") {
+    while let Some(i) = crate::wildcard::find_variable(rest) {
         parts.push(Value::String(rest[..=i].to_string()));
         rest = &rest[i + 1..];
     }

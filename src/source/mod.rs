@@ -282,6 +282,18 @@ fn is_gzip(raw: &[u8]) -> bool {
     raw.starts_with(&[0x1f, 0x8b])
 }
 
+/// The size a gzip stream's trailer gives (of its last member, modulo 2³²), when it is no more
+/// than 64 times the stream's: trail files compress about 10 to 1, and a size past that is not
+/// trusted to reserve memory.
+fn trailer_size(raw: &[u8]) -> Option<usize> {
+    raw.len()
+        .checked_sub(4)
+        .and_then(|at| raw.get(at..))
+        .and_then(|t| t.try_into().ok())
+        .map(|t: [u8; 4]| u32::from_le_bytes(t) as usize)
+        .filter(|&n| n <= raw.len().saturating_mul(64))
+}
+
 thread_local! {
     /// Each worker's libdeflate decompressor (its state is some kilobytes; made once).
     static INFLATER: std::cell::RefCell<libdeflater::Decompressor> =
@@ -302,17 +314,12 @@ fn inflate_one_member(raw: &[u8], limit: u64, out: &mut Vec<u8>) -> bool {
     let Some(trailer) = raw.len().checked_sub(8).and_then(|at| raw.get(at..)) else {
         return false;
     };
-    let size = trailer
-        .get(4..)
-        .and_then(|t| t.try_into().ok())
-        .map_or(0, |t: [u8; 4]| u32::from_le_bytes(t) as usize);
-    // An empty member or a size over the limit: the general path says what is wrong. A size
-    // past 64 times the input (trail files compress about 10 to 1) is not trusted either: the
-    // buffer is allocated before a byte is inflated, so a lying trailer must not reserve a
-    // gigabyte; the general path grows its buffer only as the data really inflates.
-    if size == 0 || size as u64 > limit || size > raw.len().saturating_mul(64) {
+    // An empty member, a size over the limit or an untrusted one: the general path says what
+    // is wrong. The buffer is allocated before a byte is inflated, so a lying trailer must not
+    // reserve a gigabyte; the general path grows its buffer only as the data really inflates.
+    let Some(size) = trailer_size(raw).filter(|&n| n > 0 && n as u64 <= limit) else {
         return false;
-    }
+    };
     // Grown, never cleared: the buffer is written over, not zeroed again for every file.
     if out.len() < size {
         out.resize(size, 0);
@@ -345,15 +352,8 @@ fn gunzip_into(
     }
     out.clear();
     // The trailer gives the (last member's) size: room for all of it at once, not a doubling
-    // chain of copies; never trusted beyond a sane ratio.
-    let size_hint = raw
-        .len()
-        .checked_sub(4)
-        .and_then(|at| raw.get(at..))
-        .and_then(|t| t.try_into().ok())
-        .map(|t: [u8; 4]| u32::from_le_bytes(t) as usize)
-        .filter(|&n| n <= raw.len().saturating_mul(64))
-        .unwrap_or(0);
+    // chain of copies.
+    let size_hint = trailer_size(raw).unwrap_or(0);
     let cap = usize::try_from(limit).unwrap_or(usize::MAX);
     out.reserve(size_hint.max(raw.len().saturating_mul(8)).min(cap) + 1);
     let read = MultiGzDecoder::new(raw)

@@ -157,32 +157,7 @@ pub fn datasets() -> Option<PathBuf> {
     shared_dataset("cloudtrail").filter(|p| p.is_dir())
 }
 
-/// The SVG `dot -Tsvg` makes of `dot` and how long it took, or `None` when Graphviz is not
-/// installed (`apt-get install graphviz`; .ci/run installs it).
-pub fn graphviz(dot: &str) -> Option<(String, std::time::Duration)> {
-    use std::io::Write as _;
-    let started = std::time::Instant::now();
-    let Ok(mut child) = Command::new("dot")
-        .arg("-Tsvg")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-    else {
-        eprintln!("skipped: no `dot` (apt-get install graphviz)");
-        return None;
-    };
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(dot.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "dot failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Some((String::from_utf8(out.stdout).unwrap(), started.elapsed()))
-}
+#[path = "graphviz.rs"]
+mod graphviz_run;
+#[allow(unused_imports, reason = "each test crate uses a different subset")]
+pub use graphviz_run::graphviz;

@@ -31,13 +31,21 @@ fn plural(n: usize, one: &str) -> String {
 pub fn left_out(p: &Picture) -> Option<String> {
     p.is_partial().then(|| {
         format!(
-            "drew {} of {} and {} of {}; use --principal or --who to draw a part in full",
-            p.drawn.principals,
-            plural(p.total.principals, "principal"),
-            p.drawn.resources,
-            plural(p.total.resources, "resource"),
+            "drew {}; use --principal or --who to draw a part in full",
+            drawn(p)
         )
     })
+}
+
+/// `6 of 12 principals and 6 of 30 resources`: how much of the graph a picture drew.
+fn drawn(p: &Picture) -> String {
+    format!(
+        "{} of {} and {} of {}",
+        p.drawn.principals,
+        plural(p.total.principals, "principal"),
+        p.drawn.resources,
+        plural(p.total.resources, "resource"),
+    )
 }
 
 /// The lines of a partial picture's comment (unescaped): what it drew, how it chose, which
@@ -47,13 +55,7 @@ fn comment(p: &Picture) -> Vec<String> {
         return Vec::new();
     }
     let mut lines = vec![
-        format!(
-            "tightrole drew {} of {} and {} of {} ({RANKING})",
-            p.drawn.principals,
-            plural(p.total.principals, "principal"),
-            p.drawn.resources,
-            plural(p.total.resources, "resource"),
-        ),
+        format!("tightrole drew {} ({RANKING})", drawn(p)),
         "use --principal NAME or --who RESOURCE-PATTERN to draw a part in full; --format json has it all".to_string(),
     ];
     let folded: usize = p.principals.iter().map(|s| s.more).sum();
@@ -80,13 +82,7 @@ fn comment(p: &Picture) -> Vec<String> {
 /// The visible note of a partial picture, line by line (unescaped).
 fn note(p: &Picture) -> Vec<String> {
     vec![
-        format!(
-            "drew {} of {} and {} of {}",
-            p.drawn.principals,
-            plural(p.total.principals, "principal"),
-            p.drawn.resources,
-            plural(p.total.resources, "resource"),
-        ),
+        format!("drew {}", drawn(p)),
         RANKING.to_string(),
         "--principal or --who draws a part in full".to_string(),
     ]
@@ -365,36 +361,14 @@ mod tests {
         }
     }
 
-    /// The SVG Graphviz makes of `dot`, or `None` when `dot` is not installed.
-    pub(crate) fn graphviz(dot: &str) -> Option<String> {
-        use std::io::Write as _;
-        let mut child = match std::process::Command::new("dot")
-            .arg("-Tsvg")
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-        {
-            Ok(c) => c,
-            Err(_) => {
-                eprintln!("skipped: no `dot` (apt-get install graphviz)");
-                return None;
-            }
-        };
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(dot.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "dot failed: {}\n{dot}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Some(String::from_utf8(out.stdout).unwrap())
+    /// Graphviz on a DOT text, as the integration tests run it.
+    mod graphviz_run {
+        include!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/common/graphviz.rs"
+        ));
     }
+    use graphviz_run::graphviz;
 
     #[test]
     fn dot_breaks_edge_labels_with_one_backslash() {
@@ -420,7 +394,7 @@ mod tests {
             assert!(line.is_match(l), "a DOT line not of tightrole's: {l:?}");
         }
         assert!(d.contains("  // not drawn: function x\\\"]; evil"), "{d}");
-        let Some(svg) = graphviz(&d) else {
+        let Some((svg, _)) = graphviz(&d) else {
             return;
         };
         // 6 principals, 6 resources, 6 "+N more", the note: nothing injected
