@@ -957,3 +957,72 @@ fn pr_policies_pass_parliament() {
         }
     }
 }
+
+/// Drift never reports as newly unused an action also used by calls without a time (an export
+/// that dropped `eventTime`), even when its other calls are old: when it was last used cannot
+/// be told. An action whose calls all have an old time is reported.
+#[test]
+fn drift_never_calls_an_action_used_without_a_time_unused() {
+    let dir = TempDir::new().unwrap();
+    let old = common::record(
+        "role:ops/cli",
+        "s3.amazonaws.com",
+        "ListBuckets",
+        serde_json::json!({}),
+    );
+    // s3:ListBucket: on one bucket at an old time, on another without a time
+    let list = |bucket: &str| {
+        common::record(
+            "role:ops/cli",
+            "s3.amazonaws.com",
+            "ListObjects",
+            serde_json::json!({"bucketName": bucket}),
+        )
+    };
+    let old_list = list("bucket-a");
+    let mut untimed = list("bucket-b");
+    untimed.as_object_mut().unwrap().remove("eventTime");
+    let recent = common::with(
+        common::record(
+            "role:ops/cli",
+            "iam.amazonaws.com",
+            "ListRoles",
+            serde_json::json!({}),
+        ),
+        "eventTime",
+        serde_json::json!("2026-11-20T10:00:00Z"),
+    );
+    let trail = common::write_records(dir.path(), "trail.json", &[old, old_list, untimed, recent]);
+    let baseline = dir.path().join("baseline");
+    std::fs::create_dir_all(&baseline).unwrap();
+    std::fs::write(
+        baseline.join("ops.json"),
+        r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:ListAllMyBuckets", "s3:ListBucket", "iam:ListRoles"], "Resource": "*"}]}"#,
+    )
+    .unwrap();
+    let run = tightrole(
+        &[
+            "drift",
+            trail.to_str().unwrap(),
+            "--baseline",
+            baseline.to_str().unwrap(),
+            "--state",
+            dir.path().join("state.json").to_str().unwrap(),
+            "--unused-after",
+            "7d",
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    let unused: Vec<&str> = report["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["finding"] == "newly-unused")
+        .map(|i| i["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(unused, ["s3:ListAllMyBuckets"], "{}", run.stdout);
+}

@@ -497,21 +497,24 @@ pub fn report(
     // newly unused: granted by the baseline, observable, last used before the cut-off
     if let Some(end) = after.window_end {
         let cutoff = end - opts.unused_after;
-        // role → action → its calls, on any resource, by the role and its functions; an action
-        // also used by calls without a time is never known to be unused
-        let mut by_role: BTreeMap<String, BTreeMap<&str, Seen>> = BTreeMap::new();
-        let mut untimed: BTreeSet<(String, &str)> = BTreeSet::new();
+        // role → action → its calls, on any resource, by the role and its functions, and
+        // whether some had no time (an action also used so is never known to be unused)
+        let mut by_role: BTreeMap<String, BTreeMap<&str, (Seen, bool)>> = BTreeMap::new();
         for (k, used) in &after.used {
             let Some(role) = role_of(k) else {
                 continue;
             };
-            let m = by_role.entry(role.clone()).or_default();
+            let m = by_role.entry(role).or_default();
             for (ar, s) in used {
                 let a = ar.split(' ').next().unwrap_or(ar);
-                m.entry(a).and_modify(|e| e.merge(s)).or_insert(*s);
-                if s.last_seen.is_none() {
-                    untimed.insert((role.clone(), a));
-                }
+                let none = Seen {
+                    count: 0,
+                    first_seen: None,
+                    last_seen: None,
+                };
+                let (seen, untimed) = m.entry(a).or_insert((none, false));
+                seen.merge(s);
+                *untimed |= s.last_seen.is_none();
             }
         }
         for (role, g) in &gb {
@@ -524,10 +527,9 @@ pub fn report(
                 {
                     continue;
                 }
-                if let Some(seen) = by_action.get(a.as_str())
+                if let Some((seen, false)) = by_action.get(a.as_str())
                     && let Some(last) = seen.last_seen
                     && last < cutoff
-                    && !untimed.contains(&(role.clone(), a.as_str()))
                 {
                     items.push(Item {
                         finding: Finding::NewlyUnused,
