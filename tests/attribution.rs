@@ -762,6 +762,39 @@ mod chains {
         );
     }
 
+    /// A chaining function's name is log text, from a session name. A hostile one (a terminal
+    /// escape, a newline, `*`, `${x}`, `../`, multibyte) is no Lambda function name, so it never
+    /// becomes a function nor a `chained from` entry (its session is its role's), and no escape
+    /// byte it carries reaches the terminal from `generate` or `explain`.
+    #[test]
+    fn a_hostile_chaining_session_name_is_no_function_and_is_not_obeyed() {
+        let dir = TempDir::new().unwrap();
+        let hostile = r"evil\u001b[2J\nfn*${x}../\u00e9";
+        let text = serde_json::to_string(&chain_records(3, 1, Stamp::Seconds, ALL))
+            .unwrap()
+            .replace(FUNCTION, hostile);
+        let records: Vec<Value> = serde_json::from_str(&text).unwrap();
+        let p = write_records(dir.path(), "t.json", &records);
+        let path = p.to_str().unwrap();
+        let run = common::tightrole(&["generate", path], None);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let header = run
+            .stdout
+            .lines()
+            .find(|l| l.starts_with("# role partner-writer"))
+            .unwrap_or_else(|| panic!("{}", run.stdout));
+        assert_eq!(header, "# role partner-writer (account 999988887777)");
+        assert!(!run.stdout.contains("# function"), "{}", run.stdout);
+        let explain = common::tightrole(&["explain", "*", "--trail", path], None);
+        assert_eq!(explain.code, 0, "{}", explain.stderr);
+        for out in [&run.stdout, &run.stderr, &explain.stdout, &explain.stderr] {
+            assert!(
+                !out.contains('\u{1b}'),
+                "a raw escape reached the terminal: {out}"
+            );
+        }
+    }
+
     fn principals_of(records: &[Value]) -> Vec<(PrincipalId, Vec<String>)> {
         let u = usage(records, &Inventory::default());
         u.principals
