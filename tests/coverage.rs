@@ -77,7 +77,11 @@ fn every_kind_of_the_coverage_fixture_maps_as_reviewed() {
             "records.jsonl is out of step with kinds.tsv; run `python3 scripts/coverage-fixture.py`"
         );
         let m = mapper.map(&rec);
-        let got: BTreeSet<String> = m.needs.iter().map(|n| n.action.qualified()).collect();
+        let got: BTreeSet<String> = m
+            .needs
+            .iter()
+            .map(|n| n.action.qualified().to_string())
+            .collect();
         if m.class.as_str() != k.class || got != k.actions {
             failures.push(format!(
                 "{} {:?} ({}): got {} {got:?}, want {} {:?}",

@@ -83,7 +83,11 @@ fn denied_records_map_to_the_action_their_message_names() {
                 return;
             };
             let m = mapper.map(r);
-            let got: Vec<String> = m.needs.iter().map(|n| n.action.qualified()).collect();
+            let got: Vec<String> = m
+                .needs
+                .iter()
+                .map(|n| n.action.qualified().to_string())
+                .collect();
             seen.push((named.to_string(), got, m.class));
         });
         for (named, got, class) in seen {

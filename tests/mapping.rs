@@ -818,7 +818,7 @@ fn map(rec: &Value) -> (Class, BTreeMap<String, BTreeSet<String>>) {
     let m = Mapper::embedded().map(&r);
     let mut got: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for n in &m.needs {
-        got.entry(n.action.qualified())
+        got.entry(n.action.qualified().to_string())
             .or_default()
             .extend(n.resolved.resources.iter().cloned());
     }
@@ -982,7 +982,7 @@ fn needs_of(rec: &Value) -> (Class, Vec<NeedRow>) {
         .iter()
         .map(|n| {
             (
-                n.action.qualified(),
+                n.action.qualified().to_string(),
                 n.resolved.resources.iter().cloned().collect(),
                 n.conditions
                     .iter()

@@ -227,7 +227,7 @@ proptest! {
                 // the request context the call was made in: the condition keys the mapping saw
                 let ctx = need.conditions.values().flatten().flat_map(|(k, vs)| vs.iter().map(move |v| (k, v))).fold(Context::default(), |c, (k, v)| c.with(k, v.clone()));
                 for res in &need.resolved.resources {
-                    let d = evaluate(&policy, &Request { action: &need.action.qualified(), resource: res, context: &ctx });
+                    let d = evaluate(&policy, &Request { action: need.action.qualified(), resource: res, context: &ctx });
                     prop_assert_eq!(d, Decision::Allow, "{} on {} for {}", need.action.qualified(), res, name);
                 }
             }

@@ -79,12 +79,15 @@ pub struct ActionDef {
     pub resources: Vec<ActionResource>,
     pub condition_keys: Vec<String>,
     pub dependent_actions: Vec<String>,
+    /// `prefix:Name`, made once when the catalog is loaded (the read phase asks for it for
+    /// every call).
+    qualified: String,
 }
 
 impl ActionDef {
     /// `prefix:Name`, the form a policy uses.
-    pub fn qualified(&self) -> String {
-        format!("{}:{}", self.prefix, self.name)
+    pub fn qualified(&self) -> &str {
+        &self.qualified
     }
 }
 
@@ -208,6 +211,7 @@ impl Catalog {
                         })
                         .collect();
                     let def = ActionDef {
+                        qualified: format!("{prefix}:{name}"),
                         prefix: (*prefix).to_string(),
                         name: (*name).to_string(),
                         access,
@@ -351,7 +355,7 @@ mod tests {
     fn lookups_are_case_insensitive() {
         let c = Catalog::embedded();
         let a = c.action("s3", "getobject").map(ActionDef::qualified);
-        assert_eq!(a.as_deref(), Some("s3:GetObject"));
+        assert_eq!(a, Some("s3:GetObject"));
         assert!(
             c.action("lambda", "Invoke").is_none(),
             "lambda:Invoke is not an IAM action"

@@ -120,7 +120,7 @@ mod tests {
         for d in &t.data {
             for p in &d.patterns {
                 assert!(
-                    c.all_actions().any(|a| matches(p, &a.qualified(), true)),
+                    c.all_actions().any(|a| matches(p, a.qualified(), true)),
                     "`{p}` matches no catalog action"
                 );
             }
@@ -128,7 +128,7 @@ mod tests {
         for (p, note) in &t.unlogged {
             assert!(!note.is_empty());
             assert!(
-                c.all_actions().any(|a| matches(p, &a.qualified(), true)),
+                c.all_actions().any(|a| matches(p, a.qualified(), true)),
                 "`{p}`"
             );
         }

@@ -129,7 +129,7 @@ mod tests {
         for r in &t.rows {
             assert!(
                 c.all_actions()
-                    .any(|a| matches(&r.pattern, &a.qualified(), true)),
+                    .any(|a| matches(&r.pattern, a.qualified(), true)),
                 "{}",
                 r.pattern
             );

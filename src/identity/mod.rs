@@ -22,13 +22,17 @@ use crate::record::Record;
 /// SDK adds `exec-env/AWS_Lambda_<runtime>`).
 pub const LAMBDA_MARKER: &str = "exec-env/AWS_Lambda_";
 
+/// The marker's searcher, built once (every record's user agent is searched).
+static MARKER_FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(LAMBDA_MARKER));
+
 /// Did the call come from inside a Lambda function (its user agent carries [`LAMBDA_MARKER`])?
 /// The one place the marker is checked: attribution, the platform-call rule of the mapping and
 /// the aggregation all ask here.
 pub fn lambda_marker(rec: &Record<'_>) -> bool {
     rec.user_agent
         .as_deref()
-        .is_some_and(|ua| ua.contains(LAMBDA_MARKER))
+        .is_some_and(|ua| MARKER_FINDER.find(ua.as_bytes()).is_some())
 }
 
 /// The kinds of principal a policy is written for, plus the kinds that never get one.

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Map, Value};
 
-use super::tables::{Binding, Tables};
+use super::tables::Tables;
 use crate::arn::partition_for_region;
 use crate::catalog::{ActionDef, Catalog};
 use crate::record::Record;
@@ -157,6 +157,23 @@ impl Resolver<'_> {
             account: rec.account(),
             partition: partition_for_region(rec.region()),
         };
+        // ARN-valued parameters (`topicArn`, `roleArn`, `functionName` given as an ARN, …),
+        // except those a transform reads itself (a partial secret ARN); gathered once for all
+        // the formats below, borrowed (most calls have none)
+        let arn_params: Vec<&str> = if role == "-" && from_record {
+            params
+                .into_iter()
+                .flatten()
+                .filter(|(k, _)| !self.tables.reads_arns(&action.prefix, k))
+                .flat_map(|(_, v)| scalars(v))
+                .filter_map(|s| match s {
+                    Cow::Borrowed(s) if s.starts_with("arn:") => Some(s),
+                    _ => None,
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         let mut found: BTreeSet<String> = BTreeSet::new();
         let mut covered: BTreeSet<&str> = BTreeSet::new();
         let known_type = |t: &str| service.resources.keys().any(|k| norm_eq(k, t));
@@ -183,17 +200,10 @@ impl Resolver<'_> {
                             by_arn = true;
                         }
                     }
-                    // ARN-valued parameters (`topicArn`, `roleArn`, `functionName` given as an ARN, …),
-                    // except those a transform reads itself (a partial secret ARN).
-                    for (k, v) in params.into_iter().flatten() {
-                        if self.tables.reads_arns(&action.prefix, k) {
-                            continue;
-                        }
-                        for s in strings(v) {
-                            if s.starts_with("arn:") && format_matches(format, &s) {
-                                found.insert(escape(&s).into_owned());
-                                by_arn = true;
-                            }
+                    for s in &arn_params {
+                        if format_matches(format, s) {
+                            found.insert(escape(s).into_owned());
+                            by_arn = true;
                         }
                     }
                 }
@@ -222,18 +232,15 @@ impl Resolver<'_> {
         }
         // A more specific ARN of the same call (an index of the table, an object of the bucket)
         // supersedes the less specific one.
-        let specific: BTreeSet<String> = found
+        let superseded: Vec<String> = found
             .iter()
-            .filter(|a| {
-                !found.iter().any(|b| {
-                    b.len() > a.len()
-                        && b.starts_with(a.as_str())
-                        && matches!(b.as_bytes()[a.len()], b'/' | b':')
-                })
-            })
+            .filter(|a| found.iter().any(|b| refines(b, a)))
             .cloned()
             .collect();
-        out.resources = specific;
+        for a in &superseded {
+            found.remove(a);
+        }
+        out.resources = found;
         // Required types the record did not show: the narrowest honest pattern for each,
         // flagged.
         for r in action
@@ -283,38 +290,34 @@ impl Resolver<'_> {
     ) -> Option<Values> {
         let params = params?;
         let rows = self.tables.bindings(prefix, ph, role);
-        let default_binding;
-        let rows: &[Binding] = if rows.is_empty() && role == "-" {
-            let mut name = ph.to_string();
-            if let Some(first) = name.get(..1) {
-                name = format!("{}{}", first.to_ascii_lowercase(), &ph[1..]);
-            }
-            default_binding = [Binding {
-                param: name,
-                transform: "-".to_string(),
-            }];
-            &default_binding
-        } else {
-            rows
-        };
-        for b in rows {
-            let Some(v) = params.get(&b.param) else {
+        // no row: the parameter named as the placeholder, first letter lower-cased
+        // (`FunctionName` → `functionName`), read as it is
+        let mut buf = [0u8; 64];
+        let default = (rows.is_empty() && role == "-").then(|| (lower_first(ph, &mut buf), "-"));
+        let bindings = rows
+            .iter()
+            .map(|b| (b.param.as_str(), b.transform.as_str()))
+            .chain(default);
+        for (param, transform_name) in bindings {
+            let Some(v) = params.get(param) else {
                 continue;
             };
             let mut out = Vec::new();
             let mut acct_region = None;
-            let inputs: Vec<String> = match (b.transform.as_str(), v) {
-                ("object-keys", Value::Object(m)) => m.keys().cloned().collect(),
-                _ => strings(v),
+            let inputs: Vec<Cow<'_, str>> = match (transform_name, v) {
+                ("object-keys", Value::Object(m)) => {
+                    m.keys().map(|k| Cow::Borrowed(k.as_str())).collect()
+                }
+                _ => scalars(v).collect(),
             };
             for s in inputs {
                 if s.is_empty() {
                     continue;
                 }
-                if let Some((vals, ar)) = transform(&b.transform, &s) {
+                if let Some((vals, ar)) = transform(transform_name, &s) {
                     for mut val in vals {
                         // Lambda authorizes a qualified call against the qualified ARN.
-                        if b.transform == "lambda-name"
+                        if transform_name == "lambda-name"
                             && !val.contains(':')
                             && let Some(q) = params
                                 .get("qualifier")
@@ -372,15 +375,20 @@ impl Resolver<'_> {
                 Token::Lit(l) => results.iter_mut().for_each(|r| r.push_str(l)),
                 Token::Ph(ph) => {
                     let fixed = match *ph {
-                        "Partition" => Some(rc.partition.to_string()),
-                        "Region" => Some(escape(&region).into_owned()),
-                        "Account" => Some(escape(&account).into_owned()),
+                        "Partition" => Some(Cow::Borrowed(rc.partition)),
+                        "Region" => Some(escape(&region)),
+                        "Account" => Some(escape(&account)),
                         _ => None,
                     };
-                    let vals: &[String] = match &fixed {
-                        Some(v) => std::slice::from_ref(v),
-                        None => &per_ph[i],
-                    };
+                    if let Some(v) = fixed {
+                        if v.is_empty() {
+                            return None;
+                        }
+                        results.iter_mut().for_each(|r| r.push_str(&v));
+                        i += 1;
+                        continue;
+                    }
+                    let vals: &[String] = &per_ph[i];
                     if vals.iter().any(String::is_empty) {
                         return None;
                     }
@@ -455,16 +463,29 @@ fn has_secret_suffix(name: &str) -> bool {
 
 /// The scalar values in a parameter value, as text: itself, or the elements of an array
 /// (`versionNumber: 3` counts as `3`).
-fn strings(v: &Value) -> Vec<String> {
-    let one = |v: &Value| match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    };
-    match v {
-        Value::Array(a) => a.iter().filter_map(one).collect(),
-        other => one(other).into_iter().collect(),
+/// `name` with its first letter lower-cased, in `buf` when it is short (it is a placeholder of
+/// the catalog's ARN formats: ASCII and short); as it is otherwise.
+fn lower_first<'b>(name: &'b str, buf: &'b mut [u8; 64]) -> &'b str {
+    match name.as_bytes() {
+        [first, rest @ ..] if first.is_ascii_uppercase() && rest.len() < buf.len() => {
+            buf[0] = first.to_ascii_lowercase();
+            buf[1..=rest.len()].copy_from_slice(rest);
+            std::str::from_utf8(&buf[..=rest.len()]).unwrap_or(name)
+        }
+        _ => name,
     }
+}
+
+fn scalars(v: &Value) -> impl Iterator<Item = Cow<'_, str>> {
+    let items: &[Value] = match v {
+        Value::Array(a) => a,
+        other => std::slice::from_ref(other),
+    };
+    items.iter().filter_map(|v| match v {
+        Value::String(s) => Some(Cow::Borrowed(s.as_str())),
+        Value::Number(n) => Some(Cow::Owned(n.to_string())),
+        _ => None,
+    })
 }
 
 /// Applies a named transform; the second value is an (account, region) the value itself names.

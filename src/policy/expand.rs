@@ -18,7 +18,11 @@ pub fn expand_actions(m: &Matcher, catalog: &Catalog) -> BTreeSet<String> {
     {
         return pats
             .iter()
-            .filter_map(|p| catalog.action_qualified(p).map(|a| a.qualified()))
+            .filter_map(|p| {
+                catalog
+                    .action_qualified(p)
+                    .map(|a| a.qualified().to_string())
+            })
             .collect();
     }
     // Patterns whose service prefix is literal need only that service's actions.
@@ -42,7 +46,7 @@ pub fn expand_actions(m: &Matcher, catalog: &Catalog) -> BTreeSet<String> {
         None => Box::new(catalog.all_actions()),
     };
     candidates
-        .map(|a| a.qualified())
+        .map(|a| a.qualified().to_string())
         .filter(|q| match m {
             Matcher::Is(p) => hit(q, p),
             Matcher::Not(p) => !hit(q, p),

@@ -139,16 +139,16 @@ pub fn action_out(catalog: &Catalog, qualified: &str) -> Option<ActionOut> {
         .into_iter()
         .map(|src| format!("{src} {}", def.name))
         .collect();
-    for (src, name) in mapper.events_for_action(&def.qualified()) {
+    for (src, name) in mapper.events_for_action(def.qualified()) {
         events.push(format!("{src} {name} (exception table)"));
     }
     events.sort();
     events.dedup();
     Some(ActionOut {
-        action: def.qualified(),
+        action: def.qualified().to_string(),
         service: service.name.clone(),
         access_level: def.access.to_string(),
-        observability: ObservabilityTable::embedded().of(&def.qualified()),
+        observability: ObservabilityTable::embedded().of(def.qualified()),
         resource_types: def
             .resources
             .iter()
@@ -242,9 +242,9 @@ pub fn service_out(catalog: &Catalog, prefix: &str) -> Option<ServiceOut> {
             .values()
             .map(|a| {
                 (
-                    a.qualified(),
+                    a.qualified().to_string(),
                     a.access.to_string(),
-                    obs.of(&a.qualified()).describe(),
+                    obs.of(a.qualified()).describe(),
                 )
             })
             .collect(),

@@ -100,7 +100,7 @@ mod tests {
             .into_iter()
             .flat_map(|s| s.actions.values())
             .filter(|a| a.name.starts_with("GetObject"))
-            .map(|a| a.qualified())
+            .map(|a| a.qualified().to_string())
             .collect();
         let mut input = get_object.clone();
         input.push("s3:PutObject".into());

@@ -509,8 +509,9 @@ impl Aggregate {
         // A kind seen both denied and mapped is reported by its most useful class.
         e.class = e.class.min(mapping.class);
         for n in &mapping.needs {
-            if e.actions.len() < 64 {
-                e.actions.insert(n.action.qualified());
+            let a = n.action.qualified();
+            if e.actions.len() < 64 && !e.actions.contains(a) {
+                e.actions.insert(a.to_string());
             }
         }
         let data_type = if rec.event_category.as_deref() == Some("Data") {
@@ -547,7 +548,10 @@ impl Aggregate {
             usage.lambda_marker = true;
         }
         usage.calls += span.count;
-        if let Some(t) = span.first_seen {
+        // the first call's day is active (counted below when it is also the last's)
+        if let Some(t) = span.first_seen
+            && span.last_seen != Some(t)
+        {
             usage.days.add(t);
         }
         let denied = if mapping.class == Class::Denied {
@@ -595,10 +599,8 @@ impl Aggregate {
                 } else {
                     match read_fold(res) {
                         ReadFold::Into(pattern) => Some(pattern),
-                        ReadFold::TopLevel { head }
-                            if !target.contains_key(&Pair(&action, res)) =>
-                        {
-                            let n = entry_by(top_level, &action, head, || 0);
+                        ReadFold::TopLevel { head } if !target.contains_key(&Pair(action, res)) => {
+                            let n = entry_by(top_level, action, head, || 0);
                             if *n >= FOLD_TOP_LEVEL_AFTER {
                                 Some(format!("{head}*"))
                             } else {
@@ -612,11 +614,11 @@ impl Aggregate {
                 let new = || Evidence::new(time, event_id);
                 let ev = match folded {
                     Some(pattern) => {
-                        let ev = entry_by(target, &action, &pattern, new);
+                        let ev = entry_by(target, action, &pattern, new);
                         ev.folded.get_or_insert_with(Box::default).add(res);
                         ev
                     }
-                    None => entry_by(target, &action, res, new),
+                    None => entry_by(target, action, res, new),
                 };
                 ev.observe_conditions(&need.conditions);
                 ev.observe(span, event_id, by, platform && need.via.is_none());
