@@ -10,34 +10,39 @@ use serde_json::value::RawValue;
 #[derive(Debug, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct Record<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed")]
     pub event_version: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed")]
     pub event_time: Option<Cow<'a, str>>,
     /// Logstash and other collectors move `eventTime` here.
-    #[serde(borrow, default, rename = "@timestamp")]
+    #[serde(borrow, default, deserialize_with = "borrowed", rename = "@timestamp")]
     pub at_timestamp: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed")]
     pub event_source: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed")]
     pub event_name: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed")]
     pub aws_region: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed")]
     pub user_agent: Option<Cow<'a, str>>,
-    #[serde(borrow, default, rename = "sourceIPAddress")]
+    #[serde(
+        borrow,
+        default,
+        deserialize_with = "borrowed",
+        rename = "sourceIPAddress"
+    )]
     pub source_ip_address: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed")]
     pub error_code: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed")]
     pub error_message: Option<Cow<'a, str>>,
-    #[serde(borrow, default, rename = "eventID")]
+    #[serde(borrow, default, deserialize_with = "borrowed", rename = "eventID")]
     pub event_id: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed")]
     pub event_type: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed")]
     pub event_category: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed")]
     pub recipient_account_id: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     pub user_identity: Option<UserIdentity<'a>>,
@@ -52,17 +57,17 @@ pub struct Record<'a> {
 #[derive(Debug, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct UserIdentity<'a> {
-    #[serde(borrow, default, rename = "type")]
+    #[serde(borrow, default, deserialize_with = "borrowed", rename = "type")]
     pub kind: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed")]
     pub arn: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed")]
     pub account_id: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed")]
     pub invoked_by: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed")]
     pub user_name: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed")]
     pub principal_id: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     pub session_context: Option<SessionContext<'a>>,
@@ -78,27 +83,36 @@ pub struct SessionContext<'a> {
 #[derive(Debug, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionIssuer<'a> {
-    #[serde(borrow, default, rename = "type")]
+    #[serde(borrow, default, deserialize_with = "borrowed", rename = "type")]
     pub kind: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed")]
     pub arn: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed")]
     pub account_id: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed")]
     pub user_name: Option<Cow<'a, str>>,
 }
 
 /// One entry of `resources[]`.
 #[derive(Debug, Deserialize, Default, Clone)]
 pub struct ResourceRef<'a> {
-    #[serde(borrow, default, rename = "ARN")]
+    #[serde(borrow, default, deserialize_with = "borrowed", rename = "ARN")]
     pub arn: Option<Cow<'a, str>>,
-    #[serde(borrow, default, rename = "ARNPrefix")]
+    #[serde(borrow, default, deserialize_with = "borrowed", rename = "ARNPrefix")]
     pub arn_prefix: Option<Cow<'a, str>>,
-    #[serde(borrow, default, rename = "type")]
+    #[serde(borrow, default, deserialize_with = "borrowed", rename = "type")]
     pub kind: Option<Cow<'a, str>>,
-    #[serde(borrow, default, rename = "accountId")]
+    #[serde(borrow, default, deserialize_with = "borrowed", rename = "accountId")]
     pub account_id: Option<Cow<'a, str>>,
+}
+
+/// An optional string field, borrowed from the input when its JSON has no escapes. serde's own
+/// `Option<Cow<str>>` always copies: its `borrow` reaches a bare `Cow` only, and every record
+/// would allocate a score of strings.
+fn borrowed<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Cow<'de, str>>, D::Error> {
+    #[derive(Deserialize)]
+    struct Borrowed<'a>(#[serde(borrow)] Cow<'a, str>);
+    Ok(Option::<Borrowed<'de>>::deserialize(d)?.map(|b| b.0))
 }
 
 /// Why a record cannot be used.
@@ -421,6 +435,29 @@ mod tests {
         let p = r.params().unwrap_or_default();
         assert_eq!(p.get("key").and_then(|v| v.as_str()), Some("ké"));
         assert_eq!(r.resources.map(|v| v.len()), Some(1));
+    }
+
+    #[test]
+    fn strings_are_borrowed_from_the_input_unless_escaped() {
+        let json = r#"{"eventName":"GetObject","eventSource":"s3.amazonaws.com",
+            "userAgent":"a\"b","userIdentity":{"type":"AssumedRole","arn":"arn:x",
+            "sessionContext":{"sessionIssuer":{"arn":"arn:y","userName":null}}},
+            "resources":[{"ARN":"arn:z","type":"AWS::S3::Object"}]}"#;
+        let r: Record = serde_json::from_str(json).unwrap_or_default();
+        let borrowed = |c: &Option<Cow<'_, str>>| matches!(c, Some(Cow::Borrowed(_)));
+        assert!(borrowed(&r.event_name) && borrowed(&r.event_source));
+        // an escaped string cannot be a slice of the input: it is decoded into its own
+        assert!(matches!(&r.user_agent, Some(Cow::Owned(s)) if s == "a\"b"));
+        let who = r.user_identity.unwrap_or_default();
+        assert!(borrowed(&who.kind) && borrowed(&who.arn));
+        let issuer = who
+            .session_context
+            .and_then(|c| c.session_issuer)
+            .unwrap_or_default();
+        assert!(borrowed(&issuer.arn));
+        assert_eq!(issuer.user_name, None);
+        let res = r.resources.unwrap_or_default();
+        assert!(borrowed(&res[0].arn) && borrowed(&res[0].kind));
     }
 
     #[test]

@@ -64,14 +64,16 @@ fn pass_role(
     let Some(def) = mapper.catalog.action("iam", "PassRole") else {
         return;
     };
-    let root = Value::Object(params.clone());
+    // the parameters as one value to walk paths from, made only for a call that passes a role
+    let mut root = None;
     for row in mapper
         .tables
         .passrole
         .iter()
         .filter(|r| r.event_source.eq_ignore_ascii_case(source) && r.event_name == name)
     {
-        for v in values_at(&root, &row.path) {
+        let root = root.get_or_insert_with(|| Value::Object(params.clone()));
+        for v in values_at(root, &row.path) {
             let Some(role) = v.as_str().filter(|s| !s.is_empty()) else {
                 continue;
             };
