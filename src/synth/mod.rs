@@ -1066,6 +1066,49 @@ mod tests {
         );
     }
 
+    /// Found on the steady benchmark trail at 10 M records: a function read thousands of objects
+    /// of a prefix (folded on read into `in/6/*`) and was once denied one of them, which is also
+    /// one of the fold's examples. Past the sketch's exact range the guard could not tell that it
+    /// was allowed, denied it, and the replay of the examples refused the policy.
+    #[test]
+    fn a_denied_call_that_is_an_example_of_a_large_fold_stays_allowed() {
+        let head = "arn:aws:s3:::data-3-111122223333/in/6/";
+        let first = format!("{head}00001.json");
+        let mut e = ev();
+        let mut f = crate::usage::folded::Folded::default();
+        for i in 1..=5_000 {
+            f.add(&format!("{head}{i:05}.json"));
+        }
+        assert_eq!(f.examples().next(), Some(first.as_str()));
+        e.folded = Some(Box::new(f));
+        e.seen.count = 5_000;
+        let mut g = Grants::new();
+        g.insert(key("s3:GetObject", format!("{head}*")), e);
+        let mut denied = Grants::new();
+        denied.insert(key("s3:GetObject", &first), ev());
+        let p = propose(
+            &g,
+            &denied,
+            &[],
+            Catalog::embedded(),
+            &SynthOptions::default(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let denies: Vec<_> = p
+            .documents
+            .iter()
+            .flat_map(|d| &d.statements)
+            .filter(|s| s.effect == Effect::Deny)
+            .collect();
+        assert!(denies.is_empty(), "{denies:?}");
+        let usage = PrincipalUsage {
+            grants: g,
+            denied,
+            ..PrincipalUsage::default()
+        };
+        assert!(replay(&p.documents, &usage).is_empty());
+    }
+
     #[test]
     fn sids_say_what_a_statement_does() {
         let mut g = Grants::new();

@@ -88,9 +88,15 @@ impl Folded {
     /// 64-bit collision), `Some(false)` when it would have been kept and is not, `None` when the
     /// sketch is past its exact range and the resource's hash is not among the kept smallest:
     /// that cannot be told.
+    /// An example is certainly one (the examples are kept by name, whatever their hash).
     pub fn contains(&self, resource: &str) -> Option<bool> {
         let h = hash(resource);
-        if self.hashes.binary_search(&h).is_ok() {
+        if self.hashes.binary_search(&h).is_ok()
+            || self
+                .examples
+                .binary_search_by(|e| e.as_str().cmp(resource))
+                .is_ok()
+        {
             Some(true)
         } else if self.hashes.len() >= EXACT && self.hashes.last().is_some_and(|&l| h > l) {
             None
@@ -171,6 +177,16 @@ mod tests {
             let err = (d as f64 - f64::from(n)).abs() / f64::from(n);
             assert!(err < 0.15, "{n} estimated as {d}");
         }
+    }
+
+    #[test]
+    fn an_example_is_known_to_be_in_past_the_exact_range() {
+        let f = folded(0..20_000);
+        let first = "arn:aws:s3:::b/in/000000.json";
+        assert_eq!(f.examples().next(), Some(first));
+        // its hash is not among the smallest kept (the sketch alone cannot tell)
+        assert_ne!(f.hashes.binary_search(&hash(first)).map(|_| ()), Ok(()));
+        assert_eq!(f.contains(first), Some(true));
     }
 
     #[test]
