@@ -58,7 +58,7 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     let Read { live, analysis } =
         read!(input.read(args.synth.generalize, args.synth.current_is_live()));
     let current = args.synth.load_current(live.as_ref())?;
-    let out = crate::pipeline::generate(&analysis, &args.synth.settings(), current.as_ref())?;
+    let out = crate::pipeline::generate(analysis, &args.synth.settings(), current.as_ref())?;
     if out.principals.is_empty() {
         bail!("no principal named `{}` in the trail", args.principal);
     }

@@ -125,12 +125,10 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
             .read(args.synth.generalize, args.synth.current_is_live())
     );
     let current = args.synth.load_current(live.as_ref())?;
-    let out = pipeline::generate(&analysis, &args.synth.settings(), current.as_ref())?;
+    let (read_diagnostics, warnings) = (analysis.diagnostics.len(), analysis.warnings());
+    let out = pipeline::generate(analysis, &args.synth.settings(), current.as_ref())?;
     // what loading `--current` and synthesis added to what reading reported (already printed)
-    let added = out
-        .diagnostics
-        .get(analysis.diagnostics.len()..)
-        .unwrap_or_default();
+    let added = out.diagnostics.get(read_diagnostics..).unwrap_or_default();
     eprint!("{}", report::diagnostics_text(added));
     if let Some(dir) = &args.out {
         pipeline::write_policies(dir, &out.principals)?;
@@ -143,7 +141,7 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
             serde_json::to_writer_pretty(&mut w, &out).map_err(std::io::Error::from)?;
             w.write_all(b"\n")?;
             w.flush()?;
-            return Ok(args.input.final_exit(&analysis));
+            return Ok(args.input.final_exit_after(warnings));
         }
         Format::Text => report::generate_text(&out),
         Format::Terraform => report::iac::terraform(&out.principals)?,
@@ -151,5 +149,5 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         Format::Serverless => report::iac::serverless(&out.principals)?,
     };
     print_stdout(&text)?;
-    Ok(args.input.final_exit(&analysis))
+    Ok(args.input.final_exit_after(warnings))
 }

@@ -293,7 +293,11 @@ impl InputArgs {
 
     /// The exit code once the command's own output is written.
     pub fn final_exit(&self, analysis: &Analysis) -> Exit {
-        let warnings = analysis.warnings();
+        self.final_exit_after(analysis.warnings())
+    }
+
+    /// As [`InputArgs::final_exit`], for a read that had `warnings` warnings.
+    pub fn final_exit_after(&self, warnings: usize) -> Exit {
         if self.strict && warnings > 0 {
             eprintln!("error: {warnings} input warning(s) and `--strict` was given");
             return Exit::InputWarnings;

@@ -198,20 +198,17 @@ fn carry(
 
 /// Proposals for every principal of the analysis, each replayed against its observed calls
 /// before it is returned: a proposal that would deny one is an error, never an output.
+/// Takes the analysis: its usage becomes the output's evidence rows.
 pub fn generate(
-    analysis: &Analysis,
+    owned: Analysis,
     settings: &SynthSettings,
     current: Option<&Current>,
 ) -> Result<GenerateOutput, Error> {
     let catalog = Catalog::embedded();
-    let scoped;
-    let usage = match settings.shared_role {
-        SharedRole::Split => &analysis.usage,
-        SharedRole::Scope => {
-            scoped = crate::synth::scope::scope_shared_roles(&analysis.usage);
-            &scoped
-        }
-    };
+    let analysis = &owned;
+    let scoped = (settings.shared_role == SharedRole::Scope)
+        .then(|| crate::synth::scope::scope_shared_roles(&analysis.usage));
+    let usage = scoped.as_ref().unwrap_or(&analysis.usage);
     let mut diagnostics = analysis.diagnostics.clone();
     if let Some(c) = current {
         diagnostics.extend(c.diagnostics.iter().cloned());
@@ -282,7 +279,7 @@ pub fn generate(
             }
             Some(proposal)
         };
-        let mut out = PrincipalOut::new(id, p, proposal);
+        let mut out = PrincipalOut::without_rows(id, p, proposal);
         if out.policy.is_some() {
             out.confidence = Some(p.confidence(usage.window));
         }
@@ -309,22 +306,32 @@ pub fn generate(
         .map(|&(id, p)| one((id, p)))
         .collect::<Vec<_>>();
     let (graph_nodes, graph_edges) = AccessGraph::counts(usage);
-    let principals = results.into_iter().collect::<Result<Vec<_>, _>>()?;
+    let mut principals = results.into_iter().collect::<Result<Vec<_>, _>>()?;
     let unmapped = report::unmapped_rows(usage);
+    let summary = Summary {
+        files: analysis.stats.files,
+        records: analysis.stats.records,
+        records_used: usage.records,
+        records_without_principal: usage.no_principal,
+        principals: principals.len(),
+        unmapped_event_kinds: unmapped.len(),
+        graph_nodes,
+        graph_edges,
+    };
+    let window = usage.window;
+    // the evidence rows, moved from the usage the proposals were made from (in its order)
+    let usage = match scoped {
+        Some(u) => u,
+        None => owned.usage,
+    };
+    for (out, (_, p)) in principals.iter_mut().zip(usage.principals) {
+        out.take_rows(p);
+    }
     Ok(GenerateOutput {
         schema: GENERATE_SCHEMA,
         catalog: catalog.provenance.catalog.clone(),
-        window: usage.window,
-        summary: Summary {
-            files: analysis.stats.files,
-            records: analysis.stats.records,
-            records_used: usage.records,
-            records_without_principal: usage.no_principal,
-            principals: principals.len(),
-            unmapped_event_kinds: unmapped.len(),
-            graph_nodes,
-            graph_edges,
-        },
+        window,
+        summary,
         principals,
         unmapped,
         diagnostics,

@@ -67,7 +67,7 @@ pub fn pull_request(
         functions_under_roles: true,
         ..settings.clone()
     };
-    let proposed = super::generate(&grouped, &settings, Some(current))?;
+    let proposed = super::generate(grouped, &settings, Some(current))?;
     let report = diff(
         &analysis.usage,
         &current.policies,

@@ -119,8 +119,8 @@ pub struct GenerateOutput {
 }
 
 impl PrincipalOut {
+    /// The principal's output, its evidence rows copied from its usage.
     pub fn new(id: &PrincipalId, p: &PrincipalUsage, proposal: Option<Proposal>) -> PrincipalOut {
-        let proposal = proposal.unwrap_or_default();
         let rows = |g: &crate::usage::Grants| {
             g.iter()
                 .map(|((a, r), e)| EvidenceRow {
@@ -130,6 +130,49 @@ impl PrincipalOut {
                 })
                 .collect()
         };
+        PrincipalOut {
+            evidence: rows(&p.grants),
+            denied: rows(&p.denied),
+            permission_less: p
+                .permission_less
+                .iter()
+                .map(|(k, e)| EventRow {
+                    event: k.clone(),
+                    evidence: e.clone(),
+                })
+                .collect(),
+            ..PrincipalOut::without_rows(id, p, proposal)
+        }
+    }
+
+    /// The evidence rows, moved out of the principal's usage: a copy would be the whole usage
+    /// again (`generate` on a large trail held both at its peak).
+    pub fn take_rows(&mut self, p: PrincipalUsage) {
+        let rows = |g: crate::usage::Grants| {
+            g.into_iter()
+                .map(|((a, r), evidence)| EvidenceRow {
+                    action: a.into(),
+                    resource: r.into(),
+                    evidence,
+                })
+                .collect()
+        };
+        self.evidence = rows(p.grants);
+        self.denied = rows(p.denied);
+        self.permission_less = p
+            .permission_less
+            .into_iter()
+            .map(|(event, evidence)| EventRow { event, evidence })
+            .collect();
+    }
+
+    /// The principal's output without its evidence rows ([`PrincipalOut::take_rows`] adds them).
+    pub fn without_rows(
+        id: &PrincipalId,
+        p: &PrincipalUsage,
+        proposal: Option<Proposal>,
+    ) -> PrincipalOut {
+        let proposal = proposal.unwrap_or_default();
         PrincipalOut {
             kind: id.kind,
             name: id.name.clone(),
@@ -150,16 +193,9 @@ impl PrincipalOut {
             notes: proposal.notes,
             advice: Vec::new(),
             confidence: None,
-            evidence: rows(&p.grants),
-            denied: rows(&p.denied),
-            permission_less: p
-                .permission_less
-                .iter()
-                .map(|(k, e)| EventRow {
-                    event: k.clone(),
-                    evidence: e.clone(),
-                })
-                .collect(),
+            evidence: Vec::new(),
+            denied: Vec::new(),
+            permission_less: Vec::new(),
         }
     }
 }
