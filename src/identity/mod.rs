@@ -300,9 +300,12 @@ pub fn actor<'r>(rec: &'r Record<'_>) -> Result<ActorRef<'r>, NoActor> {
                 .as_ref()
                 .and_then(|c| c.session_issuer.as_ref());
             // arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION
-            let (role_from_arn, mut session) = arn
-                .split_once(":assumed-role/")
-                .and_then(|(_, r)| r.split_once('/'))
+            static ASSUMED_ROLE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+                std::sync::LazyLock::new(|| memchr::memmem::Finder::new(":assumed-role/"));
+            let (role_from_arn, mut session) = ASSUMED_ROLE
+                .find(arn.as_bytes())
+                .and_then(|i| arn.get(i + ":assumed-role/".len()..))
+                .and_then(|r| r.split_once('/'))
                 .map_or(("", ""), |(r, s)| (r, s));
             if arn.is_empty() {
                 // An export without `arn` (it is derived, so some drop it): the session is the

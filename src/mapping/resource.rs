@@ -190,11 +190,10 @@ impl Resolver<'_> {
                         let Some(arn) = entry.arn.as_deref() else {
                             continue;
                         };
-                        let type_ok =
-                            match entry.kind.as_deref().and_then(|t| t.rsplit("::").next()) {
-                                Some(t) if known_type(t) => norm_eq(t, &rt.name),
-                                _ => true,
-                            };
+                        let type_ok = match entry.kind.as_deref().map(last_type_part) {
+                            Some(t) if known_type(t) => norm_eq(t, &rt.name),
+                            _ => true,
+                        };
                         if type_ok && format_matches(format, arn) {
                             found.insert(escape(arn).into_owned());
                             by_arn = true;
@@ -463,6 +462,15 @@ fn has_secret_suffix(name: &str) -> bool {
 
 /// The scalar values in a parameter value, as text: itself, or the elements of an array
 /// (`versionNumber: 3` counts as `3`).
+/// The part of a CloudFormation-style type after its last `::` (`AWS::S3::Object` → `Object`),
+/// the whole of it when it has none.
+fn last_type_part(t: &str) -> &str {
+    match t.as_bytes().windows(2).rposition(|w| w == b"::") {
+        Some(i) => &t[i + 2..],
+        None => t,
+    }
+}
+
 /// `name` with its first letter lower-cased, in `buf` when it is short (it is a placeholder of
 /// the catalog's ARN formats: ASCII and short); as it is otherwise.
 fn lower_first<'b>(name: &'b str, buf: &'b mut [u8; 64]) -> &'b str {
@@ -625,6 +633,21 @@ mod tests {
             stream,
             "arn:aws:logs:eu-west-1:111122223333:log-group:/aws/lambda/f:log-stream:2026/11/01/[$LATEST]abc"
         ));
+    }
+
+    #[test]
+    fn last_type_part_is_what_follows_the_last_double_colon() {
+        for t in [
+            "AWS::S3::Object",
+            "Object",
+            "AWS::",
+            "a:::b",
+            "::",
+            "",
+            "AWS::Ünï::Tÿpe",
+        ] {
+            assert_eq!(last_type_part(t), t.rsplit("::").next().unwrap_or(t), "{t}");
+        }
     }
 
     #[test]
