@@ -1022,6 +1022,14 @@ mod tests {
     /// A call both allowed and denied on the function's own log stream, which the runtime grant
     /// covers (so the allowed call is left out of the statements): it stays allowed, with no
     /// `Deny` that would break it. The growing benchmark trail found this.
+    fn deny_statements(p: &Proposal) -> Vec<&Statement> {
+        p.documents
+            .iter()
+            .flat_map(|d| &d.statements)
+            .filter(|s| s.effect == Effect::Deny)
+            .collect()
+    }
+
     #[test]
     fn a_call_also_allowed_under_a_runtime_grant_is_not_denied() {
         let stream = "arn:aws:logs:eu-west-1:111122223333:log-group:/aws/lambda/f:log-stream:2026/08/20/[$LATEST]c8";
@@ -1052,12 +1060,7 @@ mod tests {
             &SynthOptions::default(),
         )
         .unwrap_or_else(|e| panic!("{e}"));
-        let denies: Vec<_> = p
-            .documents
-            .iter()
-            .flat_map(|d| &d.statements)
-            .filter(|s| s.effect == Effect::Deny)
-            .collect();
+        let denies = deny_statements(&p);
         assert!(denies.is_empty(), "{denies:?}");
         assert!(
             p.notes.iter().any(|n| n.contains("also allowed")),
@@ -1094,12 +1097,7 @@ mod tests {
             &SynthOptions::default(),
         )
         .unwrap_or_else(|e| panic!("{e}"));
-        let denies: Vec<_> = p
-            .documents
-            .iter()
-            .flat_map(|d| &d.statements)
-            .filter(|s| s.effect == Effect::Deny)
-            .collect();
+        let denies = deny_statements(&p);
         assert!(denies.is_empty(), "{denies:?}");
         let usage = PrincipalUsage {
             grants: g,
