@@ -4,11 +4,10 @@
 //! is: it reads and writes a fixed set of 2,000 objects per prefix and one log stream per function
 //! and day over 90 days, and people and instances look after a few functions each, so the distinct
 //! grants stop growing while records keep coming (with `--generalize prefix`, the default, object
-//! keys and log streams are folded as they are read, so they do not grow them either). The same
-//! few functions are denied one call in 25, whatever the call: those denied calls (kept exact,
-//! never folded) name more objects and daily log streams as the trail gets longer, so they do
-//! keep growing (docs/performance.md). Seeded; written file by file so memory stays flat
-//! whatever N is.
+//! keys and log streams are folded as they are read, so they do not grow them either), and the
+//! same few functions are denied one call in 25 of those on a fixed resource, so the denied calls
+//! (kept exact, never folded) stop growing too. Seeded; written file by file so memory stays
+//! flat whatever N is.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -71,7 +70,7 @@ fn growing_call(rng: &mut Rng, t: chrono::DateTime<Utc>, region: &str, i: u64) -
         return c;
     }
     if rng.below(3) != 0 {
-        let mut c = call(rng, t, region, f, &role);
+        let mut c = call(rng, t, region, f, &role, Denials::AnyCall);
         if c.source == "s3.amazonaws.com" && c.name == "PutObject" {
             // every upload is a new object, under its tenant's prefix
             let tenant = rng.below(grown(i, 50, 20.0));
@@ -175,11 +174,30 @@ fn growing_call(rng: &mut Rng, t: chrono::DateTime<Utc>, region: &str, i: u64) -
 fn steady_call(rng: &mut Rng, t: chrono::DateTime<Utc>, region: &str) -> Call {
     let f = rng.below(200);
     let role = format!("svc-{:02}-role", f / 5);
-    call(rng, t, region, f, &role)
+    call(rng, t, region, f, &role, Denials::FixedResources)
+}
+
+/// Which calls of the few functions that lack a permission are denied (one in 25 of them).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Denials {
+    /// Only calls on a fixed resource (a table, a queue, a key, a secret, a parameter, a
+    /// function), never on an object key or a daily log stream: the steady app's denied calls
+    /// stop growing with its grants.
+    FixedResources,
+    /// Any call: the growing app's denied calls keep naming new objects and log streams, as
+    /// its grants do (and a denied object is sometimes one a fold of thousands also holds).
+    AnyCall,
 }
 
 /// A call of function `f` (or, one time in seven, of a person, an instance or AWS).
-fn call(rng: &mut Rng, t: chrono::DateTime<Utc>, region: &str, f: u64, role: &str) -> Call {
+fn call(
+    rng: &mut Rng,
+    t: chrono::DateTime<Utc>,
+    region: &str,
+    f: u64,
+    role: &str,
+    denials: Denials,
+) -> Call {
     let role = role.to_string();
     // `who`: which person or fleet, for what they look at
     let (caller, who) = match rng.below(100) {
@@ -334,7 +352,14 @@ fn call(rng: &mut Rng, t: chrono::DateTime<Utc>, region: &str, f: u64, role: &st
         "aws-cli/2.18.4 md/awscrt#0.22.0 ua/2.0 os/linux#6.8.0".to_string()
     };
     // a few functions lack a permission they sometimes try (1 call in 500 overall)
-    if f.is_multiple_of(20) && rng.below(25) == 0 {
+    if f.is_multiple_of(20)
+        && rng.below(25) == 0
+        && (denials == Denials::AnyCall
+            || !matches!(
+                c.name.as_str(),
+                "GetObject" | "PutObject" | "CreateLogStream"
+            ))
+    {
         c.error = Some(("AccessDenied".into(), "Access Denied".into()));
     }
     c
