@@ -150,7 +150,7 @@ fn check_mapping(bytes: &[u8]) -> Result<(), TestCaseError> {
             let m = mapper.map(rec);
             for need in &m.needs {
                 let q = need.action.qualified();
-                if catalog.action_qualified(&q).is_none() {
+                if catalog.action_qualified(q).is_none() {
                     failure = Some(format!("{q} is not in the catalog"));
                 }
                 if need.resolved.resources.is_empty() {

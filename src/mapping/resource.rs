@@ -292,11 +292,11 @@ impl Resolver<'_> {
         // no row: the parameter named as the placeholder, first letter lower-cased
         // (`FunctionName` → `functionName`), read as it is
         let mut buf = [0u8; 64];
-        let default = (rows.is_empty() && role == "-").then(|| (lower_first(ph, &mut buf), "-"));
+        let default_param = (rows.is_empty() && role == "-").then(|| lower_first(ph, &mut buf));
         let bindings = rows
             .iter()
             .map(|b| (b.param.as_str(), b.transform.as_str()))
-            .chain(default);
+            .chain(default_param.as_deref().map(|p| (p, "-")));
         for (param, transform_name) in bindings {
             let Some(v) = params.get(param) else {
                 continue;
@@ -471,16 +471,26 @@ fn last_type_part(t: &str) -> &str {
     }
 }
 
-/// `name` with its first letter lower-cased, in `buf` when it is short (it is a placeholder of
-/// the catalog's ARN formats: ASCII and short); as it is otherwise.
-fn lower_first<'b>(name: &'b str, buf: &'b mut [u8; 64]) -> &'b str {
+/// `name` with its first letter lower-cased when it is an ASCII capital: in `buf` when it is
+/// short (the catalog's placeholders all are), on the heap otherwise.
+fn lower_first<'b>(name: &'b str, buf: &'b mut [u8; 64]) -> Cow<'b, str> {
     match name.as_bytes() {
-        [first, rest @ ..] if first.is_ascii_uppercase() && rest.len() < buf.len() => {
-            buf[0] = first.to_ascii_lowercase();
-            buf[1..=rest.len()].copy_from_slice(rest);
-            std::str::from_utf8(&buf[..=rest.len()]).unwrap_or(name)
+        [first, rest @ ..] if first.is_ascii_uppercase() => {
+            let lower = first.to_ascii_lowercase();
+            match buf.get_mut(..=rest.len()) {
+                Some(b) => {
+                    b[0] = lower;
+                    b[1..].copy_from_slice(rest);
+                    // an ASCII letter for an ASCII letter keeps the text UTF-8
+                    match std::str::from_utf8(b) {
+                        Ok(l) => Cow::Borrowed(l),
+                        Err(_) => Cow::Owned(format!("{}{}", char::from(lower), &name[1..])),
+                    }
+                }
+                None => Cow::Owned(format!("{}{}", char::from(lower), &name[1..])),
+            }
         }
-        _ => name,
+        _ => Cow::Borrowed(name),
     }
 }
 
@@ -633,6 +643,20 @@ mod tests {
             stream,
             "arn:aws:logs:eu-west-1:111122223333:log-group:/aws/lambda/f:log-stream:2026/11/01/[$LATEST]abc"
         ));
+    }
+
+    #[test]
+    fn lower_first_lowers_an_ascii_capital_whatever_the_length() {
+        let mut buf = [0u8; 64];
+        assert_eq!(lower_first("FunctionName", &mut buf), "functionName");
+        assert_eq!(lower_first("bucketName", &mut buf), "bucketName");
+        assert_eq!(lower_first("Éclair", &mut buf), "Éclair");
+        assert_eq!(lower_first("", &mut buf), "");
+        let long = format!("L{}", "x".repeat(100));
+        assert_eq!(
+            lower_first(&long, &mut buf),
+            format!("l{}", "x".repeat(100))
+        );
     }
 
     #[test]
