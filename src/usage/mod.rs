@@ -420,7 +420,12 @@ impl Days {
 }
 
 impl ActorUsage {
-    fn merge(&mut self, o: ActorUsage) {
+    fn merge(&mut self, mut o: ActorUsage) {
+        // the smaller table goes into the larger (merging is commutative): fewer inserts, and
+        // no growth of a large table while both are held
+        if o.grants.len() > self.grants.len() {
+            std::mem::swap(&mut self.grants, &mut o.grants);
+        }
         self.grants.add_all(o.grants);
         for (k, n) in o.top_level {
             *self.top_level.entry(k).or_default() += n;
@@ -644,7 +649,12 @@ impl Aggregate {
 
     pub fn merge(&mut self, o: Aggregate) {
         for (k, v) in o.actors {
-            self.actors.entry(k).or_default().merge(v);
+            match self.actors.entry(k) {
+                hashbrown::hash_map::Entry::Occupied(mut e) => e.get_mut().merge(v),
+                hashbrown::hash_map::Entry::Vacant(e) => {
+                    e.insert(v);
+                }
+            }
         }
         for (k, v) in o.events {
             merge_event(&mut self.events, k, v);
