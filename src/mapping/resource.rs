@@ -474,24 +474,22 @@ fn last_type_part(t: &str) -> &str {
 /// `name` with its first letter lower-cased when it is an ASCII capital: in `buf` when it is
 /// short (the catalog's placeholders all are), on the heap otherwise.
 fn lower_first<'b>(name: &'b str, buf: &'b mut [u8; 64]) -> Cow<'b, str> {
-    match name.as_bytes() {
-        [first, rest @ ..] if first.is_ascii_uppercase() => {
-            let lower = first.to_ascii_lowercase();
-            match buf.get_mut(..=rest.len()) {
-                Some(b) => {
-                    b[0] = lower;
-                    b[1..].copy_from_slice(rest);
-                    // an ASCII letter for an ASCII letter keeps the text UTF-8
-                    match std::str::from_utf8(b) {
-                        Ok(l) => Cow::Borrowed(l),
-                        Err(_) => Cow::Owned(format!("{}{}", char::from(lower), &name[1..])),
-                    }
-                }
-                None => Cow::Owned(format!("{}{}", char::from(lower), &name[1..])),
-            }
-        }
-        _ => Cow::Borrowed(name),
+    let [first, rest @ ..] = name.as_bytes() else {
+        return Cow::Borrowed(name);
+    };
+    if !first.is_ascii_uppercase() {
+        return Cow::Borrowed(name);
     }
+    let lower = first.to_ascii_lowercase();
+    if let Some(b) = buf.get_mut(..=rest.len()) {
+        b[0] = lower;
+        b[1..].copy_from_slice(rest);
+        // an ASCII letter for an ASCII letter keeps the text UTF-8
+        if let Ok(l) = std::str::from_utf8(b) {
+            return Cow::Borrowed(l);
+        }
+    }
+    Cow::Owned(format!("{}{}", char::from(lower), &name[1..]))
 }
 
 fn scalars(v: &Value) -> impl Iterator<Item = Cow<'_, str>> {

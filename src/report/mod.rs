@@ -121,28 +121,9 @@ pub struct GenerateOutput {
 impl PrincipalOut {
     /// The principal's output, its evidence rows copied from its usage.
     pub fn new(id: &PrincipalId, p: &PrincipalUsage, proposal: Option<Proposal>) -> PrincipalOut {
-        let rows = |g: &crate::usage::Grants| {
-            g.iter()
-                .map(|((a, r), e)| EvidenceRow {
-                    action: a.to_string(),
-                    resource: r.to_string(),
-                    evidence: e.clone(),
-                })
-                .collect()
-        };
-        PrincipalOut {
-            evidence: rows(&p.grants),
-            denied: rows(&p.denied),
-            permission_less: p
-                .permission_less
-                .iter()
-                .map(|(k, e)| EventRow {
-                    event: k.clone(),
-                    evidence: e.clone(),
-                })
-                .collect(),
-            ..PrincipalOut::without_rows(id, p, proposal)
-        }
+        let mut out = PrincipalOut::without_rows(id, p, proposal);
+        out.take_rows(p.clone());
+        out
     }
 
     /// The evidence rows, moved out of the principal's usage: a copy would be the whole usage

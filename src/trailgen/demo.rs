@@ -155,86 +155,78 @@ pub const ASSISTANT_INSTANCE: &str = "i-0a1b2c3d4e5f60718";
 /// every third day.
 fn assistant_day(day: &mut Day<'_>, d: i64) {
     let me = day.f("assistant", "assistant-role");
+    // a call of its code: from the Python SDK, a management event (`read_only` for a read)
+    let call = |day: &mut Day<'_>, source, name, params, read_only| {
+        day.call(
+            me.clone(),
+            PY_UA,
+            source,
+            name,
+            params,
+            vec![],
+            false,
+            read_only,
+        );
+    };
     let cluster = arn("rds", "cluster:shop-db");
     let secret = arn(
         "secretsmanager",
         "secret:rds-db-credentials/shop-db/reader-Qw12Er",
     );
     for _ in 0..(3 + day.rng.below(4)) {
-        day.call(
-            me.clone(),
-            PY_UA,
+        call(
+            day,
             "bedrock.amazonaws.com",
             "Converse",
             json!({"modelId": ASSISTANT_PROFILE}),
-            vec![],
-            false,
             true,
         );
-        day.call(
-            me.clone(),
-            PY_UA,
+        call(
+            day,
             "rdsdata.amazonaws.com",
             "ExecuteStatement",
             json!({"resourceArn": cluster, "secretArn": secret, "database": "**********", "sql": "**********", "includeResultMetadata": false, "parameters": []}),
-            vec![],
-            false,
             false,
         );
     }
     for _ in 0..2 {
-        day.call(
-            me.clone(),
-            PY_UA,
+        call(
+            day,
             "bedrock.amazonaws.com",
             "InvokeModel",
             json!({"modelId": ASSISTANT_EMBEDDINGS}),
-            vec![],
-            false,
             true,
         );
     }
-    day.call(
-        me.clone(),
-        PY_UA,
+    call(
+        day,
         "rdsdata.amazonaws.com",
         "BeginTransaction",
         json!({"resourceArn": cluster, "secretArn": secret, "database": "**********"}),
-        vec![],
-        false,
         false,
     );
     let tx = day.rng.token(24);
-    day.call(
-        me.clone(),
-        PY_UA,
+    call(
+        day,
         "rdsdata.amazonaws.com",
         "CommitTransaction",
         json!({"resourceArn": cluster, "secretArn": secret, "transactionId": tx}),
-        vec![],
-        false,
         false,
     );
     if d % 3 == 0 {
         let session = format!("assistant-{}", day.rng.token(17).to_lowercase());
-        day.call(
-            me.clone(),
-            PY_UA,
+        call(
+            day,
             "ssm.amazonaws.com",
             "StartSession",
             json!({"target": ASSISTANT_INSTANCE}),
-            vec![],
-            false,
             false,
         );
-        day.call(
-            me.clone(),
-            PY_UA,
+        call(
+            day,
             "ssm.amazonaws.com",
             "OpenDataChannel",
             json!({"sessionId": session}),
-            vec![],
-            false,
             false,
         );
     }
