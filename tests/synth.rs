@@ -63,7 +63,7 @@ proptest! {
     #[test]
     fn compact_expands_back_to_exactly_the_same_set(prefix in prop_oneof![Just("s3"), Just("dynamodb"), Just("sqs"), Just("kms"), Just("lambda")], picks in prop::collection::vec(any::<prop::sample::Index>(), 1..80)) {
         let c = Catalog::embedded();
-        let all: Vec<String> = c.service(prefix).unwrap().actions.values().map(|a| a.qualified().to_string()).collect();
+        let all: Vec<String> = c.service(prefix).unwrap().actions().values().map(|a| a.qualified().to_string()).collect();
         let chosen: BTreeSet<String> = picks.iter().map(|i| i.get(&all).clone()).collect();
         let list: Vec<String> = chosen.iter().cloned().collect();
         let compacted = compact(&list, c);

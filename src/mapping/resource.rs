@@ -176,9 +176,9 @@ impl Resolver<'_> {
         };
         let mut found: BTreeSet<String> = BTreeSet::new();
         let mut covered: BTreeSet<&str> = BTreeSet::new();
-        let known_type = |t: &str| service.resources.keys().any(|k| norm_eq(k, t));
+        let known_type = |t: &str| service.resources().keys().any(|k| norm_eq(k, t));
         for ar in &action.resources {
-            let Some(rt) = service.resources.get(&ar.name) else {
+            let Some(rt) = service.resources().get(&ar.name) else {
                 continue;
             };
             let mut hit = false;
@@ -247,7 +247,7 @@ impl Resolver<'_> {
             .iter()
             .filter(|r| r.required && !covered.contains(r.name.as_str()))
         {
-            if let Some(rt) = service.resources.get(&r.name) {
+            if let Some(rt) = service.resources().get(&r.name) {
                 for format in &rt.arn_formats {
                     let (pattern, missing, _) =
                         self.pattern(&action.prefix, format, role, &rc, params);
@@ -261,7 +261,7 @@ impl Resolver<'_> {
             // bucket of an object) become patterns; when it names none, the call was not on
             // any of them and IAM authorizes it against `*`.
             for r in &action.resources {
-                if let Some(rt) = service.resources.get(&r.name) {
+                if let Some(rt) = service.resources().get(&r.name) {
                     for format in &rt.arn_formats {
                         let (pattern, missing, named) =
                             self.pattern(&action.prefix, format, role, &rc, params);

@@ -41,7 +41,7 @@ pub fn expand_actions(m: &Matcher, catalog: &Catalog) -> BTreeSet<String> {
         Some(ps) => Box::new(
             ps.iter()
                 .filter_map(|p| catalog.service(p))
-                .flat_map(|s| s.actions.values()),
+                .flat_map(|s| s.actions().values()),
         ),
         None => Box::new(catalog.all_actions()),
     };

@@ -229,7 +229,7 @@ pub fn service_out(catalog: &Catalog, prefix: &str) -> Option<ServiceOut> {
             .map(str::to_string)
             .collect(),
         resource_types: service
-            .resources
+            .resources()
             .values()
             .map(|r| ResourceOut {
                 name: r.name.clone(),
@@ -238,7 +238,7 @@ pub fn service_out(catalog: &Catalog, prefix: &str) -> Option<ServiceOut> {
             })
             .collect(),
         actions: service
-            .actions
+            .actions()
             .values()
             .map(|a| {
                 (

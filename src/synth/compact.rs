@@ -25,7 +25,7 @@ pub fn compact(actions: &[String], catalog: &Catalog) -> Vec<String> {
             continue;
         };
         // the service's action names, lowercased, sorted: those starting with a stem are a range
-        let all: Vec<&String> = service.actions.keys().collect();
+        let all: Vec<&String> = service.actions().keys().collect();
         let lower: BTreeSet<String> = names.iter().map(|n| n.to_ascii_lowercase()).collect();
         // A stem is free when every catalog action starting with it is in the list.
         let free = |stem: &str| -> Option<usize> {
@@ -98,7 +98,7 @@ mod tests {
         let get_object: Vec<String> = c
             .service("s3")
             .into_iter()
-            .flat_map(|s| s.actions.values())
+            .flat_map(|s| s.actions().values())
             .filter(|a| a.name.starts_with("GetObject"))
             .map(|a| a.qualified().to_string())
             .collect();

@@ -335,7 +335,7 @@ fn usable(r: &str, account: &str, def: &ActionDef, catalog: &Catalog) -> Option<
     }
     let service = catalog.service(&def.prefix)?;
     def.resources.iter().find_map(|ar| {
-        let rt = service.resources.get(&ar.name)?;
+        let rt = service.resources().get(&ar.name)?;
         rt.arn_formats
             .iter()
             .any(|f| crate::mapping::format_matches(f, r))
