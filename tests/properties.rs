@@ -174,7 +174,7 @@ fn grants_of(policy: &PolicyDocument) -> Grants {
         } else if sid.ends_with("LambdaPlatform") {
             ev.platform = 1;
         }
-        ev.conditions = s.condition.clone();
+        ev.conditions = s.condition.clone().into();
         for a in s.action.values() {
             for r in s.resource.values() {
                 out.insert(

@@ -91,6 +91,7 @@ pub fn explain_text(out: &GenerateOutput, action: Option<&str>) -> String {
                     if e.platform > 0 {
                         who.push_str(&format!(", {} by Lambda's platform", e.platform));
                     }
+                    let event = e.event_id.to_string();
                     let _ = writeln!(
                         s,
                         "      {} {}: {} call(s), first {}, last {}, e.g. event {}{who}",
@@ -99,10 +100,10 @@ pub fn explain_text(out: &GenerateOutput, action: Option<&str>) -> String {
                         e.seen.count,
                         super::when(e.seen.first_seen),
                         super::when(e.seen.last_seen),
-                        if e.event_id.is_empty() {
+                        if event.is_empty() {
                             "(none)".into()
                         } else {
-                            t(&e.event_id)
+                            t(&event)
                         }
                     );
                     if !e.unresolved.is_empty() {

@@ -23,8 +23,9 @@ pub struct Folded {
     /// a B-tree node costs some hundred bytes however few it holds; at most 256 entries, an
     /// insert's shift is cheap.
     hashes: Vec<u64>,
-    /// The smallest resources folded in, by name, sorted (at most `EXAMPLES`).
-    examples: Vec<String>,
+    /// The smallest resources folded in, by name, sorted (at most `EXAMPLES`, and room for no
+    /// more: the folded grants of a growing account hold some 20,000 of these).
+    examples: Vec<Box<str>>,
 }
 
 fn hash(resource: &str) -> u64 {
@@ -39,14 +40,17 @@ impl Folded {
     }
 
     fn add_example(&mut self, resource: &str) {
-        if self.examples.len() >= EXAMPLES
-            && self.examples.last().is_some_and(|l| resource >= l.as_str())
+        if self.examples.len() >= EXAMPLES && self.examples.last().is_some_and(|l| resource >= &**l)
         {
             return;
         }
-        if let Err(at) = self.examples.binary_search_by(|e| e.as_str().cmp(resource)) {
-            self.examples.insert(at, resource.to_string());
-            self.examples.truncate(EXAMPLES);
+        if let Err(at) = self.examples.binary_search_by(|e| (**e).cmp(resource)) {
+            if self.examples.len() == EXAMPLES {
+                self.examples.pop();
+            } else {
+                self.examples.reserve_exact(EXAMPLES - self.examples.len());
+            }
+            self.examples.insert(at, resource.into());
         }
     }
 
@@ -94,7 +98,7 @@ impl Folded {
         if self.hashes.binary_search(&h).is_ok()
             || self
                 .examples
-                .binary_search_by(|e| e.as_str().cmp(resource))
+                .binary_search_by(|e| (**e).cmp(resource))
                 .is_ok()
         {
             Some(true)
@@ -107,7 +111,7 @@ impl Folded {
 
     /// The first few resources folded in, by name.
     pub fn examples(&self) -> impl Iterator<Item = &str> {
-        self.examples.iter().map(String::as_str)
+        self.examples.iter().map(|e| &**e)
     }
 }
 

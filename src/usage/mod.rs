@@ -2,7 +2,9 @@
 //! never with the number of events: each aggregate is a set of counters.
 
 mod collect;
+pub mod event_id;
 pub mod folded;
+pub mod lean;
 pub mod progress;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -10,7 +12,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+pub use event_id::EventId;
 pub use folded::Folded;
+pub use lean::Lean;
 
 pub use collect::{AthenaStats, Stats, collect, collect_paths, collect_rows, collect_stream};
 
@@ -30,27 +34,27 @@ pub struct Evidence {
     pub seen: Seen,
     /// The event id of the earliest call (calls with a time before those without; ties: the
     /// smallest id), so it is the same whatever order the records came in.
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub event_id: String,
+    #[serde(skip_serializing_if = "EventId::is_empty")]
+    pub event_id: EventId,
     /// Calls made by AWS on the principal's behalf (`invokedBy`), out of `count`.
     #[serde(skip_serializing_if = "is_zero")]
     pub service_made: u64,
-    #[serde(skip_serializing_if = "BTreeSet::is_empty")]
-    pub invoked_by: BTreeSet<String>,
+    #[serde(skip_serializing_if = "Lean::is_empty")]
+    pub invoked_by: Lean<BTreeSet<String>>,
     /// Calls Lambda's platform made with the execution role (not the function's code), out
     /// of `count`. Counted only for sessions that may be functions.
     #[serde(skip_serializing_if = "is_zero")]
     pub platform: u64,
     /// Parts of the resource the records did not give (filled with `*`).
-    #[serde(skip_serializing_if = "BTreeSet::is_empty")]
-    pub unresolved: BTreeSet<String>,
+    #[serde(skip_serializing_if = "Lean::is_empty")]
+    pub unresolved: Lean<BTreeSet<String>>,
     /// Conditions every one of these calls satisfied (`iam:PassedToService`, `kms:ViaService`),
     /// as a policy `Condition` block; empty when some call had none.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub conditions: Conditions,
+    #[serde(skip_serializing_if = "Lean::is_empty")]
+    pub conditions: Lean<Conditions>,
     /// Why the calls needed this beyond their own action (`passrole`, `tag-on-create`, `sse-kms`).
-    #[serde(skip_serializing_if = "BTreeSet::is_empty")]
-    pub extra: BTreeSet<String>,
+    #[serde(skip_serializing_if = "Lean::is_empty")]
+    pub extra: Lean<BTreeSet<String>>,
     /// The resource is a pattern the exact resources were folded into as they were read
     /// (`b/uploads/*`): how many there were, and the first few.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -94,13 +98,13 @@ impl Evidence {
                 first_seen: time,
                 last_seen: time,
             },
-            event_id: event_id.to_string(),
+            event_id: EventId::new(event_id),
             service_made: 0,
-            invoked_by: BTreeSet::new(),
+            invoked_by: Lean::default(),
             platform: 0,
-            unresolved: BTreeSet::new(),
-            conditions: Conditions::new(),
-            extra: BTreeSet::new(),
+            unresolved: Lean::default(),
+            conditions: Lean::default(),
+            extra: Lean::default(),
             folded: None,
             unconditional: false,
         }
@@ -168,7 +172,7 @@ impl Evidence {
 
     /// The condition block a grant of these calls can carry (`None`: unconditioned).
     pub fn grant_conditions(&self) -> Option<&Conditions> {
-        (!self.unconditional && !self.conditions.is_empty()).then_some(&self.conditions)
+        (!self.unconditional && !self.conditions.is_empty()).then_some(&*self.conditions)
     }
 
     /// Records `span.count` calls between `span.first` and `span.last` (one call: both the
@@ -179,9 +183,9 @@ impl Evidence {
             self.platform += count;
         }
         if Seen::before(span.first_seen, self.seen.first_seen)
-            .unwrap_or(event_id < self.event_id.as_str())
+            .unwrap_or(self.event_id.cmp_str(event_id).is_gt())
         {
-            self.event_id = event_id.to_string();
+            self.event_id = EventId::new(event_id);
         }
         self.seen.merge(&span);
         if let Some(by) = invoked_by {
@@ -197,9 +201,12 @@ impl Evidence {
             self.unconditional = o.unconditional;
             self.conditions = o.conditions.clone();
         } else if o.seen.count > 0 {
-            self.merge_conditions(o.conditions.clone(), o.unconditional);
+            self.merge_conditions((*o.conditions).clone(), o.unconditional);
         }
-        self.extra.extend(o.extra.iter().cloned());
+        // (an empty set is not extended: that would box it for nothing)
+        if !o.extra.is_empty() {
+            self.extra.extend(o.extra.iter().cloned());
+        }
         if Seen::before(o.seen.first_seen, self.seen.first_seen)
             .unwrap_or(o.event_id < self.event_id)
         {
@@ -208,8 +215,12 @@ impl Evidence {
         self.seen.merge(&o.seen);
         self.service_made += o.service_made;
         self.platform += o.platform;
-        self.invoked_by.extend(o.invoked_by.iter().cloned());
-        self.unresolved.extend(o.unresolved.iter().cloned());
+        if !o.invoked_by.is_empty() {
+            self.invoked_by.extend(o.invoked_by.iter().cloned());
+        }
+        if !o.unresolved.is_empty() {
+            self.unresolved.extend(o.unresolved.iter().cloned());
+        }
         if let Some(f) = &o.folded {
             self.folded.get_or_insert_with(Box::default).merge(f);
         }
@@ -256,7 +267,9 @@ pub fn grant_key(
 /// key is allocated only the first time it is seen. They become ordered maps in
 /// [`Usage::resolve`], so nothing downstream depends on their order.
 type FastMap<K, V> = hashbrown::HashMap<K, V>;
-type FastGrants = FastMap<(String, String), Evidence>;
+/// Grants while reading: the action is the catalog's own `prefix:Name`, so only the resource
+/// is allocated, once per distinct grant.
+type FastGrants = FastMap<(&'static str, Box<str>), Evidence>;
 
 /// A `(String, String)` key as two borrowed strings; hashes as the tuple does.
 #[derive(Hash)]
@@ -265,6 +278,12 @@ struct Pair<'a>(&'a str, &'a str);
 impl hashbrown::Equivalent<(String, String)> for Pair<'_> {
     fn equivalent(&self, key: &(String, String)) -> bool {
         self.0 == key.0 && self.1 == key.1
+    }
+}
+
+impl hashbrown::Equivalent<(&'static str, Box<str>)> for Pair<'_> {
+    fn equivalent(&self, key: &(&'static str, Box<str>)) -> bool {
+        self.0 == key.0 && self.1 == &*key.1
     }
 }
 
@@ -279,6 +298,22 @@ fn entry_by<'m, V>(
         hashbrown::hash_map::EntryRef::Occupied(e) => e.into_mut(),
         hashbrown::hash_map::EntryRef::Vacant(e) => {
             e.insert_with_key((a.to_string(), b.to_string()), new())
+        }
+    }
+}
+
+/// The evidence of `action` on `resource`, made with `new` (and the resource allocated) only
+/// when it is not there.
+fn grant_entry<'m>(
+    map: &'m mut FastGrants,
+    action: &'static str,
+    resource: &str,
+    new: impl FnOnce() -> Evidence,
+) -> &'m mut Evidence {
+    match map.entry_ref(&Pair(action, resource)) {
+        hashbrown::hash_map::EntryRef::Occupied(e) => e.into_mut(),
+        hashbrown::hash_map::EntryRef::Vacant(e) => {
+            e.insert_with_key((action, resource.into()), new())
         }
     }
 }
@@ -619,11 +654,11 @@ impl Aggregate {
                 let new = || Evidence::new(time, event_id);
                 let ev = match folded {
                     Some(pattern) => {
-                        let ev = entry_by(target, action, &pattern, new);
+                        let ev = grant_entry(target, action, &pattern, new);
                         ev.folded.get_or_insert_with(Box::default).add(res);
                         ev
                     }
-                    None => entry_by(target, action, res, new),
+                    None => grant_entry(target, action, res, new),
                 };
                 ev.observe_conditions(&need.conditions);
                 ev.observe(span, event_id, by, platform && need.via.is_none());
@@ -795,11 +830,11 @@ fn add_typed(into: &mut Grants, grants: FastGrants, unusable: &mut Vec<(String, 
     use crate::model::NameError;
     for ((a, r), e) in grants {
         let key = match Action::new(a) {
-            Ok(a) => match ArnPattern::new(r) {
+            Ok(a) => match ArnPattern::new(String::from(r)) {
                 Ok(r) => Ok((a, r)),
                 Err(NameError::Resource(r) | NameError::Action(r)) => Err((a.into(), r)),
             },
-            Err(NameError::Action(a) | NameError::Resource(a)) => Err((a, r)),
+            Err(NameError::Action(a) | NameError::Resource(a)) => Err((a, r.into())),
         };
         match key {
             Ok(k) => into.add(k, e),
@@ -1114,7 +1149,7 @@ mod tests {
             ("not an action", "arn:aws:s3:::b"),
             ("s3:GetObject", "b/k"),
         ] {
-            fast.insert((a.to_string(), r.to_string()), Evidence::new(Some(t), "e"));
+            fast.insert((a, r.into()), Evidence::new(Some(t), "e"));
         }
         let mut unusable = Vec::new();
         let mut typed = Grants::new();
