@@ -5,6 +5,8 @@
 //! [`usage`] aggregates them with evidence, [`graph`] holds the usage graph, [`synth`] writes
 //! the minimized policies, checked by the evaluator in [`policy`], and [`report`] renders them.
 
+#![forbid(unsafe_code)]
+
 pub mod arn;
 pub mod athena;
 pub mod catalog;
