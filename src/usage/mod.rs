@@ -183,7 +183,7 @@ impl Evidence {
             self.platform += count;
         }
         if Seen::before(span.first_seen, self.seen.first_seen)
-            .unwrap_or(self.event_id.cmp_str(event_id).is_gt())
+            .unwrap_or_else(|| self.event_id.cmp_str(event_id).is_gt())
         {
             self.event_id = EventId::new(event_id);
         }
@@ -208,7 +208,7 @@ impl Evidence {
             self.extra.extend(o.extra.iter().cloned());
         }
         if Seen::before(o.seen.first_seen, self.seen.first_seen)
-            .unwrap_or(o.event_id < self.event_id)
+            .unwrap_or_else(|| o.event_id < self.event_id)
         {
             self.event_id.clone_from(&o.event_id);
         }
