@@ -457,7 +457,7 @@ where
         agg,
         mut stats,
         mut diags,
-    } = accs.into_iter().fold(Acc::default(), Acc::merge);
+    } = accs.into_iter().reduce(Acc::merge).unwrap_or_default();
     diags.sort_by_key(|(i, _)| *i);
     stats.seconds = start.elapsed().as_secs_f64();
     (agg, stats, diags.into_iter().flat_map(|(_, d)| d).collect())
