@@ -8,8 +8,9 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// How long, in milliseconds, mimalloc keeps memory that is free before it gives it back to the
 /// system. Its own default, 1 second, suits a server; tightrole frees its read phase's tables
 /// and builds the ordered ones right after, and with the default both stay resident at once:
-/// peak RSS on the growing 1 M benchmark trail is 131 MB with it and 108 MB with 10 ms (v2's
-/// default), for the same CPU (docs/performance.md).
+/// peak RSS on the growing 1 M benchmark trail is 123 MB with it and 96 MB with 10 ms (v2's
+/// default), for the same CPU within 1% (docs/performance.md). Lowering it only when the read
+/// ends does not help: the read's own freed memory is what stays.
 const PURGE_DELAY_MS: std::ffi::c_long = 10;
 
 /// `mi_option_purge_delay` in mimalloc's `mi_option_e` (`mimalloc.h`); the Rust bindings do

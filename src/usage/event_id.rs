@@ -39,12 +39,14 @@ fn parse_uuid(s: &str) -> Option<[u8; 16]> {
     if b.len() != UUID_LEN || HYPHENS.iter().any(|&i| b[i] != b'-') {
         return None;
     }
+    // the hex digits, in pairs: 8-4-4-4-12, each group starting after a hyphen
     let mut out = [0u8; 16];
-    let mut digits = b.iter().enumerate().filter(|(i, _)| !HYPHENS.contains(i));
-    for byte in &mut out {
-        let (_, &hi) = digits.next()?;
-        let (_, &lo) = digits.next()?;
-        *byte = (nibble(hi)? << 4) | nibble(lo)?;
+    let mut o = 0;
+    for (start, end) in [(0, 8), (9, 13), (14, 18), (19, 23), (24, 36)] {
+        for pair in b[start..end].chunks_exact(2) {
+            out[o] = (nibble(pair[0])? << 4) | nibble(pair[1])?;
+            o += 1;
+        }
     }
     Some(out)
 }
