@@ -1160,6 +1160,18 @@ mod tests {
         assert!(!c.settled && c.active_days == 2, "{c:?}");
     }
 
+    /// Every grant of the read phase's tables holds one: its size is memory per distinct grant
+    /// (docs/performance.md, "A small grant").
+    #[test]
+    fn a_grant_slot_stays_small() {
+        assert!(
+            std::mem::size_of::<Evidence>() <= 120,
+            "{}",
+            std::mem::size_of::<Evidence>()
+        );
+        assert_eq!(std::mem::size_of::<(&'static str, Box<str>)>(), 32);
+    }
+
     /// Two large tables of one actor are not merged into one (that would grow one while both
     /// are held); the ordered map they resolve into is the same as if they had been.
     #[test]
