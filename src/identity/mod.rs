@@ -300,11 +300,12 @@ pub fn actor<'r>(rec: &'r Record<'_>) -> Result<ActorRef<'r>, NoActor> {
                 .as_ref()
                 .and_then(|c| c.session_issuer.as_ref());
             // arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION
+            const MARK: &str = ":assumed-role/";
             static ASSUMED_ROLE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
-                std::sync::LazyLock::new(|| memchr::memmem::Finder::new(":assumed-role/"));
+                std::sync::LazyLock::new(|| memchr::memmem::Finder::new(MARK));
             let (role_from_arn, mut session) = ASSUMED_ROLE
                 .find(arn.as_bytes())
-                .and_then(|i| arn.get(i + ":assumed-role/".len()..))
+                .and_then(|i| arn.get(i + MARK.len()..))
                 .and_then(|r| r.split_once('/'))
                 .map_or(("", ""), |(r, s)| (r, s));
             if arn.is_empty() {

@@ -460,8 +460,6 @@ fn has_secret_suffix(name: &str) -> bool {
     b.len() > 7 && b[b.len() - 7] == b'-' && b[b.len() - 6..].iter().all(u8::is_ascii_alphanumeric)
 }
 
-/// The scalar values in a parameter value, as text: itself, or the elements of an array
-/// (`versionNumber: 3` counts as `3`).
 /// The part of a CloudFormation-style type after its last `::` (`AWS::S3::Object` → `Object`),
 /// the whole of it when it has none.
 fn last_type_part(t: &str) -> &str {
@@ -492,6 +490,8 @@ fn lower_first<'b>(name: &'b str, buf: &'b mut [u8; 64]) -> Cow<'b, str> {
     Cow::Owned(format!("{}{}", char::from(lower), &name[1..]))
 }
 
+/// The scalar values in a parameter value, as text: itself, or the elements of an array
+/// (`versionNumber: 3` counts as `3`).
 fn scalars(v: &Value) -> impl Iterator<Item = Cow<'_, str>> {
     let items: &[Value] = match v {
         Value::Array(a) => a,

@@ -1019,9 +1019,7 @@ mod tests {
         e
     }
 
-    /// A call both allowed and denied on the function's own log stream, which the runtime grant
-    /// covers (so the allowed call is left out of the statements): it stays allowed, with no
-    /// `Deny` that would break it. The growing benchmark trail found this.
+    /// The proposal's `Deny` statements.
     fn deny_statements(p: &Proposal) -> Vec<&Statement> {
         p.documents
             .iter()
@@ -1030,6 +1028,9 @@ mod tests {
             .collect()
     }
 
+    /// A call both allowed and denied on the function's own log stream, which the runtime grant
+    /// covers (so the allowed call is left out of the statements): it stays allowed, with no
+    /// `Deny` that would break it. The growing benchmark trail found this.
     #[test]
     fn a_call_also_allowed_under_a_runtime_grant_is_not_denied() {
         let stream = "arn:aws:logs:eu-west-1:111122223333:log-group:/aws/lambda/f:log-stream:2026/08/20/[$LATEST]c8";

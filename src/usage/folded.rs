@@ -44,7 +44,7 @@ impl Folded {
         {
             return;
         }
-        if let Err(at) = self.examples.binary_search_by(|e| (**e).cmp(resource)) {
+        if let Err(at) = self.example_at(resource) {
             if self.examples.len() == EXAMPLES {
                 self.examples.pop();
             } else {
@@ -52,6 +52,11 @@ impl Folded {
             }
             self.examples.insert(at, resource.into());
         }
+    }
+
+    /// Where `resource` is among the examples (`Err`: where it would go).
+    fn example_at(&self, resource: &str) -> Result<usize, usize> {
+        self.examples.binary_search_by(|e| (**e).cmp(resource))
     }
 
     fn add_hash(&mut self, h: u64) {
@@ -95,12 +100,7 @@ impl Folded {
     /// An example is certainly one (the examples are kept by name, whatever their hash).
     pub fn contains(&self, resource: &str) -> Option<bool> {
         let h = hash(resource);
-        if self.hashes.binary_search(&h).is_ok()
-            || self
-                .examples
-                .binary_search_by(|e| (**e).cmp(resource))
-                .is_ok()
-        {
+        if self.hashes.binary_search(&h).is_ok() || self.example_at(resource).is_ok() {
             Some(true)
         } else if self.hashes.len() >= EXACT && self.hashes.last().is_some_and(|&l| h > l) {
             None
