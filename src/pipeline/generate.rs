@@ -324,9 +324,11 @@ pub fn generate(
         Some(u) => u,
         None => owned.usage,
     };
-    for (out, (_, p)) in principals.iter_mut().zip(usage.principals) {
-        out.take_rows(p);
-    }
+    let rows: Vec<PrincipalUsage> = usage.principals.into_values().collect();
+    principals
+        .par_iter_mut()
+        .zip(rows)
+        .for_each(|(out, p)| out.take_rows(p));
     Ok(GenerateOutput {
         schema: GENERATE_SCHEMA,
         catalog: catalog.provenance.catalog.clone(),
@@ -374,4 +376,72 @@ pub fn write_policies(dir: &Path, principals: &[PrincipalOut]) -> Result<(), Err
     }
     files.commit()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::{ReadOptions, analyze};
+
+    /// `GenerateOutput::write_json` renders principals in parallel, a chunk at a time, and the
+    /// document around them itself: it must be byte for byte what serde_json writes for the
+    /// whole output, with more principals than a chunk holds and hostile text in them (markup,
+    /// quotes, a newline, bidi controls, non-ASCII), and with none at all.
+    #[test]
+    fn the_streamed_json_is_what_serde_json_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        crate::trailgen::write_bench(dir.path(), 3000, 7, crate::trailgen::BenchProfile::Growing)
+            .unwrap();
+        let hostile = "x\"</script>\n\u{202e}é`|*";
+        let rec = serde_json::json!({
+            "eventVersion": "1.09", "eventTime": "2026-11-02T10:00:00Z",
+            "userIdentity": {"type": "IAMUser", "accountId": "111122223333",
+                "arn": format!("arn:aws:iam::111122223333:user/{hostile}"),
+                "userName": hostile},
+            "eventSource": "s3.amazonaws.com", "eventName": "GetObject",
+            "awsRegion": "eu-west-1", "userAgent": hostile,
+            "requestParameters": {"bucketName": "b", "key": hostile},
+            "eventID": "e1", "eventType": "AwsApiCall", "recipientAccountId": "111122223333"
+        });
+        std::fs::write(
+            dir.path().join("hostile.json"),
+            serde_json::json!({"Records": [rec]}).to_string(),
+        )
+        .unwrap();
+        let opts = ReadOptions {
+            paths: vec![dir.path().display().to_string()],
+            ..ReadOptions::default()
+        };
+        let out = generate(
+            analyze(&opts, None).unwrap(),
+            &SynthSettings::default(),
+            None,
+        )
+        .unwrap();
+        assert!(out.principals.len() > 64, "{}", out.principals.len());
+        assert!(
+            out.principals.iter().any(|p| p.name.contains('\n')),
+            "the hostile user is a principal"
+        );
+        let mut streamed = Vec::new();
+        out.write_json(&mut streamed).unwrap();
+        assert_eq!(
+            String::from_utf8(streamed).unwrap(),
+            serde_json::to_string_pretty(&out).unwrap()
+        );
+
+        let empty = GenerateOutput {
+            principals: Vec::new(),
+            unmapped: Vec::new(),
+            diagnostics: Vec::new(),
+            window: None,
+            ..out
+        };
+        let mut streamed = Vec::new();
+        empty.write_json(&mut streamed).unwrap();
+        assert_eq!(
+            String::from_utf8(streamed).unwrap(),
+            serde_json::to_string_pretty(&empty).unwrap()
+        );
+    }
 }

@@ -9,6 +9,7 @@ pub mod escape;
 pub mod explain;
 pub mod graph;
 pub mod iac;
+mod json;
 pub mod pr;
 pub mod sarif;
 pub mod schema;
