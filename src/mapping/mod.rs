@@ -12,7 +12,9 @@ mod tables;
 
 pub use crate::record::strip_version;
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::collections::BTreeSet;
+use std::rc::Rc;
 use std::sync::OnceLock;
 
 use serde::Serialize;
@@ -197,40 +199,55 @@ impl Mapper {
                 needs: vec![need],
             };
         }
-        // Names CloudTrail records that are no API operation: console and sign-in flows, the
-        // SSO portal, Cognito's hosted UI (data/cloudtrail-only-events.tsv).
-        if let Some(row) = self.tables.cloudtrail_only(source, strip_version(&name)) {
-            let class = match (denied, row.class) {
-                (true, _) => Class::Denied,
-                (false, OnlyClass::PermissionLess) => Class::PermissionLess,
-                (false, OnlyClass::NotApiCall) => Class::NotApiCall,
-            };
-            return Mapping {
-                class,
-                how: How::Exception,
-                needs: Vec::new(),
-            };
-        }
+        let plan = self.plan(rec.source(), rec.name());
+        let choices = match &*plan {
+            Plan::Only(only) => {
+                let class = match (denied, only) {
+                    (true, _) => Class::Denied,
+                    (false, OnlyClass::PermissionLess) => Class::PermissionLess,
+                    (false, OnlyClass::NotApiCall) => Class::NotApiCall,
+                };
+                return Mapping {
+                    class,
+                    how: How::Exception,
+                    needs: Vec::new(),
+                };
+            }
+            Plan::Choices(choices) => choices,
+        };
         let resolver = resource::Resolver {
             catalog: self.catalog,
             tables: &self.tables,
         };
-        let (how, needs) = match self.actions_for(source, &name, params) {
-            (how, Found::Actions(list)) => {
-                let needs: Vec<Need> = list
-                    .iter()
-                    .map(|(def, role)| Need::plain(def, resolver.resolve(def, role, rec, params)))
-                    .collect();
-                (how, Some(needs))
-            }
-            (how, Found::Derived(rule, actions)) => (
-                how,
-                Some(derive::derive(
-                    &rule, &actions, &name, self, &resolver, rec, params,
-                )),
+        // the first choice whose condition the request meets (the last one always holds)
+        let chosen = choices.iter().find(|c| match &c.when {
+            When::Always => true,
+            When::Param(p) => params
+                .and_then(|m| m.get(p))
+                .is_some_and(|v| !v.is_null() && v.as_str() != Some("")),
+        });
+        let (how, needs) = match chosen {
+            None => (How::None, None),
+            Some(c) => (
+                c.how,
+                match &c.found {
+                    Found::Actions(list) => Some(
+                        list.iter()
+                            .map(|(def, role)| {
+                                Need::plain(def, resolver.resolve(def, role, rec, params))
+                            })
+                            .collect(),
+                    ),
+                    Found::Derived(rule, actions) => Some(derive::derive(
+                        rule, actions, &name, self, &resolver, rec, params,
+                    )),
+                    Found::Http(op) => self
+                        .pick_http_operation(op, params)
+                        .and_then(|op| self.http_need(&op, rec, params))
+                        .map(|n| vec![n]),
+                    Found::None => None,
+                },
             ),
-            (how, Found::Http(op)) => (how, self.http_need(&op, rec, params).map(|n| vec![n])),
-            (how, Found::None) => (how, None),
         };
         let class = if denied {
             Class::Denied
@@ -292,60 +309,94 @@ impl Mapper {
         Some(Need::plain(def, resolved))
     }
 
-    /// The actions (with resource roles) for the record's event.
-    fn actions_for(
-        &self,
-        source: &str,
-        name: &str,
-        params: Option<&Map<String, Value>>,
-    ) -> (How, Found) {
+    /// What an event of this source and name maps to before its parameters are read, from this
+    /// thread's memo ([`PLANS`]): the catalog's and the tables' lookups are the same for every
+    /// record of a kind, and a trail holds few kinds.
+    fn plan(&self, source: &str, name: &str) -> Rc<Plan> {
+        PLANS.with(|memo| {
+            if let Some(plan) = memo.borrow().get(&Kind(source, name)) {
+                return Rc::clone(plan);
+            }
+            let plan = Rc::new(self.plan_of(normalize_source(source), &normalize_name(name)));
+            let mut memo = memo.borrow_mut();
+            if memo.len() < MAX_PLANS {
+                memo.insert((source.into(), name.into()), Rc::clone(&plan));
+            }
+            plan
+        })
+    }
+
+    /// The plan for a kind (its source and name normalized): a CloudTrail-only event, or the
+    /// choices a record of the kind can map to. Their order is the tables' (the first row whose
+    /// `when` holds wins), for the name as logged and then without its API-version suffix:
+    /// exception rows, then the catalog's `prefix:Name`, then API Gateway's HTTP operations;
+    /// the first choice that needs no parameter ends the list.
+    fn plan_of(&self, source: &str, name: &str) -> Plan {
+        // Names CloudTrail records that are no API operation: console and sign-in flows, the
+        // SSO portal, Cognito's hosted UI (data/cloudtrail-only-events.tsv).
+        if let Some(row) = self.tables.cloudtrail_only(source, strip_version(name)) {
+            return Plan::Only(row.class);
+        }
+        let mut choices = Vec::new();
         let Some(prefix) = self.catalog.prefix_for_event_source(source) else {
-            return (How::None, Found::None);
+            return Plan::Choices(choices);
         };
         let stripped = strip_version(name);
         for (candidate, stripped_how) in [(name, false), (stripped, true)] {
             if stripped_how && candidate == name {
                 continue;
             }
-            let how_found = if stripped_how {
+            for row in self.tables.exception_rows(source, candidate) {
+                let mut out = Vec::new();
+                for a in &row.actions {
+                    // A row naming an action the catalog lacks is a table bug caught by the
+                    // table tests; never emit it.
+                    match self.catalog.action_qualified(&a.action) {
+                        Some(def) => out.push((def, a.role.clone())),
+                        None => {
+                            out.clear();
+                            break;
+                        }
+                    }
+                }
+                let (how, found) = if out.len() < row.actions.len() {
+                    (How::None, Found::None)
+                } else if let Some(d) = &row.derive {
+                    (How::Exception, Found::Derived(d.clone(), out))
+                } else {
+                    (How::Exception, Found::Actions(out))
+                };
+                let always = row.when == When::Always;
+                choices.push(Choice {
+                    when: row.when.clone(),
+                    how,
+                    found,
+                });
+                if always {
+                    return Plan::Choices(choices);
+                }
+            }
+            let how = if stripped_how {
                 How::VersionStripped
             } else {
                 How::Direct
             };
-            for row in self.tables.exception_rows(source, candidate) {
-                let applies = match &row.when {
-                    When::Always => true,
-                    When::Param(p) => params
-                        .and_then(|m| m.get(p))
-                        .is_some_and(|v| !v.is_null() && v.as_str() != Some("")),
-                };
-                if !applies {
-                    continue;
-                }
-                let mut out = Vec::new();
-                for a in &row.actions {
-                    match self.catalog.action_qualified(&a.action) {
-                        Some(def) => out.push((def, a.role.clone())),
-                        // A row naming an action the catalog lacks is a table bug caught by the
-                        // table tests; never emit it.
-                        None => return (How::None, Found::None),
-                    }
-                }
-                if let Some(d) = &row.derive {
-                    return (How::Exception, Found::Derived(d.clone(), out));
-                }
-                return (How::Exception, Found::Actions(out));
-            }
             if let Some(def) = self.catalog.action(prefix, candidate) {
-                return (how_found, Found::Actions(vec![(def, "-".to_string())]));
+                choices.push(Choice::always(
+                    how,
+                    Found::Actions(vec![(def, "-".to_string())]),
+                ));
+                return Plan::Choices(choices);
             }
-            if prefix == "apigateway"
-                && let Some(op) = self.pick_http_operation(candidate, params)
-            {
-                return (How::Exception, Found::Http(op));
+            if prefix == "apigateway" && !self.tables.http_operations(candidate).is_empty() {
+                choices.push(Choice::always(
+                    How::Exception,
+                    Found::Http(candidate.to_string()),
+                ));
+                return Plan::Choices(choices);
             }
         }
-        (How::None, Found::None)
+        Plan::Choices(choices)
     }
 
     /// API Gateway v1 and v2 share operation names; take the one whose path parameters the
@@ -424,12 +475,61 @@ impl Mapper {
     }
 }
 
+/// What every event of one source and name maps to, before its parameters are read.
+enum Plan {
+    /// A CloudTrail-only event (no API operation), of this class unless denied.
+    Only(OnlyClass),
+    /// The first choice whose condition the request meets; unmapped when none does.
+    Choices(Vec<Choice>),
+}
+
+/// One thing a kind can map to, and when.
+struct Choice {
+    when: When,
+    how: How,
+    found: Found,
+}
+
+impl Choice {
+    fn always(how: How, found: Found) -> Choice {
+        Choice {
+            when: When::Always,
+            how,
+            found,
+        }
+    }
+}
+
+/// A `(Box<str>, Box<str>)` key as two borrowed strings; hashes as the tuple does.
+#[derive(Hash)]
+struct Kind<'a>(&'a str, &'a str);
+
+impl hashbrown::Equivalent<(Box<str>, Box<str>)> for Kind<'_> {
+    fn equivalent(&self, key: &(Box<str>, Box<str>)) -> bool {
+        self.0 == &*key.0 && self.1 == &*key.1
+    }
+}
+
+/// Kinds a thread remembers; past this (a trail of garbage event names) the rest are looked up
+/// per record, so the memo stays small whatever the input.
+const MAX_PLANS: usize = 4096;
+
+/// Plans by event source and event name as logged.
+type Plans = hashbrown::HashMap<(Box<str>, Box<str>), Rc<Plan>>;
+
+thread_local! {
+    /// Each thread's plans, by event source and event name as logged (see [`Mapper::plan`]).
+    /// There is one mapper ([`Mapper::embedded`]), so the plans are its.
+    static PLANS: RefCell<Plans> = RefCell::new(Plans::new());
+}
+
 /// What the event maps to, before resources are resolved.
 enum Found {
     Actions(Vec<(&'static ActionDef, String)>),
     /// A named rule, with the actions its row names (if any).
     Derived(String, Vec<(&'static ActionDef, String)>),
-    Http(HttpOperation),
+    /// An API Gateway operation, v1 or v2, picked by the path parameters the request carries.
+    Http(String),
     None,
 }
 
@@ -459,6 +559,119 @@ fn http_param(name: &str, params: Option<&Map<String, Value>>) -> Option<String>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The actions and resources `m` maps a successful call to.
+    fn mapped(source: &str, name: &str, params: Value) -> Vec<(String, Vec<String>)> {
+        let text = serde_json::json!({
+            "eventVersion": "1.09", "eventTime": "2026-11-02T10:00:00Z",
+            "userIdentity": {"type": "IAMUser", "accountId": "111122223333",
+                "arn": "arn:aws:iam::111122223333:user/u"},
+            "eventSource": source, "eventName": name, "awsRegion": "eu-west-1",
+            "requestParameters": params, "eventID": "e", "eventType": "AwsApiCall",
+            "recipientAccountId": "111122223333"
+        })
+        .to_string();
+        let rec: Record<'_> = serde_json::from_str(&text).unwrap();
+        Mapper::embedded()
+            .map(&rec)
+            .needs
+            .iter()
+            .map(|n| {
+                let resources = n.resolved.resources.iter().cloned().collect();
+                (n.action.qualified().to_string(), resources)
+            })
+            .collect()
+    }
+
+    /// A kind's plan is made once per thread, and keeps every choice that reads a parameter:
+    /// records of one kind with different parameters map differently, whichever came first.
+    #[test]
+    fn one_plan_per_kind_still_reads_each_records_parameters() {
+        let s3 = "s3.amazonaws.com";
+        let versioned = || {
+            mapped(
+                s3,
+                "GetObject",
+                serde_json::json!({"bucketName": "b", "key": "k", "versionId": "v1"}),
+            )
+        };
+        let plain = || {
+            mapped(
+                s3,
+                "GetObject",
+                serde_json::json!({"bucketName": "b", "key": "k"}),
+            )
+        };
+        let api = "apigateway.amazonaws.com";
+        let v1 = || {
+            mapped(
+                api,
+                "GetStage",
+                serde_json::json!({"restApiId": "r1", "stageName": "s"}),
+            )
+        };
+        let v2 = || {
+            mapped(
+                api,
+                "GetStage",
+                serde_json::json!({"apiId": "h1", "stageName": "s"}),
+            )
+        };
+        let object = vec!["arn:aws:s3:::b/k".to_string()];
+        let expected = [
+            vec![("s3:GetObjectVersion".to_string(), object.clone())],
+            vec![("s3:GetObject".to_string(), object)],
+            vec![(
+                "apigateway:GET".to_string(),
+                vec!["arn:aws:apigateway:eu-west-1::/restapis/r1/stages/s".to_string()],
+            )],
+            vec![(
+                "apigateway:GET".to_string(),
+                vec!["arn:aws:apigateway:eu-west-1::/apis/h1/stages/s".to_string()],
+            )],
+        ];
+        // each order on a thread of its own, whose memo starts empty
+        for forward in [true, false] {
+            std::thread::spawn(move || {
+                let got = if forward {
+                    [versioned(), plain(), v1(), v2()]
+                } else {
+                    let (p, v, b, a) = (plain(), versioned(), v2(), v1());
+                    [v, p, a, b]
+                };
+                // and again, from the memo
+                assert_eq!(got, [versioned(), plain(), v1(), v2()]);
+                got
+            })
+            .join()
+            .map(|got| assert_eq!(got, expected))
+            .unwrap();
+        }
+    }
+
+    /// The memo holds at most `MAX_PLANS` kinds per thread; kinds past it are mapped all the
+    /// same. A name as logged (`getObject `) is one kind, mapped as its normalized name.
+    #[test]
+    fn the_plan_memo_stays_small_whatever_the_input() {
+        std::thread::spawn(|| {
+            for i in 0..MAX_PLANS + 10 {
+                assert!(
+                    mapped("s3.amazonaws.com", &format!("Made Up {i}"), Value::Null).is_empty()
+                );
+            }
+            assert_eq!(PLANS.with(|m| m.borrow().len()), MAX_PLANS);
+            let object = serde_json::json!({"bucketName": "b", "key": "k"});
+            assert_eq!(
+                mapped("s3.amazonaws.com", "getObject ", object),
+                [(
+                    "s3:GetObject".to_string(),
+                    vec!["arn:aws:s3:::b/k".to_string()]
+                )]
+            );
+        })
+        .join()
+        .unwrap();
+    }
 
     #[test]
     fn version_suffixes() {
