@@ -9,8 +9,6 @@ pub mod progress;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use rayon::prelude::*;
-
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -840,63 +838,22 @@ pub struct Usage {
 }
 
 /// Adds the read phase's grants to `into` under typed keys ([`grant_key`]), moving the strings.
-/// An actor's hashed grants (its table and any kept apart), checked and ordered: a key the
-/// mapping made that is not an action and a resource (never expected: both come from the
-/// catalog's names and ARN formats) is set apart in `unusable`, to be reported, never dropped in
-/// silence. The keys are sorted and the map built from them in one pass, which is cheaper than
-/// inserting them one at a time in hash order; a key in more than one table is merged in the
-/// tables' order, as adding them one by one would.
-fn typed(
-    tables: impl IntoIterator<Item = FastGrants>,
-    unusable: &mut Vec<(String, String)>,
-) -> Grants {
+/// A key the mapping made that is not an action and a resource (never expected: both come from
+/// the catalog's names and ARN formats) is set apart in `unusable`, to be reported, never
+/// dropped in silence.
+fn add_typed(into: &mut Grants, grants: FastGrants, unusable: &mut Vec<(String, String)>) {
     use crate::model::NameError;
-    let mut list: Vec<(GrantKey, Evidence)> = Vec::new();
-    for grants in tables {
-        for ((a, r), e) in grants {
-            let key = match Action::new(a) {
-                Ok(a) => match ArnPattern::new(String::from(r)) {
-                    Ok(r) => Ok((a, r)),
-                    Err(NameError::Resource(r) | NameError::Action(r)) => Err((a.into(), r)),
-                },
-                Err(NameError::Action(a) | NameError::Resource(a)) => Err((a, r.into())),
-            };
-            match key {
-                Ok(k) => list.push((k, e)),
-                Err(bad) => unusable.push(bad),
-            }
-        }
-    }
-    // stable: equal keys stay in table order
-    list.sort_by(|x, y| x.0.cmp(&y.0));
-    let mut merged: Vec<(GrantKey, Evidence)> = Vec::with_capacity(list.len());
-    for (k, e) in list {
-        match merged.last_mut() {
-            Some((last, evidence)) if *last == k => evidence.merge(&e),
-            _ => merged.push((k, e)),
-        }
-    }
-    merged.into_iter().collect()
-}
-
-/// An actor's grants and denied calls, ordered ([`typed`]).
-struct Typed {
-    grants: Grants,
-    denied: Grants,
-    unusable: Vec<(String, String)>,
-}
-
-impl Typed {
-    fn take(usage: &mut ActorUsage) -> Typed {
-        let mut unusable = Vec::new();
-        let tables = std::iter::once(std::mem::take(&mut usage.grants))
-            .chain(std::mem::take(&mut usage.more_grants));
-        let grants = typed(tables, &mut unusable);
-        let denied = typed([std::mem::take(&mut usage.denied)], &mut unusable);
-        Typed {
-            grants,
-            denied,
-            unusable,
+    for ((a, r), e) in grants {
+        let key = match Action::new(a) {
+            Ok(a) => match ArnPattern::new(String::from(r)) {
+                Ok(r) => Ok((a, r)),
+                Err(NameError::Resource(r) | NameError::Action(r)) => Err((a.into(), r)),
+            },
+            Err(NameError::Action(a) | NameError::Resource(a)) => Err((a, r.into())),
+        };
+        match key {
+            Ok(k) => into.add(k, e),
+            Err(bad) => unusable.push(bad),
         }
     }
 }
@@ -972,12 +929,6 @@ impl Usage {
         // depend on the hashing.
         let mut actors: Vec<(Actor, ActorUsage)> = agg.actors.into_iter().collect();
         actors.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        // each actor's hashed grants ordered, in parallel: on a trail with many distinct grants
-        // this is most of the work between the read and synthesis
-        let typed: Vec<Typed> = actors
-            .par_iter_mut()
-            .map(|(_, usage)| Typed::take(usage))
-            .collect();
         let sessions = actors.iter().filter_map(|(actor, usage)| match actor {
             Actor::Session {
                 account,
@@ -997,7 +948,7 @@ impl Usage {
             account,
             name: role_name(&role_arn).to_string(),
         };
-        for ((actor, usage), typed) in actors.into_iter().zip(typed) {
+        for (actor, usage) in actors {
             let mut chained_from = BTreeSet::new();
             let (id, role_arn, arn, evidence) = match actor {
                 Actor::Session {
@@ -1104,14 +1055,11 @@ impl Usage {
             p.data_types.extend(usage.data_types);
             p.calls += usage.calls;
             p.days.merge(&usage.days);
-            for (into, from) in [(&mut p.grants, typed.grants), (&mut p.denied, typed.denied)] {
-                if into.is_empty() {
-                    *into = from;
-                } else {
-                    into.add_all(from);
-                }
+            add_typed(&mut p.grants, usage.grants, &mut out.unusable_keys);
+            for more in usage.more_grants {
+                add_typed(&mut p.grants, more, &mut out.unusable_keys);
             }
-            out.unusable_keys.extend(typed.unusable);
+            add_typed(&mut p.denied, usage.denied, &mut out.unusable_keys);
             p.permission_less.add_all(usage.permission_less);
         }
         // in a stable order, once each (they came from hashed tables, one per worker)
@@ -1239,11 +1187,10 @@ mod tests {
             g
         };
         let (a, b) = (table(0, 6_000), table(3_000, 9_000));
-        // one key at a time, in table order
         let mut expected = Grants::new();
-        for ((action, resource), e) in a.clone().into_iter().chain(b.clone()) {
-            expected.add(grant_key(action, &*resource).unwrap(), e);
-        }
+        let mut unusable = Vec::new();
+        add_typed(&mut expected, a.clone(), &mut unusable);
+        add_typed(&mut expected, b.clone(), &mut unusable);
 
         let mut x = ActorUsage {
             grants: a,
@@ -1254,11 +1201,11 @@ mod tests {
             ..ActorUsage::default()
         });
         assert_eq!(x.more_grants.len(), 1, "kept apart");
-        let mut unusable = Vec::new();
-        let got = typed(
-            std::iter::once(x.grants).chain(x.more_grants),
-            &mut unusable,
-        );
+        let mut got = Grants::new();
+        add_typed(&mut got, x.grants, &mut unusable);
+        for more in x.more_grants {
+            add_typed(&mut got, more, &mut unusable);
+        }
         assert!(unusable.is_empty());
         assert_eq!(got.len(), 9_000);
         assert_eq!(got, expected);
@@ -1294,7 +1241,8 @@ mod tests {
             fast.insert((a, r.into()), Evidence::new(Some(t), "e"));
         }
         let mut unusable = Vec::new();
-        let typed = typed([fast], &mut unusable);
+        let mut typed = Grants::new();
+        add_typed(&mut typed, fast, &mut unusable);
         assert_eq!(typed.len(), 2);
         unusable.sort();
         assert_eq!(
