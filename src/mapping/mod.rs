@@ -219,7 +219,7 @@ impl Mapper {
             catalog: self.catalog,
             tables: &self.tables,
         };
-        // the first choice whose condition the request meets (the last one always holds)
+        // the first choice whose condition the request meets; none: unmapped
         let chosen = choices.iter().find(|c| match &c.when {
             When::Always => true,
             When::Param(p) => params

@@ -56,6 +56,13 @@ impl Write for Indented {
     }
 }
 
+/// One field of the document's top-level object, after `before` (`{` for the first, `,`).
+/// `name` is one of the output's own field names, which need no escaping.
+fn field(w: &mut impl Write, before: &str, name: &str, value: &impl Serialize) -> io::Result<()> {
+    write!(w, "{before}\n  \"{name}\": ")?;
+    w.write_all(&nested(value, FIELD)?)
+}
+
 impl GenerateOutput {
     /// Writes the output as pretty JSON, streamed: one chunk of principals at a time is rendered
     /// (in parallel) and written.
@@ -70,12 +77,9 @@ impl GenerateOutput {
             diagnostics,
             summary,
         } = self;
-        w.write_all(b"{\n  \"schema\": ")?;
-        w.write_all(&nested(schema, FIELD)?)?;
-        w.write_all(b",\n  \"catalog\": ")?;
-        w.write_all(&nested(catalog, FIELD)?)?;
-        w.write_all(b",\n  \"window\": ")?;
-        w.write_all(&nested(window, FIELD)?)?;
+        field(w, "{", "schema", schema)?;
+        field(w, ",", "catalog", catalog)?;
+        field(w, ",", "window", window)?;
         w.write_all(b",\n  \"principals\": [")?;
         for (i, chunk) in principals.chunks(CHUNK).enumerate() {
             let rendered = chunk
@@ -96,12 +100,9 @@ impl GenerateOutput {
         } else {
             b"\n  ]"
         })?;
-        w.write_all(b",\n  \"unmapped\": ")?;
-        w.write_all(&nested(unmapped, FIELD)?)?;
-        w.write_all(b",\n  \"diagnostics\": ")?;
-        w.write_all(&nested(diagnostics, FIELD)?)?;
-        w.write_all(b",\n  \"summary\": ")?;
-        w.write_all(&nested(summary, FIELD)?)?;
+        field(w, ",", "unmapped", unmapped)?;
+        field(w, ",", "diagnostics", diagnostics)?;
+        field(w, ",", "summary", summary)?;
         w.write_all(b"\n}")
     }
 }
