@@ -18,9 +18,41 @@ use serde::{Deserialize, Serialize};
 pub struct Seen {
     pub count: u64,
     /// The first time of the calls; `null` when none of them had a time.
+    #[serde(serialize_with = "time_text")]
     pub first_seen: Option<DateTime<Utc>>,
     /// The last time of the calls; `null` when none of them had a time.
+    #[serde(serialize_with = "time_text")]
     pub last_seen: Option<DateTime<Utc>>,
+}
+
+/// A time as chrono serializes it (`2026-08-19T07:21:54Z`), written without `fmt`'s machinery
+/// when it is a whole second of the years 0 to 9999, as every CloudTrail time is: the evidence
+/// rows hold two times each, and chrono's `Display` was a tenth of writing the JSON output.
+/// Any other time is left to chrono.
+fn time_text<S: serde::Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+    use chrono::{Datelike, Timelike};
+    let Some(t) = t else {
+        return s.serialize_none();
+    };
+    let year = t.year();
+    if t.nanosecond() != 0 || !(0..=9999).contains(&year) {
+        return t.serialize(s);
+    }
+    let mut b = *b"0000-00-00T00:00:00Z";
+    let mut put = |at: usize, n: u32, digits: usize| {
+        let mut n = n;
+        for i in (at..at + digits).rev() {
+            b[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+    };
+    put(0, year.unsigned_abs(), 4);
+    put(5, t.month(), 2);
+    put(8, t.day(), 2);
+    put(11, t.hour(), 2);
+    put(14, t.minute(), 2);
+    put(17, t.second(), 2);
+    s.serialize_str(std::str::from_utf8(&b).map_err(serde::ser::Error::custom)?)
 }
 
 /// The earlier of two times that may be unknown: a known time wins over none.
@@ -341,6 +373,36 @@ pub fn parse_duration(s: &str) -> Result<Duration, ValueError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The fast path writes what chrono writes, for whole seconds and for any other time
+        /// (fractions, leap seconds, years before 0 and after 9999), and `null` for none.
+        #[test]
+        fn times_are_written_as_chrono_writes_them(
+            secs in -400_000_000_000i64..400_000_000_000,
+            nanos in proptest::prop_oneof![proptest::strategy::Just(0u32), 0u32..2_000_000_000],
+            none in proptest::bool::weighted(0.05),
+        ) {
+            let t = DateTime::from_timestamp(secs, nanos).filter(|_| !none);
+            let seen = Seen { count: 1, first_seen: t, last_seen: t };
+            let ours = serde_json::to_value(seen).unwrap_or_default();
+            let chrono = serde_json::to_value(t).unwrap_or_default();
+            proptest::prop_assert_eq!(&ours["first_seen"], &chrono);
+            proptest::prop_assert_eq!(&ours["last_seen"], &chrono);
+        }
+    }
+
+    #[test]
+    fn benchmark_times_take_the_fast_path_and_read_back() {
+        let t = DateTime::from_timestamp(1_790_000_000, 0);
+        let text = serde_json::to_string(&Seen::at(t)).unwrap_or_default();
+        assert_eq!(
+            text,
+            r#"{"count":1,"first_seen":"2026-09-21T14:13:20Z","last_seen":"2026-09-21T14:13:20Z"}"#
+        );
+        let back: Seen = serde_json::from_str(&text).unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(back, Seen::at(t));
+    }
 
     #[test]
     fn actions_are_validated() {

@@ -17,41 +17,102 @@ use super::GenerateOutput;
 /// text held in memory stays a small part of the document.
 const CHUNK: usize = 64;
 
-/// `value` as pretty JSON standing one or two levels deep in the document (`pad` is two or four
-/// spaces): its lines after the first are indented by `pad`, as the document's pretty printer
-/// would indent them. serde_json escapes
-/// every control character in a string, so each newline it writes lies between tokens.
-fn nested(value: &impl Serialize, pad: &'static [u8]) -> io::Result<Vec<u8>> {
-    let mut w = Indented {
-        out: Vec::new(),
-        pad,
-    };
-    serde_json::to_writer_pretty(&mut w, value).map_err(io::Error::from)?;
-    Ok(w.out)
+/// `value` as pretty JSON standing `depth` levels deep in the document (one for a top-level
+/// field, two for a principal): its lines after the first are indented as the document's
+/// pretty printer would indent them.
+fn nested(value: &impl Serialize, depth: usize) -> io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut ser = serde_json::Serializer::with_formatter(
+        &mut out,
+        Nested {
+            depth,
+            has_value: false,
+        },
+    );
+    value.serialize(&mut ser).map_err(io::Error::from)?;
+    Ok(out)
 }
 
-const FIELD: &[u8] = b"  ";
-const ELEMENT: &[u8] = b"    ";
+const FIELD: usize = 1;
+const ELEMENT: usize = 2;
 
-/// A writer that follows each newline with `pad`.
-struct Indented {
-    out: Vec<u8>,
-    pad: &'static [u8],
+/// serde_json's pretty layout (two spaces a level, `": "` after a key, an empty array or object
+/// on one line), starting `depth` levels in. Indenting each rendered newline afterwards, as
+/// before, scanned every small write serde_json made: a third of writing the output.
+struct Nested {
+    depth: usize,
+    has_value: bool,
 }
 
-impl Write for Indented {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let mut rest = buf;
-        while let Some(i) = memchr::memchr(b'\n', rest) {
-            self.out.extend_from_slice(&rest[..=i]);
-            self.out.extend_from_slice(self.pad);
-            rest = &rest[i + 1..];
-        }
-        self.out.extend_from_slice(rest);
-        Ok(buf.len())
+impl Nested {
+    fn open<W: ?Sized + Write>(&mut self, w: &mut W, bracket: &[u8]) -> io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        w.write_all(bracket)
     }
 
-    fn flush(&mut self) -> io::Result<()> {
+    fn close<W: ?Sized + Write>(&mut self, w: &mut W, bracket: &[u8]) -> io::Result<()> {
+        self.depth = self.depth.saturating_sub(1);
+        if self.has_value {
+            self.newline(w, b"\n")?;
+        }
+        w.write_all(bracket)
+    }
+
+    /// `before` (a newline, or a comma and a newline), then the indentation of this depth.
+    fn newline<W: ?Sized + Write>(&mut self, w: &mut W, before: &[u8]) -> io::Result<()> {
+        const SPACES: &[u8; 64] = &[b' '; 64];
+        w.write_all(before)?;
+        let mut n = 2 * self.depth;
+        while n > 0 {
+            let k = n.min(SPACES.len());
+            w.write_all(&SPACES[..k])?;
+            n -= k;
+        }
+        Ok(())
+    }
+
+    fn item<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.newline(w, if first { b"\n" } else { b",\n" })
+    }
+}
+
+impl serde_json::ser::Formatter for Nested {
+    fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.open(w, b"[")
+    }
+
+    fn end_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.close(w, b"]")
+    }
+
+    fn begin_array_value<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.item(w, first)
+    }
+
+    fn end_array_value<W: ?Sized + Write>(&mut self, _: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+
+    fn begin_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.open(w, b"{")
+    }
+
+    fn end_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.close(w, b"}")
+    }
+
+    fn begin_object_key<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.item(w, first)
+    }
+
+    fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        w.write_all(b": ")
+    }
+
+    fn end_object_value<W: ?Sized + Write>(&mut self, _: &mut W) -> io::Result<()> {
+        self.has_value = true;
         Ok(())
     }
 }
@@ -104,5 +165,46 @@ impl GenerateOutput {
         field(w, ",", "diagnostics", diagnostics)?;
         field(w, ",", "summary", summary)?;
         w.write_all(b"\n}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use serde_json::Value;
+
+    use super::*;
+
+    fn json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            "(\\PC|\n|\"|\\\\){0,12}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(40, 200, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+                prop::collection::btree_map("[a-z\n\"]{0,4}", inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        /// At any depth, a value is laid out as serde_json's pretty printer lays it out there:
+        /// its own layout, every line after the first indented two spaces a level (strings
+        /// hold no raw newline, which serde_json escapes). Deep values take the indentation
+        /// past its 64 spaces.
+        #[test]
+        fn nested_values_are_laid_out_as_serde_json_lays_them_out(
+            value in json(),
+            depth in prop_oneof![0usize..3, 30usize..34],
+        ) {
+            let alone = serde_json::to_string_pretty(&value).unwrap_or_default();
+            let pad = format!("\n{}", " ".repeat(2 * depth));
+            let ours = nested(&value, depth).unwrap_or_default();
+            prop_assert_eq!(String::from_utf8_lossy(&ours), alone.replace('\n', &pad));
+        }
     }
 }
