@@ -301,11 +301,16 @@ pub fn generate(
         }
         Ok(out)
     };
-    let results = entries
-        .par_iter()
-        .map(|&(id, p)| one((id, p)))
-        .collect::<Vec<_>>();
-    let (graph_nodes, graph_edges) = AccessGraph::counts(usage);
+    // the graph's size is counted on one thread while the others synthesize
+    let (results, (graph_nodes, graph_edges)) = rayon::join(
+        || {
+            entries
+                .par_iter()
+                .map(|&(id, p)| one((id, p)))
+                .collect::<Vec<_>>()
+        },
+        || AccessGraph::counts(usage),
+    );
     let mut principals = results.into_iter().collect::<Result<Vec<_>, _>>()?;
     let unmapped = report::unmapped_rows(usage);
     let summary = Summary {

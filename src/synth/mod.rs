@@ -28,7 +28,7 @@ use crate::policy::{
     Conditions, Context, Decision, Effect, Matcher, PolicyDocument, Request, Statement,
     evaluate_all,
 };
-use crate::usage::{Grants, Origin, PrincipalUsage};
+use crate::usage::{GrantKey, Grants, Origin, PrincipalUsage};
 
 /// An observed call the proposed policy would not allow: always an internal error.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -175,21 +175,34 @@ fn level_name(l: GeneralizeLevel) -> &'static str {
     }
 }
 
-/// Builds the statements for one principal's grants. A generalized pattern never covers a
-/// call of the same action that was denied: it is narrowed to the resources it stands for
-/// (noted in `notes`).
+/// How far one round of [`statements`] goes: at most `max_prefixes` S3 prefixes per bucket,
+/// and whether actions are compacted.
+#[derive(Clone, Copy)]
+struct Round {
+    max_prefixes: usize,
+    compact: bool,
+}
+
+/// Builds the statements for one principal's grants, but those in `covered`. A generalized
+/// pattern never covers a call of the same action that was denied: it is narrowed to the
+/// resources it stands for (noted in `notes`).
 fn statements(
     grants: &Grants,
+    covered: &BTreeSet<&GrantKey>,
     denied: &Grants,
     catalog: &Catalog,
     opts: &SynthOptions,
-    max_prefixes: usize,
-    compact: bool,
+    Round {
+        max_prefixes,
+        compact,
+    }: Round,
     notes: &mut Vec<String>,
 ) -> (Vec<Statement>, Vec<Generalization>) {
     // An action the code also calls is not split off: service-made rows of it merge in.
+    // (the grants a runtime statement covers are left out: `covered`)
+    let grants_left = || grants.iter().filter(|(k, _)| !covered.contains(k));
     let mut by_code: BTreeSet<&str> = BTreeSet::new();
-    for ((action, _), ev) in grants {
+    for ((action, _), ev) in grants_left() {
         if ev.origin() == Origin::Code {
             by_code.insert(action.as_str());
         }
@@ -197,7 +210,7 @@ fn statements(
     // (action, origin, conditions) → resources
     type Key<'g> = (&'g str, Origin, Option<&'g Conditions>);
     let mut per_action: BTreeMap<Key<'_>, BTreeSet<String>> = BTreeMap::new();
-    for ((action, resource), ev) in grants {
+    for ((action, resource), ev) in grants_left() {
         let origin = if by_code.contains(action.as_str()) {
             Origin::Code
         } else {
@@ -504,11 +517,14 @@ fn deny_guard(
 pub fn synthesize(grants: &Grants, catalog: &Catalog) -> PolicyDocument {
     let (statements, _) = statements(
         grants,
+        &BTreeSet::new(),
         &Grants::new(),
         catalog,
         &SynthOptions::exact(),
-        usize::MAX,
-        false,
+        Round {
+            max_prefixes: usize::MAX,
+            compact: false,
+        },
         &mut Vec::new(),
     );
     PolicyDocument {
@@ -530,12 +546,15 @@ fn allow(actions: Vec<String>, resources: Vec<String>, condition: Conditions) ->
     }
 }
 
-/// The grants without those a runtime grant already allows as they are (the function's own
+/// The grants a runtime grant already allows as they are (the function's own
 /// `logs:CreateLogStream` calls under its log group's runtime statement), so the policy does not
-/// say the same twice; `None` when there are none.
-fn covered_by_runtime(grants: &Grants, carried: &[Carried]) -> Option<Grants> {
+/// say the same twice. Borrowed: the grants are not copied to leave them out.
+fn covered_by_runtime<'g>(grants: &'g Grants, carried: &[Carried]) -> BTreeSet<&'g GrantKey> {
     let runtime: Vec<&Carried> = carried.iter().filter(|c| c.label == RUNTIME).collect();
-    let covers = |(action, resource): &crate::usage::GrantKey, ev: &crate::usage::Evidence| {
+    if runtime.is_empty() {
+        return BTreeSet::new();
+    }
+    let covers = |(action, resource): &GrantKey, ev: &crate::usage::Evidence| {
         runtime.iter().any(|c| {
             c.action.eq_ignore_ascii_case(action)
                 && (c.condition.is_empty() || ev.grant_conditions() == Some(&c.condition))
@@ -544,16 +563,11 @@ fn covered_by_runtime(grants: &Grants, carried: &[Carried]) -> Option<Grants> {
                     .any(|r| crate::wildcard::matches(r, resource, false))
         })
     };
-    if runtime.is_empty() || !grants.iter().any(|(k, e)| covers(k, e)) {
-        return None;
-    }
-    Some(
-        grants
-            .iter()
-            .filter(|(k, e)| !covers(k, e))
-            .map(|(k, e)| (k.clone(), e.clone()))
-            .collect(),
-    )
+    grants
+        .iter()
+        .filter(|(k, e)| covers(k, e))
+        .map(|(k, _)| k)
+        .collect()
 }
 
 /// Builds the proposal: statements, carried grants, and the size limits enforced. `denied`
@@ -572,7 +586,6 @@ pub fn propose(
     // the allowed one broken.
     let observed = grants;
     let covered = covered_by_runtime(grants, carried);
-    let grants = covered.as_ref().unwrap_or(grants);
     let mut notes = Vec::new();
     let mut compact = opts.compact;
     let mut bound = opts.max_prefixes;
@@ -580,11 +593,14 @@ pub fn propose(
         let mut round_notes = Vec::new();
         let (mut stmts, generalizations) = statements(
             grants,
+            &covered,
             denied,
             catalog,
             opts,
-            bound,
-            compact,
+            Round {
+                max_prefixes: bound,
+                compact,
+            },
             &mut round_notes,
         );
         let mut used: BTreeMap<String, usize> = stmts
