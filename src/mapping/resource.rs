@@ -9,7 +9,7 @@ use smallvec::SmallVec;
 
 use super::tables::Tables;
 use crate::arn::partition_for_region;
-use crate::catalog::{ActionDef, Catalog};
+use crate::catalog::{ActionDef, ArnFormat, Catalog, Token, format_tokens};
 use crate::record::Record;
 use crate::wildcard::escape;
 
@@ -17,48 +17,27 @@ use crate::wildcard::escape;
 /// 1,000; more than this is collapsed to a pattern).
 const MAX_EXPANSION: usize = 1_000;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Token<'f> {
-    Lit(&'f str),
-    Ph(&'f str),
-}
-
 /// Tokens a format holds without allocating: the catalog's longest has 9 placeholders, 18
 /// tokens (a test holds every format to this).
 const INLINE_TOKENS: usize = 20;
 
 /// A format's tokens, on the stack: this runs for every ARN format tried for every record.
-fn tokens(format: &str) -> SmallVec<[Token<'_>; INLINE_TOKENS]> {
-    let mut out = SmallVec::new();
-    let mut rest = format;
-    while let Some(i) = crate::wildcard::find_variable(rest) {
-        if i > 0 {
-            out.push(Token::Lit(&rest[..i]));
-        }
-        let after = &rest[i + 2..];
-        match after.find('}') {
-            Some(j) => {
-                out.push(Token::Ph(&after[..j]));
-                rest = &after[j + 1..];
-            }
-            None => {
-                out.push(Token::Lit(&rest[i..]));
-                rest = "";
-            }
-        }
-    }
-    if !rest.is_empty() {
-        out.push(Token::Lit(rest));
-    }
-    out
+/// The catalog's formats come split already ([`ArnFormat::tokens`]).
+fn tokens(format: &ArnFormat) -> SmallVec<[Token<'_>; INLINE_TOKENS]> {
+    format.tokens().collect()
 }
 
 /// Does the concrete ARN fit the catalog's ARN format? A placeholder matches one or more
 /// characters without `:`, except the last one, which may hold anything (object keys, paths,
 /// qualifiers).
 pub fn format_matches(format: &str, arn: &str) -> bool {
-    let toks = tokens(format);
+    let toks: SmallVec<[Token<'_>; INLINE_TOKENS]> = format_tokens(format).collect();
     match_from(&toks, arn)
+}
+
+/// [`format_matches`] for a catalog format, split already.
+fn fits(format: &ArnFormat, arn: &str) -> bool {
+    match_from(&tokens(format), arn)
 }
 
 fn match_from(toks: &[Token<'_>], s: &str) -> bool {
@@ -200,13 +179,13 @@ impl Resolver<'_> {
                             Some(t) if known_type(t) => norm_eq(t, &rt.name),
                             _ => true,
                         };
-                        if type_ok && format_matches(format, arn) {
+                        if type_ok && fits(format, arn) {
                             found.insert(escape(arn).into_owned());
                             by_arn = true;
                         }
                     }
                     for s in &arn_params {
-                        if format_matches(format, s) {
+                        if fits(format, s) {
                             found.insert(escape(s).into_owned());
                             by_arn = true;
                         }
@@ -348,7 +327,7 @@ impl Resolver<'_> {
     fn fill(
         &self,
         prefix: &str,
-        format: &str,
+        format: &ArnFormat,
         role: &str,
         rc: &RecordCtx<'_>,
         params: Option<&Map<String, Value>>,
@@ -423,7 +402,7 @@ impl Resolver<'_> {
     fn pattern(
         &self,
         prefix: &str,
-        format: &str,
+        format: &ArnFormat,
         role: &str,
         rc: &RecordCtx<'_>,
         params: Option<&Map<String, Value>>,

@@ -157,7 +157,7 @@ pub fn action_out(catalog: &Catalog, qualified: &str) -> Option<ActionOut> {
                 required: r.required,
                 arn_formats: catalog
                     .resource_type(&def.prefix, &r.name)
-                    .map(|t| t.arn_formats.clone())
+                    .map(|t| t.arn_formats.iter().map(ToString::to_string).collect())
                     .unwrap_or_default(),
             })
             .collect(),
@@ -234,7 +234,7 @@ pub fn service_out(catalog: &Catalog, prefix: &str) -> Option<ServiceOut> {
             .map(|r| ResourceOut {
                 name: r.name.clone(),
                 required: false,
-                arn_formats: r.arn_formats.clone(),
+                arn_formats: r.arn_formats.iter().map(ToString::to_string).collect(),
             })
             .collect(),
         actions: service
