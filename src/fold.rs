@@ -32,14 +32,13 @@ pub(crate) enum Parent<'a> {
 
 pub(crate) fn parent(arn: &str) -> Option<Parent<'_>> {
     if let Some(rest) = arn.strip_prefix("arn:") {
-        let mut parts = rest.splitn(5, ':');
-        let (_, service, _, _, resource) = (
-            parts.next()?,
-            parts.next()?,
-            parts.next()?,
-            parts.next()?,
-            parts.next()?,
-        );
+        // `partition:service:region:account:resource`: the first four colons, found by memchr
+        // (this is asked of every resource read)
+        let mut colons = memchr::memchr_iter(b':', rest.as_bytes());
+        let (first, second) = (colons.next()?, colons.next()?);
+        let fourth = colons.nth(1)?;
+        let service = &rest[first + 1..second];
+        let resource = &rest[fourth + 1..];
         let res_start = arn.len() - resource.len();
         match service {
             "s3" => {
@@ -144,5 +143,75 @@ pub fn fold_on_read(arn: &str) -> Option<String> {
     match read_fold(arn) {
         ReadFold::Into(p) => Some(p),
         ReadFold::TopLevel { .. } | ReadFold::Keep => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The service and resource of an ARN, as `splitn` gives them.
+    fn parts_by_split(arn: &str) -> Option<(&str, &str)> {
+        let mut parts = arn.strip_prefix("arn:")?.splitn(5, ':');
+        let (_, service, _, _, resource) = (
+            parts.next()?,
+            parts.next()?,
+            parts.next()?,
+            parts.next()?,
+            parts.next()?,
+        );
+        Some((service, resource))
+    }
+
+    fn head(p: &Parent<'_>) -> String {
+        match p {
+            Parent::S3 { head, key } => format!("s3 {head} {key}"),
+            Parent::Index { head } => format!("index {head}"),
+            Parent::LogStream { head } => format!("logs {head}"),
+        }
+    }
+
+    proptest::proptest! {
+        /// The colons found by memchr cut an ARN where `splitn` does: whatever the text, a
+        /// parent is found exactly for the ARNs whose service and resource give one.
+        #[test]
+        fn an_arn_is_cut_where_splitn_cuts_it(
+            arn in "(arn:)?(aws|:|s3|logs|dynamodb|/|é|b|log-stream|/index/){0,12}",
+        ) {
+            let ours = parent(&arn).map(|p| head(&p));
+            let expected = parts_by_split(&arn).and_then(|(service, resource)| {
+                let start = arn.len() - resource.len();
+                match service {
+                    "s3" => resource
+                        .find('/')
+                        .filter(|&i| i > 0)
+                        .map(|i| format!("s3 {} {}", &arn[..start + i + 1], &arn[start + i + 1..])),
+                    "dynamodb" => resource
+                        .find("/index/")
+                        .map(|i| format!("index {}", &arn[..start + i + "/index/".len()])),
+                    "logs" => resource
+                        .find(":log-stream:")
+                        .map(|i| format!("logs {}", &arn[..start + i + ":log-stream:".len()])),
+                    _ => None,
+                }
+            });
+            proptest::prop_assert_eq!(ours, expected, "{}", arn);
+        }
+    }
+
+    #[test]
+    fn parents_of_real_arns() {
+        let p = |a: &str| parent(a).map(|p| head(&p));
+        assert_eq!(
+            p("arn:aws:s3:::b/uploads/a.jpg").as_deref(),
+            Some("s3 arn:aws:s3:::b/ uploads/a.jpg")
+        );
+        assert_eq!(
+            p("arn:aws:logs:eu-west-1:1:log-group:/aws/lambda/f:log-stream:2026/x").as_deref(),
+            Some("logs arn:aws:logs:eu-west-1:1:log-group:/aws/lambda/f:log-stream:")
+        );
+        assert_eq!(p("arn:aws:s3:::b"), None);
+        assert_eq!(p("arn:aws:sqs:eu-west-1:1:q"), None);
+        assert_eq!(p("arn:aws:s3"), None);
     }
 }

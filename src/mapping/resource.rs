@@ -45,6 +45,18 @@ fn match_from(toks: &[Token<'_>], s: &str) -> bool {
         None => s.is_empty(),
         Some((Token::Lit(l), rest)) => s.strip_prefix(l).is_some_and(|r| match_from(rest, r)),
         Some((Token::Ph(_), [])) => !s.is_empty(),
+        Some((Token::Ph(_), rest @ [Token::Lit(l), ..]))
+            if let Some(&first) = l.as_bytes().first() =>
+        {
+            // The placeholder takes one or more characters before the first `:`, and the text
+            // after it starts with the literal: only the places where the literal's first byte
+            // is can end it (a UTF-8 string's first byte is never inside a character).
+            let limit = memchr::memchr(b':', s.as_bytes()).unwrap_or(s.len());
+            let hay = &s.as_bytes()[..(limit + 1).min(s.len())];
+            memchr::memchr_iter(first, hay)
+                .filter(|&end| end >= 1 && s.is_char_boundary(end))
+                .any(|end| match_from(rest, &s[end..]))
+        }
         Some((Token::Ph(_), rest)) => {
             // Try every split; formats are short so this stays cheap.
             for (i, c) in s.char_indices() {
@@ -605,6 +617,38 @@ fn percent_decode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// [`match_from`] as it was: every split of a placeholder tried.
+    fn match_every_split(toks: &[Token<'_>], s: &str) -> bool {
+        match toks.split_first() {
+            None => s.is_empty(),
+            Some((Token::Lit(l), rest)) => s
+                .strip_prefix(l)
+                .is_some_and(|r| match_every_split(rest, r)),
+            Some((Token::Ph(_), [])) => !s.is_empty(),
+            Some((Token::Ph(_), rest)) => s
+                .char_indices()
+                .take_while(|&(_, c)| c != ':')
+                .any(|(i, c)| match_every_split(rest, &s[i + c.len_utf8()..])),
+        }
+    }
+
+    proptest::proptest! {
+        /// Jumping to the next literal's first byte decides as trying every split does, for
+        /// any format and text (colons, repeated literals, non-ASCII, adjacent placeholders).
+        #[test]
+        fn a_format_matches_as_every_split_would(
+            format in "(arn|:|/|a|é|\\$\\{[A-Z]\\}){0,8}",
+            text in "[arn:/é]{0,16}",
+        ) {
+            let toks: Vec<Token<'_>> = format_tokens(&format).collect();
+            proptest::prop_assert_eq!(
+                match_from(&toks, &text),
+                match_every_split(&toks, &text),
+                "{} {}", format, text
+            );
+        }
+    }
 
     /// Every ARN format of the catalog is tokenized without allocating.
     #[test]
