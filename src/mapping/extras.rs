@@ -61,17 +61,23 @@ fn pass_role(
     partition: &str,
     needs: &mut Vec<Need>,
 ) {
+    // (the name first: it tells most rows apart at the cost of a length compare)
+    let mut rows = mapper
+        .tables
+        .passrole
+        .iter()
+        .filter(|r| r.event_name == name && r.event_source.eq_ignore_ascii_case(source))
+        .peekable();
+    // the catalog is asked only for a call that may pass a role: this runs for every record
+    if rows.peek().is_none() {
+        return;
+    }
     let Some(def) = mapper.catalog.action("iam", "PassRole") else {
         return;
     };
     // the parameters as one value to walk paths from, made only for a call that passes a role
     let mut root = None;
-    for row in mapper
-        .tables
-        .passrole
-        .iter()
-        .filter(|r| r.event_source.eq_ignore_ascii_case(source) && r.event_name == name)
-    {
+    for row in rows {
         let root = root.get_or_insert_with(|| Value::Object(params.clone()));
         for v in values_at(root, &row.path) {
             let Some(role) = v.as_str().filter(|s| !s.is_empty()) else {
@@ -126,7 +132,7 @@ fn tag_on_create(
         .tables
         .tagging
         .iter()
-        .filter(|r| r.event_source.eq_ignore_ascii_case(source) && r.event_name == name)
+        .filter(|r| r.event_name == name && r.event_source.eq_ignore_ascii_case(source))
     {
         if !params.get(&row.param).is_some_and(non_empty) {
             continue;
