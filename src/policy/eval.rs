@@ -189,6 +189,12 @@ fn statement_applies(s: &Statement, req: &Request<'_>, resource: &str, variables
     if !matcher_hits(&s.action, req.action, true) {
         return Tri::False;
     }
+    applies_past_action(s, req, resource, variables)
+}
+
+/// [`statement_applies`] for a statement whose `Action`/`NotAction` lets the request's action
+/// through.
+fn applies_past_action(s: &Statement, req: &Request<'_>, resource: &str, variables: bool) -> Tri {
     let mut result = resources_hit(&s.resource, resource, req.context, variables);
     if result == Tri::False {
         return Tri::False;
@@ -215,20 +221,60 @@ pub fn evaluate_all<'p>(
     policies: impl IntoIterator<Item = &'p PolicyDocument>,
     req: &Request<'_>,
 ) -> Decision {
+    let statements = policies.into_iter().flat_map(|p| {
+        let variables = p.version == super::POLICY_VERSION;
+        p.statements.iter().map(move |s| (s, variables))
+    });
+    decide(statements, req, false)
+}
+
+/// The statements of a set of identity policies whose `Action`/`NotAction` lets `action`
+/// through, each with whether its document reads policy variables, in the policies' order.
+/// Asked once for an action, they answer every request of it ([`evaluate_for_action`]): the
+/// replay asks thousands, and matching each statement's actions again was most of its work.
+pub fn for_action<'p>(
+    policies: impl IntoIterator<Item = &'p PolicyDocument>,
+    action: &str,
+) -> Vec<(&'p Statement, bool)> {
+    policies
+        .into_iter()
+        .flat_map(|p| {
+            let variables = p.version == super::POLICY_VERSION;
+            p.statements.iter().map(move |s| (s, variables))
+        })
+        .filter(|(s, _)| matcher_hits(&s.action, action, true))
+        .collect()
+}
+
+/// [`evaluate_all`] for a request whose action's statements [`for_action`] gave: the same
+/// decision.
+pub fn evaluate_for_action(statements: &[(&Statement, bool)], req: &Request<'_>) -> Decision {
+    decide(statements.iter().copied(), req, true)
+}
+
+/// The decision of the statements that apply (`past_action`: their actions were matched
+/// already).
+fn decide<'s>(
+    statements: impl IntoIterator<Item = (&'s Statement, bool)>,
+    req: &Request<'_>,
+    past_action: bool,
+) -> Decision {
     let (mut allow, mut allow_unknown, mut deny_unknown) = (false, false, false);
     // The request names its resource as tightrole writes resources: literal `*`, `?` and `${`
     // escaped (`${*}`), unresolved parts as `*`. The evaluator matches the text it stands for.
     let resource = crate::wildcard::unescape(req.resource);
-    for p in policies {
-        let variables = p.version == super::POLICY_VERSION;
-        for s in &p.statements {
-            match (s.effect, statement_applies(s, req, &resource, variables)) {
-                (Effect::Deny, Tri::True) => return Decision::ExplicitDeny,
-                (Effect::Deny, Tri::Unknown) => deny_unknown = true,
-                (Effect::Allow, Tri::True) => allow = true,
-                (Effect::Allow, Tri::Unknown) => allow_unknown = true,
-                (_, Tri::False) => {}
-            }
+    for (s, variables) in statements {
+        let applies = if past_action {
+            applies_past_action(s, req, &resource, variables)
+        } else {
+            statement_applies(s, req, &resource, variables)
+        };
+        match (s.effect, applies) {
+            (Effect::Deny, Tri::True) => return Decision::ExplicitDeny,
+            (Effect::Deny, Tri::Unknown) => deny_unknown = true,
+            (Effect::Allow, Tri::True) => allow = true,
+            (Effect::Allow, Tri::Unknown) => allow_unknown = true,
+            (_, Tri::False) => {}
         }
     }
     if allow && !deny_unknown {
@@ -247,6 +293,85 @@ pub fn evaluate(policy: &PolicyDocument, req: &Request<'_>) -> Decision {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    mod by_action {
+        use proptest::prelude::*;
+
+        use super::super::*;
+
+        const ACTIONS: [&str; 6] = [
+            "*",
+            "s3:*",
+            "s3:Get*",
+            "S3:getobject",
+            "dynamodb:Query",
+            "s3:PutObject",
+        ];
+        const RESOURCES: [&str; 4] = [
+            "*",
+            "arn:aws:s3:::b/*",
+            "arn:aws:s3:::b/k",
+            "arn:aws:dynamodb:*:*:table/${aws:username}",
+        ];
+
+        fn statement() -> impl Strategy<Value = serde_json::Value> {
+            (
+                any::<bool>(),
+                any::<bool>(),
+                prop::sample::subsequence(ACTIONS.to_vec(), 1..3),
+                prop::sample::subsequence(RESOURCES.to_vec(), 1..3),
+                any::<bool>(),
+            )
+                .prop_map(|(deny, not_action, actions, resources, condition)| {
+                    let mut st = serde_json::json!({
+                        "Effect": if deny { "Deny" } else { "Allow" },
+                        "Resource": resources,
+                    });
+                    st[if not_action { "NotAction" } else { "Action" }] = actions.into();
+                    if condition {
+                        st["Condition"] =
+                            serde_json::json!({"StringEquals": {"aws:SourceVpc": "vpc-1"}});
+                    }
+                    st
+                })
+        }
+
+        fn document() -> impl Strategy<Value = PolicyDocument> {
+            (any::<bool>(), prop::collection::vec(statement(), 0..5)).prop_map(
+                |(old, statements)| {
+                    let text = serde_json::json!({
+                        "Version": if old { "2008-10-17" } else { "2012-10-17" },
+                        "Statement": statements,
+                    });
+                    PolicyDocument::parse(&text.to_string()).unwrap_or_default()
+                },
+            )
+        }
+
+        proptest! {
+            /// The statements kept for an action decide every request of it as all the
+            /// statements do: denies, conditions, `NotAction`, variables, case.
+            #[test]
+            fn the_statements_of_an_action_decide_as_all_of_them(
+                documents in prop::collection::vec(document(), 1..3),
+                action in prop::sample::select(vec![
+                    "s3:GetObject", "s3:getobject", "s3:PutObject", "dynamodb:Query", "sqs:SendMessage",
+                ]),
+                resource in prop::sample::select(vec![
+                    "arn:aws:s3:::b/k", "arn:aws:s3:::c/k", "arn:aws:dynamodb:eu-west-1:1:table/ann", "*",
+                ]),
+                vpc in prop::option::of(prop::sample::select(vec!["vpc-1", "vpc-2"])),
+            ) {
+                let mut context = Context::default();
+                if let Some(v) = vpc {
+                    context.values.insert("aws:sourcevpc".into(), vec![v.to_string()]);
+                }
+                let req = Request { action, resource, context: &context };
+                let kept = for_action(&documents, action);
+                prop_assert_eq!(evaluate_for_action(&kept, &req), evaluate_all(&documents, &req));
+            }
+        }
+    }
 
     fn p(text: &str) -> PolicyDocument {
         PolicyDocument::parse(text).unwrap_or_default()

@@ -11,7 +11,9 @@ use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
-pub use eval::{Context, Decision, Request, evaluate, evaluate_all};
+pub use eval::{
+    Context, Decision, Request, evaluate, evaluate_all, evaluate_for_action, for_action,
+};
 
 pub const POLICY_VERSION: &str = "2012-10-17";
 

@@ -967,7 +967,16 @@ pub fn replay_with(
     extra: impl Fn(&str, &crate::usage::Evidence) -> Context,
 ) -> Vec<ReplayFailure> {
     let mut out = Vec::new();
+    // the statements each action's requests are asked of (the grants come in action order)
+    let mut statements: Option<(&str, Vec<(&crate::policy::Statement, bool)>)> = None;
     for ((action, grant), ev) in &usage.grants {
+        let applicable = match statements {
+            Some((a, ref s)) if a == action.as_str() => s,
+            _ => {
+                let s = crate::policy::for_action(documents, action);
+                &statements.insert((action.as_str(), s)).1
+            }
+        };
         let add = extra(action, ev);
         // A resource folded on read is replayed as the calls it stands for (its examples).
         let examples: Vec<&str> = ev
@@ -994,8 +1003,8 @@ pub fn replay_with(
             .collect();
         for resource in resources {
             for ctx in &contexts {
-                let decision = evaluate_all(
-                    documents,
+                let decision = crate::policy::evaluate_for_action(
+                    applicable,
                     &Request {
                         action,
                         resource,
