@@ -257,11 +257,18 @@ pub fn generalize_folded<'f>(
         ));
     }
     // A pattern already covering another pattern's resources leaves nothing to add.
-    let patterns: Vec<String> = out.iter().filter(|p| p.ends_with('*')).cloned().collect();
+    // (a pattern matches only text that starts with its literal head, before any `*`, `?` or
+    // `${`: that head rules out most pairs without matching them)
+    let patterns: Vec<(usize, String)> = out
+        .iter()
+        .filter(|p| p.ends_with('*'))
+        .map(|p| (p.find(['*', '?', '$']).unwrap_or(p.len()), p.clone()))
+        .collect();
     out.retain(|r| {
-        !patterns
-            .iter()
-            .any(|p| p != r && crate::wildcard::matches(p, &crate::wildcard::unescape(r), false))
+        let text = crate::wildcard::unescape(r);
+        !patterns.iter().any(|(head, p)| {
+            p != r && text.starts_with(&p[..*head]) && crate::wildcard::matches(p, &text, false)
+        })
     });
     records.retain(|g| out.contains(&g.pattern));
     (out, records)
@@ -307,6 +314,44 @@ pub fn generalize_grants(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pattern_covering_another_leaves_it_out() {
+        let set = |v: &[&str]| {
+            v.iter()
+                .map(|s| s.to_string())
+                .collect::<BTreeSet<String>>()
+        };
+        let group = "arn:aws:logs:eu-west-1:1:log-group:g:*";
+        let (out, _) = generalize(
+            &set(&[group, "arn:aws:logs:eu-west-1:1:log-group:g:log-stream:s1"]),
+            GeneralizeLevel::Prefix,
+            32,
+        );
+        assert_eq!(out, set(&[group]));
+        // a head that differs only after a wildcard is still compared in full
+        let any_group = "arn:aws:logs:eu-west-1:1:log-group:*";
+        let (out, _) = generalize(
+            &set(&[
+                any_group,
+                "arn:aws:logs:eu-west-1:1:log-group:h:log-stream:s1",
+            ]),
+            GeneralizeLevel::Prefix,
+            32,
+        );
+        assert_eq!(out, set(&[any_group]));
+        // a literal `*` (escaped) is no wildcard: it covers nothing else
+        let literal = "arn:aws:logs:eu-west-1:1:log-group:a${*}";
+        let (out, _) = generalize(
+            &set(&[
+                literal,
+                "arn:aws:logs:eu-west-1:1:log-group:ab:log-stream:s1",
+            ]),
+            GeneralizeLevel::Prefix,
+            32,
+        );
+        assert_eq!(out.len(), 2, "{out:?}");
+    }
     use crate::fold::{fold_on_read, is_variable_segment};
     use proptest::prelude::*;
 
