@@ -468,8 +468,7 @@ impl Catalog {
             // Some sources carry a region or partition suffix (`s3.us-east-1.amazonaws.com`,
             // `*.amazonaws.com.cn`); fall back to the first label when it is a catalog prefix.
             let first = key.split('.').next()?;
-            let at = self.index.get(first)?;
-            self.services.get(*at).map(|(_, s)| s.prefix.as_str())
+            self.service(first).map(|s| s.prefix.as_str())
         })
     }
 

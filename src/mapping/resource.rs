@@ -9,7 +9,7 @@ use smallvec::SmallVec;
 
 use super::tables::Tables;
 use crate::arn::partition_for_region;
-use crate::catalog::{ActionDef, ArnFormat, Catalog, Token, format_tokens};
+use crate::catalog::{ActionDef, ArnFormat, Catalog, Token};
 use crate::record::Record;
 use crate::wildcard::escape;
 
@@ -30,13 +30,7 @@ fn tokens(format: &ArnFormat) -> SmallVec<[Token<'_>; INLINE_TOKENS]> {
 /// Does the concrete ARN fit the catalog's ARN format? A placeholder matches one or more
 /// characters without `:`, except the last one, which may hold anything (object keys, paths,
 /// qualifiers).
-pub fn format_matches(format: &str, arn: &str) -> bool {
-    let toks: SmallVec<[Token<'_>; INLINE_TOKENS]> = format_tokens(format).collect();
-    match_from(&toks, arn)
-}
-
-/// [`format_matches`] for a catalog format, split already.
-fn fits(format: &ArnFormat, arn: &str) -> bool {
+pub fn format_matches(format: &ArnFormat, arn: &str) -> bool {
     match_from(&tokens(format), arn)
 }
 
@@ -191,13 +185,13 @@ impl Resolver<'_> {
                             Some(t) if known_type(t) => norm_eq(t, &rt.name),
                             _ => true,
                         };
-                        if type_ok && fits(format, arn) {
+                        if type_ok && format_matches(format, arn) {
                             found.insert(escape(arn).into_owned());
                             by_arn = true;
                         }
                     }
                     for s in &arn_params {
-                        if fits(format, s) {
+                        if format_matches(format, s) {
                             found.insert(escape(s).into_owned());
                             by_arn = true;
                         }
@@ -617,6 +611,7 @@ fn percent_decode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::format_tokens;
 
     /// [`match_from`] as it was: every split of a placeholder tried.
     fn match_every_split(toks: &[Token<'_>], s: &str) -> bool {
@@ -662,6 +657,7 @@ mod tests {
 
     #[test]
     fn formats_match_concrete_arns() {
+        let format_matches = |f: &str, arn: &str| format_matches(&ArnFormat::new(f.into()), arn);
         let obj = "arn:${Partition}:s3:::${BucketName}/${ObjectName}";
         assert!(format_matches(obj, "arn:aws:s3:::b/k/with:colon"));
         assert!(!format_matches(obj, "arn:aws:s3:::b"));

@@ -221,11 +221,7 @@ pub fn evaluate_all<'p>(
     policies: impl IntoIterator<Item = &'p PolicyDocument>,
     req: &Request<'_>,
 ) -> Decision {
-    let statements = policies.into_iter().flat_map(|p| {
-        let variables = p.version == super::POLICY_VERSION;
-        p.statements.iter().map(move |s| (s, variables))
-    });
-    decide(statements, req, false)
+    decide(statements_of(policies), req, false)
 }
 
 /// The statements of a set of identity policies whose `Action`/`NotAction` lets `action`
@@ -236,14 +232,20 @@ pub fn for_action<'p>(
     policies: impl IntoIterator<Item = &'p PolicyDocument>,
     action: &str,
 ) -> Vec<(&'p Statement, bool)> {
-    policies
-        .into_iter()
-        .flat_map(|p| {
-            let variables = p.version == super::POLICY_VERSION;
-            p.statements.iter().map(move |s| (s, variables))
-        })
+    statements_of(policies)
         .filter(|(s, _)| matcher_hits(&s.action, action, true))
         .collect()
+}
+
+/// Every statement of the policies, in their order, with whether its document reads policy
+/// variables (only the current policy version does).
+fn statements_of<'p>(
+    policies: impl IntoIterator<Item = &'p PolicyDocument>,
+) -> impl Iterator<Item = (&'p Statement, bool)> {
+    policies.into_iter().flat_map(|p| {
+        let variables = p.version == super::POLICY_VERSION;
+        p.statements.iter().map(move |s| (s, variables))
+    })
 }
 
 /// [`evaluate_all`] for a request whose action's statements [`for_action`] gave: the same
