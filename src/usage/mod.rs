@@ -10,6 +10,7 @@ pub mod progress;
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
+use rayon::prelude::*;
 use serde::Serialize;
 
 pub use event_id::EventId;
@@ -364,17 +365,14 @@ impl<K: std::hash::Hash + Eq> EvidenceMap<K> for FastMap<K, Evidence> {
 /// the top of a bucket.
 pub const FOLD_TOP_LEVEL_AFTER: u32 = 4096;
 
-/// The smallest grant table [`ActorUsage::merge`] keeps apart rather than growing another.
-const KEEP_APART_FROM: usize = 4096;
-
 /// What one actor (before function resolution) did.
 #[derive(Debug, Clone, Default)]
 pub struct ActorUsage {
     grants: FastGrants,
-    /// Other workers' grant tables of the same actor, when adding them to `grants` would grow
-    /// it: they are added to the ordered map when the usage is resolved instead. Growing a
-    /// large table while both are held was the run's peak (about 15 MB over the read's end on
-    /// the growing 1 M benchmark trail).
+    /// Other workers' grant tables of the same actor: they are added to the ordered map when
+    /// the usage is resolved, in parallel, rather than here, on one thread, at the read's end.
+    /// (Growing a large table while both are held was also the run's peak, about 15 MB over
+    /// the read's end on the growing 1 M benchmark trail.)
     more_grants: Vec<FastGrants>,
     /// (action, bucket head) → exact top-level keys granted so far (see
     /// [`FOLD_TOP_LEVEL_AFTER`]).
@@ -464,16 +462,12 @@ impl Days {
 
 impl ActorUsage {
     fn merge(&mut self, mut o: ActorUsage) {
-        // the smaller table goes into the larger (merging is commutative): fewer inserts
-        if o.grants.len() > self.grants.len() {
+        // the other worker's table is kept apart, not added: the tables become one when the
+        // usage is resolved, per principal and in parallel (see `more_grants`)
+        if self.grants.is_empty() {
             std::mem::swap(&mut self.grants, &mut o.grants);
         }
-        // ... unless it would grow the larger one (see `more_grants`)
-        if o.grants.len() <= self.grants.capacity() - self.grants.len()
-            || o.grants.len() < KEEP_APART_FROM
-        {
-            self.grants.add_all(o.grants);
-        } else {
+        if !o.grants.is_empty() {
             self.more_grants.push(o.grants);
         }
         self.more_grants.append(&mut o.more_grants);
@@ -858,6 +852,40 @@ fn add_typed(into: &mut Grants, grants: FastGrants, unusable: &mut Vec<(String, 
     }
 }
 
+/// One actor of a principal, as [`Usage::resolve`] attributed it.
+struct Member {
+    role_arn: Option<String>,
+    arn: Option<String>,
+    evidence: BTreeSet<&'static str>,
+    chained_from: BTreeSet<String>,
+    usage: ActorUsage,
+}
+
+impl PrincipalUsage {
+    /// A principal's usage from its actors (in actor order): the first role ARN and ARN win,
+    /// the rest adds up.
+    fn of_members(members: Vec<Member>, unusable: &mut Vec<(String, String)>) -> PrincipalUsage {
+        let mut p = PrincipalUsage::default();
+        for m in members {
+            p.role_arn = p.role_arn.take().or(m.role_arn);
+            p.arn = p.arn.take().or(m.arn);
+            p.function_evidence.extend(m.evidence);
+            p.chained_from.extend(m.chained_from);
+            let usage = m.usage;
+            p.data_types.extend(usage.data_types);
+            p.calls += usage.calls;
+            p.days.merge(&usage.days);
+            add_typed(&mut p.grants, usage.grants, unusable);
+            for more in usage.more_grants {
+                add_typed(&mut p.grants, more, unusable);
+            }
+            add_typed(&mut p.denied, usage.denied, unusable);
+            p.permission_less.add_all(usage.permission_less);
+        }
+        p
+    }
+}
+
 impl PrincipalId {
     /// The IAM identity whose policies apply to this principal: the role of a function or of a
     /// role's sessions, the user itself; `None` for a function whose role is not known, the root
@@ -948,6 +976,7 @@ impl Usage {
             account,
             name: role_name(&role_arn).to_string(),
         };
+        let mut members: BTreeMap<PrincipalId, Vec<Member>> = BTreeMap::new();
         for (actor, usage) in actors {
             let mut chained_from = BTreeSet::new();
             let (id, role_arn, arn, evidence) = match actor {
@@ -1047,20 +1076,28 @@ impl Usage {
                     (id, None, Some(arn), BTreeSet::new())
                 }
             };
-            let p = out.principals.entry(id).or_default();
-            p.role_arn = p.role_arn.take().or(role_arn);
-            p.arn = p.arn.take().or(arn);
-            p.function_evidence.extend(evidence);
-            p.chained_from.extend(chained_from);
-            p.data_types.extend(usage.data_types);
-            p.calls += usage.calls;
-            p.days.merge(&usage.days);
-            add_typed(&mut p.grants, usage.grants, &mut out.unusable_keys);
-            for more in usage.more_grants {
-                add_typed(&mut p.grants, more, &mut out.unusable_keys);
-            }
-            add_typed(&mut p.denied, usage.denied, &mut out.unusable_keys);
-            p.permission_less.add_all(usage.permission_less);
+            members.entry(id).or_default().push(Member {
+                role_arn,
+                arn,
+                evidence,
+                chained_from,
+                usage,
+            });
+        }
+        // Each principal's usage from its actors', in parallel: the grant tables become one
+        // ordered map per principal. In actor order, so the first role ARN or function ARN
+        // seen for a principal does not depend on the threads.
+        let built: Vec<_> = members
+            .into_par_iter()
+            .map(|(id, members)| {
+                let mut unusable = Vec::new();
+                let p = PrincipalUsage::of_members(members, &mut unusable);
+                (id, p, unusable)
+            })
+            .collect();
+        for (id, p, unusable) in built {
+            out.unusable_keys.extend(unusable);
+            out.principals.insert(id, p);
         }
         // in a stable order, once each (they came from hashed tables, one per worker)
         out.unusable_keys.sort_unstable();
@@ -1172,10 +1209,11 @@ mod tests {
         assert_eq!(std::mem::size_of::<(&'static str, Box<str>)>(), 32);
     }
 
-    /// Two large tables of one actor are not merged into one (that would grow one while both
-    /// are held); the ordered map they resolve into is the same as if they had been.
+    /// Two workers' tables of one actor are not merged into one at the read's end (that is one
+    /// thread's work, and grows one table while both are held); the ordered map they resolve
+    /// into is the same as if they had been.
     #[test]
-    fn large_grant_tables_are_kept_apart_and_resolve_to_the_same_grants() {
+    fn grant_tables_are_kept_apart_and_resolve_to_the_same_grants() {
         let t = DateTime::from_timestamp(1_790_000_000, 0).unwrap_or_default();
         let table = |from: usize, to: usize| {
             let mut g = FastGrants::default();
@@ -1215,7 +1253,7 @@ mod tests {
             Some(2)
         );
 
-        // small ones are merged
+        // small ones too; an empty table takes the other's
         let mut y = ActorUsage {
             grants: table(0, 100),
             ..ActorUsage::default()
@@ -1224,8 +1262,13 @@ mod tests {
             grants: table(50, 150),
             ..ActorUsage::default()
         });
-        assert!(y.more_grants.is_empty());
-        assert_eq!(y.grants.len(), 150);
+        assert_eq!((y.grants.len(), y.more_grants.len()), (100, 1));
+        let mut z = ActorUsage::default();
+        z.merge(ActorUsage {
+            grants: table(0, 100),
+            ..ActorUsage::default()
+        });
+        assert_eq!((z.grants.len(), z.more_grants.len()), (100, 0));
     }
 
     #[test]
