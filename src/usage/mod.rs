@@ -411,8 +411,23 @@ impl DayCount {
 /// calls of each: a small sorted list, two counters a day, cheap to add to when consecutive
 /// records fall on the same day. A span of calls (a row aggregated elsewhere, such as by
 /// Athena) counts on the day of its last call; its first day is active too.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Days(Vec<(i64, DayCount)>);
+#[derive(Debug, Clone, Default)]
+pub struct Days {
+    days: Vec<(i64, DayCount)>,
+    /// The entry counted last: the next record of the actor is most likely on its day (a
+    /// trail's files come day after day within a region, and the days start over with the
+    /// next region, so the latest day is not the one to try first). Then the day's place in
+    /// a list without gaps, then a binary search.
+    recent: usize,
+}
+
+impl PartialEq for Days {
+    fn eq(&self, o: &Days) -> bool {
+        self.days == o.days
+    }
+}
+
+impl Eq for Days {}
 
 impl Days {
     /// Marks the day of `t` active, counting no call.
@@ -423,38 +438,54 @@ impl Days {
     /// Counts `n` on the day of `t`.
     pub fn count(&mut self, t: DateTime<Utc>, n: DayCount) {
         let d = t.timestamp().div_euclid(86_400);
-        if let Some((last, c)) = self.0.last_mut()
-            && *last == d
+        if let Some((day, c)) = self.days.get_mut(self.recent)
+            && *day == d
         {
             c.add(n);
             return;
         }
-        match self.0.binary_search_by_key(&d, |(day, _)| *day) {
-            Ok(i) => self.0[i].1.add(n),
-            Err(i) => self.0.insert(i, (d, n)),
+        // an actor active every day since its first has its day at `d - first`
+        if let Some(&(first, _)) = self.days.first()
+            && let Ok(i) = usize::try_from(d - first)
+            && let Some((day, c)) = self.days.get_mut(i)
+            && *day == d
+        {
+            c.add(n);
+            self.recent = i;
+            return;
         }
+        self.recent = match self.days.binary_search_by_key(&d, |(day, _)| *day) {
+            Ok(i) => {
+                self.days[i].1.add(n);
+                i
+            }
+            Err(i) => {
+                self.days.insert(i, (d, n));
+                i
+            }
+        };
     }
 
     pub fn merge(&mut self, o: &Days) {
-        for (d, n) in &o.0 {
-            match self.0.binary_search_by_key(d, |(day, _)| *day) {
-                Ok(i) => self.0[i].1.add(*n),
-                Err(i) => self.0.insert(i, (*d, *n)),
+        for (d, n) in &o.days {
+            match self.days.binary_search_by_key(d, |(day, _)| *day) {
+                Ok(i) => self.days[i].1.add(*n),
+                Err(i) => self.days.insert(i, (*d, *n)),
             }
         }
     }
 
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.days.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.days.is_empty()
     }
 
     /// The active days (UTC) in order, with their counts.
     pub fn iter(&self) -> impl Iterator<Item = (chrono::NaiveDate, DayCount)> + '_ {
-        self.0.iter().filter_map(|(d, n)| {
+        self.days.iter().filter_map(|(d, n)| {
             DateTime::from_timestamp(d.checked_mul(86_400)?, 0).map(|t| (t.date_naive(), *n))
         })
     }
@@ -1349,6 +1380,35 @@ mod tests {
         }
         let other: ActorRef<'_> = ActorOf::Root { account: B("2") };
         assert_eq!(m.get(&other), None);
+    }
+
+    proptest::proptest! {
+        /// Counted in any order (the recent day tried first, days revisited after others,
+        /// two lists merged), the days add up to what an ordered map of day → counts says.
+        #[test]
+        fn days_add_up_in_any_order(
+            calls in proptest::collection::vec((0i64..12, 0u64..4, proptest::bool::ANY), 0..60),
+            split in 0usize..60,
+        ) {
+            let base = 1_790_000_000 - 1_790_000_000 % 86_400;
+            let mut model: BTreeMap<i64, (u64, u64)> = BTreeMap::new();
+            let (mut a, mut b) = (Days::default(), Days::default());
+            for (i, (d, n, denied)) in calls.iter().enumerate() {
+                let t = DateTime::from_timestamp(base + d * 86_400 + (i as i64 % 86_400), 0)
+                    .unwrap_or_default();
+                let c = DayCount { calls: *n, denied: if *denied { *n } else { 0 } };
+                let m = model.entry(t.timestamp().div_euclid(86_400)).or_default();
+                (m.0, m.1) = (m.0 + c.calls, m.1 + c.denied);
+                if i < split { a.count(t, c) } else { b.count(t, c) }
+            }
+            a.merge(&b);
+            let got: Vec<(i64, u64, u64)> = a
+                .iter()
+                .map(|(d, n)| (d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc().timestamp() / 86_400, n.calls, n.denied))
+                .collect();
+            let want: Vec<(i64, u64, u64)> = model.into_iter().map(|(d, (c, x))| (d, c, x)).collect();
+            proptest::prop_assert_eq!(got, want);
+        }
     }
 
     #[test]
