@@ -883,26 +883,47 @@ fn add_typed(into: &mut Grants, grants: FastGrants, unusable: &mut Vec<(String, 
     }
 }
 
+/// Puts `v` in the order `order` gives (`order[k]` is the index of the element that goes to
+/// `k`; a permutation of `0..v.len()`), in place: by swaps along each cycle.
+fn permute<T>(v: &mut [T], order: &[usize]) {
+    let mut done = vec![false; v.len()];
+    for start in 0..v.len() {
+        let mut k = start;
+        while !done[k] {
+            done[k] = true;
+            let from = order[k];
+            if from == start {
+                break;
+            }
+            v.swap(k, from);
+            k = from;
+        }
+    }
+}
+
 /// One actor of a principal, as [`Usage::resolve`] attributed it.
 struct Member {
     role_arn: Option<String>,
     arn: Option<String>,
     evidence: BTreeSet<&'static str>,
     chained_from: BTreeSet<String>,
-    usage: ActorUsage,
 }
 
 impl PrincipalUsage {
-    /// A principal's usage from its actors (in actor order): the first role ARN and ARN win,
-    /// the rest adds up.
-    fn of_members(members: Vec<Member>, unusable: &mut Vec<(String, String)>) -> PrincipalUsage {
+    /// A principal's usage from its actors (in actor order), each with what attribution said
+    /// of it: the first role ARN and ARN win, the rest adds up. The actors' usage is taken.
+    fn of_members(
+        members: Vec<Member>,
+        actors: &mut [(Actor, ActorUsage)],
+        unusable: &mut Vec<(String, String)>,
+    ) -> PrincipalUsage {
         let mut p = PrincipalUsage::default();
-        for m in members {
+        for (m, (_, usage)) in members.into_iter().zip(actors) {
             p.role_arn = p.role_arn.take().or(m.role_arn);
             p.arn = p.arn.take().or(m.arn);
             p.function_evidence.extend(m.evidence);
             p.chained_from.extend(m.chained_from);
-            let usage = m.usage;
+            let usage = std::mem::take(usage);
             p.data_types.extend(usage.data_types);
             p.calls += usage.calls;
             p.days.merge(&usage.days);
@@ -1007,9 +1028,18 @@ impl Usage {
             account,
             name: role_name(&role_arn).to_string(),
         };
-        let mut members: BTreeMap<PrincipalId, Vec<Member>> = BTreeMap::new();
-        for (actor, usage) in actors {
+        // who each actor is, in actor order; the actors stay where they are (moving their
+        // usage into per-principal lists would hold it twice, and a role can have many
+        // thousands of sessions)
+        let mut members: BTreeMap<PrincipalId, Vec<(usize, Member)>> = BTreeMap::new();
+        for (index, (actor, usage)) in actors.iter_mut().enumerate() {
             let mut chained_from = BTreeSet::new();
+            let actor = std::mem::replace(
+                actor,
+                Actor::Root {
+                    account: String::new(),
+                },
+            );
             let (id, role_arn, arn, evidence) = match actor {
                 Actor::Session {
                     account,
@@ -1107,22 +1137,39 @@ impl Usage {
                     (id, None, Some(arn), BTreeSet::new())
                 }
             };
-            members.entry(id).or_default().push(Member {
-                role_arn,
-                arn,
-                evidence,
-                chained_from,
-                usage,
-            });
+            members.entry(id).or_default().push((
+                index,
+                Member {
+                    role_arn,
+                    arn,
+                    evidence,
+                    chained_from,
+                },
+            ));
+        }
+        // The actors in principal order (in actor order within one), in place, so that each
+        // principal's are one slice of their own.
+        let order: Vec<usize> = members
+            .values()
+            .flat_map(|m| m.iter().map(|(i, _)| *i))
+            .collect();
+        permute(&mut actors, &order);
+        let mut rest = actors.as_mut_slice();
+        let mut groups = Vec::with_capacity(members.len());
+        for (id, m) in members {
+            let (group, tail) = std::mem::take(&mut rest).split_at_mut(m.len());
+            rest = tail;
+            let m: Vec<Member> = m.into_iter().map(|(_, m)| m).collect();
+            groups.push((id, m, group));
         }
         // Each principal's usage from its actors', in parallel: the grant tables become one
         // ordered map per principal. In actor order, so the first role ARN or function ARN
         // seen for a principal does not depend on the threads.
-        let built: Vec<_> = members
+        let built: Vec<_> = groups
             .into_par_iter()
-            .map(|(id, members)| {
+            .map(|(id, members, group)| {
                 let mut unusable = Vec::new();
-                let p = PrincipalUsage::of_members(members, &mut unusable);
+                let p = PrincipalUsage::of_members(members, group, &mut unusable);
                 (id, p, unusable)
             })
             .collect();
@@ -1380,6 +1427,22 @@ mod tests {
         }
         let other: ActorRef<'_> = ActorOf::Root { account: B("2") };
         assert_eq!(m.get(&other), None);
+    }
+
+    proptest::proptest! {
+        /// In place, `permute` puts every element where a copy by index would.
+        #[test]
+        fn permute_is_a_copy_by_index(
+            order in proptest::strategy::Strategy::prop_flat_map(0usize..40, |n| {
+                proptest::strategy::Strategy::prop_shuffle(proptest::strategy::Just((0..n).collect::<Vec<_>>()))
+            }),
+        ) {
+            let v: Vec<String> = (0..order.len()).map(|i| format!("e{i}")).collect();
+            let want: Vec<String> = order.iter().map(|&i| v[i].clone()).collect();
+            let mut got = v;
+            permute(&mut got, &order);
+            proptest::prop_assert_eq!(got, want);
+        }
     }
 
     proptest::proptest! {
