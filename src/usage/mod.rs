@@ -454,7 +454,13 @@ impl Days {
             self.recent = i;
             return;
         }
-        self.recent = match self.days.binary_search_by_key(&d, |(day, _)| *day) {
+        self.recent = self.add_on(d, n);
+    }
+
+    /// Adds `n` on day `d`, found by a binary search (inserted in order when it is not
+    /// there); returns its index.
+    fn add_on(&mut self, d: i64, n: DayCount) -> usize {
+        match self.days.binary_search_by_key(&d, |(day, _)| *day) {
             Ok(i) => {
                 self.days[i].1.add(n);
                 i
@@ -463,15 +469,12 @@ impl Days {
                 self.days.insert(i, (d, n));
                 i
             }
-        };
+        }
     }
 
     pub fn merge(&mut self, o: &Days) {
-        for (d, n) in &o.days {
-            match self.days.binary_search_by_key(d, |(day, _)| *day) {
-                Ok(i) => self.days[i].1.add(*n),
-                Err(i) => self.days.insert(i, (*d, *n)),
-            }
+        for &(d, n) in &o.days {
+            self.add_on(d, n);
         }
     }
 
