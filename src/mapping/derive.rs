@@ -57,7 +57,7 @@ fn at<'p>(params: Option<&'p Map<String, Value>>, path: &str) -> Option<&'p str>
 /// `RetrieveAndGenerate` on its part of the configuration. An inference profile's routed model
 /// is a second resolution of its own, so that only it is flagged.
 fn bedrock(
-    def: &ActionDef,
+    def: &'static ActionDef,
     role: &str,
     resolver: &Resolver<'_>,
     rec: &Record<'_>,

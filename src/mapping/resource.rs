@@ -2,14 +2,16 @@
 //! from `requestParameters` with the catalog's ARN format for the action's resource types.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::collections::BTreeSet;
+use std::rc::Rc;
 
 use serde_json::{Map, Value};
 use smallvec::SmallVec;
 
 use super::tables::Tables;
 use crate::arn::partition_for_region;
-use crate::catalog::{ActionDef, ArnFormat, Catalog, Token};
+use crate::catalog::{ActionDef, ArnFormat, Catalog, ResourceType, Service, Token};
 use crate::record::Record;
 use crate::wildcard::escape;
 
@@ -21,8 +23,8 @@ const MAX_EXPANSION: usize = 1_000;
 /// tokens (a test holds every format to this).
 const INLINE_TOKENS: usize = 20;
 
-/// A format's tokens, on the stack: this runs for every ARN format tried for every record.
-/// The catalog's formats come split already ([`ArnFormat::tokens`]).
+/// A format's tokens, on the stack. The catalog's formats come split already
+/// ([`ArnFormat::tokens`]); the resolver keeps them in its plans ([`FormatPlan`]).
 fn tokens(format: &ArnFormat) -> SmallVec<[Token<'_>; INLINE_TOKENS]> {
     format.tokens().collect()
 }
@@ -91,8 +93,70 @@ pub struct Resolved {
 }
 
 pub struct Resolver<'a> {
-    pub catalog: &'a Catalog,
+    pub catalog: &'static Catalog,
     pub tables: &'a Tables,
+}
+
+/// What resolving one action (with one binding role) takes from the catalog and the tables:
+/// its resource types, their ARN formats split into tokens, and each placeholder's parameter
+/// bindings. It depends on the action and the role only, so each thread makes it once per pair
+/// ([`Resolver::plan`]) instead of looking every part up again for every record.
+enum Plan {
+    /// The action names no resource type: it is authorized against `*`.
+    Star,
+    /// Its service is not in the catalog.
+    NoService,
+    Types {
+        service: &'static Service,
+        /// The action's resource types that the service defines, in the action's order.
+        types: Vec<TypePlan>,
+        /// The parameters a transform of the service reads as ARNs itself
+        /// ([`Tables::arn_params_of`]): not taken as ARNs as they are.
+        reads_arns: Vec<String>,
+    },
+}
+
+struct TypePlan {
+    name: &'static str,
+    required: bool,
+    formats: Vec<FormatPlan>,
+}
+
+struct FormatPlan {
+    format: &'static ArnFormat,
+    tokens: SmallVec<[Token<'static>; INLINE_TOKENS]>,
+    /// One per placeholder of `tokens`, in order.
+    placeholders: Vec<Placeholder>,
+}
+
+struct Placeholder {
+    name: &'static str,
+    /// The parameters that give its value, each with its transform, in the order tried: the
+    /// table's bindings, or else (for the default role) the parameter named as the
+    /// placeholder, first letter lower-cased (`FunctionName` → `functionName`), read as it is.
+    bindings: Vec<(String, String)>,
+}
+
+/// Action and role pairs a thread remembers (see [`MAX_PLANS`](super)); past this, plans are
+/// made per record, so the memo stays small whatever the input.
+const MAX_RESOLVE_PLANS: usize = 4096;
+
+/// Plans by the action's address in the embedded catalog (which lives as long as the process)
+/// and the binding role.
+type Plans = hashbrown::HashMap<(usize, Box<str>), Rc<Plan>>;
+
+thread_local! {
+    static PLANS: RefCell<Plans> = RefCell::new(Plans::new());
+}
+
+/// An `(usize, Box<str>)` key looked up with a borrowed role.
+#[derive(Hash)]
+struct PlanKey<'a>(usize, &'a str);
+
+impl hashbrown::Equivalent<(usize, Box<str>)> for PlanKey<'_> {
+    fn equivalent(&self, key: &(usize, Box<str>)) -> bool {
+        self.0 == key.0 && self.1 == &*key.1
+    }
 }
 
 struct RecordCtx<'r> {
@@ -106,7 +170,7 @@ impl Resolver<'_> {
     /// (e.g. `copy-source`); `-` is the default.
     pub fn resolve(
         &self,
-        action: &ActionDef,
+        action: &'static ActionDef,
         role: &str,
         rec: &Record<'_>,
         params: Option<&Map<String, Value>>,
@@ -118,30 +182,108 @@ impl Resolver<'_> {
     /// transaction), where the record's `resources[]` name every part at once.
     pub fn resolve_part(
         &self,
-        action: &ActionDef,
+        action: &'static ActionDef,
         rec: &Record<'_>,
         params: &Map<String, Value>,
     ) -> Resolved {
         self.resolve_inner(action, "-", rec, Some(params), false)
     }
 
+    /// The plan for `action` with `role`: from this thread's memo, or made and remembered.
+    fn plan(&self, action: &'static ActionDef, role: &str) -> Rc<Plan> {
+        let key = PlanKey(std::ptr::from_ref(action) as usize, role);
+        PLANS.with(|memo| {
+            if let Some(plan) = memo.borrow().get(&key) {
+                return Rc::clone(plan);
+            }
+            let plan = Rc::new(self.make_plan(action, role));
+            let mut memo = memo.borrow_mut();
+            if memo.len() < MAX_RESOLVE_PLANS {
+                memo.insert((key.0, role.into()), Rc::clone(&plan));
+            }
+            plan
+        })
+    }
+
+    fn make_plan(&self, action: &'static ActionDef, role: &str) -> Plan {
+        if action.resources.is_empty() {
+            return Plan::Star;
+        }
+        let Some(service) = self.catalog.service(&action.prefix) else {
+            return Plan::NoService;
+        };
+        let placeholder = |name: &'static str| {
+            let rows = self.tables.bindings(&action.prefix, name, role);
+            let mut bindings: Vec<(String, String)> = rows
+                .iter()
+                .map(|b| (b.param.clone(), b.transform.clone()))
+                .collect();
+            if rows.is_empty() && role == "-" {
+                let mut buf = [0u8; 64];
+                bindings.push((lower_first(name, &mut buf).into_owned(), "-".to_string()));
+            }
+            Placeholder { name, bindings }
+        };
+        let format_plan = |format: &'static ArnFormat| {
+            let tokens: SmallVec<[Token<'static>; INLINE_TOKENS]> = format.tokens().collect();
+            let placeholders = tokens
+                .iter()
+                .filter_map(|t| match t {
+                    Token::Ph(ph) => Some(placeholder(ph)),
+                    Token::Lit(_) => None,
+                })
+                .collect();
+            FormatPlan {
+                format,
+                tokens,
+                placeholders,
+            }
+        };
+        let types = action
+            .resources
+            .iter()
+            .filter_map(|ar| {
+                let rt: &'static ResourceType = service.resources().get(&ar.name)?;
+                Some(TypePlan {
+                    name: ar.name.as_str(),
+                    required: ar.required,
+                    formats: rt.arn_formats.iter().map(format_plan).collect(),
+                })
+            })
+            .collect();
+        let reads_arns = self.tables.arn_params_of(&action.prefix).cloned().collect();
+        Plan::Types {
+            service,
+            types,
+            reads_arns,
+        }
+    }
+
     fn resolve_inner(
         &self,
-        action: &ActionDef,
+        action: &'static ActionDef,
         role: &str,
         rec: &Record<'_>,
         params: Option<&Map<String, Value>>,
         from_record: bool,
     ) -> Resolved {
         let mut out = Resolved::default();
-        if action.resources.is_empty() {
-            out.resources.insert("*".to_string());
-            return out;
-        }
-        let Some(service) = self.catalog.service(&action.prefix) else {
-            out.resources.insert("*".to_string());
-            out.unresolved.insert("resource type".to_string());
-            return out;
+        let plan = self.plan(action, role);
+        let (service, types, reads_arns) = match &*plan {
+            Plan::Star => {
+                out.resources.insert("*".to_string());
+                return out;
+            }
+            Plan::NoService => {
+                out.resources.insert("*".to_string());
+                out.unresolved.insert("resource type".to_string());
+                return out;
+            }
+            Plan::Types {
+                service,
+                types,
+                reads_arns,
+            } => (service, types, reads_arns),
         };
         let rc = RecordCtx {
             region: rec.region(),
@@ -155,7 +297,7 @@ impl Resolver<'_> {
             params
                 .into_iter()
                 .flatten()
-                .filter(|(k, _)| !self.tables.reads_arns(&action.prefix, k))
+                .filter(|(k, _)| !reads_arns.contains(k))
                 .flat_map(|(_, v)| scalars(v))
                 .filter_map(|s| match s {
                     Cow::Borrowed(s) if s.starts_with("arn:") => Some(s),
@@ -167,13 +309,11 @@ impl Resolver<'_> {
         };
         let mut found: BTreeSet<String> = BTreeSet::new();
         let mut covered: BTreeSet<&str> = BTreeSet::new();
+        // is a type the record names (`AWS::S3::Object` → `Object`) one of the service's?
         let known_type = |t: &str| service.resources().keys().any(|k| norm_eq(k, t));
-        for ar in &action.resources {
-            let Some(rt) = service.resources().get(&ar.name) else {
-                continue;
-            };
+        for tp in types {
             let mut hit = false;
-            for format in &rt.arn_formats {
+            for fp in &tp.formats {
                 // An ARN the record gives beats one rebuilt from names.
                 let mut by_arn = false;
                 if role == "-" && from_record {
@@ -181,17 +321,19 @@ impl Resolver<'_> {
                         let Some(arn) = entry.arn.as_deref() else {
                             continue;
                         };
+                        // a type of this service other than this one rules the entry out (the
+                        // type's own name first: it is the common case, and it is known)
                         let type_ok = match entry.kind.as_deref().map(last_type_part) {
-                            Some(t) if known_type(t) => norm_eq(t, &rt.name),
-                            _ => true,
+                            Some(t) => norm_eq(t, tp.name) || !known_type(t),
+                            None => true,
                         };
-                        if type_ok && format_matches(format, arn) {
+                        if type_ok && match_from(&fp.tokens, arn) {
                             found.insert(escape(arn).into_owned());
                             by_arn = true;
                         }
                     }
                     for s in &arn_params {
-                        if format_matches(format, s) {
+                        if match_from(&fp.tokens, s) {
                             found.insert(escape(s).into_owned());
                             by_arn = true;
                         }
@@ -202,7 +344,7 @@ impl Resolver<'_> {
                     // The request may name a narrower resource than the ARN the record gives:
                     // a qualified invoke is authorized on `function:NAME:QUALIFIER`, which
                     // `function:NAME` does not cover. Keep the refinements.
-                    if let Some(arns) = self.fill(&action.prefix, format, role, &rc, params) {
+                    if let Some(arns) = fill(fp, &rc, params) {
                         let refined: Vec<String> = arns
                             .into_iter()
                             .filter(|a| found.iter().any(|b| refines(a, b)))
@@ -211,13 +353,13 @@ impl Resolver<'_> {
                     }
                     continue;
                 }
-                if let Some(arns) = self.fill(&action.prefix, format, role, &rc, params) {
+                if let Some(arns) = fill(fp, &rc, params) {
                     hit |= !arns.is_empty();
                     found.extend(arns);
                 }
             }
             if hit {
-                covered.insert(ar.name.as_str());
+                covered.insert(tp.name);
             }
         }
         // A more specific ARN of the same call (an index of the table, an object of the bucket)
@@ -233,33 +375,26 @@ impl Resolver<'_> {
         out.resources = found;
         // Required types the record did not show: the narrowest honest pattern for each,
         // flagged.
-        for r in action
-            .resources
+        for tp in types
             .iter()
-            .filter(|r| r.required && !covered.contains(r.name.as_str()))
+            .filter(|t| t.required && !covered.contains(t.name))
         {
-            if let Some(rt) = service.resources().get(&r.name) {
-                for format in &rt.arn_formats {
-                    let (pattern, missing, _) =
-                        self.pattern(&action.prefix, format, role, &rc, params);
-                    out.resources.insert(pattern);
-                    out.unresolved.extend(missing);
-                }
+            for fp in &tp.formats {
+                let (pattern, missing, _) = pattern(fp, &rc, params);
+                out.resources.insert(pattern);
+                out.unresolved.extend(missing);
             }
         }
         if out.resources.is_empty() {
             // Only optional types, none fully given. Those the request partly names (the
             // bucket of an object) become patterns; when it names none, the call was not on
             // any of them and IAM authorizes it against `*`.
-            for r in &action.resources {
-                if let Some(rt) = service.resources().get(&r.name) {
-                    for format in &rt.arn_formats {
-                        let (pattern, missing, named) =
-                            self.pattern(&action.prefix, format, role, &rc, params);
-                        if named {
-                            out.resources.insert(pattern);
-                            out.unresolved.extend(missing);
-                        }
+            for tp in types {
+                for fp in &tp.formats {
+                    let (pattern, missing, named) = pattern(fp, &rc, params);
+                    if named {
+                        out.resources.insert(pattern);
+                        out.unresolved.extend(missing);
                     }
                 }
             }
@@ -269,173 +404,164 @@ impl Resolver<'_> {
         }
         out
     }
+}
 
-    /// Values for one placeholder, with the account/region a transform may also give.
-    fn values(
-        &self,
-        prefix: &str,
-        ph: &str,
-        role: &str,
-        params: Option<&Map<String, Value>>,
-    ) -> Option<Values> {
-        let params = params?;
-        let rows = self.tables.bindings(prefix, ph, role);
-        // no row: the parameter named as the placeholder, first letter lower-cased
-        // (`FunctionName` → `functionName`), read as it is
-        let mut buf = [0u8; 64];
-        let default_param = (rows.is_empty() && role == "-").then(|| lower_first(ph, &mut buf));
-        let bindings = rows
-            .iter()
-            .map(|b| (b.param.as_str(), b.transform.as_str()))
-            .chain(default_param.as_deref().map(|p| (p, "-")));
-        for (param, transform_name) in bindings {
-            let Some(v) = params.get(param) else {
+/// Values for one placeholder, with the account/region a transform may also give.
+fn values(ph: &Placeholder, params: Option<&Map<String, Value>>) -> Option<Values> {
+    let params = params?;
+    for (param, transform_name) in &ph.bindings {
+        let (param, transform_name) = (param.as_str(), transform_name.as_str());
+        let Some(v) = params.get(param) else {
+            continue;
+        };
+        // a plain string read as it is (most placeholders): the value, escaped
+        if let ("-", Value::String(s)) = (transform_name, v) {
+            if s.is_empty() {
                 continue;
-            };
-            let mut out = Vec::new();
-            let mut acct_region = None;
-            let inputs: Vec<Cow<'_, str>> = match (transform_name, v) {
-                ("object-keys", Value::Object(m)) => {
-                    m.keys().map(|k| Cow::Borrowed(k.as_str())).collect()
-                }
-                _ => scalars(v).collect(),
-            };
-            for s in inputs {
-                if s.is_empty() {
-                    continue;
-                }
-                if let Some((vals, ar)) = transform(transform_name, &s) {
-                    for mut val in vals {
-                        // Lambda authorizes a qualified call against the qualified ARN.
-                        if transform_name == "lambda-name"
-                            && !val.contains(':')
-                            && let Some(q) = params
-                                .get("qualifier")
-                                .and_then(Value::as_str)
-                                .filter(|q| !q.is_empty())
-                        {
-                            val = format!("{val}:{}", escape(q));
-                        }
-                        out.push(val);
-                    }
-                    if ar.is_some() {
-                        acct_region = ar;
-                    }
-                }
             }
-            if !out.is_empty() {
-                return Some((out, acct_region));
+            return Some((vec![escape(s).into_owned()], None));
+        }
+        let mut out = Vec::new();
+        let mut acct_region = None;
+        let inputs: Vec<Cow<'_, str>> = match (transform_name, v) {
+            ("object-keys", Value::Object(m)) => {
+                m.keys().map(|k| Cow::Borrowed(k.as_str())).collect()
+            }
+            _ => scalars(v).collect(),
+        };
+        for s in inputs {
+            if s.is_empty() {
+                continue;
+            }
+            if let Some((vals, ar)) = transform(transform_name, &s) {
+                for mut val in vals {
+                    // Lambda authorizes a qualified call against the qualified ARN.
+                    if transform_name == "lambda-name"
+                        && !val.contains(':')
+                        && let Some(q) = params
+                            .get("qualifier")
+                            .and_then(Value::as_str)
+                            .filter(|q| !q.is_empty())
+                    {
+                        val = format!("{val}:{}", escape(q));
+                    }
+                    out.push(val);
+                }
+                if ar.is_some() {
+                    acct_region = ar;
+                }
             }
         }
-        None
+        if !out.is_empty() {
+            return Some((out, acct_region));
+        }
     }
+    None
+}
 
-    fn fill(
-        &self,
-        prefix: &str,
-        format: &ArnFormat,
-        role: &str,
-        rc: &RecordCtx<'_>,
-        params: Option<&Map<String, Value>>,
-    ) -> Option<Vec<String>> {
-        let toks = tokens(format);
-        let mut region = Cow::Borrowed(rc.region);
-        let mut account = Cow::Borrowed(rc.account);
-        // each named placeholder's values; partition, region and account are filled below,
-        // once a value may have named the account and region
-        let mut per_ph: Vec<Vec<String>> = Vec::with_capacity(toks.len());
-        for t in &toks {
-            if let Token::Ph(ph) = t {
-                if matches!(*ph, "Partition" | "Region" | "Account") {
-                    per_ph.push(Vec::new());
-                    continue;
-                }
-                let (vals, ar) = self.values(prefix, ph, role, params)?;
-                if let Some((a, r)) = ar {
-                    account = Cow::Owned(a);
-                    region = Cow::Owned(r);
-                }
-                per_ph.push(vals);
-            }
+fn fill(
+    fp: &FormatPlan,
+    rc: &RecordCtx<'_>,
+    params: Option<&Map<String, Value>>,
+) -> Option<Vec<String>> {
+    let toks = &fp.tokens;
+    let format = fp.format;
+    let mut region = Cow::Borrowed(rc.region);
+    let mut account = Cow::Borrowed(rc.account);
+    // each named placeholder's values; partition, region and account are filled below,
+    // once a value may have named the account and region
+    let mut per_ph: Vec<Vec<String>> = Vec::with_capacity(fp.placeholders.len());
+    for ph in &fp.placeholders {
+        if matches!(ph.name, "Partition" | "Region" | "Account") {
+            per_ph.push(Vec::new());
+            continue;
         }
-        let mut results = vec![String::with_capacity(format.len() + 64)];
-        let mut i = 0;
-        for t in &toks {
-            match t {
-                Token::Lit(l) => results.iter_mut().for_each(|r| r.push_str(l)),
-                Token::Ph(ph) => {
-                    let fixed = match *ph {
-                        "Partition" => Some(Cow::Borrowed(rc.partition)),
-                        "Region" => Some(escape(&region)),
-                        "Account" => Some(escape(&account)),
-                        _ => None,
-                    };
-                    if let Some(v) = fixed {
-                        if v.is_empty() {
-                            return None;
-                        }
-                        results.iter_mut().for_each(|r| r.push_str(&v));
-                        i += 1;
-                        continue;
-                    }
-                    let vals: &[String] = &per_ph[i];
-                    if vals.iter().any(String::is_empty) {
+        let (vals, ar) = values(ph, params)?;
+        if let Some((a, r)) = ar {
+            account = Cow::Owned(a);
+            region = Cow::Owned(r);
+        }
+        per_ph.push(vals);
+    }
+    let mut results = vec![String::with_capacity(format.len() + 64)];
+    let mut i = 0;
+    for t in toks {
+        match t {
+            Token::Lit(l) => results.iter_mut().for_each(|r| r.push_str(l)),
+            Token::Ph(ph) => {
+                let fixed = match *ph {
+                    "Partition" => Some(Cow::Borrowed(rc.partition)),
+                    "Region" => Some(escape(&region)),
+                    "Account" => Some(escape(&account)),
+                    _ => None,
+                };
+                if let Some(v) = fixed {
+                    if v.is_empty() {
                         return None;
                     }
-                    if results.len() * vals.len() > MAX_EXPANSION {
-                        return None;
-                    }
-                    // one value (nearly every call) extends each string in place
-                    results = match vals {
-                        [v] => {
-                            results.iter_mut().for_each(|r| r.push_str(v));
-                            results
-                        }
-                        _ => results
-                            .iter()
-                            .flat_map(|r| vals.iter().map(move |v| format!("{r}{v}")))
-                            .collect(),
-                    };
+                    results.iter_mut().for_each(|r| r.push_str(&v));
                     i += 1;
+                    continue;
                 }
+                let vals: &[String] = &per_ph[i];
+                if vals.iter().any(String::is_empty) {
+                    return None;
+                }
+                if results.len() * vals.len() > MAX_EXPANSION {
+                    return None;
+                }
+                // one value (nearly every call) extends each string in place
+                results = match vals {
+                    [v] => {
+                        results.iter_mut().for_each(|r| r.push_str(v));
+                        results
+                    }
+                    _ => results
+                        .iter()
+                        .flat_map(|r| vals.iter().map(move |v| format!("{r}{v}")))
+                        .collect(),
+                };
+                i += 1;
             }
         }
-        Some(results)
     }
+    Some(results)
+}
 
-    /// The format filled with what the record gives and `*` for the rest; also whether the
-    /// request itself named any part (beyond partition, region and account).
-    fn pattern(
-        &self,
-        prefix: &str,
-        format: &ArnFormat,
-        role: &str,
-        rc: &RecordCtx<'_>,
-        params: Option<&Map<String, Value>>,
-    ) -> (String, Vec<String>, bool) {
-        let mut s = String::new();
-        let mut missing = Vec::new();
-        let mut named = false;
-        for t in tokens(format) {
-            match t {
-                Token::Lit(l) => s.push_str(l),
-                Token::Ph("Partition") => s.push_str(rc.partition),
-                Token::Ph("Region") if !rc.region.is_empty() => s.push_str(&escape(rc.region)),
-                Token::Ph("Account") if !rc.account.is_empty() => s.push_str(&escape(rc.account)),
-                Token::Ph(ph) => match self.values(prefix, ph, role, params) {
-                    Some((v, _)) if v.len() == 1 => {
-                        s.push_str(&v[0]);
-                        named = true;
-                    }
-                    _ => {
-                        s.push('*');
-                        missing.push(format!("${{{ph}}}"));
-                    }
-                },
-            }
+/// The format filled with what the record gives and `*` for the rest; also whether the
+/// request itself named any part (beyond partition, region and account).
+fn pattern(
+    fp: &FormatPlan,
+    rc: &RecordCtx<'_>,
+    params: Option<&Map<String, Value>>,
+) -> (String, Vec<String>, bool) {
+    let mut s = String::new();
+    let mut missing = Vec::new();
+    let mut named = false;
+    let mut phs = fp.placeholders.iter();
+    for &t in &fp.tokens {
+        let ph = match t {
+            Token::Ph(_) => phs.next(),
+            Token::Lit(_) => None,
+        };
+        match t {
+            Token::Lit(l) => s.push_str(l),
+            Token::Ph("Partition") => s.push_str(rc.partition),
+            Token::Ph("Region") if !rc.region.is_empty() => s.push_str(&escape(rc.region)),
+            Token::Ph("Account") if !rc.account.is_empty() => s.push_str(&escape(rc.account)),
+            Token::Ph(name) => match ph.and_then(|ph| values(ph, params)) {
+                Some((v, _)) if v.len() == 1 => {
+                    s.push_str(&v[0]);
+                    named = true;
+                }
+                _ => {
+                    s.push('*');
+                    missing.push(format!("${{{name}}}"));
+                }
+            },
         }
-        (s, missing, named)
     }
+    (s, missing, named)
 }
 
 /// Is `a` a resource within `b` (`function:f:live` within `function:f`, `b/k` within `b`)?

@@ -390,12 +390,10 @@ impl Tables {
             .map_or(&[], Vec::as_slice)
     }
 
-    /// Does a binding of this prefix read `param` with a transform that takes ARNs itself
-    /// (`secret-name`: a partial secret ARN needs its suffix pattern), so that the value is not
-    /// used as an ARN as it is?
-    pub fn reads_arns(&self, prefix: &str, param: &str) -> bool {
-        self.arn_params
-            .get(prefix)
-            .is_some_and(|params| params.contains(param))
+    /// The parameters a binding of this prefix reads with a transform that takes ARNs itself
+    /// (`secret-name`: a partial secret ARN needs its suffix pattern), so that their values
+    /// are not used as ARNs as they are.
+    pub fn arn_params_of(&self, prefix: &str) -> impl Iterator<Item = &String> {
+        self.arn_params.get(prefix).into_iter().flatten()
     }
 }
