@@ -406,8 +406,12 @@ impl Resolver<'_> {
     }
 }
 
+/// A placeholder's values, borrowed from the parameters when they need no escape (one, nearly
+/// always), and the (account, region) a value itself named.
+type PhValues<'p> = (SmallVec<[Cow<'p, str>; 1]>, Option<(String, String)>);
+
 /// Values for one placeholder, with the account/region a transform may also give.
-fn values(ph: &Placeholder, params: Option<&Map<String, Value>>) -> Option<Values> {
+fn values<'p>(ph: &Placeholder, params: Option<&'p Map<String, Value>>) -> Option<PhValues<'p>> {
     let params = params?;
     for (param, transform_name) in &ph.bindings {
         let (param, transform_name) = (param.as_str(), transform_name.as_str());
@@ -419,9 +423,9 @@ fn values(ph: &Placeholder, params: Option<&Map<String, Value>>) -> Option<Value
             if s.is_empty() {
                 continue;
             }
-            return Some((vec![escape(s).into_owned()], None));
+            return Some((smallvec::smallvec![escape(s)], None));
         }
-        let mut out = Vec::new();
+        let mut out = SmallVec::new();
         let mut acct_region = None;
         let inputs: Vec<Cow<'_, str>> = match (transform_name, v) {
             ("object-keys", Value::Object(m)) => {
@@ -445,7 +449,7 @@ fn values(ph: &Placeholder, params: Option<&Map<String, Value>>) -> Option<Value
                     {
                         val = format!("{val}:{}", escape(q));
                     }
-                    out.push(val);
+                    out.push(Cow::Owned(val));
                 }
                 if ar.is_some() {
                     acct_region = ar;
@@ -470,10 +474,10 @@ fn fill(
     let mut account = Cow::Borrowed(rc.account);
     // each named placeholder's values; partition, region and account are filled below,
     // once a value may have named the account and region
-    let mut per_ph: Vec<Vec<String>> = Vec::with_capacity(fp.placeholders.len());
+    let mut per_ph: SmallVec<[SmallVec<[Cow<'_, str>; 1]>; 4]> = SmallVec::new();
     for ph in &fp.placeholders {
         if matches!(ph.name, "Partition" | "Region" | "Account") {
-            per_ph.push(Vec::new());
+            per_ph.push(SmallVec::new());
             continue;
         }
         let (vals, ar) = values(ph, params)?;
@@ -503,8 +507,8 @@ fn fill(
                     i += 1;
                     continue;
                 }
-                let vals: &[String] = &per_ph[i];
-                if vals.iter().any(String::is_empty) {
+                let vals: &[Cow<'_, str>] = &per_ph[i];
+                if vals.iter().any(|v| v.is_empty()) {
                     return None;
                 }
                 if results.len() * vals.len() > MAX_EXPANSION {
