@@ -881,10 +881,16 @@ fn sid_for(
 /// `ShopUploadsBucket` for `arn:aws:s3:::shop-uploads-111122223333/…`: a name and a type word,
 /// when every resource names the same thing.
 fn resource_noun(resources: &[String]) -> Option<String> {
-    let mut nouns = resources.iter().map(|r| {
-        let arn = crate::arn::Arn::parse(r)?;
-        let res = arn.resource.as_str();
-        let (name, kind) = match arn.service.as_str() {
+    // (the name part as the ARN spells it, its type word): compared as they are, and made
+    // PascalCase once (a statement may list hundreds of resources of one name)
+    fn part(r: &str) -> Option<(&str, &'static str)> {
+        let mut it = r.strip_prefix("arn:")?.splitn(5, ':');
+        let (partition, service) = (it.next()?, it.next()?);
+        let (_region, _account, res) = (it.next()?, it.next()?, it.next()?);
+        if partition.is_empty() || service.is_empty() {
+            return None;
+        }
+        Some(match service {
             "s3" => (res.split('/').next()?, "Bucket"),
             "dynamodb" => (res.strip_prefix("table/")?.split('/').next()?, "Table"),
             "sqs" => (res, "Queue"),
@@ -917,21 +923,27 @@ fn resource_noun(resources: &[String]) -> Option<String> {
             "states" => (res.rsplit(':').next()?, "StateMachine"),
             "events" => (res.rsplit('/').next()?, "Events"),
             _ => return None,
-        };
+        })
+    }
+    let noun = |(name, kind): (&str, &str)| {
         let name = if name.contains('*') {
             String::new()
         } else {
             pascal(name)
         };
-        Some(format!("{name}{kind}"))
-    });
-    let first = nouns.next()??;
-    for n in nouns {
-        if n? != first {
+        format!("{name}{kind}")
+    };
+    let mut parts = resources.iter().map(|r| part(r));
+    let first = parts.next()??;
+    let first_noun = noun(first);
+    for p in parts {
+        let p = p?;
+        // the same spelling is the same noun; another may still read the same (`a-b`, `a_b`)
+        if p != first && noun(p) != first_noun {
             return None;
         }
     }
-    Some(first)
+    Some(first_noun)
 }
 
 /// PascalCase of a name, without its purely numeric parts (account ids) and punctuation.
