@@ -7,6 +7,9 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+mod params;
+pub use params::Params;
+
 #[derive(Debug, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct Record<'a> {
@@ -46,8 +49,9 @@ pub struct Record<'a> {
     pub recipient_account_id: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     pub user_identity: Option<UserIdentity<'a>>,
+    /// Split into names and raw values while the record is parsed ([`Params`]).
     #[serde(borrow, default)]
-    pub request_parameters: Option<&'a RawValue>,
+    pub request_parameters: Option<Params<'a>>,
     #[serde(borrow, default)]
     pub response_elements: Option<&'a RawValue>,
     #[serde(borrow, default)]
@@ -349,31 +353,20 @@ impl<'a> Record<'a> {
         }
     }
 
-    /// `requestParameters` as a JSON object (`None` when absent, null or not an object), or
-    /// why it cannot be read (nested deeper than the parser's limit).
-    pub fn params_checked(
-        &self,
-    ) -> Result<Option<serde_json::Map<String, serde_json::Value>>, RecordProblem> {
-        let Some(raw) = self.request_parameters else {
-            return Ok(None);
-        };
-        match serde_json::from_str::<serde_json::Value>(raw.get()) {
-            Ok(serde_json::Value::Object(m)) => Ok(Some(m)),
-            Ok(_) => Ok(None),
-            Err(e) => Err(RecordProblem::Parameters(format!(
-                "`requestParameters` cannot be read: {}",
-                crate::diag::serde_reason(&e)
-            ))),
+    /// `requestParameters` (`None` when absent, null or not an object), or why one of them
+    /// cannot be read (nested deeper than the parser's limit, a number out of range).
+    pub fn params_checked(&self) -> Result<Option<&Params<'a>>, RecordProblem> {
+        match &self.request_parameters {
+            None => Ok(None),
+            Some(p) => p
+                .checked()
+                .map_err(|why| RecordProblem::Parameters(why.to_string())),
         }
     }
 
-    /// `requestParameters` as a JSON object; `None` when absent, null or not an object.
-    pub fn params(&self) -> Option<serde_json::Map<String, serde_json::Value>> {
-        let raw = self.request_parameters?;
-        match serde_json::from_str::<serde_json::Value>(raw.get()).ok()? {
-            serde_json::Value::Object(m) => Some(m),
-            _ => None,
-        }
+    /// `requestParameters`; `None` when absent, null, not an object or unreadable.
+    pub fn params(&self) -> Option<&Params<'a>> {
+        self.params_checked().ok().flatten()
     }
 }
 
@@ -432,8 +425,11 @@ mod tests {
         assert_eq!(r.event_id.as_deref(), Some("e-1"));
         assert_eq!(r.account(), "111122223333");
         assert!(r.validate().is_ok());
-        let p = r.params().unwrap_or_default();
-        assert_eq!(p.get("key").and_then(|v| v.as_str()), Some("ké"));
+        let key = r
+            .params()
+            .and_then(|p| p.get("key"))
+            .and_then(|v| v.as_str());
+        assert_eq!(key, Some("ké"));
         assert_eq!(r.resources.map(|v| v.len()), Some(1));
     }
 

@@ -789,6 +789,16 @@ fn the_summary_counts_dropped_records_by_reason() {
         ),
     )
     .unwrap();
+    // a parameter that no JSON value can hold (a number out of range): its record is dropped,
+    // the parameter named, the record beside it kept
+    let good = rec("GetObject", "k").to_string();
+    let out_of_range = good.replacen(r#""key":"k""#, r#""key":"k","n":1e999"#, 1);
+    assert_ne!(good, out_of_range);
+    std::fs::write(
+        dir.path().join("c.json"),
+        format!(r#"{{"Records":[{out_of_range},{good}]}}"#),
+    )
+    .unwrap();
     let run = tightrole(
         &["usage", "--stats=json", dir.path().to_str().unwrap()],
         None,
@@ -796,7 +806,7 @@ fn the_summary_counts_dropped_records_by_reason() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
         run.stderr.contains(
-            "summary: 0 of 2 input(s) unusable, 6 unusable record(s) (dropped: 3 without `eventSource`, 1 without `userIdentity`, 1 with an unreadable `eventTime`, 1 with an unreadable embedded record); everything else was read"
+            "summary: 0 of 3 input(s) unusable, 7 unusable record(s) (dropped: 3 without `eventSource`, 1 without `userIdentity`, 1 with an unreadable `eventTime`, 1 with unreadable `requestParameters`, 1 with an unreadable embedded record); everything else was read"
         ),
         "{}",
         run.stderr
@@ -812,9 +822,16 @@ fn the_summary_counts_dropped_records_by_reason() {
         .lines()
         .find_map(|l| serde_json::from_str(l).ok())
         .unwrap();
-    assert_eq!(stats["records_bad"], 6);
+    assert!(
+        run.stderr.contains(
+            "c.json` record 1: unusable record: `requestParameters.n` cannot be read: number out of range"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(stats["records_bad"], 7);
     assert_eq!(
         stats["records_dropped"],
-        json!({"no_event_source": 3, "no_user_identity": 1, "bad_time": 1, "bad_embedded": 1})
+        json!({"no_event_source": 3, "no_user_identity": 1, "bad_time": 1, "bad_parameters": 1, "bad_embedded": 1})
     );
 }

@@ -161,11 +161,7 @@ pub struct ChainFacts {
 
 impl ChainFacts {
     /// Learns from a successful AssumeRole call.
-    pub fn observe(
-        &mut self,
-        rec: &Record<'_>,
-        params: Option<&serde_json::Map<String, serde_json::Value>>,
-    ) {
+    pub fn observe(&mut self, rec: &Record<'_>, params: Option<&crate::record::Params<'_>>) {
         if !rec.source().eq_ignore_ascii_case("sts.amazonaws.com")
             || crate::record::strip_version(rec.name()) != "AssumeRole"
             || rec.error_code.is_some()
@@ -221,7 +217,7 @@ impl ChainFacts {
 /// `roleSessionName`.
 fn assumed(
     rec: &Record<'_>,
-    params: Option<&serde_json::Map<String, serde_json::Value>>,
+    params: Option<&crate::record::Params<'_>>,
 ) -> Option<(RoleKey, String)> {
     let from_response = rec.response().and_then(|r| {
         let arn = r.get("assumedRoleUser")?.get("arn")?.as_str()?;
@@ -527,7 +523,7 @@ mod tests {
                 "requestParameters":{"roleArn":"arn:aws:iam::2:role/other","roleSessionName":"f"}}"#,
         ] {
             let r: Record<'_> = serde_json::from_str(json).unwrap_or_default();
-            facts.observe(&r, r.params().as_ref());
+            facts.observe(&r, r.params());
         }
         let k = |a: &str, n: &str| RoleKey {
             account: a.into(),

@@ -368,11 +368,7 @@ pub struct FunctionFacts {
 
 impl FunctionFacts {
     /// Learns from a successful Lambda management or Invoke call, or an AssumeRole.
-    pub fn observe(
-        &mut self,
-        rec: &Record<'_>,
-        params: Option<&serde_json::Map<String, serde_json::Value>>,
-    ) {
+    pub fn observe(&mut self, rec: &Record<'_>, params: Option<&crate::record::Params<'_>>) {
         self.chains.observe(rec, params);
         if !rec.source().eq_ignore_ascii_case("lambda.amazonaws.com") || rec.error_code.is_some() {
             return;

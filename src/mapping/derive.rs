@@ -9,7 +9,7 @@ use super::resource::{Resolved, Resolver};
 use super::{Mapper, Need};
 use crate::arn::partition_for_region;
 use crate::catalog::ActionDef;
-use crate::record::Record;
+use crate::record::{Params, Record};
 use crate::wildcard::escape;
 
 pub fn derive(
@@ -19,7 +19,7 @@ pub fn derive(
     mapper: &Mapper,
     resolver: &Resolver<'_>,
     rec: &Record<'_>,
-    params: Option<&Map<String, Value>>,
+    params: Option<&Params<'_>>,
 ) -> Vec<Need> {
     match rule {
         "dynamodb-transact" => dynamodb_transact(mapper, resolver, rec, event_name, params),
@@ -43,7 +43,7 @@ pub fn derive(
 const PROFILE_GEOGRAPHIES: [&str; 8] = ["us", "us-gov", "eu", "apac", "jp", "au", "ca", "global"];
 
 /// A string at a dotted path of the request.
-fn at<'p>(params: Option<&'p Map<String, Value>>, path: &str) -> Option<&'p str> {
+fn at<'p>(params: Option<&'p Params<'_>>, path: &str) -> Option<&'p str> {
     let mut parts = path.split('.');
     let mut cur = params?.get(parts.next()?)?;
     for p in parts {
@@ -61,7 +61,7 @@ fn bedrock(
     role: &str,
     resolver: &Resolver<'_>,
     rec: &Record<'_>,
-    params: Option<&Map<String, Value>>,
+    params: Option<&Params<'_>>,
 ) -> Vec<Resolved> {
     let region = rec.region();
     let account = rec.account();
@@ -187,7 +187,7 @@ fn dynamodb_transact(
     resolver: &Resolver<'_>,
     rec: &Record<'_>,
     event_name: &str,
-    params: Option<&Map<String, Value>>,
+    params: Option<&Params<'_>>,
 ) -> Vec<Need> {
     let items = params
         .and_then(|p| p.get("transactItems"))
@@ -253,7 +253,7 @@ fn partiql(
     mapper: &Mapper,
     resolver: &Resolver<'_>,
     rec: &Record<'_>,
-    params: Option<&Map<String, Value>>,
+    params: Option<&Params<'_>>,
 ) -> Vec<Need> {
     let mut statements: Vec<&str> = Vec::new();
     if let Some(p) = params {

@@ -3,20 +3,20 @@
 //! caller's behalf (`kms:ViaService`). The calls are listed in data/passrole.tsv and
 //! data/tag-on-create.tsv.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::resource::{Resolved, Resolver};
 use super::{Mapper, Need, strip_version};
 use crate::arn::partition_for_region;
 use crate::model::{add_condition, condition};
-use crate::record::Record;
+use crate::record::{Params, Record};
 
 pub fn add(
     mapper: &Mapper,
     resolver: &Resolver<'_>,
     rec: &Record<'_>,
     (source, name): (&str, &str),
-    params: Option<&Map<String, Value>>,
+    params: Option<&Params<'_>>,
     needs: &mut Vec<Need>,
 ) {
     let name = strip_version(name);
@@ -55,7 +55,7 @@ fn values_at<'v>(v: &'v Value, path: &str) -> Vec<&'v Value> {
 fn pass_role(
     mapper: &Mapper,
     rec: &Record<'_>,
-    params: &Map<String, Value>,
+    params: &Params<'_>,
     source: &str,
     name: &str,
     partition: &str,
@@ -78,7 +78,7 @@ fn pass_role(
     // the parameters as one value to walk paths from, made only for a call that passes a role
     let mut root = None;
     for row in rows {
-        let root = root.get_or_insert_with(|| Value::Object(params.clone()));
+        let root = root.get_or_insert_with(|| params.to_object());
         for v in values_at(root, &row.path) {
             let Some(role) = v.as_str().filter(|s| !s.is_empty()) else {
                 continue;
@@ -123,7 +123,7 @@ fn tag_on_create(
     mapper: &Mapper,
     resolver: &Resolver<'_>,
     rec: &Record<'_>,
-    params: &Map<String, Value>,
+    params: &Params<'_>,
     source: &str,
     name: &str,
     needs: &mut Vec<Need>,

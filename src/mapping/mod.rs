@@ -18,7 +18,7 @@ use std::rc::Rc;
 use std::sync::OnceLock;
 
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 pub use resource::{Resolved, format_matches};
 pub use tables::{
@@ -26,7 +26,7 @@ pub use tables::{
 };
 
 use crate::catalog::{ActionDef, Catalog};
-use crate::record::Record;
+use crate::record::{Params, Record};
 
 /// An event name as the tables spell it: without surrounding whitespace, first letter upper-case.
 /// Real trails carry `GetObject ` and `getObject` now and then; the record keeps what was logged
@@ -170,10 +170,10 @@ impl Mapper {
     /// Maps one record.
     pub fn map(&self, rec: &Record<'_>) -> Mapping {
         let params = rec.params();
-        self.map_with(rec, params.as_ref())
+        self.map_with(rec, params)
     }
 
-    pub fn map_with(&self, rec: &Record<'_>, params: Option<&Map<String, Value>>) -> Mapping {
+    pub fn map_with(&self, rec: &Record<'_>, params: Option<&Params<'_>>) -> Mapping {
         let event_type = rec.event_type.as_deref().unwrap_or("");
         let source = normalize_source(rec.source());
         let name = normalize_name(rec.name());
@@ -272,7 +272,7 @@ impl Mapper {
         &self,
         op: &HttpOperation,
         rec: &Record<'_>,
-        params: Option<&Map<String, Value>>,
+        params: Option<&Params<'_>>,
     ) -> Option<Need> {
         let def = self.catalog.action("apigateway", &op.method)?;
         let path = op.uri.split('?').next().unwrap_or(&op.uri);
@@ -401,11 +401,7 @@ impl Mapper {
 
     /// API Gateway v1 and v2 share operation names; take the one whose path parameters the
     /// request carries (v1 first).
-    fn pick_http_operation(
-        &self,
-        op: &str,
-        params: Option<&Map<String, Value>>,
-    ) -> Option<HttpOperation> {
+    fn pick_http_operation(&self, op: &str, params: Option<&Params<'_>>) -> Option<HttpOperation> {
         let ops = self.tables.http_operations(op);
         ops.iter()
             .find(|o| {
@@ -454,7 +450,7 @@ impl Mapper {
                     catalog: self.catalog,
                     tables: &self.tables,
                 };
-                resolved = resolver.resolve(def, "-", rec, params.as_ref());
+                resolved = resolver.resolve(def, "-", rec, params);
             }
         }
         Some(Need::plain(def, resolved))
@@ -534,7 +530,7 @@ enum Found {
 }
 
 /// A path parameter of a REST URI (`restapi_id`, `apiId`) from requestParameters (`restApiId`).
-fn http_param(name: &str, params: Option<&Map<String, Value>>) -> Option<String> {
+fn http_param(name: &str, params: Option<&Params<'_>>) -> Option<String> {
     let params = params?;
     let mut camel = String::new();
     let mut up = false;
@@ -551,7 +547,7 @@ fn http_param(name: &str, params: Option<&Map<String, Value>>) -> Option<String>
     let alt = camel.replace("restapiId", "restApiId");
     [name, camel.as_str(), alt.as_str()]
         .iter()
-        .find_map(|k| params.get(*k).and_then(Value::as_str))
+        .find_map(|k| params.get(k).and_then(Value::as_str))
         .filter(|v| !v.is_empty())
         .map(str::to_string)
 }

@@ -12,7 +12,7 @@ use smallvec::SmallVec;
 use super::tables::Tables;
 use crate::arn::partition_for_region;
 use crate::catalog::{ActionDef, ArnFormat, Catalog, ResourceType, Service, Token};
-use crate::record::Record;
+use crate::record::{Params, Record};
 use crate::wildcard::escape;
 
 /// Most ARNs one placeholder combination may expand to (a `DeleteObjects` of 1,000 keys gives
@@ -173,7 +173,7 @@ impl Resolver<'_> {
         action: &'static ActionDef,
         role: &str,
         rec: &Record<'_>,
-        params: Option<&Map<String, Value>>,
+        params: Option<&Params<'_>>,
     ) -> Resolved {
         self.resolve_inner(action, role, rec, params, true)
     }
@@ -186,7 +186,7 @@ impl Resolver<'_> {
         rec: &Record<'_>,
         params: &Map<String, Value>,
     ) -> Resolved {
-        self.resolve_inner(action, "-", rec, Some(params), false)
+        self.resolve_inner(action, "-", rec, Some(&Params::of_map(params)), false)
     }
 
     /// The plan for `action` with `role`: from this thread's memo, or made and remembered.
@@ -264,7 +264,7 @@ impl Resolver<'_> {
         action: &'static ActionDef,
         role: &str,
         rec: &Record<'_>,
-        params: Option<&Map<String, Value>>,
+        params: Option<&Params<'_>>,
         from_record: bool,
     ) -> Resolved {
         let mut out = Resolved::default();
@@ -296,8 +296,8 @@ impl Resolver<'_> {
         let arn_params: Vec<&str> = if role == "-" && from_record {
             params
                 .into_iter()
-                .flatten()
-                .filter(|(k, _)| !reads_arns.contains(k))
+                .flat_map(Params::maybe_arns)
+                .filter(|(k, _)| !reads_arns.iter().any(|r| r == k))
                 .flat_map(|(_, v)| scalars(v))
                 .filter_map(|s| match s {
                     Cow::Borrowed(s) if s.starts_with("arn:") => Some(s),
@@ -411,7 +411,7 @@ impl Resolver<'_> {
 type PhValues<'p> = (SmallVec<[Cow<'p, str>; 1]>, Option<(String, String)>);
 
 /// Values for one placeholder, with the account/region a transform may also give.
-fn values<'p>(ph: &Placeholder, params: Option<&'p Map<String, Value>>) -> Option<PhValues<'p>> {
+fn values<'p>(ph: &Placeholder, params: Option<&'p Params<'_>>) -> Option<PhValues<'p>> {
     let params = params?;
     for (param, transform_name) in &ph.bindings {
         let (param, transform_name) = (param.as_str(), transform_name.as_str());
@@ -463,11 +463,7 @@ fn values<'p>(ph: &Placeholder, params: Option<&'p Map<String, Value>>) -> Optio
     None
 }
 
-fn fill(
-    fp: &FormatPlan,
-    rc: &RecordCtx<'_>,
-    params: Option<&Map<String, Value>>,
-) -> Option<Vec<String>> {
+fn fill(fp: &FormatPlan, rc: &RecordCtx<'_>, params: Option<&Params<'_>>) -> Option<Vec<String>> {
     let toks = &fp.tokens;
     let format = fp.format;
     let mut region = Cow::Borrowed(rc.region);
@@ -537,7 +533,7 @@ fn fill(
 fn pattern(
     fp: &FormatPlan,
     rc: &RecordCtx<'_>,
-    params: Option<&Map<String, Value>>,
+    params: Option<&Params<'_>>,
 ) -> (String, Vec<String>, bool) {
     let mut s = String::new();
     let mut missing = Vec::new();

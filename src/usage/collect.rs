@@ -120,8 +120,8 @@ fn take(
         Ok(p) => p,
         Err(problem) => return Taken::Bad(problem),
     };
-    let mapping = mapper.map_with(rec, params.as_ref());
-    agg.facts.observe(rec, params.as_ref());
+    let mapping = mapper.map_with(rec, params);
+    agg.facts.observe(rec, params);
     let lambda_marker = crate::identity::lambda_marker(rec);
     let who = actor(rec)
         .ok()
