@@ -137,8 +137,8 @@ struct Placeholder {
     bindings: Vec<(String, String)>,
 }
 
-/// Action and role pairs a thread remembers (see [`MAX_PLANS`](super)); past this, plans are
-/// made per record, so the memo stays small whatever the input.
+/// Action and role pairs a thread remembers (like the mapper's own memo of call kinds); past
+/// this, plans are made per record, so the memo stays small whatever the input.
 const MAX_RESOLVE_PLANS: usize = 4096;
 
 /// Plans by the action's address in the embedded catalog (which lives as long as the process)
@@ -293,7 +293,7 @@ impl Resolver<'_> {
         // ARN-valued parameters (`topicArn`, `roleArn`, `functionName` given as an ARN, …),
         // except those a transform reads itself (a partial secret ARN); gathered once for all
         // the formats below, borrowed (most calls have none)
-        let arn_params: Vec<&str> = if role == "-" && from_record {
+        let arn_params: SmallVec<[&str; 2]> = if role == "-" && from_record {
             params
                 .into_iter()
                 .flat_map(Params::maybe_arns)
@@ -305,10 +305,11 @@ impl Resolver<'_> {
                 })
                 .collect()
         } else {
-            Vec::new()
+            SmallVec::new()
         };
         let mut found: BTreeSet<String> = BTreeSet::new();
-        let mut covered: BTreeSet<&str> = BTreeSet::new();
+        // the types a resource was found for (a few names, on the stack)
+        let mut covered: SmallVec<[&str; 4]> = SmallVec::new();
         // is a type the record names (`AWS::S3::Object` → `Object`) one of the service's?
         let known_type = |t: &str| service.resources().keys().any(|k| norm_eq(k, t));
         for tp in types {
@@ -359,25 +360,27 @@ impl Resolver<'_> {
                 }
             }
             if hit {
-                covered.insert(tp.name);
+                covered.push(tp.name);
             }
         }
         // A more specific ARN of the same call (an index of the table, an object of the bucket)
         // supersedes the less specific one.
-        let superseded: Vec<String> = found
-            .iter()
-            .filter(|a| found.iter().any(|b| refines(b, a)))
-            .cloned()
-            .collect();
-        for a in &superseded {
-            found.remove(a);
+        if found.len() > 1 {
+            let superseded: Vec<String> = found
+                .iter()
+                .filter(|a| found.iter().any(|b| refines(b, a)))
+                .cloned()
+                .collect();
+            for a in &superseded {
+                found.remove(a);
+            }
         }
         out.resources = found;
         // Required types the record did not show: the narrowest honest pattern for each,
         // flagged.
         for tp in types
             .iter()
-            .filter(|t| t.required && !covered.contains(t.name))
+            .filter(|t| t.required && !covered.contains(&t.name))
         {
             for fp in &tp.formats {
                 let (pattern, missing, _) = pattern(fp, &rc, params);
