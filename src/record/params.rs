@@ -8,9 +8,12 @@
 //! A value that might not parse into a `serde_json::Value` (it holds an escape, a number with
 //! an exponent or hundreds of digits, or nests near the parser's limit: [`surely_parses`]) is
 //! parsed at once, so that the record is refused for what the whole parse refused it for, with
-//! the parameter named. The difference from that whole parse: `requestParameters` that is not
-//! an object (which the mapping never read) is skipped without a depth limit, and a bare number
-//! out of range there makes the record unreadable rather than its parameters.
+//! the parameter named (a value that a later one of the same name replaces included). The
+//! differences from that whole parse, all on input no CloudTrail writer produces:
+//! `requestParameters` that is not an object (which the mapping never read) is skipped without a
+//! depth limit; a bare number out of range there, and an escape serde_json refuses (a lone
+//! surrogate, `\ud800`) in a member's name or in a bare string, make the record unreadable
+//! (dropped as such, and its file read again record by record) rather than its parameters.
 
 use std::borrow::Cow;
 use std::cell::OnceCell;
@@ -112,37 +115,46 @@ fn surely_parses(json: &[u8]) -> bool {
     true
 }
 
+/// A value [`surely_parses`] could not clear, parsed now; what keeps it from parsing (or from
+/// nesting within the object's limit) becomes the parameters' problem, if none came first.
+fn parse_now(name: &str, json: &str, problem: &mut Option<String>) -> Value {
+    let v = match serde_json::from_str::<Value>(json) {
+        Ok(v) => v,
+        Err(e) => {
+            problem.get_or_insert_with(|| unreadable(name, &e));
+            Value::Null
+        }
+    };
+    // one level below the object's: the object's parse refused it at the limit
+    if depth(&v) + 1 >= PARSER_DEPTH_LIMIT
+        && let Err(e) = serde_json::from_str::<Value>(&format!("[{json}]"))
+    {
+        problem.get_or_insert_with(|| unreadable(name, &e));
+    }
+    v
+}
+
 impl<'a> Params<'a> {
-    /// The parameters of an object's members, the last of equal names winning.
+    /// The parameters of an object's members, the last of equal names winning. A value a later
+    /// one of its name replaces is still checked: the whole object's parse refused it too.
     fn of_members(mut members: Vec<(Cow<'a, str>, &'a RawValue)>) -> Params<'a> {
-        // reversed, sorted stably, the first of each run kept
+        // reversed, sorted stably: the first of each run is the one kept
         members.reverse();
         members.sort_by(|a, b| a.0.cmp(&b.0));
-        members.dedup_by(|later, kept| later.0 == kept.0);
         let mut problem = None;
-        let entries = members
-            .into_iter()
-            .map(|(name, raw)| {
-                let json = raw.get();
-                if surely_parses(json.as_bytes()) {
-                    return (name, Slot::Lazy(json, OnceCell::new()));
-                }
-                let v = match serde_json::from_str::<Value>(json) {
-                    Ok(v) => v,
-                    Err(e) => {
-                        problem.get_or_insert_with(|| unreadable(&name, &e));
-                        Value::Null
-                    }
-                };
-                // one level below the object's: the object's parse refused it at the limit
-                if depth(&v) + 1 >= PARSER_DEPTH_LIMIT
-                    && let Err(e) = serde_json::from_str::<Value>(&format!("[{json}]"))
-                {
-                    problem.get_or_insert_with(|| unreadable(&name, &e));
-                }
-                (name, Slot::Parsed(v))
-            })
-            .collect();
+        let mut entries: Vec<(Cow<'a, str>, Slot<'a>)> = Vec::with_capacity(members.len());
+        for (name, raw) in members {
+            let json = raw.get();
+            let replaced = entries.last().is_some_and(|(kept, _)| *kept == name);
+            let slot = if surely_parses(json.as_bytes()) {
+                Slot::Lazy(json, OnceCell::new())
+            } else {
+                Slot::Parsed(parse_now(&name, json, &mut problem))
+            };
+            if !replaced {
+                entries.push((name, slot));
+            }
+        }
         Params {
             entries,
             not_object: false,
@@ -354,6 +366,16 @@ mod tests {
                     "{why}"
                 );
             }
+        }
+        // a value a later one of its name replaces still had to parse
+        let deep = format!("{}1{}", "[".repeat(130), "]".repeat(130));
+        for s in [
+            r#"{"n":1e999,"n":1}"#.to_string(),
+            r#"{"k":"\ud800","k":"x"}"#.to_string(),
+            format!(r#"{{"d":{deep},"d":1}}"#),
+        ] {
+            assert!(whole(&s).is_err(), "{s}");
+            assert!(lazy(&s).is_err(), "{s}");
         }
         for s in [r#"{"n":1e999}"#, r#"{"a":"b","n":-1e400}"#] {
             assert!(whole(s).is_err());
