@@ -113,9 +113,11 @@ def trailscraper(binary, venv, trail, runs):
 CHECK = re.compile(r"<!-- bench-check: (.*?) -->")
 
 
-def check(results, doc, tolerance=0.15):
+def check(results, doc, remeasure, tolerance=0.15):
     """Fails when a trail's ratio to gzip rose by more than `tolerance` over the value that
-    docs/performance.md records in its `<!-- bench-check: LABEL=RATIO ... -->` line."""
+    docs/performance.md records in its `<!-- bench-check: LABEL=RATIO ... -->` line. A trail
+    over the limit is measured once more (`remeasure`), and fails only if it is over again: on
+    a shared machine one run's neighbours can cost more than the tolerance."""
     m = CHECK.search(open(doc).read())
     if not m:
         sys.exit(f"{doc} has no `<!-- bench-check: ... -->` line")
@@ -128,6 +130,11 @@ def check(results, doc, tolerance=0.15):
             continue
         limit = float(want) * (1 + tolerance)
         ok = r["ratio"] <= limit
+        if not ok:
+            print(f"check: {r['label']}: {r['ratio']:.2f}x gzip, over {limit:.2f}x; measuring again")
+            again = remeasure(r)
+            r["ratio"] = min(r["ratio"], again["ratio"])
+            ok = r["ratio"] <= limit
         failed |= not ok
         print(
             f"check: {r['label']}: {r['ratio']:.2f}x gzip against {float(want):.2f}x recorded "
@@ -176,7 +183,7 @@ def main():
         with open(a.json, "w") as f:
             json.dump(out, f, indent=2)
     if a.check:
-        check(results, a.check)
+        check(results, a.check, lambda r: measure(a.bin, r["trail"], r["label"], a.rounds))
 
 
 if __name__ == "__main__":
