@@ -13,9 +13,20 @@ pub struct Arn {
     pub resource: String,
 }
 
-impl Arn {
-    /// Parses an ARN; `None` when the text is not one.
-    pub fn parse(s: &str) -> Option<Arn> {
+/// An ARN's five parts, borrowed from its text: what [`Arn`] holds, for a caller that only reads
+/// them (a statement's noun looks at every resource of the statement).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ArnRef<'a> {
+    pub partition: &'a str,
+    pub service: &'a str,
+    pub region: &'a str,
+    pub account: &'a str,
+    pub resource: &'a str,
+}
+
+impl<'a> ArnRef<'a> {
+    /// Splits an ARN; `None` when the text is not one.
+    pub fn parse(s: &'a str) -> Option<ArnRef<'a>> {
         let rest = s.strip_prefix("arn:")?;
         let mut it = rest.splitn(5, ':');
         let partition = it.next()?;
@@ -26,12 +37,26 @@ impl Arn {
         if partition.is_empty() || service.is_empty() {
             return None;
         }
+        Some(ArnRef {
+            partition,
+            service,
+            region,
+            account,
+            resource,
+        })
+    }
+}
+
+impl Arn {
+    /// Parses an ARN; `None` when the text is not one.
+    pub fn parse(s: &str) -> Option<Arn> {
+        let a = ArnRef::parse(s)?;
         Some(Arn {
-            partition: partition.to_string(),
-            service: service.to_string(),
-            region: region.to_string(),
-            account: account.to_string(),
-            resource: resource.to_string(),
+            partition: a.partition.to_string(),
+            service: a.service.to_string(),
+            region: a.region.to_string(),
+            account: a.account.to_string(),
+            resource: a.resource.to_string(),
         })
     }
 }
@@ -76,6 +101,12 @@ mod tests {
             let a = Arn::parse(s);
             assert_eq!(a.map(|a| a.to_string()).as_deref(), Some(s));
         }
+        let r = ArnRef::parse("arn:aws:lambda:eu-west-1:123456789012:function:f:prod");
+        assert_eq!(
+            r.map(|r| (r.service, r.account, r.resource)),
+            Some(("lambda", "123456789012", "function:f:prod"))
+        );
+        assert!(ArnRef::parse("arn::s3:::b").is_none());
         assert!(Arn::parse("arn:aws").is_none());
         assert!(Arn::parse("not-an-arn").is_none());
     }

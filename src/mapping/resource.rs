@@ -225,7 +225,7 @@ impl Resolver<'_> {
             Placeholder { name, bindings }
         };
         let format_plan = |format: &'static ArnFormat| {
-            let tokens: SmallVec<[Token<'static>; INLINE_TOKENS]> = format.tokens().collect();
+            let tokens = tokens(format);
             let placeholders = tokens
                 .iter()
                 .filter_map(|t| match t {

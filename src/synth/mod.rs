@@ -884,13 +884,9 @@ fn resource_noun(resources: &[String]) -> Option<String> {
     // (the name part as the ARN spells it, its type word): compared as they are, and made
     // PascalCase once (a statement may list hundreds of resources of one name)
     fn part(r: &str) -> Option<(&str, &'static str)> {
-        let mut it = r.strip_prefix("arn:")?.splitn(5, ':');
-        let (partition, service) = (it.next()?, it.next()?);
-        let (_region, _account, res) = (it.next()?, it.next()?, it.next()?);
-        if partition.is_empty() || service.is_empty() {
-            return None;
-        }
-        Some(match service {
+        let arn = crate::arn::ArnRef::parse(r)?;
+        let res = arn.resource;
+        Some(match arn.service {
             "s3" => (res.split('/').next()?, "Bucket"),
             "dynamodb" => (res.strip_prefix("table/")?.split('/').next()?, "Table"),
             "sqs" => (res, "Queue"),
