@@ -225,14 +225,6 @@ impl<'a> Params<'a> {
                 .collect(),
         )
     }
-
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
 }
 
 impl fmt::Debug for Params<'_> {
@@ -422,7 +414,7 @@ mod tests {
         assert_eq!(parsed(&p), 4);
         assert_eq!(p.get("e").and_then(Value::as_str), Some("ab"));
         assert_eq!(p.get("missing"), None);
-        assert_eq!(p.len(), 7);
+        assert_eq!(p.iter().count(), 7);
     }
 
     #[test]
