@@ -81,8 +81,9 @@ fn norm_eq(a: &str, b: &str) -> bool {
     key(a).eq(key(b))
 }
 
-/// Values for one placeholder, and the (account, region) a value itself named.
-type Values = (Vec<String>, Option<(String, String)>);
+/// A transform's values, borrowed from the parameter's text where they are a part of it (one,
+/// nearly always), and the (account, region) the text itself named.
+type Values<'v> = (SmallVec<[Cow<'v, str>; 1]>, Option<(&'v str, &'v str)>);
 
 /// The outcome for one action.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -411,48 +412,68 @@ impl Resolver<'_> {
 
 /// A placeholder's values, borrowed from the parameters when they need no escape (one, nearly
 /// always), and the (account, region) a value itself named.
-type PhValues<'p> = (SmallVec<[Cow<'p, str>; 1]>, Option<(String, String)>);
+type PhValues<'p> = (
+    SmallVec<[Cow<'p, str>; 1]>,
+    Option<(Cow<'p, str>, Cow<'p, str>)>,
+);
 
 /// Values for one placeholder, with the account/region a transform may also give.
 fn values<'p>(ph: &Placeholder, params: Option<&'p Params<'_>>) -> Option<PhValues<'p>> {
     let params = params?;
     for (param, transform_name) in &ph.bindings {
         let (param, transform_name) = (param.as_str(), transform_name.as_str());
-        let Some(v) = params.get(param) else {
-            continue;
-        };
-        // a plain string read as it is (most placeholders): the value, escaped
-        if let ("-", Value::String(s)) = (transform_name, v) {
+        let inputs: SmallVec<[Cow<'p, str>; 2]> = if let Some(s) = params.get_str(param) {
+            // a string (most parameters): its text, borrowed
             if s.is_empty() {
                 continue;
             }
-            return Some((smallvec::smallvec![escape(s)], None));
-        }
+            // read as it is (most placeholders): the value, escaped
+            if transform_name == "-" {
+                return Some((smallvec::smallvec![escape(s)], None));
+            }
+            smallvec::smallvec![Cow::Borrowed(s)]
+        } else {
+            let Some(v) = params.get(param) else {
+                continue;
+            };
+            match (transform_name, v) {
+                ("object-keys", Value::Object(m)) => {
+                    m.keys().map(|k| Cow::Borrowed(k.as_str())).collect()
+                }
+                _ => scalars(v).collect(),
+            }
+        };
         let mut out = SmallVec::new();
         let mut acct_region = None;
-        let inputs: Vec<Cow<'_, str>> = match (transform_name, v) {
-            ("object-keys", Value::Object(m)) => {
-                m.keys().map(|k| Cow::Borrowed(k.as_str())).collect()
-            }
-            _ => scalars(v).collect(),
-        };
-        for s in inputs {
+        for s in &inputs {
             if s.is_empty() {
                 continue;
             }
-            if let Some((vals, ar)) = transform(transform_name, &s) {
-                for mut val in vals {
+            // what a transform gives borrows the parameter's text; a number's text is made here
+            let got: Option<PhValues<'p>> = match s {
+                Cow::Borrowed(b) => transform(transform_name, b).map(|(vals, ar)| {
+                    (vals, ar.map(|(a, r)| (Cow::Borrowed(a), Cow::Borrowed(r))))
+                }),
+                Cow::Owned(o) => transform(transform_name, o).map(|(vals, ar)| {
+                    (
+                        vals.into_iter()
+                            .map(|v| Cow::Owned(v.into_owned()))
+                            .collect(),
+                        ar.map(|(a, r)| (Cow::Owned(a.to_string()), Cow::Owned(r.to_string()))),
+                    )
+                }),
+            };
+            if let Some((vals, ar)) = got {
+                for val in vals {
                     // Lambda authorizes a qualified call against the qualified ARN.
                     if transform_name == "lambda-name"
                         && !val.contains(':')
-                        && let Some(q) = params
-                            .get("qualifier")
-                            .and_then(Value::as_str)
-                            .filter(|q| !q.is_empty())
+                        && let Some(q) = params.get_str("qualifier").filter(|q| !q.is_empty())
                     {
-                        val = format!("{val}:{}", escape(q));
+                        out.push(Cow::Owned(format!("{val}:{}", escape(q))));
+                    } else {
+                        out.push(val);
                     }
-                    out.push(Cow::Owned(val));
                 }
                 if ar.is_some() {
                     acct_region = ar;
@@ -481,8 +502,8 @@ fn fill(fp: &FormatPlan, rc: &RecordCtx<'_>, params: Option<&Params<'_>>) -> Opt
         }
         let (vals, ar) = values(ph, params)?;
         if let Some((a, r)) = ar {
-            account = Cow::Owned(a);
-            region = Cow::Owned(r);
+            account = a;
+            region = r;
         }
         per_ph.push(vals);
     }
@@ -628,42 +649,51 @@ fn scalars(v: &Value) -> impl Iterator<Item = Cow<'_, str>> {
 /// What comes from the log is escaped ([`escape`]): an object named `*` is that object, not
 /// a wildcard. Only the patterns a transform adds itself (a secret's `-??????` suffix, a role's
 /// `*/` path) are wildcards.
-fn transform(name: &str, v: &str) -> Option<Values> {
+fn transform<'v>(name: &str, v: &'v str) -> Option<Values<'v>> {
     match name {
         "secret-name" => match v.strip_prefix("arn:") {
             // arn:PARTITION:secretsmanager:REGION:ACCOUNT:secret:NAME
             Some(rest) => {
-                let parts: Vec<&str> = rest.splitn(6, ':').collect();
-                let [_, _, region, account, "secret", name] = parts.as_slice() else {
+                let mut parts = rest.splitn(6, ':');
+                let (_, _, region, account) =
+                    (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+                let ("secret", name) = (parts.next()?, parts.next()?) else {
                     return None;
                 };
                 let name = if has_secret_suffix(name) {
-                    escape(name).into_owned()
+                    escape(name)
                 } else {
-                    format!("{}-??????", escape(name))
+                    Cow::Owned(format!("{}-??????", escape(name)))
                 };
-                Some((
-                    vec![name],
-                    Some(((*account).to_string(), (*region).to_string())),
-                ))
+                Some((smallvec::smallvec![name], Some((account, region))))
             }
-            None => Some((vec![format!("{}-??????", escape(v))], None)),
+            None => Some((
+                smallvec::smallvec![Cow::Owned(format!("{}-??????", escape(v)))],
+                None,
+            )),
         },
         "iam-any-path" => {
-            let name = escape(v.rsplit('/').next()?).into_owned();
-            Some((vec![name.clone(), format!("*/{name}")], None))
+            let name = escape(v.rsplit('/').next()?);
+            let any_path = Cow::Owned(format!("*/{name}"));
+            Some((smallvec::smallvec![name, any_path], None))
         }
         _ => {
             let (vals, ar) = transform_raw(name, v)?;
-            let vals = vals.iter().map(|s| escape(s).into_owned()).collect();
+            let vals = vals
+                .into_iter()
+                .map(|s| match s {
+                    Cow::Borrowed(b) => escape(b),
+                    Cow::Owned(o) => Cow::Owned(escape(&o).into_owned()),
+                })
+                .collect();
             Some((vals, ar))
         }
     }
 }
 
 /// The transforms on the log's text as it is, before [`transform`] escapes the result.
-fn transform_raw(name: &str, v: &str) -> Option<Values> {
-    let one = |s: &str| Some((vec![s.to_string()], None));
+fn transform_raw<'v>(name: &str, v: &'v str) -> Option<Values<'v>> {
+    let one = |s: &'v str| Some((smallvec::smallvec![Cow::Borrowed(s)], None));
     match name {
         "-" | "object-keys" => one(v),
         "strip-leading-slash" => one(v.trim_start_matches('/')),
@@ -677,14 +707,26 @@ fn transform_raw(name: &str, v: &str) -> Option<Values> {
             }
         }
         "copy-source-bucket" | "copy-source-key" => {
-            let decoded = percent_decode(v);
-            let path = decoded.split('?').next()?.trim_start_matches('/');
-            let (bucket, key) = path.split_once('/')?;
-            one(if name == "copy-source-bucket" {
-                bucket
-            } else {
-                key
-            })
+            let part = |decoded: &str| -> Option<(usize, usize)> {
+                let path = decoded.split('?').next()?;
+                let start = path.len() - path.trim_start_matches('/').len();
+                let slash = start + path[start..].find('/')?;
+                Some(if name == "copy-source-bucket" {
+                    (start, slash)
+                } else {
+                    (slash + 1, path.len())
+                })
+            };
+            match percent_decode(v) {
+                Cow::Borrowed(d) => {
+                    let (a, b) = part(d)?;
+                    one(&d[a..b])
+                }
+                Cow::Owned(d) => {
+                    let (a, b) = part(&d)?;
+                    Some((smallvec::smallvec![Cow::Owned(d[a..b].to_string())], None))
+                }
+            }
         }
         "sqs-queue-url" => {
             // https://sqs.REGION.amazonaws.com/ACCOUNT/NAME (or the legacy REGION.queue.amazonaws.com)
@@ -698,8 +740,8 @@ fn transform_raw(name: &str, v: &str) -> Option<Values> {
                 .and_then(|h| h.split('.').next())
                 .or_else(|| host.split('.').next())?;
             Some((
-                vec![queue.to_string()],
-                Some((account.to_string(), region.to_string())),
+                smallvec::smallvec![Cow::Borrowed(queue)],
+                Some((account, region)),
             ))
         }
         "lambda-name" => {
@@ -717,24 +759,25 @@ fn transform_raw(name: &str, v: &str) -> Option<Values> {
                 _ => v,
             }
             .trim();
-            let mut out = vec![addr.to_string()];
+            let mut out: SmallVec<[Cow<'v, str>; 1]> = smallvec::smallvec![Cow::Borrowed(addr)];
             if let Some((_, domain)) = addr.rsplit_once('@') {
-                out.push(domain.to_string());
+                out.push(Cow::Borrowed(domain));
             }
             Some((out, None))
         }
         "iam-any-path" => {
             let name = v.rsplit('/').next()?;
-            Some((vec![name.to_string(), format!("*/{name}")], None))
+            Some((
+                smallvec::smallvec![Cow::Borrowed(name), Cow::Owned(format!("*/{name}"))],
+                None,
+            ))
         }
         _ => None,
     }
 }
 
-fn percent_decode(s: &str) -> String {
-    percent_encoding::percent_decode_str(s)
-        .decode_utf8_lossy()
-        .into_owned()
+fn percent_decode(s: &str) -> Cow<'_, str> {
+    percent_encoding::percent_decode_str(s).decode_utf8_lossy()
 }
 
 #[cfg(test)]
@@ -843,13 +886,17 @@ mod tests {
             "https://sqs.eu-west-1.amazonaws.com/444455556666/jobs",
         );
         assert_eq!(
-            q,
+            q.map(|(v, ar)| (v.to_vec(), ar)),
             Some((
-                vec!["jobs".to_string()],
-                Some(("444455556666".to_string(), "eu-west-1".to_string()))
+                vec![Cow::Borrowed("jobs")],
+                Some(("444455556666", "eu-west-1"))
             ))
         );
-        let t = |n, v| transform(n, v).map(|t| t.0).unwrap_or_default();
+        let t = |n, v| {
+            transform(n, v)
+                .map(|t| t.0.iter().map(|c| c.to_string()).collect::<Vec<_>>())
+                .unwrap_or_default()
+        };
         assert_eq!(
             t("ses-identity", "Shop <orders@shop.example>"),
             ["orders@shop.example", "shop.example"]

@@ -200,6 +200,24 @@ impl<'a> Params<'a> {
         Some(self.entries[i].1.value())
     }
 
+    /// The value of `name` when it is a string: its text, borrowed from the input when its
+    /// JSON has no escape (as most parameters' have none), without parsing it into a `Value`.
+    pub fn get_str(&self, name: &str) -> Option<&str> {
+        let i = self
+            .entries
+            .binary_search_by(|(k, _)| k.as_ref().cmp(name))
+            .ok()?;
+        match &self.entries[i].1 {
+            Slot::Lazy(json, _) => match json.as_bytes() {
+                [b'"', inner @ .., b'"'] if !inner.contains(&b'\\') => {
+                    Some(&json[1..json.len() - 1])
+                }
+                _ => self.entries[i].1.value().as_str(),
+            },
+            slot => slot.value().as_str(),
+        }
+    }
+
     /// Every parameter, in name order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
         self.entries.iter().map(|(k, s)| (k.as_ref(), s.value()))
@@ -462,6 +480,10 @@ mod tests {
             let m = whole(&s).ok().flatten().unwrap_or_default();
             for (k, _) in &members {
                 prop_assert_eq!(p.get(k), m.get(k));
+                // a string's text, asked for before the value is parsed, then after
+                let fresh = read(&s);
+                prop_assert_eq!(fresh.get_str(k), m.get(k).and_then(Value::as_str));
+                prop_assert_eq!(p.get_str(k), m.get(k).and_then(Value::as_str));
             }
             // every parameter that holds an ARN string is offered to the ARN scan
             for (k, v) in &m {
