@@ -136,36 +136,21 @@ impl Observed {
     /// What the trail (and the inventory's functions) show of the table's actions.
     pub fn from_usage(usage: &Usage, inventory: &Inventory, catalog: &Catalog) -> Observed {
         let mut out = Observed::default();
-        // The `observed` rows, by their action lowercased: the grants are gone through once
-        // (what `add` keeps does not depend on the order it is given them in), not once a row.
-        let mut observed: BTreeMap<String, Vec<(&NarrowRow, &ActionDef)>> = BTreeMap::new();
-        for row in &NarrowTable::embedded().rows {
-            if row.source == Source::Observed
-                && let Some(def) = catalog.action_qualified(&row.action)
-            {
-                let rows = observed.entry(row.action.to_ascii_lowercase()).or_default();
-                rows.push((row, def));
-            }
-        }
-        if !observed.is_empty() {
-            let mut lower = String::new();
-            for (id, p) in &usage.principals {
-                for ((a, r), ev) in &p.grants {
-                    lower.clear();
-                    lower.extend(a.as_str().chars().map(|c| c.to_ascii_lowercase()));
-                    for &(row, def) in observed.get(&lower).into_iter().flatten() {
-                        let c = ev.grant_conditions().and_then(|c| own_keys(c, def));
-                        out.add(&id.account, def, r.as_str(), c, &row.shows);
-                    }
-                }
-            }
-        }
         for row in &NarrowTable::embedded().rows {
             let Some(def) = catalog.action_qualified(&row.action) else {
                 continue;
             };
             match row.source {
-                Source::Observed => {}
+                Source::Observed => {
+                    for (id, p) in &usage.principals {
+                        for ((a, r), ev) in &p.grants {
+                            if a.as_str().eq_ignore_ascii_case(&row.action) {
+                                let c = ev.grant_conditions().and_then(|c| own_keys(c, def));
+                                out.add(&id.account, def, r.as_str(), c, &row.shows);
+                            }
+                        }
+                    }
+                }
                 Source::ExecutionRoles => {
                     let passed = condition(
                         "StringEquals",
