@@ -44,18 +44,32 @@ enum Slot<'a> {
     Borrowed(&'a Value),
 }
 
+/// The text of a JSON string without escapes: what is between its quotes. `None` for any other
+/// value, and for a string with an escape (which only a parse can read).
+fn plain_string(json: &str) -> Option<&str> {
+    match json.as_bytes() {
+        [b'"', inner @ .., b'"'] if !inner.contains(&b'\\') => Some(&json[1..json.len() - 1]),
+        _ => None,
+    }
+}
+
 impl Slot<'_> {
     fn value(&self) -> &Value {
         match self {
-            Slot::Lazy(json, cell) => cell.get_or_init(|| match json.as_bytes() {
-                // a string without escapes is its text between the quotes
-                [b'"', inner @ .., b'"'] if !inner.contains(&b'\\') => {
-                    Value::String(json[1..json.len() - 1].to_string())
-                }
-                _ => serde_json::from_str(json).unwrap_or(Value::Null),
+            Slot::Lazy(json, cell) => cell.get_or_init(|| match plain_string(json) {
+                Some(text) => Value::String(text.to_string()),
+                None => serde_json::from_str(json).unwrap_or(Value::Null),
             }),
             Slot::Parsed(v) => v,
             Slot::Borrowed(v) => v,
+        }
+    }
+
+    /// The value when it is a string, without parsing a string that has no escape.
+    fn as_str(&self) -> Option<&str> {
+        match self {
+            Slot::Lazy(json, _) => plain_string(json).or_else(|| self.value().as_str()),
+            _ => self.value().as_str(),
         }
     }
 }
@@ -191,31 +205,23 @@ impl<'a> Params<'a> {
         }
     }
 
-    /// The value of `name`.
-    pub fn get(&self, name: &str) -> Option<&Value> {
+    fn slot(&self, name: &str) -> Option<&Slot<'a>> {
         let i = self
             .entries
             .binary_search_by(|(k, _)| k.as_ref().cmp(name))
             .ok()?;
-        Some(self.entries[i].1.value())
+        Some(&self.entries[i].1)
+    }
+
+    /// The value of `name`.
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.slot(name).map(Slot::value)
     }
 
     /// The value of `name` when it is a string: its text, borrowed from the input when its
     /// JSON has no escape (as most parameters' have none), without parsing it into a `Value`.
     pub fn get_str(&self, name: &str) -> Option<&str> {
-        let i = self
-            .entries
-            .binary_search_by(|(k, _)| k.as_ref().cmp(name))
-            .ok()?;
-        match &self.entries[i].1 {
-            Slot::Lazy(json, _) => match json.as_bytes() {
-                [b'"', inner @ .., b'"'] if !inner.contains(&b'\\') => {
-                    Some(&json[1..json.len() - 1])
-                }
-                _ => self.entries[i].1.value().as_str(),
-            },
-            slot => slot.value().as_str(),
-        }
+        self.slot(name)?.as_str()
     }
 
     /// Every parameter, in name order.
