@@ -927,4 +927,32 @@ mod tests {
         assert_eq!(t("lambda-name", "111122223333:function:f:prod"), ["f:prod"]);
         assert_eq!(t("strip-leading-slash", "/app/db"), ["app/db"]);
     }
+
+    /// What a transform gives from the log's text is escaped whether it is a slice of that text
+    /// or made anew (a percent-decoded copy source): `*`, `?` and `${` stay literal, and a
+    /// multibyte name, a newline, `<!--` or `../` come through as they are, never as a wildcard.
+    #[test]
+    fn hostile_values_come_out_of_transforms_escaped() {
+        let t = |n, v| {
+            transform(n, v)
+                .map(|t| t.0.iter().map(|c| c.to_string()).collect::<Vec<_>>())
+                .unwrap_or_default()
+        };
+        assert_eq!(t("lambda-name", "f*"), ["f${*}"]);
+        assert_eq!(
+            t("arn-last", "arn:aws:sns:eu-west-1:1:t?${x}"),
+            ["t${?}${$}{x}"]
+        );
+        assert_eq!(
+            t("sqs-queue-url", "https://sqs.eu-west-1.amazonaws.com/1/q*"),
+            ["q${*}"]
+        );
+        // borrowed, and decoded (`%2A` is `*`, `%0A` a newline)
+        assert_eq!(t("copy-source-key", "b/../k*ü<!--"), ["../k${*}ü<!--"]);
+        assert_eq!(t("copy-source-key", "b/k%2A%0A${x}"), ["k${*}\n${$}{x}"]);
+        assert_eq!(t("copy-source-bucket", "b%2A/k"), ["b${*}"]);
+        assert_eq!(t("secret-name", "db*"), ["db${*}-??????"]);
+        assert_eq!(t("iam-any-path", "/p/r*"), ["r${*}", "*/r${*}"]);
+        assert_eq!(t("ses-identity", "x <a*@d?>"), ["a${*}@d${?}", "d${?}"]);
+    }
 }
