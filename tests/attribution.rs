@@ -249,7 +249,7 @@ fn denied_permission_less_and_service_made_records() {
         &f.grants[&grant_key("kms:Decrypt", "arn:aws:kms:eu-west-1:111122223333:key/k1").unwrap()];
     assert!(kms.only_service_made());
     assert_eq!(
-        kms.invoked_by.iter().collect::<Vec<_>>(),
+        kms.invoked_by().iter().collect::<Vec<_>>(),
         ["secretsmanager.amazonaws.com"]
     );
     assert_eq!(u.no_principal, 1, "AWS itself is never a principal");

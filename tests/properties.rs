@@ -169,12 +169,11 @@ fn grants_of(policy: &PolicyDocument) -> Grants {
         let mut ev = Evidence::new(Some(time), "derived");
         ev.seen.count = 1;
         if sid.ends_with("ByService") {
-            ev.service_made = 1;
-            ev.invoked_by.insert("derived.amazonaws.com".to_string());
+            ev.add_service_made(1, "derived.amazonaws.com");
         } else if sid.ends_with("LambdaPlatform") {
-            ev.platform = 1;
+            ev.add_platform(1);
         }
-        ev.conditions = s.condition.clone().into();
+        ev.set_conditions(s.condition.clone());
         for a in s.action.values() {
             for r in s.resource.values() {
                 out.insert(

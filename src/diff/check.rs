@@ -100,7 +100,7 @@ pub fn check(
             let worst = replay_contexts(ev)
                 .into_iter()
                 .map(|ctx| match &fn_arn {
-                    Some(arn) if ev.service_made == 0 && ev.platform == 0 => {
+                    Some(arn) if ev.service_made() == 0 && ev.platform() == 0 => {
                         ctx.with(crate::synth::scope::SOURCE_FUNCTION_ARN, arn.clone())
                     }
                     _ => ctx,

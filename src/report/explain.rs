@@ -81,15 +81,19 @@ pub fn explain_text(out: &GenerateOutput, action: Option<&str>) -> String {
                 {
                     let e = &row.evidence;
                     let mut who = String::new();
-                    if e.service_made > 0 {
+                    if e.service_made() > 0 {
                         who = format!(
                             ", {} made by {}",
-                            e.service_made,
-                            t(&e.invoked_by.iter().cloned().collect::<Vec<_>>().join(", "))
+                            e.service_made(),
+                            t(&e.invoked_by()
+                                .iter()
+                                .cloned()
+                                .collect::<Vec<_>>()
+                                .join(", "))
                         );
                     }
-                    if e.platform > 0 {
-                        who.push_str(&format!(", {} by Lambda's platform", e.platform));
+                    if e.platform() > 0 {
+                        who.push_str(&format!(", {} by Lambda's platform", e.platform()));
                     }
                     let event = e.event_id.to_string();
                     let _ = writeln!(
@@ -106,18 +110,22 @@ pub fn explain_text(out: &GenerateOutput, action: Option<&str>) -> String {
                             t(&event)
                         }
                     );
-                    if !e.unresolved.is_empty() {
+                    if !e.unresolved().is_empty() {
                         let _ = writeln!(
                             s,
                             "        flagged: the records did not give {}",
-                            t(&e.unresolved.iter().cloned().collect::<Vec<_>>().join(", "))
+                            t(&e.unresolved()
+                                .iter()
+                                .cloned()
+                                .collect::<Vec<_>>()
+                                .join(", "))
                         );
                     }
-                    if !e.extra.is_empty() {
+                    if !e.extra().is_empty() {
                         let _ = writeln!(
                             s,
                             "        needed by the call beyond its own action: {}",
-                            t(&e.extra.iter().cloned().collect::<Vec<_>>().join(", "))
+                            t(&e.extra().iter().cloned().collect::<Vec<_>>().join(", "))
                         );
                     }
                 }

@@ -276,7 +276,7 @@ pub fn generate_text(out: &GenerateOutput) -> String {
         for row in p
             .evidence
             .iter()
-            .filter(|r| !r.evidence.unresolved.is_empty())
+            .filter(|r| !r.evidence.unresolved().is_empty())
         {
             let _ = writeln!(
                 s,
@@ -285,7 +285,7 @@ pub fn generate_text(out: &GenerateOutput) -> String {
                 t(&row.resource),
                 t(&row
                     .evidence
-                    .unresolved
+                    .unresolved()
                     .iter()
                     .cloned()
                     .collect::<Vec<_>>()

@@ -1,10 +1,11 @@
 //! [`Lean`]: a collection that is almost always empty, kept as one pointer until it is not.
 //!
-//! Every grant's evidence has four sets that are empty for nearly all grants (who made calls on
-//! the principal's behalf, unresolved resource parts, conditions, extra reasons). As plain
-//! collections they were 96 of the evidence's 184 bytes, in every slot of every grant table
-//! the read phase holds. As `Lean` they are 32, and a set costs its box only once it holds
-//! something.
+//! Every grant's evidence has parts that are empty for nearly all grants (who made calls on
+//! the principal's behalf and how many, the calls of Lambda's platform, unresolved resource
+//! parts, conditions, extra reasons). As plain collections they were 96 of the evidence's 184
+//! bytes, in every slot of every grant table the read phase holds. As four `Lean` sets they
+//! were 32; now they are one `Lean` of all of them (`usage::Rare`), 8 bytes, with the two
+//! counters, and cost a box only once the grant has one of them.
 //!
 //! A `Lean<T>` reads as a `T` (an empty one when there is none), and writes as a `T` too: the
 //! first mutable use makes the box. So a write that adds nothing (extending by an empty set)
@@ -47,6 +48,11 @@ pub struct Lean<T>(Option<Box<T>>);
 impl<T: Empty> Lean<T> {
     pub fn is_empty(&self) -> bool {
         self.0.as_deref().is_none_or(Empty::is_empty)
+    }
+
+    /// The value, when it has a box (reading never makes one; see [`Lean::deref_mut`]).
+    pub fn get_mut(&mut self) -> Option<&mut T> {
+        self.0.as_deref_mut()
     }
 
     /// Empties it, and gives the box back.
