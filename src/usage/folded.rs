@@ -19,13 +19,16 @@ const EXAMPLES: usize = 3;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Folded {
     /// The `EXACT` smallest hashes of the resources folded in (all of them while fewer),
-    /// sorted. A sorted `Vec`, not a `BTreeSet`: most folded grants hold a few resources, and
-    /// a B-tree node costs some hundred bytes however few it holds; at most 256 entries, an
-    /// insert's shift is cheap.
+    /// sorted; empty while every resource folded in is an example (at most `EXAMPLES`), as
+    /// most folded grants are: their hashes are made when a resource beyond the examples comes
+    /// (so it is empty exactly when the grant folds `EXAMPLES` resources or fewer, whatever
+    /// the order). A sorted `Vec`, not a `BTreeSet`: a B-tree node costs some hundred bytes
+    /// however few it holds; at most 256 entries, an insert's shift is cheap.
     hashes: Vec<u64>,
     /// The smallest resources folded in, by name, sorted (at most `EXAMPLES`, and room for no
-    /// more: the folded grants of a growing account hold some 20,000 of these).
-    examples: Vec<Box<str>>,
+    /// more: the folded grants of a growing account hold some 20,000 of these; a new one
+    /// comes seldom once there are `EXAMPLES`).
+    examples: Box<[Box<str>]>,
 }
 
 fn hash(resource: &str) -> u64 {
@@ -35,8 +38,27 @@ fn hash(resource: &str) -> u64 {
 impl Folded {
     /// Notes one resource folded in (a resource seen before changes nothing).
     pub fn add(&mut self, resource: &str) {
+        if self.hashes.is_empty() {
+            // every resource so far is an example
+            if self.example_at(resource).is_ok() {
+                return;
+            }
+            if self.examples.len() < EXAMPLES {
+                self.add_example(resource);
+                return;
+            }
+            self.start_hashes();
+        }
         self.add_hash(hash(resource));
         self.add_example(resource);
+    }
+
+    /// The sketch of the examples, when a resource beyond them comes: until then they were
+    /// every resource folded in.
+    fn start_hashes(&mut self) {
+        self.hashes = self.examples.iter().map(|e| hash(e)).collect();
+        self.hashes.sort_unstable();
+        self.hashes.dedup();
     }
 
     fn add_example(&mut self, resource: &str) {
@@ -45,12 +67,12 @@ impl Folded {
             return;
         }
         if let Err(at) = self.example_at(resource) {
-            if self.examples.len() == EXAMPLES {
-                self.examples.pop();
-            } else {
-                self.examples.reserve_exact(EXAMPLES - self.examples.len());
+            let mut v = std::mem::take(&mut self.examples).into_vec();
+            if v.len() == EXAMPLES {
+                v.pop();
             }
-            self.examples.insert(at, resource.into());
+            v.insert(at, resource.into());
+            self.examples = v.into_boxed_slice();
         }
     }
 
@@ -73,6 +95,16 @@ impl Folded {
     }
 
     pub fn merge(&mut self, o: &Folded) {
+        if o.hashes.is_empty() {
+            // its examples are all it holds
+            for e in &o.examples {
+                self.add(e);
+            }
+            return;
+        }
+        if self.hashes.is_empty() {
+            self.start_hashes();
+        }
         for &h in &o.hashes {
             self.add_hash(h);
         }
@@ -89,7 +121,8 @@ impl Folded {
                 // never less than what was certainly seen
                 ((est.round() as u64).max(EXACT as u64), true)
             }
-            _ => (self.hashes.len() as u64, false),
+            Some(_) => (self.hashes.len() as u64, false),
+            None => (self.examples.len() as u64, false),
         }
     }
 
@@ -99,6 +132,9 @@ impl Folded {
     /// that cannot be told.
     /// An example is certainly one (the examples are kept by name, whatever their hash).
     pub fn contains(&self, resource: &str) -> Option<bool> {
+        if self.hashes.is_empty() {
+            return Some(self.example_at(resource).is_ok());
+        }
         let h = hash(resource);
         if self.hashes.binary_search(&h).is_ok() || self.example_at(resource).is_ok() {
             Some(true)
@@ -156,6 +192,49 @@ mod tests {
             f.add(&format!("arn:aws:s3:::b/in/{i:06}.json"));
         }
         f
+    }
+
+    proptest::proptest! {
+        /// A few resources (the examples alone hold them) or more (the sketch too), in any
+        /// order, added one by one or merged from any split: the same summary, exact counts,
+        /// the smallest as examples, and membership known.
+        #[test]
+        fn the_same_summary_whatever_the_order_and_the_split(
+            names in proptest::collection::vec("[a-f]", 0..12),
+            split in 0usize..12,
+        ) {
+            let arn = |n: &String| format!("arn:aws:s3:::b/in/{n}.json");
+            let whole = {
+                let mut f = Folded::default();
+                names.iter().for_each(|n| f.add(&arn(n)));
+                f
+            };
+            let mut reversed = Folded::default();
+            names.iter().rev().for_each(|n| reversed.add(&arn(n)));
+            let split = split.min(names.len());
+            let (mut a, mut b) = (Folded::default(), Folded::default());
+            names[..split].iter().for_each(|n| a.add(&arn(n)));
+            names[split..].iter().for_each(|n| b.add(&arn(n)));
+            let mut ba = b.clone();
+            a.merge(&b);
+            ba.merge(&{
+                let mut f = Folded::default();
+                names[..split].iter().for_each(|n| f.add(&arn(n)));
+                f
+            });
+            let set: std::collections::BTreeSet<String> = names.iter().map(arn).collect();
+            proptest::prop_assert_eq!(&reversed, &whole);
+            proptest::prop_assert_eq!(&a, &whole);
+            proptest::prop_assert_eq!(&ba, &whole);
+            proptest::prop_assert_eq!(whole.distinct(), (set.len() as u64, false));
+            proptest::prop_assert_eq!(whole.hashes.is_empty(), set.len() <= EXAMPLES);
+            let first: Vec<&str> = set.iter().take(EXAMPLES).map(String::as_str).collect();
+            proptest::prop_assert_eq!(whole.examples().collect::<Vec<_>>(), first);
+            for n in ["a", "b", "c", "d", "e", "f", "g"] {
+                let r = arn(&n.to_string());
+                proptest::prop_assert_eq!(whole.contains(&r), Some(set.contains(&r)));
+            }
+        }
     }
 
     #[test]
