@@ -1026,8 +1026,13 @@ pub struct Usage {
 /// A key the mapping made that is not an action and a resource (never expected: both come from
 /// the catalog's names and ARN formats) is set apart in `unusable`, to be reported, never
 /// dropped in silence.
-fn add_typed(into: &mut Grants, grants: FastGrants, unusable: &mut Vec<(String, String)>) {
+fn add_typed(
+    into: &mut Vec<(GrantKey, Evidence)>,
+    grants: FastGrants,
+    unusable: &mut Vec<(String, String)>,
+) {
     use crate::model::NameError;
+    into.reserve(grants.len());
     for ((a, r), e) in grants {
         let key = match Action::new(a) {
             Ok(a) => match ArnPattern::new(String::from(r)) {
@@ -1037,10 +1042,27 @@ fn add_typed(into: &mut Grants, grants: FastGrants, unusable: &mut Vec<(String, 
             Err(NameError::Action(a) | NameError::Resource(a)) => Err((a, r.into())),
         };
         match key {
-            Ok(k) => into.add(k, e),
+            Ok(k) => into.push((k, e)),
             Err(bad) => unusable.push(bad),
         }
     }
+}
+
+/// The ordered map of a principal's typed grants, the evidence of one key from several actors
+/// or workers merged. Sorted first and then built in bulk, its nodes are full: inserted one
+/// by one in the hashed tables' order, they were about two thirds full, and the maps of every
+/// principal are held from here to the end of the run.
+fn ordered(mut v: Vec<(GrantKey, Evidence)>) -> Grants {
+    v.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    // `dedup_by` gives the later of two neighbours first: merge it into the one kept
+    v.dedup_by(|later, kept| {
+        let same = later.0 == kept.0;
+        if same {
+            kept.1.merge(&later.1);
+        }
+        same
+    });
+    v.into_iter().collect()
 }
 
 /// Puts `v` in the order `order` gives (`order[k]` is the index of the element that goes to
@@ -1078,6 +1100,7 @@ impl PrincipalUsage {
         unusable: &mut Vec<(String, String)>,
     ) -> PrincipalUsage {
         let mut p = PrincipalUsage::default();
+        let (mut grants, mut denied) = (Vec::new(), Vec::new());
         for (m, (_, usage)) in members.into_iter().zip(actors) {
             p.role_arn = p.role_arn.take().or(m.role_arn);
             p.arn = p.arn.take().or(m.arn);
@@ -1087,13 +1110,15 @@ impl PrincipalUsage {
             p.data_types.extend(usage.data_types);
             p.calls += usage.calls;
             p.days.merge(&usage.days);
-            add_typed(&mut p.grants, usage.grants, unusable);
+            add_typed(&mut grants, usage.grants, unusable);
             for more in usage.more_grants {
-                add_typed(&mut p.grants, more, unusable);
+                add_typed(&mut grants, more, unusable);
             }
-            add_typed(&mut p.denied, usage.denied, unusable);
+            add_typed(&mut denied, usage.denied, unusable);
             p.permission_less.add_all(usage.permission_less);
         }
+        p.grants = ordered(grants);
+        p.denied = ordered(denied);
         p
     }
 }
@@ -1526,10 +1551,14 @@ mod tests {
             g
         };
         let (a, b) = (table(0, 6_000), table(3_000, 9_000));
-        let mut expected = Grants::new();
         let mut unusable = Vec::new();
-        add_typed(&mut expected, a.clone(), &mut unusable);
-        add_typed(&mut expected, b.clone(), &mut unusable);
+        // one at a time, as an ordered map adds them (`EvidenceMap::add`)
+        let mut expected = Grants::new();
+        for table in [a.clone(), b.clone()] {
+            let mut typed = Vec::new();
+            add_typed(&mut typed, table, &mut unusable);
+            expected.add_all(typed);
+        }
 
         let mut x = ActorUsage {
             grants: a,
@@ -1540,11 +1569,12 @@ mod tests {
             ..ActorUsage::default()
         });
         assert_eq!(x.more_grants.len(), 1, "kept apart");
-        let mut got = Grants::new();
-        add_typed(&mut got, x.grants, &mut unusable);
+        let mut typed = Vec::new();
+        add_typed(&mut typed, x.grants, &mut unusable);
         for more in x.more_grants {
-            add_typed(&mut got, more, &mut unusable);
+            add_typed(&mut typed, more, &mut unusable);
         }
+        let got = ordered(typed);
         assert!(unusable.is_empty());
         assert_eq!(got.len(), 9_000);
         assert_eq!(got, expected);
@@ -1585,7 +1615,7 @@ mod tests {
             fast.insert((a, r.into()), Evidence::new(Some(t), "e"));
         }
         let mut unusable = Vec::new();
-        let mut typed = Grants::new();
+        let mut typed = Vec::new();
         add_typed(&mut typed, fast, &mut unusable);
         assert_eq!(typed.len(), 2);
         unusable.sort();
