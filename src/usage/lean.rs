@@ -50,7 +50,7 @@ impl<T: Empty> Lean<T> {
         self.0.as_deref().is_none_or(Empty::is_empty)
     }
 
-    /// The value, when it has a box (reading never makes one; see [`Lean::deref_mut`]).
+    /// The value, when it has a box (this never makes one; a mutable dereference does).
     pub fn get_mut(&mut self) -> Option<&mut T> {
         self.0.as_deref_mut()
     }

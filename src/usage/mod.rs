@@ -374,9 +374,16 @@ impl Evidence {
             self.event_id.clone_from(&o.event_id);
         }
         self.seen.merge(&o.seen);
-        // (nothing is written when the other has none: that would box it for nothing)
-        if !o.rare.is_empty() {
-            let (r, or) = (&mut *self.rare, &*o.rare);
+        // (nothing is written when the other has none: that would box it for nothing; its
+        // conditions are merged above)
+        let or = &*o.rare;
+        if or.service_made > 0
+            || or.platform > 0
+            || !or.invoked_by.is_empty()
+            || !or.unresolved.is_empty()
+            || !or.extra.is_empty()
+        {
+            let r = &mut *self.rare;
             r.extra.extend(or.extra.iter().cloned());
             r.service_made += or.service_made;
             r.platform += or.platform;
@@ -1439,6 +1446,20 @@ mod tests {
             serde_json::to_string(&e).unwrap_or_default(),
             r#"{"count":4,"first_seen":"2026-09-21T14:13:20Z","last_seen":"2026-09-21T14:13:20Z","event_id":"e"}"#
         );
+
+        // nor for conditions that an unconditioned grant does not take
+        let mut conditioned = Evidence::new(t, "c");
+        conditioned.seen.count = 1;
+        let mut c = Conditions::new();
+        c.entry("StringEquals".into())
+            .or_default()
+            .entry("iam:PassedToService".into())
+            .or_default()
+            .insert("lambda.amazonaws.com".into());
+        conditioned.set_conditions(c);
+        e.merge(&conditioned);
+        assert!(e.rare.get_mut().is_none(), "{e:?}");
+        e.seen.count -= 1;
 
         // each rare part is kept, merged and written where it was before
         let mut r = Evidence::new(t, "g");
