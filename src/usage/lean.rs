@@ -12,7 +12,7 @@
 //! should be skipped by its caller, or it makes a box for nothing (it still compares equal to
 //! an empty one).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::ops::{Deref, DerefMut};
 
 /// A collection with a shared empty value to read when there is none.
@@ -28,16 +28,6 @@ impl Empty for BTreeSet<String> {
     }
     fn is_empty(&self) -> bool {
         BTreeSet::is_empty(self)
-    }
-}
-
-impl Empty for crate::model::Conditions {
-    fn empty() -> &'static Self {
-        static EMPTY: crate::model::Conditions = BTreeMap::new();
-        &EMPTY
-    }
-    fn is_empty(&self) -> bool {
-        BTreeMap::is_empty(self)
     }
 }
 

@@ -165,6 +165,13 @@ fn is_zero(n: &u64) -> bool {
     *n == 0
 }
 
+/// Adds `s` to `set` unless it is there (a copy is made only for a new one).
+fn insert_new(set: &mut BTreeSet<String>, s: &str) {
+    if !set.contains(s) {
+        set.insert(s.to_string());
+    }
+}
+
 impl Evidence {
     /// No calls yet; `time` and `event_id` are those of the first call to be observed (`None`
     /// when it has no time).
@@ -228,15 +235,13 @@ impl Evidence {
         &self.rare.extra
     }
 
-    /// Notes calls made on the principal's behalf by `by` (a test's or an import's evidence).
+    /// Notes `count` calls made on the principal's behalf by `by`.
     pub fn add_service_made(&mut self, count: u64, by: &str) {
         self.rare.service_made += count;
-        if !self.rare.invoked_by.contains(by) {
-            self.rare.invoked_by.insert(by.to_string());
-        }
+        insert_new(&mut self.rare.invoked_by, by);
     }
 
-    /// Notes calls Lambda's platform made (a test's or an import's evidence).
+    /// Notes `count` calls Lambda's platform made.
     pub fn add_platform(&mut self, count: u64) {
         self.rare.platform += count;
     }
@@ -251,16 +256,12 @@ impl Evidence {
 
     /// Notes a reason the calls needed this beyond their own action.
     fn add_extra(&mut self, x: &str) {
-        if !self.rare.extra.contains(x) {
-            self.rare.extra.insert(x.to_string());
-        }
+        insert_new(&mut self.rare.extra, x);
     }
 
     /// Notes a part of the resource the records did not give.
     fn add_unresolved(&mut self, u: &str) {
-        if !self.rare.unresolved.contains(u) {
-            self.rare.unresolved.insert(u.to_string());
-        }
+        insert_new(&mut self.rare.unresolved, u);
     }
 
     /// Empties the conditions (without making the box when there is none).
@@ -325,13 +326,12 @@ impl Evidence {
             e.unconditional = false;
             e.clear_conditions();
         }
-        e.rare
-            .conditions
-            .entry(op.to_string())
-            .or_default()
-            .entry(key.to_string())
-            .or_default()
-            .insert(crate::wildcard::escape(value).into_owned());
+        crate::model::add_condition(
+            &mut e.rare.conditions,
+            op,
+            key,
+            crate::wildcard::escape(value).into_owned(),
+        );
         e
     }
 
@@ -361,10 +361,7 @@ impl Evidence {
     pub fn merge(&mut self, o: &Evidence) {
         if self.seen.count == 0 {
             self.unconditional = o.unconditional;
-            self.clear_conditions();
-            if !o.conditions().is_empty() {
-                self.rare.conditions = o.conditions().clone();
-            }
+            self.set_conditions(o.conditions().clone());
         } else if o.seen.count > 0 {
             self.merge_conditions(o.conditions().clone(), o.unconditional);
         }
@@ -1450,13 +1447,11 @@ mod tests {
         // nor for conditions that an unconditioned grant does not take
         let mut conditioned = Evidence::new(t, "c");
         conditioned.seen.count = 1;
-        let mut c = Conditions::new();
-        c.entry("StringEquals".into())
-            .or_default()
-            .entry("iam:PassedToService".into())
-            .or_default()
-            .insert("lambda.amazonaws.com".into());
-        conditioned.set_conditions(c);
+        conditioned.set_conditions(crate::model::condition(
+            "StringEquals",
+            "iam:PassedToService",
+            "lambda.amazonaws.com".into(),
+        ));
         e.merge(&conditioned);
         assert!(e.rare.get_mut().is_none(), "{e:?}");
         e.seen.count -= 1;
@@ -1466,12 +1461,11 @@ mod tests {
         r.observe(span, "g", Some("secretsmanager.amazonaws.com"), true);
         r.add_extra("sse-kms");
         r.add_unresolved("the key");
-        let mut c = Conditions::new();
-        c.entry("StringEquals".into())
-            .or_default()
-            .entry("kms:ViaService".into())
-            .or_default()
-            .insert("s3.eu-west-1.amazonaws.com".into());
+        let c = crate::model::condition(
+            "StringEquals",
+            "kms:ViaService",
+            "s3.eu-west-1.amazonaws.com".into(),
+        );
         r.set_conditions(c.clone());
         e.merge(&r);
         assert_eq!((e.service_made(), e.platform(), e.seen.count), (2, 2, 6));
