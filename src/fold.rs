@@ -106,9 +106,10 @@ pub(crate) fn stable_dir(key: &str) -> Option<&str> {
 /// (`--generalize prefix` or `type`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReadFold<'a> {
-    /// Into this pattern: an S3 object key in a directory becomes its stable directory and `*`
-    /// (`b/uploads/2026/11/a.jpg` → `b/uploads/*`), a log stream its group's `…:log-stream:*`.
-    Into(String),
+    /// Into the pattern `stem*`: an S3 object key in a directory becomes its stable directory
+    /// and `*` (`b/uploads/2026/11/a.jpg` → `b/uploads/*`), a log stream its group's
+    /// `…:log-stream:*`. The stem is where the resource starts (a slice of it).
+    Into { stem: &'a str },
     /// An S3 object at the top of its bucket (a key without `/`): kept as it is, unless its
     /// principal touches too many such keys ([`crate::usage::FOLD_TOP_LEVEL_AFTER`]); then
     /// folded into the bucket's pattern, `head` and `*`.
@@ -121,19 +122,21 @@ pub enum ReadFold<'a> {
 /// than these patterns, so the policy from folded resources is the one from the exact
 /// resources; the Athena push-down cuts keys the same way in SQL.
 pub fn read_fold(arn: &str) -> ReadFold<'_> {
-    let folded = match parent(arn) {
+    let stem_len = match parent(arn) {
         Some(Parent::S3 { head, key }) => match stable_dir(key) {
-            Some(dir) => format!("{head}{dir}*"),
+            Some(dir) => head.len() + dir.len(),
             None if !key.is_empty() => return ReadFold::TopLevel { head },
             None => return ReadFold::Keep,
         },
-        Some(Parent::LogStream { head }) => format!("{head}*"),
+        Some(Parent::LogStream { head }) => head.len(),
         Some(Parent::Index { .. }) | None => return ReadFold::Keep,
     };
-    if folded == arn {
+    let (stem, rest) = arn.split_at_checked(stem_len).unwrap_or((arn, ""));
+    // a resource already in its folded form stays as it is
+    if rest == "*" {
         ReadFold::Keep
     } else {
-        ReadFold::Into(folded)
+        ReadFold::Into { stem }
     }
 }
 
@@ -141,9 +144,16 @@ pub fn read_fold(arn: &str) -> ReadFold<'_> {
 /// stays as it is.
 pub fn fold_on_read(arn: &str) -> Option<String> {
     match read_fold(arn) {
-        ReadFold::Into(p) => Some(p),
+        ReadFold::Into { stem } => Some(format!("{stem}*")),
         ReadFold::TopLevel { .. } | ReadFold::Keep => None,
     }
+}
+
+/// The stem of a pattern resources were folded into: the pattern less its `*`. Each resource
+/// folded into it starts with the stem, and its fold keeps only the rest of each example
+/// ([`crate::usage::Folded`]).
+pub fn fold_stem(pattern: &str) -> &str {
+    pattern.strip_suffix('*').unwrap_or(pattern)
 }
 
 #[cfg(test)]

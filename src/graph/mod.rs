@@ -97,6 +97,9 @@ impl AccessGraph {
             g.link(parent, me, Edge::Contains);
             let mut per_action: BTreeMap<&str, Evidence> = BTreeMap::new();
             for ((action, resource), ev) in &p.grants {
+                // a fold's examples made whole: the action's evidence merges those of its
+                // resources
+                let ev = ev.detached(resource.as_str());
                 per_action.add(action.as_str(), ev.clone());
                 let a = g.node(Node::Action {
                     principal: pi,
@@ -105,7 +108,7 @@ impl AccessGraph {
                 let r = g.node(Node::Resource {
                     arn: resource.to_string(),
                 });
-                g.link(a, r, Edge::On(ev.clone()));
+                g.link(a, r, Edge::On(ev));
             }
             for (action, ev) in per_action {
                 let a = g.node(Node::Action {
@@ -157,5 +160,77 @@ impl AccessGraph {
 
     pub fn edge_count(&self) -> usize {
         self.graph.edge_count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::PrincipalKind;
+    use crate::usage::{Folded, PrincipalId, PrincipalUsage, grant_key};
+
+    /// A fold keeps its examples without its pattern's stem: the graph's evidence, on its own
+    /// edge, writes them whole, and the action's evidence counts the resources of every
+    /// pattern (the same rest after two stems is two resources).
+    #[test]
+    fn folded_evidence_is_written_whole_and_merged_per_action() {
+        let mut p = PrincipalUsage::default();
+        for stem in ["arn:aws:s3:::b/in/", "arn:aws:s3:::b/out/"] {
+            let mut e = Evidence::new(None, "e");
+            let mut f = Folded::default();
+            f.add(stem, "a.json");
+            f.add(stem, "b.json");
+            e.folded = Some(Box::new(f));
+            p.grants
+                .insert(grant_key("s3:PutObject", format!("{stem}*")).unwrap(), e);
+        }
+        let mut usage = Usage::default();
+        let id = PrincipalId {
+            kind: PrincipalKind::Role,
+            account: "111122223333".into(),
+            name: "r".into(),
+        };
+        usage.principals.insert(id, p);
+        let g = AccessGraph::from_usage(&usage);
+        let folded = |e: &Edge| {
+            let v = serde_json::to_value(e).unwrap();
+            (
+                v["folded"]["distinct"].clone(),
+                v["folded"]["examples"].clone(),
+            )
+        };
+        let mut on = Vec::new();
+        let mut calls = Vec::new();
+        for e in g.graph.edge_weights() {
+            match e {
+                Edge::On(_) => on.push(folded(e)),
+                Edge::Calls(_) => calls.push(folded(e)),
+                Edge::Contains => {}
+            }
+        }
+        assert_eq!(
+            on,
+            [
+                (
+                    serde_json::json!(2),
+                    serde_json::json!(["arn:aws:s3:::b/in/a.json", "arn:aws:s3:::b/in/b.json"])
+                ),
+                (
+                    serde_json::json!(2),
+                    serde_json::json!(["arn:aws:s3:::b/out/a.json", "arn:aws:s3:::b/out/b.json"])
+                )
+            ]
+        );
+        assert_eq!(
+            calls,
+            [(
+                serde_json::json!(4),
+                serde_json::json!([
+                    "arn:aws:s3:::b/in/a.json",
+                    "arn:aws:s3:::b/in/b.json",
+                    "arn:aws:s3:::b/out/a.json"
+                ])
+            )]
+        );
     }
 }

@@ -31,12 +31,32 @@ use crate::usage::{Evidence, PrincipalId, PrincipalUsage, Stats, Usage};
 pub const GENERATE_SCHEMA: &str = "tightrole/generate/v2";
 pub const USAGE_SCHEMA: &str = "tightrole/usage/v1";
 
-#[derive(Debug, Serialize, schemars::JsonSchema)]
+#[derive(Debug, schemars::JsonSchema)]
 pub struct EvidenceRow {
     pub action: String,
     pub resource: String,
     #[serde(flatten)]
     pub evidence: Evidence,
+}
+
+/// Written with its evidence under its resource ([`Evidence::out`]): a fold's examples are
+/// kept without the pattern's stem.
+impl Serialize for EvidenceRow {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Row<'a> {
+            action: &'a str,
+            resource: &'a str,
+            #[serde(flatten)]
+            evidence: crate::usage::EvidenceOut<'a>,
+        }
+        Row {
+            action: &self.action,
+            resource: &self.resource,
+            evidence: self.evidence.out(&self.resource),
+        }
+        .serialize(s)
+    }
 }
 
 #[derive(Debug, Serialize, schemars::JsonSchema)]

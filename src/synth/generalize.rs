@@ -208,7 +208,7 @@ pub fn generalize_folded<'f>(
                         let (n, est) = f.distinct();
                         observed += n as usize;
                         estimated |= est;
-                        examples.extend(f.examples().map(str::to_string));
+                        examples.extend(f.examples(crate::fold::fold_stem(c)));
                     }
                     None => {
                         observed += 1;
@@ -343,7 +343,11 @@ mod tests {
         let mut out: BTreeMap<String, Folded> = BTreeMap::new();
         for r in resources {
             match fold_on_read(r) {
-                Some(p) => out.entry(p).or_default().add(r),
+                Some(p) => {
+                    let stem = crate::fold::fold_stem(&p);
+                    let rest = r.strip_prefix(stem).expect("a stem starts its resources");
+                    out.entry(p.clone()).or_default().add(stem, rest)
+                }
                 None => {
                     out.entry(r.clone()).or_default();
                 }

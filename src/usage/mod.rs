@@ -14,7 +14,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 pub use event_id::EventId;
-pub use folded::Folded;
+pub use folded::{Folded, FoldedOut};
 pub use lean::Lean;
 
 pub use collect::{AthenaStats, Stats, collect, collect_paths, collect_rows, collect_stream};
@@ -120,12 +120,14 @@ pub struct EvidenceOut<'a> {
     /// The resource is a pattern the exact resources were folded into as they were read
     /// (`b/uploads/*`): how many there were, and the first few.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub folded: Option<&'a Folded>,
+    pub folded: Option<FoldedOut<'a>>,
 }
 
+/// An evidence on its own, away from its grant's resource: its fold's examples (if any) must be
+/// whole, as [`Evidence::detached`] makes them. Under a resource, write [`Evidence::out`].
 impl Serialize for Evidence {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.out().serialize(s)
+        self.out("").serialize(s)
     }
 }
 
@@ -189,8 +191,9 @@ impl Evidence {
         }
     }
 
-    /// How it is written out.
-    pub fn out(&self) -> EvidenceOut<'_> {
+    /// How it is written out, as the evidence of a grant on `resource` (a fold keeps its
+    /// examples without the pattern's stem: [`Folded`]).
+    pub fn out<'a>(&'a self, resource: &'a str) -> EvidenceOut<'a> {
         let r = &*self.rare;
         EvidenceOut {
             seen: &self.seen,
@@ -201,8 +204,22 @@ impl Evidence {
             unresolved: &r.unresolved,
             conditions: &r.conditions,
             extra: &r.extra,
-            folded: self.folded.as_deref(),
+            folded: self
+                .folded
+                .as_deref()
+                .map(|f| f.out(crate::fold::fold_stem(resource))),
         }
+    }
+
+    /// The same evidence away from its grant's resource: a fold's examples made whole, so
+    /// it can be merged with the evidence of other resources (the access graph's per action)
+    /// and written on its own.
+    pub fn detached(&self, resource: &str) -> Evidence {
+        let mut e = self.clone();
+        if let Some(f) = &mut e.folded {
+            **f = f.detached(crate::fold::fold_stem(resource));
+        }
+        e
     }
 
     /// Calls made by AWS on the principal's behalf (`invokedBy`), out of `count`.
@@ -725,6 +742,8 @@ pub struct Aggregate {
     pub window: Option<Window>,
     /// Data-event types (`AWS::S3::Object`, …) that appear in the trail at all.
     pub data_types: BTreeSet<String>,
+    /// A folded resource's pattern is written here to be looked up (no allocation a record).
+    pattern: String,
 }
 
 impl Aggregate {
@@ -842,15 +861,16 @@ impl Aggregate {
             let by = need.via.as_deref().or(invoked_by);
             for res in &need.resolved.resources {
                 use crate::fold::{ReadFold, read_fold};
-                let folded = if !fold {
+                // the stem of the pattern it is folded into (`stem*`)
+                let stem = if !fold {
                     None
                 } else {
                     match read_fold(res) {
-                        ReadFold::Into(pattern) => Some(pattern),
+                        ReadFold::Into { stem } => Some(stem),
                         ReadFold::TopLevel { head } if !target.contains_key(&Pair(action, res)) => {
                             let n = entry_by(top_level, action, head, || 0);
                             if *n >= FOLD_TOP_LEVEL_AFTER {
-                                Some(format!("{head}*"))
+                                Some(head)
                             } else {
                                 *n += 1;
                                 None
@@ -860,10 +880,16 @@ impl Aggregate {
                     }
                 };
                 let new = || Evidence::new(time, event_id);
-                let ev = match folded {
-                    Some(pattern) => {
-                        let ev = grant_entry(target, action, &pattern, new);
-                        ev.folded.get_or_insert_with(Box::default).add(res);
+                let ev = match stem {
+                    Some(stem) => {
+                        let pattern = &mut self.pattern;
+                        pattern.clear();
+                        pattern.push_str(stem);
+                        pattern.push('*');
+                        let ev = grant_entry(target, action, pattern, new);
+                        // the stem is where `res` starts
+                        let rest = res.get(stem.len()..).unwrap_or_default();
+                        ev.folded.get_or_insert_with(Box::default).add(stem, rest);
                         ev
                     }
                     None => grant_entry(target, action, res, new),

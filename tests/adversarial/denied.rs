@@ -7,7 +7,7 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 use tempfile::TempDir;
 use tightrole::catalog::Catalog;
-use tightrole::fold::{GeneralizeLevel as Level, fold_on_read};
+use tightrole::fold::{GeneralizeLevel as Level, fold_on_read, fold_stem};
 use tightrole::policy::{Context, Decision, PolicyDocument, Request, evaluate_all};
 use tightrole::synth::{SynthOptions, propose, replay};
 use tightrole::usage::{Evidence, Folded, Grants, PrincipalUsage, grant_key};
@@ -309,10 +309,12 @@ proptest! {
             let folded = if level == Level::Exact { None } else { fold_on_read(&r) };
             match folded {
                 Some(p) => {
+                    let stem = fold_stem(&p).to_string();
                     let e = grants
                         .entry(grant_key(actions[*a], p).unwrap())
                         .or_insert_with(|| evidence(i as u32));
-                    e.folded.get_or_insert_with(Box::<Folded>::default).add(&r);
+                    let rest = r.strip_prefix(stem.as_str()).unwrap();
+                    e.folded.get_or_insert_with(Box::<Folded>::default).add(&stem, rest);
                 }
                 None => {
                     grants.insert(grant_key(actions[*a], r).unwrap(), evidence(i as u32));
