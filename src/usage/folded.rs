@@ -46,10 +46,16 @@ pub struct Folded {
 const _: () = assert!(std::mem::size_of::<Folded>() <= 64);
 
 /// The hash of `stem` followed by `rest`: the hash of the whole name. The name is put together
-/// in a buffer each thread keeps (this is asked for each resource folded on read).
+/// in a buffer each thread keeps (this is asked for each resource folded on read); one longer
+/// than any ARN is put together on its own, so a hostile name does not stay in the buffer.
 fn hash(stem: &str, rest: &str) -> u64 {
+    /// Longer than an ARN can be (IAM's limit is 2,048 characters).
+    const KEPT: usize = 4096;
     if stem.is_empty() {
         return xxhash_rust::xxh3::xxh3_64(rest.as_bytes());
+    }
+    if stem.len() + rest.len() > KEPT {
+        return xxhash_rust::xxh3::xxh3_64([stem.as_bytes(), rest.as_bytes()].concat().as_slice());
     }
     thread_local! {
         static NAME: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
@@ -397,7 +403,14 @@ mod tests {
     /// the other (the buffer is reused).
     #[test]
     fn a_stem_and_a_rest_hash_as_the_whole_name() {
-        for n in [5_000, 0, 10, 511, 512, 513] {
+        for n in [
+            5_000,
+            0,
+            10,
+            4_096 - STEM.len(),
+            4_097 - STEM.len(),
+            100_000,
+        ] {
             assert_eq!(
                 hash("", &"k".repeat(n)),
                 xxhash_rust::xxh3::xxh3_64("k".repeat(n).as_bytes())
