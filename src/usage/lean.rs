@@ -10,25 +10,13 @@
 //! A `Lean<T>` reads as a `T` (an empty one when there is none), and writes as a `T` too: the
 //! first mutable use makes the box. So a write that adds nothing (extending by an empty set)
 //! should be skipped by its caller, or it makes a box for nothing (it still compares equal to
-//! an empty one).
+//! an empty one). It is written out through its owner (`usage::EvidenceOut`), not on its own.
 
-use std::collections::BTreeSet;
 use std::ops::{Deref, DerefMut};
 
-/// A collection with a shared empty value to read when there is none.
+/// A value with a shared empty one to read when there is none.
 pub trait Empty: Default + 'static {
     fn empty() -> &'static Self;
-    fn is_empty(&self) -> bool;
-}
-
-impl Empty for BTreeSet<String> {
-    fn empty() -> &'static Self {
-        static EMPTY: BTreeSet<String> = BTreeSet::new();
-        &EMPTY
-    }
-    fn is_empty(&self) -> bool {
-        BTreeSet::is_empty(self)
-    }
 }
 
 /// `T`, boxed once it is used; see the module's documentation.
@@ -36,24 +24,9 @@ impl Empty for BTreeSet<String> {
 pub struct Lean<T>(Option<Box<T>>);
 
 impl<T: Empty> Lean<T> {
-    pub fn is_empty(&self) -> bool {
-        self.0.as_deref().is_none_or(Empty::is_empty)
-    }
-
     /// The value, when it has a box (this never makes one; a mutable dereference does).
     pub fn get_mut(&mut self) -> Option<&mut T> {
         self.0.as_deref_mut()
-    }
-
-    /// Empties it, and gives the box back.
-    pub fn clear(&mut self) {
-        self.0 = None;
-    }
-}
-
-impl<T: Empty> From<T> for Lean<T> {
-    fn from(t: T) -> Self {
-        Lean((!t.is_empty()).then(|| Box::new(t)))
     }
 }
 
@@ -87,52 +60,36 @@ impl<T: Empty + std::fmt::Debug> std::fmt::Debug for Lean<T> {
     }
 }
 
-impl<T: Empty + serde::Serialize> serde::Serialize for Lean<T> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        (**self).serialize(s)
-    }
-}
-
-impl<T: Empty + schemars::JsonSchema> schemars::JsonSchema for Lean<T> {
-    fn inline_schema() -> bool {
-        T::inline_schema()
-    }
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        T::schema_name()
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        T::schema_id()
-    }
-    fn json_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        T::json_schema(g)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeSet;
+
+    impl Empty for BTreeSet<String> {
+        fn empty() -> &'static Self {
+            static EMPTY: BTreeSet<String> = BTreeSet::new();
+            &EMPTY
+        }
+    }
 
     #[test]
     fn reads_as_empty_and_boxes_only_when_written() {
         let mut l: Lean<BTreeSet<String>> = Lean::default();
         assert!(l.is_empty() && l.0.is_none());
         assert!(!l.contains("a") && l.iter().next().is_none());
-        assert_eq!(l, Lean::from(BTreeSet::new()));
-        assert!(Lean::from(BTreeSet::<String>::new()).0.is_none());
+        assert!(
+            l.get_mut().is_none(),
+            "asking for the box does not make one"
+        );
         l.insert("a".to_string());
         assert!(l.contains("a") && !l.is_empty());
         assert_ne!(l, Lean::default());
-        l.clear();
-        assert!(l.0.is_none());
+        assert!(l.get_mut().is_some_and(|s| s.contains("a")));
         // a box that holds nothing is still equal to none
         let mut e: Lean<BTreeSet<String>> = Lean::default();
         e.extend(std::iter::empty());
         assert!(e.0.is_some() && e.is_empty());
         assert_eq!(e, Lean::default());
-        assert_eq!(
-            serde_json::to_string(&e).unwrap(),
-            serde_json::to_string(&Lean::<BTreeSet<String>>::default()).unwrap()
-        );
     }
 
     #[test]

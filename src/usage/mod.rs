@@ -76,14 +76,6 @@ impl lean::Empty for Rare {
     fn empty() -> &'static Self {
         &NO_RARE
     }
-    fn is_empty(&self) -> bool {
-        self.service_made == 0
-            && self.platform == 0
-            && self.invoked_by.is_empty()
-            && self.unresolved.is_empty()
-            && self.conditions.is_empty()
-            && self.extra.is_empty()
-    }
 }
 
 /// The evidence behind one grant: how often, when, and one event to look at.
