@@ -97,45 +97,29 @@ impl Folded {
         if len >= EXAMPLES && rest >= self.example(len - 1) {
             return;
         }
-        let Err(at) = self.example_at(rest) else {
-            return;
-        };
-        let kept: SmallVec<[&str; EXAMPLES + 1]> = {
-            let mut v: SmallVec<[&str; EXAMPLES + 1]> = self.rests().collect();
-            v.insert(at, rest);
-            v.truncate(EXAMPLES);
-            v
-        };
-        let total: usize = kept.iter().map(|e| e.len()).sum();
-        // a name of 4 GB is not one; it is not kept as an example (nor are any after it)
-        if u32::try_from(total).is_err() {
-            return;
-        }
-        let mut joined = String::with_capacity(total);
-        let mut ends = [0u32; EXAMPLES];
-        for (i, e) in kept.iter().enumerate() {
-            joined.push_str(e);
-            ends[i] = joined.len() as u32;
-        }
-        let len = kept.len() as u8;
-        drop(kept);
-        self.len = len;
-        self.ends = ends;
-        self.examples = joined.into_boxed_str();
-    }
-
-    /// Where `rest` is among the examples (`Err`: where it would go).
-    fn example_at(&self, rest: &str) -> Result<usize, usize> {
-        let (mut lo, mut hi) = (0, usize::from(self.len));
-        while lo < hi {
-            let mid = (lo + hi) / 2;
-            match self.example(mid).cmp(rest) {
-                std::cmp::Ordering::Equal => return Ok(mid),
-                std::cmp::Ordering::Less => lo = mid + 1,
-                std::cmp::Ordering::Greater => hi = mid,
+        let (examples, ends, len) = {
+            let mut kept: SmallVec<[&str; EXAMPLES + 1]> = self.rests().collect();
+            let Err(at) = kept.binary_search(&rest) else {
+                return;
+            };
+            kept.insert(at, rest);
+            kept.truncate(EXAMPLES);
+            let total: usize = kept.iter().map(|e| e.len()).sum();
+            // a name of 4 GB is not one; it is not kept as an example (nor are any after it)
+            if u32::try_from(total).is_err() {
+                return;
             }
-        }
-        Err(lo)
+            let mut joined = String::with_capacity(total);
+            let mut ends = [0u32; EXAMPLES];
+            for (i, e) in kept.iter().enumerate() {
+                joined.push_str(e);
+                ends[i] = joined.len() as u32;
+            }
+            (joined.into_boxed_str(), ends, kept.len() as u8)
+        };
+        self.examples = examples;
+        self.ends = ends;
+        self.len = len;
     }
 
     fn add_hash(&mut self, h: u64) {
@@ -196,7 +180,7 @@ impl Folded {
         let example = || {
             resource
                 .strip_prefix(stem)
-                .is_some_and(|rest| self.example_at(rest).is_ok())
+                .is_some_and(|rest| self.rests().any(|e| e == rest))
         };
         if self.hashes.binary_search(&h).is_ok() || example() {
             Some(true)
