@@ -80,17 +80,18 @@ pub fn explain_text(out: &GenerateOutput, action: Option<&str>) -> String {
                     .take(5)
                 {
                     let e = &row.evidence;
+                    // a set of names from the log, one line, escaped for the terminal
+                    let list = |names: &std::collections::BTreeSet<String>| {
+                        let joined = names
+                            .iter()
+                            .map(String::as_str)
+                            .collect::<Vec<_>>()
+                            .join(", ");
+                        t(&joined).into_owned()
+                    };
                     let mut who = String::new();
                     if e.service_made() > 0 {
-                        who = format!(
-                            ", {} made by {}",
-                            e.service_made(),
-                            t(&e.invoked_by()
-                                .iter()
-                                .cloned()
-                                .collect::<Vec<_>>()
-                                .join(", "))
-                        );
+                        who = format!(", {} made by {}", e.service_made(), list(e.invoked_by()));
                     }
                     if e.platform() > 0 {
                         who.push_str(&format!(", {} by Lambda's platform", e.platform()));
@@ -114,18 +115,14 @@ pub fn explain_text(out: &GenerateOutput, action: Option<&str>) -> String {
                         let _ = writeln!(
                             s,
                             "        flagged: the records did not give {}",
-                            t(&e.unresolved()
-                                .iter()
-                                .cloned()
-                                .collect::<Vec<_>>()
-                                .join(", "))
+                            list(e.unresolved())
                         );
                     }
                     if !e.extra().is_empty() {
                         let _ = writeln!(
                             s,
                             "        needed by the call beyond its own action: {}",
-                            t(&e.extra().iter().cloned().collect::<Vec<_>>().join(", "))
+                            list(e.extra())
                         );
                     }
                 }
