@@ -2,6 +2,7 @@
 //! something was seen ([`Seen`]), the window a run covers ([`Window`]), and the typed names in
 //! a grant's key ([`Action`], [`ArnPattern`]).
 
+use std::borrow::Cow;
 use std::fmt;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -192,10 +193,13 @@ pub enum NameError {
 /// a current policy, or `s3:*` from `--compact`); the key of an observed grant never does.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema)]
 #[serde(transparent)]
-pub struct Action(String);
+pub struct Action(Cow<'static, str>);
 
 impl Action {
-    pub fn new(s: impl Into<String>) -> Result<Action, NameError> {
+    /// The action `s`, validated. A catalog name (`&'static str`) is kept as it is: the read
+    /// phase's grants name their action by the catalog's own `prefix:Name`, and a copy of it
+    /// for each of them was a small allocation a grant, made while the usage is resolved.
+    pub fn new(s: impl Into<Cow<'static, str>>) -> Result<Action, NameError> {
         let s = s.into();
         let ok = match s.split_once(':') {
             Some((service, name)) => {
@@ -212,7 +216,7 @@ impl Action {
         if ok {
             Ok(Action(s))
         } else {
-            Err(NameError::Action(s))
+            Err(NameError::Action(s.into_owned()))
         }
     }
 
@@ -296,7 +300,7 @@ macro_rules! text_impls {
         }
         impl From<$t> for String {
             fn from(v: $t) -> String {
-                v.0
+                v.0.into()
             }
         }
     };
@@ -428,6 +432,30 @@ mod tests {
         }
         let a = Action::new("dynamodb:Query").unwrap_or_else(|e| unreachable!("{e}"));
         assert_eq!((a.service(), a.name()), ("dynamodb", "Query"));
+    }
+
+    /// A catalog name is kept as it is, without a copy; a name given as a `String` is kept as
+    /// that `String`. Either way it is the same action: equal, ordered and hashed as its text.
+    #[test]
+    fn a_static_name_is_kept_without_a_copy() {
+        use std::hash::BuildHasher;
+        let name: &'static str = "s3:GetObject";
+        let borrowed = Action::new(name).unwrap_or_else(|e| unreachable!("{e}"));
+        assert!(matches!(borrowed.0, Cow::Borrowed(s) if std::ptr::eq(s, name)));
+        let owned = Action::new(name.to_string()).unwrap_or_else(|e| unreachable!("{e}"));
+        assert!(matches!(owned.0, Cow::Owned(_)));
+        assert_eq!(borrowed, owned);
+        let later =
+            Action::new(String::from("s3:PutObject")).unwrap_or_else(|e| unreachable!("{e}"));
+        assert!(borrowed < later && owned < later);
+        let h = std::collections::hash_map::RandomState::new();
+        assert_eq!(h.hash_one(&borrowed), h.hash_one(&owned));
+        assert_eq!(String::from(borrowed.clone()), name);
+        // a name that is not an action is reported as text, whichever way it came
+        assert_eq!(
+            Action::new("S3:GetObject"),
+            Err(NameError::Action("S3:GetObject".to_string()))
+        );
     }
 
     #[test]

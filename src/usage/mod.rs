@@ -435,7 +435,7 @@ pub fn grant_key(
     action: impl Into<String>,
     resource: impl Into<String>,
 ) -> Result<GrantKey, crate::model::NameError> {
-    Ok((Action::new(action)?, ArnPattern::new(resource)?))
+    Ok((Action::new(action.into())?, ArnPattern::new(resource)?))
 }
 
 /// The read phase's maps: hashed, for speed, and looked up by borrowed strings ([`Pair`]) so a
