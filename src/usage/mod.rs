@@ -543,11 +543,6 @@ pub const FOLD_TOP_LEVEL_AFTER: u32 = 4096;
 #[derive(Debug, Clone, Default)]
 pub struct ActorUsage {
     grants: FastGrants,
-    /// Other workers' grant tables of the same actor: they are added to the ordered map when
-    /// the usage is resolved, in parallel, rather than here, on one thread, at the read's end.
-    /// (Growing a large table while both are held was also the run's peak, about 15 MB over
-    /// the read's end on the growing 1 M benchmark trail.)
-    more_grants: Vec<FastGrants>,
     /// (action, bucket head) → exact top-level keys granted so far (see
     /// [`FOLD_TOP_LEVEL_AFTER`]).
     top_level: FastMap<(String, String), u32>,
@@ -669,20 +664,21 @@ impl Days {
 }
 
 impl ActorUsage {
+    /// Adds `o`'s usage, entry by entry: a grant in both is one entry here. The smaller table
+    /// is added to the larger.
     fn merge(&mut self, mut o: ActorUsage) {
-        // the other worker's table is kept apart, not added: the tables become one when the
-        // usage is resolved, per principal and in parallel (see `more_grants`)
-        if self.grants.is_empty() {
-            std::mem::swap(&mut self.grants, &mut o.grants);
+        for (mine, theirs) in [
+            (&mut self.grants, &mut o.grants),
+            (&mut self.denied, &mut o.denied),
+        ] {
+            if mine.len() < theirs.len() {
+                std::mem::swap(mine, theirs);
+            }
+            mine.add_all(std::mem::take(theirs));
         }
-        if !o.grants.is_empty() {
-            self.more_grants.push(o.grants);
-        }
-        self.more_grants.append(&mut o.more_grants);
         for (k, n) in o.top_level {
             *self.top_level.entry(k).or_default() += n;
         }
-        self.denied.add_all(o.denied);
         self.permission_less.add_all(o.permission_less);
         self.regions.extend(o.regions);
         self.lambda_marker |= o.lambda_marker;
@@ -736,6 +732,9 @@ pub struct Aggregate {
     pub data_types: BTreeSet<String>,
     /// A folded resource's pattern is written here to be looked up (no allocation a record).
     pattern: String,
+    /// Grant entries (granted or denied) made since the aggregate was last emptied into
+    /// another ([`Aggregate::absorb`]).
+    pending: usize,
 }
 
 impl Aggregate {
@@ -886,6 +885,9 @@ impl Aggregate {
                     }
                     None => grant_entry(target, action, res, new),
                 };
+                if ev.seen.count == 0 {
+                    self.pending += 1;
+                }
                 ev.observe_conditions(&need.conditions);
                 ev.observe(span, event_id, by, platform && need.via.is_none());
                 if let Some(x) = need.extra {
@@ -904,23 +906,53 @@ impl Aggregate {
         self.actors.len()
     }
 
-    pub fn merge(&mut self, o: Aggregate) {
-        for (k, v) in o.actors {
-            match self.actors.entry(k) {
-                hashbrown::hash_map::Entry::Occupied(mut e) => e.get_mut().merge(v),
+    /// Grant entries made since the aggregate was last emptied into another: what its memory
+    /// has grown by.
+    pub fn pending(&self) -> usize {
+        self.pending
+    }
+
+    /// Moves everything `o` gathered into this aggregate, entry by entry (a grant both hold is
+    /// one entry here), and leaves `o` empty but for its actors' counts of exact top-level keys
+    /// ([`FOLD_TOP_LEVEL_AFTER`]): a worker that reads on into `o` keeps folding as it did.
+    /// Workers empty their aggregates into one this way as they read, so each distinct grant
+    /// is held once, not once per worker that met it.
+    pub fn absorb(&mut self, o: &mut Aggregate) {
+        let mut counting = FastMap::default();
+        for (actor, mut usage) in std::mem::take(&mut o.actors) {
+            let top_level = std::mem::take(&mut usage.top_level);
+            if !top_level.is_empty() {
+                let kept = ActorUsage {
+                    top_level,
+                    ..ActorUsage::default()
+                };
+                counting.insert(actor.clone(), kept);
+            }
+            match self.actors.entry(actor) {
+                hashbrown::hash_map::Entry::Occupied(mut e) => e.get_mut().merge(usage),
                 hashbrown::hash_map::Entry::Vacant(e) => {
-                    e.insert(v);
+                    e.insert(usage);
                 }
             }
         }
-        for (k, v) in o.events {
+        o.actors = counting;
+        for (k, v) in std::mem::take(&mut o.events) {
             merge_event(&mut self.events, k, v);
         }
-        self.data_types.extend(o.data_types);
-        self.facts.merge(o.facts);
-        self.no_principal += o.no_principal;
-        self.records += o.records;
-        self.window = Window::union(self.window, o.window);
+        self.data_types.append(&mut o.data_types);
+        self.facts.merge(std::mem::take(&mut o.facts));
+        self.no_principal += std::mem::take(&mut o.no_principal);
+        self.records += std::mem::take(&mut o.records);
+        self.window = Window::union(self.window, o.window.take());
+        o.pending = 0;
+    }
+
+    /// Adds all of `o` (its counts of top-level keys too).
+    pub fn merge(&mut self, mut o: Aggregate) {
+        self.absorb(&mut o);
+        for (actor, usage) in o.actors {
+            self.actors.entry(actor).or_default().merge(usage);
+        }
     }
 }
 
@@ -1133,9 +1165,6 @@ impl PrincipalUsage {
             p.calls += usage.calls;
             p.days.merge(&usage.days);
             add_typed(&mut grants, usage.grants, unusable);
-            for more in usage.more_grants {
-                add_typed(&mut grants, more, unusable);
-            }
             add_typed(&mut denied, usage.denied, unusable);
             p.permission_less.add_all(usage.permission_less);
         }
@@ -1568,11 +1597,11 @@ mod tests {
         assert_eq!(std::mem::size_of::<(&'static str, Box<str>)>(), 32);
     }
 
-    /// Two workers' tables of one actor are not merged into one at the read's end (that is one
-    /// thread's work, and grows one table while both are held); the ordered map they resolve
-    /// into is the same as if they had been.
+    /// Two aggregates' tables of one actor merge entry by entry, the smaller into the larger
+    /// (a grant both hold is one entry, its calls added), and resolve to the ordered map the
+    /// grants make added one at a time.
     #[test]
-    fn grant_tables_are_kept_apart_and_resolve_to_the_same_grants() {
+    fn grant_tables_merge_entry_by_entry_into_the_larger() {
         let t = DateTime::from_timestamp(1_790_000_000, 0).unwrap_or_default();
         let table = |from: usize, to: usize| {
             let mut g = FastGrants::default();
@@ -1592,47 +1621,81 @@ mod tests {
             add_typed(&mut typed, table, &mut unusable);
             expected.add_all(typed);
         }
-
-        let mut x = ActorUsage {
-            grants: a,
-            ..ActorUsage::default()
-        };
-        x.merge(ActorUsage {
-            grants: b,
-            ..ActorUsage::default()
-        });
-        assert_eq!(x.more_grants.len(), 1, "kept apart");
-        let mut typed = Vec::new();
-        add_typed(&mut typed, x.grants, &mut unusable);
-        for more in x.more_grants {
-            add_typed(&mut typed, more, &mut unusable);
+        for (first, second) in [(a.clone(), b.clone()), (b, a)] {
+            let mut x = ActorUsage {
+                grants: first,
+                ..ActorUsage::default()
+            };
+            x.merge(ActorUsage {
+                grants: second,
+                ..ActorUsage::default()
+            });
+            assert_eq!(x.grants.len(), 9_000);
+            let mut typed = Vec::new();
+            add_typed(&mut typed, x.grants, &mut unusable);
+            let got = ordered(typed);
+            assert!(unusable.is_empty());
+            assert_eq!(got, expected);
+            let both = grant_key("s3:GetObject", "arn:aws:s3:::b/4000").ok();
+            assert_eq!(
+                both.and_then(|k| got.get(&k)).map(|e| e.seen.count),
+                Some(2)
+            );
         }
-        let got = ordered(typed);
-        assert!(unusable.is_empty());
-        assert_eq!(got.len(), 9_000);
-        assert_eq!(got, expected);
-        let both = grant_key("s3:GetObject", "arn:aws:s3:::b/4000").ok();
-        assert_eq!(
-            both.and_then(|k| got.get(&k)).map(|e| e.seen.count),
-            Some(2)
-        );
+    }
 
-        // small ones too; an empty table takes the other's
-        let mut y = ActorUsage {
-            grants: table(0, 100),
-            ..ActorUsage::default()
+    /// An aggregate emptied into another keeps only its actors' counts of exact top-level
+    /// keys (so the worker reading on into it keeps folding as before); everything else,
+    /// and its count of new grants, is moved.
+    #[test]
+    fn an_emptied_aggregate_keeps_only_its_top_level_counts() {
+        let t = DateTime::from_timestamp(1_790_000_000, 0).unwrap_or_default();
+        let actor = Actor::Role {
+            account: "111122223333".into(),
+            role_arn: "arn:aws:iam::111122223333:role/r".into(),
         };
-        y.merge(ActorUsage {
-            grants: table(50, 150),
-            ..ActorUsage::default()
-        });
-        assert_eq!((y.grants.len(), y.more_grants.len()), (100, 1));
-        let mut z = ActorUsage::default();
-        z.merge(ActorUsage {
-            grants: table(0, 100),
-            ..ActorUsage::default()
-        });
-        assert_eq!((z.grants.len(), z.more_grants.len()), (100, 0));
+        let mut usage = ActorUsage::default();
+        usage.grants.insert(
+            ("s3:GetObject", "arn:aws:s3:::b/k".into()),
+            Evidence::new(Some(t), "x"),
+        );
+        usage
+            .top_level
+            .insert(("s3:GetObject".into(), "arn:aws:s3:::b/".into()), 7);
+        usage.calls = 3;
+        let other = Actor::Root {
+            account: "111122223333".into(),
+        };
+        let mut o = Aggregate::default();
+        o.actors.insert(actor.clone(), usage);
+        o.actors.insert(
+            other,
+            ActorUsage {
+                calls: 1,
+                ..ActorUsage::default()
+            },
+        );
+        o.records = 4;
+        o.pending = 1;
+        o.window = Some(Window { first: t, last: t });
+        let mut into = Aggregate::default();
+        into.absorb(&mut o);
+        assert_eq!((o.records, o.pending, o.window), (0, 0, None));
+        assert_eq!(
+            o.actors.len(),
+            1,
+            "only the actor with top-level counts stays"
+        );
+        let kept = &o.actors[&actor];
+        assert!(kept.grants.is_empty() && kept.calls == 0 && kept.top_level.len() == 1);
+        assert_eq!(
+            (into.records, into.window),
+            (4, Some(Window { first: t, last: t }))
+        );
+        assert_eq!(into.actors.len(), 2);
+        let moved = &into.actors[&actor];
+        assert_eq!((moved.grants.len(), moved.calls), (1, 3));
+        assert!(moved.top_level.is_empty());
     }
 
     #[test]
