@@ -309,8 +309,9 @@ impl Acc {
 }
 
 /// Reads every input and returns the merged aggregate, the statistics and every diagnostic in
-/// input order. Files are read in parallel (one task per file); per-thread aggregates are merged
-/// as they complete. The result does not depend on the thread count.
+/// input order. Files are read in parallel (one task per file); each thread's aggregate is
+/// emptied into a shared one as it grows, and what is left of it at the end is merged. The
+/// result does not depend on the thread count.
 pub fn collect(
     inputs: &[Input],
     filters: &Filters,
