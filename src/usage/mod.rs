@@ -537,15 +537,37 @@ impl<K: std::hash::Hash + Eq> EvidenceMap<K> for FastMap<K, Evidence> {
 /// and the generalizer turns more top-level keys than `--max-prefixes` into `b/*` anyway, so the
 /// policy does not change; memory stays bounded when a function touches millions of keys at
 /// the top of a bucket.
-pub const FOLD_TOP_LEVEL_AFTER: u32 = 4096;
+pub const FOLD_TOP_LEVEL_AFTER: usize = 4096;
+
+/// The distinct exact keys at the top of one bucket that one actor's calls of one action named,
+/// as 64-bit hashes, at most [`FOLD_TOP_LEVEL_AFTER`] of them.
+#[derive(Debug, Clone, Default)]
+struct TopLevelKeys(hashbrown::HashSet<u64>);
+
+impl TopLevelKeys {
+    /// Whether `key` stays exact: it was counted before, or there is room to count it (and it
+    /// is). Otherwise it is to be folded into its bucket's pattern.
+    fn keeps(&mut self, key: &str) -> bool {
+        let h = xxhash_rust::xxh3::xxh3_64(key.as_bytes());
+        if self.0.contains(&h) {
+            return true;
+        }
+        if self.0.len() >= FOLD_TOP_LEVEL_AFTER {
+            return false;
+        }
+        self.0.insert(h);
+        true
+    }
+}
 
 /// What one actor (before function resolution) did.
 #[derive(Debug, Clone, Default)]
 pub struct ActorUsage {
     grants: FastGrants,
-    /// (action, bucket head) → exact top-level keys granted so far (see
-    /// [`FOLD_TOP_LEVEL_AFTER`]).
-    top_level: FastMap<(String, String), u32>,
+    /// (action, bucket head) → the exact top-level keys granted so far (see
+    /// [`FOLD_TOP_LEVEL_AFTER`]), by their hashes: kept when the aggregate is emptied into
+    /// another ([`Aggregate::absorb`]), so a key met again after that is not counted again.
+    top_level: FastMap<(String, String), TopLevelKeys>,
     denied: FastGrants,
     /// `eventSource eventName` of calls that need no permission.
     pub permission_less: BTreeMap<String, Evidence>,
@@ -676,8 +698,8 @@ impl ActorUsage {
             }
             mine.add_all(std::mem::take(theirs));
         }
-        for (k, n) in o.top_level {
-            *self.top_level.entry(k).or_default() += n;
+        for (k, keys) in o.top_level {
+            self.top_level.entry(k).or_default().0.extend(keys.0);
         }
         self.permission_less.add_all(o.permission_less);
         self.regions.extend(o.regions);
@@ -858,16 +880,11 @@ impl Aggregate {
                 } else {
                     match read_fold(res) {
                         ReadFold::Into { stem } => Some(stem),
-                        ReadFold::TopLevel { head } if !target.contains_key(&Pair(action, res)) => {
-                            let n = entry_by(top_level, action, head, || 0);
-                            if *n >= FOLD_TOP_LEVEL_AFTER {
-                                Some(head)
-                            } else {
-                                *n += 1;
-                                None
-                            }
+                        ReadFold::TopLevel { head } => {
+                            let keys = entry_by(top_level, action, head, TopLevelKeys::default);
+                            (!keys.keeps(res)).then_some(head)
                         }
-                        ReadFold::TopLevel { .. } | ReadFold::Keep => None,
+                        ReadFold::Keep => None,
                     }
                 };
                 let new = || Evidence::new(time, event_id);
@@ -913,8 +930,8 @@ impl Aggregate {
     }
 
     /// Moves everything `o` gathered into this aggregate, entry by entry (a grant both hold is
-    /// one entry here), and leaves `o` empty but for its actors' counts of exact top-level keys
-    /// ([`FOLD_TOP_LEVEL_AFTER`]): a worker that reads on into `o` keeps folding as it did.
+    /// one entry here), and leaves `o` empty but for its actors' exact top-level keys
+    /// ([`FOLD_TOP_LEVEL_AFTER`]): a worker that reads on into `o` folds as it would have.
     /// Workers empty their aggregates into one this way as they read, so each distinct grant
     /// is held once, not once per worker that met it.
     pub fn absorb(&mut self, o: &mut Aggregate) {
@@ -947,7 +964,7 @@ impl Aggregate {
         o.pending = 0;
     }
 
-    /// Adds all of `o` (its counts of top-level keys too).
+    /// Adds all of `o` (its exact top-level keys too).
     pub fn merge(&mut self, mut o: Aggregate) {
         self.absorb(&mut o);
         for (actor, usage) in o.actors {
@@ -1644,11 +1661,30 @@ mod tests {
         }
     }
 
-    /// An aggregate emptied into another keeps only its actors' counts of exact top-level
-    /// keys (so the worker reading on into it keeps folding as before); everything else,
-    /// and its count of new grants, is moved.
+    /// The exact keys at the top of a bucket are counted once each, however often they are
+    /// met; once `FOLD_TOP_LEVEL_AFTER` are counted, a new one is folded and the counted ones
+    /// stay exact.
     #[test]
-    fn an_emptied_aggregate_keeps_only_its_top_level_counts() {
+    fn top_level_keys_are_counted_once_each() {
+        let mut keys = TopLevelKeys::default();
+        for _ in 0..3 {
+            assert!(keys.keeps("arn:aws:s3:::b/a"));
+        }
+        assert_eq!(keys.0.len(), 1);
+        for i in 1..FOLD_TOP_LEVEL_AFTER {
+            assert!(keys.keeps(&format!("arn:aws:s3:::b/{i}")));
+        }
+        assert_eq!(keys.0.len(), FOLD_TOP_LEVEL_AFTER);
+        assert!(!keys.keeps("arn:aws:s3:::b/one-more"));
+        assert!(keys.keeps("arn:aws:s3:::b/a") && keys.keeps("arn:aws:s3:::b/7"));
+        assert_eq!(keys.0.len(), FOLD_TOP_LEVEL_AFTER);
+    }
+
+    /// An aggregate emptied into another keeps only its actors' exact top-level keys (so the
+    /// worker reading on into it folds as it would have, and a key it meets again is not
+    /// counted again); everything else, and its count of new grants, is moved.
+    #[test]
+    fn an_emptied_aggregate_keeps_only_its_top_level_keys() {
         let t = DateTime::from_timestamp(1_790_000_000, 0).unwrap_or_default();
         let actor = Actor::Role {
             account: "111122223333".into(),
@@ -1659,9 +1695,9 @@ mod tests {
             ("s3:GetObject", "arn:aws:s3:::b/k".into()),
             Evidence::new(Some(t), "x"),
         );
-        usage
-            .top_level
-            .insert(("s3:GetObject".into(), "arn:aws:s3:::b/".into()), 7);
+        let head = ("s3:GetObject".to_string(), "arn:aws:s3:::b/".to_string());
+        let keys = usage.top_level.entry(head.clone()).or_default();
+        assert!(keys.keeps("arn:aws:s3:::b/k") && keys.keeps("arn:aws:s3:::b/l"));
         usage.calls = 3;
         let other = Actor::Root {
             account: "111122223333".into(),
@@ -1686,8 +1722,12 @@ mod tests {
             1,
             "only the actor with top-level counts stays"
         );
-        let kept = &o.actors[&actor];
+        let kept = o.actors.get_mut(&actor).unwrap();
         assert!(kept.grants.is_empty() && kept.calls == 0 && kept.top_level.len() == 1);
+        // a key met again after the emptying is the one counted before, not a new one
+        let keys = kept.top_level.get_mut(&head).unwrap();
+        assert!(keys.keeps("arn:aws:s3:::b/k"));
+        assert_eq!(keys.0.len(), 2);
         assert_eq!(
             (into.records, into.window),
             (4, Some(Window { first: t, last: t }))
