@@ -231,9 +231,10 @@ fn read_one(input: &Input, filters: &Filters, mapper: &Mapper, agg: &mut Aggrega
 }
 
 /// New grants a worker holds in its own aggregate before it empties it into the one the
-/// workers share ([`Aggregate::absorb`]): about 3 MB a worker. Each worker used to keep its
-/// aggregate to the end, so a grant met by several workers was held once by each of them: on
-/// the growing 1 M benchmark trail the read ended at 67 MB on two threads against 45 MB on one.
+/// workers share ([`Aggregate::absorb`]): some 5 MB a worker (on the growing 1 M benchmark
+/// trail eight threads peak about 30 MB above two). Each worker used to keep its aggregate to
+/// the end, so a grant met by several workers was held once by each of them: on that trail
+/// the read ended at 67 MB on two threads against 45 MB on one.
 const LOCAL_GRANTS: usize = 16_384;
 
 /// Everything one worker gathered: added to per thread as files finish, so memory holds one
