@@ -1,11 +1,12 @@
 //! `tightrole generate`: one least-privilege policy per principal.
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Args as ClapArgs, ValueEnum};
 
+use super::Exit;
 use super::input::{InputArgs, Read, location, read};
-use super::{Exit, print_stdout};
 use crate::fold::GeneralizeLevel;
 use crate::pipeline::{self, Current, SharedRole, SynthSettings};
 use crate::report;
@@ -126,37 +127,38 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     );
     let current = args.synth.load_current(live.as_ref())?;
     let (read_diagnostics, warnings) = (analysis.diagnostics.len(), analysis.warnings());
-    let out = pipeline::generate(analysis, &args.synth.settings(), current.as_ref())?;
-    // what loading `--current` and synthesis added to what reading reported (already printed)
-    let added = out.diagnostics.get(read_diagnostics..).unwrap_or_default();
-    eprint!("{}", report::diagnostics_text(added));
-    if let Some(dir) = &args.out {
-        pipeline::write_policies(dir, &out.principals)?;
-    }
-    let text = match args.format {
-        Format::Json => {
-            // Streamed: the JSON of a large trail is many times the size of the policies.
-            use std::io::Write as _;
-            let mut w = std::io::BufWriter::new(std::io::stdout().lock());
-            out.write_json(&mut w)?;
-            w.write_all(b"\n")?;
-            w.flush()?;
-            leave(out);
-            return Ok(args.input.final_exit_after(warnings));
-        }
-        Format::Text => report::generate_text(&out),
-        Format::Terraform => report::iac::terraform(&out.principals)?,
-        Format::Cloudformation => report::iac::cloudformation(&out.principals)?,
-        Format::Serverless => report::iac::serverless(&out.principals)?,
+    let stdout = std::io::stdout();
+    let mut w = std::io::BufWriter::new(stdout.lock());
+    let mut err = std::io::stderr();
+    let streamed = match args.format {
+        Format::Json => report::Streamed::Json,
+        Format::Text => report::Streamed::Text,
+        _ => report::Streamed::Nothing,
     };
-    leave(out);
-    print_stdout(&text)?;
+    let keep = args.out.is_some() || streamed == report::Streamed::Nothing;
+    let mut sink = report::GenerateWriter::new(&mut w, &mut err, streamed, keep, read_diagnostics);
+    let settings = args.synth.settings();
+    let frame = pipeline::generate_each(analysis, &settings, current.as_ref(), &mut sink)?;
+    let kept = sink.finish(&frame)?;
+    if let Some(dir) = &args.out {
+        pipeline::write_policies(dir, &kept)?;
+    }
+    let iac = match args.format {
+        Format::Terraform => report::iac::terraform(&kept)?,
+        Format::Cloudformation => report::iac::cloudformation(&kept)?,
+        Format::Serverless => report::iac::serverless(&kept)?,
+        Format::Json | Format::Text => String::new(),
+    };
+    w.write_all(iac.as_bytes())?;
+    w.flush()?;
+    leave(kept);
     Ok(args.input.final_exit_after(warnings))
 }
 
-/// Leaves the output to the end of the process instead of freeing it: the process ends next,
-/// and freeing a large trail's output one allocation at a time (most of them made by other
-/// threads) took 4% of `generate` on the growing benchmark trail.
-fn leave(out: report::GenerateOutput) {
+/// Leaves the principals kept (for `--out` and the infrastructure formats) to the end of the
+/// process instead of freeing them: the process ends next, and freeing a large trail's output
+/// one allocation at a time (most of them made by other threads) took 4% of `generate` on the
+/// growing benchmark trail.
+fn leave(out: Vec<report::PrincipalOut>) {
     std::mem::forget(out);
 }

@@ -10,12 +10,12 @@ use super::{Analysis, Error};
 use crate::catalog::Catalog;
 use crate::diag::Diagnostic;
 use crate::graph::AccessGraph;
-use crate::identity::PrincipalKind;
+use crate::identity::{Inventory, PrincipalKind};
 use crate::policy::current::CurrentPolicies;
-use crate::report::{self, GENERATE_SCHEMA, GenerateOutput, PrincipalOut, Summary};
+use crate::report::{self, GENERATE_SCHEMA, GenerateOutput, GenerateSink, PrincipalOut, Summary};
 use crate::synth::carry::Carry;
 use crate::synth::{Carried, RuntimeEvidence, SynthOptions};
-use crate::usage::{PrincipalId, PrincipalUsage};
+use crate::usage::{PrincipalId, PrincipalUsage, Usage};
 
 /// What to do with functions that share a role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -64,8 +64,8 @@ impl Default for SynthSettings {
 fn runtime_grants(
     id: &PrincipalId,
     p: &PrincipalUsage,
-    analysis: &Analysis,
-    fn_arns: &BTreeMap<&str, &str>,
+    inventory: &Inventory,
+    fn_arns: &BTreeMap<String, String>,
     under_roles: bool,
 ) -> Vec<Carried> {
     let functions: Vec<&str> = match id.kind {
@@ -76,7 +76,7 @@ fn runtime_grants(
     let scoped = id.kind == PrincipalKind::Role && functions.len() > 1;
     let mut out = Vec::new();
     for name in functions {
-        let known = analysis.inventory.functions.get(name);
+        let known = inventory.functions.get(name);
         let fn_arn = known
             .and_then(|f| f.arn.clone())
             .or_else(|| fn_arns.get(name).map(|a| a.to_string()));
@@ -144,9 +144,13 @@ impl Current {
 }
 
 /// What the output says of the runtime grants: that they are off, or what they could not know.
-fn runtime_notes(analysis: &Analysis, settings: &SynthSettings, diagnostics: &mut Vec<Diagnostic>) {
-    let has_functions = analysis
-        .usage
+fn runtime_notes(
+    usage: &Usage,
+    inventory: &Inventory,
+    settings: &SynthSettings,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let has_functions = usage
         .principals
         .keys()
         .any(|id| id.kind == PrincipalKind::Function);
@@ -158,12 +162,7 @@ fn runtime_notes(analysis: &Analysis, settings: &SynthSettings, diagnostics: &mu
             "--no-runtime",
             "runtime requirements are off: no function's policy grants its logs, event-source polling, dead-letter queue, destinations, network interfaces, tracing or file systems; applied as they are, the policies may stop functions from logging or from receiving events",
         ));
-    } else if analysis
-        .inventory
-        .functions
-        .values()
-        .all(|f| !f.config.known)
-    {
+    } else if inventory.functions.values().all(|f| !f.config.known) {
         diagnostics.push(Diagnostic::note(
             "--functions",
             "no function configuration was read: each function is granted its default log group only; give `--functions` list-functions and list-event-source-mappings output (or `live`) for its event sources, dead-letter queue, destinations, VPC, tracing, file systems and key",
@@ -196,6 +195,23 @@ fn carry(
     Ok(Carry::new(unobservable, keep, observed.clone()))
 }
 
+/// How many principals are proposed for (in parallel) and handed on at a time: enough to keep
+/// every thread busy, few enough that the proposals held at once stay small.
+const CHUNK: usize = 256;
+
+/// The sink of [`generate`]: every principal, kept.
+struct Collect(Vec<PrincipalOut>);
+
+impl GenerateSink for Collect {
+    fn begin(&mut self, _: &GenerateOutput) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn principals(&mut self, chunk: Vec<PrincipalOut>) -> std::io::Result<()> {
+        self.0.extend(chunk);
+        Ok(())
+    }
+}
+
 /// Proposals for every principal of the analysis, each replayed against its observed calls
 /// before it is returned: a proposal that would deny one is an error, never an output.
 /// Takes the analysis: its usage becomes the output's evidence rows.
@@ -204,33 +220,99 @@ pub fn generate(
     settings: &SynthSettings,
     current: Option<&Current>,
 ) -> Result<GenerateOutput, Error> {
+    let mut all = Collect(Vec::new());
+    let mut out = generate_each(owned, settings, current, &mut all)?;
+    out.principals = all.0;
+    Ok(out)
+}
+
+/// What a principal's proposal needs of the other principals on its role, taken before the
+/// principals are given up one chunk after another.
+#[derive(Default)]
+struct Siblings {
+    /// Its denied calls that its proposal keeps denied, and a note for each left out
+    /// ([`crate::synth::denied_to_fence`]).
+    fence: Option<(crate::usage::Grants, Vec<String>)>,
+    /// The other functions on its role (a function's, with `--shared-role split`).
+    sharing: Vec<String>,
+}
+
+/// As [`generate`], handing the output to `sink` as it is made: the principals a chunk at a
+/// time, in order, each principal's usage given up as its chunk is handed on. Memory holds the
+/// usage not yet handed on and one chunk, not the whole output as well. Returns the frame
+/// (the output without its principals). A replay that fails stops it: the principals before
+/// the failing one's chunk have been handed on, no later one is.
+pub fn generate_each<S: GenerateSink>(
+    owned: Analysis,
+    settings: &SynthSettings,
+    current: Option<&Current>,
+    sink: &mut S,
+) -> Result<GenerateOutput, Error> {
+    generate_in_chunks(owned, settings, current, sink, CHUNK)
+}
+
+/// [`generate_each`], `chunk_size` principals at a time.
+fn generate_in_chunks<S: GenerateSink>(
+    owned: Analysis,
+    settings: &SynthSettings,
+    current: Option<&Current>,
+    sink: &mut S,
+    chunk_size: usize,
+) -> Result<GenerateOutput, Error> {
     let catalog = Catalog::embedded();
-    let analysis = &owned;
+    let Analysis {
+        usage: read,
+        inventory,
+        stats,
+        diagnostics: mut all_diagnostics,
+        observed,
+    } = owned;
     let scoped = (settings.shared_role == SharedRole::Scope)
-        .then(|| crate::synth::scope::scope_shared_roles(&analysis.usage));
-    let usage = scoped.as_ref().unwrap_or(&analysis.usage);
-    let mut diagnostics = analysis.diagnostics.clone();
+        .then(|| crate::synth::scope::scope_shared_roles(&read));
     if let Some(c) = current {
-        diagnostics.extend(c.diagnostics.iter().cloned());
+        all_diagnostics.extend(c.diagnostics.iter().cloned());
     }
-    let carried = carry(settings, current, &analysis.observed, usage, catalog)?;
-    let under_roles = settings.functions_under_roles || settings.shared_role == SharedRole::Scope;
+    runtime_notes(&read, &inventory, settings, &mut all_diagnostics);
     // function name → ARN, from the trail (before any grouping under roles)
-    let fn_arns = analysis.usage.function_arns();
-    runtime_notes(analysis, settings, &mut diagnostics);
+    let fn_arns: BTreeMap<String, String> = read
+        .function_arns()
+        .into_iter()
+        .map(|(n, a)| (n.to_string(), a.to_string()))
+        .collect();
+    let mut usage = match scoped {
+        Some(u) => u,
+        None => read,
+    };
+    let carried = carry(settings, current, &observed, &usage, catalog)?;
+    let under_roles = settings.functions_under_roles || settings.shared_role == SharedRole::Scope;
     let opts = &settings.options;
-    // every principal that runs as a role, once (a trail can hold many thousands of
-    // principals): its functions share the role, and their policies all land on it, so one
-    // principal's explicit deny must not take away another's observed call
-    let owners = usage.by_owner();
-    // One proposal (and its replay) per principal, in parallel; the results keep the principals'
-    // order, and the first failure in that order is the one reported, so the output does not
-    // depend on the thread count.
-    let entries: Vec<_> = usage.principals.iter().collect();
-    let one = |(id, p): (&PrincipalId, &PrincipalUsage)| -> Result<PrincipalOut, Error> {
+    let siblings = siblings(&usage, settings.shared_role);
+    let window = usage.window;
+    let unmapped = report::unmapped_rows(&usage);
+    let summary = Summary {
+        files: stats.files,
+        records: stats.records,
+        records_used: usage.records,
+        records_without_principal: usage.no_principal,
+        principals: usage.principals.len(),
+        unmapped_event_kinds: unmapped.len(),
+        graph_nodes: 0,
+        graph_edges: 0,
+    };
+    let mut frame = GenerateOutput {
+        schema: GENERATE_SCHEMA,
+        catalog: catalog.provenance.catalog.clone(),
+        window,
+        summary,
+        principals: Vec::new(),
+        unmapped,
+        diagnostics: all_diagnostics,
+    };
+    let none = Siblings::default();
+    let one = |id: &PrincipalId, p: &PrincipalUsage| -> Result<PrincipalOut, Error> {
         let mut carry = carried.for_principal(id, p, catalog);
         if settings.runtime {
-            let runtime = runtime_grants(id, p, analysis, &fn_arns, under_roles);
+            let runtime = runtime_grants(id, p, &inventory, &fn_arns, under_roles);
             // a current grant carried as unobservable that the runtime needs anyway is the
             // runtime grant (a re-run on its own output changes nothing)
             for c in &mut carry {
@@ -246,29 +328,21 @@ pub fn generate(
             carry.retain(|c| !c.resources.is_empty());
             carry.extend(runtime);
         }
-        let owner = id.owner(p);
-        let siblings = || {
-            owner
-                .as_ref()
-                .and_then(|o| owners.get(o))
-                .into_iter()
-                .flatten()
-                .filter(move |(o, _)| *o != id)
-        };
+        let mine = siblings.get(id).unwrap_or(&none);
         let proposal = if p.grants.is_empty() && carry.is_empty() {
             None
         } else {
-            let sibling_grants: Vec<(&str, &crate::usage::Grants)> = siblings()
-                .map(|(o, q)| (o.name.as_str(), &q.grants))
-                .collect();
-            let (denied, fence_notes) = crate::synth::denied_to_fence(&p.denied, &sibling_grants);
-            let mut proposal = crate::synth::propose(&p.grants, &denied, &carry, catalog, opts)
+            let (denied, fence_notes) = match &mine.fence {
+                Some((denied, notes)) => (denied, notes.as_slice()),
+                None => (&p.denied, &[][..]),
+            };
+            let mut proposal = crate::synth::propose(&p.grants, denied, &carry, catalog, opts)
                 .map_err(|error| Error::Synth {
                     kind: id.kind,
                     name: id.name.clone(),
                     error,
                 })?;
-            proposal.notes.extend(fence_notes);
+            proposal.notes.extend(fence_notes.iter().cloned());
             let failures = crate::synth::replay(&proposal.documents, p);
             if let Some(f) = failures.first() {
                 return Err(Error::Replay {
@@ -281,68 +355,102 @@ pub fn generate(
         };
         let mut out = PrincipalOut::without_rows(id, p, proposal);
         if out.policy.is_some() {
-            out.confidence = Some(p.confidence(usage.window));
+            out.confidence = Some(p.confidence(window));
         }
-        if id.kind == PrincipalKind::Function
-            && settings.shared_role == SharedRole::Split
-            && let Some(role) = &p.role_arn
+        if let Some(role) = &p.role_arn
+            && !mine.sharing.is_empty()
         {
-            let sharing: Vec<&str> = siblings()
-                .filter(|(o, _)| o.kind == PrincipalKind::Function)
-                .map(|(o, _)| o.name.as_str())
-                .collect();
-            if !sharing.is_empty() {
-                out.advice.push(format!(
-                    "shares role `{}` with {}: give it a role of its own with this policy, or use `--shared-role scope`",
-                    crate::identity::role_name(role),
-                    sharing.join(", ")
-                ));
-            }
+            out.advice.push(format!(
+                "shares role `{}` with {}: give it a role of its own with this policy, or use `--shared-role scope`",
+                crate::identity::role_name(role),
+                mine.sharing.join(", ")
+            ));
         }
         Ok(out)
     };
-    // the graph's size is counted on one thread while the others synthesize
-    let (results, (graph_nodes, graph_edges)) = rayon::join(
-        || {
-            entries
+    // One proposal (and its replay) per principal, in parallel, a chunk at a time; the results
+    // keep the principals' order, and the first failure in that order is the one reported, so
+    // the output does not depend on the thread count.
+    let ids: Vec<PrincipalId> = usage.principals.keys().cloned().collect();
+    for (i, chunk) in ids.chunks(chunk_size.max(1)).enumerate() {
+        let propose = || {
+            chunk
                 .par_iter()
-                .map(|&(id, p)| one((id, p)))
+                .map(|id| match usage.principals.get(id) {
+                    Some(p) => one(id, p),
+                    None => Err(Error::Replay {
+                        kind: id.kind,
+                        name: id.name.clone(),
+                        failure: "the principal's usage is gone".to_string(),
+                    }),
+                })
                 .collect::<Vec<_>>()
-        },
-        || AccessGraph::counts(usage),
-    );
-    let mut principals = results.into_iter().collect::<Result<Vec<_>, _>>()?;
-    let unmapped = report::unmapped_rows(usage);
-    let summary = Summary {
-        files: analysis.stats.files,
-        records: analysis.stats.records,
-        records_used: usage.records,
-        records_without_principal: usage.no_principal,
-        principals: principals.len(),
-        unmapped_event_kinds: unmapped.len(),
-        graph_nodes,
-        graph_edges,
-    };
-    let window = usage.window;
-    // the evidence rows, moved from the usage the proposals were made from (in its order)
-    let usage = match scoped {
-        Some(u) => u,
-        None => owned.usage,
-    };
-    let rows: Vec<PrincipalUsage> = usage.principals.into_values().collect();
-    principals
-        .par_iter_mut()
-        .zip(rows)
-        .for_each(|(out, p)| out.take_rows(p));
-    Ok(GenerateOutput {
-        schema: GENERATE_SCHEMA,
-        catalog: catalog.provenance.catalog.clone(),
-        window,
-        summary,
-        principals,
-        unmapped,
-        diagnostics,
-    })
+        };
+        let results = if i == 0 {
+            // the graph's size is counted on one thread while the others synthesize
+            let (results, (nodes, edges)) = rayon::join(propose, || AccessGraph::counts(&usage));
+            frame.summary.graph_nodes = nodes;
+            frame.summary.graph_edges = edges;
+            sink.begin(&frame).map_err(Error::Output)?;
+            results
+        } else {
+            propose()
+        };
+        let mut outs = results.into_iter().collect::<Result<Vec<_>, _>>()?;
+        // the evidence rows, moved from the usage the proposals were made from
+        let rows: Vec<PrincipalUsage> = chunk
+            .iter()
+            .filter_map(|id| usage.principals.remove(id))
+            .collect();
+        outs.par_iter_mut()
+            .zip(rows)
+            .for_each(|(out, p)| out.take_rows(p));
+        sink.principals(outs).map_err(Error::Output)?;
+    }
+    if ids.is_empty() {
+        sink.begin(&frame).map_err(Error::Output)?;
+    }
+    Ok(frame)
+}
+
+/// For each principal on a role with others, what its proposal needs of them: the denied
+/// calls its policy keeps denied (not those another principal on the role was allowed, since
+/// every policy of a role applies to all of them), and for a function with `--shared-role
+/// split`, the other functions on its role.
+fn siblings(usage: &Usage, shared_role: SharedRole) -> BTreeMap<PrincipalId, Siblings> {
+    // every principal that runs as a role, once (a trail can hold many thousands of
+    // principals): its functions share the role, and their policies all land on it, so one
+    // principal's explicit deny must not take away another's observed call
+    let owners = usage.by_owner();
+    let mut out = BTreeMap::new();
+    for members in owners.values() {
+        if members.len() < 2 {
+            continue;
+        }
+        for &(id, p) in members {
+            let others = || members.iter().filter(move |(o, _)| *o != id);
+            let mut s = Siblings::default();
+            if !p.denied.is_empty() {
+                let grants: Vec<(&str, &crate::usage::Grants)> = others()
+                    .map(|(o, q)| (o.name.as_str(), &q.grants))
+                    .collect();
+                s.fence = Some(crate::synth::denied_to_fence(&p.denied, &grants));
+            }
+            if id.kind == PrincipalKind::Function
+                && shared_role == SharedRole::Split
+                && p.role_arn.is_some()
+            {
+                s.sharing = others()
+                    .filter(|(o, _)| o.kind == PrincipalKind::Function)
+                    .map(|(o, _)| o.name.clone())
+                    .collect();
+            }
+            if s.fence.is_some() || !s.sharing.is_empty() {
+                out.insert(id.clone(), s);
+            }
+        }
+    }
+    out
 }
 
 /// Writes DIR/<kind>/<name>.json for every principal with a policy (`<name>.2.json`, … for the
@@ -387,11 +495,124 @@ pub fn write_policies(dir: &Path, principals: &[PrincipalOut]) -> Result<(), Err
 mod tests {
     use super::*;
     use crate::pipeline::{ReadOptions, analyze};
+    use crate::report::{GenerateWriter, Streamed};
 
     /// `GenerateOutput::write_json` renders principals in parallel, a chunk at a time, and the
     /// document around them itself: it must be byte for byte what serde_json writes for the
     /// whole output, with more principals than a chunk holds and hostile text in them (markup,
     /// quotes, a newline, bidi controls, non-ASCII), and with none at all.
+    /// Records what `generate_each` hands on, and when.
+    #[derive(Default)]
+    struct Record {
+        begun: Option<String>,
+        chunks: Vec<usize>,
+        principals: Vec<PrincipalOut>,
+        json: Vec<u8>,
+        stream: Option<report::JsonStream>,
+    }
+
+    impl GenerateSink for Record {
+        fn begin(&mut self, frame: &GenerateOutput) -> std::io::Result<()> {
+            assert!(self.begun.is_none(), "begun twice");
+            assert!(self.chunks.is_empty(), "principals before the frame");
+            assert!(frame.principals.is_empty());
+            self.begun = Some(serde_json::to_string(frame).unwrap());
+            self.stream = Some(report::JsonStream::begin(&mut self.json, frame).unwrap());
+            Ok(())
+        }
+        fn principals(&mut self, chunk: Vec<PrincipalOut>) -> std::io::Result<()> {
+            assert!(self.begun.is_some(), "principals before the frame");
+            self.chunks.push(chunk.len());
+            let stream = self.stream.as_mut().unwrap();
+            stream.principals(&mut self.json, &chunk).unwrap();
+            self.principals.extend(chunk);
+            Ok(())
+        }
+    }
+
+    /// Handed on a chunk at a time (here 7 principals, and more than one chunk with every
+    /// setting), the output is what `generate` returns whole: the same frame, given before any
+    /// principal and complete (its graph counted, its summary final), the same principals in
+    /// the same order with their evidence rows, and, written as it comes, the same JSON. With
+    /// `--shared-role scope` too, and with no principal at all.
+    #[test]
+    fn the_output_handed_on_in_chunks_is_the_whole_output() {
+        let dir = tempfile::tempdir().unwrap();
+        crate::trailgen::write_bench(dir.path(), 1200, 7, crate::trailgen::BenchProfile::Growing)
+            .unwrap();
+        let opts = ReadOptions {
+            paths: vec![dir.path().display().to_string()],
+            ..ReadOptions::default()
+        };
+        let none = ReadOptions {
+            principals: vec!["nobody-by-this-name".to_string()],
+            ..opts.clone()
+        };
+        let scope = SynthSettings {
+            shared_role: SharedRole::Scope,
+            ..SynthSettings::default()
+        };
+        for (read, settings) in [
+            (&opts, SynthSettings::default()),
+            (&opts, scope),
+            (&none, SynthSettings::default()),
+        ] {
+            let whole = generate(analyze(read, None).unwrap(), &settings, None).unwrap();
+            let mut rec = Record::default();
+            let mut frame =
+                generate_in_chunks(analyze(read, None).unwrap(), &settings, None, &mut rec, 7)
+                    .unwrap();
+            let stream = rec.stream.take().unwrap();
+            stream.end(&mut rec.json, &frame).unwrap();
+            assert_eq!(rec.begun, Some(serde_json::to_string(&frame).unwrap()));
+            assert_eq!(
+                rec.chunks.len(),
+                whole.principals.len().div_ceil(7),
+                "{:?}",
+                rec.chunks
+            );
+            assert!(rec.chunks.iter().all(|&n| n <= 7));
+            if !whole.principals.is_empty() {
+                assert!(rec.chunks.len() > 1);
+                assert!(whole.principals.iter().any(|p| !p.evidence.is_empty()));
+            }
+            assert!(whole.summary.graph_edges > 0 || whole.principals.is_empty());
+            frame.principals = rec.principals;
+            let expected = serde_json::to_string_pretty(&whole).unwrap();
+            assert_eq!(serde_json::to_string_pretty(&frame).unwrap(), expected);
+            assert_eq!(String::from_utf8(rec.json).unwrap(), expected);
+
+            // what `generate` writes: the same JSON and text as whole, the principals kept
+            // without their rows, and only the diagnostics the read had not reported
+            let printed = 1.min(whole.diagnostics.len());
+            for (streamed, keep, text) in [
+                (Streamed::Json, false, format!("{expected}\n")),
+                (Streamed::Text, true, report::generate_text(&whole)),
+                (Streamed::Nothing, true, String::new()),
+            ] {
+                let (mut out, mut err) = (Vec::new(), Vec::new());
+                let mut w = GenerateWriter::new(&mut out, &mut err, streamed, keep, printed);
+                let analysis = analyze(read, None).unwrap();
+                let frame = generate_in_chunks(analysis, &settings, None, &mut w, 7).unwrap();
+                let kept = w.finish(&frame).unwrap();
+                assert_eq!(String::from_utf8(out).unwrap(), text, "{streamed:?}");
+                assert_eq!(
+                    String::from_utf8(err).unwrap(),
+                    report::diagnostics_text(&whole.diagnostics[printed..])
+                );
+                assert_eq!(kept.len(), if keep { whole.principals.len() } else { 0 });
+                for (k, p) in kept.iter().zip(&whole.principals) {
+                    assert!(k.evidence.is_empty() && k.denied.is_empty());
+                    assert!(k.permission_less.is_empty());
+                    assert_eq!(
+                        (&k.name, &k.policy, &k.policies),
+                        (&p.name, &p.policy, &p.policies)
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn the_streamed_json_is_what_serde_json_writes() {
         let dir = tempfile::tempdir().unwrap();

@@ -11,7 +11,7 @@ pub mod graph;
 pub mod pr;
 pub mod read;
 
-pub use generate::{Current, SharedRole, SynthSettings, generate, write_policies};
+pub use generate::{Current, SharedRole, SynthSettings, generate, generate_each, write_policies};
 pub use read::{
     Analysis, AthenaOptions, Location, ReadOptions, analyze, connect, inventory, load_current,
 };
@@ -72,6 +72,9 @@ pub enum Error {
     Query(#[from] crate::graph::query::QueryError),
     #[error("cannot render JSON")]
     Json(#[source] serde_json::Error),
+    /// Writing the output as it was made failed (a closed stdout, a full disk).
+    #[error("cannot write the output")]
+    Output(#[source] std::io::Error),
 }
 
 impl From<AwsError> for Error {

@@ -11,7 +11,7 @@ use std::io::{self, Write};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::GenerateOutput;
+use super::{GenerateOutput, PrincipalOut};
 
 /// Principals rendered at once: enough to keep every core busy, few enough that the rendered
 /// text held in memory stays a small part of the document.
@@ -128,39 +128,77 @@ impl GenerateOutput {
     /// Writes the output as pretty JSON, streamed: one chunk of principals at a time is rendered
     /// (in parallel) and written.
     pub fn write_json(&self, w: &mut impl Write) -> io::Result<()> {
+        let mut stream = JsonStream::begin(w, self)?;
+        stream.principals(w, &self.principals)?;
+        stream.end(w, self)
+    }
+}
+
+/// `generate --format json` written as it is made: the fields before the principals, then the
+/// principals as they come ([`crate::pipeline::generate_each`]), then the fields after them.
+pub struct JsonStream {
+    /// Principals written so far.
+    written: usize,
+}
+
+impl JsonStream {
+    /// Writes the fields before the principals, from `frame` (whose principals are not
+    /// written).
+    pub fn begin(w: &mut impl Write, frame: &GenerateOutput) -> io::Result<JsonStream> {
         // Every field, so that a new one cannot be left out of the document.
         let GenerateOutput {
             schema,
             catalog,
             window,
-            principals,
-            unmapped,
-            diagnostics,
-            summary,
-        } = self;
+            principals: _,
+            unmapped: _,
+            diagnostics: _,
+            summary: _,
+        } = frame;
         field(w, "{", "schema", schema)?;
         field(w, ",", "catalog", catalog)?;
         field(w, ",", "window", window)?;
         w.write_all(b",\n  \"principals\": [")?;
-        for (i, chunk) in principals.chunks(CHUNK).enumerate() {
+        Ok(JsonStream { written: 0 })
+    }
+
+    /// Writes the next principals, rendered in parallel a chunk at a time.
+    pub fn principals(
+        &mut self,
+        w: &mut impl Write,
+        principals: &[PrincipalOut],
+    ) -> io::Result<()> {
+        for chunk in principals.chunks(CHUNK) {
             let rendered = chunk
                 .par_iter()
                 .map(|p| nested(p, ELEMENT))
                 .collect::<io::Result<Vec<_>>>()?;
-            for (j, text) in rendered.iter().enumerate() {
-                w.write_all(if i == 0 && j == 0 {
+            for text in rendered {
+                w.write_all(if self.written == 0 {
                     b"\n    "
                 } else {
                     b",\n    "
                 })?;
-                w.write_all(text)?;
+                w.write_all(&text)?;
+                self.written += 1;
             }
         }
-        w.write_all(if principals.is_empty() {
-            b"]"
-        } else {
-            b"\n  ]"
-        })?;
+        Ok(())
+    }
+
+    /// Writes the fields after the principals, from `frame` (whose principals are not
+    /// written), and ends the document.
+    pub fn end(self, w: &mut impl Write, frame: &GenerateOutput) -> io::Result<()> {
+        let GenerateOutput {
+            schema: _,
+            catalog: _,
+            window: _,
+            principals: _,
+            unmapped,
+            diagnostics,
+            summary,
+        } = frame;
+        w.write_all(if self.written == 0 { b"]" } else { b"\n  ]" })?;
         field(w, ",", "unmapped", unmapped)?;
         field(w, ",", "diagnostics", diagnostics)?;
         field(w, ",", "summary", summary)?;

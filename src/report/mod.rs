@@ -10,6 +10,9 @@ pub mod explain;
 pub mod graph;
 pub mod iac;
 mod json;
+pub mod stream;
+pub use json::JsonStream;
+pub use stream::{GenerateSink, GenerateWriter, Streamed};
 pub mod pr;
 pub mod sarif;
 pub mod schema;
@@ -168,6 +171,13 @@ impl PrincipalOut {
             .collect();
     }
 
+    /// Gives up the evidence rows (once written; what is left is the proposal).
+    pub fn drop_rows(&mut self) {
+        self.evidence = Vec::new();
+        self.denied = Vec::new();
+        self.permission_less = Vec::new();
+    }
+
     /// The principal's output without its evidence rows ([`PrincipalOut::take_rows`] adds them).
     pub fn without_rows(
         id: &PrincipalId,
@@ -246,6 +256,16 @@ fn header(p: &PrincipalOut) -> String {
 pub fn generate_text(out: &GenerateOutput) -> String {
     let mut s = String::new();
     for p in &out.principals {
+        s.push_str(&principal_text(p));
+    }
+    s.push_str(&generate_text_end(out));
+    s
+}
+
+/// One principal's part of [`generate_text`].
+pub fn principal_text(p: &PrincipalOut) -> String {
+    let mut s = String::new();
+    {
         let _ = writeln!(s, "# {}", header(p));
         match &p.policy {
             Some(policy) if p.policies.is_empty() => {
@@ -324,6 +344,12 @@ pub fn generate_text(out: &GenerateOutput) -> String {
         }
         s.push('\n');
     }
+    s
+}
+
+/// What [`generate_text`] writes after the principals: the unmapped events and the summary.
+pub fn generate_text_end(out: &GenerateOutput) -> String {
+    let mut s = String::new();
     if !out.unmapped.is_empty() {
         let _ = writeln!(s, "# unmapped events (no IAM action known; not granted)");
         for u in &out.unmapped {
