@@ -545,3 +545,59 @@ fn the_summary_counts_the_graph_that_graph_draws() {
         graph["edges"].as_array().unwrap().len()
     );
 }
+
+/// `generate --out DIR | head`: the reader of stdout goes away after a few bytes, and every
+/// policy file is still written, the same as a run whose output is read to the end; the exit
+/// is 0, as for any closed pipe.
+#[test]
+fn a_closed_stdout_still_writes_every_policy_file() {
+    let dir = TempDir::new().unwrap();
+    let trail = dir.path().join("trail");
+    tightrole::trailgen::write_bench(&trail, 3000, 7, tightrole::trailgen::BenchProfile::Growing)
+        .unwrap();
+    let (full, cut) = (dir.path().join("full"), dir.path().join("cut"));
+    let args = |out: &std::path::Path| -> Vec<String> {
+        ["generate", "--format", "json", "--out"]
+            .iter()
+            .map(|s| s.to_string())
+            .chain([out.display().to_string(), trail.display().to_string()])
+            .collect()
+    };
+    let whole = tightrole(
+        &args(&full).iter().map(String::as_str).collect::<Vec<_>>(),
+        None,
+    );
+    assert_eq!(whole.code, 0, "{}", whole.stderr);
+    assert!(whole.stdout.len() > 1 << 20, "{}", whole.stdout.len());
+
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tightrole"))
+        .args(args(&cut))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 100];
+    std::io::Read::read_exact(&mut stdout, &mut first).unwrap();
+    drop(stdout);
+    let done = child.wait_with_output().unwrap();
+    assert_eq!(
+        done.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    let mut files = walk(&full);
+    files.sort();
+    assert!(files.len() > 100, "{}", files.len());
+    let mut written = walk(&cut);
+    written.sort();
+    assert_eq!(written, files);
+    for f in &files {
+        assert_eq!(
+            std::fs::read(cut.join(f)).unwrap(),
+            std::fs::read(full.join(f)).unwrap(),
+            "{f}"
+        );
+    }
+}

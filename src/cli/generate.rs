@@ -139,9 +139,13 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     let mut sink = report::GenerateWriter::new(&mut w, &mut err, streamed, keep, read_diagnostics);
     let settings = args.synth.settings();
     let frame = pipeline::generate_each(analysis, &settings, current.as_ref(), &mut sink)?;
-    let kept = sink.finish(&frame)?;
+    let report::Finished { kept, closed } = sink.finish(&frame)?;
     if let Some(dir) = &args.out {
         pipeline::write_policies(dir, &kept)?;
+    }
+    if let Some(closed) = closed {
+        // the reader of stdout went away (not a failure), once the policy files are written
+        return Err(closed.into());
     }
     let iac = match args.format {
         Format::Terraform => report::iac::terraform(&kept)?,

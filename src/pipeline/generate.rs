@@ -422,35 +422,37 @@ fn siblings(usage: &Usage, shared_role: SharedRole) -> BTreeMap<PrincipalId, Sib
     // principals): its functions share the role, and their policies all land on it, so one
     // principal's explicit deny must not take away another's observed call
     let owners = usage.by_owner();
-    let mut out = BTreeMap::new();
-    for members in owners.values() {
-        if members.len() < 2 {
-            continue;
-        }
-        for &(id, p) in members {
-            let others = || members.iter().filter(move |(o, _)| *o != id);
-            let mut s = Siblings::default();
-            if !p.denied.is_empty() {
-                let grants: Vec<(&str, &crate::usage::Grants)> = others()
-                    .map(|(o, q)| (o.name.as_str(), &q.grants))
-                    .collect();
-                s.fence = Some(crate::synth::denied_to_fence(&p.denied, &grants));
+    let groups: Vec<_> = owners.values().filter(|m| m.len() > 1).collect();
+    let found: Vec<Vec<(PrincipalId, Siblings)>> = groups
+        .par_iter()
+        .map(|members| {
+            let mut out = Vec::new();
+            for &(id, p) in members.iter() {
+                let others = || members.iter().filter(move |(o, _)| *o != id);
+                let mut s = Siblings::default();
+                if !p.denied.is_empty() {
+                    let grants: Vec<(&str, &crate::usage::Grants)> = others()
+                        .map(|(o, q)| (o.name.as_str(), &q.grants))
+                        .collect();
+                    s.fence = Some(crate::synth::denied_to_fence(&p.denied, &grants));
+                }
+                if id.kind == PrincipalKind::Function
+                    && shared_role == SharedRole::Split
+                    && p.role_arn.is_some()
+                {
+                    s.sharing = others()
+                        .filter(|(o, _)| o.kind == PrincipalKind::Function)
+                        .map(|(o, _)| o.name.clone())
+                        .collect();
+                }
+                if s.fence.is_some() || !s.sharing.is_empty() {
+                    out.push((id.clone(), s));
+                }
             }
-            if id.kind == PrincipalKind::Function
-                && shared_role == SharedRole::Split
-                && p.role_arn.is_some()
-            {
-                s.sharing = others()
-                    .filter(|(o, _)| o.kind == PrincipalKind::Function)
-                    .map(|(o, _)| o.name.clone())
-                    .collect();
-            }
-            if s.fence.is_some() || !s.sharing.is_empty() {
-                out.insert(id.clone(), s);
-            }
-        }
-    }
-    out
+            out
+        })
+        .collect();
+    found.into_iter().flatten().collect()
 }
 
 /// Writes DIR/<kind>/<name>.json for every principal with a policy (`<name>.2.json`, … for the
@@ -497,10 +499,6 @@ mod tests {
     use crate::pipeline::{ReadOptions, analyze};
     use crate::report::{GenerateWriter, Streamed};
 
-    /// `GenerateOutput::write_json` renders principals in parallel, a chunk at a time, and the
-    /// document around them itself: it must be byte for byte what serde_json writes for the
-    /// whole output, with more principals than a chunk holds and hostile text in them (markup,
-    /// quotes, a newline, bidi controls, non-ASCII), and with none at all.
     /// Records what `generate_each` hands on, and when.
     #[derive(Default)]
     struct Record {
@@ -530,8 +528,8 @@ mod tests {
         }
     }
 
-    /// Handed on a chunk at a time (here 7 principals, and more than one chunk with every
-    /// setting), the output is what `generate` returns whole: the same frame, given before any
+    /// Handed on a chunk at a time (here 7 principals: some 30 chunks, or none when there is
+    /// no principal), the output is what `generate` returns whole: the same frame, given before any
     /// principal and complete (its graph counted, its summary final), the same principals in
     /// the same order with their evidence rows, and, written as it comes, the same JSON. With
     /// `--shared-role scope` too, and with no principal at all.
@@ -594,7 +592,7 @@ mod tests {
                 let mut w = GenerateWriter::new(&mut out, &mut err, streamed, keep, printed);
                 let analysis = analyze(read, None).unwrap();
                 let frame = generate_in_chunks(analysis, &settings, None, &mut w, 7).unwrap();
-                let kept = w.finish(&frame).unwrap();
+                let kept = w.finish(&frame).unwrap().kept;
                 assert_eq!(String::from_utf8(out).unwrap(), text, "{streamed:?}");
                 assert_eq!(
                     String::from_utf8(err).unwrap(),
@@ -613,6 +611,69 @@ mod tests {
         }
     }
 
+    /// A writer whose reader goes away after `left` bytes.
+    struct ClosesAfter {
+        left: usize,
+    }
+
+    impl std::io::Write for ClosesAfter {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if self.left == 0 {
+                return Err(std::io::ErrorKind::BrokenPipe.into());
+            }
+            let n = buf.len().min(self.left);
+            self.left -= n;
+            Ok(n)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// When stdout is closed part way (`generate --out DIR | head`), the principals kept for
+    /// the policy files are still all made and kept, and the closing is reported after; with
+    /// nothing to keep, the run stops at the closing, as a broken pipe.
+    #[test]
+    fn a_closed_stdout_still_keeps_every_principal_for_the_policy_files() {
+        let dir = tempfile::tempdir().unwrap();
+        crate::trailgen::write_bench(dir.path(), 600, 7, crate::trailgen::BenchProfile::Growing)
+            .unwrap();
+        let opts = ReadOptions {
+            paths: vec![dir.path().display().to_string()],
+            ..ReadOptions::default()
+        };
+        let settings = SynthSettings::default();
+        let whole = generate(analyze(&opts, None).unwrap(), &settings, None).unwrap();
+        assert!(whole.principals.len() > 20);
+        for streamed in [Streamed::Json, Streamed::Text] {
+            let (mut out, mut err) = (ClosesAfter { left: 1000 }, Vec::new());
+            let mut w = GenerateWriter::new(&mut out, &mut err, streamed, true, 0);
+            let frame =
+                generate_in_chunks(analyze(&opts, None).unwrap(), &settings, None, &mut w, 7)
+                    .unwrap();
+            let done = w.finish(&frame).unwrap();
+            assert_eq!(
+                done.closed.map(|e| e.kind()),
+                Some(std::io::ErrorKind::BrokenPipe)
+            );
+            let names = |v: &[PrincipalOut]| v.iter().map(|p| p.name.clone()).collect::<Vec<_>>();
+            assert_eq!(names(&done.kept), names(&whole.principals));
+
+            let (mut out, mut err) = (ClosesAfter { left: 1000 }, Vec::new());
+            let mut w = GenerateWriter::new(&mut out, &mut err, streamed, false, 0);
+            let stopped =
+                generate_in_chunks(analyze(&opts, None).unwrap(), &settings, None, &mut w, 7);
+            let Err(e) = stopped else {
+                panic!("a closed stdout with nothing to keep goes on")
+            };
+            assert!(crate::pipeline::is_broken_pipe(&e), "{e}");
+        }
+    }
+
+    /// `GenerateOutput::write_json` renders principals in parallel, a chunk at a time, and the
+    /// document around them itself: it must be byte for byte what serde_json writes for the
+    /// whole output, with more principals than a chunk holds and hostile text in them (markup,
+    /// quotes, a newline, bidi controls, non-ASCII), and with none at all.
     #[test]
     fn the_streamed_json_is_what_serde_json_writes() {
         let dir = tempfile::tempdir().unwrap();

@@ -12,7 +12,7 @@ pub mod iac;
 mod json;
 pub mod stream;
 pub use json::JsonStream;
-pub use stream::{GenerateSink, GenerateWriter, Streamed};
+pub use stream::{Finished, GenerateSink, GenerateWriter, Streamed};
 pub mod pr;
 pub mod sarif;
 pub mod schema;
