@@ -499,6 +499,23 @@ mod tests {
     use crate::pipeline::{ReadOptions, analyze};
     use crate::report::{GenerateWriter, Streamed};
 
+    /// A growing benchmark trail of `records` records, and the options that read it.
+    fn growing_trail(records: u64) -> (tempfile::TempDir, ReadOptions) {
+        let dir = tempfile::tempdir().unwrap();
+        crate::trailgen::write_bench(
+            dir.path(),
+            records,
+            7,
+            crate::trailgen::BenchProfile::Growing,
+        )
+        .unwrap();
+        let opts = ReadOptions {
+            paths: vec![dir.path().display().to_string()],
+            ..ReadOptions::default()
+        };
+        (dir, opts)
+    }
+
     /// Records what `generate_each` hands on, and when.
     #[derive(Default)]
     struct Record {
@@ -535,13 +552,7 @@ mod tests {
     /// `--shared-role scope` too, and with no principal at all.
     #[test]
     fn the_output_handed_on_in_chunks_is_the_whole_output() {
-        let dir = tempfile::tempdir().unwrap();
-        crate::trailgen::write_bench(dir.path(), 1200, 7, crate::trailgen::BenchProfile::Growing)
-            .unwrap();
-        let opts = ReadOptions {
-            paths: vec![dir.path().display().to_string()],
-            ..ReadOptions::default()
-        };
+        let (_dir, opts) = growing_trail(1200);
         let none = ReadOptions {
             principals: vec!["nobody-by-this-name".to_string()],
             ..opts.clone()
@@ -635,13 +646,7 @@ mod tests {
     /// nothing to keep, the run stops at the closing, as a broken pipe.
     #[test]
     fn a_closed_stdout_still_keeps_every_principal_for_the_policy_files() {
-        let dir = tempfile::tempdir().unwrap();
-        crate::trailgen::write_bench(dir.path(), 600, 7, crate::trailgen::BenchProfile::Growing)
-            .unwrap();
-        let opts = ReadOptions {
-            paths: vec![dir.path().display().to_string()],
-            ..ReadOptions::default()
-        };
+        let (_dir, opts) = growing_trail(600);
         let settings = SynthSettings::default();
         let whole = generate(analyze(&opts, None).unwrap(), &settings, None).unwrap();
         assert!(whole.principals.len() > 20);
