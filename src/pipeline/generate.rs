@@ -280,7 +280,11 @@ fn generate_in_chunks<S: GenerateSink>(
         .map(|(n, a)| (n.to_string(), a.to_string()))
         .collect();
     let mut usage = match scoped {
-        Some(u) => u,
+        Some(u) => {
+            // the functions' own usage is now under their roles: only the scoped one is read
+            drop(read);
+            u
+        }
         None => read,
     };
     let carried = carry(settings, current, &observed, &usage, catalog)?;
