@@ -267,8 +267,6 @@ fn generate_in_chunks<S: GenerateSink>(
         diagnostics: mut all_diagnostics,
         observed,
     } = owned;
-    let scoped = (settings.shared_role == SharedRole::Scope)
-        .then(|| crate::synth::scope::scope_shared_roles(&read));
     if let Some(c) = current {
         all_diagnostics.extend(c.diagnostics.iter().cloned());
     }
@@ -279,13 +277,9 @@ fn generate_in_chunks<S: GenerateSink>(
         .into_iter()
         .map(|(n, a)| (n.to_string(), a.to_string()))
         .collect();
-    let mut usage = match scoped {
-        Some(u) => {
-            // the functions' own usage is now under their roles: only the scoped one is read
-            drop(read);
-            u
-        }
-        None => read,
+    let mut usage = match settings.shared_role {
+        SharedRole::Scope => crate::synth::scope::scope_shared_roles(read),
+        SharedRole::Split => read,
     };
     let carried = carry(settings, current, &observed, &usage, catalog)?;
     let under_roles = settings.functions_under_roles || settings.shared_role == SharedRole::Scope;

@@ -5,20 +5,29 @@
 //! control function access behavior"). So one role policy can hold every function's grants,
 //! each conditioned on its function's ARN, with platform calls left unconditioned.
 
-use crate::usage::{EvidenceMap, PrincipalUsage, Usage};
+use crate::usage::{EvidenceMap, PrincipalId, PrincipalUsage, Usage};
 
 pub const SOURCE_FUNCTION_ARN: &str = "lambda:SourceFunctionArn";
 
 /// Replaces the functions of every role shared by two or more functions with one role principal
-/// whose grants are scoped per function. Other principals are kept as they are.
-pub fn scope_shared_roles(usage: &Usage) -> Usage {
-    let mut out = usage.clone();
-    for (role_id, fns) in usage.shared_roles() {
+/// whose grants are scoped per function. Other principals are kept as they are. Takes the usage:
+/// the functions' usage moves under their role (a copy of the whole usage was held beside it).
+pub fn scope_shared_roles(mut usage: Usage) -> Usage {
+    let shared: Vec<(PrincipalId, Vec<PrincipalId>)> = usage
+        .shared_roles()
+        .into_iter()
+        .map(|(role, fns)| (role, fns.into_iter().map(|(f, _)| f.clone()).collect()))
+        .collect();
+    for (role_id, fns) in shared {
+        let fns: Vec<(PrincipalId, PrincipalUsage)> = fns
+            .into_iter()
+            .filter_map(|f| usage.principals.remove(&f).map(|p| (f, p)))
+            .collect();
         let role_arn = fns
             .iter()
             .find_map(|(_, p)| p.role_arn.clone())
             .unwrap_or_default();
-        let mut role = out
+        let mut role = usage
             .principals
             .remove(&role_id)
             .unwrap_or_else(|| PrincipalUsage {
@@ -27,22 +36,18 @@ pub fn scope_shared_roles(usage: &Usage) -> Usage {
                 ..PrincipalUsage::default()
             });
         for (f, p) in fns {
-            out.principals.remove(f);
             let fn_arn = p.arn.clone().unwrap_or_default();
-            role.functions.insert(f.name.clone());
-            role.grants.add_all(p.grants.iter().map(|(k, ev)| {
-                (
-                    k.clone(),
-                    ev.scoped("ArnEquals", SOURCE_FUNCTION_ARN, &fn_arn),
-                )
+            role.functions.insert(f.name);
+            role.grants.add_all(p.grants.into_iter().map(|(k, ev)| {
+                let scoped = ev.scoped("ArnEquals", SOURCE_FUNCTION_ARN, &fn_arn);
+                (k, scoped)
             }));
-            role.denied
-                .add_all(p.denied.iter().map(|(k, ev)| (k.clone(), ev.clone())));
-            role.data_types.extend(p.data_types.iter().cloned());
+            role.denied.add_all(p.denied);
+            role.data_types.extend(p.data_types);
             role.calls += p.calls;
             role.days.merge(&p.days);
         }
-        out.principals.insert(role_id, role);
+        usage.principals.insert(role_id, role);
     }
-    out
+    usage
 }
