@@ -123,9 +123,14 @@ pub fn per_file(usage: &Usage) -> Usage {
             entry.functions.insert(id.name.clone());
         }
         let fn_arn = p.arn.clone().unwrap_or_default();
+        let condition = std::sync::Arc::new(crate::model::condition(
+            "ArnEquals",
+            SOURCE_FUNCTION_ARN,
+            crate::wildcard::escape(&fn_arn).into_owned(),
+        ));
         entry.grants.add_all(p.grants.iter().map(|(k, ev)| {
             let ev = if scope {
-                ev.scoped("ArnEquals", SOURCE_FUNCTION_ARN, &fn_arn)
+                ev.scoped_by(&condition)
             } else {
                 ev.clone()
             };

@@ -37,9 +37,15 @@ pub fn scope_shared_roles(mut usage: Usage) -> Usage {
             });
         for (f, p) in fns {
             let fn_arn = p.arn.clone().unwrap_or_default();
+            // one condition block for all of the function's grants
+            let condition = std::sync::Arc::new(crate::model::condition(
+                "ArnEquals",
+                SOURCE_FUNCTION_ARN,
+                crate::wildcard::escape(&fn_arn).into_owned(),
+            ));
             role.functions.insert(f.name);
             role.grants.add_all(p.grants.into_iter().map(|(k, ev)| {
-                let scoped = ev.scoped("ArnEquals", SOURCE_FUNCTION_ARN, &fn_arn);
+                let scoped = ev.scoped_by(&condition);
                 (k, scoped)
             }));
             role.denied.add_all(p.denied);

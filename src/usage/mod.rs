@@ -59,16 +59,21 @@ pub struct Rare {
     invoked_by: BTreeSet<String>,
     platform: u64,
     unresolved: BTreeSet<String>,
-    conditions: Conditions,
+    /// Shared: a role's policy scoped per function gives each of a function's grants the same
+    /// condition (`synth::scope`), which as a copy each was some 1.8 KB a grant.
+    conditions: Option<std::sync::Arc<Conditions>>,
     extra: BTreeSet<String>,
 }
+
+/// The conditions of evidence that has none.
+static NO_CONDITIONS: Conditions = BTreeMap::new();
 
 static NO_RARE: Rare = Rare {
     service_made: 0,
     invoked_by: BTreeSet::new(),
     platform: 0,
     unresolved: BTreeSet::new(),
-    conditions: BTreeMap::new(),
+    conditions: None,
     extra: BTreeSet::new(),
 };
 
@@ -194,7 +199,7 @@ impl Evidence {
             invoked_by: &r.invoked_by,
             platform: r.platform,
             unresolved: &r.unresolved,
-            conditions: &r.conditions,
+            conditions: r.conditions.as_deref().unwrap_or(&NO_CONDITIONS),
             extra: &r.extra,
             folded: self
                 .folded
@@ -236,7 +241,7 @@ impl Evidence {
 
     /// Conditions every one of these calls satisfied; empty when some call had none.
     pub fn conditions(&self) -> &Conditions {
-        &self.rare.conditions
+        self.rare.conditions.as_deref().unwrap_or(&NO_CONDITIONS)
     }
 
     /// Why the calls needed this beyond their own action.
@@ -259,7 +264,7 @@ impl Evidence {
     pub fn set_conditions(&mut self, c: Conditions) {
         self.clear_conditions();
         if !c.is_empty() {
-            self.rare.conditions = c;
+            self.rare.conditions = Some(std::sync::Arc::new(c));
         }
     }
 
@@ -276,7 +281,7 @@ impl Evidence {
     /// Empties the conditions (without making the box when there is none).
     fn clear_conditions(&mut self) {
         if let Some(r) = self.rare.get_mut() {
-            r.conditions.clear();
+            r.conditions = None;
         }
     }
 
@@ -310,7 +315,8 @@ impl Evidence {
         if c.is_empty() {
             return;
         }
-        let conditions = &mut self.rare.conditions;
+        let conditions =
+            std::sync::Arc::make_mut(self.rare.conditions.get_or_insert_with(Default::default));
         for (op, keys) in c {
             for (k, vals) in keys {
                 conditions
@@ -327,6 +333,14 @@ impl Evidence {
     /// calls carry `lambda:SourceFunctionArn`). Only calls all made by the principal's code are
     /// scoped; anything AWS or Lambda's platform made stays as it is.
     pub fn scoped(&self, op: &str, key: &str, value: &str) -> Evidence {
+        let mut c = Conditions::new();
+        crate::model::add_condition(&mut c, op, key, crate::wildcard::escape(value).into_owned());
+        self.scoped_by(&std::sync::Arc::new(c))
+    }
+
+    /// As [`Evidence::scoped`], with the condition made once (for all of a function's grants):
+    /// evidence that had no condition shares it.
+    pub fn scoped_by(&self, condition: &std::sync::Arc<Conditions>) -> Evidence {
         let mut e = self.clone();
         if self.service_made() > 0 || self.platform() > 0 {
             return e;
@@ -335,12 +349,21 @@ impl Evidence {
             e.unconditional = false;
             e.clear_conditions();
         }
-        crate::model::add_condition(
-            &mut e.rare.conditions,
-            op,
-            key,
-            crate::wildcard::escape(value).into_owned(),
-        );
+        match &mut e.rare.conditions {
+            Some(mine) => {
+                let mine = std::sync::Arc::make_mut(mine);
+                for (op, keys) in condition.iter() {
+                    for (k, vals) in keys {
+                        mine.entry(op.clone())
+                            .or_default()
+                            .entry(k.clone())
+                            .or_default()
+                            .extend(vals.iter().cloned());
+                    }
+                }
+            }
+            none => *none = Some(condition.clone()),
+        }
         e
     }
 
@@ -1664,6 +1687,59 @@ mod tests {
     /// The exact keys at the top of a bucket are counted once each, however often they are
     /// met; once `FOLD_TOP_LEVEL_AFTER` are counted, a new one is folded and the counted ones
     /// stay exact.
+    /// A function's grants scoped by one condition block share it (no copy a grant); evidence
+    /// that had a condition of its own, or that is merged with another function's, gets its
+    /// own, with both; what AWS or Lambda's platform made is not scoped. `scoped` is
+    /// `scoped_by` a block of its own.
+    #[test]
+    fn a_function_s_scoped_grants_share_one_condition_block() {
+        use chrono::TimeZone;
+        use std::sync::Arc;
+        let t = Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap();
+        let key = crate::synth::scope::SOURCE_FUNCTION_ARN;
+        let arn = "arn:aws:lambda:eu-west-1:111122223333:function:f*";
+        let block = Arc::new(crate::model::condition(
+            "ArnEquals",
+            key,
+            crate::wildcard::escape(arn).into_owned(),
+        ));
+        let plain = Evidence::new(Some(t), "e1");
+        let (a, b) = (plain.scoped_by(&block), plain.scoped_by(&block));
+        let shared = |e: &Evidence| e.rare.conditions.as_ref().map(|c| Arc::ptr_eq(c, &block));
+        assert_eq!((shared(&a), shared(&b)), (Some(true), Some(true)));
+        assert_eq!(a.conditions(), &*block);
+        assert_eq!(plain.scoped("ArnEquals", key, arn).conditions(), &*block);
+        assert_eq!(shared(&plain.scoped("ArnEquals", key, arn)), Some(false));
+
+        let mut own = Evidence::new(Some(t), "e2");
+        own.set_conditions(crate::model::condition(
+            "StringEquals",
+            "kms:ViaService",
+            "s".into(),
+        ));
+        let both = own.scoped_by(&block);
+        assert_eq!(shared(&both), Some(false));
+        assert_eq!(both.conditions().len(), 2);
+        assert_eq!(own.conditions().len(), 1, "the original is left as it was");
+
+        let other = Arc::new(crate::model::condition("ArnEquals", key, "g".into()));
+        let mut merged = plain.scoped_by(&block);
+        merged.seen.count = 1;
+        let mut from_g = plain.scoped_by(&other);
+        from_g.seen.count = 1;
+        merged.merge(&from_g);
+        assert_eq!(merged.conditions()["ArnEquals"][key].len(), 2);
+        assert_eq!(
+            block["ArnEquals"][key].len(),
+            1,
+            "the shared block is not changed"
+        );
+
+        let mut made = Evidence::new(Some(t), "e3");
+        made.add_service_made(1, "lambda.amazonaws.com");
+        assert!(made.scoped_by(&block).conditions().is_empty());
+    }
+
     #[test]
     fn top_level_keys_are_counted_once_each() {
         let mut keys = TopLevelKeys::default();
