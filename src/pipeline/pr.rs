@@ -10,7 +10,6 @@ use crate::diff::{DiffOptions, diff};
 use crate::escape::terminal;
 use crate::identity::PrincipalKind;
 use crate::report::PrincipalOut;
-use crate::synth::scope::SOURCE_FUNCTION_ARN;
 use crate::usage::{EvidenceMap, PrincipalId, PrincipalUsage, Usage};
 use crate::write::FileSet;
 
@@ -123,14 +122,10 @@ pub fn per_file(usage: &Usage) -> Usage {
             entry.functions.insert(id.name.clone());
         }
         let fn_arn = p.arn.clone().unwrap_or_default();
-        let condition = std::sync::Arc::new(crate::model::condition(
-            "ArnEquals",
-            SOURCE_FUNCTION_ARN,
-            crate::wildcard::escape(&fn_arn).into_owned(),
-        ));
+        let condition = crate::synth::scope::source_function(&fn_arn);
         entry.grants.add_all(p.grants.iter().map(|(k, ev)| {
             let ev = if scope {
-                ev.scoped_by(&condition)
+                ev.scoped(&condition)
             } else {
                 ev.clone()
             };

@@ -5,9 +5,22 @@
 //! control function access behavior"). So one role policy can hold every function's grants,
 //! each conditioned on its function's ARN, with platform calls left unconditioned.
 
+use std::sync::Arc;
+
+use crate::model::Conditions;
 use crate::usage::{EvidenceMap, PrincipalId, PrincipalUsage, Usage};
 
 pub const SOURCE_FUNCTION_ARN: &str = "lambda:SourceFunctionArn";
+
+/// The condition block of a function's own calls: `ArnEquals` its ARN (escaped), made once and
+/// shared by all of its scoped grants ([`crate::usage::Evidence::scoped`]).
+pub fn source_function(fn_arn: &str) -> Arc<Conditions> {
+    Arc::new(crate::model::condition(
+        "ArnEquals",
+        SOURCE_FUNCTION_ARN,
+        crate::wildcard::escape(fn_arn).into_owned(),
+    ))
+}
 
 /// Replaces the functions of every role shared by two or more functions with one role principal
 /// whose grants are scoped per function. Other principals are kept as they are. Takes the usage:
@@ -37,15 +50,10 @@ pub fn scope_shared_roles(mut usage: Usage) -> Usage {
             });
         for (f, p) in fns {
             let fn_arn = p.arn.clone().unwrap_or_default();
-            // one condition block for all of the function's grants
-            let condition = std::sync::Arc::new(crate::model::condition(
-                "ArnEquals",
-                SOURCE_FUNCTION_ARN,
-                crate::wildcard::escape(&fn_arn).into_owned(),
-            ));
+            let condition = source_function(&fn_arn);
             role.functions.insert(f.name);
             role.grants.add_all(p.grants.into_iter().map(|(k, ev)| {
-                let scoped = ev.scoped_by(&condition);
+                let scoped = ev.scoped(&condition);
                 (k, scoped)
             }));
             role.denied.add_all(p.denied);

@@ -329,18 +329,12 @@ impl Evidence {
         }
     }
 
-    /// The same evidence with every call also known to carry `key` = `value` (a function's own
-    /// calls carry `lambda:SourceFunctionArn`). Only calls all made by the principal's code are
-    /// scoped; anything AWS or Lambda's platform made stays as it is.
-    pub fn scoped(&self, op: &str, key: &str, value: &str) -> Evidence {
-        let mut c = Conditions::new();
-        crate::model::add_condition(&mut c, op, key, crate::wildcard::escape(value).into_owned());
-        self.scoped_by(&std::sync::Arc::new(c))
-    }
-
-    /// As [`Evidence::scoped`], with the condition made once (for all of a function's grants):
-    /// evidence that had no condition shares it.
-    pub fn scoped_by(&self, condition: &std::sync::Arc<Conditions>) -> Evidence {
+    /// The same evidence with every call also known to satisfy `condition` (a function's own
+    /// calls carry `lambda:SourceFunctionArn`: [`crate::synth::scope::source_function`]). Only
+    /// calls all made by the principal's code are scoped; anything AWS or Lambda's platform
+    /// made stays as it is. Evidence that had no condition shares the block (one for all of a
+    /// function's grants).
+    pub fn scoped(&self, condition: &std::sync::Arc<Conditions>) -> Evidence {
         let mut e = self.clone();
         if self.service_made() > 0 || self.platform() > 0 {
             return e;
@@ -1684,13 +1678,10 @@ mod tests {
         }
     }
 
-    /// The exact keys at the top of a bucket are counted once each, however often they are
-    /// met; once `FOLD_TOP_LEVEL_AFTER` are counted, a new one is folded and the counted ones
-    /// stay exact.
     /// A function's grants scoped by one condition block share it (no copy a grant); evidence
     /// that had a condition of its own, or that is merged with another function's, gets its
-    /// own, with both; what AWS or Lambda's platform made is not scoped. `scoped` is
-    /// `scoped_by` a block of its own.
+    /// own, with both; what AWS or Lambda's platform made is not scoped.
+    /// `synth::scope::source_function` makes the block of a function's ARN, escaped.
     #[test]
     fn a_function_s_scoped_grants_share_one_condition_block() {
         use chrono::TimeZone;
@@ -1704,12 +1695,16 @@ mod tests {
             crate::wildcard::escape(arn).into_owned(),
         ));
         let plain = Evidence::new(Some(t), "e1");
-        let (a, b) = (plain.scoped_by(&block), plain.scoped_by(&block));
+        let (a, b) = (plain.scoped(&block), plain.scoped(&block));
         let shared = |e: &Evidence| e.rare.conditions.as_ref().map(|c| Arc::ptr_eq(c, &block));
         assert_eq!((shared(&a), shared(&b)), (Some(true), Some(true)));
         assert_eq!(a.conditions(), &*block);
-        assert_eq!(plain.scoped("ArnEquals", key, arn).conditions(), &*block);
-        assert_eq!(shared(&plain.scoped("ArnEquals", key, arn)), Some(false));
+        let made = crate::synth::scope::source_function(arn);
+        assert_eq!(
+            *made, *block,
+            "the function's ARN escaped, under `ArnEquals`"
+        );
+        assert_eq!(shared(&plain.scoped(&made)), Some(false));
 
         let mut own = Evidence::new(Some(t), "e2");
         own.set_conditions(crate::model::condition(
@@ -1717,15 +1712,15 @@ mod tests {
             "kms:ViaService",
             "s".into(),
         ));
-        let both = own.scoped_by(&block);
+        let both = own.scoped(&block);
         assert_eq!(shared(&both), Some(false));
         assert_eq!(both.conditions().len(), 2);
         assert_eq!(own.conditions().len(), 1, "the original is left as it was");
 
         let other = Arc::new(crate::model::condition("ArnEquals", key, "g".into()));
-        let mut merged = plain.scoped_by(&block);
+        let mut merged = plain.scoped(&block);
         merged.seen.count = 1;
-        let mut from_g = plain.scoped_by(&other);
+        let mut from_g = plain.scoped(&other);
         from_g.seen.count = 1;
         merged.merge(&from_g);
         assert_eq!(merged.conditions()["ArnEquals"][key].len(), 2);
@@ -1737,9 +1732,12 @@ mod tests {
 
         let mut made = Evidence::new(Some(t), "e3");
         made.add_service_made(1, "lambda.amazonaws.com");
-        assert!(made.scoped_by(&block).conditions().is_empty());
+        assert!(made.scoped(&block).conditions().is_empty());
     }
 
+    /// The exact keys at the top of a bucket are counted once each, however often they are
+    /// met; once `FOLD_TOP_LEVEL_AFTER` are counted, a new one is folded and the counted ones
+    /// stay exact.
     #[test]
     fn top_level_keys_are_counted_once_each() {
         let mut keys = TopLevelKeys::default();
