@@ -1910,11 +1910,13 @@ mod tests {
 
     proptest::proptest! {
         /// Counted in any order (the recent day tried first, days revisited after others,
-        /// two lists merged), the days add up to what an ordered map of day → counts says.
+        /// two lists merged, then counted on), the days add up to what an ordered map of
+        /// day → counts says.
         #[test]
         fn days_add_up_in_any_order(
             calls in proptest::collection::vec((0i64..12, 0u64..4, proptest::bool::ANY), 0..60),
             split in 0usize..60,
+            merged_at in 0usize..60,
         ) {
             let base = 1_790_000_000 - 1_790_000_000 % 86_400;
             let mut model: BTreeMap<i64, (u64, u64)> = BTreeMap::new();
@@ -1925,9 +1927,17 @@ mod tests {
                 let c = DayCount { calls: *n, denied: if *denied { *n } else { 0 } };
                 let m = model.entry(t.timestamp().div_euclid(86_400)).or_default();
                 (m.0, m.1) = (m.0 + c.calls, m.1 + c.denied);
-                if i < split { a.count(t, c) } else { b.count(t, c) }
+                if i == merged_at.max(split) {
+                    a.merge(&b);
+                    b = Days::default();
+                }
+                if i < split || i >= merged_at.max(split) { a.count(t, c) } else { b.count(t, c) }
             }
             a.merge(&b);
+            // a copy made by merging it into no days is equal to it
+            let mut whole = Days::default();
+            whole.merge(&a);
+            proptest::prop_assert!(whole == a);
             let got: Vec<(i64, u64, u64)> = a
                 .iter()
                 .map(|(d, n)| (d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc().timestamp() / 86_400, n.calls, n.denied))
@@ -1935,6 +1945,30 @@ mod tests {
             let want: Vec<(i64, u64, u64)> = model.into_iter().map(|(d, (c, x))| (d, c, x)).collect();
             proptest::prop_assert_eq!(got, want);
         }
+    }
+
+    /// A merge that puts an earlier day before the recent one moves the recent day's entry:
+    /// a call counted on the recent day after it still lands on that day.
+    #[test]
+    fn a_merge_that_moves_the_recent_day_keeps_its_count() {
+        let at = |d: i64| {
+            DateTime::from_timestamp(1_790_000_000 - 1_790_000_000 % 86_400 + d * 86_400, 0)
+                .unwrap_or_default()
+        };
+        let one = DayCount {
+            calls: 1,
+            denied: 0,
+        };
+        let (mut a, mut b) = (Days::default(), Days::default());
+        a.count(at(5), one);
+        b.count(at(2), one);
+        a.merge(&b);
+        a.count(at(5), one);
+        let got: Vec<(String, u64)> = a.iter().map(|(d, n)| (d.to_string(), n.calls)).collect();
+        assert_eq!(
+            got,
+            [("2026-09-23".to_string(), 1), ("2026-09-26".to_string(), 2)]
+        );
     }
 
     #[test]
