@@ -28,6 +28,7 @@ use crate::policy::{
     Conditions, Context, Decision, Effect, Matcher, PolicyDocument, Request, Statement,
     evaluate_all,
 };
+use crate::usage::folded::Folded;
 use crate::usage::{GrantKey, Grants, Origin, PrincipalUsage};
 
 /// An observed call the proposed policy would not allow: always an internal error.
@@ -225,13 +226,14 @@ fn statements(
     type Group<'g> = (Origin, Option<&'g Conditions>, BTreeSet<String>);
     let mut groups: BTreeMap<Group<'_>, BTreeSet<&str>> = BTreeMap::new();
     let mut records: Vec<Generalization> = Vec::new();
+    // what each folded grant stands for, found by its names as they are (a grant key built
+    // for every resource to look it up was two allocations a resource)
+    let folds: BTreeMap<(&str, &str), &Folded> = grants
+        .iter()
+        .filter_map(|((a, r), e)| Some(((a.as_str(), r.as_str()), e.folded.as_deref()?)))
+        .collect();
     for ((action, origin, conds), resources) in per_action {
-        let folded = |r: &str| {
-            crate::usage::grant_key(action, r)
-                .ok()
-                .and_then(|k| grants.get(&k))
-                .and_then(|e| e.folded.as_deref())
-        };
+        let folded = |r: &str| folds.get(&(action, r)).copied();
         let (generalized, recs) =
             generalize::generalize_folded(&resources, opts.level, max_prefixes, &folded);
         let (resources, recs) =
