@@ -553,8 +553,8 @@ mod tests {
             "{} {folded}",
             grants(&once)
         );
-        // (never emptied: each worker's whole aggregate is merged at the end, and most actors
-        // are in both)
+        // (with `usize::MAX` the workers never empty theirs: each worker's whole aggregate is
+        // merged at the end, and most actors are in both)
         for (threads, local) in [(1, 1), (3, 1), (2, 64), (2, usize::MAX), (3, 4_096)] {
             let u = read(threads, local);
             let at = format!("{threads} threads, emptied at {local}");
