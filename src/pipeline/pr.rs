@@ -121,13 +121,12 @@ pub fn per_file(usage: &Usage) -> Usage {
         if id.kind == PrincipalKind::Function {
             entry.functions.insert(id.name.clone());
         }
-        let fn_arn = p.arn.clone().unwrap_or_default();
-        let condition = crate::synth::scope::source_function(&fn_arn);
+        let condition = scope
+            .then(|| crate::synth::scope::source_function(p.arn.as_deref().unwrap_or_default()));
         entry.grants.add_all(p.grants.iter().map(|(k, ev)| {
-            let ev = if scope {
-                ev.scoped(&condition)
-            } else {
-                ev.clone()
+            let ev = match &condition {
+                Some(c) => ev.scoped(c),
+                None => ev.clone(),
             };
             (k.clone(), ev)
         }));

@@ -160,6 +160,18 @@ fn cond_keys(c: &Conditions) -> BTreeSet<(&str, &str)> {
         .collect()
 }
 
+/// Adds every value of `from` under its operator and key.
+fn add_conditions(into: &mut Conditions, from: &Conditions) {
+    for (op, keys) in from {
+        let into = into.entry(op.clone()).or_default();
+        for (k, vals) in keys {
+            into.entry(k.clone())
+                .or_default()
+                .extend(vals.iter().cloned());
+        }
+    }
+}
+
 fn is_zero(n: &u64) -> bool {
     *n == 0
 }
@@ -295,17 +307,17 @@ impl Evidence {
             self.clear_conditions();
             return;
         }
-        self.merge_conditions(conds.clone(), false);
+        self.merge_conditions(conds, false);
     }
 
-    fn merge_conditions(&mut self, c: Conditions, other_unconditional: bool) {
+    fn merge_conditions(&mut self, c: &Conditions, other_unconditional: bool) {
         if self.unconditional {
             return;
         }
         if other_unconditional
             || (self.seen.count > 0
                 && !self.conditions().is_empty()
-                && cond_keys(self.conditions()) != cond_keys(&c))
+                && cond_keys(self.conditions()) != cond_keys(c))
         {
             // Calls with different condition keys: no single condition covers them all.
             self.unconditional = true;
@@ -315,18 +327,10 @@ impl Evidence {
         if c.is_empty() {
             return;
         }
-        let conditions =
-            std::sync::Arc::make_mut(self.rare.conditions.get_or_insert_with(Default::default));
-        for (op, keys) in c {
-            for (k, vals) in keys {
-                conditions
-                    .entry(op.clone())
-                    .or_default()
-                    .entry(k)
-                    .or_default()
-                    .extend(vals);
-            }
-        }
+        add_conditions(
+            std::sync::Arc::make_mut(self.rare.conditions.get_or_insert_with(Default::default)),
+            c,
+        );
     }
 
     /// The same evidence with every call also known to satisfy `condition` (a function's own
@@ -344,18 +348,7 @@ impl Evidence {
             e.clear_conditions();
         }
         match &mut e.rare.conditions {
-            Some(mine) => {
-                let mine = std::sync::Arc::make_mut(mine);
-                for (op, keys) in condition.iter() {
-                    for (k, vals) in keys {
-                        mine.entry(op.clone())
-                            .or_default()
-                            .entry(k.clone())
-                            .or_default()
-                            .extend(vals.iter().cloned());
-                    }
-                }
-            }
+            Some(mine) => add_conditions(std::sync::Arc::make_mut(mine), condition),
             none => *none = Some(condition.clone()),
         }
         e
@@ -389,7 +382,7 @@ impl Evidence {
             self.unconditional = o.unconditional;
             self.set_conditions(o.conditions().clone());
         } else if o.seen.count > 0 {
-            self.merge_conditions(o.conditions().clone(), o.unconditional);
+            self.merge_conditions(o.conditions(), o.unconditional);
         }
         if Seen::before(o.seen.first_seen, self.seen.first_seen)
             .unwrap_or_else(|| o.event_id < self.event_id)
