@@ -245,14 +245,18 @@ pub struct ArnPattern(String);
 impl ArnPattern {
     pub fn new(s: impl Into<String>) -> Result<ArnPattern, NameError> {
         let s = s.into();
-        // six parts: five colons or more (memchr, not a `splitn` searcher per part)
-        let ok = s == "*"
-            || (s.starts_with("arn:") && memchr::memchr_iter(b':', s.as_bytes()).nth(4).is_some());
-        if ok {
+        if ArnPattern::is_valid(&s) {
             Ok(ArnPattern(s))
         } else {
             Err(NameError::Resource(s))
         }
+    }
+
+    /// Whether [`ArnPattern::new`] takes `s`: `*`, or an ARN of six parts.
+    pub fn is_valid(s: &str) -> bool {
+        // six parts: five colons or more (memchr, not a `splitn` searcher per part)
+        s == "*"
+            || (s.starts_with("arn:") && memchr::memchr_iter(b':', s.as_bytes()).nth(4).is_some())
     }
 
     /// Every resource (`*`).

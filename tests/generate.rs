@@ -601,3 +601,95 @@ fn a_closed_stdout_still_writes_every_policy_file() {
         );
     }
 }
+
+/// `--spill-after`: grants written to a temporary file while reading, and read back as they
+/// are needed, give the same output, in every format that streams and with `--out`; `--stats`
+/// says how much was written. When no temporary file can be made, a warning names the
+/// directory, the grants stay in memory, and the output is still the same.
+#[test]
+fn grants_spilled_to_disk_give_the_same_output() {
+    let out = TempDir::new().unwrap();
+    let policies = |dir: &std::path::Path| -> BTreeMap<String, String> {
+        walk(dir)
+            .into_iter()
+            .map(|rel| {
+                (
+                    rel.clone(),
+                    std::fs::read_to_string(dir.join(&rel)).unwrap(),
+                )
+            })
+            .collect()
+    };
+    for format in ["json", "text", "terraform"] {
+        let (a, b) = (out.path().join("a"), out.path().join("b"));
+        let args = |dir: &std::path::Path| {
+            vec![
+                "generate".to_string(),
+                "examples/demo-trail".to_string(),
+                "--functions".to_string(),
+                "examples/lambda".to_string(),
+                "--format".to_string(),
+                format.to_string(),
+                "--out".to_string(),
+                dir.display().to_string(),
+            ]
+        };
+        let whole: Vec<String> = args(&a);
+        let run = tightrole(&whole.iter().map(String::as_str).collect::<Vec<_>>(), None);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let mut spilled = args(&b);
+        spilled.extend(["--spill-after", "1", "--stats=json"].map(String::from));
+        let s = tightrole(
+            &spilled.iter().map(String::as_str).collect::<Vec<_>>(),
+            None,
+        );
+        assert_eq!(s.code, 0, "{}", s.stderr);
+        assert_eq!(s.stdout, run.stdout, "{format}");
+        assert_eq!(policies(&a), policies(&b), "{format}");
+        let stats: Value = s
+            .stderr
+            .lines()
+            .find(|l| l.starts_with('{'))
+            .map(|l| serde_json::from_str(l).unwrap())
+            .unwrap();
+        assert!(stats["bytes_spilled"].as_u64().unwrap() > 1000, "{stats}");
+        std::fs::remove_dir_all(&a).unwrap();
+        std::fs::remove_dir_all(&b).unwrap();
+    }
+
+    let plain = tightrole(
+        &["generate", "examples/demo-trail", "--format", "json"],
+        None,
+    );
+    let no_tmp = out.path().join("no-such-directory");
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_tightrole"))
+        .args([
+            "generate",
+            "examples/demo-trail",
+            "--format",
+            "json",
+            "--spill-after",
+            "1",
+        ])
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .env("TMPDIR", &no_tmp)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(0), "{stderr}");
+    // the same output, and the warning among its diagnostics too
+    let (mut kept, whole): (Value, Value) = (
+        serde_json::from_slice(&run.stdout).unwrap(),
+        serde_json::from_str(&plain.stdout).unwrap(),
+    );
+    let warning = kept["diagnostics"].as_array_mut().unwrap().remove(0);
+    assert_eq!(warning["level"], "warning", "{warning}");
+    assert_eq!(kept, whole);
+    assert!(
+        stderr.contains(&*no_tmp.display().to_string())
+            && stderr.contains("cannot use the temporary file of spilled grants")
+            && stderr.contains("kept in memory"),
+        "{stderr}"
+    );
+}

@@ -49,6 +49,8 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         functions: args.functions.clone(),
         threads: None,
         max_file_size: crate::source::DEFAULT_MAX_FILE_SIZE,
+        spill_after: crate::usage::SPILL_AFTER,
+        keep_spilled: true,
         strict: false,
         stats: None,
         lookup_events: false,

@@ -120,7 +120,8 @@ impl SynthArgs {
     }
 }
 
-pub fn run(args: Args) -> anyhow::Result<Exit> {
+pub fn run(mut args: Args) -> anyhow::Result<Exit> {
+    args.input.keep_spilled = true;
     let Read { live, analysis } = read!(
         args.input
             .read(args.synth.generalize, args.synth.current_is_live())

@@ -63,6 +63,15 @@ pub struct InputArgs {
     #[arg(long)]
     pub strict: bool,
 
+    /// Distinct grants held in memory while reading before they are written to a temporary
+    /// file and read back as needed (memory stays bounded; the output is the same).
+    #[arg(long, value_name = "GRANTS", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..), default_value_t = crate::usage::SPILL_AFTER, help_heading = "Analysis")]
+    pub spill_after: usize,
+
+    /// Set by `generate` and `explain` ([`ReadOptions::keep_spilled`]).
+    #[arg(skip)]
+    pub keep_spilled: bool,
+
     #[command(flatten)]
     pub aws: AwsArgs,
 
@@ -198,6 +207,8 @@ impl InputArgs {
             functions: self.functions.iter().map(|p| location(p)).collect(),
             threads: self.threads,
             max_file_size: self.max_file_size,
+            spill_after: self.spill_after,
+            keep_spilled: self.keep_spilled,
             key_level,
             cache: self.aws.cache.clone(),
             concurrency: self.aws.concurrency,

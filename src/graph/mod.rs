@@ -124,14 +124,16 @@ impl AccessGraph {
     /// The node and edge counts [`AccessGraph::from_usage`] would give, without building the
     /// graph: `generate` reports only these, and on a trail of many principals and grants the
     /// graph (a node and an evidence clone per grant) cost as much memory as the proposals.
-    pub fn counts(usage: &Usage) -> (usize, usize) {
+    pub fn counts(usage: &Usage) -> Result<(usize, usize), crate::usage::SpillError> {
         use std::collections::BTreeSet;
         let mut accounts: BTreeSet<&str> = BTreeSet::new();
         let mut roles: BTreeSet<&str> = BTreeSet::new();
         let mut account_role: BTreeSet<(&str, &str)> = BTreeSet::new();
         // only counted, so hashed: an ordered set compared long ARNs that share their heads,
-        // tens of milliseconds on a growing trail's 100,000 grants
-        let mut resources: hashbrown::HashSet<&str> = hashbrown::HashSet::new();
+        // tens of milliseconds on a growing trail's 100,000 grants. By 128-bit hashes, not the
+        // names: a principal's grants still on disk are read back one at a time and let go
+        // ([`Usage::grants_of`]), and a hash is 16 bytes where an ARN is some hundred.
+        let mut resources: hashbrown::HashSet<u128> = hashbrown::HashSet::new();
         let (mut actions, mut grants) = (0, 0);
         for (id, p) in &usage.principals {
             accounts.insert(id.account.as_str());
@@ -139,10 +141,11 @@ impl AccessGraph {
                 roles.insert(role.as_str());
                 account_role.insert((id.account.as_str(), role.as_str()));
             }
+            let all = usage.grants_of(p)?;
             let mut mine: BTreeSet<&str> = BTreeSet::new();
-            for (action, resource) in p.grants.keys() {
+            for (action, resource) in all.keys() {
                 mine.insert(action.as_str());
-                resources.insert(resource.as_str());
+                resources.insert(xxhash_rust::xxh3::xxh3_128(resource.as_str().as_bytes()));
                 grants += 1;
             }
             actions += mine.len();
@@ -151,7 +154,7 @@ impl AccessGraph {
         let nodes = accounts.len() + roles.len() + principals + actions + resources.len();
         // account → role, parent → principal, principal → action, action → resource
         let edges = account_role.len() + principals + actions + grants;
-        (nodes, edges)
+        Ok((nodes, edges))
     }
 
     pub fn node_count(&self) -> usize {

@@ -261,12 +261,18 @@ fn generate_in_chunks<S: GenerateSink>(
 ) -> Result<GenerateOutput, Error> {
     let catalog = Catalog::embedded();
     let Analysis {
-        usage: read,
+        usage: mut read,
         inventory,
         stats,
         diagnostics: mut all_diagnostics,
         observed,
     } = owned;
+    // Grants still on disk are read back a chunk of principals at a time, below. Scoping a
+    // shared role moves its functions' grants into it, and current policies are compared with
+    // the whole usage: both need every grant first.
+    if read.is_spilled() && (settings.shared_role == SharedRole::Scope || current.is_some()) {
+        read.load_all()?;
+    }
     if let Some(c) = current {
         all_diagnostics.extend(c.diagnostics.iter().cloned());
     }
@@ -284,7 +290,7 @@ fn generate_in_chunks<S: GenerateSink>(
     let carried = carry(settings, current, &observed, &usage, catalog)?;
     let under_roles = settings.functions_under_roles || settings.shared_role == SharedRole::Scope;
     let opts = &settings.options;
-    let siblings = siblings(&usage, settings.shared_role);
+    let siblings = siblings(&usage, settings.shared_role)?;
     let window = usage.window;
     let unmapped = report::unmapped_rows(&usage);
     let summary = Summary {
@@ -370,7 +376,25 @@ fn generate_in_chunks<S: GenerateSink>(
     // keep the principals' order, and the first failure in that order is the one reported, so
     // the output does not depend on the thread count.
     let ids: Vec<PrincipalId> = usage.principals.keys().cloned().collect();
-    for (i, chunk) in ids.chunks(chunk_size.max(1)).enumerate() {
+    let spill = usage.spill.clone();
+    let on_disk: Vec<u64> = usage
+        .principals
+        .values()
+        .map(|p| p.spilled.bytes())
+        .collect();
+    for (i, chunk) in chunked(&ids, &on_disk, chunk_size.max(1)).enumerate() {
+        // the chunk's grants still on disk, read back (the chunk is a range of the principals)
+        if let (Some(spill), Some(first), Some(last)) = (&spill, chunk.first(), chunk.last()) {
+            let mut loading: Vec<&mut PrincipalUsage> = usage
+                .principals
+                .range_mut(first.clone()..=last.clone())
+                .map(|(_, p)| p)
+                .collect();
+            loading
+                .par_iter_mut()
+                .map(|p| crate::usage::Usage::load(Some(spill), p))
+                .collect::<Result<(), _>>()?;
+        }
         let propose = || {
             chunk
                 .par_iter()
@@ -386,7 +410,8 @@ fn generate_in_chunks<S: GenerateSink>(
         };
         let results = if i == 0 {
             // the graph's size is counted on one thread while the others synthesize
-            let (results, (nodes, edges)) = rayon::join(propose, || AccessGraph::counts(&usage));
+            let (results, counts) = rayon::join(propose, || AccessGraph::counts(&usage));
+            let (nodes, edges) = counts?;
             frame.summary.graph_nodes = nodes;
             frame.summary.graph_edges = edges;
             sink.begin(&frame).map_err(Error::Output)?;
@@ -411,11 +436,40 @@ fn generate_in_chunks<S: GenerateSink>(
     Ok(frame)
 }
 
+/// `ids` a chunk at a time: `size` principals, or fewer when their grants on disk
+/// (`on_disk[i]` bytes for `ids[i]`) come to [`CHUNK_SPILLED`], so that the grants read back
+/// at once stay about the same however large the principals grow.
+fn chunked<'i>(
+    ids: &'i [PrincipalId],
+    on_disk: &'i [u64],
+    size: usize,
+) -> impl Iterator<Item = &'i [PrincipalId]> {
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        if at >= ids.len() {
+            return None;
+        }
+        let (start, mut bytes) = (at, 0u64);
+        while at < ids.len() && at - start < size && (at == start || bytes < CHUNK_SPILLED) {
+            bytes += on_disk.get(at).copied().unwrap_or(0);
+            at += 1;
+        }
+        ids.get(start..at)
+    })
+}
+
+/// Bytes of grants on disk read back for one chunk of principals, at most (unless one
+/// principal has more): some 30,000 grants, a few tens of MB once read back.
+const CHUNK_SPILLED: u64 = 4 << 20;
+
 /// For each principal on a role with others, what its proposal needs of them: the denied
 /// calls its policy keeps denied (not those another principal on the role was allowed, since
 /// every policy of a role applies to all of them), and for a function with `--shared-role
 /// split`, the other functions on its role.
-fn siblings(usage: &Usage, shared_role: SharedRole) -> BTreeMap<PrincipalId, Siblings> {
+fn siblings(
+    usage: &Usage,
+    shared_role: SharedRole,
+) -> Result<BTreeMap<PrincipalId, Siblings>, Error> {
     // every principal that runs as a role, once (a trail can hold many thousands of
     // principals): its functions share the role, and their policies all land on it, so one
     // principal's explicit deny must not take away another's observed call
@@ -424,13 +478,28 @@ fn siblings(usage: &Usage, shared_role: SharedRole) -> BTreeMap<PrincipalId, Sib
     let found: Vec<Vec<(PrincipalId, Siblings)>> = groups
         .par_iter()
         .map(|members| {
+            // the group's grants, read back from disk once for all of its denied calls
+            // (borrowed when they are all in memory)
+            let whole: Vec<std::borrow::Cow<'_, crate::usage::Grants>> =
+                if members.iter().any(|(_, p)| !p.denied.is_empty()) {
+                    members
+                        .iter()
+                        .map(|(_, q)| usage.grants_of(q))
+                        .collect::<Result<_, _>>()?
+                } else {
+                    Vec::new()
+                };
             let mut out = Vec::new();
-            for &(id, p) in members.iter() {
+            for (at, &(id, p)) in members.iter().enumerate() {
                 let others = || members.iter().filter(move |(o, _)| *o != id);
                 let mut s = Siblings::default();
                 if !p.denied.is_empty() {
-                    let grants: Vec<(&str, &crate::usage::Grants)> = others()
-                        .map(|(o, q)| (o.name.as_str(), &q.grants))
+                    let grants: Vec<(&str, &crate::usage::Grants)> = members
+                        .iter()
+                        .zip(&whole)
+                        .enumerate()
+                        .filter(|(i, _)| *i != at)
+                        .map(|(_, ((o, _), g))| (o.name.as_str(), &**g))
                         .collect();
                     s.fence = Some(crate::synth::denied_to_fence(&p.denied, &grants));
                 }
@@ -447,10 +516,10 @@ fn siblings(usage: &Usage, shared_role: SharedRole) -> BTreeMap<PrincipalId, Sib
                     out.push((id.clone(), s));
                 }
             }
-            out
+            Ok(out)
         })
-        .collect();
-    found.into_iter().flatten().collect()
+        .collect::<Result<_, crate::usage::SpillError>>()?;
+    Ok(found.into_iter().flatten().collect())
 }
 
 /// Writes DIR/<kind>/<name>.json for every principal with a policy (`<name>.2.json`, … for the
@@ -618,6 +687,98 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Grants written to disk while reading, and read back a chunk of principals at a time,
+    /// give the output that holding them all in memory gives: the same JSON, with the default
+    /// settings, `--shared-role scope` (which reads them all back first) and a `--principal`
+    /// filter, on one thread and on three. The read did write to disk, and left the grants
+    /// there for `generate`.
+    #[test]
+    fn grants_spilled_to_disk_give_the_same_output() {
+        let (_dir, opts) = growing_trail(3000);
+        let spilling = |spill_after: usize, threads: usize| ReadOptions {
+            spill_after,
+            keep_spilled: true,
+            threads: Some(threads),
+            ..opts.clone()
+        };
+        let scope = SynthSettings {
+            shared_role: SharedRole::Scope,
+            ..SynthSettings::default()
+        };
+        let some = ReadOptions {
+            principals: vec!["fn-00*".to_string()],
+            ..opts.clone()
+        };
+        for (read, settings) in [
+            (&opts, SynthSettings::default()),
+            (&opts, scope),
+            (&some, SynthSettings::default()),
+        ] {
+            let json = |a: Analysis| {
+                let out = generate(a, &settings, None).unwrap();
+                serde_json::to_string_pretty(&out).unwrap()
+            };
+            let expected = json(analyze(read, None).unwrap());
+            for (spill_after, threads) in [(1, 1), (1, 3), (200, 2)] {
+                let at = format!("spilled after {spill_after}, {threads} threads");
+                let analysis = analyze(
+                    &ReadOptions {
+                        principals: read.principals.clone(),
+                        ..spilling(spill_after, threads)
+                    },
+                    None,
+                )
+                .unwrap();
+                assert!(analysis.stats.bytes_spilled > 0, "{at}");
+                assert!(analysis.usage.is_spilled(), "{at}");
+                let mut rec = Record::default();
+                let mut frame = generate_in_chunks(analysis, &settings, None, &mut rec, 5).unwrap();
+                frame.principals = rec.principals;
+                assert_eq!(
+                    serde_json::to_string_pretty(&frame).unwrap(),
+                    expected,
+                    "{at}"
+                );
+            }
+            // read back whole before `analyze` returns when not kept for `generate`
+            let loaded = analyze(
+                &ReadOptions {
+                    keep_spilled: false,
+                    principals: read.principals.clone(),
+                    ..spilling(1, 2)
+                },
+                None,
+            )
+            .unwrap();
+            assert!(loaded.stats.bytes_spilled > 0 && !loaded.usage.is_spilled());
+            assert_eq!(json(loaded), expected);
+        }
+    }
+
+    /// Chunks are `size` principals, fewer when their grants on disk come to the bound, and
+    /// never empty: a principal with more than the bound on its own is a chunk of its own.
+    #[test]
+    fn chunks_stop_at_the_bytes_on_disk() {
+        let ids: Vec<PrincipalId> = (0..9)
+            .map(|i| PrincipalId {
+                kind: PrincipalKind::Function,
+                account: "1".into(),
+                name: format!("f{i}"),
+            })
+            .collect();
+        let mb = 1 << 20;
+        let on_disk = [5 * mb, 0, 0, mb, 3 * mb, mb, 0, 0, 0];
+        let sizes = |size| {
+            chunked(&ids, &on_disk, size)
+                .map(<[PrincipalId]>::len)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(sizes(256), [1, 4, 4]);
+        assert_eq!(sizes(2), [1, 2, 2, 2, 2]);
+        assert_eq!(sizes(1), [1; 9]);
+        assert_eq!(chunked(&[], &[], 3).count(), 0);
     }
 
     /// A writer whose reader goes away after `left` bytes.

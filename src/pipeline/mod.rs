@@ -75,6 +75,9 @@ pub enum Error {
     /// Writing the output as it was made failed (a closed stdout, a full disk).
     #[error("cannot write the output")]
     Output(#[source] std::io::Error),
+    /// Grants written to disk while reading could not be read back.
+    #[error(transparent)]
+    Spill(#[from] crate::usage::SpillError),
 }
 
 impl From<AwsError> for Error {

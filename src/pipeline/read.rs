@@ -78,6 +78,13 @@ pub struct ReadOptions {
     /// Downloads in flight at once.
     pub concurrency: usize,
     pub athena: Option<AthenaOptions>,
+    /// Distinct grants held in memory while reading before they are written to a temporary
+    /// file (`--spill-after`; [`crate::usage::Aggregate::spill`]); `usize::MAX`: never.
+    pub spill_after: usize,
+    /// Leave the grants written to disk there: the caller reads each principal's back when
+    /// it needs them ([`Usage::load`]), as [`super::generate_each`] does. Otherwise they are
+    /// all read back before [`analyze`] returns.
+    pub keep_spilled: bool,
 }
 
 impl Default for ReadOptions {
@@ -97,6 +104,8 @@ impl Default for ReadOptions {
             cache: None,
             concurrency: 16,
             athena: None,
+            spill_after: crate::usage::SPILL_AFTER,
+            keep_spilled: false,
         }
     }
 }
@@ -273,8 +282,11 @@ pub fn analyze(opts: &ReadOptions, live: Option<&Live>) -> Result<Analysis, Erro
         &usage,
         &inventory,
         crate::catalog::Catalog::embedded(),
-    );
+    )?;
     usage.retain_principals(&opts.principals);
+    if !opts.keep_spilled {
+        usage.load_all()?;
+    }
     note_idle(&usage, &mut diagnostics);
     note_unusable_keys(&usage, &mut diagnostics);
     Ok(Analysis {
@@ -316,7 +328,8 @@ fn read_trail(
                 filters: filters.clone(),
             };
             let (stream, mut pending) = live.start(&sources, inputs).map_err(Error::from)?;
-            let (agg, mut stats, diags) = collect_stream(stream, filters, opts.threads);
+            let (agg, mut stats, diags) =
+                collect_stream(stream, filters, opts.threads, opts.spill_after);
             diagnostics.extend(live.finish(&mut pending).map_err(Error::from)?);
             diagnostics.extend(pending.notes.clone());
             note_regions(&opts.regions, &mut diagnostics);
@@ -324,7 +337,7 @@ fn read_trail(
             (agg, stats, diags)
         }
         None if !urls.is_empty() => return Err(Error::NoConnection("s3://")),
-        _ => collect_paths(local, filters, opts.threads),
+        _ => collect_paths(local, filters, opts.threads, opts.spill_after),
     };
     diagnostics.extend(diags);
     Ok((agg, stats, diagnostics))

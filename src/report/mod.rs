@@ -682,5 +682,9 @@ pub fn stats_text(stats: &Stats) -> String {
         stats.seconds_decompress,
         stats.seconds_parse
     );
-    local + &live
+    let spilled = match stats.bytes_spilled {
+        0 => String::new(),
+        n => format!("; {n} bytes of grants spilled to a temporary file"),
+    };
+    local + &spilled + &live
 }

@@ -133,24 +133,37 @@ fn keys(c: &Conditions) -> BTreeSet<(&str, &str)> {
 }
 
 impl Observed {
-    /// What the trail (and the inventory's functions) show of the table's actions.
-    pub fn from_usage(usage: &Usage, inventory: &Inventory, catalog: &Catalog) -> Observed {
+    /// What the trail (and the inventory's functions) show of the table's actions. Grants
+    /// still on disk are read back one principal at a time ([`Usage::grants_of`]).
+    pub fn from_usage(
+        usage: &Usage,
+        inventory: &Inventory,
+        catalog: &Catalog,
+    ) -> Result<Observed, crate::usage::SpillError> {
         let mut out = Observed::default();
-        for row in &NarrowTable::embedded().rows {
-            let Some(def) = catalog.action_qualified(&row.action) else {
-                continue;
-            };
-            match row.source {
-                Source::Observed => {
-                    for (id, p) in &usage.principals {
-                        for ((a, r), ev) in &p.grants {
-                            if a.as_str().eq_ignore_ascii_case(&row.action) {
-                                let c = ev.grant_conditions().and_then(|c| own_keys(c, def));
-                                out.add(&id.account, def, r.as_str(), c, &row.shows);
-                            }
+        let rows: Vec<_> = NarrowTable::embedded()
+            .rows
+            .iter()
+            .filter_map(|row| Some((row, catalog.action_qualified(&row.action)?)))
+            .collect();
+        // each principal's grants once, for every row of the table (what a row adds does not
+        // depend on the order it is added in)
+        if rows.iter().any(|(row, _)| row.source == Source::Observed) {
+            for (id, p) in &usage.principals {
+                let grants = usage.grants_of(p)?;
+                for (row, def) in rows.iter().filter(|(r, _)| r.source == Source::Observed) {
+                    for ((a, r), ev) in grants.iter() {
+                        if a.as_str().eq_ignore_ascii_case(&row.action) {
+                            let c = ev.grant_conditions().and_then(|c| own_keys(c, def));
+                            out.add(&id.account, def, r.as_str(), c, &row.shows);
                         }
                     }
                 }
+            }
+        }
+        for (row, def) in rows {
+            match row.source {
+                Source::Observed => {}
                 Source::ExecutionRoles => {
                     let passed = condition(
                         "StringEquals",
@@ -187,7 +200,7 @@ impl Observed {
                 }
             }
         }
-        out
+        Ok(out)
     }
 
     fn add(

@@ -9,13 +9,17 @@ use serde::Serialize;
 
 use std::collections::BTreeMap;
 
-use super::Aggregate;
+use super::{Aggregate, SpillError};
 use crate::diag::Diagnostic;
 use crate::identity::actor;
 use crate::mapping::Mapper;
 use crate::model::Seen;
 use crate::record::{DropReason, Dropped, Record, RecordProblem};
 use crate::source::{FileReport, Filters, Input, Stream};
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
 
 /// End-of-run figures.
 #[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
@@ -37,6 +41,10 @@ pub struct Stats {
     /// Records used without a time (no `eventTime`): counted as usage, kept by every time
     /// filter, and left out of first and last seen, the window and the active days.
     pub records_untimed: u64,
+    /// Bytes of grants written to a temporary file while reading (`--spill-after`), and read
+    /// back as they were needed.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub bytes_spilled: u64,
     /// Wall time of the whole read.
     pub seconds: f64,
     /// CPU time spent reading and decompressing, and parsing, mapping and aggregating, summed
@@ -318,16 +326,17 @@ pub fn collect(
     filters: &Filters,
     threads: Option<usize>,
 ) -> (Aggregate, Stats, Vec<Diagnostic>) {
-    collect_with(inputs, filters, threads, LOCAL_GRANTS)
+    collect_with(inputs, filters, threads, LOCAL_GRANTS, usize::MAX)
 }
 
 /// [`collect`], a worker emptying its aggregate into the shared one at `local_grants` new
-/// grants.
+/// grants, and the shared one written to disk at `spill_after` ([`Aggregate::spill`]).
 fn collect_with(
     inputs: &[Input],
     filters: &Filters,
     threads: Option<usize>,
     local_grants: usize,
+    spill_after: usize,
 ) -> (Aggregate, Stats, Vec<Diagnostic>) {
     let bytes = inputs
         .iter()
@@ -339,7 +348,7 @@ fn collect_with(
         bytes,
         filters,
         threads,
-        local_grants,
+        (local_grants, spill_after),
         move |work: &(dyn Fn(usize, &Input) + Sync)| {
             inputs
                 .par_iter()
@@ -352,11 +361,13 @@ fn collect_with(
 /// Reads the local inputs under `paths` (files, directories, `-`), found as they are read
 /// ([`crate::source::walk`]): memory does not grow with the number of files. Diagnostics come
 /// in the order of [`collect`] on the discovered list: what the walk met first, then each
-/// input's in input order.
+/// input's in input order. Grants are written to disk once `spill_after` are held
+/// ([`Aggregate::spill`]).
 pub fn collect_paths(
     paths: Vec<String>,
     filters: &Filters,
     threads: Option<usize>,
+    spill_after: usize,
 ) -> (Aggregate, Stats, Vec<Diagnostic>) {
     // The totals are only for the progress bar: walked for it only when it is shown.
     let (count, bytes) = if crate::usage::progress::wanted() {
@@ -381,7 +392,7 @@ pub fn collect_paths(
         inputs: Box::new(inputs),
     };
     let given = paths_given as u64;
-    let (agg, mut stats, diags) = collect_stream(stream, filters, threads);
+    let (agg, mut stats, diags) = collect_stream(stream, filters, threads, spill_after);
     let mut all = std::mem::take(&mut *found.lock().unwrap_or_else(|p| p.into_inner()));
     stats.paths = given;
     stats.paths_missing = all
@@ -393,10 +404,12 @@ pub fn collect_paths(
 }
 
 /// Like [`collect`], for inputs that arrive over time: each is read as soon as a worker is free.
+/// Grants are written to disk once `spill_after` are held ([`Aggregate::spill`]).
 pub fn collect_stream(
     stream: Stream,
     filters: &Filters,
     threads: Option<usize>,
+    spill_after: usize,
 ) -> (Aggregate, Stats, Vec<Diagnostic>) {
     let Stream {
         count,
@@ -408,7 +421,7 @@ pub fn collect_stream(
         bytes,
         filters,
         threads,
-        LOCAL_GRANTS,
+        (LOCAL_GRANTS, spill_after),
         move |work: &(dyn Fn(usize, &Input) + Sync)| {
             inputs.par_bridge().for_each(|(i, input)| work(i, &input))
         },
@@ -422,12 +435,15 @@ fn keeps_input(filters: &Filters, input: &Input) -> bool {
 }
 
 /// The shared pipeline: `drive` hands every input to `work`, from as many threads as it likes.
+/// A worker empties its aggregate into the shared one at `local_grants` new grants; the shared
+/// one is written to disk when it holds `spill_after`, and, if it ever was, once more at the
+/// end, so that only what does not grow with the grants is left in memory.
 fn run<D>(
     count: usize,
     bytes: u64,
     filters: &Filters,
     threads: Option<usize>,
-    local_grants: usize,
+    (local_grants, spill_after): (usize, usize),
     drive: D,
 ) -> (Aggregate, Stats, Vec<Diagnostic>)
 where
@@ -446,6 +462,16 @@ where
     // aggregate (no lock a record) and empties it into this one after a file once it holds
     // `local_grants` new grants, or twice that if another worker is emptying its own.
     let shared: Mutex<Aggregate> = Mutex::new(Aggregate::default());
+    // Why writing to disk failed, once it has: then the grants stay in memory.
+    let spill_failed: Mutex<Option<SpillError>> = Mutex::new(None);
+    let spill = |into: &mut Aggregate| {
+        let mut failed = spill_failed.lock().unwrap_or_else(|p| p.into_inner());
+        if failed.is_none()
+            && let Err(e) = into.spill()
+        {
+            *failed = Some(e);
+        }
+    };
     let empty_into_shared = |agg: &mut Aggregate| {
         let pending = agg.pending();
         if pending < local_grants {
@@ -459,6 +485,9 @@ where
         };
         if let Some(mut into) = into {
             into.absorb(agg);
+            if into.held() > spill_after {
+                spill(&mut into);
+            }
         }
     };
     let work = |i: usize, input: &Input| {
@@ -503,9 +532,20 @@ where
         mut diags,
     } = accs.into_iter().reduce(Acc::merge).unwrap_or_default();
     agg.merge(rest);
+    if agg.has_spilled() || agg.held() > spill_after {
+        spill(&mut agg);
+    }
+    stats.bytes_spilled = agg.bytes_spilled();
     diags.sort_by_key(|(i, _)| *i);
     stats.seconds = start.elapsed().as_secs_f64();
-    (agg, stats, diags.into_iter().flat_map(|(_, d)| d).collect())
+    let mut diags: Vec<Diagnostic> = diags.into_iter().flat_map(|(_, d)| d).collect();
+    if let Some(e) = spill_failed.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        diags.push(Diagnostic::warning(
+            std::env::temp_dir().display().to_string(),
+            format!("{e}; the grants not yet written are kept in memory"),
+        ));
+    }
+    (agg, stats, diags)
 }
 
 #[cfg(test)]
@@ -534,13 +574,18 @@ mod tests {
             fold_resources: true,
             ..Filters::default()
         };
-        let read = |threads: usize, local: usize| {
-            let (agg, stats, diags) = collect_with(&inputs, &filters, Some(threads), local);
+        let read = |threads: usize, local: usize, spill_after: usize| {
+            let (agg, stats, diags) =
+                collect_with(&inputs, &filters, Some(threads), local, spill_after);
             assert!(diags.is_empty(), "{diags:?}");
             assert_eq!(stats.records, 4_000);
-            Usage::resolve(agg, &Inventory::default())
+            assert_eq!(agg.has_spilled(), spill_after < usize::MAX);
+            assert_eq!(stats.bytes_spilled > 0, spill_after < usize::MAX);
+            let mut u = Usage::resolve(agg, &Inventory::default());
+            u.load_all().unwrap();
+            u
         };
-        let once = read(1, usize::MAX);
+        let once = read(1, usize::MAX, usize::MAX);
         let grants = |u: &Usage| u.principals.values().map(|p| p.grants.len()).sum::<usize>();
         let folded = once
             .principals
@@ -554,10 +599,21 @@ mod tests {
             grants(&once)
         );
         // (with `usize::MAX` the workers never empty theirs: each worker's whole aggregate is
-        // merged at the end, and most actors are in both)
-        for (threads, local) in [(1, 1), (3, 1), (2, 64), (2, usize::MAX), (3, 4_096)] {
-            let u = read(threads, local);
-            let at = format!("{threads} threads, emptied at {local}");
+        // merged at the end, and most actors are in both). Written to disk after every file,
+        // or every few: the same usage once read back.
+        for (threads, local, spill_after) in [
+            (1, 1, usize::MAX),
+            (3, 1, usize::MAX),
+            (2, 64, usize::MAX),
+            (2, usize::MAX, usize::MAX),
+            (3, 4_096, usize::MAX),
+            (1, 1, 1),
+            (3, 1, 50),
+            (2, 64, 300),
+            (2, usize::MAX, 1),
+        ] {
+            let u = read(threads, local, spill_after);
+            let at = format!("{threads} threads, emptied at {local}, spilled at {spill_after}");
             assert_eq!(
                 u.principals.keys().collect::<Vec<_>>(),
                 once.principals.keys().collect::<Vec<_>>(),

@@ -196,6 +196,49 @@ impl Folded {
         self.rests().map(move |e| format!("{stem}{e}"))
     }
 
+    /// Writes it for the spill file ([`super::spill`]): the hashes, then the examples.
+    pub(super) fn encode(&self, out: &mut Vec<u8>) {
+        super::spill::varint(out, self.hashes.len() as u64);
+        for h in &self.hashes {
+            out.extend_from_slice(&h.to_le_bytes());
+        }
+        out.push(self.len);
+        for e in self.rests() {
+            super::spill::string(out, e);
+        }
+    }
+
+    /// Reads what [`Folded::encode`] wrote.
+    pub(super) fn decode(
+        r: &mut super::spill::Reader<'_>,
+    ) -> Result<Folded, super::spill::SpillError> {
+        use super::spill::SpillError;
+        let n = r.count(8)?;
+        if n > EXACT {
+            return Err(SpillError::Corrupt("a fold"));
+        }
+        let mut out = Folded::default();
+        for _ in 0..n {
+            let b: [u8; 8] = r
+                .bytes(8)?
+                .try_into()
+                .map_err(|_| SpillError::Corrupt("a fold"))?;
+            out.hashes.push(u64::from_le_bytes(b));
+        }
+        let len = r.byte()?;
+        if usize::from(len) > EXAMPLES {
+            return Err(SpillError::Corrupt("a fold"));
+        }
+        let mut joined = String::new();
+        for i in 0..usize::from(len) {
+            joined.push_str(r.str()?);
+            out.ends[i] = u32::try_from(joined.len()).map_err(|_| SpillError::Corrupt("a fold"))?;
+        }
+        out.examples = joined.into_boxed_str();
+        out.len = len;
+        Ok(out)
+    }
+
     /// How it is written out, under `stem`.
     pub fn out<'a>(&'a self, stem: &'a str) -> FoldedOut<'a> {
         FoldedOut { folded: self, stem }

@@ -30,6 +30,13 @@ impl<T: Empty> Lean<T> {
     }
 }
 
+impl<T> Lean<T> {
+    /// Whether it has a box (was written to).
+    pub fn is_boxed(&self) -> bool {
+        self.0.is_some()
+    }
+}
+
 impl<T: Empty> Deref for Lean<T> {
     type Target = T;
     fn deref(&self) -> &T {

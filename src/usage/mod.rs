@@ -6,6 +6,7 @@ pub mod event_id;
 pub mod folded;
 pub mod lean;
 pub mod progress;
+pub mod spill;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -16,6 +17,7 @@ use serde::Serialize;
 pub use event_id::EventId;
 pub use folded::{Folded, FoldedOut};
 pub use lean::Lean;
+pub use spill::{Spill, SpillError, Spilled};
 
 pub use collect::{AthenaStats, Stats, collect, collect_paths, collect_rows, collect_stream};
 
@@ -590,6 +592,8 @@ pub struct ActorUsage {
     pub calls: u64,
     /// Days (since the Unix epoch, UTC) on which it made a call.
     pub days: Days,
+    /// Where its grants written to disk lie ([`Aggregate::spill`]).
+    spilled: Spilled,
 }
 
 /// The calls and the denied calls of one day.
@@ -717,6 +721,7 @@ impl ActorUsage {
         self.data_types.extend(o.data_types);
         self.calls += o.calls;
         self.days.merge(&o.days);
+        self.spilled.extend(o.spilled);
     }
 }
 
@@ -767,7 +772,17 @@ pub struct Aggregate {
     /// Grant entries (granted or denied) made since the aggregate was last emptied into
     /// another ([`Aggregate::absorb`]).
     pending: usize,
+    /// The file its grants were written to, once they were.
+    spill: Option<std::sync::Arc<Spill>>,
+    /// Keys that were not an action and a resource, met when the grants were written to disk
+    /// (as [`Usage::resolve`] meets those still in memory).
+    unusable: Vec<(String, String)>,
 }
+
+/// How many grant entries the read holds in memory before it writes them to disk
+/// ([`Aggregate::spill`]), by default. About 30 MB of grants; a trail of a few hundred thousand
+/// records whose usage keeps growing stays under it.
+pub const SPILL_AFTER: usize = 65_536;
 
 impl Aggregate {
     /// Adds one mapped record that stands for `span.count` calls alike in everything the
@@ -972,6 +987,64 @@ impl Aggregate {
         self.records += std::mem::take(&mut o.records);
         self.window = Window::union(self.window, o.window.take());
         o.pending = 0;
+        if self.spill.is_none() {
+            self.spill = o.spill.take();
+        }
+        self.unusable.append(&mut o.unusable);
+    }
+
+    /// Grant entries its tables hold (what [`Aggregate::spill`] would write): counted, a few
+    /// hundred actors, each time a worker empties its aggregate into this one.
+    pub fn held(&self) -> usize {
+        self.actors.values().map(|u| u.grants.len()).sum()
+    }
+
+    /// Whether grants were written to disk.
+    pub fn has_spilled(&self) -> bool {
+        self.spill.is_some()
+    }
+
+    /// How many bytes of grants were written to disk.
+    pub fn bytes_spilled(&self) -> u64 {
+        self.spill.as_ref().map_or(0, |s| s.len())
+    }
+
+    /// Writes every actor's grants to the spill file (made when first needed) and empties the
+    /// tables they were in; the actors keep where they lie. Denied calls and everything else
+    /// stay: they do not grow with the grants. A key that is not an action and a resource is
+    /// set apart to be reported, as [`Usage::resolve`] would. When writing fails, the
+    /// grants not yet written stay in memory, and the error is returned.
+    pub fn spill(&mut self) -> Result<(), SpillError> {
+        let spill = match &self.spill {
+            Some(s) => s.clone(),
+            None => {
+                let s = Spill::new()?;
+                self.spill = Some(s.clone());
+                s
+            }
+        };
+        let mut buf = Vec::new();
+        for usage in self.actors.values_mut() {
+            if usage.grants.is_empty() {
+                continue;
+            }
+            let usable =
+                |a: &'static str, r: &str| Action::new(a).is_ok() && ArnPattern::is_valid(r);
+            let n = usage.grants.keys().filter(|(a, r)| usable(a, r)).count();
+            let rows = usage
+                .grants
+                .iter()
+                .filter(|((a, r), _)| usable(a, r))
+                .map(|((a, r), e)| (*a, &**r, e));
+            let section = spill.write_grants(n, rows, &mut buf)?;
+            usage.spilled.push(section);
+            for (a, r) in std::mem::take(&mut usage.grants).into_keys() {
+                if !usable(a, &r) {
+                    self.unusable.push((a.to_string(), r.into()));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Adds all of `o` (its exact top-level keys too).
@@ -1013,6 +1086,9 @@ pub struct PrincipalUsage {
     pub calls: u64,
     /// The days on which it made a call.
     pub days: Days,
+    /// Where its grants written to disk while reading lie: not in `grants` until they are
+    /// read back ([`Usage::load`]).
+    pub spilled: Spilled,
 }
 
 /// How settled a proposal is: least privilege from a window is only as good as the window.
@@ -1101,6 +1177,9 @@ pub struct Usage {
     /// (action, resource) keys the mapping made that are not an action and a resource: never
     /// expected, reported by the pipeline as a warning rather than dropped in silence.
     pub unusable_keys: Vec<(String, String)>,
+    /// The file of the grants written to disk while reading, when some were: a principal's
+    /// `spilled` grants are read back from it ([`Usage::load`]).
+    pub spill: Option<std::sync::Arc<Spill>>,
 }
 
 /// Adds the read phase's grants to `into` under typed keys ([`grant_key`]), moving the strings.
@@ -1193,6 +1272,7 @@ impl PrincipalUsage {
             p.days.merge(&usage.days);
             add_typed(&mut grants, usage.grants, unusable);
             add_typed(&mut denied, usage.denied, unusable);
+            p.spilled.extend(usage.spilled);
             p.permission_less.add_all(usage.permission_less);
         }
         p.grants = ordered(grants);
@@ -1265,6 +1345,7 @@ impl Usage {
             window: agg.window,
             data_types: agg.data_types,
             idle_functions: BTreeMap::new(),
+            spill: agg.spill,
         };
         let facts = agg.facts;
         let mut role_functions: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
@@ -1440,6 +1521,7 @@ impl Usage {
             out.unusable_keys.extend(unusable);
             out.principals.insert(id, p);
         }
+        out.unusable_keys.extend(agg.unusable);
         // in a stable order, once each (they came from hashed tables, one per worker)
         out.unusable_keys.sort_unstable();
         out.unusable_keys.dedup();
@@ -1467,7 +1549,93 @@ impl Usage {
             .filter(|f| !active.contains(f.name.as_str()))
             .map(|f| (f.name.clone(), f.role.clone()))
             .collect();
+        out.compact_spilled();
         out
+    }
+
+    /// Rewrites each principal's grants on disk as one section of its merged grants. The read
+    /// writes a grant again each time it is met after its table was last written (a busy
+    /// function's grants, once a spill), so the sections can hold many times the distinct
+    /// grants (ten times, on 10 M records of the growing benchmark trail), and every later
+    /// pass over them (the graph's counts, a chunk's proposals) would read them all again. A
+    /// principal that cannot be rewritten (a full disk) keeps its sections as they are.
+    fn compact_spilled(&mut self) {
+        let Some(spill) = self.spill.clone() else {
+            return;
+        };
+        let mut spilled: Vec<&mut PrincipalUsage> = self
+            .principals
+            .values_mut()
+            .filter(|p| p.spilled.sections() > 1 || (!p.spilled.is_empty() && !p.grants.is_empty()))
+            .collect();
+        spilled.par_iter_mut().for_each(|p| {
+            let mut whole = PrincipalUsage {
+                grants: p.grants.clone(),
+                spilled: p.spilled.clone(),
+                ..PrincipalUsage::default()
+            };
+            if Usage::load(Some(&spill), &mut whole).is_err() {
+                return;
+            }
+            let rows = whole
+                .grants
+                .iter()
+                .map(|((a, r), e)| (a.as_str(), r.as_str(), e));
+            if let Ok(s) = spill.write_grants(whole.grants.len(), rows, &mut Vec::new()) {
+                p.spilled = Spilled::default();
+                p.spilled.push(s);
+                p.grants = Grants::new();
+            }
+        });
+    }
+
+    /// Whether some principal's grants are still on disk ([`Usage::load`]).
+    pub fn is_spilled(&self) -> bool {
+        self.spill.is_some() && self.principals.values().any(|p| !p.spilled.is_empty())
+    }
+
+    /// Reads `p`'s spilled grants back into its `grants` (nothing to do when it has none).
+    pub fn load(spill: Option<&Spill>, p: &mut PrincipalUsage) -> Result<(), SpillError> {
+        if p.spilled.is_empty() {
+            return Ok(());
+        }
+        let Some(spill) = spill else {
+            return Err(SpillError::Corrupt(
+                "grants were spilled, but there is no file",
+            ));
+        };
+        let mut rows: Vec<(GrantKey, Evidence)> = Vec::new();
+        spill.read_grants(&p.spilled, &mut rows)?;
+        rows.extend(std::mem::take(&mut p.grants));
+        p.grants = ordered(rows);
+        p.spilled = Spilled::default();
+        Ok(())
+    }
+
+    /// `p`'s grants, its spilled ones read back (a copy then; `p` is not changed).
+    pub fn grants_of<'p>(
+        &self,
+        p: &'p PrincipalUsage,
+    ) -> Result<std::borrow::Cow<'p, Grants>, SpillError> {
+        if p.spilled.is_empty() {
+            return Ok(std::borrow::Cow::Borrowed(&p.grants));
+        }
+        let mut whole = PrincipalUsage {
+            grants: p.grants.clone(),
+            spilled: p.spilled.clone(),
+            ..PrincipalUsage::default()
+        };
+        Usage::load(self.spill.as_deref(), &mut whole)?;
+        Ok(std::borrow::Cow::Owned(whole.grants))
+    }
+
+    /// Reads every principal's spilled grants back (in parallel), and lets the file go.
+    pub fn load_all(&mut self) -> Result<(), SpillError> {
+        let spill = self.spill.take();
+        let mut all: Vec<&mut PrincipalUsage> = self.principals.values_mut().collect();
+        all.par_iter_mut()
+            .map(|p| Usage::load(spill.as_deref(), p))
+            .collect::<Result<(), SpillError>>()
     }
 
     /// Keeps only the principals whose name matches one of the globs (all when empty).
@@ -1803,6 +1971,60 @@ mod tests {
         let moved = &into.actors[&actor];
         assert_eq!((moved.grants.len(), moved.calls), (1, 3));
         assert!(moved.top_level.is_empty());
+    }
+
+    /// Spilling writes every actor's grants and empties their tables; denied calls and the
+    /// rest stay. A key that is not an action and a resource is set apart (reported as the
+    /// resolve reports those still in memory), not written. Read back, the usage is the same.
+    #[test]
+    fn spilling_empties_the_grant_tables_and_reads_back_the_same() {
+        let t = DateTime::from_timestamp(1_790_000_000, 0).unwrap_or_default();
+        let actor = Actor::Role {
+            account: "111122223333".into(),
+            role_arn: "arn:aws:iam::111122223333:role/r".into(),
+        };
+        let mut usage = ActorUsage::default();
+        let mut e = Evidence::new(Some(t), "x");
+        e.seen.count = 2;
+        usage
+            .grants
+            .insert(("s3:GetObject", "arn:aws:s3:::b/k".into()), e.clone());
+        usage
+            .grants
+            .insert(("s3:GetObject", "not an arn".into()), e.clone());
+        usage
+            .denied
+            .insert(("s3:PutObject", "arn:aws:s3:::b/k".into()), e.clone());
+        usage.calls = 3;
+        let mut agg = Aggregate::default();
+        agg.actors.insert(actor.clone(), usage);
+        let in_memory = Usage::resolve(agg.clone(), &Inventory::default());
+        assert_eq!(agg.held(), 2);
+        agg.spill().unwrap();
+        assert!(agg.has_spilled() && agg.bytes_spilled() > 0);
+        assert_eq!(agg.held(), 0);
+        let kept = &agg.actors[&actor];
+        assert!(kept.grants.is_empty() && kept.denied.len() == 1 && kept.calls == 3);
+        assert_eq!(kept.spilled.sections(), 1);
+        // met again after the spill: a second entry, merged when read back
+        agg.actors
+            .get_mut(&actor)
+            .unwrap()
+            .grants
+            .insert(("s3:GetObject", "arn:aws:s3:::b/k".into()), e.clone());
+        let mut u = Usage::resolve(agg, &Inventory::default());
+        assert!(u.is_spilled());
+        assert_eq!(u.unusable_keys, in_memory.unusable_keys);
+        assert_eq!(u.unusable_keys.len(), 1);
+        u.load_all().unwrap();
+        assert!(!u.is_spilled());
+        let (p, q) = (
+            u.principals.values().next().unwrap(),
+            in_memory.principals.values().next().unwrap(),
+        );
+        assert_eq!(p.grants.len(), 1);
+        assert_eq!(p.grants.values().next().unwrap().seen.count, 4);
+        assert!(p.denied == q.denied && p.calls == q.calls);
     }
 
     #[test]
