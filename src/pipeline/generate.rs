@@ -459,8 +459,8 @@ fn chunked<'i>(
 }
 
 /// Bytes of grants on disk read back for one chunk of principals, at most (unless one
-/// principal has more): some 30,000 grants, a few tens of MB once read back.
-const CHUNK_SPILLED: u64 = 4 << 20;
+/// principal has more): some 6,000 grants, a few MB once read back and proposed for.
+const CHUNK_SPILLED: u64 = 1 << 20;
 
 /// For each principal on a role with others, what its proposal needs of them: the denied
 /// calls its policy keeps denied (not those another principal on the role was allowed, since
@@ -768,8 +768,8 @@ mod tests {
                 name: format!("f{i}"),
             })
             .collect();
-        let mb = 1 << 20;
-        let on_disk = [5 * mb, 0, 0, mb, 3 * mb, mb, 0, 0, 0];
+        let q = CHUNK_SPILLED / 4;
+        let on_disk = [5 * q, 0, 0, q, 3 * q, q, 0, 0, 0];
         let sizes = |size| {
             chunked(&ids, &on_disk, size)
                 .map(<[PrincipalId]>::len)

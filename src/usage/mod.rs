@@ -780,9 +780,11 @@ pub struct Aggregate {
 }
 
 /// How many grant entries the read holds in memory before it writes them to disk
-/// ([`Aggregate::spill`]), by default. About 30 MB of grants; a trail of a few hundred thousand
-/// records whose usage keeps growing stays under it.
-pub const SPILL_AFTER: usize = 65_536;
+/// ([`Aggregate::spill`]), by default: some 20 MB of grants. The growing benchmark trail's
+/// 200,000 records (45,000 grants; the shared aggregate holds up to some 35,000 before the
+/// workers' last ones are added) stay under it; its 1 M and 10 M records peak within 10% of
+/// each other (docs/performance.md, the fourteenth round).
+pub const SPILL_AFTER: usize = 49_152;
 
 impl Aggregate {
     /// Adds one mapped record that stands for `span.count` calls alike in everything the
