@@ -496,6 +496,7 @@ fn explain_shows_the_evidence_and_the_generalization() {
 /// Issue #19: a grant carried as unobservable is narrowed to the resources the trail shows
 /// elsewhere (roles passed to services, functions invoked), within what the current policy
 /// grants; log-derived names with wildcards, and other accounts' resources, are never used.
+/// The same with every grant written to disk while reading (`--spill-after 1`).
 #[test]
 fn carried_grants_are_narrowed_to_what_the_trail_shows() {
     use common::{record, with, write_records};
@@ -608,6 +609,12 @@ fn carried_grants_are_narrowed_to_what_the_trail_shows() {
     };
     let out = run(args("json"));
     assert_eq!(out.code, 0, "{}", out.stderr);
+    // the same with every grant written to disk as it is read, and read back
+    let mut spilling = args("json");
+    spilling.extend(["--spill-after".to_string(), "1".to_string()]);
+    let spilled = run(spilling);
+    assert_eq!(spilled.code, 0, "{}", spilled.stderr);
+    assert_eq!(spilled.stdout, out.stdout);
     let v: Value = serde_json::from_str(&out.stdout).unwrap();
     let principal = |name: &str| {
         v["principals"]

@@ -51,6 +51,7 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         max_file_size: crate::source::DEFAULT_MAX_FILE_SIZE,
         spill_after: crate::usage::SPILL_AFTER,
         keep_spilled: true,
+        observe: args.synth.current.is_some(),
         strict: false,
         stats: None,
         lookup_events: false,

@@ -122,6 +122,7 @@ impl SynthArgs {
 
 pub fn run(mut args: Args) -> anyhow::Result<Exit> {
     args.input.keep_spilled = true;
+    args.input.observe = args.synth.current.is_some();
     let Read { live, analysis } = read!(
         args.input
             .read(args.synth.generalize, args.synth.current_is_live())

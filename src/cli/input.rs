@@ -72,6 +72,10 @@ pub struct InputArgs {
     #[arg(skip)]
     pub keep_spilled: bool,
 
+    /// Set when current policies are given ([`ReadOptions::observe`]).
+    #[arg(skip)]
+    pub observe: bool,
+
     #[command(flatten)]
     pub aws: AwsArgs,
 
@@ -209,6 +213,7 @@ impl InputArgs {
             max_file_size: self.max_file_size,
             spill_after: self.spill_after,
             keep_spilled: self.keep_spilled,
+            observe: self.observe,
             key_level,
             cache: self.aws.cache.clone(),
             concurrency: self.aws.concurrency,

@@ -39,7 +39,8 @@ pub struct Args {
     pub file_format: PolicyFileFormat,
 }
 
-pub fn run(args: Args) -> anyhow::Result<Exit> {
+pub fn run(mut args: Args) -> anyhow::Result<Exit> {
+    args.input.observe = true;
     let Some(current_path) = args.synth.current.clone() else {
         bail!("`pr` needs `--current`: the policies the pull request changes");
     };

@@ -171,17 +171,23 @@ fn runtime_notes(
 }
 
 /// What is carried into the proposals: the unobservable grants of `current` (narrowed to the
-/// resources the trail shows elsewhere), and the keep-list.
+/// resources the trail shows elsewhere, `observed`: required with `current`, not consulted
+/// without it), and the keep-list.
 fn carry(
     settings: &SynthSettings,
     current: Option<&Current>,
-    observed: &crate::synth::narrow::Observed,
+    observed: Option<crate::synth::narrow::Observed>,
     usage: &crate::usage::Usage,
     catalog: &Catalog,
 ) -> Result<Carry, Error> {
-    let unobservable = current
-        .map(|c| crate::diff::unobservable(usage, &c.policies, catalog))
-        .unwrap_or_default();
+    let (unobservable, observed) = match (current, observed) {
+        (None, _) => Default::default(),
+        (Some(c), Some(observed)) => (
+            crate::diff::unobservable(usage, &c.policies, catalog),
+            observed,
+        ),
+        (Some(_), None) => return Err(Error::NotObserved),
+    };
     let keep = match &settings.keep {
         Some(path) => {
             let text = std::fs::read_to_string(path).map_err(|e| Error::Read {
@@ -192,7 +198,7 @@ fn carry(
         }
         None => Vec::new(),
     };
-    Ok(Carry::new(unobservable, keep, observed.clone()))
+    Ok(Carry::new(unobservable, keep, observed))
 }
 
 /// How many principals are proposed for (in parallel) and handed on at a time: enough to keep
@@ -287,7 +293,7 @@ fn generate_in_chunks<S: GenerateSink>(
         SharedRole::Scope => crate::synth::scope::scope_shared_roles(read),
         SharedRole::Split => read,
     };
-    let carried = carry(settings, current, &observed, &usage, catalog)?;
+    let carried = carry(settings, current, observed, &usage, catalog)?;
     let under_roles = settings.functions_under_roles || settings.shared_role == SharedRole::Scope;
     let opts = &settings.options;
     let siblings = siblings(&usage, settings.shared_role)?;
@@ -755,6 +761,39 @@ mod tests {
             assert!(loaded.stats.bytes_spilled > 0 && !loaded.usage.is_spilled());
             assert_eq!(json(loaded), expected);
         }
+    }
+
+    /// The resources carried grants are narrowed to are gathered only when the read is asked
+    /// for them (`ReadOptions::observe`, which the CLI sets with `--current`): with grants on
+    /// disk that is a pass over all of them. Proposing with current policies from a read
+    /// that did not gather them is an internal error, never a carried grant left wider.
+    #[test]
+    fn current_policies_need_the_observed_resources() {
+        let (_dir, opts) = growing_trail(500);
+        let current = Current {
+            policies: CurrentPolicies::default(),
+            diagnostics: Vec::new(),
+        };
+        let plain = analyze(&opts, None).unwrap();
+        assert!(plain.observed.is_none());
+        assert!(matches!(
+            generate(plain, &SynthSettings::default(), Some(&current)),
+            Err(Error::NotObserved)
+        ));
+        let observing = ReadOptions {
+            observe: true,
+            ..opts.clone()
+        };
+        let observed = analyze(&observing, None).unwrap();
+        assert!(observed.observed.is_some());
+        generate(observed, &SynthSettings::default(), Some(&current)).unwrap();
+        // without current policies it is not consulted
+        generate(
+            analyze(&opts, None).unwrap(),
+            &SynthSettings::default(),
+            None,
+        )
+        .unwrap();
     }
 
     /// Chunks are `size` principals, fewer when their grants on disk come to the bound, and

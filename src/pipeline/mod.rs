@@ -31,6 +31,12 @@ pub enum Error {
     /// A live source without a connection: a caller's mistake, not the user's.
     #[error("internal error: `{0}` without an AWS connection")]
     NoConnection(&'static str),
+    /// Current policies given to a proposal whose read did not gather the resources their
+    /// carried grants are narrowed to ([`ReadOptions::observe`]): a caller's mistake.
+    #[error(
+        "internal error: current policies given, but the read was not asked to observe what their grants are narrowed to"
+    )]
+    NotObserved,
     #[error("cannot read function inventory `{path}`")]
     Inventory {
         path: String,

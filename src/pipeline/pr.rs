@@ -87,6 +87,11 @@ pub fn pull_request(
 /// ([`Usage::by_owner`]): functions of a role with two or more functions are scoped with
 /// `lambda:SourceFunctionArn`. Principals without an owner stay as they are.
 pub fn per_file(usage: &Usage) -> Usage {
+    // the grants are copied as they are in memory: every one must have been read back
+    debug_assert!(
+        !usage.is_spilled(),
+        "grouping a usage whose grants are on disk"
+    );
     let mut out = Usage {
         principals: BTreeMap::new(),
         ..usage.clone()

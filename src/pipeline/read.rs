@@ -85,6 +85,11 @@ pub struct ReadOptions {
     /// it needs them ([`Usage::load`]), as [`super::generate_each`] does. Otherwise they are
     /// all read back before [`analyze`] returns.
     pub keep_spilled: bool,
+    /// Gather what the whole trail shows of the resources that carried grants are narrowed
+    /// to ([`Analysis::observed`]): needed only when current policies are given, whose
+    /// unobservable grants are carried (`--current`; `pr` always). Left out otherwise: with
+    /// grants on disk it is a pass over all of them.
+    pub observe: bool,
 }
 
 impl Default for ReadOptions {
@@ -106,6 +111,7 @@ impl Default for ReadOptions {
             athena: None,
             spill_after: crate::usage::SPILL_AFTER,
             keep_spilled: false,
+            observe: false,
         }
     }
 }
@@ -119,8 +125,9 @@ pub struct Analysis {
     pub diagnostics: Vec<Diagnostic>,
     /// The resources the whole trail shows for the actions whose carried grants are narrowed
     /// ([`crate::synth::narrow`]), taken before `--principal` keeps some principals: the
-    /// evidence is other principals' calls.
-    pub observed: crate::synth::narrow::Observed,
+    /// evidence is other principals' calls. `None` unless [`ReadOptions::observe`] asked for
+    /// it; proposing with current policies without it is an internal error.
+    pub observed: Option<crate::synth::narrow::Observed>,
 }
 
 impl Analysis {
@@ -278,13 +285,24 @@ pub fn analyze(opts: &ReadOptions, live: Option<&Live>) -> Result<Analysis, Erro
         (None, _) => read_trail(opts, &filters, live)?,
     };
     let mut usage = Usage::resolve(agg, &inventory);
-    let observed = crate::synth::narrow::Observed::from_usage(
-        &usage,
-        &inventory,
-        crate::catalog::Catalog::embedded(),
-    )?;
+    let observed = if opts.observe {
+        // read back once, here, when they would be read back anyway
+        if !opts.keep_spilled {
+            usage.load_all()?;
+        }
+        Some(crate::synth::narrow::Observed::from_usage(
+            &usage,
+            &inventory,
+            crate::catalog::Catalog::embedded(),
+        )?)
+    } else {
+        None
+    };
     usage.retain_principals(&opts.principals);
-    if !opts.keep_spilled {
+    if opts.keep_spilled {
+        // after `--principal`: only the principals kept are rewritten
+        usage.compact_spilled();
+    } else {
         usage.load_all()?;
     }
     note_idle(&usage, &mut diagnostics);

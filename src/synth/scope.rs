@@ -26,6 +26,11 @@ pub fn source_function(fn_arn: &str) -> Arc<Conditions> {
 /// whose grants are scoped per function. Other principals are kept as they are. Takes the usage:
 /// the functions' usage moves under their role (a copy of the whole usage was held beside it).
 pub fn scope_shared_roles(mut usage: Usage) -> Usage {
+    // the grants are moved as they are in memory: every one must have been read back
+    debug_assert!(
+        !usage.is_spilled(),
+        "scoping a usage whose grants are on disk"
+    );
     let shared: Vec<(PrincipalId, Vec<PrincipalId>)> = usage
         .shared_roles()
         .into_iter()

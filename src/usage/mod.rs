@@ -960,8 +960,10 @@ impl Aggregate {
     /// one entry here), and leaves `o` empty but for its actors' exact top-level keys
     /// ([`FOLD_TOP_LEVEL_AFTER`]): a worker that reads on into `o` folds as it would have.
     /// Workers empty their aggregates into one this way as they read, so each distinct grant
-    /// is held once, not once per worker that met it.
+    /// is held once, not once per worker that met it. `o` has written nothing to disk (the
+    /// workers never do): its actors' sections would point into another file.
     pub fn absorb(&mut self, o: &mut Aggregate) {
+        debug_assert!(!o.has_spilled(), "absorbing an aggregate that spilled");
         let mut counting = FastMap::default();
         for (actor, mut usage) in std::mem::take(&mut o.actors) {
             let top_level = std::mem::take(&mut usage.top_level);
@@ -1551,7 +1553,6 @@ impl Usage {
             .filter(|f| !active.contains(f.name.as_str()))
             .map(|f| (f.name.clone(), f.role.clone()))
             .collect();
-        out.compact_spilled();
         out
     }
 
@@ -1561,7 +1562,10 @@ impl Usage {
     /// grants (ten times, on 10 M records of the growing benchmark trail), and every later
     /// pass over them (the graph's counts, a chunk's proposals) would read them all again. A
     /// principal that cannot be rewritten (a full disk) keeps its sections as they are.
-    fn compact_spilled(&mut self) {
+    /// For a caller that reads the grants back a chunk at a time ([`Usage::load`]), after
+    /// it has dropped the principals it does not want; one that reads them all back at once
+    /// ([`Usage::load_all`]) merges the sections as it reads.
+    pub fn compact_spilled(&mut self) {
         let Some(spill) = self.spill.clone() else {
             return;
         };

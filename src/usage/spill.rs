@@ -523,7 +523,7 @@ mod tests {
             assert!(decode(&bytes[..n], &mut out).is_err(), "prefix of {n}");
         }
         for i in 0..bytes.len() {
-            for x in [0x00, 0x7f, 0x80, 0xff] {
+            for x in [0x01, 0x7f, 0x80, 0xff] {
                 let mut b = bytes.clone();
                 b[i] ^= x;
                 let mut out = Vec::new();
