@@ -485,16 +485,31 @@ fn siblings(
         .par_iter()
         .map(|members| {
             // the group's grants, read back from disk once for all of its denied calls
-            // (borrowed when they are all in memory)
-            let whole: Vec<std::borrow::Cow<'_, crate::usage::Grants>> =
-                if members.iter().any(|(_, p)| !p.denied.is_empty()) {
-                    members
-                        .iter()
-                        .map(|(_, q)| usage.grants_of(q))
-                        .collect::<Result<_, _>>()?
-                } else {
-                    Vec::new()
-                };
+            // (borrowed when they are all in memory); of those read back, a member at a time,
+            // only the grants of a denied action are kept, all that a fence looks at
+            // (`synth::allowed_in`), so a role with many functions is not held whole
+            let denied: Vec<&str> = members
+                .iter()
+                .flat_map(|(_, p)| p.denied.keys().map(|(a, _)| a.as_str()))
+                .collect();
+            let whole: Vec<std::borrow::Cow<'_, crate::usage::Grants>> = if denied.is_empty() {
+                Vec::new()
+            } else {
+                members
+                    .iter()
+                    .map(|(_, q)| {
+                        usage.grants_of(q).map(|g| match g {
+                            std::borrow::Cow::Owned(mut g) => {
+                                g.retain(|(a, _), _| {
+                                    denied.iter().any(|d| d.eq_ignore_ascii_case(a.as_str()))
+                                });
+                                std::borrow::Cow::Owned(g)
+                            }
+                            borrowed => borrowed,
+                        })
+                    })
+                    .collect::<Result<_, _>>()?
+            };
             let mut out = Vec::new();
             for (at, &(id, p)) in members.iter().enumerate() {
                 let others = || members.iter().filter(move |(o, _)| *o != id);

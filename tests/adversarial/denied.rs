@@ -422,7 +422,10 @@ fn athena_rows_keep_denied_keys_exact() {
 }
 
 /// Two functions share a role: one is denied on an object the other reads. Their policies all
-/// land on the role, so the first one's proposal must not deny what the second one did.
+/// land on the role, so the first one's proposal must not deny what the second one did. The
+/// same with every grant written to disk as it is read (`--spill-after 1`): the role's grants
+/// are then read back a member at a time, keeping only the denied actions' (a third function
+/// on the role calls something else).
 #[test]
 fn a_deny_for_one_function_never_blocks_another_on_the_same_role() {
     let tmp = TempDir::new().unwrap();
@@ -446,10 +449,31 @@ fn a_deny_for_one_function_never_blocks_another_on_the_same_role() {
             call("fn:shared-role/a", "uploads/2026/11/03/x.jpg", false),
             call("fn:shared-role/a", "uploads/2026/11/03/private.jpg", true),
             call("fn:shared-role/b", "uploads/2026/11/03/private.jpg", false),
+            common::record(
+                "fn:shared-role/c",
+                "sqs.amazonaws.com",
+                "SendMessage",
+                json!({"queueUrl": "https://sqs.us-east-1.amazonaws.com/111122223333/q"}),
+            ),
         ],
     );
     let out = tmp.path().join("out");
     let run = generate_into(&trail, &out, &[]);
+    let spilled = tmp.path().join("spilled");
+    let again = generate_into(&trail, &spilled, &["--spill-after", "1", "--stats=json"]);
+    assert!(
+        again.stderr.contains("\"bytes_spilled\""),
+        "{}",
+        again.stderr
+    );
+    assert_eq!(again.stdout, run.stdout);
+    for f in ["function/a.json", "function/b.json", "function/c.json"] {
+        assert_eq!(
+            std::fs::read_to_string(out.join(f)).unwrap(),
+            std::fs::read_to_string(spilled.join(f)).unwrap(),
+            "{f}"
+        );
+    }
     assert!(
         run.stdout
             .contains("allowed for `b`, which runs as the same role"),
