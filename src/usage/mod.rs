@@ -1979,6 +1979,43 @@ mod tests {
         assert!(moved.top_level.is_empty());
     }
 
+    /// A write to the temporary file that fails loses nothing: the error is returned, every
+    /// actor keeps its grants in memory, nothing is counted as written, and the usage
+    /// resolves as if no write had been tried.
+    #[test]
+    fn a_failed_spill_keeps_every_grant() {
+        let t = DateTime::from_timestamp(1_790_000_000, 0).unwrap_or_default();
+        let mut agg = Aggregate::default();
+        for (i, role) in ["a", "b", "c"].into_iter().enumerate() {
+            let mut usage = ActorUsage::default();
+            for k in 0..=i {
+                let mut e = Evidence::new(Some(t), "x");
+                e.seen.count = 1 + k as u64;
+                usage
+                    .grants
+                    .insert(("s3:GetObject", format!("arn:aws:s3:::b/{k}").into()), e);
+            }
+            let actor = Actor::Role {
+                account: "111122223333".into(),
+                role_arn: format!("arn:aws:iam::111122223333:role/{role}"),
+            };
+            agg.actors.insert(actor, usage);
+        }
+        let in_memory = Usage::resolve(agg.clone(), &Inventory::default());
+        agg.spill = Some(spill::Spill::unwritable());
+        assert!(matches!(agg.spill(), Err(SpillError::Io(_))));
+        assert_eq!(agg.held(), 6);
+        assert_eq!(agg.bytes_spilled(), 0);
+        assert!(agg.actors.values().all(|u| u.spilled.is_empty()));
+        let mut u = Usage::resolve(agg, &Inventory::default());
+        assert!(!u.is_spilled());
+        u.load_all().unwrap();
+        assert_eq!(u.principals.len(), in_memory.principals.len());
+        for (id, p) in &u.principals {
+            assert!(p.grants == in_memory.principals[id].grants, "{id:?}");
+        }
+    }
+
     /// Spilling writes every actor's grants and empties their tables; denied calls and the
     /// rest stay. A key that is not an action and a resource is set apart (reported as the
     /// resolve reports those still in memory), not written. Read back, the usage is the same.

@@ -94,6 +94,15 @@ impl Spill {
         }))
     }
 
+    /// A file every write to fails (`/dev/null`, opened to read): for the tests of what a
+    /// failed write leaves.
+    #[cfg(test)]
+    pub(crate) fn unwritable() -> Arc<Spill> {
+        Arc::new(Spill {
+            file: Mutex::new((std::fs::File::open("/dev/null").expect("/dev/null"), 0)),
+        })
+    }
+
     /// The bytes written.
     pub fn len(&self) -> u64 {
         self.lock().1
