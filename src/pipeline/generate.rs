@@ -391,15 +391,13 @@ fn generate_in_chunks<S: GenerateSink>(
     for (i, chunk) in chunked(&ids, &on_disk, chunk_size.max(1)).enumerate() {
         // the chunk's grants still on disk, read back (the chunk is a range of the principals)
         if let (Some(spill), Some(first), Some(last)) = (&spill, chunk.first(), chunk.last()) {
-            let mut loading: Vec<&mut PrincipalUsage> = usage
-                .principals
-                .range_mut(first.clone()..=last.clone())
-                .map(|(_, p)| p)
-                .collect();
-            loading
-                .par_iter_mut()
-                .map(|p| crate::usage::Usage::load(Some(spill), p))
-                .collect::<Result<(), _>>()?;
+            crate::usage::Usage::load_each(
+                Some(spill),
+                usage
+                    .principals
+                    .range_mut(first.clone()..=last.clone())
+                    .map(|(_, p)| p),
+            )?;
         }
         let propose = || {
             chunk

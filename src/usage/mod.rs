@@ -1028,12 +1028,11 @@ impl Aggregate {
             }
         };
         let mut buf = Vec::new();
+        let usable = |a: &'static str, r: &str| Action::new(a).is_ok() && ArnPattern::is_valid(r);
         for usage in self.actors.values_mut() {
             if usage.grants.is_empty() {
                 continue;
             }
-            let usable =
-                |a: &'static str, r: &str| Action::new(a).is_ok() && ArnPattern::is_valid(r);
             let n = usage.grants.keys().filter(|(a, r)| usable(a, r)).count();
             let rows = usage
                 .grants
@@ -1575,19 +1574,11 @@ impl Usage {
             .filter(|p| p.spilled.sections() > 1 || (!p.spilled.is_empty() && !p.grants.is_empty()))
             .collect();
         spilled.par_iter_mut().for_each(|p| {
-            let mut whole = PrincipalUsage {
-                grants: p.grants.clone(),
-                spilled: p.spilled.clone(),
-                ..PrincipalUsage::default()
-            };
-            if Usage::load(Some(&spill), &mut whole).is_err() {
+            let Ok(whole) = Usage::read_back(Some(&spill), p) else {
                 return;
-            }
-            let rows = whole
-                .grants
-                .iter()
-                .map(|((a, r), e)| (a.as_str(), r.as_str(), e));
-            if let Ok(s) = spill.write_grants(whole.grants.len(), rows, &mut Vec::new()) {
+            };
+            let rows = whole.iter().map(|((a, r), e)| (a.as_str(), r.as_str(), e));
+            if let Ok(s) = spill.write_grants(whole.len(), rows, &mut Vec::new()) {
                 p.spilled = Spilled::default();
                 p.spilled.push(s);
                 p.grants = Grants::new();
@@ -1618,6 +1609,17 @@ impl Usage {
         Ok(())
     }
 
+    /// `p`'s grants with its spilled ones read back, as a new map (`p` is not changed).
+    fn read_back(spill: Option<&Spill>, p: &PrincipalUsage) -> Result<Grants, SpillError> {
+        let mut whole = PrincipalUsage {
+            grants: p.grants.clone(),
+            spilled: p.spilled.clone(),
+            ..PrincipalUsage::default()
+        };
+        Usage::load(spill, &mut whole)?;
+        Ok(whole.grants)
+    }
+
     /// `p`'s grants, its spilled ones read back (a copy then; `p` is not changed).
     pub fn grants_of<'p>(
         &self,
@@ -1626,22 +1628,24 @@ impl Usage {
         if p.spilled.is_empty() {
             return Ok(std::borrow::Cow::Borrowed(&p.grants));
         }
-        let mut whole = PrincipalUsage {
-            grants: p.grants.clone(),
-            spilled: p.spilled.clone(),
-            ..PrincipalUsage::default()
-        };
-        Usage::load(self.spill.as_deref(), &mut whole)?;
-        Ok(std::borrow::Cow::Owned(whole.grants))
+        Usage::read_back(self.spill.as_deref(), p).map(std::borrow::Cow::Owned)
+    }
+
+    /// Reads the spilled grants of each of `principals` back ([`Usage::load`]), in parallel.
+    pub fn load_each<'p>(
+        spill: Option<&Spill>,
+        principals: impl Iterator<Item = &'p mut PrincipalUsage>,
+    ) -> Result<(), SpillError> {
+        let mut all: Vec<&mut PrincipalUsage> = principals.collect();
+        all.par_iter_mut()
+            .map(|p| Usage::load(spill, p))
+            .collect::<Result<(), SpillError>>()
     }
 
     /// Reads every principal's spilled grants back (in parallel), and lets the file go.
     pub fn load_all(&mut self) -> Result<(), SpillError> {
         let spill = self.spill.take();
-        let mut all: Vec<&mut PrincipalUsage> = self.principals.values_mut().collect();
-        all.par_iter_mut()
-            .map(|p| Usage::load(spill.as_deref(), p))
-            .collect::<Result<(), SpillError>>()
+        Usage::load_each(spill.as_deref(), self.principals.values_mut())
     }
 
     /// Keeps only the principals whose name matches one of the globs (all when empty).
