@@ -212,7 +212,8 @@ impl std::fmt::Display for ArnFormat {
 pub struct Service {
     pub prefix: String,
     pub name: String,
-    /// The service's `resource` and `action` lines.
+    /// The blocks of the embedded file that follow the service's `service` row: its
+    /// `resource` and `action` rows (a row of another prefix is not the service's).
     lines: Vec<&'static str>,
     body: OnceLock<Body>,
 }
@@ -239,8 +240,11 @@ impl Service {
     fn body(&self) -> &Body {
         self.body.get_or_init(|| {
             let mut b = Body::default();
-            for line in &self.lines {
+            for line in self.lines.iter().flat_map(|b| b.lines()) {
                 let f: Vec<&str> = line.split('\t').collect();
+                if f.get(1) != Some(&self.prefix.as_str()) {
+                    continue;
+                }
                 match f.as_slice() {
                     ["resource", _, name, arn, ..] => {
                         b.resources.insert(
@@ -351,15 +355,29 @@ impl Catalog {
     /// data assert that there are none.
     pub fn from_tsv(catalog: &'static str, event_sources: &str, overrides: &str) -> Catalog {
         let mut c = Catalog::default();
-        for line in catalog.lines() {
+        for line in catalog.lines().take_while(|l| l.starts_with('#')) {
             if let Some(rest) = line.strip_prefix("# source: ") {
                 c.provenance.catalog = rest.to_string();
             }
-            if line.starts_with('#') || line.is_empty() {
+        }
+        // A service's rows follow its `service` row (the refresh script writes them so, and
+        // `every_service_s_rows_follow_its_service_row` checks the embedded file): each
+        // service keeps its block of the file whole, found by the next `service` row, instead
+        // of every one of 25,000 lines being split and its prefix looked up at start-up.
+        let mut starts: Vec<usize> = memchr::memmem::find_iter(catalog.as_bytes(), "\nservice\t")
+            .map(|i| i + 1)
+            .collect();
+        if catalog.starts_with("service\t") {
+            starts.insert(0, 0);
+        }
+        for (k, &start) in starts.iter().enumerate() {
+            let end = starts.get(k + 1).copied().unwrap_or(catalog.len());
+            let Some(block) = catalog.get(start..end) else {
                 continue;
-            }
-            let mut f = line.split('\t');
-            let (Some(kind), Some(prefix)) = (f.next(), f.next()) else {
+            };
+            let (head, body) = block.split_once('\n').unwrap_or((block, ""));
+            let mut f = head.split('\t').skip(1);
+            let (Some(prefix), name) = (f.next(), f.next().unwrap_or_default()) else {
                 continue;
             };
             let at = match c.index.get(prefix) {
@@ -373,14 +391,9 @@ impl Catalog {
             let Some((_, s)) = c.services.get_mut(at) else {
                 continue;
             };
-            match kind {
-                "service" => {
-                    s.prefix = prefix.to_string();
-                    s.name = f.next().unwrap_or_default().to_string();
-                }
-                "resource" | "action" => s.lines.push(line),
-                _ => {}
-            }
+            s.prefix = prefix.to_string();
+            s.name = name.to_string();
+            s.lines.push(body);
         }
         // in prefix order, as the services are listed
         c.services.sort_by(|a, b| a.0.cmp(&b.0));
@@ -598,6 +611,53 @@ mod tests {
             .filter(|l| l.starts_with("action\t"))
             .count();
         assert_eq!(rows, Catalog::embedded().action_count());
+    }
+
+    /// `Catalog::from_tsv` gives each service the block of rows after its `service` row: the
+    /// embedded file must keep a service's rows there, and every one of them is parsed.
+    #[test]
+    fn every_service_s_rows_follow_its_service_row() {
+        let mut current = None;
+        let mut resources = 0;
+        for line in CATALOG_TSV.lines().filter(|l| !l.starts_with('#')) {
+            let f: Vec<&str> = line.split('\t').collect();
+            match f.as_slice() {
+                ["service", prefix, ..] => current = Some(*prefix),
+                [kind @ ("resource" | "action"), prefix, ..] => {
+                    assert_eq!(
+                        current,
+                        Some(*prefix),
+                        "{kind} row out of its service: {line}"
+                    );
+                    resources += usize::from(*kind == "resource");
+                }
+                _ => panic!("unexpected row: {line}"),
+            }
+        }
+        let parsed: usize = Catalog::embedded()
+            .services()
+            .map(|s| s.resources().len())
+            .sum();
+        assert_eq!(parsed, resources);
+    }
+
+    /// A row under another service's `service` row is not taken for that service; a service
+    /// whose `service` row comes twice keeps both blocks.
+    #[test]
+    fn a_service_is_the_rows_under_its_service_row() {
+        let tsv = "# source: test\nservice\ta\tA\naction\ta\tGo\tRead\t\t\t\n\
+                   action\tb\tStray\tRead\t\t\t\nservice\tb\tB\naction\tb\tRun\tWrite\t\t\t\n\
+                   service\ta\tA\naction\ta\tStop\tWrite\t\t\t";
+        let c = Catalog::from_tsv(tsv, "", "");
+        assert_eq!(c.provenance.catalog, "test");
+        let names = |p: &str| -> Vec<String> {
+            c.service(p)
+                .map(|s| s.actions().values().map(|a| a.name.clone()).collect())
+                .unwrap_or_default()
+        };
+        assert_eq!(names("a"), ["Go", "Stop"]);
+        assert_eq!(names("b"), ["Run"]);
+        assert_eq!(c.service("b").map(|s| s.name.as_str()), Some("B"));
     }
 
     #[test]

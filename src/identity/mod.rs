@@ -306,7 +306,11 @@ pub fn actor<'r>(rec: &'r Record<'_>) -> Result<ActorRef<'r>, NoActor> {
             let (role_from_arn, mut session) = ASSUMED_ROLE
                 .find(arn.as_bytes())
                 .and_then(|i| arn.get(i + MARK.len()..))
-                .and_then(|r| r.split_once('/'))
+                // (memchr: `split_once` builds a char searcher each record)
+                .and_then(|r| {
+                    let at = memchr::memchr(b'/', r.as_bytes())?;
+                    Some((r.get(..at)?, r.get(at + 1..)?))
+                })
                 .map_or(("", ""), |(r, s)| (r, s));
             if arn.is_empty() {
                 // An export without `arn` (it is derived, so some drop it): the session is the
