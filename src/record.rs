@@ -54,8 +54,10 @@ pub struct Record<'a> {
     pub request_parameters: Option<Params<'a>>,
     #[serde(borrow, default)]
     pub response_elements: Option<&'a RawValue>,
+    /// Inline for the one or two a record names (a `Vec` was an allocation, and its growth
+    /// another, a record).
     #[serde(borrow, default)]
-    pub resources: Option<Vec<ResourceRef<'a>>>,
+    pub resources: Option<smallvec::SmallVec<[ResourceRef<'a>; 2]>>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -385,15 +387,16 @@ pub fn strip_version(name: &str) -> &str {
         end = i - 1;
     }
     let body = &name[..end];
-    let digits: Vec<usize> = body
-        .char_indices()
+    // where the trailing run of digits and `_` starts (ASCII: bytes are chars)
+    let run = body
+        .bytes()
         .rev()
-        .take_while(|(_, c)| c.is_ascii_digit() || *c == '_')
-        .map(|(i, _)| i)
-        .collect();
-    let Some(&start) = digits.last() else {
+        .take_while(|c| c.is_ascii_digit() || *c == b'_')
+        .count();
+    if run == 0 {
         return name;
-    };
+    }
+    let start = body.len() - run;
     let suffix = &body[start..];
     let is_version = (suffix.len() == 8 && suffix.bytes().all(|c| c.is_ascii_digit()))
         || (suffix.len() == 10

@@ -55,24 +55,25 @@ pub struct RoleKey {
 impl RoleKey {
     /// `arn:PARTITION:iam::ACCOUNT:role/PATH/NAME`; `None` for anything else.
     pub fn of_role_arn(arn: &str) -> Option<RoleKey> {
-        let a = crate::arn::Arn::parse(arn)?;
+        // borrowed: a session's role is keyed so for every record it makes
+        let a = crate::arn::ArnRef::parse(arn)?;
         let path = a.resource.strip_prefix("role/")?;
         let name = path.rsplit('/').next().unwrap_or(path);
         (a.service == "iam" && !a.account.is_empty() && !name.is_empty()).then(|| RoleKey {
-            account: a.account,
+            account: a.account.to_string(),
             name: name.to_string(),
         })
     }
 
     /// `arn:PARTITION:sts::ACCOUNT:assumed-role/ROLE/SESSION` → the role and the session name.
     pub fn of_session_arn(arn: &str) -> Option<(RoleKey, String)> {
-        let a = crate::arn::Arn::parse(arn)?;
+        let a = crate::arn::ArnRef::parse(arn)?;
         let (role, session) = a.resource.strip_prefix("assumed-role/")?.split_once('/')?;
         (a.service == "sts" && !a.account.is_empty() && !role.is_empty() && !session.is_empty())
             .then(|| {
                 (
                     RoleKey {
-                        account: a.account.clone(),
+                        account: a.account.to_string(),
                         name: role.to_string(),
                     },
                     session.to_string(),

@@ -17,7 +17,7 @@ pub fn add(
     rec: &Record<'_>,
     (source, name): (&str, &str),
     params: Option<&Params<'_>>,
-    needs: &mut Vec<Need>,
+    needs: &mut super::Needs,
 ) {
     let name = strip_version(name);
     let partition = partition_for_region(rec.region());
@@ -59,7 +59,7 @@ fn pass_role(
     source: &str,
     name: &str,
     partition: &str,
-    needs: &mut Vec<Need>,
+    needs: &mut super::Needs,
 ) {
     // (the name first: it tells most rows apart at the cost of a length compare)
     let mut rows = mapper
@@ -126,7 +126,7 @@ fn tag_on_create(
     params: &Params<'_>,
     source: &str,
     name: &str,
-    needs: &mut Vec<Need>,
+    needs: &mut super::Needs,
 ) {
     for row in mapper
         .tables
@@ -188,7 +188,7 @@ fn sse_kms(
     source: &str,
     name: &str,
     partition: &str,
-    needs: &mut Vec<Need>,
+    needs: &mut super::Needs,
 ) {
     if !source.eq_ignore_ascii_case("s3.amazonaws.com") {
         return;

@@ -119,11 +119,15 @@ impl Need {
     }
 }
 
+/// What a call needs, one action after another.
+pub type Needs = smallvec::SmallVec<[Need; 1]>;
+
 #[derive(Debug, Clone)]
 pub struct Mapping {
     pub class: Class,
     pub how: How,
-    pub needs: Vec<Need>,
+    /// Inline for one (most calls need one action): a `Vec` was an allocation a record.
+    pub needs: Needs,
 }
 
 pub struct Mapper {
@@ -185,7 +189,7 @@ impl Mapper {
             return Mapping {
                 class: Class::NotApiCall,
                 how: How::None,
-                needs: Vec::new(),
+                needs: Needs::new(),
             };
         }
         let denied = rec
@@ -196,7 +200,7 @@ impl Mapper {
             return Mapping {
                 class: Class::Denied,
                 how: How::ErrorMessage,
-                needs: vec![need],
+                needs: smallvec::smallvec![need],
             };
         }
         let plan = self.plan(rec.source(), rec.name());
@@ -210,7 +214,7 @@ impl Mapper {
                 return Mapping {
                     class,
                     how: How::Exception,
-                    needs: Vec::new(),
+                    needs: Needs::new(),
                 };
             }
             Plan::Choices(choices) => choices,
@@ -238,13 +242,13 @@ impl Mapper {
                             })
                             .collect(),
                     ),
-                    Found::Derived(rule, actions) => Some(derive::derive(
-                        rule, actions, &name, self, &resolver, rec, params,
-                    )),
+                    Found::Derived(rule, actions) => Some(
+                        derive::derive(rule, actions, &name, self, &resolver, rec, params).into(),
+                    ),
                     Found::Http(op) => self
                         .pick_http_operation(op, params)
                         .and_then(|op| self.http_need(&op, rec, params))
-                        .map(|n| vec![n]),
+                        .map(|n| smallvec::smallvec![n]),
                     Found::None => None,
                 },
             ),
@@ -305,7 +309,7 @@ impl Mapper {
         resolved
             .resources
             .insert(format!("arn:{partition}:apigateway:{region}::{out}"));
-        resolved.unresolved = unresolved;
+        resolved.unresolved = unresolved.into_iter().collect();
         Some(Need::plain(def, resolved))
     }
 

@@ -3,7 +3,6 @@
 
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::collections::BTreeSet;
 use std::rc::Rc;
 
 use serde_json::{Map, Value};
@@ -88,9 +87,90 @@ type Values<'v> = (SmallVec<[Cow<'v, str>; 1]>, Option<(&'v str, &'v str)>);
 /// The outcome for one action.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Resolved {
-    pub resources: BTreeSet<String>,
+    pub resources: Names,
     /// Placeholders that the record did not give, filled with `*` in the pattern.
-    pub unresolved: BTreeSet<String>,
+    pub unresolved: Names,
+}
+
+/// Names in order, each once, as a `BTreeSet<String>` holds them, kept inline while there is
+/// one: a call resolves to one resource nearly always, and a B-tree's node was an allocation
+/// (and a free) every record.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Names(SmallVec<[String; 1]>);
+
+impl Names {
+    fn at(&self, s: &str) -> Result<usize, usize> {
+        self.0.binary_search_by(|x| x.as_str().cmp(s))
+    }
+
+    /// Adds `s` where it sorts; `false` when it is there already.
+    pub fn insert(&mut self, s: String) -> bool {
+        match self.at(&s) {
+            Ok(_) => false,
+            Err(i) => {
+                self.0.insert(i, s);
+                true
+            }
+        }
+    }
+
+    pub fn remove(&mut self, s: &str) -> bool {
+        match self.at(s) {
+            Ok(i) => {
+                self.0.remove(i);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    pub fn contains(&self, s: &str) -> bool {
+        self.at(s).is_ok()
+    }
+
+    pub fn iter(&self) -> std::slice::Iter<'_, String> {
+        self.0.iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl Extend<String> for Names {
+    fn extend<I: IntoIterator<Item = String>>(&mut self, it: I) {
+        for s in it {
+            self.insert(s);
+        }
+    }
+}
+
+impl FromIterator<String> for Names {
+    fn from_iter<I: IntoIterator<Item = String>>(it: I) -> Names {
+        let mut n = Names::default();
+        n.extend(it);
+        n
+    }
+}
+
+impl<'a> IntoIterator for &'a Names {
+    type Item = &'a String;
+    type IntoIter = std::slice::Iter<'a, String>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+impl IntoIterator for Names {
+    type Item = String;
+    type IntoIter = smallvec::IntoIter<[String; 1]>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
 }
 
 pub struct Resolver<'a> {
@@ -308,7 +388,7 @@ impl Resolver<'_> {
         } else {
             SmallVec::new()
         };
-        let mut found: BTreeSet<String> = BTreeSet::new();
+        let mut found = Names::default();
         // the types a resource was found for (a few names, on the stack)
         let mut covered: SmallVec<[&str; 4]> = SmallVec::new();
         // is a type the record names (`AWS::S3::Object` → `Object`) one of the service's?
@@ -487,7 +567,11 @@ fn values<'p>(ph: &Placeholder, params: Option<&'p Params<'_>>) -> Option<PhValu
     None
 }
 
-fn fill(fp: &FormatPlan, rc: &RecordCtx<'_>, params: Option<&Params<'_>>) -> Option<Vec<String>> {
+fn fill(
+    fp: &FormatPlan,
+    rc: &RecordCtx<'_>,
+    params: Option<&Params<'_>>,
+) -> Option<SmallVec<[String; 1]>> {
     let toks = &fp.tokens;
     let format = fp.format;
     let mut region = Cow::Borrowed(rc.region);
@@ -507,7 +591,8 @@ fn fill(fp: &FormatPlan, rc: &RecordCtx<'_>, params: Option<&Params<'_>>) -> Opt
         }
         per_ph.push(vals);
     }
-    let mut results = vec![String::with_capacity(format.len() + 64)];
+    let mut results: SmallVec<[String; 1]> =
+        smallvec::smallvec![String::with_capacity(format.len() + 64)];
     let mut i = 0;
     for t in toks {
         match t {

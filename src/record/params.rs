@@ -23,17 +23,23 @@ use serde::Deserialize;
 use serde::de::{Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
+use smallvec::SmallVec;
 
 /// A record's parameters by name, in name order; one entry per name, the last one given (as a
 /// JSON object parsed into a map keeps it).
 #[derive(Default)]
 pub struct Params<'a> {
-    entries: Vec<(Cow<'a, str>, Slot<'a>)>,
+    /// In name order. Inline for up to four, as most calls have (two allocations a record
+    /// when they were `Vec`s, with the members gathered before them).
+    entries: SmallVec<[(Cow<'a, str>, Slot<'a>); 4]>,
     /// `requestParameters` was not an object: there are no parameters to read.
     not_object: bool,
     /// Why a parameter cannot be read (`deep`: recursion limit exceeded …).
     problem: Option<String>,
 }
+
+/// An object's members as they come: names and raw values, on the stack for up to eight.
+type Members<'a> = SmallVec<[(Cow<'a, str>, &'a RawValue); 8]>;
 
 enum Slot<'a> {
     /// The JSON of a value that cannot fail to parse ([`surely_parses`]), parsed when first
@@ -151,12 +157,12 @@ fn parse_now(name: &str, json: &str, problem: &mut Option<String>) -> Value {
 impl<'a> Params<'a> {
     /// The parameters of an object's members, the last of equal names winning. A value a later
     /// one of its name replaces is still checked: the whole object's parse refused it too.
-    fn of_members(mut members: Vec<(Cow<'a, str>, &'a RawValue)>) -> Params<'a> {
+    fn of_members(mut members: Members<'a>) -> Params<'a> {
         // reversed, sorted stably: the first of each run is the one kept
         members.reverse();
         members.sort_by(|a, b| a.0.cmp(&b.0));
         let mut problem = None;
-        let mut entries: Vec<(Cow<'a, str>, Slot<'a>)> = Vec::with_capacity(members.len());
+        let mut entries: SmallVec<[(Cow<'a, str>, Slot<'a>); 4]> = SmallVec::new();
         for (name, raw) in members {
             let json = raw.get();
             let replaced = entries.last().is_some_and(|(kept, _)| *kept == name);
@@ -271,22 +277,24 @@ fn unreadable(name: &str, e: &serde_json::Error) -> String {
 /// anything else is skipped.
 impl<'de: 'a, 'a> Deserialize<'de> for Params<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Params<'de>;
+        // (the visitor gives `Params<'a>` itself: a `SmallVec` is invariant in what it
+        // holds, so `Params<'de>` would not shorten to `Params<'a>`)
+        struct V<'a>(std::marker::PhantomData<Params<'a>>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = Params<'a>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("any JSON value")
             }
-            fn visit_map<M: MapAccess<'de>>(self, mut m: M) -> Result<Params<'de>, M::Error> {
+            fn visit_map<M: MapAccess<'de>>(self, mut m: M) -> Result<Params<'a>, M::Error> {
                 #[derive(Deserialize)]
                 struct Name<'a>(#[serde(borrow)] Cow<'a, str>);
-                let mut members = Vec::with_capacity(m.size_hint().unwrap_or(4).min(16));
+                let mut members = Members::new();
                 while let Some(Name(k)) = m.next_key::<Name<'de>>()? {
                     members.push((k, m.next_value::<&'de RawValue>()?));
                 }
                 Ok(Params::of_members(members))
             }
-            fn visit_seq<S: SeqAccess<'de>>(self, mut s: S) -> Result<Params<'de>, S::Error> {
+            fn visit_seq<S: SeqAccess<'de>>(self, mut s: S) -> Result<Params<'a>, S::Error> {
                 // no parameters, but refused as the whole parse refused it (nested too deep)
                 let mut p = Params::none();
                 while let Some(raw) = s.next_element::<&'de RawValue>()? {
@@ -303,26 +311,26 @@ impl<'de: 'a, 'a> Deserialize<'de> for Params<'a> {
                 }
                 Ok(p)
             }
-            fn visit_unit<E>(self) -> Result<Params<'de>, E> {
+            fn visit_unit<E>(self) -> Result<Params<'a>, E> {
                 Ok(Params::none())
             }
-            fn visit_bool<E>(self, _: bool) -> Result<Params<'de>, E> {
+            fn visit_bool<E>(self, _: bool) -> Result<Params<'a>, E> {
                 Ok(Params::none())
             }
-            fn visit_i64<E>(self, _: i64) -> Result<Params<'de>, E> {
+            fn visit_i64<E>(self, _: i64) -> Result<Params<'a>, E> {
                 Ok(Params::none())
             }
-            fn visit_u64<E>(self, _: u64) -> Result<Params<'de>, E> {
+            fn visit_u64<E>(self, _: u64) -> Result<Params<'a>, E> {
                 Ok(Params::none())
             }
-            fn visit_f64<E>(self, _: f64) -> Result<Params<'de>, E> {
+            fn visit_f64<E>(self, _: f64) -> Result<Params<'a>, E> {
                 Ok(Params::none())
             }
-            fn visit_str<E>(self, _: &str) -> Result<Params<'de>, E> {
+            fn visit_str<E>(self, _: &str) -> Result<Params<'a>, E> {
                 Ok(Params::none())
             }
         }
-        d.deserialize_any(V)
+        d.deserialize_any(V(std::marker::PhantomData))
     }
 }
 
