@@ -54,10 +54,8 @@ pub struct Record<'a> {
     pub request_parameters: Option<Params<'a>>,
     #[serde(borrow, default)]
     pub response_elements: Option<&'a RawValue>,
-    /// Inline for the one or two a record names (a `Vec` was an allocation, and its growth
-    /// another, a record).
     #[serde(borrow, default)]
-    pub resources: Option<smallvec::SmallVec<[ResourceRef<'a>; 2]>>,
+    pub resources: Option<Vec<ResourceRef<'a>>>,
 }
 
 #[derive(Debug, Deserialize, Default)]

@@ -29,16 +29,16 @@ use smallvec::SmallVec;
 /// JSON object parsed into a map keeps it).
 #[derive(Default)]
 pub struct Params<'a> {
-    /// In name order. Inline for up to four, as most calls have (two allocations a record
-    /// when they were `Vec`s, with the members gathered before them).
-    entries: SmallVec<[(Cow<'a, str>, Slot<'a>); 4]>,
+    /// In name order.
+    entries: Vec<(Cow<'a, str>, Slot<'a>)>,
     /// `requestParameters` was not an object: there are no parameters to read.
     not_object: bool,
     /// Why a parameter cannot be read (`deep`: recursion limit exceeded …).
     problem: Option<String>,
 }
 
-/// An object's members as they come: names and raw values, on the stack for up to eight.
+/// An object's members as they come: names and raw values, on the stack for up to eight (a
+/// `Vec` was an allocation a record, and its growth another; the entries are one, sized).
 type Members<'a> = SmallVec<[(Cow<'a, str>, &'a RawValue); 8]>;
 
 enum Slot<'a> {
@@ -162,7 +162,7 @@ impl<'a> Params<'a> {
         members.reverse();
         members.sort_by(|a, b| a.0.cmp(&b.0));
         let mut problem = None;
-        let mut entries: SmallVec<[(Cow<'a, str>, Slot<'a>); 4]> = SmallVec::new();
+        let mut entries: Vec<(Cow<'a, str>, Slot<'a>)> = Vec::with_capacity(members.len());
         for (name, raw) in members {
             let json = raw.get();
             let replaced = entries.last().is_some_and(|(kept, _)| *kept == name);
@@ -277,15 +277,13 @@ fn unreadable(name: &str, e: &serde_json::Error) -> String {
 /// anything else is skipped.
 impl<'de: 'a, 'a> Deserialize<'de> for Params<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        // (the visitor gives `Params<'a>` itself: a `SmallVec` is invariant in what it
-        // holds, so `Params<'de>` would not shorten to `Params<'a>`)
-        struct V<'a>(std::marker::PhantomData<Params<'a>>);
-        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
-            type Value = Params<'a>;
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Params<'de>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("any JSON value")
             }
-            fn visit_map<M: MapAccess<'de>>(self, mut m: M) -> Result<Params<'a>, M::Error> {
+            fn visit_map<M: MapAccess<'de>>(self, mut m: M) -> Result<Params<'de>, M::Error> {
                 #[derive(Deserialize)]
                 struct Name<'a>(#[serde(borrow)] Cow<'a, str>);
                 let mut members = Members::new();
@@ -294,7 +292,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Params<'a> {
                 }
                 Ok(Params::of_members(members))
             }
-            fn visit_seq<S: SeqAccess<'de>>(self, mut s: S) -> Result<Params<'a>, S::Error> {
+            fn visit_seq<S: SeqAccess<'de>>(self, mut s: S) -> Result<Params<'de>, S::Error> {
                 // no parameters, but refused as the whole parse refused it (nested too deep)
                 let mut p = Params::none();
                 while let Some(raw) = s.next_element::<&'de RawValue>()? {
@@ -311,26 +309,26 @@ impl<'de: 'a, 'a> Deserialize<'de> for Params<'a> {
                 }
                 Ok(p)
             }
-            fn visit_unit<E>(self) -> Result<Params<'a>, E> {
+            fn visit_unit<E>(self) -> Result<Params<'de>, E> {
                 Ok(Params::none())
             }
-            fn visit_bool<E>(self, _: bool) -> Result<Params<'a>, E> {
+            fn visit_bool<E>(self, _: bool) -> Result<Params<'de>, E> {
                 Ok(Params::none())
             }
-            fn visit_i64<E>(self, _: i64) -> Result<Params<'a>, E> {
+            fn visit_i64<E>(self, _: i64) -> Result<Params<'de>, E> {
                 Ok(Params::none())
             }
-            fn visit_u64<E>(self, _: u64) -> Result<Params<'a>, E> {
+            fn visit_u64<E>(self, _: u64) -> Result<Params<'de>, E> {
                 Ok(Params::none())
             }
-            fn visit_f64<E>(self, _: f64) -> Result<Params<'a>, E> {
+            fn visit_f64<E>(self, _: f64) -> Result<Params<'de>, E> {
                 Ok(Params::none())
             }
-            fn visit_str<E>(self, _: &str) -> Result<Params<'a>, E> {
+            fn visit_str<E>(self, _: &str) -> Result<Params<'de>, E> {
                 Ok(Params::none())
             }
         }
-        d.deserialize_any(V(std::marker::PhantomData))
+        d.deserialize_any(V)
     }
 }
 

@@ -184,7 +184,13 @@ impl PrincipalOut {
         p: &PrincipalUsage,
         proposal: Option<Proposal>,
     ) -> PrincipalOut {
-        let proposal = proposal.unwrap_or_default();
+        let mut proposal = proposal.unwrap_or_default();
+        // one document (nearly always) is moved, not copied; several are all listed too
+        let (policy, policies) = if proposal.documents.len() > 1 {
+            (proposal.documents.first().cloned(), proposal.documents)
+        } else {
+            (proposal.documents.pop(), Vec::new())
+        };
         PrincipalOut {
             kind: id.kind,
             name: id.name.clone(),
@@ -194,12 +200,8 @@ impl PrincipalOut {
             function_evidence: p.function_evidence.iter().map(|s| s.to_string()).collect(),
             functions: p.functions.iter().cloned().collect(),
             chained_from: p.chained_from.iter().cloned().collect(),
-            policy: proposal.documents.first().cloned(),
-            policies: if proposal.documents.len() > 1 {
-                proposal.documents.clone()
-            } else {
-                Vec::new()
-            },
+            policy,
+            policies,
             generalizations: proposal.generalizations,
             carried: proposal.carried,
             notes: proposal.notes,

@@ -362,14 +362,24 @@ impl Evidence {
     }
 
     /// Records `span.count` calls between `span.first` and `span.last` (one call: both the
-    /// same time, or none).
+    /// same time, or none). Evidence that has no call yet was made by [`Evidence::new`] of
+    /// this same call's time and event id, so the two are not compared again (a UUID written
+    /// out as text for every new entry was 1% of a run).
     fn observe(&mut self, span: Seen, event_id: &str, invoked_by: Option<&str>, platform: bool) {
         let count = span.count;
         if platform {
             self.add_platform(count);
         }
-        if Seen::before(span.first_seen, self.seen.first_seen)
-            .unwrap_or_else(|| self.event_id.cmp_str(event_id).is_gt())
+        let fresh = self.seen.count == 0;
+        debug_assert!(
+            !fresh
+                || (self.seen.first_seen == span.first_seen
+                    && self.event_id.cmp_str(event_id).is_eq()),
+            "fresh evidence observed with another call's time or id"
+        );
+        if !fresh
+            && Seen::before(span.first_seen, self.seen.first_seen)
+                .unwrap_or_else(|| self.event_id.cmp_str(event_id).is_gt())
         {
             self.event_id = EventId::new(event_id);
         }
