@@ -376,6 +376,8 @@ impl Catalog {
                 continue;
             };
             let (head, body) = block.split_once('\n').unwrap_or((block, ""));
+            // (a checkout with CRLF endings: `lines()` drops the `\r`, and so must the head)
+            let head = head.strip_suffix('\r').unwrap_or(head);
             let mut f = head.split('\t').skip(1);
             let (Some(prefix), name) = (f.next(), f.next().unwrap_or_default()) else {
                 continue;
@@ -642,7 +644,7 @@ mod tests {
     }
 
     /// A row under another service's `service` row is not taken for that service; a service
-    /// whose `service` row comes twice keeps both blocks.
+    /// whose `service` row comes twice keeps both blocks; CRLF line endings read the same.
     #[test]
     fn a_service_is_the_rows_under_its_service_row() {
         let tsv = "# source: test\nservice\ta\tA\naction\ta\tGo\tRead\t\t\t\n\
@@ -658,6 +660,11 @@ mod tests {
         assert_eq!(names("a"), ["Go", "Stop"]);
         assert_eq!(names("b"), ["Run"]);
         assert_eq!(c.service("b").map(|s| s.name.as_str()), Some("B"));
+        // the same with CRLF line endings
+        let crlf: &'static str = Box::leak(tsv.replace('\n', "\r\n").into_boxed_str());
+        let c = Catalog::from_tsv(crlf, "", "");
+        assert_eq!(c.service("b").map(|s| s.name.as_str()), Some("B"));
+        assert_eq!(c.service("a").map(|s| s.actions().len()), Some(2));
     }
 
     #[test]
