@@ -2,6 +2,7 @@
 //! map and aggregate; merge the per-file aggregates at the end.
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use rayon::prelude::*;
@@ -349,7 +350,8 @@ fn collect_with(
         filters,
         threads,
         (local_grants, spill_after),
-        move |work: &(dyn Fn(usize, &Input) + Sync)| {
+        // (a slice is split among the workers: none is handed the last input as such)
+        move |work: &(dyn Fn(usize, &Input) + Sync), _: &AtomicBool| {
             inputs
                 .par_iter()
                 .enumerate()
@@ -422,10 +424,32 @@ pub fn collect_stream(
         filters,
         threads,
         (LOCAL_GRANTS, spill_after),
-        move |work: &(dyn Fn(usize, &Input) + Sync)| {
-            inputs.par_bridge().for_each(|(i, input)| work(i, &input))
+        move |work: &(dyn Fn(usize, &Input) + Sync), handed_out: &AtomicBool| {
+            LastSays {
+                inputs: inputs.peekable(),
+                handed_out,
+            }
+            .par_bridge()
+            .for_each(|(i, input)| work(i, &input))
         },
     )
+}
+
+/// The inputs, saying when the last one is handed out (one is read ahead to know).
+struct LastSays<'f, I: Iterator> {
+    inputs: std::iter::Peekable<I>,
+    handed_out: &'f AtomicBool,
+}
+
+impl<I: Iterator> Iterator for LastSays<'_, I> {
+    type Item = I::Item;
+    fn next(&mut self) -> Option<I::Item> {
+        let next = self.inputs.next();
+        if self.inputs.peek().is_none() {
+            self.handed_out.store(true, Ordering::Relaxed);
+        }
+        next
+    }
 }
 
 fn keeps_input(filters: &Filters, input: &Input) -> bool {
@@ -447,7 +471,7 @@ fn run<D>(
     drive: D,
 ) -> (Aggregate, Stats, Vec<Diagnostic>)
 where
-    D: FnOnce(&(dyn Fn(usize, &Input) + Sync)) + Send,
+    D: FnOnce(&(dyn Fn(usize, &Input) + Sync), &AtomicBool) + Send,
 {
     let start = Instant::now();
     let mapper = Mapper::embedded();
@@ -472,16 +496,22 @@ where
             *failed = Some(e);
         }
     };
+    // Set by `drive` once every input is handed out: a worker then empties its aggregate
+    // after its file whatever it holds, so the first to finish merges while the others read,
+    // and the end of the read is left only the last one's grants.
+    let handed_out = AtomicBool::new(false);
     let empty_into_shared = |agg: &mut Aggregate| {
         let pending = agg.pending();
-        if pending < local_grants {
+        let last = handed_out.load(Ordering::Relaxed);
+        if pending < local_grants && !(last && pending > 0) {
             return;
         }
         let into = match shared.try_lock() {
             Ok(into) => Some(into),
             Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
-            Err(std::sync::TryLockError::WouldBlock) => (pending >= local_grants.saturating_mul(2))
-                .then(|| shared.lock().unwrap_or_else(|p| p.into_inner())),
+            Err(std::sync::TryLockError::WouldBlock) => (last
+                || pending >= local_grants.saturating_mul(2))
+            .then(|| shared.lock().unwrap_or_else(|p| p.into_inner())),
         };
         if let Some(mut into) = into {
             into.absorb(agg);
@@ -516,8 +546,8 @@ where
         .filter(|n| *n != rayon::current_num_threads())
         .map(|n| rayon::ThreadPoolBuilder::new().num_threads(n).build())
     {
-        Some(Ok(p)) => p.install(|| drive(&work)),
-        _ => drive(&work),
+        Some(Ok(p)) => p.install(|| drive(&work, &handed_out)),
+        _ => drive(&work, &handed_out),
     }
     progress.finish();
     let accs = pool
@@ -557,6 +587,29 @@ mod tests {
     use super::*;
     use crate::identity::Inventory;
     use crate::usage::Usage;
+
+    /// The flag is raised as the last input is handed out, not before, and not only once
+    /// the iterator has run dry; an empty walk raises it at once.
+    #[test]
+    fn the_last_input_is_said_as_it_is_handed_out() {
+        let flag = AtomicBool::new(false);
+        let it = LastSays {
+            inputs: [1, 2, 3].into_iter().peekable(),
+            handed_out: &flag,
+        };
+        let mut seen = Vec::new();
+        for x in it {
+            seen.push((x, flag.load(Ordering::Relaxed)));
+        }
+        assert_eq!(seen, [(1, false), (2, false), (3, true)]);
+        let empty = AtomicBool::new(false);
+        let mut none = LastSays {
+            inputs: std::iter::empty::<u8>().peekable(),
+            handed_out: &empty,
+        };
+        assert_eq!(none.next(), None);
+        assert!(empty.load(Ordering::Relaxed));
+    }
 
     /// Workers that empty their aggregates into the shared one after every file (or after a
     /// few), on one thread or several, read the same usage as one thread that never does: the
