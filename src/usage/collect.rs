@@ -2,7 +2,6 @@
 //! map and aggregate; merge the per-file aggregates at the end.
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use rayon::prelude::*;
@@ -350,12 +349,13 @@ fn collect_with(
         filters,
         threads,
         (local_grants, spill_after),
-        // (a slice is split among the workers: none is handed the last input as such)
-        move |work: &(dyn Fn(usize, &Input) + Sync), _: &AtomicBool| {
-            inputs
-                .par_iter()
-                .enumerate()
-                .for_each(|(i, input)| work(i, input))
+        move |work: &(dyn Fn(usize, &Input) + Sync), dry: &(dyn Fn() + Sync)| {
+            UntilDry {
+                inputs: inputs.iter().enumerate(),
+                dry,
+            }
+            .par_bridge()
+            .for_each(|(i, input)| work(i, input))
         },
     )
 }
@@ -424,29 +424,27 @@ pub fn collect_stream(
         filters,
         threads,
         (LOCAL_GRANTS, spill_after),
-        move |work: &(dyn Fn(usize, &Input) + Sync), handed_out: &AtomicBool| {
-            LastSays {
-                inputs: inputs.peekable(),
-                handed_out,
-            }
-            .par_bridge()
-            .for_each(|(i, input)| work(i, &input))
+        move |work: &(dyn Fn(usize, &Input) + Sync), dry: &(dyn Fn() + Sync)| {
+            UntilDry { inputs, dry }
+                .par_bridge()
+                .for_each(|(i, input)| work(i, &input))
         },
     )
 }
 
-/// The inputs, saying when the last one is handed out (one is read ahead to know).
-struct LastSays<'f, I: Iterator> {
-    inputs: std::iter::Peekable<I>,
-    handed_out: &'f AtomicBool,
+/// The inputs, calling `dry` on the thread that asks for one more and finds none: a worker
+/// out of work empties what the idle workers gathered while the others read their last files.
+struct UntilDry<'f, I> {
+    inputs: I,
+    dry: &'f (dyn Fn() + Sync),
 }
 
-impl<I: Iterator> Iterator for LastSays<'_, I> {
+impl<I: Iterator> Iterator for UntilDry<'_, I> {
     type Item = I::Item;
     fn next(&mut self) -> Option<I::Item> {
         let next = self.inputs.next();
-        if self.inputs.peek().is_none() {
-            self.handed_out.store(true, Ordering::Relaxed);
+        if next.is_none() {
+            (self.dry)();
         }
         next
     }
@@ -471,7 +469,7 @@ fn run<D>(
     drive: D,
 ) -> (Aggregate, Stats, Vec<Diagnostic>)
 where
-    D: FnOnce(&(dyn Fn(usize, &Input) + Sync), &AtomicBool) + Send,
+    D: FnOnce(&(dyn Fn(usize, &Input) + Sync), &(dyn Fn() + Sync)) + Send,
 {
     let start = Instant::now();
     let mapper = Mapper::embedded();
@@ -496,22 +494,16 @@ where
             *failed = Some(e);
         }
     };
-    // Set by `drive` once every input is handed out: a worker then empties its aggregate
-    // after its file whatever it holds, so the first to finish merges while the others read,
-    // and the end of the read is left only the last one's grants.
-    let handed_out = AtomicBool::new(false);
     let empty_into_shared = |agg: &mut Aggregate| {
         let pending = agg.pending();
-        let last = handed_out.load(Ordering::Relaxed);
-        if pending < local_grants && !(last && pending > 0) {
+        if pending < local_grants {
             return;
         }
         let into = match shared.try_lock() {
             Ok(into) => Some(into),
             Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
-            Err(std::sync::TryLockError::WouldBlock) => (last
-                || pending >= local_grants.saturating_mul(2))
-            .then(|| shared.lock().unwrap_or_else(|p| p.into_inner())),
+            Err(std::sync::TryLockError::WouldBlock) => (pending >= local_grants.saturating_mul(2))
+                .then(|| shared.lock().unwrap_or_else(|p| p.into_inner())),
         };
         if let Some(mut into) = into {
             into.absorb(agg);
@@ -540,14 +532,34 @@ where
         let acc = acc.add(i, r);
         lock().push(acc);
     };
+    // A worker that finds no input left empties the idle workers' aggregates (its own among
+    // them) into the shared one while the others read their last files, so the end of the
+    // read merges what the last worker gathered, not every worker's. It writes to disk as the
+    // end does (below), not at `spill_after`: leftovers that take the total past it are kept
+    // unless they take it past twice that.
+    let dry = || {
+        let mut idle: Vec<Acc> = std::mem::take(&mut *lock());
+        if idle.iter().any(|a| a.agg.pending() > 0) {
+            let mut into = shared.lock().unwrap_or_else(|p| p.into_inner());
+            for a in &mut idle {
+                into.absorb(&mut a.agg);
+            }
+            if into.has_spilled() && into.held() > spill_after
+                || into.held() > spill_after.saturating_mul(2)
+            {
+                spill(&mut into);
+            }
+        }
+        lock().extend(idle);
+    };
     // The CLI sizes the global pool (`--threads`); a private pool only for a caller that asks
     // for another size.
     match threads
         .filter(|n| *n != rayon::current_num_threads())
         .map(|n| rayon::ThreadPoolBuilder::new().num_threads(n).build())
     {
-        Some(Ok(p)) => p.install(|| drive(&work, &handed_out)),
-        _ => drive(&work, &handed_out),
+        Some(Ok(p)) => p.install(|| drive(&work, &dry)),
+        _ => drive(&work, &dry),
     }
     progress.finish();
     let accs = pool
@@ -588,27 +600,22 @@ mod tests {
     use crate::identity::Inventory;
     use crate::usage::Usage;
 
-    /// The flag is raised as the last input is handed out, not before, and not only once
-    /// the iterator has run dry; an empty walk raises it at once.
+    /// `dry` is called when the inputs run dry, on every ask after that, and not before.
     #[test]
-    fn the_last_input_is_said_as_it_is_handed_out() {
-        let flag = AtomicBool::new(false);
-        let it = LastSays {
-            inputs: [1, 2, 3].into_iter().peekable(),
-            handed_out: &flag,
+    fn the_inputs_say_when_they_run_dry() {
+        use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+        let calls = AtomicUsize::new(0);
+        let dry = || {
+            calls.fetch_add(1, Relaxed);
         };
-        let mut seen = Vec::new();
-        for x in it {
-            seen.push((x, flag.load(Ordering::Relaxed)));
-        }
-        assert_eq!(seen, [(1, false), (2, false), (3, true)]);
-        let empty = AtomicBool::new(false);
-        let mut none = LastSays {
-            inputs: std::iter::empty::<u8>().peekable(),
-            handed_out: &empty,
+        let mut it = UntilDry {
+            inputs: [1, 2].into_iter(),
+            dry: &dry,
         };
-        assert_eq!(none.next(), None);
-        assert!(empty.load(Ordering::Relaxed));
+        assert_eq!((it.next(), calls.load(Relaxed)), (Some(1), 0));
+        assert_eq!((it.next(), calls.load(Relaxed)), (Some(2), 0));
+        assert_eq!((it.next(), calls.load(Relaxed)), (None, 1));
+        assert_eq!((it.next(), calls.load(Relaxed)), (None, 2));
     }
 
     /// Workers that empty their aggregates into the shared one after every file (or after a
