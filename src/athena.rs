@@ -408,6 +408,10 @@ pub fn row_record(row: &BTreeMap<String, Option<String>>) -> Result<(String, See
         .ok_or("no `calls`")?
         .parse()
         .map_err(|_| "`calls` is not a count".to_string())?;
+    // `count(*)` of a group is one or more; a row of no calls has nothing to grant
+    if count == 0 {
+        return Err("`calls` is 0: a row stands for one call or more".to_string());
+    }
     let parse_json = |col: &str| -> Result<Option<Value>, String> {
         match get(row, col) {
             None => Ok(None),
@@ -868,5 +872,11 @@ mod shapes {
             "arn:aws:iam::111122223333:role/r"
         );
         assert!(row_record(&BTreeMap::new()).is_err());
+        let mut none = row.clone();
+        none.insert("calls".to_string(), Some("0".to_string()));
+        assert_eq!(
+            row_record(&none).err().as_deref(),
+            Some("`calls` is 0: a row stands for one call or more")
+        );
     }
 }

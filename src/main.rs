@@ -13,7 +13,8 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// a quarter of the page faults off the growing 200,000 trail, and 2% of its CPU, for 0–2 MB
 /// more peak RSS at 1 M records (docs/performance.md, the sixteenth round). Lowering it only
 /// when the read ends does not help: the read's own freed memory is what stays.
-/// `MIMALLOC_PURGE_DELAY` in the environment, when set, is left to decide.
+/// `MIMALLOC_PURGE_DELAY` (or its older name, `MIMALLOC_RESET_DELAY`, in any case, as mimalloc
+/// reads them) in the environment, when set, is left to decide.
 const PURGE_DELAY_MS: std::ffi::c_long = 100;
 
 /// `mi_option_purge_delay` in mimalloc's `mi_option_e` (`mimalloc.h`); the Rust bindings do
@@ -21,7 +22,14 @@ const PURGE_DELAY_MS: std::ffi::c_long = 100;
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
 fn main() -> ExitCode {
-    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+    // (mimalloc reads its options' names in any case, and the delay's older name too)
+    let set_by_env = std::env::vars_os().any(|(k, _)| {
+        k.to_str().is_some_and(|k| {
+            k.eq_ignore_ascii_case("MIMALLOC_PURGE_DELAY")
+                || k.eq_ignore_ascii_case("MIMALLOC_RESET_DELAY")
+        })
+    });
+    if !set_by_env {
         // SAFETY: `mi_option_set` only stores the value in mimalloc's option table
         // (atomically); the option is read when freed memory is next considered for purging.
         // Nothing else runs yet, and any value is valid for this option.
