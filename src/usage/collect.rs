@@ -494,6 +494,15 @@ where
             *failed = Some(e);
         }
     };
+    // What the workers gathered last is written too once anything was (the tail then holds
+    // none), or when it took the total past twice the bound; a trail just past it keeps it,
+    // rather than write and read back at once what it holds once. (The end of the read, and a
+    // worker that finds no input left.)
+    let spill_the_last = |into: &mut Aggregate| {
+        if into.has_spilled() || into.held() > spill_after.saturating_mul(2) {
+            spill(into);
+        }
+    };
     let empty_into_shared = |agg: &mut Aggregate| {
         let pending = agg.pending();
         if pending < local_grants {
@@ -535,8 +544,7 @@ where
     // A worker that finds no input left empties the idle workers' aggregates (its own among
     // them) into the shared one while the others read their last files, so the end of the
     // read merges what the last worker gathered, not every worker's. It writes to disk as the
-    // end does (below), not at `spill_after`: leftovers that take the total past it are kept
-    // unless they take it past twice that.
+    // end does, not at `spill_after`.
     let dry = || {
         let mut idle: Vec<Acc> = std::mem::take(&mut *lock());
         if idle.iter().any(|a| a.agg.pending() > 0) {
@@ -544,11 +552,7 @@ where
             for a in &mut idle {
                 into.absorb(&mut a.agg);
             }
-            if into.has_spilled() && into.held() > spill_after
-                || into.held() > spill_after.saturating_mul(2)
-            {
-                spill(&mut into);
-            }
+            spill_the_last(&mut into);
         }
         lock().extend(idle);
     };
@@ -574,12 +578,7 @@ where
         mut diags,
     } = accs.into_iter().reduce(Acc::merge).unwrap_or_default();
     agg.merge(rest);
-    // the last grants too, once any were written (the tail then holds none), or when the
-    // workers' last grants took the total past twice the bound; a trail just past it keeps
-    // them, rather than write and read back at once what it holds once
-    if agg.has_spilled() || agg.held() > spill_after.saturating_mul(2) {
-        spill(&mut agg);
-    }
+    spill_the_last(&mut agg);
     stats.bytes_spilled = agg.bytes_spilled();
     diags.sort_by_key(|(i, _)| *i);
     stats.seconds = start.elapsed().as_secs_f64();
