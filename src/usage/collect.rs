@@ -577,7 +577,7 @@ where
         mut stats,
         mut diags,
     } = accs.into_iter().reduce(Acc::merge).unwrap_or_default();
-    agg.merge(rest);
+    agg.merge_in_parallel(rest);
     spill_the_last(&mut agg);
     stats.bytes_spilled = agg.bytes_spilled();
     diags.sort_by_key(|(i, _)| *i);

@@ -1067,6 +1067,27 @@ impl Aggregate {
             self.actors.entry(actor).or_default().merge(usage);
         }
     }
+
+    /// [`Aggregate::merge`], each actor's tables merged on the thread pool: the end of the
+    /// read, when no worker reads on and this merge would otherwise hold every core but one
+    /// idle. Not for a worker inside the read: waiting on the pool there may run another
+    /// input's task, which could ask for a lock its caller holds.
+    pub fn merge_in_parallel(&mut self, mut o: Aggregate) {
+        let mut pairs: Vec<(Actor, ActorUsage, ActorUsage)> = std::mem::take(&mut o.actors)
+            .into_iter()
+            .map(|(actor, theirs)| {
+                let mine = self.actors.remove(&actor).unwrap_or_default();
+                (actor, mine, theirs)
+            })
+            .collect();
+        pairs
+            .par_iter_mut()
+            .for_each(|(_, mine, theirs)| mine.merge(std::mem::take(theirs)));
+        self.actors
+            .extend(pairs.into_iter().map(|(actor, mine, _)| (actor, mine)));
+        // the rest (events, facts, counts), the actors now moved
+        self.merge(o);
+    }
 }
 
 /// A principal a policy is written for.
@@ -1933,6 +1954,80 @@ mod tests {
         assert!(!keys.keeps("arn:aws:s3:::b/one-more"));
         assert!(keys.keeps("arn:aws:s3:::b/a") && keys.keeps("arn:aws:s3:::b/7"));
         assert_eq!(keys.0.len(), FOLD_TOP_LEVEL_AFTER);
+    }
+
+    /// The end of the read's merge, actor by actor on the pool, makes what the one-thread merge
+    /// makes: an actor in both (its grants, top-level keys, calls and days added up), an actor
+    /// in either alone, and the counts beside the actors.
+    #[test]
+    fn the_parallel_merge_is_the_merge() {
+        let t = DateTime::from_timestamp(1_790_000_000, 0).unwrap_or_default();
+        let role = |name: &str| Actor::Role {
+            account: "111122223333".into(),
+            role_arn: format!("arn:aws:iam::111122223333:role/{name}"),
+        };
+        let aggregate = |roles: &[&str], keys: std::ops::Range<usize>, records: u64| {
+            let mut agg = Aggregate::default();
+            for name in roles {
+                let mut usage = ActorUsage::default();
+                for i in keys.clone() {
+                    let mut e = Evidence::new(Some(t), &format!("{name}-{i}"));
+                    e.seen.count = 1 + i as u64;
+                    let key = format!("arn:aws:s3:::b/{i}");
+                    usage
+                        .grants
+                        .insert(("s3:GetObject", key.clone().into()), e.clone());
+                    usage.denied.insert(("s3:PutObject", key.into()), e);
+                    usage.days.add(t);
+                }
+                let head = ("s3:GetObject".to_string(), "arn:aws:s3:::b/".to_string());
+                let top = usage.top_level.entry(head).or_default();
+                for i in keys.clone() {
+                    top.keeps(&format!("arn:aws:s3:::b/{i}"));
+                }
+                usage.calls = keys.len() as u64;
+                agg.actors.insert(role(name), usage);
+            }
+            agg.records = records;
+            agg.window = Some(Window { first: t, last: t });
+            agg
+        };
+        // what an aggregate holds, in an order that does not depend on its hash tables
+        let view = |agg: &Aggregate| {
+            let mut actors: Vec<_> = agg
+                .actors
+                .iter()
+                .map(|(actor, u)| {
+                    let sorted = |g: &FastGrants| {
+                        let mut v: Vec<_> = g.iter().map(|(k, e)| (k.clone(), e.clone())).collect();
+                        v.sort_by(|a, b| a.0.cmp(&b.0));
+                        v
+                    };
+                    let top: Vec<usize> = u.top_level.values().map(|k| k.0.len()).collect();
+                    let days: Vec<_> = u.days.iter().collect();
+                    (
+                        format!("{actor:?}"),
+                        sorted(&u.grants),
+                        sorted(&u.denied),
+                        top,
+                        u.calls,
+                        days,
+                    )
+                })
+                .collect();
+            actors.sort_by(|a, b| a.0.cmp(&b.0));
+            (actors, agg.records, agg.window)
+        };
+        let mine = || aggregate(&["shared", "mine"], 0..300, 5);
+        let theirs = || aggregate(&["shared", "theirs"], 200..700, 7);
+        let mut one = mine();
+        one.merge(theirs());
+        let mut pooled = mine();
+        pooled.merge_in_parallel(theirs());
+        assert_eq!(view(&pooled), view(&one));
+        let shared = &pooled.actors[&role("shared")];
+        assert_eq!((shared.grants.len(), shared.calls), (700, 800));
+        assert_eq!(pooled.records, 12);
     }
 
     /// An aggregate emptied into another keeps only its actors' exact top-level keys (so the
