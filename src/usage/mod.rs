@@ -2125,6 +2125,61 @@ mod tests {
         }
     }
 
+    /// A write that fails part way through a spill (the disk fills after the first actor's
+    /// section) loses nothing either: the actor written keeps its section and only it, the
+    /// others keep their grants in memory, and read back the usage is the one never written.
+    #[test]
+    fn a_spill_that_fails_part_way_keeps_every_grant() {
+        let t = DateTime::from_timestamp(1_790_000_000, 0).unwrap_or_default();
+        let mut agg = Aggregate::default();
+        for (i, role) in ["a", "b", "c"].into_iter().enumerate() {
+            let mut usage = ActorUsage::default();
+            for k in 0..=i {
+                let mut e = Evidence::new(Some(t), &format!("{role}-{k}"));
+                e.seen.count = 1 + k as u64;
+                usage
+                    .grants
+                    .insert(("s3:GetObject", format!("arn:aws:s3:::b/{k}").into()), e);
+            }
+            let actor = Actor::Role {
+                account: "111122223333".into(),
+                role_arn: format!("arn:aws:iam::111122223333:role/{role}"),
+            };
+            agg.actors.insert(actor, usage);
+        }
+        let in_memory = Usage::resolve(agg.clone(), &Inventory::default());
+        agg.spill = Some(spill::Spill::failing_after(1));
+        let Err(SpillError::Io(reason)) = agg.spill() else {
+            panic!("the second write was to fail");
+        };
+        assert!(reason.contains("space"), "{reason}");
+        assert!(agg.has_spilled() && agg.bytes_spilled() > 0);
+        let written: Vec<&ActorUsage> = agg
+            .actors
+            .values()
+            .filter(|u| !u.spilled.is_empty())
+            .collect();
+        assert_eq!(written.len(), 1, "one section was written");
+        assert!(written[0].grants.is_empty() && written[0].spilled.sections() == 1);
+        let on_disk = 6 - agg.held();
+        assert!((1..=3).contains(&on_disk), "{on_disk}");
+        assert!(
+            agg.actors
+                .values()
+                .filter(|u| u.spilled.is_empty())
+                .all(|u| !u.grants.is_empty()),
+            "the actors not written keep their grants"
+        );
+        let mut u = Usage::resolve(agg, &Inventory::default());
+        assert!(u.is_spilled());
+        u.load_all().unwrap();
+        assert!(!u.is_spilled());
+        assert_eq!(u.principals.len(), in_memory.principals.len());
+        for (id, p) in &u.principals {
+            assert!(p.grants == in_memory.principals[id].grants, "{id:?}");
+        }
+    }
+
     /// Spilling writes every actor's grants and empties their tables; denied calls and the
     /// rest stay. A key that is not an action and a resource is set apart (reported as the
     /// resolve reports those still in memory), not written. Read back, the usage is the same.

@@ -34,6 +34,9 @@ use crate::model::{Conditions, Seen};
 #[derive(Debug)]
 pub struct Spill {
     file: Mutex<(std::fs::File, u64)>,
+    /// Tests: how many more writes succeed; the rest fail as a full disk would.
+    #[cfg(test)]
+    writes_left: std::sync::atomic::AtomicUsize,
 }
 
 /// Where one table of grants lies in the file.
@@ -91,7 +94,19 @@ impl Spill {
     pub fn new() -> Result<Arc<Spill>, SpillError> {
         Ok(Arc::new(Spill {
             file: Mutex::new((tempfile::tempfile()?, 0)),
+            #[cfg(test)]
+            writes_left: usize::MAX.into(),
         }))
+    }
+
+    /// A file whose first `n` writes succeed and every later one fails with the error of a
+    /// full disk: for the tests of a write that fails part way through a spill.
+    #[cfg(test)]
+    pub(crate) fn failing_after(n: usize) -> Arc<Spill> {
+        Arc::new(Spill {
+            file: Mutex::new((tempfile::tempfile().expect("a temporary file"), 0)),
+            writes_left: n.into(),
+        })
     }
 
     /// A file every write to fails (`/dev/null`, opened to read): for the tests of what a
@@ -100,6 +115,7 @@ impl Spill {
     pub(crate) fn unwritable() -> Arc<Spill> {
         Arc::new(Spill {
             file: Mutex::new((std::fs::File::open("/dev/null").expect("/dev/null"), 0)),
+            writes_left: usize::MAX.into(),
         })
     }
 
@@ -118,6 +134,18 @@ impl Spill {
 
     /// Appends `bytes` as a section.
     pub(super) fn write(&self, bytes: &[u8]) -> Result<Section, SpillError> {
+        #[cfg(test)]
+        {
+            use std::sync::atomic::Ordering::SeqCst;
+            if self
+                .writes_left
+                .fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1))
+                .is_err()
+            {
+                // ENOSPC
+                return Err(std::io::Error::from_raw_os_error(28).into());
+            }
+        }
         let mut f = self.lock();
         let at = f.1;
         f.0.seek(SeekFrom::Start(at))?;
