@@ -166,24 +166,45 @@ pub fn generalize(
     generalize_folded(resources, level, bound, &|_| None)
 }
 
+/// The three smallest distinct names offered, in order: a generalization's examples. Only a
+/// name that is kept is copied.
+#[derive(Default)]
+struct Smallest(Vec<String>);
+
+impl Smallest {
+    const KEEP: usize = 3;
+
+    fn offer(&mut self, name: &str) {
+        if self.0.len() == Self::KEEP && self.0.last().is_some_and(|max| name >= max.as_str()) {
+            return;
+        }
+        if let Err(at) = self.0.binary_search_by(|x| x.as_str().cmp(name)) {
+            self.0.insert(at, name.to_string());
+            self.0.truncate(Self::KEEP);
+        }
+    }
+}
+
 /// As [`generalize`], where some resources are patterns that exact resources were folded into
 /// as they were read: `folded` says what each stands for, so the records count and show the
 /// exact resources.
-pub fn generalize_folded<'f>(
-    resources: &BTreeSet<String>,
+pub fn generalize_folded<'f, S: AsRef<str>>(
+    resources: &BTreeSet<S>,
     level: GeneralizeLevel,
     bound: usize,
     folded: &dyn Fn(&str) -> Option<&'f Folded>,
 ) -> (BTreeSet<String>, Vec<Generalization>) {
     // Nothing is folded on read at `exact` (`InputArgs::key_level`).
     if level == GeneralizeLevel::Exact {
-        return (resources.clone(), Vec::new());
+        let all = resources.iter().map(|r| r.as_ref().to_string()).collect();
+        return (all, Vec::new());
     }
     let mut out = BTreeSet::new();
     let mut records = Vec::new();
     let mut s3: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     let mut by_parent: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for r in resources {
+        let r = r.as_ref();
         match parent(r) {
             Some(Parent::S3 { head, key }) => {
                 s3.entry(head).or_default().insert(key);
@@ -192,35 +213,43 @@ pub fn generalize_folded<'f>(
                 by_parent.entry(head).or_default().push(r)
             }
             None => {
-                out.insert(r.clone());
+                out.insert(r.to_string());
             }
         }
     }
-    let mut record = |pattern: String, covered: Vec<String>| {
-        let folded_in = covered.iter().any(|c| folded(c).is_some());
-        if covered.len() > 1 || covered.first().is_some_and(|c| c != &pattern) || folded_in {
-            let mut observed = 0;
-            let mut estimated = false;
-            let mut examples = Vec::new();
-            for c in &covered {
-                match folded(c) {
-                    Some(f) => {
-                        let (n, est) = f.distinct();
-                        observed += n as usize;
-                        estimated |= est;
-                        examples.extend(f.examples(crate::fold::fold_stem(c)));
-                    }
-                    None => {
-                        observed += 1;
-                        examples.push(c.clone());
+    // What `pattern` stands for (`head` and each of `keys`), when it is more than itself: how
+    // many, and the first three names in order (an exact resource, or what a folded pattern
+    // saw). One name is put together at a time, and only the three kept are allocated.
+    let mut full = String::new();
+    let mut record = |pattern: String, head: &str, keys: &[&str]| {
+        let mut observed = 0;
+        let mut estimated = false;
+        let mut folded_in = false;
+        let mut examples = Smallest::default();
+        for k in keys {
+            full.clear();
+            full.push_str(head);
+            full.push_str(k);
+            match folded(&full) {
+                Some(f) => {
+                    folded_in = true;
+                    let (n, est) = f.distinct();
+                    observed += n as usize;
+                    estimated |= est;
+                    for e in f.examples(crate::fold::fold_stem(&full)) {
+                        examples.offer(&e);
                     }
                 }
+                None => {
+                    observed += 1;
+                    examples.offer(&full);
+                }
             }
-            examples.sort();
-            examples.dedup();
-            examples.truncate(3);
+        }
+        let only_itself = keys.len() == 1 && full == pattern;
+        if keys.len() > 1 || (keys.len() == 1 && !only_itself) || folded_in {
             records.push(Generalization {
-                examples,
+                examples: examples.0,
                 observed,
                 estimated,
                 pattern: pattern.clone(),
@@ -238,9 +267,8 @@ pub fn generalize_folded<'f>(
             collapse_keys(&keys, bound)
         };
         for (p, covered) in groups {
-            let full = format!("{head}{p}");
-            let covered = covered.into_iter().map(|k| format!("{head}{k}")).collect();
-            out.insert(record(full, covered));
+            let covered: Vec<&str> = covered.iter().map(String::as_str).collect();
+            out.insert(record(format!("{head}{p}"), head, &covered));
         }
     }
     for (head, members) in by_parent {
@@ -250,11 +278,7 @@ pub fn generalize_folded<'f>(
             out.insert(members[0].to_string());
             continue;
         }
-        let pattern = format!("{head}*");
-        out.insert(record(
-            pattern,
-            members.iter().map(|s| s.to_string()).collect(),
-        ));
+        out.insert(record(format!("{head}*"), "", &members));
     }
     // A pattern already covering another pattern's resources leaves nothing to add.
     // (a pattern matches only text that starts with its literal head, before any `*`, `?` or
@@ -314,6 +338,27 @@ pub fn generalize_grants(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A generalization's examples are the three smallest distinct names, as sorting every
+    /// name, removing repeats and keeping three would give, whatever order they come in.
+    #[test]
+    fn the_examples_are_the_three_smallest_names() {
+        let names = ["k/5", "k/1", "k/9", "k/1", "k/3", "k/0", "k/3", "k/7"];
+        for turn in 0..names.len() {
+            let mut offered = names.to_vec();
+            offered.rotate_left(turn);
+            let mut kept = Smallest::default();
+            for n in &offered {
+                kept.offer(n);
+            }
+            assert_eq!(kept.0, ["k/0", "k/1", "k/3"], "{offered:?}");
+        }
+        let mut two = Smallest::default();
+        for n in ["b", "a", "b"] {
+            two.offer(n);
+        }
+        assert_eq!(two.0, ["a", "b"]);
+    }
 
     #[test]
     fn a_pattern_covering_another_leaves_it_out() {

@@ -210,7 +210,7 @@ fn statements(
     }
     // (action, origin, conditions) → resources
     type Key<'g> = (&'g str, Origin, Option<&'g Conditions>);
-    let mut per_action: BTreeMap<Key<'_>, BTreeSet<String>> = BTreeMap::new();
+    let mut per_action: BTreeMap<Key<'_>, BTreeSet<&str>> = BTreeMap::new();
     for ((action, resource), ev) in grants_left() {
         let origin = if by_code.contains(action.as_str()) {
             Origin::Code
@@ -220,7 +220,7 @@ fn statements(
         per_action
             .entry((action.as_str(), origin, ev.grant_conditions()))
             .or_default()
-            .insert(resource.to_string());
+            .insert(resource.as_str());
     }
     // (origin, conditions, resources) → actions
     type Group<'g> = (Origin, Option<&'g Conditions>, BTreeSet<String>);
@@ -374,7 +374,7 @@ const NARROW_MAX: usize = 64;
 /// what that still covers). Returns the resources and the generalizations still in force.
 fn narrow_around_denied(
     action: &str,
-    observed: &BTreeSet<String>,
+    observed: &BTreeSet<&str>,
     generalized: BTreeSet<String>,
     records: Vec<Generalization>,
     denied: &Grants,
@@ -386,7 +386,7 @@ fn narrow_around_denied(
     }
     let mut out = BTreeSet::new();
     for p in generalized {
-        if observed.contains(&p) || !crate::wildcard::has_wildcard(&p) {
+        if observed.contains(p.as_str()) || !crate::wildcard::has_wildcard(&p) {
             out.insert(p);
             continue;
         }
@@ -399,9 +399,10 @@ fn narrow_around_denied(
             out.insert(p);
             continue;
         }
-        let members: Vec<&String> = observed
+        let members: Vec<&str> = observed
             .iter()
             .filter(|r| crate::wildcard::matches(&p, &crate::wildcard::unescape(r), false))
+            .copied()
             .collect();
         if members.len() > NARROW_MAX {
             out.insert(p);
@@ -412,7 +413,7 @@ fn narrow_around_denied(
             hit.join("`, `"),
             members.len()
         ));
-        out.extend(members.into_iter().cloned());
+        out.extend(members.into_iter().map(str::to_string));
     }
     let records = records
         .into_iter()
