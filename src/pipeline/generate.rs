@@ -809,6 +809,44 @@ mod tests {
         .unwrap();
     }
 
+    /// With current policies given (the read asked to `observe`), grants written to disk are
+    /// read back once, as the read observes them, not again to be rewritten and again for the
+    /// proposals: the usage comes back whole, and the output is what the read in memory gives.
+    /// With `--principal` they stay on disk, to be read back a chunk at a time.
+    #[test]
+    fn with_current_policies_the_grants_on_disk_are_read_back_once() {
+        let (_dir, opts) = growing_trail(3000);
+        let current = Current {
+            policies: CurrentPolicies::default(),
+            diagnostics: Vec::new(),
+        };
+        let json = |a: Analysis| {
+            let out = generate(a, &SynthSettings::default(), Some(&current)).unwrap();
+            serde_json::to_string_pretty(&out).unwrap()
+        };
+        for principals in [vec![], vec!["fn-00*".to_string()]] {
+            let observing = ReadOptions {
+                observe: true,
+                principals: principals.clone(),
+                ..opts.clone()
+            };
+            let expected = json(analyze(&observing, None).unwrap());
+            let spilling = ReadOptions {
+                spill_after: 1,
+                keep_spilled: true,
+                ..observing
+            };
+            let analysis = analyze(&spilling, None).unwrap();
+            assert!(analysis.stats.bytes_spilled > 0, "{principals:?}");
+            assert_eq!(
+                analysis.usage.is_spilled(),
+                !principals.is_empty(),
+                "{principals:?}"
+            );
+            assert_eq!(json(analysis), expected, "{principals:?}");
+        }
+    }
+
     /// Chunks are `size` principals, fewer when their grants on disk come to the bound, and
     /// never empty: a principal with more than the bound on its own is a chunk of its own.
     #[test]

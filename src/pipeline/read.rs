@@ -286,8 +286,11 @@ pub fn analyze(opts: &ReadOptions, live: Option<&Live>) -> Result<Analysis, Erro
     };
     let mut usage = Usage::resolve(agg, &inventory);
     let observed = if opts.observe {
-        // read back once, here, when they would be read back anyway
-        if !opts.keep_spilled {
+        // Read back once, here, when they would be read back anyway: not kept for the
+        // caller, or kept where current policies are given (what `observe` is for), which are
+        // compared with the whole usage (`generate_each` reads it all back for them). Only a
+        // `--principal` filter leaves fewer to read back, and less memory to hold.
+        if !opts.keep_spilled || opts.principals.is_empty() {
             usage.load_all()?;
         }
         Some(crate::synth::narrow::Observed::from_usage(
