@@ -83,7 +83,8 @@ pub struct ReadOptions {
     pub spill_after: usize,
     /// Leave the grants written to disk there: the caller reads each principal's back when
     /// it needs them ([`Usage::load`]), as [`super::generate_each`] does. Otherwise they are
-    /// all read back before [`analyze`] returns.
+    /// all read back before [`analyze`] returns, as they also are with `observe` (current
+    /// policies are compared with the whole usage of the principals kept).
     pub keep_spilled: bool,
     /// Gather what the whole trail shows of the resources that carried grants are narrowed
     /// to ([`Analysis::observed`]): needed only when current policies are given, whose
@@ -285,12 +286,13 @@ pub fn analyze(opts: &ReadOptions, live: Option<&Live>) -> Result<Analysis, Erro
         (None, _) => read_trail(opts, &filters, live)?,
     };
     let mut usage = Usage::resolve(agg, &inventory);
+    // Current policies (what `observe` is for) are compared with the whole usage of the
+    // principals kept, so their grants are all read back then, once: here, before observing,
+    // when every principal is kept; after the `--principal` filter otherwise (observing reads
+    // every principal's back one at a time, and only the kept ones are then held).
+    let load_all = !opts.keep_spilled || opts.observe;
     let observed = if opts.observe {
-        // Read back once, here, when they would be read back anyway: not kept for the
-        // caller, or kept where current policies are given (what `observe` is for), which are
-        // compared with the whole usage (`generate_each` reads it all back for them). Only a
-        // `--principal` filter leaves fewer to read back, and less memory to hold.
-        if !opts.keep_spilled || opts.principals.is_empty() {
+        if load_all && opts.principals.is_empty() {
             usage.load_all()?;
         }
         Some(crate::synth::narrow::Observed::from_usage(
@@ -302,11 +304,11 @@ pub fn analyze(opts: &ReadOptions, live: Option<&Live>) -> Result<Analysis, Erro
         None
     };
     usage.retain_principals(&opts.principals);
-    if opts.keep_spilled {
+    if load_all {
+        usage.load_all()?;
+    } else {
         // after `--principal`: only the principals kept are rewritten
         usage.compact_spilled();
-    } else {
-        usage.load_all()?;
     }
     note_idle(&usage, &mut diagnostics);
     note_unusable_keys(&usage, &mut diagnostics);

@@ -432,6 +432,15 @@ pub fn collect_stream(
     )
 }
 
+/// Runs `f` on `pool` when there is one (a caller's own `--threads`), on the global pool
+/// otherwise.
+fn on_pool<R: Send>(pool: Option<&rayon::ThreadPool>, f: impl FnOnce() -> R + Send) -> R {
+    match pool {
+        Some(p) => p.install(f),
+        None => f(),
+    }
+}
+
 /// The inputs, calling `dry` on the thread that asks for one more and finds none: a worker
 /// out of work empties what the idle workers gathered while the others read their last files.
 struct UntilDry<'f, I> {
@@ -557,14 +566,15 @@ where
         lock().extend(idle);
     };
     // The CLI sizes the global pool (`--threads`); a private pool only for a caller that asks
-    // for another size.
-    match threads
+    // for another size. The read and the merge at its end both run on it.
+    let private = match threads
         .filter(|n| *n != rayon::current_num_threads())
         .map(|n| rayon::ThreadPoolBuilder::new().num_threads(n).build())
     {
-        Some(Ok(p)) => p.install(|| drive(&work, &dry)),
-        _ => drive(&work, &dry),
-    }
+        Some(Ok(p)) => Some(p),
+        _ => None,
+    };
+    on_pool(private.as_ref(), || drive(&work, &dry));
     progress.finish();
     let accs = pool
         .into_inner()
@@ -577,7 +587,7 @@ where
         mut stats,
         mut diags,
     } = accs.into_iter().reduce(Acc::merge).unwrap_or_default();
-    agg.merge_in_parallel(rest);
+    on_pool(private.as_ref(), || agg.merge_in_parallel(rest));
     spill_the_last(&mut agg);
     stats.bytes_spilled = agg.bytes_spilled();
     diags.sort_by_key(|(i, _)| *i);

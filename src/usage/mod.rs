@@ -1072,7 +1072,7 @@ impl Aggregate {
     /// read, when no worker reads on and this merge would otherwise hold every core but one
     /// idle. Not for a worker inside the read: waiting on the pool there may run another
     /// input's task, which could ask for a lock its caller holds.
-    pub fn merge_in_parallel(&mut self, mut o: Aggregate) {
+    fn merge_in_parallel(&mut self, mut o: Aggregate) {
         let mut pairs: Vec<(Actor, ActorUsage, ActorUsage)> = std::mem::take(&mut o.actors)
             .into_iter()
             .map(|(actor, theirs)| {
