@@ -288,11 +288,12 @@ pub fn analyze(opts: &ReadOptions, live: Option<&Live>) -> Result<Analysis, Erro
     let mut usage = Usage::resolve(agg, &inventory);
     // Current policies (what `observe` is for) are compared with the whole usage of the
     // principals kept, so their grants are all read back then, once: here, before observing,
-    // when every principal is kept; after the `--principal` filter otherwise (observing reads
-    // every principal's back one at a time, and only the kept ones are then held).
+    // when they are not kept on disk or every principal is kept; after the `--principal`
+    // filter otherwise (observing reads every principal's back one at a time, and only the
+    // kept ones are then held).
     let load_all = !opts.keep_spilled || opts.observe;
     let observed = if opts.observe {
-        if load_all && opts.principals.is_empty() {
+        if !opts.keep_spilled || opts.principals.is_empty() {
             usage.load_all()?;
         }
         Some(crate::synth::narrow::Observed::from_usage(
