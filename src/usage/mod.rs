@@ -2088,48 +2088,9 @@ mod tests {
         assert!(moved.top_level.is_empty());
     }
 
-    /// A write to the temporary file that fails loses nothing: the error is returned, every
-    /// actor keeps its grants in memory, nothing is counted as written, and the usage
-    /// resolves as if no write had been tried.
-    #[test]
-    fn a_failed_spill_keeps_every_grant() {
-        let t = DateTime::from_timestamp(1_790_000_000, 0).unwrap_or_default();
-        let mut agg = Aggregate::default();
-        for (i, role) in ["a", "b", "c"].into_iter().enumerate() {
-            let mut usage = ActorUsage::default();
-            for k in 0..=i {
-                let mut e = Evidence::new(Some(t), "x");
-                e.seen.count = 1 + k as u64;
-                usage
-                    .grants
-                    .insert(("s3:GetObject", format!("arn:aws:s3:::b/{k}").into()), e);
-            }
-            let actor = Actor::Role {
-                account: "111122223333".into(),
-                role_arn: format!("arn:aws:iam::111122223333:role/{role}"),
-            };
-            agg.actors.insert(actor, usage);
-        }
-        let in_memory = Usage::resolve(agg.clone(), &Inventory::default());
-        agg.spill = Some(spill::Spill::unwritable());
-        assert!(matches!(agg.spill(), Err(SpillError::Io(_))));
-        assert_eq!(agg.held(), 6);
-        assert_eq!(agg.bytes_spilled(), 0);
-        assert!(agg.actors.values().all(|u| u.spilled.is_empty()));
-        let mut u = Usage::resolve(agg, &Inventory::default());
-        assert!(!u.is_spilled());
-        u.load_all().unwrap();
-        assert_eq!(u.principals.len(), in_memory.principals.len());
-        for (id, p) in &u.principals {
-            assert!(p.grants == in_memory.principals[id].grants, "{id:?}");
-        }
-    }
-
-    /// A write that fails part way through a spill (the disk fills after the first actor's
-    /// section) loses nothing either: the actor written keeps its section and only it, the
-    /// others keep their grants in memory, and read back the usage is the one never written.
-    #[test]
-    fn a_spill_that_fails_part_way_keeps_every_grant() {
+    /// Three roles' grants in one aggregate (1, 2 and 3 of them, 6 in all), for the tests of
+    /// a spill that fails.
+    fn three_roles_of_grants() -> Aggregate {
         let t = DateTime::from_timestamp(1_790_000_000, 0).unwrap_or_default();
         let mut agg = Aggregate::default();
         for (i, role) in ["a", "b", "c"].into_iter().enumerate() {
@@ -2147,6 +2108,42 @@ mod tests {
             };
             agg.actors.insert(actor, usage);
         }
+        agg
+    }
+
+    /// `u`, its grants on disk read back, has the principals and grants of `in_memory`.
+    fn reads_back_as(mut u: Usage, in_memory: &Usage) {
+        u.load_all().unwrap();
+        assert!(!u.is_spilled());
+        assert_eq!(u.principals.len(), in_memory.principals.len());
+        for (id, p) in &u.principals {
+            assert!(p.grants == in_memory.principals[id].grants, "{id:?}");
+        }
+    }
+
+    /// A write to the temporary file that fails loses nothing: the error is returned, every
+    /// actor keeps its grants in memory, nothing is counted as written, and the usage
+    /// resolves as if no write had been tried.
+    #[test]
+    fn a_failed_spill_keeps_every_grant() {
+        let mut agg = three_roles_of_grants();
+        let in_memory = Usage::resolve(agg.clone(), &Inventory::default());
+        agg.spill = Some(spill::Spill::unwritable());
+        assert!(matches!(agg.spill(), Err(SpillError::Io(_))));
+        assert_eq!(agg.held(), 6);
+        assert_eq!(agg.bytes_spilled(), 0);
+        assert!(agg.actors.values().all(|u| u.spilled.is_empty()));
+        let u = Usage::resolve(agg, &Inventory::default());
+        assert!(!u.is_spilled());
+        reads_back_as(u, &in_memory);
+    }
+
+    /// A write that fails part way through a spill (the disk fills after the first actor's
+    /// section) loses nothing either: the actor written keeps its section and only it, the
+    /// others keep their grants in memory, and read back the usage is the one never written.
+    #[test]
+    fn a_spill_that_fails_part_way_keeps_every_grant() {
+        let mut agg = three_roles_of_grants();
         let in_memory = Usage::resolve(agg.clone(), &Inventory::default());
         agg.spill = Some(spill::Spill::failing_after(1));
         let Err(SpillError::Io(reason)) = agg.spill() else {
@@ -2170,14 +2167,9 @@ mod tests {
                 .all(|u| !u.grants.is_empty()),
             "the actors not written keep their grants"
         );
-        let mut u = Usage::resolve(agg, &Inventory::default());
+        let u = Usage::resolve(agg, &Inventory::default());
         assert!(u.is_spilled());
-        u.load_all().unwrap();
-        assert!(!u.is_spilled());
-        assert_eq!(u.principals.len(), in_memory.principals.len());
-        for (id, p) in &u.principals {
-            assert!(p.grants == in_memory.principals[id].grants, "{id:?}");
-        }
+        reads_back_as(u, &in_memory);
     }
 
     /// Spilling writes every actor's grants and empties their tables; denied calls and the
