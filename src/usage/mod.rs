@@ -465,8 +465,94 @@ pub fn grant_key(
 /// [`Usage::resolve`], so nothing downstream depends on their order.
 type FastMap<K, V> = hashbrown::HashMap<K, V>;
 /// Grants while reading: the action is the catalog's own `prefix:Name`, so only the resource
-/// is allocated, once per distinct grant.
-type FastGrants = FastMap<(&'static str, Box<str>), Evidence>;
+/// is allocated, once per distinct grant. The key keeps its hash ([`Slot`]), so a table that
+/// grows, or is merged into another, reads no key's strings again.
+type FastGrants = hashbrown::HashMap<Slot, Evidence, KeptHash>;
+
+/// A grant table's key: the action, the resource, and the hash of the two
+/// ([`grant_hash`]), which is all the table hashes ([`KeptHash`]). A table's rehash read
+/// every resource again, a cache miss each (some 2% of the growing benchmark trail's time).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Slot {
+    action: &'static str,
+    resource: Box<str>,
+    hash: u64,
+}
+
+impl Slot {
+    #[cfg(test)]
+    fn new(action: &'static str, resource: &str) -> Slot {
+        Slot {
+            action,
+            resource: resource.into(),
+            hash: grant_hash(action, resource),
+        }
+    }
+}
+
+impl std::hash::Hash for Slot {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
+/// The hash of a grant's action and resource: one hasher for the process, randomly seeded as
+/// every read-phase map's is, since the resource is text from the log.
+fn grant_hash(action: &str, resource: &str) -> u64 {
+    use std::hash::BuildHasher;
+    static SEED: std::sync::LazyLock<hashbrown::DefaultHashBuilder> =
+        std::sync::LazyLock::new(Default::default);
+    SEED.hash_one((action, resource))
+}
+
+/// The hasher of grant tables: a key's kept hash as it is ([`Slot`]).
+#[derive(Debug, Clone, Copy, Default)]
+struct KeptHash;
+
+impl std::hash::BuildHasher for KeptHash {
+    type Hasher = Kept;
+    fn build_hasher(&self) -> Kept {
+        Kept(0)
+    }
+}
+
+/// See [`KeptHash`]. Only `write_u64` is ever called, with a hash already mixed.
+#[derive(Debug)]
+struct Kept(u64);
+
+impl std::hash::Hasher for Kept {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // never called for a `Slot` or a `Lookup`; mixed in all the same
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// A grant looked up by its borrowed action and resource, hashed once.
+struct Lookup<'a> {
+    action: &'a str,
+    resource: &'a str,
+    hash: u64,
+}
+
+impl std::hash::Hash for Lookup<'_> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
+impl hashbrown::Equivalent<Slot> for Lookup<'_> {
+    fn equivalent(&self, key: &Slot) -> bool {
+        self.hash == key.hash && self.action == key.action && self.resource == &*key.resource
+    }
+}
 
 /// A `(String, String)` key as two borrowed strings; hashes as the tuple does.
 #[derive(Hash)]
@@ -475,12 +561,6 @@ struct Pair<'a>(&'a str, &'a str);
 impl hashbrown::Equivalent<(String, String)> for Pair<'_> {
     fn equivalent(&self, key: &(String, String)) -> bool {
         self.0 == key.0 && self.1 == key.1
-    }
-}
-
-impl hashbrown::Equivalent<(&'static str, Box<str>)> for Pair<'_> {
-    fn equivalent(&self, key: &(&'static str, Box<str>)) -> bool {
-        self.0 == key.0 && self.1 == &*key.1
     }
 }
 
@@ -507,10 +587,21 @@ fn grant_entry<'m>(
     resource: &str,
     new: impl FnOnce() -> Evidence,
 ) -> &'m mut Evidence {
-    match map.entry_ref(&Pair(action, resource)) {
+    let hash = grant_hash(action, resource);
+    let lookup = Lookup {
+        action,
+        resource,
+        hash,
+    };
+    match map.entry_ref(&lookup) {
         hashbrown::hash_map::EntryRef::Occupied(e) => e.into_mut(),
         hashbrown::hash_map::EntryRef::Vacant(e) => {
-            e.insert_with_key((action, resource.into()), new())
+            let key = Slot {
+                action,
+                resource: resource.into(),
+                hash,
+            };
+            e.insert_with_key(key, new())
         }
     }
 }
@@ -542,7 +633,9 @@ impl<K: Ord> EvidenceMap<K> for BTreeMap<K, Evidence> {
     }
 }
 
-impl<K: std::hash::Hash + Eq> EvidenceMap<K> for FastMap<K, Evidence> {
+impl<K: std::hash::Hash + Eq, S: std::hash::BuildHasher> EvidenceMap<K>
+    for hashbrown::HashMap<K, Evidence, S>
+{
     fn add(&mut self, k: K, e: Evidence) {
         use hashbrown::hash_map::Entry;
         match self.entry(k) {
@@ -1043,17 +1136,22 @@ impl Aggregate {
             if usage.grants.is_empty() {
                 continue;
             }
-            let n = usage.grants.keys().filter(|(a, r)| usable(a, r)).count();
+            let n = usage
+                .grants
+                .keys()
+                .filter(|k| usable(k.action, &k.resource))
+                .count();
             let rows = usage
                 .grants
                 .iter()
-                .filter(|((a, r), _)| usable(a, r))
-                .map(|((a, r), e)| (*a, &**r, e));
+                .filter(|(k, _)| usable(k.action, &k.resource))
+                .map(|(k, e)| (k.action, &*k.resource, e));
             let section = spill.write_grants(n, rows, &mut buf)?;
             usage.spilled.push(section);
-            for (a, r) in std::mem::take(&mut usage.grants).into_keys() {
-                if !usable(a, &r) {
-                    self.unusable.push((a.to_string(), r.into()));
+            for k in std::mem::take(&mut usage.grants).into_keys() {
+                if !usable(k.action, &k.resource) {
+                    self.unusable
+                        .push((k.action.to_string(), k.resource.into()));
                 }
             }
         }
@@ -1227,7 +1325,15 @@ fn add_typed(
 ) {
     use crate::model::NameError;
     into.reserve(grants.len());
-    for ((a, r), e) in grants {
+    for (
+        Slot {
+            action: a,
+            resource: r,
+            ..
+        },
+        e,
+    ) in grants
+    {
         let key = match Action::new(a) {
             Ok(a) => match ArnPattern::new(String::from(r)) {
                 Ok(r) => Ok((a, r)),
@@ -1844,7 +1950,7 @@ mod tests {
             for i in from..to {
                 let mut e = Evidence::new(Some(t), &format!("e-{i}"));
                 e.seen.count = 1;
-                g.insert(("s3:GetObject", format!("arn:aws:s3:::b/{i}").into()), e);
+                g.insert(Slot::new("s3:GetObject", &format!("arn:aws:s3:::b/{i}")), e);
             }
             g
         };
@@ -1976,8 +2082,8 @@ mod tests {
                     let key = format!("arn:aws:s3:::b/{i}");
                     usage
                         .grants
-                        .insert(("s3:GetObject", key.clone().into()), e.clone());
-                    usage.denied.insert(("s3:PutObject", key.into()), e);
+                        .insert(Slot::new("s3:GetObject", &key), e.clone());
+                    usage.denied.insert(Slot::new("s3:PutObject", &key), e);
                     usage.days.add(t);
                 }
                 let head = ("s3:GetObject".to_string(), "arn:aws:s3:::b/".to_string());
@@ -2042,7 +2148,7 @@ mod tests {
         };
         let mut usage = ActorUsage::default();
         usage.grants.insert(
-            ("s3:GetObject", "arn:aws:s3:::b/k".into()),
+            Slot::new("s3:GetObject", "arn:aws:s3:::b/k"),
             Evidence::new(Some(t), "x"),
         );
         let head = ("s3:GetObject".to_string(), "arn:aws:s3:::b/".to_string());
@@ -2100,7 +2206,7 @@ mod tests {
                 e.seen.count = 1 + k as u64;
                 usage
                     .grants
-                    .insert(("s3:GetObject", format!("arn:aws:s3:::b/{k}").into()), e);
+                    .insert(Slot::new("s3:GetObject", &format!("arn:aws:s3:::b/{k}")), e);
             }
             let actor = Actor::Role {
                 account: "111122223333".into(),
@@ -2187,13 +2293,13 @@ mod tests {
         e.seen.count = 2;
         usage
             .grants
-            .insert(("s3:GetObject", "arn:aws:s3:::b/k".into()), e.clone());
+            .insert(Slot::new("s3:GetObject", "arn:aws:s3:::b/k"), e.clone());
         usage
             .grants
-            .insert(("s3:GetObject", "not an arn".into()), e.clone());
+            .insert(Slot::new("s3:GetObject", "not an arn"), e.clone());
         usage
             .denied
-            .insert(("s3:PutObject", "arn:aws:s3:::b/k".into()), e.clone());
+            .insert(Slot::new("s3:PutObject", "arn:aws:s3:::b/k"), e.clone());
         usage.calls = 3;
         let mut agg = Aggregate::default();
         agg.actors.insert(actor.clone(), usage);
@@ -2210,7 +2316,7 @@ mod tests {
             .get_mut(&actor)
             .unwrap()
             .grants
-            .insert(("s3:GetObject", "arn:aws:s3:::b/k".into()), e.clone());
+            .insert(Slot::new("s3:GetObject", "arn:aws:s3:::b/k"), e.clone());
         let mut u = Usage::resolve(agg, &Inventory::default());
         assert!(u.is_spilled());
         assert_eq!(u.unusable_keys, in_memory.unusable_keys);
@@ -2226,6 +2332,57 @@ mod tests {
         assert!(p.denied == q.denied && p.calls == q.calls);
     }
 
+    /// A grant table hashes only the hash its keys keep: what `grant_entry` looks up by
+    /// borrowed names is found again after the table has grown many times and been merged into
+    /// another, and a key is its names, not its hash.
+    #[test]
+    fn grant_tables_find_their_keys_by_the_hash_they_keep() {
+        let t = DateTime::from_timestamp(1_790_000_000, 0).unwrap_or_default();
+        let names: Vec<String> = (0..5_000).map(|i| format!("arn:aws:s3:::b/{i}")).collect();
+        let mut table = FastGrants::default();
+        for (i, r) in names.iter().enumerate() {
+            let e = grant_entry(&mut table, "s3:GetObject", r, || {
+                Evidence::new(Some(t), "e")
+            });
+            assert_eq!(e.seen.count, 0, "{r} was made once");
+            e.seen.count = 1 + i as u64;
+        }
+        let mut merged = FastGrants::default();
+        merged.insert(
+            Slot::new("s3:GetObject", "arn:aws:s3:::other"),
+            Evidence::new(Some(t), "e"),
+        );
+        merged.add_all(table);
+        assert_eq!(merged.len(), names.len() + 1);
+        for (i, r) in names.iter().enumerate() {
+            let e = grant_entry(&mut merged, "s3:GetObject", r, || {
+                Evidence::new(Some(t), "e")
+            });
+            assert_eq!(e.seen.count, 1 + i as u64, "{r} is found, not made again");
+        }
+        assert_eq!(merged.len(), names.len() + 1);
+        // the same hash under other names is another key
+        let kept = Slot::new("s3:GetObject", "arn:aws:s3:::b/1");
+        for (action, resource) in [
+            ("s3:GetObject", "arn:aws:s3:::b/2"),
+            ("s3:PutObject", "arn:aws:s3:::b/1"),
+        ] {
+            let forged = Lookup {
+                action,
+                resource,
+                hash: kept.hash,
+            };
+            assert!(!hashbrown::Equivalent::equivalent(&forged, &kept));
+        }
+        let same = Lookup {
+            action: "s3:GetObject",
+            resource: "arn:aws:s3:::b/1",
+            hash: kept.hash,
+        };
+        assert!(hashbrown::Equivalent::equivalent(&same, &kept));
+        assert_eq!(grant_hash("s3:GetObject", "arn:aws:s3:::b/1"), kept.hash);
+    }
+
     #[test]
     fn read_keys_are_typed_or_set_apart() {
         let t = DateTime::from_timestamp(1_790_000_000, 0).unwrap_or_default();
@@ -2236,7 +2393,7 @@ mod tests {
             ("not an action", "arn:aws:s3:::b"),
             ("s3:GetObject", "b/k"),
         ] {
-            fast.insert((a, r.into()), Evidence::new(Some(t), "e"));
+            fast.insert(Slot::new(a, r), Evidence::new(Some(t), "e"));
         }
         let mut unusable = Vec::new();
         let mut typed = Vec::new();
