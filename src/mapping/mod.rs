@@ -154,7 +154,9 @@ impl Mapper {
 
     /// Was this call made by Lambda's platform with a function's execution role (environment
     /// variable decryption, VPC network interfaces, event-source polling), not by its code?
-    pub fn is_lambda_platform(&self, rec: &Record<'_>) -> bool {
+    /// `lambda_marker` is [`crate::identity::lambda_marker`] of the record, which the caller
+    /// has already looked for.
+    pub fn is_lambda_platform(&self, rec: &Record<'_>, lambda_marker: bool) -> bool {
         if rec.invoked_by() == Some("lambda.amazonaws.com") {
             return true;
         }
@@ -164,7 +166,7 @@ impl Mapper {
                 .lambda_platform
                 .get(source)
                 .is_some_and(|names| names.contains(strip_version(&name)))
-        }) && !crate::identity::lambda_marker(rec)
+        }) && !lambda_marker
     }
 
     pub fn is_denied_code(&self, code: &str) -> bool {

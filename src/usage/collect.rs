@@ -134,7 +134,14 @@ fn take(
     let who = actor(rec)
         .ok()
         .map(|a| crate::identity::fold_sessions(a, &filters.functions, lambda_marker, time));
-    agg.add_span(rec, span, &mapping, who, filters.fold_resources);
+    agg.add_span(
+        rec,
+        span,
+        &mapping,
+        who,
+        filters.fold_resources,
+        lambda_marker,
+    );
     if span.first_seen.is_none() {
         Taken::Untimed
     } else {

@@ -893,7 +893,8 @@ impl Aggregate {
     /// Adds one mapped record that stands for `span.count` calls alike in everything the
     /// mapping reads (one call at its own time, or a row aggregated elsewhere, such as by
     /// Athena). With `fold`, S3 object keys and log streams are folded into the patterns a
-    /// generalized policy names ([`crate::fold::fold_on_read`]).
+    /// generalized policy names ([`crate::fold::fold_on_read`]). `lambda_marker` is
+    /// [`crate::identity::lambda_marker`] of the record (looked for once a record).
     pub fn add_span(
         &mut self,
         rec: &Record<'_>,
@@ -901,6 +902,7 @@ impl Aggregate {
         mapping: &Mapping,
         actor: Option<ActorRef<'_>>,
         fold: bool,
+        lambda_marker: bool,
     ) {
         let time = span.first_seen;
         self.records += span.count;
@@ -939,7 +941,7 @@ impl Aggregate {
             return;
         };
         let platform = matches!(actor, ActorOf::Session { .. })
-            && crate::mapping::Mapper::embedded().is_lambda_platform(rec);
+            && crate::mapping::Mapper::embedded().is_lambda_platform(rec, lambda_marker);
         let usage = match self.actors.entry_ref(&actor) {
             hashbrown::hash_map::EntryRef::Occupied(e) => e.into_mut(),
             hashbrown::hash_map::EntryRef::Vacant(e) => {
@@ -954,7 +956,7 @@ impl Aggregate {
         if !rec.region().is_empty() && !usage.regions.contains(rec.region()) {
             usage.regions.insert(rec.region().to_string());
         }
-        if crate::identity::lambda_marker(rec) {
+        if lambda_marker {
             usage.lambda_marker = true;
         }
         usage.calls += span.count;
