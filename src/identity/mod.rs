@@ -378,18 +378,21 @@ impl FunctionFacts {
             return;
         }
         let Some(p) = params else { return };
-        let Some(func) = p.get("functionName").and_then(|v| v.as_str()) else {
+        let Some(func) = p.get_str("functionName") else {
             return;
         };
         let name = function_name_of(func);
         let event = crate::record::strip_version(rec.name());
         match event {
             "CreateFunction" | "UpdateFunctionConfiguration" => {
-                if let Some(role) = p.get("role").and_then(|v| v.as_str()) {
+                if let Some(role) = p.get_str("role") {
                     self.declared.insert((role.to_string(), name.to_string()));
                 }
             }
-            "Invoke" | "InvokeAsync" | "InvokeWithResponseStream" => {
+            // copied only the first time: a function is invoked again and again
+            "Invoke" | "InvokeAsync" | "InvokeWithResponseStream"
+                if !self.invoked.contains(name) =>
+            {
                 self.invoked.insert(name.to_string());
             }
             _ => {}

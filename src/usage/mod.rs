@@ -50,7 +50,8 @@ pub struct Evidence {
     unconditional: bool,
 }
 
-// A grant table's slot is a 32-byte key and an `Evidence`: keep it this small.
+// A grant table's slot is a 40-byte key (`Slot`: two names and their hash) and an `Evidence`:
+// keep it this small.
 #[cfg(target_pointer_width = "64")]
 const _: () = assert!(std::mem::size_of::<Evidence>() <= 80);
 
