@@ -2335,6 +2335,44 @@ mod tests {
         assert!(p.denied == q.denied && p.calls == q.calls);
     }
 
+    /// An actor's regions and data-event types are every one its records name, however they
+    /// alternate.
+    #[test]
+    fn an_actors_regions_and_data_types_are_every_one_its_records_name() {
+        let record = |region: &str, source: &str, name: &str, category: &str| {
+            format!(
+                r#"{{"eventVersion":"1.09","eventTime":"2026-10-01T00:00:00Z","eventSource":"{source}","eventName":"{name}","awsRegion":"{region}","eventCategory":"{category}","eventID":"e","userIdentity":{{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/u","accountId":"111122223333"}},"requestParameters":{{"bucketName":"b","key":"k","functionName":"f"}}}}"#
+            )
+        };
+        let (s3, lambda, ddb) = (
+            "s3.amazonaws.com",
+            "lambda.amazonaws.com",
+            "dynamodb.amazonaws.com",
+        );
+        let mut agg = Aggregate::default();
+        for (region, source, name, category) in [
+            ("eu-west-1", s3, "GetObject", "Data"),
+            ("us-east-1", s3, "GetObject", "Data"),
+            ("eu-west-1", lambda, "Invoke", "Data"),
+            ("eu-west-1", s3, "GetObject", "Data"),
+            ("ap-southeast-2", ddb, "ListTables", "Management"),
+            ("us-east-1", lambda, "Invoke", "Data"),
+        ] {
+            let text = record(region, source, name, category);
+            let rec: Record<'_> = serde_json::from_str(&text).unwrap();
+            let time = rec.validate().unwrap();
+            let mapping = crate::mapping::Mapper::embedded().map(&rec);
+            let actor = crate::identity::actor(&rec).ok();
+            agg.add_span(&rec, Seen::at(time), &mapping, actor, true, false);
+        }
+        assert_eq!(agg.actors.len(), 1);
+        let usage = agg.actors.values().next().unwrap();
+        let regions: Vec<&str> = usage.regions.iter().map(String::as_str).collect();
+        assert_eq!(regions, ["ap-southeast-2", "eu-west-1", "us-east-1"]);
+        let types: Vec<&str> = usage.data_types.iter().map(String::as_str).collect();
+        assert_eq!(types, ["AWS::Lambda::Function", "AWS::S3::Object"]);
+    }
+
     /// A grant table hashes only the hash its keys keep: what `grant_entry` looks up by
     /// borrowed names is found again after the table has grown many times and been merged into
     /// another, and a key is its names, not its hash.
