@@ -27,8 +27,9 @@ static MARKER_FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
     std::sync::LazyLock::new(|| memchr::memmem::Finder::new(LAMBDA_MARKER));
 
 /// Did the call come from inside a Lambda function (its user agent carries [`LAMBDA_MARKER`])?
-/// The one place the marker is checked: attribution, the platform-call rule of the mapping and
-/// the aggregation all ask here.
+/// The one place the marker is checked: the read asks once a record
+/// (`usage::collect::take`) and hands the answer to attribution, the aggregation and the
+/// platform-call rule of the mapping.
 pub fn lambda_marker(rec: &Record<'_>) -> bool {
     rec.user_agent
         .as_deref()

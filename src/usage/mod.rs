@@ -473,12 +473,22 @@ type FastGrants = hashbrown::HashMap<Slot, Evidence, KeptHash>;
 /// A grant table's key: the action, the resource, and the hash of the two
 /// ([`grant_hash`]), which is all the table hashes ([`KeptHash`]). A table's rehash read
 /// every resource again, a cache miss each (some 2% of the growing benchmark trail's time).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone)]
 struct Slot {
     action: &'static str,
     resource: Box<str>,
     hash: u64,
 }
+
+// The kept hash first: two tables merged compare keys whose tags match, and the hash tells
+// them apart without reading either resource.
+impl PartialEq for Slot {
+    fn eq(&self, o: &Slot) -> bool {
+        self.hash == o.hash && self.action == o.action && self.resource == o.resource
+    }
+}
+
+impl Eq for Slot {}
 
 impl Slot {
     #[cfg(test)]
@@ -814,6 +824,12 @@ impl ActorUsage {
             if mine.len() < theirs.len() {
                 std::mem::swap(mine, theirs);
             }
+            // Every grant table hashes with one seed ([`grant_hash`]): a table filled in the
+            // order of one with more buckets would crowd its first groups
+            // (rust-lang/rust#36481), so it is first given as many.
+            if mine.capacity() < theirs.capacity() {
+                mine.reserve(theirs.capacity() - mine.len());
+            }
             mine.add_all(std::mem::take(theirs));
         }
         for (k, keys) in o.top_level {
@@ -941,6 +957,7 @@ impl Aggregate {
             self.no_principal += span.count;
             return;
         };
+        debug_assert_eq!(lambda_marker, crate::identity::lambda_marker(rec));
         let platform = matches!(actor, ActorOf::Session { .. })
             && crate::mapping::Mapper::embedded().is_lambda_platform(rec, lambda_marker);
         let usage = match self.actors.entry_ref(&actor) {
@@ -1939,7 +1956,8 @@ mod tests {
             "{}",
             std::mem::size_of::<Evidence>()
         );
-        assert_eq!(std::mem::size_of::<(&'static str, Box<str>)>(), 32);
+        assert_eq!(std::mem::size_of::<Slot>(), 40);
+        assert_eq!(std::mem::size_of::<(Slot, Evidence)>(), 120);
     }
 
     /// Two aggregates' tables of one actor merge entry by entry, the smaller into the larger
@@ -2109,7 +2127,9 @@ mod tests {
                 .map(|(actor, u)| {
                     let sorted = |g: &FastGrants| {
                         let mut v: Vec<_> = g.iter().map(|(k, e)| (k.clone(), e.clone())).collect();
-                        v.sort_by(|a, b| a.0.cmp(&b.0));
+                        v.sort_by(|a, b| {
+                            (a.0.action, &a.0.resource).cmp(&(b.0.action, &b.0.resource))
+                        });
                         v
                     };
                     let top: Vec<usize> = u.top_level.values().map(|k| k.0.len()).collect();
@@ -2388,12 +2408,17 @@ mod tests {
             assert_eq!(e.seen.count, 0, "{r} was made once");
             e.seen.count = 1 + i as u64;
         }
-        let mut merged = FastGrants::default();
-        merged.insert(
+        // merged as two actors' tables are: the smaller into the larger, given as many buckets
+        let mut into = ActorUsage::default();
+        into.grants.insert(
             Slot::new("s3:GetObject", "arn:aws:s3:::other"),
             Evidence::new(Some(t), "e"),
         );
-        merged.add_all(table);
+        into.merge(ActorUsage {
+            grants: table,
+            ..ActorUsage::default()
+        });
+        let mut merged = into.grants;
         assert_eq!(merged.len(), names.len() + 1);
         for (i, r) in names.iter().enumerate() {
             let e = grant_entry(&mut merged, "s3:GetObject", r, || {
@@ -2422,6 +2447,10 @@ mod tests {
         };
         assert!(hashbrown::Equivalent::equivalent(&same, &kept));
         assert_eq!(grant_hash("s3:GetObject", "arn:aws:s3:::b/1"), kept.hash);
+        // the table's hasher takes the kept hash as it is, for a key and for a lookup
+        use std::hash::BuildHasher;
+        assert_eq!(KeptHash.hash_one(&kept), kept.hash);
+        assert_eq!(KeptHash.hash_one(&same), kept.hash);
     }
 
     #[test]
