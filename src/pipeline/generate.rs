@@ -123,6 +123,7 @@ fn runtime_grants(
 }
 
 /// `--current`, loaded once, with what loading it reported.
+#[derive(Default)]
 pub struct Current {
     pub policies: CurrentPolicies,
     pub diagnostics: Vec<Diagnostic>,
@@ -783,10 +784,7 @@ mod tests {
     #[test]
     fn current_policies_need_the_observed_resources() {
         let (_dir, opts) = growing_trail(500);
-        let current = Current {
-            policies: CurrentPolicies::default(),
-            diagnostics: Vec::new(),
-        };
+        let current = Current::default();
         let plain = analyze(&opts, None).unwrap();
         assert!(plain.observed.is_none());
         assert!(matches!(
@@ -818,10 +816,7 @@ mod tests {
     #[test]
     fn with_current_policies_the_grants_on_disk_are_read_back_once() {
         let (_dir, opts) = growing_trail(3000);
-        let current = Current {
-            policies: CurrentPolicies::default(),
-            diagnostics: Vec::new(),
-        };
+        let current = Current::default();
         let json = |a: Analysis| {
             let out = generate(a, &SynthSettings::default(), Some(&current)).unwrap();
             serde_json::to_string_pretty(&out).unwrap()

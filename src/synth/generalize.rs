@@ -246,8 +246,8 @@ pub fn generalize_folded<'f, S: AsRef<str>>(
                 }
             }
         }
-        let only_itself = keys.len() == 1 && full == pattern;
-        if keys.len() > 1 || (keys.len() == 1 && !only_itself) || folded_in {
+        // (one key: `full` is that key's name)
+        if keys.len() > 1 || (keys.len() == 1 && full != pattern) || folded_in {
             records.push(Generalization {
                 examples: examples.0,
                 observed,
