@@ -2,7 +2,7 @@
 //! and the test fixtures with bit flips, insertions, deletions, truncations and splices), each
 //! target checks its property, and a failure is shrunk to a minimal input and saved.
 //!
-//!   cargo run --release -p tightrole-fuzz -- TARGET [SECONDS]
+//!   cargo run --profile fuzz -p tightrole-fuzz -- TARGET [SECONDS]
 //!
 //! Targets: `record-parser`, `policy-roundtrip`, `arn-roundtrip`, `mapping`, `all`.
 //! (cargo-fuzz needs a nightly toolchain, which this project's machines do not have.)
