@@ -480,17 +480,26 @@ struct Slot {
     hash: u64,
 }
 
-// The kept hash first: two tables merged compare keys whose tags match, and the hash tells
-// them apart without reading either resource.
+// Compared as a lookup by the other's names is ([`Lookup`]): the kept hash first, so two
+// tables merged compare keys whose tags match without reading either resource.
 impl PartialEq for Slot {
     fn eq(&self, o: &Slot) -> bool {
-        self.hash == o.hash && self.action == o.action && self.resource == o.resource
+        hashbrown::Equivalent::equivalent(&o.lookup(), self)
     }
 }
 
 impl Eq for Slot {}
 
 impl Slot {
+    /// This key as a lookup: its names, borrowed, and its kept hash.
+    fn lookup(&self) -> Lookup<'_> {
+        Lookup {
+            action: self.action,
+            resource: &self.resource,
+            hash: self.hash,
+        }
+    }
+
     #[cfg(test)]
     fn new(action: &'static str, resource: &str) -> Slot {
         Slot {
