@@ -480,8 +480,8 @@ struct Slot {
     hash: u64,
 }
 
-// Compared as a lookup by the other's names is ([`Lookup`]): the kept hash first, so two
-// tables merged compare keys whose tags match without reading either resource.
+// Compared as a lookup of the other's names ([`Lookup`]): the kept hash first, so two tables
+// merged compare keys whose tags match without reading either resource.
 impl PartialEq for Slot {
     fn eq(&self, o: &Slot) -> bool {
         hashbrown::Equivalent::equivalent(&o.lookup(), self)
