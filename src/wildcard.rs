@@ -67,12 +67,27 @@ pub fn matches(pattern: &str, text: &str, case_insensitive: bool) -> bool {
 
 /// [`matches`] on ASCII text, for a pattern without `${…}`.
 fn matches_ascii(p: &[u8], t: &[u8], case_insensitive: bool) -> bool {
-    glob(
-        p,
-        t,
-        |b| b == b'*',
-        |b, c| b == b'?' || b == c || (case_insensitive && b.eq_ignore_ascii_case(&c)),
-    )
+    // The pattern's literal head (up to its first `*` or `?`) must start the text: compared
+    // as one run, and only what follows is globbed a byte at a time (a proposal's patterns
+    // are long ARNs that end in their only `*`, and the replay asks each of its grants)
+    let at = memchr::memchr2(b'*', b'?', p).unwrap_or(p.len());
+    let (head, p) = p.split_at(at);
+    let Some((start, t)) = t.split_at_checked(at) else {
+        return false;
+    };
+    let same = if case_insensitive {
+        head.eq_ignore_ascii_case(start)
+    } else {
+        head == start
+    };
+    // (a lone `*` after it takes any rest)
+    same && (p == b"*"
+        || glob(
+            p,
+            t,
+            |b| b == b'*',
+            |b, c| b == b'?' || b == c || (case_insensitive && b.eq_ignore_ascii_case(&c)),
+        ))
 }
 
 /// [`matches`] on any text, by `char`, reading the `${*}`, `${?}` and `${$}` escapes.

@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use hashbrown::HashSet;
+
 use serde::Serialize;
 
 use super::{Effect, Matcher, PolicyDocument, Statement};
@@ -189,13 +191,16 @@ fn statement_applies(s: &Statement, req: &Request<'_>, resource: &str, variables
     if !matcher_hits(&s.action, req.action, true) {
         return Tri::False;
     }
-    applies_past_action(s, req, resource, variables)
+    past_resource(
+        s,
+        req,
+        resources_hit(&s.resource, resource, req.context, variables),
+    )
 }
 
 /// [`statement_applies`] for a statement whose `Action`/`NotAction` lets the request's action
-/// through.
-fn applies_past_action(s: &Statement, req: &Request<'_>, resource: &str, variables: bool) -> Tri {
-    let mut result = resources_hit(&s.resource, resource, req.context, variables);
+/// through and whose `Resource`/`NotResource` gave `result`: who asks, and the conditions.
+fn past_resource(s: &Statement, req: &Request<'_>, mut result: Tri) -> Tri {
     if result == Tri::False {
         return Tri::False;
     }
@@ -221,20 +226,90 @@ pub fn evaluate_all<'p>(
     policies: impl IntoIterator<Item = &'p PolicyDocument>,
     req: &Request<'_>,
 ) -> Decision {
-    decide(statements_of(policies), req, false)
+    let resource = request_resource(req);
+    decide(
+        statements_of(policies)
+            .map(|(s, variables)| (s.effect, statement_applies(s, req, &resource, variables))),
+    )
+}
+
+/// The statements of a set of identity policies whose `Action`/`NotAction` lets one action
+/// through ([`for_action`]), ready to decide every request of that action
+/// ([`evaluate_for_action`]): the replay asks thousands, and matching each statement's actions
+/// again, or each of its resources in turn, was most of its work.
+pub struct ForAction<'p> {
+    statements: Vec<Applicable<'p>>,
+}
+
+/// One statement of a [`ForAction`].
+struct Applicable<'p> {
+    statement: &'p Statement,
+    /// Whether its document reads policy variables (only the current policy version does).
+    variables: bool,
+    /// Its `Resource` patterns that are plain text (no `*`, `?` or `$`): such a pattern
+    /// matches a resource only by being it, so it is looked up, not compared with each
+    /// request in turn (a proposal's statement may list hundreds of ARNs, each asked of its
+    /// every grant). Empty for `NotResource`.
+    literal: HashSet<&'p str>,
+    /// Its other `Resource` patterns, matched in order.
+    patterns: Vec<&'p str>,
+}
+
+impl Applicable<'_> {
+    /// [`statement_applies`] for this statement, whose action was matched already.
+    fn applies(&self, req: &Request<'_>, resource: &str) -> Tri {
+        let s = self.statement;
+        let hit = match &s.resource {
+            Matcher::Not(_) => resources_hit(&s.resource, resource, req.context, self.variables),
+            Matcher::Is(_) if self.literal.contains(resource) => Tri::True,
+            // (a literal pattern that is not the resource is no hit: only the others can be)
+            Matcher::Is(_) => {
+                let mut any = Tri::False;
+                for p in &self.patterns {
+                    match resource_hit(p, resource, req.context, self.variables) {
+                        Tri::True => {
+                            any = Tri::True;
+                            break;
+                        }
+                        Tri::Unknown => any = Tri::Unknown,
+                        Tri::False => {}
+                    }
+                }
+                any
+            }
+        };
+        past_resource(s, req, hit)
+    }
 }
 
 /// The statements of a set of identity policies whose `Action`/`NotAction` lets `action`
-/// through, each with whether its document reads policy variables, in the policies' order.
-/// Asked once for an action, they answer every request of it ([`evaluate_for_action`]): the
-/// replay asks thousands, and matching each statement's actions again was most of its work.
+/// through, in the policies' order.
 pub fn for_action<'p>(
     policies: impl IntoIterator<Item = &'p PolicyDocument>,
     action: &str,
-) -> Vec<(&'p Statement, bool)> {
-    statements_of(policies)
+) -> ForAction<'p> {
+    let statements = statements_of(policies)
         .filter(|(s, _)| matcher_hits(&s.action, action, true))
-        .collect()
+        .map(|(statement, variables)| {
+            let (mut literal, mut patterns) = (HashSet::new(), Vec::new());
+            if let Matcher::Is(v) = &statement.resource {
+                for p in v {
+                    if memchr::memchr3(b'*', b'?', b'$', p.as_bytes()).is_none() {
+                        literal.insert(p.as_str());
+                    } else {
+                        patterns.push(p.as_str());
+                    }
+                }
+            }
+            Applicable {
+                statement,
+                variables,
+                literal,
+                patterns,
+            }
+        })
+        .collect();
+    ForAction { statements }
 }
 
 /// Every statement of the policies, in their order, with whether its document reads policy
@@ -250,28 +325,28 @@ fn statements_of<'p>(
 
 /// [`evaluate_all`] for a request whose action's statements [`for_action`] gave: the same
 /// decision.
-pub fn evaluate_for_action(statements: &[(&Statement, bool)], req: &Request<'_>) -> Decision {
-    decide(statements.iter().copied(), req, true)
+pub fn evaluate_for_action(statements: &ForAction<'_>, req: &Request<'_>) -> Decision {
+    let resource = request_resource(req);
+    decide(
+        statements
+            .statements
+            .iter()
+            .map(|a| (a.statement.effect, a.applies(req, &resource))),
+    )
 }
 
-/// The decision of the statements that apply (`past_action`: their actions were matched
-/// already).
-fn decide<'s>(
-    statements: impl IntoIterator<Item = (&'s Statement, bool)>,
-    req: &Request<'_>,
-    past_action: bool,
-) -> Decision {
+/// The text a request's resource stands for. The request names it as tightrole writes
+/// resources: literal `*`, `?` and `${` escaped (`${*}`), unresolved parts as `*`.
+fn request_resource<'r>(req: &Request<'r>) -> std::borrow::Cow<'r, str> {
+    crate::wildcard::unescape(req.resource)
+}
+
+/// The decision of the statements that apply, each its effect and whether it applies (asked
+/// in order, and no further than an explicit deny).
+fn decide(statements: impl IntoIterator<Item = (Effect, Tri)>) -> Decision {
     let (mut allow, mut allow_unknown, mut deny_unknown) = (false, false, false);
-    // The request names its resource as tightrole writes resources: literal `*`, `?` and `${`
-    // escaped (`${*}`), unresolved parts as `*`. The evaluator matches the text it stands for.
-    let resource = crate::wildcard::unescape(req.resource);
-    for (s, variables) in statements {
-        let applies = if past_action {
-            applies_past_action(s, req, &resource, variables)
-        } else {
-            statement_applies(s, req, &resource, variables)
-        };
-        match (s.effect, applies) {
+    for (effect, applies) in statements {
+        match (effect, applies) {
             (Effect::Deny, Tri::True) => return Decision::ExplicitDeny,
             (Effect::Deny, Tri::Unknown) => deny_unknown = true,
             (Effect::Allow, Tri::True) => allow = true,
@@ -309,10 +384,13 @@ mod tests {
             "dynamodb:Query",
             "s3:PutObject",
         ];
-        const RESOURCES: [&str; 4] = [
+        const RESOURCES: [&str; 7] = [
             "*",
             "arn:aws:s3:::b/*",
             "arn:aws:s3:::b/k",
+            "arn:aws:s3:::c/k",
+            "arn:aws:s3:::B/k",
+            "arn:aws:s3:::b/k$",
             "arn:aws:dynamodb:*:*:table/${aws:username}",
         ];
 
@@ -321,21 +399,28 @@ mod tests {
                 any::<bool>(),
                 any::<bool>(),
                 prop::sample::subsequence(ACTIONS.to_vec(), 1..3),
-                prop::sample::subsequence(RESOURCES.to_vec(), 1..3),
+                prop::sample::subsequence(RESOURCES.to_vec(), 1..5),
+                any::<bool>(),
                 any::<bool>(),
             )
-                .prop_map(|(deny, not_action, actions, resources, condition)| {
-                    let mut st = serde_json::json!({
-                        "Effect": if deny { "Deny" } else { "Allow" },
-                        "Resource": resources,
-                    });
-                    st[if not_action { "NotAction" } else { "Action" }] = actions.into();
-                    if condition {
-                        st["Condition"] =
-                            serde_json::json!({"StringEquals": {"aws:SourceVpc": "vpc-1"}});
-                    }
-                    st
-                })
+                .prop_map(
+                    |(deny, not_action, actions, resources, not_resource, condition)| {
+                        let mut st = serde_json::json!({
+                            "Effect": if deny { "Deny" } else { "Allow" },
+                        });
+                        st[if not_action { "NotAction" } else { "Action" }] = actions.into();
+                        st[if not_resource {
+                            "NotResource"
+                        } else {
+                            "Resource"
+                        }] = resources.into();
+                        if condition {
+                            st["Condition"] =
+                                serde_json::json!({"StringEquals": {"aws:SourceVpc": "vpc-1"}});
+                        }
+                        st
+                    },
+                )
         }
 
         fn document() -> impl Strategy<Value = PolicyDocument> {
@@ -360,7 +445,9 @@ mod tests {
                     "s3:GetObject", "s3:getobject", "s3:PutObject", "dynamodb:Query", "sqs:SendMessage",
                 ]),
                 resource in prop::sample::select(vec![
-                    "arn:aws:s3:::b/k", "arn:aws:s3:::c/k", "arn:aws:dynamodb:eu-west-1:1:table/ann", "*",
+                    "arn:aws:s3:::b/k", "arn:aws:s3:::c/k", "arn:aws:s3:::B/k", "arn:aws:s3:::b/k$",
+                    "arn:aws:s3:::b/k${$}", "arn:aws:s3:::b/${*}",
+                    "arn:aws:dynamodb:eu-west-1:1:table/ann", "*",
                 ]),
                 vpc in prop::option::of(prop::sample::select(vec!["vpc-1", "vpc-2"])),
             ) {

@@ -12,7 +12,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
 pub use eval::{
-    Context, Decision, Request, evaluate, evaluate_all, evaluate_for_action, for_action,
+    Context, Decision, ForAction, Request, evaluate, evaluate_all, evaluate_for_action, for_action,
 };
 
 pub const POLICY_VERSION: &str = "2012-10-17";

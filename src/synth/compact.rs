@@ -82,7 +82,7 @@ pub fn compact(actions: &[String], catalog: &Catalog) -> Vec<String> {
         }
         out.extend(stems);
     }
-    out.sort_by_key(|a| a.to_ascii_lowercase());
+    out.sort_by(|a, b| super::by_lowercase(a, b));
     out
 }
 

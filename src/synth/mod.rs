@@ -208,9 +208,11 @@ fn statements(
             by_code.insert(action.as_str());
         }
     }
-    // (action, origin, conditions) → resources
+    // (action, origin, conditions) → resources, in the grants' order (by action, then
+    // resource): each list comes sorted, and is made a set in bulk below (inserted one at a
+    // time, every resource was a walk down the tree comparing ARNs that share long heads)
     type Key<'g> = (&'g str, Origin, Option<&'g Conditions>);
-    let mut per_action: BTreeMap<Key<'_>, BTreeSet<&str>> = BTreeMap::new();
+    let mut per_action: BTreeMap<Key<'_>, Vec<&str>> = BTreeMap::new();
     for ((action, resource), ev) in grants_left() {
         let origin = if by_code.contains(action.as_str()) {
             Origin::Code
@@ -220,7 +222,7 @@ fn statements(
         per_action
             .entry((action.as_str(), origin, ev.grant_conditions()))
             .or_default()
-            .insert(resource.as_str());
+            .push(resource.as_str());
     }
     // (origin, conditions, resources) → actions
     type Group<'g> = (Origin, Option<&'g Conditions>, BTreeSet<String>);
@@ -233,6 +235,7 @@ fn statements(
         .filter_map(|((a, r), e)| Some(((a.as_str(), r.as_str()), e.folded.as_deref()?)))
         .collect();
     for ((action, origin, conds), resources) in per_action {
+        let resources: BTreeSet<&str> = resources.into_iter().collect();
         let folded = |r: &str| folds.get(&(action, r)).copied();
         let (generalized, recs) =
             generalize::generalize_folded(&resources, opts.level, max_prefixes, &folded);
@@ -257,7 +260,8 @@ fn statements(
         .into_iter()
         .map(|((origin, conds, res), actions)| {
             let mut actions: Vec<String> = actions.into_iter().map(str::to_string).collect();
-            actions.sort_by_key(|a| a.to_ascii_lowercase());
+            // by their lowercase spelling, compared without making it
+            actions.sort_by(|a, b| by_lowercase(a, b));
             let actions = if compact {
                 compact::compact(&actions, catalog)
             } else {
@@ -427,15 +431,11 @@ fn narrow_around_denied(
 /// allowed and denied in the trail is not denied (it would break what worked); neither is one
 /// whose resource the record did not name in full. Each case is noted.
 fn deny_guard(
-    stmts: &[Statement],
+    doc: &PolicyDocument,
     grants: &Grants,
     denied: &Grants,
     notes: &mut Vec<String>,
 ) -> Vec<Statement> {
-    let doc = PolicyDocument {
-        statements: stmts.to_vec(),
-        ..PolicyDocument::default()
-    };
     // resource → the denied actions on it to deny explicitly
     let mut by_resource: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for ((action, resource), ev) in denied {
@@ -444,7 +444,7 @@ fn deny_guard(
         let allowed = replay_contexts(ev).iter().any(|ctx| {
             !matches!(
                 evaluate_all(
-                    [&doc],
+                    [doc],
                     &Request {
                         action,
                         resource,
@@ -654,7 +654,11 @@ pub fn propose(
                 Some(allow(actions, resources.to_vec(), condition.clone())),
             ));
         }
-        let guard = deny_guard(&stmts, observed, denied, &mut round_notes);
+        let mut doc = PolicyDocument {
+            statements: stmts,
+            ..PolicyDocument::default()
+        };
+        let guard = deny_guard(&doc, observed, denied, &mut round_notes);
         for g in guard {
             let sid = format!(
                 "{}DeniedInTrail",
@@ -665,12 +669,8 @@ pub fn propose(
                     catalog
                 )
             );
-            stmts.push(unique_sid(&mut used, sid, Some(g)));
+            doc.statements.push(unique_sid(&mut used, sid, Some(g)));
         }
-        let doc = PolicyDocument {
-            statements: stmts,
-            ..PolicyDocument::default()
-        };
         let size = doc.iam_size();
         let limit = match opts.kind {
             PolicyKind::Managed => MANAGED_LIMIT,
@@ -947,6 +947,14 @@ fn resource_noun(resources: &[String]) -> Option<String> {
     Some(first_noun)
 }
 
+/// The order of `a` and `b` spelled in lowercase, compared without making that spelling (a
+/// sort by `to_ascii_lowercase` made two strings a comparison).
+pub(crate) fn by_lowercase(a: &str, b: &str) -> std::cmp::Ordering {
+    a.bytes()
+        .map(|c| c.to_ascii_lowercase())
+        .cmp(b.bytes().map(|c| c.to_ascii_lowercase()))
+}
+
 /// PascalCase of a name, without its purely numeric parts (account ids) and punctuation.
 fn pascal(s: &str) -> String {
     pascal_case(s, false)
@@ -981,7 +989,7 @@ pub fn replay_with(
 ) -> Vec<ReplayFailure> {
     let mut out = Vec::new();
     // the statements each action's requests are asked of (the grants come in action order)
-    let mut statements: Option<(&str, Vec<(&crate::policy::Statement, bool)>)> = None;
+    let mut statements: Option<(&str, crate::policy::ForAction<'_>)> = None;
     for ((action, grant), ev) in &usage.grants {
         let applicable = match statements {
             Some((a, ref s)) if a == action.as_str() => s,
