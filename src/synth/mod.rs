@@ -208,11 +208,12 @@ fn statements(
             by_code.insert(action.as_str());
         }
     }
-    // (action, origin, conditions) → resources, in the grants' order (by action, then
-    // resource): each list comes sorted, and is made a set in bulk below (inserted one at a
-    // time, every resource was a walk down the tree comparing ARNs that share long heads)
+    // (action, origin, conditions) → resources, each with what it stands for when it was
+    // folded on read, in the grants' order (by action, then resource): each list comes
+    // sorted, and is made a set in bulk below (inserted one at a time, every resource was a
+    // walk down the tree comparing ARNs that share long heads)
     type Key<'g> = (&'g str, Origin, Option<&'g Conditions>);
-    let mut per_action: BTreeMap<Key<'_>, Vec<&str>> = BTreeMap::new();
+    let mut per_action: BTreeMap<Key<'_>, Vec<(&str, Option<&Folded>)>> = BTreeMap::new();
     for ((action, resource), ev) in grants_left() {
         let origin = if by_code.contains(action.as_str()) {
             Origin::Code
@@ -222,21 +223,22 @@ fn statements(
         per_action
             .entry((action.as_str(), origin, ev.grant_conditions()))
             .or_default()
-            .push(resource.as_str());
+            .push((resource.as_str(), ev.folded.as_deref()));
     }
     // (origin, conditions, resources) → actions
     type Group<'g> = (Origin, Option<&'g Conditions>, BTreeSet<String>);
     let mut groups: BTreeMap<Group<'_>, BTreeSet<&str>> = BTreeMap::new();
     let mut records: Vec<Generalization> = Vec::new();
-    // what each folded grant stands for, found by its names as they are (a grant key built
-    // for every resource to look it up was two allocations a resource)
-    let folds: BTreeMap<(&str, &str), &Folded> = grants
-        .iter()
-        .filter_map(|((a, r), e)| Some(((a.as_str(), r.as_str()), e.folded.as_deref()?)))
-        .collect();
-    for ((action, origin, conds), resources) in per_action {
-        let resources: BTreeSet<&str> = resources.into_iter().collect();
-        let folded = |r: &str| folds.get(&(action, r)).copied();
+    for ((action, origin, conds), mut rows) in per_action {
+        rows.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let resources: BTreeSet<&str> = rows.iter().map(|(r, _)| *r).collect();
+        // what a resource of these stands for when it was folded on read: the generalizer
+        // asks only of these resources, so they are searched, not a map of every grant's
+        // (built for each principal, and compared by action and ARN at every step)
+        let folded = |r: &str| {
+            let at = rows.binary_search_by(|(x, _)| (*x).cmp(r)).ok()?;
+            rows.get(at).and_then(|(_, f)| *f)
+        };
         let (generalized, recs) =
             generalize::generalize_folded(&resources, opts.level, max_prefixes, &folded);
         let (resources, recs) =
