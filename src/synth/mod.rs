@@ -230,6 +230,7 @@ fn statements(
     let mut groups: BTreeMap<Group<'_>, BTreeSet<&str>> = BTreeMap::new();
     let mut records: Vec<Generalization> = Vec::new();
     for ((action, origin, conds), mut rows) in per_action {
+        // (sorted all the same, one pass when it is: the search below depends on it)
         rows.sort_unstable_by(|a, b| a.0.cmp(b.0));
         let resources: BTreeSet<&str> = rows.iter().map(|(r, _)| *r).collect();
         // what a resource of these stands for when it was folded on read: the generalizer
