@@ -43,13 +43,20 @@ fn tokens(pattern: &str) -> Vec<Tok> {
     out
 }
 
+/// Whether `s` holds none of `*`, `?` and `$`: as a pattern, it matches only itself (exactly,
+/// or ignoring case when asked). One pass for the three bytes, since this is asked of every
+/// resource.
+pub fn is_plain(s: &str) -> bool {
+    memchr::memchr3(b'*', b'?', b'$', s.as_bytes()).is_none()
+}
+
 /// Does `pattern` match `text`? Iterative with single-star backtracking, so it runs in
 /// O(len(pattern) × len(text)) at worst and never recurses. In the pattern, `${*}`, `${?}` and
 /// `${$}` match the literal characters; `text` is taken as it is.
 pub fn matches(pattern: &str, text: &str, case_insensitive: bool) -> bool {
     // A pattern with no wildcard and no `${…}` is its own text: compared whole (the replay
     // compares each grant with every exact resource of its statements, mostly in vain)
-    if memchr::memchr3(b'*', b'?', b'$', pattern.as_bytes()).is_none() {
+    if is_plain(pattern) {
         if !case_insensitive {
             return pattern == text;
         }
@@ -184,9 +191,7 @@ pub fn find_variable(s: &str) -> Option<usize> {
 pub fn escape(s: &str) -> Cow<'_, str> {
     // one pass for the three bytes (nearly every resource has none of them), not a search per
     // character set
-    if memchr::memchr3(b'*', b'?', b'$', s.as_bytes()).is_none()
-        || (!s.contains(['*', '?']) && !has_variable(s))
-    {
+    if is_plain(s) || (!s.contains(['*', '?']) && !has_variable(s)) {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 8);

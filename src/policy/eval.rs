@@ -91,22 +91,36 @@ fn resources_hit(m: &Matcher, resource: &str, ctx: &Context, variables: bool) ->
         Matcher::Is(v) => (v, false),
         Matcher::Not(v) => (v, true),
     };
-    let mut any = Tri::False;
-    for p in patterns {
-        match resource_hit(p, resource, ctx, variables) {
-            Tri::True => {
-                any = Tri::True;
-                break;
-            }
-            Tri::Unknown => any = Tri::Unknown,
-            Tri::False => {}
-        }
-    }
+    let any = any_hit(
+        patterns.iter().map(String::as_str),
+        resource,
+        ctx,
+        variables,
+    );
     match (any, negated) {
         (Tri::Unknown, _) => Tri::Unknown,
         (Tri::True, false) | (Tri::False, true) => Tri::True,
         _ => Tri::False,
     }
+}
+
+/// Whether some of `patterns` matches `resource`: `True` at the first that does, else
+/// `Unknown` when one could not be decided, else `False`.
+fn any_hit<'a>(
+    patterns: impl IntoIterator<Item = &'a str>,
+    resource: &str,
+    ctx: &Context,
+    variables: bool,
+) -> Tri {
+    let mut any = Tri::False;
+    for p in patterns {
+        match resource_hit(p, resource, ctx, variables) {
+            Tri::True => return Tri::True,
+            Tri::Unknown => any = Tri::Unknown,
+            Tri::False => {}
+        }
+    }
+    any
 }
 
 fn condition(
@@ -263,20 +277,12 @@ impl Applicable<'_> {
             Matcher::Not(_) => resources_hit(&s.resource, resource, req.context, self.variables),
             Matcher::Is(_) if self.literal.contains(resource) => Tri::True,
             // (a literal pattern that is not the resource is no hit: only the others can be)
-            Matcher::Is(_) => {
-                let mut any = Tri::False;
-                for p in &self.patterns {
-                    match resource_hit(p, resource, req.context, self.variables) {
-                        Tri::True => {
-                            any = Tri::True;
-                            break;
-                        }
-                        Tri::Unknown => any = Tri::Unknown,
-                        Tri::False => {}
-                    }
-                }
-                any
-            }
+            Matcher::Is(_) => any_hit(
+                self.patterns.iter().copied(),
+                resource,
+                req.context,
+                self.variables,
+            ),
         };
         past_resource(s, req, hit)
     }
@@ -294,7 +300,7 @@ pub fn for_action<'p>(
             let (mut literal, mut patterns) = (HashSet::new(), Vec::new());
             if let Matcher::Is(v) = &statement.resource {
                 for p in v {
-                    if memchr::memchr3(b'*', b'?', b'$', p.as_bytes()).is_none() {
+                    if crate::wildcard::is_plain(p) {
                         literal.insert(p.as_str());
                     } else {
                         patterns.push(p.as_str());
