@@ -622,6 +622,59 @@ mod tests {
         );
     }
 
+    /// Wherever a bad record falls in `Records` (first, last, or anywhere between), and with
+    /// none (the one-pass read), and wherever the file breaks off, each good record before
+    /// the break is taken once, in order, with its own position: the one-pass read and the
+    /// record-by-record read after it agree on every position.
+    #[test]
+    fn every_record_once_in_order_wherever_the_bad_one_falls() {
+        let bad = r#"{"eventSource":"s3.amazonaws.com","eventName":7}"#;
+        let total = 35;
+        // (`at == total`: no bad record)
+        for at in 0..=total {
+            let records: Vec<&str> = (0..total)
+                .map(|i| match i {
+                    _ if i == at => bad,
+                    _ if i % 2 == 0 => A,
+                    _ => B,
+                })
+                .collect();
+            let text = format!(r#"{{"Records":[{}]}}"#, records.join(","));
+            let mut got = Vec::new();
+            let mut report = FileReport::default();
+            parse_text_at(
+                "t",
+                &text,
+                &mut |r, ordinal| got.push((ordinal, r.name().to_string())),
+                &mut report,
+            );
+            let want: Vec<(u64, String)> = (0..total)
+                .filter(|&i| i != at)
+                .map(|i| (i as u64 + 1, if i % 2 == 0 { "A" } else { "B" }.to_string()))
+                .collect();
+            assert_eq!(got, want, "bad record at {at}");
+            if at == total {
+                assert_eq!((report.bad_records, report.diagnostics.len()), (0, 0));
+                continue;
+            }
+            assert_eq!(report.bad_records, 1);
+            let position = format!("record {}", at + 1);
+            assert!(report.diagnostics[0].to_string().contains(&position));
+            // cut off inside the bad record: the records before it, once each
+            let cut = text.find(bad).map_or(text.len(), |i| i + bad.len() / 2);
+            let mut got = Vec::new();
+            let mut report = FileReport::default();
+            parse_text_at(
+                "t",
+                &text[..cut],
+                &mut |r, ordinal| got.push((ordinal, r.name().to_string())),
+                &mut report,
+            );
+            assert_eq!(got, want[..at], "cut at {at}");
+            assert_eq!(report.records, at as u64);
+        }
+    }
+
     #[test]
     fn s3_delivery_format() {
         let (n, r) = names(&format!(r#"{{"Records":[{A},{B}]}}"#));
