@@ -623,9 +623,9 @@ mod tests {
     }
 
     /// Wherever a bad record falls in `Records` (first, last, or anywhere between), and with
-    /// none (the one-pass read), and wherever the file breaks off, each good record before
-    /// the break is taken once, in order, with its own position: the one-pass read and the
-    /// record-by-record read after it agree on every position.
+    /// none (the one-pass read), each good record is taken once, in order, with its own
+    /// position; and when the file breaks off inside the bad record, each one before it: the
+    /// one-pass read and the record-by-record read after it agree on every position.
     #[test]
     fn every_record_once_in_order_wherever_the_bad_one_falls() {
         let bad = r#"{"eventSource":"s3.amazonaws.com","eventName":7}"#;
