@@ -594,6 +594,19 @@ mod tests {
         (out, report)
     }
 
+    /// The records `text` gives, each with its position, and the report.
+    fn positions(text: &str) -> (Vec<(u64, String)>, FileReport) {
+        let mut out = Vec::new();
+        let mut report = FileReport::default();
+        parse_text_at(
+            "t",
+            text,
+            &mut |r, ordinal| out.push((ordinal, r.name().to_string())),
+            &mut report,
+        );
+        (out, report)
+    }
+
     const A: &str = r#"{"eventSource":"s3.amazonaws.com","eventName":"A","eventTime":"2026-01-01T00:00:00Z","userIdentity":{}}"#;
     const B: &str = r#"{"eventSource":"s3.amazonaws.com","eventName":"B","eventTime":"2026-01-01T00:00:00Z","userIdentity":{}}"#;
 
@@ -640,14 +653,7 @@ mod tests {
                 })
                 .collect();
             let text = format!(r#"{{"Records":[{}]}}"#, records.join(","));
-            let mut got = Vec::new();
-            let mut report = FileReport::default();
-            parse_text_at(
-                "t",
-                &text,
-                &mut |r, ordinal| got.push((ordinal, r.name().to_string())),
-                &mut report,
-            );
+            let (got, report) = positions(&text);
             let want: Vec<(u64, String)> = (0..total)
                 .filter(|&i| i != at)
                 .map(|i| (i as u64 + 1, if i % 2 == 0 { "A" } else { "B" }.to_string()))
@@ -662,14 +668,7 @@ mod tests {
             assert!(report.diagnostics[0].to_string().contains(&position));
             // cut off inside the bad record: the records before it, once each
             let cut = text.find(bad).map_or(text.len(), |i| i + bad.len() / 2);
-            let mut got = Vec::new();
-            let mut report = FileReport::default();
-            parse_text_at(
-                "t",
-                &text[..cut],
-                &mut |r, ordinal| got.push((ordinal, r.name().to_string())),
-                &mut report,
-            );
+            let (got, report) = positions(&text[..cut]);
             assert_eq!(got, want[..at], "cut at {at}");
             assert_eq!(report.records, at as u64);
         }
