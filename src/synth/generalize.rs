@@ -55,7 +55,7 @@ fn thousands(n: usize) -> String {
 /// patterns read alike), and each group becomes its keys' longest common directory plus `*`.
 /// A key at the top of the bucket stays exact. When even the top directories are too many, the
 /// bucket's objects are one pattern.
-fn collapse_keys(keys: &BTreeSet<&str>, bound: usize) -> Vec<(String, Vec<String>)> {
+fn collapse_keys<'k>(keys: &BTreeSet<&'k str>, bound: usize) -> Vec<(String, Vec<&'k str>)> {
     fn lcp_dir(keys: &[&str]) -> String {
         let first = keys[0];
         let mut n = first.len();
@@ -122,15 +122,12 @@ fn collapse_keys(keys: &BTreeSet<&str>, bound: usize) -> Vec<(String, Vec<String
             .find(|m| count(m) <= bound)
     };
     let Some(groups) = chosen else {
-        return vec![(
-            "*".to_string(),
-            keys.iter().map(|k| k.to_string()).collect(),
-        )];
+        return vec![("*".to_string(), keys.iter().copied().collect())];
     };
     let mut out = Vec::new();
     for (dir, members) in groups {
         match dir {
-            None => out.extend(members.iter().map(|k| (k.to_string(), vec![k.to_string()]))),
+            None => out.extend(members.iter().map(|k| (k.to_string(), vec![*k]))),
             Some(d) => {
                 // the members' common stable directory (so a key folded on read to its stable
                 // directory gives the same pattern as the key itself)
@@ -145,10 +142,7 @@ fn collapse_keys(keys: &BTreeSet<&str>, bound: usize) -> Vec<(String, Vec<String
                 } else {
                     d.to_string()
                 };
-                out.push((
-                    format!("{p}*"),
-                    members.iter().map(|k| k.to_string()).collect(),
-                ));
+                out.push((format!("{p}*"), members));
             }
         }
     }
@@ -221,6 +215,7 @@ pub fn generalize_folded<'f, S: AsRef<str>>(
     // many, and the first three names in order (an exact resource, or what a folded pattern
     // saw). One name is put together at a time, and only the three kept are allocated.
     let mut full = String::new();
+    let mut example = String::new();
     let mut record = |pattern: String, head: &str, keys: &[&str]| {
         let mut observed = 0;
         let mut estimated = false;
@@ -236,8 +231,12 @@ pub fn generalize_folded<'f, S: AsRef<str>>(
                     let (n, est) = f.distinct();
                     observed += n as usize;
                     estimated |= est;
-                    for e in f.examples(crate::fold::fold_stem(&full)) {
-                        examples.offer(&e);
+                    let stem = crate::fold::fold_stem(&full);
+                    for rest in f.rests() {
+                        example.clear();
+                        example.push_str(stem);
+                        example.push_str(rest);
+                        examples.offer(&example);
                     }
                 }
                 None => {
@@ -259,15 +258,11 @@ pub fn generalize_folded<'f, S: AsRef<str>>(
     };
     for (head, keys) in s3 {
         let groups = if level == GeneralizeLevel::Type {
-            vec![(
-                "*".to_string(),
-                keys.iter().map(|k| k.to_string()).collect::<Vec<_>>(),
-            )]
+            vec![("*".to_string(), keys.iter().copied().collect::<Vec<_>>())]
         } else {
             collapse_keys(&keys, bound)
         };
         for (p, covered) in groups {
-            let covered: Vec<&str> = covered.iter().map(String::as_str).collect();
             out.insert(record(format!("{head}{p}"), head, &covered));
         }
     }

@@ -803,10 +803,10 @@ pub fn split(doc: &PolicyDocument, limit: usize) -> Option<Vec<PolicyDocument>> 
 /// The request contexts under which the evidence's calls were made: one per condition value
 /// (other keys at their first value); the empty context for unconditioned calls.
 /// Condition values are kept as a policy writes them (escaped); a request carries the text
-/// they stand for.
-pub fn replay_contexts(ev: &crate::usage::Evidence) -> Vec<Context> {
+/// they stand for. (Held inline when there is one: nearly every grant has no condition.)
+pub fn replay_contexts(ev: &crate::usage::Evidence) -> smallvec::SmallVec<[Context; 1]> {
     let Some(conds) = ev.grant_conditions() else {
-        return vec![Context::default()];
+        return smallvec::smallvec![Context::default()];
     };
     let keys: Vec<(&String, &BTreeSet<String>)> = conds.values().flat_map(|k| k.iter()).collect();
     let base = keys.iter().fold(Context::default(), |c, (k, vals)| {
@@ -815,7 +815,7 @@ pub fn replay_contexts(ev: &crate::usage::Evidence) -> Vec<Context> {
             None => c,
         }
     });
-    let mut out = vec![base.clone()];
+    let mut out = smallvec::smallvec![base.clone()];
     for (k, vals) in &keys {
         for v in vals.iter().skip(1) {
             let mut c = base.clone();
@@ -966,15 +966,19 @@ fn pascal(s: &str) -> String {
 /// PascalCase of a name's alphanumeric words (`orders-api` → `OrdersApi`); words that are all
 /// digits are kept only when `keep_numbers` is set.
 pub(crate) fn pascal_case(s: &str, keep_numbers: bool) -> String {
-    s.split(|c: char| !c.is_ascii_alphanumeric())
+    // (written into one buffer: a word's capital and its rest were two strings a word, and
+    // every statement id names a few)
+    let mut out = String::with_capacity(s.len());
+    for w in s
+        .split(|c: char| !c.is_ascii_alphanumeric())
         .filter(|w| !w.is_empty() && (keep_numbers || !w.bytes().all(|b| b.is_ascii_digit())))
-        .map(|w| {
-            let mut c = w.chars();
-            c.next()
-                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
-                .unwrap_or_default()
-        })
-        .collect()
+    {
+        // a word is ASCII alphanumerics only: its first byte is a whole character
+        let (first, rest) = w.split_at(1);
+        out.extend(first.chars().map(|c| c.to_ascii_uppercase()));
+        out.push_str(rest);
+    }
+    out
 }
 
 /// Replays every observed successful call through the evaluator against the documents. Any
@@ -993,6 +997,7 @@ pub fn replay_with(
     let mut out = Vec::new();
     // the statements each action's requests are asked of (the grants come in action order)
     let mut statements: Option<(&str, crate::policy::ForAction<'_>)> = None;
+    let mut example = String::new();
     for ((action, grant), ev) in &usage.grants {
         let applicable = match statements {
             Some((a, ref s)) if a == action.as_str() => s,
@@ -1002,18 +1007,7 @@ pub fn replay_with(
             }
         };
         let add = extra(action, ev);
-        // A resource folded on read is replayed as the calls it stands for (its examples).
-        let examples: Vec<String> = ev
-            .folded
-            .as_deref()
-            .map(|f| f.examples(crate::fold::fold_stem(grant.as_str())).collect())
-            .unwrap_or_default();
-        let resources: Vec<&str> = if examples.is_empty() {
-            vec![grant.as_str()]
-        } else {
-            examples.iter().map(String::as_str).collect()
-        };
-        let contexts: Vec<Context> = replay_contexts(ev)
+        let contexts: smallvec::SmallVec<[Context; 1]> = replay_contexts(ev)
             .into_iter()
             .map(|mut ctx| {
                 for (k, v) in &add.values {
@@ -1025,7 +1019,7 @@ pub fn replay_with(
                 ctx
             })
             .collect();
-        for resource in resources {
+        let mut replay = |resource: &str| {
             for ctx in &contexts {
                 let decision = crate::policy::evaluate_for_action(
                     applicable,
@@ -1043,6 +1037,20 @@ pub fn replay_with(
                     });
                 }
             }
+        };
+        // A resource folded on read is replayed as the calls it stands for (its examples),
+        // each put together in one buffer.
+        match ev.folded.as_deref().filter(|f| f.rests().next().is_some()) {
+            Some(f) => {
+                let stem = crate::fold::fold_stem(grant.as_str());
+                for rest in f.rests() {
+                    example.clear();
+                    example.push_str(stem);
+                    example.push_str(rest);
+                    replay(&example);
+                }
+            }
+            None => replay(grant.as_str()),
         }
     }
     out
@@ -1193,6 +1201,25 @@ mod tests {
             ["WriteOrdersTable", "ReadShopUploadsBucket", "ListS3All"]
         );
         assert_eq!(pascal("shop-uploads-111122223333"), "ShopUploads");
+    }
+
+    proptest::proptest! {
+        /// PascalCase written into one buffer is what capitalizing each word apart gave, for
+        /// any text (punctuation, digits, non-ASCII letters, which split words).
+        #[test]
+        fn pascal_case_is_each_word_capitalized(s in "[a-zA-Z0-9_./:é写-]{0,24}", keep: bool) {
+            let words: String = s
+                .split(|c: char| !c.is_ascii_alphanumeric())
+                .filter(|w| !w.is_empty() && (keep || !w.bytes().all(|b| b.is_ascii_digit())))
+                .map(|w| {
+                    let mut c = w.chars();
+                    c.next()
+                        .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                        .unwrap_or_default()
+                })
+                .collect();
+            proptest::prop_assert_eq!(pascal_case(&s, keep), words);
+        }
     }
 
     #[test]

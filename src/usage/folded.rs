@@ -87,8 +87,9 @@ impl Folded {
             .unwrap_or_default()
     }
 
-    /// The examples, without their stem.
-    fn rests(&self) -> impl Iterator<Item = &str> {
+    /// The examples, without their stem (in order: [`Folded::examples`] with the stem left
+    /// off, for a caller that puts the name together in a buffer of its own).
+    pub fn rests(&self) -> impl Iterator<Item = &str> {
         (0..usize::from(self.len)).map(|i| self.example(i))
     }
 
