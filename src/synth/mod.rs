@@ -1165,6 +1165,59 @@ mod tests {
         assert!(replay(&p.documents, &usage).is_empty());
     }
 
+    /// The replay refuses what the documents do not allow: a grant outside them, and each
+    /// example of a fold that they cover only in part (a fold is replayed as the calls it
+    /// stands for, not as its pattern).
+    #[test]
+    fn the_replay_refuses_what_the_policy_does_not_allow() {
+        let head = "arn:aws:s3:::b-111122223333/uploads/";
+        let mut f = crate::usage::folded::Folded::default();
+        for k in ["a.jpg", "b.jpg", "c.jpg"] {
+            f.add(head, k);
+        }
+        let mut folded = ev();
+        folded.folded = Some(Box::new(f));
+        let mut g = Grants::new();
+        g.insert(key("s3:GetObject", format!("{head}*")), folded);
+        g.insert(
+            key("s3:GetObject", "arn:aws:s3:::b-111122223333/k.txt"),
+            ev(),
+        );
+        let usage = PrincipalUsage {
+            grants: g,
+            ..PrincipalUsage::default()
+        };
+        let doc = |resources: &[&str]| {
+            PolicyDocument::parse(
+                &serde_json::json!({
+                    "Version": "2012-10-17",
+                    "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": resources}]
+                })
+                .to_string(),
+            )
+            .unwrap_or_else(|e| panic!("{e}"))
+        };
+        let refused = |resources: &[&str]| -> Vec<String> {
+            replay(&[doc(resources)], &usage)
+                .into_iter()
+                .map(|f| f.resource)
+                .collect()
+        };
+        assert_eq!(
+            refused(&["arn:aws:s3:::b-111122223333/uploads/a.jpg"]),
+            [
+                "arn:aws:s3:::b-111122223333/k.txt",
+                "arn:aws:s3:::b-111122223333/uploads/b.jpg",
+                "arn:aws:s3:::b-111122223333/uploads/c.jpg",
+            ]
+        );
+        assert!(refused(&["arn:aws:s3:::b-111122223333/*"]).is_empty());
+        assert_eq!(
+            refused(&["arn:aws:s3:::b-111122223333/uploads/*"]),
+            ["arn:aws:s3:::b-111122223333/k.txt"]
+        );
+    }
+
     #[test]
     fn sids_say_what_a_statement_does() {
         let mut g = Grants::new();
