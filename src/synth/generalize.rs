@@ -231,13 +231,9 @@ pub fn generalize_folded<'f, S: AsRef<str>>(
                     let (n, est) = f.distinct();
                     observed += n as usize;
                     estimated |= est;
-                    let stem = crate::fold::fold_stem(&full);
-                    for rest in f.rests() {
-                        example.clear();
-                        example.push_str(stem);
-                        example.push_str(rest);
-                        examples.offer(&example);
-                    }
+                    f.each_example(crate::fold::fold_stem(&full), &mut example, |e| {
+                        examples.offer(e)
+                    });
                 }
                 None => {
                     observed += 1;

@@ -1038,19 +1038,17 @@ pub fn replay_with(
                 }
             }
         };
-        // A resource folded on read is replayed as the calls it stands for (its examples),
-        // each put together in one buffer.
-        match ev.folded.as_deref().filter(|f| f.rests().next().is_some()) {
-            Some(f) => {
-                let stem = crate::fold::fold_stem(grant.as_str());
-                for rest in f.rests() {
-                    example.clear();
-                    example.push_str(stem);
-                    example.push_str(rest);
-                    replay(&example);
-                }
-            }
-            None => replay(grant.as_str()),
+        // A resource folded on read is replayed as the calls it stands for (its examples);
+        // one that has none, as itself.
+        let examples = ev.folded.as_deref().map_or(0, |f| {
+            f.each_example(
+                crate::fold::fold_stem(grant.as_str()),
+                &mut example,
+                &mut replay,
+            )
+        });
+        if examples == 0 {
+            replay(grant.as_str());
         }
     }
     out

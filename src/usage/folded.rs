@@ -87,9 +87,8 @@ impl Folded {
             .unwrap_or_default()
     }
 
-    /// The examples, without their stem (in order: [`Folded::examples`] with the stem left
-    /// off, for a caller that puts the name together in a buffer of its own).
-    pub fn rests(&self) -> impl Iterator<Item = &str> {
+    /// The examples, without their stem.
+    fn rests(&self) -> impl Iterator<Item = &str> {
         (0..usize::from(self.len)).map(|i| self.example(i))
     }
 
@@ -195,6 +194,21 @@ impl Folded {
     /// The first few resources folded in under `stem`, by name.
     pub fn examples<'a>(&'a self, stem: &'a str) -> impl Iterator<Item = String> + 'a {
         self.rests().map(move |e| format!("{stem}{e}"))
+    }
+
+    /// Calls `f` with each of [`Folded::examples`] in turn, put together in `buf` (a
+    /// caller's buffer, reused from fold to fold) instead of a `String` each; returns how many
+    /// there were.
+    pub fn each_example(&self, stem: &str, buf: &mut String, mut f: impl FnMut(&str)) -> usize {
+        let mut n = 0;
+        for rest in self.rests() {
+            buf.clear();
+            buf.push_str(stem);
+            buf.push_str(rest);
+            f(buf);
+            n += 1;
+        }
+        n
     }
 
     /// Writes it for the spill file ([`super::spill`]): the hashes, then the examples.
@@ -317,6 +331,23 @@ mod tests {
 
     fn examples(f: &Folded) -> Vec<String> {
         f.examples(STEM).collect()
+    }
+
+    /// The examples put together in one buffer are the examples, in order, and counted.
+    #[test]
+    fn each_example_is_an_example_in_order() {
+        for f in [
+            Folded::default(),
+            folded(0..1),
+            folded(0..2),
+            folded(0..500),
+        ] {
+            let mut got = Vec::new();
+            let mut buf = String::from("left over");
+            let n = f.each_example(STEM, &mut buf, |e| got.push(e.to_string()));
+            assert_eq!(got, examples(&f));
+            assert_eq!(n, got.len());
+        }
     }
 
     proptest::proptest! {

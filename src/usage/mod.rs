@@ -1282,14 +1282,12 @@ impl PrincipalUsage {
         // a grant as a policy names it: S3 keys and log streams stand for their directory or
         // group (a new log stream every day is not a new permission)
         // (a resource that folds into nothing coarser is borrowed, not copied: most are)
-        let mut first: BTreeMap<(&str, std::borrow::Cow<'_, str>), DateTime<Utc>> = BTreeMap::new();
+        use std::borrow::Cow;
+        let mut first: BTreeMap<(&str, Cow<'_, str>), DateTime<Utc>> = BTreeMap::new();
         for ((a, r), e) in &self.grants {
             let key = (
                 a.as_str(),
-                crate::fold::fold_on_read(r).map_or(
-                    std::borrow::Cow::Borrowed(r.as_str()),
-                    std::borrow::Cow::Owned,
-                ),
+                crate::fold::fold_on_read(r).map_or(Cow::Borrowed(r.as_str()), Cow::Owned),
             );
             // a grant whose calls had no time cannot say when it appeared
             let Some(seen) = e.seen.first_seen else {
