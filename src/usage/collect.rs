@@ -531,7 +531,7 @@ where
                 .then(|| shared.lock().unwrap_or_else(|p| p.into_inner())),
         };
         if let Some(mut into) = into {
-            into.absorb(agg);
+            into.absorb(agg, true);
             if into.held() > spill_after {
                 spill(&mut into);
             }
@@ -566,7 +566,7 @@ where
         if idle.iter().any(|a| a.agg.pending() > 0) {
             let mut into = shared.lock().unwrap_or_else(|p| p.into_inner());
             for a in &mut idle {
-                into.absorb(&mut a.agg);
+                into.absorb(&mut a.agg, false);
             }
             spill_the_last(&mut into);
         }
