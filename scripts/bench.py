@@ -115,17 +115,20 @@ def check(results, doc, remeasure, line="bench-check", tolerance=0.15):
     docs/performance.md records in its `<!-- bench-check: LABEL=RATIO ... -->` line (`line`
     names it: `bench-check-pgo` holds the profile-guided build's). A trail over the limit is
     measured once more (`remeasure`), and fails only if it is over again: on a shared machine
-    one run's neighbours can cost more than the tolerance."""
+    one run's neighbours can cost more than the tolerance. It fails too when no trail's label
+    is among those recorded: a check that compared nothing has not passed."""
     m = re.search(rf"<!-- {re.escape(line)}: (.*?) -->", open(doc).read())
     if not m:
         sys.exit(f"{doc} has no `<!-- {line}: ... -->` line")
     recorded = dict(kv.split("=") for kv in m.group(1).split())
     failed = False
+    checked = 0
     for r in results:
         want = recorded.get(r["label"])
         if want is None:
             print(f"check: {r['label']}: no recorded ratio; not checked")
             continue
+        checked += 1
         limit = float(want) * (1 + tolerance)
         ok = r["ratio"] <= limit
         if not ok:
@@ -140,6 +143,12 @@ def check(results, doc, remeasure, line="bench-check", tolerance=0.15):
         )
     if failed:
         sys.exit("bench check failed: the ratio to gzip rose by more than 15%")
+    if not checked:
+        # a guard that compared nothing must not pass
+        sys.exit(
+            f"bench check compared nothing: no trail's label is one of those recorded "
+            f"({', '.join(sorted(recorded))})"
+        )
 
 
 def main():
