@@ -1884,6 +1884,14 @@ impl Usage {
 mod tests {
     use super::*;
 
+    /// The role `name` of the tests' account, as an actor.
+    fn role(name: &str) -> Actor {
+        Actor::Role {
+            account: "111122223333".into(),
+            role_arn: format!("arn:aws:iam::111122223333:role/{name}"),
+        }
+    }
+
     #[test]
     fn what_few_grants_have_is_boxed_only_when_a_grant_has_it() {
         let t = DateTime::from_timestamp(1_790_000_000, 0);
@@ -2141,10 +2149,6 @@ mod tests {
     #[test]
     fn the_parallel_merge_is_the_merge() {
         let t = DateTime::from_timestamp(1_790_000_000, 0).unwrap_or_default();
-        let role = |name: &str| Actor::Role {
-            account: "111122223333".into(),
-            role_arn: format!("arn:aws:iam::111122223333:role/{name}"),
-        };
         let aggregate = |roles: &[&str], keys: std::ops::Range<usize>, records: u64| {
             let mut agg = Aggregate::default();
             for name in roles {
@@ -2274,10 +2278,6 @@ mod tests {
     #[test]
     fn a_worker_that_reads_on_keeps_room_for_its_actors_grants() {
         let t = DateTime::from_timestamp(1_790_000_000, 0).unwrap_or_default();
-        let role = |r: &str| Actor::Role {
-            account: "111122223333".into(),
-            role_arn: format!("arn:aws:iam::111122223333:role/{r}"),
-        };
         let mut met = ActorUsage {
             calls: 40,
             ..ActorUsage::default()
@@ -2334,20 +2334,16 @@ mod tests {
     fn three_roles_of_grants() -> Aggregate {
         let t = DateTime::from_timestamp(1_790_000_000, 0).unwrap_or_default();
         let mut agg = Aggregate::default();
-        for (i, role) in ["a", "b", "c"].into_iter().enumerate() {
+        for (i, name) in ["a", "b", "c"].into_iter().enumerate() {
             let mut usage = ActorUsage::default();
             for k in 0..=i {
-                let mut e = Evidence::new(Some(t), &format!("{role}-{k}"));
+                let mut e = Evidence::new(Some(t), &format!("{name}-{k}"));
                 e.seen.count = 1 + k as u64;
                 usage
                     .grants
                     .insert(Slot::new("s3:GetObject", &format!("arn:aws:s3:::b/{k}")), e);
             }
-            let actor = Actor::Role {
-                account: "111122223333".into(),
-                role_arn: format!("arn:aws:iam::111122223333:role/{role}"),
-            };
-            agg.actors.insert(actor, usage);
+            agg.actors.insert(role(name), usage);
         }
         agg
     }
