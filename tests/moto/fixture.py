@@ -24,6 +24,9 @@ event-source mappings). The spec:
   inventory_out   writes `aws lambda list-functions`, `list-event-source-mappings` and each
                   function's `list-function-event-invoke-configs` output (all pages) here
   auth_details_out  writes `aws iam get-account-authorization-details` output (all pages) here
+  sessions        N more sessions of the account for the tool (printed under `Sessions`), so
+                  that a test's later step can match faults to requests that an earlier step,
+                  cancelled and still in flight, cannot take
   days            {"first": "YYYY-MM-DD", "count": N, "region": R, "per_day": K}: instead of
                   a trail, K (default 1) small trail files per day in the layout, one record each
 """
@@ -137,6 +140,12 @@ def main():
         RoleArn=f"arn:aws:iam::{account}:role/tightrole-test", RoleSessionName="tightrole-test"
     )["Credentials"]
     tool = {k: tool[k] for k in ("AccessKeyId", "SecretAccessKey", "SessionToken")}
+    sessions = []
+    for _ in range(spec.get("sessions", 0)):
+        more = sts.assume_role(
+            RoleArn=f"arn:aws:iam::{account}:role/tightrole-test", RoleSessionName="tightrole-test"
+        )["Credentials"]
+        sessions.append({k: more[k] for k in ("AccessKeyId", "SecretAccessKey", "SessionToken")})
 
     if "bucket" in spec:
         s3 = client("s3", spec, creds)
@@ -250,7 +259,7 @@ def main():
                 json.dump(page, f, default=str)
                 f.write("\n")
 
-    json.dump({**tool, "Created": created}, sys.stdout)
+    json.dump({**tool, "Created": created, "Sessions": sessions}, sys.stdout)
 
 
 if __name__ == "__main__":
