@@ -130,22 +130,19 @@ def main():
     spec = json.load(sys.stdin)
     account = spec["account"]
     sts = client("sts", spec)
-    creds = sts.assume_role(
-        RoleArn=f"arn:aws:iam::{account}:role/tightrole-test", RoleSessionName="tightrole-test"
-    )["Credentials"]
-    creds = {k: creds[k] for k in ("AccessKeyId", "SecretAccessKey", "SessionToken")}
-    # A second session for the tool under test, so that its own calls can be told apart from
-    # the setup's (GET /_tightrole/trail?access_key=… lists them).
-    tool = sts.assume_role(
-        RoleArn=f"arn:aws:iam::{account}:role/tightrole-test", RoleSessionName="tightrole-test"
-    )["Credentials"]
-    tool = {k: tool[k] for k in ("AccessKeyId", "SecretAccessKey", "SessionToken")}
-    sessions = []
-    for _ in range(spec.get("sessions", 0)):
-        more = sts.assume_role(
+
+    def session():
+        """A new session of the account's test role: its credentials."""
+        c = sts.assume_role(
             RoleArn=f"arn:aws:iam::{account}:role/tightrole-test", RoleSessionName="tightrole-test"
         )["Credentials"]
-        sessions.append({k: more[k] for k in ("AccessKeyId", "SecretAccessKey", "SessionToken")})
+        return {k: c[k] for k in ("AccessKeyId", "SecretAccessKey", "SessionToken")}
+
+    creds = session()
+    # A second session for the tool under test, so that its own calls can be told apart from
+    # the setup's (GET /_tightrole/trail?access_key=… lists them).
+    tool = session()
+    sessions = [session() for _ in range(spec.get("sessions", 0))]
 
     if "bucket" in spec:
         s3 = client("s3", spec, creds)
