@@ -298,10 +298,61 @@ fn request_payloads_never_leak() {
         None,
     ));
     outputs.push(tightrole(&["explain", "app", "--trail", path], None));
+    for format in ["text", "json", "markdown"] {
+        outputs.push(tightrole(
+            &["diff", path, "--current", "policies/", "--format", format],
+            None,
+        ));
+    }
+    for format in ["text", "json"] {
+        outputs.push(tightrole(
+            &["check", "--policy", "policies/", "--format", format, path],
+            None,
+        ));
+    }
+    outputs.push(tightrole(&["usage", path], None));
+    for format in ["dot", "mermaid"] {
+        outputs.push(tightrole(&["graph", "--format", format, path], None));
+    }
+    outputs.push(tightrole(&["catalog", "coverage", path], None));
+    // drift's reports (each from a state of its own, so each is a first run) and pr's files
+    let mut written = Vec::new();
+    for format in ["markdown", "json", "sarif", "html"] {
+        let state = dir.path().join(format!("{format}.state"));
+        let out = dir.path().join(format!("drift.{format}"));
+        let args = [
+            "drift",
+            path,
+            "--baseline",
+            "policies/",
+            "--state",
+            state.to_str().unwrap(),
+            "--format",
+            format,
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        outputs.push(tightrole(&args, None));
+        written.push(out);
+    }
+    let pr = dir.path().join("pr");
+    let body = dir.path().join("PR.md");
     outputs.push(tightrole(
-        &["diff", path, "--current", "policies/", "--format", "json"],
+        &[
+            "pr",
+            path,
+            "--current",
+            "policies/",
+            "--out",
+            pr.to_str().unwrap(),
+            "--body",
+            body.to_str().unwrap(),
+        ],
         None,
     ));
+    written.push(body);
+    written.extend(files_under(&pr));
+    assert!(written.len() >= 6, "{written:?}");
     for run in &outputs {
         assert_eq!(run.code, 0, "{}", run.stderr);
         for s in secrets {
@@ -312,8 +363,100 @@ fn request_payloads_never_leak() {
             );
         }
     }
+    for file in &written {
+        let text = std::fs::read_to_string(file).unwrap();
+        assert!(!text.is_empty(), "{}", file.display());
+        for s in secrets {
+            assert!(!text.contains(s), "`{s}` leaked into {}", file.display());
+        }
+    }
     assert!(
         outputs[1].stdout.contains("secretsmanager:PutSecretValue"),
         "the call itself is there"
     );
+}
+
+/// docs/reliability.md's table of the corpus gives each case's exit code and first line of
+/// stderr as its snapshot has them (the case's path as `FILE`), one row a snapshot, in order.
+#[test]
+fn the_reliability_table_is_the_snapshots() {
+    let mut rows: Vec<(String, String)> = Vec::new();
+    for entry in std::fs::read_dir(root().join("tests/snapshots")).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        let Some(case) = name
+            .strip_prefix("bad_input__")
+            .and_then(|n| n.strip_suffix(".snap"))
+        else {
+            continue;
+        };
+        let case = case.replace('_', " ");
+        let text = std::fs::read_to_string(root().join("tests/snapshots").join(&name)).unwrap();
+        let exit = text
+            .lines()
+            .find_map(|l| l.strip_prefix("exit: "))
+            .unwrap_or_else(|| panic!("{name}: no exit line"));
+        let first = text
+            .split_once("--- stderr\n")
+            .map_or("", |(_, err)| err.lines().next().unwrap_or(""));
+        let cell = if first.trim().is_empty() {
+            "(no diagnostics; read normally)".to_string()
+        } else {
+            as_file(first).replace('|', "\\|")
+        };
+        rows.push((case.clone(), format!("| {case} | {exit} | {cell} |")));
+    }
+    rows.sort();
+    let expected: Vec<&str> = rows.iter().map(|(_, row)| row.as_str()).collect();
+    assert!(expected.len() >= 40, "{} snapshots", expected.len());
+
+    let doc = std::fs::read_to_string(root().join("docs/reliability.md")).unwrap();
+    let table: Vec<&str> = doc
+        .lines()
+        .skip_while(|l| *l != "| case | exit | first line of stderr |")
+        .skip(2)
+        .take_while(|l| l.starts_with('|'))
+        .collect();
+    assert_eq!(
+        table,
+        expected,
+        "docs/reliability.md's bad-input table should be:\n{}",
+        expected.join("\n")
+    );
+}
+
+/// Every file under `dir`, at any depth.
+fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(files_under(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+/// `line` with every `` `tests/bad_input/…` `` path written `` `FILE` ``.
+fn as_file(line: &str) -> String {
+    const PATH: &str = "`tests/bad_input/";
+    let mut out = String::new();
+    let mut rest = line;
+    while let Some(at) = rest.find(PATH) {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + PATH.len()..];
+        match after.find('`') {
+            Some(end) => {
+                out.push_str("`FILE`");
+                rest = &after[end + 1..];
+            }
+            None => {
+                out.push_str(&rest[at..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }

@@ -1,4 +1,5 @@
-//! The command line: clap definitions, one file per subcommand. The only place that prints.
+//! The command line: clap definitions, a file per subcommand. The only place that prints, but
+//! for the read's progress bar on a terminal's stderr (`usage::progress`).
 
 mod athena;
 mod catalog;
