@@ -157,6 +157,79 @@ fn directory_and_single_file_loaders() {
     assert!(cur.for_role("anything").is_some());
 }
 
+/// The files `generate --out` writes are the files `--current DIR` reads: a policy split to fit
+/// the size limits comes back whole, and an `@` in a name stays in it (only `@` and an account
+/// is the account `--out` adds).
+#[test]
+fn out_files_read_back_as_current_split_and_at_names_included() {
+    let dir = TempDir::new().unwrap();
+    let tables: Vec<String> = (0..300)
+        .map(|i| format!("orders-archive-table-{i:04}"))
+        .collect();
+    let recs: Vec<Value> = tables
+        .iter()
+        .map(|t| {
+            record(
+                "user:alice@example.com",
+                "dynamodb.amazonaws.com",
+                "GetItem",
+                json!({"tableName": t}),
+            )
+        })
+        .collect();
+    let trail = write_records(dir.path(), "t.json", &recs);
+    let out = dir.path().join("out");
+    let run = tightrole(
+        &[
+            "generate",
+            trail.to_str().unwrap(),
+            "--generalize",
+            "exact",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let mut files: Vec<String> = std::fs::read_dir(out.join("user"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 2, "the policy was not split: {files:?}");
+    assert_eq!(files[0], "alice@example.com.json");
+    assert_eq!(files[1], "alice@example.com~2.json");
+    let mut diags = Vec::new();
+    let cur = load(&out, &mut diags).unwrap();
+    assert!(diags.is_empty(), "{diags:?}");
+    assert_eq!(cur.users.keys().collect::<Vec<_>>(), ["alice@example.com"]);
+    let alice = cur.for_user("alice@example.com").unwrap();
+    assert_eq!(alice.policies.len(), files.len());
+    for t in &tables {
+        let arn = format!("arn:aws:dynamodb:eu-west-1:111122223333:table/{t}");
+        assert_eq!(
+            alice.evaluate("dynamodb:GetItem", &arn, &Context::default()),
+            Decision::Allow,
+            "{arn}"
+        );
+    }
+    // A name that ends like a part or an account but is not one stays the name.
+    for (stem, name) in [
+        ("payments-role.2", "payments-role.2"),
+        ("payments-role~2", "payments-role"),
+        ("payments-role@111122223333~3", "payments-role"),
+        ("svc@12345", "svc@12345"),
+        ("@111122223333", "@111122223333"),
+        ("a~", "a~"),
+    ] {
+        assert_eq!(
+            tightrole::policy::current::principal_of_stem(stem),
+            name,
+            "{stem}"
+        );
+    }
+}
+
 #[test]
 fn real_authorization_details_export_loads() {
     let Some(p) = common::shared_dataset("iam/cloudsplaining/account-authorization-details.json")

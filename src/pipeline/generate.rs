@@ -542,7 +542,7 @@ fn siblings(
     Ok(found.into_iter().flatten().collect())
 }
 
-/// Writes DIR/<kind>/<name>.json for every principal with a policy (`<name>.2.json`, … for the
+/// Writes DIR/<kind>/<name>.json for every principal with a policy (`<name>~2.json`, … for the
 /// parts of a split policy), all or nothing ([`crate::write::FileSet`]). File names come from
 /// [`crate::write::principal_stems`]: a name read from the log never leaves DIR, the account is
 /// added when a name of one kind repeats across accounts, and two principals that would share a
@@ -566,11 +566,7 @@ pub fn write_policies(dir: &Path, principals: &[PrincipalOut]) -> Result<(), Err
         );
         let docs = std::iter::once(policy).chain(p.policies.iter().skip(1));
         for (i, doc) in docs.enumerate() {
-            let file = if i == 0 {
-                format!("{stem}.json")
-            } else {
-                format!("{stem}.{}.json", i + 1)
-            };
+            let file = crate::policy::current::policy_file_name(&stem, i + 1);
             let mut text = doc.to_json_pretty();
             text.push('\n');
             files.add(&dir.join(p.kind.as_str()).join(file), text, owner.clone())?;

@@ -195,11 +195,7 @@ pub fn policy_files(
                     p.policies.iter().collect()
                 };
                 for (i, d) in docs.iter().enumerate() {
-                    let name = if i == 0 {
-                        format!("{stem}.json")
-                    } else {
-                        format!("{stem}.{}.json", i + 1)
-                    };
+                    let name = crate::policy::current::policy_file_name(&stem, i + 1);
                     files.add(&dir.join(name), d.to_json_pretty() + "\n", owner.clone())?;
                 }
             }

@@ -381,6 +381,39 @@ pub fn load(path: &Path, diags: &mut Vec<Diagnostic>) -> Result<CurrentPolicies,
     })
 }
 
+/// The file holding part `part` (from 1) of the policies written for a principal whose file
+/// stem is `stem`: `STEM.json`, then `STEM~2.json`, `STEM~3.json`, … when the policy was split
+/// to fit IAM's size limits. No principal's stem holds a `~` (IAM names cannot, and
+/// `write::safe_file_name` replaces it), so a part can never be read as a principal of its own.
+pub fn policy_file_name(stem: &str, part: usize) -> String {
+    if part <= 1 {
+        format!("{stem}.json")
+    } else {
+        format!("{stem}~{part}.json")
+    }
+}
+
+/// The principal a policy file's stem (its name without `.json`) is about: without the part
+/// a split adds ([`policy_file_name`]: `~N`) and without the account `generate --out` and `pr`
+/// add when a name repeats across accounts (`@` and twelve digits). Any other `@` is part of
+/// the name, as in a user named after an email address.
+pub fn principal_of_stem(stem: &str) -> &str {
+    let stem = match stem.rsplit_once('~') {
+        Some((name, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => stem,
+    };
+    match stem.rsplit_once('@') {
+        Some((name, account))
+            if !name.is_empty()
+                && account.len() == 12
+                && account.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            name
+        }
+        _ => stem,
+    }
+}
+
 fn load_dir(dir: &Path, diags: &mut Vec<Diagnostic>) -> Result<CurrentPolicies, LoadError> {
     let mut out = CurrentPolicies {
         source: dir.display().to_string(),
@@ -411,21 +444,14 @@ fn load_dir(dir: &Path, diags: &mut Vec<Diagnostic>) -> Result<CurrentPolicies, 
             .iter()
             .map(|p| p.to_string_lossy().into_owned())
             .collect();
-        let stem = |s: &str| {
-            s.strip_suffix(".json")
-                .unwrap_or(s)
-                .split('@')
-                .next()
-                .unwrap_or(s)
-                .to_string()
-        };
+        let stem = |s: &str| principal_of_stem(s.strip_suffix(".json").unwrap_or(s)).to_string();
         let (kind, name) = match parts.as_slice() {
             [file] => ("role", stem(file)),
             [k, file] if k == "role" || k == "user" => {
                 (if k == "role" { "role" } else { "user" }, stem(file))
             }
             [k, _] if k == "function" || k == "federated" || k == "root" => continue,
-            [owner, _] => ("role", owner.clone()),
+            [owner, _] => ("role", principal_of_stem(owner).to_string()),
             _ => continue,
         };
         let text = match read(&f) {
