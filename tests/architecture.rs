@@ -243,10 +243,11 @@ fn modules_depend_one_way_in_the_documented_order() {
     );
 }
 
-/// The command line parses, calls the pipeline and renders; it stays small: 1,525 lines for the
+/// The command line parses, calls the pipeline and renders; it stays small: 1,550 lines for the
 /// eleven commands that run the pipeline and the input options they share (`--spill-after`
-/// took it past 1,500), and 100 for the three that describe tightrole itself (`schema`,
-/// `completions`, `man`: clap glue in `src/cli/meta.rs`).
+/// took it past 1,500; `explain`'s window options, shared with the others as `WindowArgs`, and
+/// `--current live` for `drift` and `graph --blast` past 1,525), and 100 for the three that
+/// describe tightrole itself (`schema`, `completions`, `man`: clap glue in `src/cli/meta.rs`).
 #[test]
 fn the_cli_stays_thin() {
     let mut files = Vec::new();
@@ -256,7 +257,7 @@ fn the_cli_stays_thin() {
         .map(|f| std::fs::read_to_string(f).unwrap().lines().count())
         .sum();
     assert!(
-        lines < 1_625,
+        lines < 1_650,
         "src/cli has {lines} lines: move what is not argument parsing or printing into the library"
     );
 }

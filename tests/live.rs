@@ -327,6 +327,93 @@ fn s3_and_live_iam_give_what_local_files_give() {
     assert_eq!(a["idle_functions"][0]["function"], "idle-fn");
     assert!(a["idle_functions"][0]["granted_actions"].as_u64().unwrap() > 0);
 
+    // drift: `--current live` (and `--functions live`) find what the export finds. The
+    // baseline differs from what is deployed in one role, so there is a policy drift to find.
+    let baseline = tmp.path().join("baseline");
+    std::fs::create_dir_all(&baseline).unwrap();
+    for e in std::fs::read_dir(common::root().join("policies")).unwrap() {
+        let e = e.unwrap();
+        if e.path().extension().is_some_and(|x| x == "json") {
+            std::fs::copy(e.path(), baseline.join(e.file_name())).unwrap();
+        }
+    }
+    std::fs::write(
+        baseline.join("notifier-role.json"),
+        json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "ses:SendEmail", "Resource": "*"}]})
+        .to_string(),
+    )
+    .unwrap();
+    let drift = |current: &str| {
+        em.run(
+            Some(&acct),
+            &[
+                &[
+                    "drift",
+                    local,
+                    "--functions",
+                    "live",
+                    "--baseline",
+                    baseline.to_str().unwrap(),
+                    "--current",
+                    current,
+                    "--format",
+                    "json",
+                    "--stats=json",
+                ][..],
+                &region,
+            ]
+            .concat(),
+        )
+    };
+    let live_run = drift("live");
+    let (live_drift, file_drift) = (
+        json_of(&ok(&live_run)),
+        json_of(&ok(&drift(auth.to_str().unwrap()))),
+    );
+    assert_eq!(live_drift, file_drift);
+    let about_notifier: Vec<&Value> = live_drift["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["finding"] == "policy-drift" && i["principal"] == "role notifier-role")
+        .collect();
+    assert!(!about_notifier.is_empty(), "{live_drift:#}");
+    assert!(
+        stderr(&live_run).contains("\"records\":3110"),
+        "--stats: {}",
+        stderr(&live_run)
+    );
+
+    // graph --blast: the same reach from live IAM as from the export.
+    let blast = |current: &str| {
+        json_of(&ok(&em.run(
+            Some(&acct),
+            &[
+                &[
+                    "graph",
+                    local,
+                    "--functions",
+                    "live",
+                    "--blast",
+                    "orders-api",
+                    "--current",
+                    current,
+                    "--format",
+                    "json",
+                ][..],
+                &region,
+            ]
+            .concat(),
+        )))
+    };
+    let live_blast = blast("live");
+    assert_eq!(live_blast, blast(auth.to_str().unwrap()));
+    assert!(
+        live_blast.to_string().contains("dynamodb:GetItem"),
+        "{live_blast:#}"
+    );
+
     // --cache: the second run downloads nothing and gives the same output.
     let cache = tmp.path().join("cache");
     let cache = cache.to_str().unwrap();

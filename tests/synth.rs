@@ -493,6 +493,33 @@ fn explain_shows_the_evidence_and_the_generalization() {
     );
 }
 
+/// `explain` reads the window `generate` reads: `--since`, `--until` and `--account` filter its
+/// records as they filter generate's.
+#[test]
+fn explain_takes_the_window() {
+    let args = [
+        "explain",
+        "thumbnailer",
+        "s3:GetObject",
+        "--trail",
+        "examples/demo-trail",
+    ];
+    let whole = tightrole(&args, None);
+    let early = tightrole(&[&args[..], &["--until", "2026-11-03"]].concat(), None);
+    assert_eq!(whole.code, 0, "{}", whole.stderr);
+    assert_eq!(early.code, 0, "{}", early.stderr);
+    assert!(whole.stdout.contains("113 call(s)"), "{}", whole.stdout);
+    assert!(
+        early
+            .stdout
+            .contains("16 call(s), first 2026-11-01T03:05:32Z, last 2026-11-02T23:44:13Z"),
+        "{}",
+        early.stdout
+    );
+    let other = tightrole(&[&args[..], &["--account", "999999999999"]].concat(), None);
+    assert_eq!(other.code, 5, "{}", other.stderr);
+}
+
 /// Issue #19: a grant carried as unobservable is narrowed to the resources the trail shows
 /// elsewhere (roles passed to services, functions invoked), within what the current policy
 /// grants; log-derived names with wildcards, and other accounts' resources, are never used.

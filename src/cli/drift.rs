@@ -34,8 +34,9 @@ pub struct Args {
     #[arg(long, value_name = "FILE", help_heading = "Drift")]
     pub state: Option<PathBuf>,
 
-    /// The policies deployed now, to detect changes made outside review.
-    #[arg(long, value_name = "FILE|DIR", help_heading = "Drift")]
+    /// The policies deployed now, to detect changes made outside review: policy files, an
+    /// authorization-details export, or `live` (IAM's GetAccountAuthorizationDetails).
+    #[arg(long, value_name = "FILE|DIR|live", help_heading = "Drift")]
     pub current: Option<PathBuf>,
 
     /// A granted action unused for this long is reported (`90d`, `12w`).
@@ -68,13 +69,17 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     let opts = args.input.options(GeneralizeLevel::Exact)?;
     let inputs = DriftInputs {
         baseline: args.baseline.clone(),
-        current: args.current.clone(),
+        current: args.current.as_deref().map(super::input::location),
         state: args.state.clone(),
         unused_after: crate::model::parse_duration(&args.unused_after)?,
         full: args.full,
     };
-    let run = pipeline::drift::drift(&opts, &inputs)?;
+    pipeline::drift::check_local(&opts)?;
+    let current_live = inputs.current.as_ref().is_some_and(|c| c.is_live());
+    let live = args.input.live(&opts, current_live)?;
+    let run = pipeline::drift::drift(&opts, &inputs, live.as_ref())?;
     eprint!("{}", crate::report::diagnostics_text(&run.diagnostics));
+    args.input.print_stats(&run.stats)?;
     if run.period.records == 0 {
         eprintln!(
             "error: no usable CloudTrail record in the {} new input(s) since the last run; nothing to report",

@@ -6,7 +6,7 @@ use anyhow::bail;
 use clap::Args as ClapArgs;
 
 use super::generate::SynthArgs;
-use super::input::{AthenaArgs, AwsArgs, InputArgs, Read, read};
+use super::input::{AthenaArgs, AwsArgs, InputArgs, Read, WindowArgs, read};
 use super::{Exit, print_stdout};
 
 #[derive(Debug, ClapArgs)]
@@ -26,8 +26,11 @@ pub struct Args {
     pub trail: Vec<String>,
 
     /// Functions and their configuration (repeatable), as for `generate --functions`.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE|DIR|live")]
     pub functions: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub window: WindowArgs,
 
     #[command(flatten)]
     pub synth: SynthArgs,
@@ -42,9 +45,7 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<Exit> {
     let input = InputArgs {
         paths: args.trail.clone(),
-        since: None,
-        until: None,
-        accounts: Vec::new(),
+        window: args.window.clone(),
         principals: vec![args.principal.clone()],
         functions: args.functions.clone(),
         threads: None,

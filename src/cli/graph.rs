@@ -35,8 +35,9 @@ pub struct Args {
     #[arg(long, help_heading = "Queries")]
     pub shared: bool,
 
-    /// Current policies, for `--blast`.
-    #[arg(long, value_name = "FILE|DIR", help_heading = "Queries")]
+    /// Current policies, for `--blast`: policy files, an authorization-details export, or
+    /// `live` (IAM's GetAccountAuthorizationDetails).
+    #[arg(long, value_name = "FILE|DIR|live", help_heading = "Queries")]
     pub current: Option<PathBuf>,
 
     /// Resources are drawn as the patterns a policy would use (see `generate --generalize`).
@@ -47,16 +48,20 @@ pub struct Args {
 pub fn run(mut args: Args) -> anyhow::Result<Exit> {
     // `--principal` here also matches roles and functions: the query applies it, not the read
     let principals = std::mem::take(&mut args.input.principals);
-    let Read { analysis, .. } = read!(args.input.read(args.generalize, false));
+    let blast = args
+        .blast
+        .zip(args.current.as_deref().map(super::input::location));
+    let live_current = blast.as_ref().is_some_and(|(_, c)| c.is_live());
+    let Read { live, analysis } = read!(args.input.read(args.generalize, live_current));
     let opts = GraphOptions {
         format: args.format,
         generalize: args.generalize,
         who: args.who,
         shared: args.shared,
         principals,
-        blast: args.blast.zip(args.current),
+        blast,
     };
-    let drawing = draw(&analysis.usage, &opts)?;
+    let drawing = draw(&analysis.usage, &opts, live.as_ref())?;
     for d in &drawing.diagnostics {
         eprintln!("{d}");
     }

@@ -14,6 +14,23 @@ use crate::fold::GeneralizeLevel;
 use crate::pipeline::{Analysis, AthenaOptions, Location, ReadOptions};
 use crate::source::live::{Connect, Live};
 
+/// The records a command reads: its time window and accounts.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Input")]
+pub struct WindowArgs {
+    /// Only records at or after this time: RFC 3339, a date, or relative (`90d`, `12h`).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+
+    /// Only records at or before this time: RFC 3339, a date, or relative (`1d`).
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+
+    /// Only these accounts (repeatable).
+    #[arg(long = "account", value_name = "ID")]
+    pub accounts: Vec<String>,
+}
+
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Input")]
 pub struct InputArgs {
@@ -27,17 +44,8 @@ pub struct InputArgs {
     #[arg(long)]
     pub lookup_events: bool,
 
-    /// Only records at or after this time: RFC 3339, a date, or relative (`90d`, `12h`).
-    #[arg(long, value_name = "TIME")]
-    pub since: Option<String>,
-
-    /// Only records at or before this time: RFC 3339, a date, or relative (`1d`).
-    #[arg(long, value_name = "TIME")]
-    pub until: Option<String>,
-
-    /// Only these accounts (repeatable).
-    #[arg(long = "account", value_name = "ID")]
-    pub accounts: Vec<String>,
+    #[command(flatten)]
+    pub window: WindowArgs,
 
     /// Only principals whose name matches this glob (repeatable; `*` and `?`).
     #[arg(long = "principal", value_name = "GLOB")]
@@ -203,9 +211,9 @@ impl InputArgs {
         Ok(ReadOptions {
             paths: self.paths.clone(),
             lookup_events: self.lookup_events,
-            since: time(&self.since)?,
-            until: time(&self.until)?,
-            accounts: self.accounts.clone(),
+            since: time(&self.window.since)?,
+            until: time(&self.window.until)?,
+            accounts: self.window.accounts.clone(),
             regions: self.aws.regions.clone(),
             principals: self.principals.clone(),
             functions: self.functions.iter().map(|p| location(p)).collect(),
@@ -285,13 +293,7 @@ impl InputArgs {
             "{}",
             crate::report::input_text(&analysis.diagnostics, &analysis.stats)
         );
-        match self.stats {
-            Some(StatsFormat::Text) => {
-                eprintln!("stats: {}", crate::report::stats_text(&analysis.stats))
-            }
-            Some(StatsFormat::Json) => eprintln!("{}", serde_json::to_string(&analysis.stats)?),
-            None => {}
-        }
+        self.print_stats(&analysis.stats)?;
         if analysis.usage.records == 0 {
             let filters = opts.filters();
             eprint!(
@@ -305,6 +307,16 @@ impl InputArgs {
             }));
         }
         Ok(ControlFlow::Continue(analysis))
+    }
+
+    /// `--stats`: the read's figures on stderr.
+    pub fn print_stats(&self, stats: &crate::usage::Stats) -> anyhow::Result<()> {
+        match self.stats {
+            Some(StatsFormat::Text) => eprintln!("stats: {}", crate::report::stats_text(stats)),
+            Some(StatsFormat::Json) => eprintln!("{}", serde_json::to_string(stats)?),
+            None => {}
+        }
+        Ok(())
     }
 
     /// The exit code once the command's own output is written.

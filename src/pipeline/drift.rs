@@ -7,20 +7,21 @@ use std::path::{Path, PathBuf};
 
 use chrono::Duration;
 
-use super::{Error, ReadOptions};
+use super::{Error, Location, ReadOptions};
 use crate::diag::Diagnostic;
 use crate::drift::{DriftOptions, DriftReport, ReadFile, State, StateError, report};
 use crate::identity::InventoryFunction;
 use crate::source::Input;
-use crate::usage::{Usage, collect};
+use crate::source::live::Live;
+use crate::usage::{Stats, Usage, collect};
 
 /// What a drift run reads besides the trail.
 #[derive(Debug, Clone)]
 pub struct DriftInputs {
     /// The policies as last approved.
     pub baseline: PathBuf,
-    /// The policies deployed now.
-    pub current: Option<PathBuf>,
+    /// The policies deployed now: files, or live IAM (`GetAccountAuthorizationDetails`).
+    pub current: Option<Location>,
     /// The state file, if any (a missing file is a new state).
     pub state: Option<PathBuf>,
     pub unused_after: Duration,
@@ -37,6 +38,8 @@ pub struct DriftRun {
     pub period: Usage,
     /// Inputs read in this period.
     pub new_inputs: usize,
+    /// The figures of this period's read.
+    pub stats: Stats,
     pub diagnostics: Vec<Diagnostic>,
 }
 
@@ -68,18 +71,27 @@ fn file_id(i: &Input) -> Option<(String, ReadFile)> {
     ))
 }
 
-/// Runs one period. `drift` reads local files only: its state remembers which it has read.
-pub fn drift(opts: &ReadOptions, inputs: &DriftInputs) -> Result<DriftRun, Error> {
-    if opts.lookup_events
-        || opts.athena.is_some()
-        || opts.paths.iter().any(|p| p.starts_with("s3://"))
-    {
+/// `drift` reads local trail files only: its state remembers which it has read. An error for
+/// options that read the trail from AWS.
+pub fn check_local(opts: &ReadOptions) -> Result<(), Error> {
+    if opts.reads_aws_trail() {
         return Err(Error::DriftNotLocal);
     }
+    Ok(())
+}
+
+/// Runs one period over local trail files ([`check_local`]). `live` is the connection that
+/// `--current live` and `--functions live` read from.
+pub fn drift(
+    opts: &ReadOptions,
+    inputs: &DriftInputs,
+    live: Option<&Live>,
+) -> Result<DriftRun, Error> {
+    check_local(opts)?;
     let mut diags = Vec::new();
     let baseline = crate::policy::current::load(&inputs.baseline, &mut diags)?;
     let current = match &inputs.current {
-        Some(p) => Some(crate::policy::current::load(p, &mut diags)?),
+        Some(from) => Some(super::load_current(from, live, &mut diags)?),
         None => None,
     };
     let stored = match &inputs.state {
@@ -87,9 +99,13 @@ pub fn drift(opts: &ReadOptions, inputs: &DriftInputs) -> Result<DriftRun, Error
         None => State::new(),
     };
     let (found, discover_diags) = crate::source::discover(&opts.paths);
+    let missing_paths = discover_diags
+        .iter()
+        .filter(|d| d.message == crate::source::MISSING)
+        .count() as u64;
     diags.extend(discover_diags);
     let mut filters = opts.filters();
-    let mut inventory = super::inventory(opts, None)?;
+    let mut inventory = super::inventory(opts, live)?;
     let listed: BTreeSet<String> = inventory.functions.keys().cloned().collect();
     // Functions known from earlier periods stay functions.
     for (k, role) in &stored.roles {
@@ -113,24 +129,26 @@ pub fn drift(opts: &ReadOptions, inputs: &DriftInputs) -> Result<DriftRun, Error
     }
     let is_read = |i: &Input| file_id(i).is_some_and(|(p, id)| stored.files.get(&p) == Some(&id));
     let (old, new): (Vec<Input>, Vec<Input>) = found.into_iter().partition(|i| is_read(i));
-    let analyze = |inputs: &[Input], diags: &mut Vec<Diagnostic>| -> Usage {
-        let (agg, _, d) = collect(inputs, &filters, opts.threads);
+    let analyze = |inputs: &[Input], diags: &mut Vec<Diagnostic>| -> (Usage, Stats) {
+        let (agg, stats, d) = collect(inputs, &filters, opts.threads);
         diags.extend(d);
         let mut u = Usage::resolve(agg, &inventory);
         u.retain_principals(&opts.principals);
         super::read::note_unusable_keys(&u, diags);
-        u
+        (u, stats)
     };
     let before = if inputs.full {
         let mut s = State::new();
-        let u = analyze(&old, &mut diags);
+        let (u, _) = analyze(&old, &mut diags);
         s.absorb(&u);
         s.files = old.iter().filter_map(file_id).collect();
         s
     } else {
         stored.clone()
     };
-    let period = analyze(&new, &mut diags);
+    let (period, mut stats) = analyze(&new, &mut diags);
+    stats.paths = opts.paths.len() as u64;
+    stats.paths_missing = missing_paths;
     let mut after = before.clone();
     after.absorb(&period);
     after.files.extend(new.iter().filter_map(file_id));
@@ -152,6 +170,7 @@ pub fn drift(opts: &ReadOptions, inputs: &DriftInputs) -> Result<DriftRun, Error
         after,
         period,
         new_inputs: new.len(),
+        stats,
         diagnostics: diags,
     })
 }

@@ -2,9 +2,7 @@
 //! drawn (DOT and Mermaid draw the same [`select`]ion), listed, or given whole as data (JSON);
 //! or a function's blast radius.
 
-use std::path::PathBuf;
-
-use super::Error;
+use super::{Error, Location};
 use crate::diag::Diagnostic;
 use crate::fold::GeneralizeLevel;
 use crate::graph::select::{Budget, select};
@@ -38,9 +36,9 @@ pub struct GraphOptions {
     /// Only the principals these globs name by name, role or function
     /// ([`query::principals`]); none named is an error.
     pub principals: Vec<String>,
-    /// A function's blast radius against the current policies in this file or directory,
-    /// instead of the graph.
-    pub blast: Option<(String, PathBuf)>,
+    /// A function's blast radius against the current policies (files, or live IAM), instead
+    /// of the graph.
+    pub blast: Option<(String, Location)>,
 }
 
 /// The text for stdout, and what goes to stderr.
@@ -54,8 +52,13 @@ pub struct Drawing {
 }
 
 /// The graph of `usage` as `opts` ask. A picture of the whole trail is within
-/// [`Budget::WHOLE`]; of a part (a query or `--principal`), [`Budget::PART`].
-pub fn draw(usage: &Usage, opts: &GraphOptions) -> Result<Drawing, Error> {
+/// [`Budget::WHOLE`]; of a part (a query or `--principal`), [`Budget::PART`]. `live` is the
+/// connection `--current live` reads from.
+pub fn draw(
+    usage: &Usage,
+    opts: &GraphOptions,
+    live: Option<&crate::source::live::Live>,
+) -> Result<Drawing, Error> {
     let query = opts.who.is_some() || opts.blast.is_some() || opts.shared;
     let format = opts.format.unwrap_or(if query {
         GraphFormat::Text
@@ -63,8 +66,8 @@ pub fn draw(usage: &Usage, opts: &GraphOptions) -> Result<Drawing, Error> {
         GraphFormat::Mermaid
     });
     let mut out = Drawing::default();
-    if let Some((function, path)) = &opts.blast {
-        let current = crate::policy::current::load(path, &mut out.diagnostics)?;
+    if let Some((function, from)) = &opts.blast {
+        let current = super::load_current(from, live, &mut out.diagnostics)?;
         let blast = query::blast(usage, function, &current)?;
         out.text = match format {
             GraphFormat::Json => json(&blast)?,

@@ -164,7 +164,7 @@ impl ReadOptions {
     }
 
     /// Are records read from AWS (the bucket, LookupEvents or Athena)?
-    fn reads_aws_trail(&self) -> bool {
+    pub fn reads_aws_trail(&self) -> bool {
         self.lookup_events
             || self.paths.iter().any(|p| p.starts_with("s3://"))
             || self.athena.is_some()
