@@ -103,7 +103,8 @@ pub struct Need {
     /// The service that made this part of the call on the principal's behalf, when the record
     /// itself does not say so (KMS for an SSE-KMS object).
     pub via: Option<String>,
-    /// Why the call needed it beyond its own action: `passrole`, `tag-on-create`, `sse-kms`.
+    /// Why the call needed it beyond its own action: `passrole`, `tag-on-create`,
+    /// `set-on-create`, `sse-kms`.
     pub extra: Option<&'static str>,
 }
 

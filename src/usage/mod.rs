@@ -114,7 +114,8 @@ pub struct EvidenceOut<'a> {
     /// as a policy `Condition` block; empty when some call had none.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub conditions: &'a Conditions,
-    /// Why the calls needed this beyond their own action (`passrole`, `tag-on-create`, `sse-kms`).
+    /// Why the calls needed this beyond their own action (`passrole`, `tag-on-create`,
+    /// `set-on-create`, `sse-kms`).
     #[serde(skip_serializing_if = "BTreeSet::is_empty")]
     pub extra: &'a BTreeSet<String>,
     /// The resource is a pattern the exact resources were folded into as they were read
