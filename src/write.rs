@@ -105,8 +105,10 @@ fn windows_reserved(stem: &str) -> bool {
 
 /// The file stem of each principal, given as (group, name, account), in order: the
 /// [`safe_file_name`] of its name, and `@<account>` after it when the same name of the same
-/// group (the directory its file goes to) appears in more than one account. A run over one
-/// account gets the plain names.
+/// group (the directory its file goes to) appears in more than one account, or when the name
+/// itself ends like that (`@` and twelve digits), so that `--current DIR` reads the file back as
+/// that name ([`crate::policy::current::principal_of_stem`]) and never as another principal's.
+/// A run over one account gets the plain names.
 pub fn principal_stems(principals: &[(&str, &str, &str)]) -> Vec<String> {
     let mut accounts: BTreeMap<(&str, &str), BTreeSet<&str>> = BTreeMap::new();
     for &(group, name, account) in principals {
@@ -116,7 +118,8 @@ pub fn principal_stems(principals: &[(&str, &str, &str)]) -> Vec<String> {
         .iter()
         .map(|&(group, name, account)| {
             let stem = safe_file_name(name);
-            if accounts.get(&(group, name)).is_some_and(|a| a.len() > 1) {
+            let repeats = accounts.get(&(group, name)).is_some_and(|a| a.len() > 1);
+            if repeats || crate::policy::current::principal_of_stem(&stem) != stem {
                 format!("{stem}@{}", safe_file_name(account))
             } else {
                 stem

@@ -166,7 +166,7 @@ fn out_files_read_back_as_current_split_and_at_names_included() {
     let tables: Vec<String> = (0..300)
         .map(|i| format!("orders-archive-table-{i:04}"))
         .collect();
-    let recs: Vec<Value> = tables
+    let mut recs: Vec<Value> = tables
         .iter()
         .map(|t| {
             record(
@@ -177,6 +177,14 @@ fn out_files_read_back_as_current_split_and_at_names_included() {
             )
         })
         .collect();
+    // A name that ends like the account `--out` adds is written with the account after it, so
+    // it is read back as itself, never as user `alice@example.com`.
+    recs.push(record(
+        "user:alice@example.com@111122223333",
+        "sqs.amazonaws.com",
+        "SendMessage",
+        json!({"queueUrl": "https://sqs.eu-west-1.amazonaws.com/111122223333/q"}),
+    ));
     let trail = write_records(dir.path(), "t.json", &recs);
     let out = dir.path().join("out");
     let run = tightrole(
@@ -196,15 +204,28 @@ fn out_files_read_back_as_current_split_and_at_names_included() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     files.sort();
-    assert!(files.len() >= 2, "the policy was not split: {files:?}");
+    assert!(files.len() >= 3, "the policy was not split: {files:?}");
     assert_eq!(files[0], "alice@example.com.json");
-    assert_eq!(files[1], "alice@example.com~2.json");
+    assert_eq!(files[1], "alice@example.com@111122223333@111122223333.json");
+    assert_eq!(files[2], "alice@example.com~2.json");
     let mut diags = Vec::new();
     let cur = load(&out, &mut diags).unwrap();
     assert!(diags.is_empty(), "{diags:?}");
-    assert_eq!(cur.users.keys().collect::<Vec<_>>(), ["alice@example.com"]);
+    assert_eq!(
+        cur.users.keys().collect::<Vec<_>>(),
+        ["alice@example.com", "alice@example.com@111122223333"]
+    );
     let alice = cur.for_user("alice@example.com").unwrap();
-    assert_eq!(alice.policies.len(), files.len());
+    assert_eq!(alice.policies.len(), files.len() - 1);
+    assert_eq!(
+        alice.evaluate(
+            "sqs:SendMessage",
+            "arn:aws:sqs:eu-west-1:111122223333:q",
+            &Context::default()
+        ),
+        Decision::ImplicitDeny,
+        "the other user's grant"
+    );
     for t in &tables {
         let arn = format!("arn:aws:dynamodb:eu-west-1:111122223333:table/{t}");
         assert_eq!(
