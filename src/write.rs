@@ -47,6 +47,14 @@ pub enum WriteError {
         reason: String,
         replaced: usize,
     },
+    #[error(
+        "cannot remove `{path}`, which this run supersedes: {reason}; the run's {replaced} file(s) were written, remove it by hand"
+    )]
+    Retire {
+        path: String,
+        reason: String,
+        replaced: usize,
+    },
 }
 
 /// A file name (without extension) for a name read from a log. Letters, digits, `-`, `_`, `.`,
@@ -133,6 +141,8 @@ pub fn principal_stems(principals: &[(&str, &str, &str)]) -> Vec<String> {
 pub struct FileSet {
     /// target (lexically normalized) → (what it is, for messages; its bytes)
     files: BTreeMap<PathBuf, (String, Vec<u8>)>,
+    /// Files to remove once every target is in place ([`FileSet::retire`]).
+    retired: BTreeSet<PathBuf>,
 }
 
 impl FileSet {
@@ -159,6 +169,13 @@ impl FileSet {
         }
         self.files.insert(key, (owner, bytes.into()));
         Ok(())
+    }
+
+    /// Removes `path` when the set is committed, after every file of the set is in place (a
+    /// file of an earlier run that this one supersedes, such as a part of a split policy it no
+    /// longer writes). A path the set also writes is written, not removed.
+    pub fn retire(&mut self, path: &Path) {
+        self.retired.insert(normalize(path));
     }
 
     pub fn len(&self) -> usize {
@@ -224,6 +241,20 @@ impl FileSet {
                 });
             }
             written.push(path);
+        }
+        for path in self.retired.iter().filter(|p| !self.files.contains_key(*p)) {
+            match std::fs::remove_file(path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(WriteError::Retire {
+                        path: path.display().to_string(),
+                        reason: crate::diag::io_reason(&e),
+                        replaced: written.len(),
+                    });
+                }
+            }
+            dirs.insert(parent(path).to_path_buf());
         }
         for d in &dirs {
             sync_dir(d);

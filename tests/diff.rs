@@ -234,6 +234,52 @@ fn out_files_read_back_as_current_split_and_at_names_included() {
             "{arn}"
         );
     }
+    // A part an earlier run wrote beyond this run's last is removed: read back, it would widen
+    // the principal's current policies.
+    let stale = out.join("user").join("alice@example.com~9.json");
+    std::fs::write(
+        &stale,
+        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+            .to_string(),
+    )
+    .unwrap();
+    let again = tightrole(
+        &[
+            "generate",
+            trail.to_str().unwrap(),
+            "--generalize",
+            "exact",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert!(!stale.exists(), "the stale part was left");
+    let cur = load(&out, &mut diags).unwrap();
+    assert_eq!(
+        cur.for_user("alice@example.com").unwrap().evaluate(
+            "iam:CreateUser",
+            "*",
+            &Context::default()
+        ),
+        Decision::ImplicitDeny
+    );
+    // A later part without its first is read, with a warning.
+    std::fs::write(
+        out.join("user").join("bob~2.json"),
+        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]})
+            .to_string(),
+    )
+    .unwrap();
+    let cur = load(&out, &mut diags).unwrap();
+    assert!(cur.for_user("bob").is_some());
+    assert!(
+        diags
+            .iter()
+            .any(|d| d.to_string().contains("without its first part, `bob.json`")),
+        "{diags:?}"
+    );
     // A name that ends like a part or an account but is not one stays the name.
     for (stem, name) in [
         ("payments-role.2", "payments-role.2"),
@@ -242,6 +288,9 @@ fn out_files_read_back_as_current_split_and_at_names_included() {
         ("svc@12345", "svc@12345"),
         ("@111122223333", "@111122223333"),
         ("a~", "a~"),
+        ("~2", "~2"),
+        ("a~1", "a~1"),
+        ("a~02", "a~02"),
     ] {
         assert_eq!(
             tightrole::policy::current::principal_of_stem(stem),
@@ -249,6 +298,61 @@ fn out_files_read_back_as_current_split_and_at_names_included() {
             "{stem}"
         );
     }
+}
+
+/// `pr` writes a federated user (whose name is the caller's choice) under `federated/`, never
+/// over the role of the same name, and `--current DIR` does not read it as the role's.
+#[test]
+fn pr_keeps_other_kinds_out_of_the_roles_files() {
+    let dir = TempDir::new().unwrap();
+    let role = record(
+        "role:shop-role/s1",
+        "sqs.amazonaws.com",
+        "SendMessage",
+        json!({"queueUrl": "https://sqs.eu-west-1.amazonaws.com/111122223333/orders"}),
+    );
+    let mut federated = record(
+        "user:x",
+        "s3.amazonaws.com",
+        "DeleteBucket",
+        json!({"bucketName": "everything"}),
+    );
+    federated["userIdentity"] = json!({"type": "FederatedUser", "accountId": "111122223333",
+        "arn": "arn:aws:sts::111122223333:federated-user/shop-role",
+        "principalId": "111122223333:shop-role"});
+    let trail = write_records(dir.path(), "t.json", &[role, federated]);
+    let current = dir.path().join("current");
+    std::fs::create_dir_all(&current).unwrap();
+    let out = dir.path().join("out");
+    let run = tightrole(
+        &[
+            "pr",
+            trail.to_str().unwrap(),
+            "--current",
+            current.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--body",
+            dir.path().join("PR.md").to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let role_file = std::fs::read_to_string(out.join("shop-role.json")).unwrap();
+    assert!(role_file.contains("sqs:SendMessage"), "{role_file}");
+    assert!(!role_file.contains("s3:DeleteBucket"), "{role_file}");
+    let fed = std::fs::read_to_string(out.join("federated").join("shop-role.json")).unwrap();
+    assert!(fed.contains("s3:DeleteBucket"), "{fed}");
+    let mut diags = Vec::new();
+    let cur = load(&out, &mut diags).unwrap();
+    assert_eq!(
+        cur.for_role("shop-role").unwrap().evaluate(
+            "s3:DeleteBucket",
+            "arn:aws:s3:::everything",
+            &Context::default()
+        ),
+        Decision::ImplicitDeny
+    );
 }
 
 #[test]

@@ -155,12 +155,12 @@ pub fn policy_files(
 ) -> Result<FileSet, Error> {
     let with_policy: Vec<&PrincipalOut> =
         principals.iter().filter(|p| p.policy.is_some()).collect();
-    let group = |p: &PrincipalOut| {
-        if p.kind == PrincipalKind::User {
-            "user"
-        } else {
-            ""
-        }
+    // Roles at the top, as the repository keeps them; every other kind in a folder of its own,
+    // so that no name from the log (a federated user's is the caller's choice) can take a
+    // role's file. `--current DIR` reads `user/` and skips the others.
+    let group = |p: &PrincipalOut| match p.kind {
+        PrincipalKind::Role => "",
+        k => k.as_str(),
     };
     let keys: Vec<(&str, &str, &str)> = with_policy
         .iter()
@@ -197,6 +197,9 @@ pub fn policy_files(
                 for (i, d) in docs.iter().enumerate() {
                     let name = crate::policy::current::policy_file_name(&stem, i + 1);
                     files.add(&dir.join(name), d.to_json_pretty() + "\n", owner.clone())?;
+                }
+                for stale in crate::policy::current::stale_parts(&dir, &stem, docs.len()) {
+                    files.retire(&stale);
                 }
             }
         }

@@ -398,9 +398,9 @@ pub fn policy_file_name(stem: &str, part: usize) -> String {
 /// add when a name repeats across accounts (`@` and twelve digits). Any other `@` is part of
 /// the name, as in a user named after an email address.
 pub fn principal_of_stem(stem: &str) -> &str {
-    let stem = match stem.rsplit_once('~') {
-        Some((name, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => name,
-        _ => stem,
+    let stem = match split_part(stem) {
+        Some((name, _)) => name,
+        None => stem,
     };
     match stem.rsplit_once('@') {
         Some((name, account))
@@ -412,6 +412,39 @@ pub fn principal_of_stem(stem: &str) -> &str {
         }
         _ => stem,
     }
+}
+
+/// `STEM~N` as written by [`policy_file_name`] (N from 2, no leading zero): the stem and N.
+fn split_part(stem: &str) -> Option<(&str, usize)> {
+    let (name, n) = stem.rsplit_once('~')?;
+    let part: usize = n.parse().ok()?;
+    (!name.is_empty()
+        && part >= 2
+        && n.bytes().all(|b| b.is_ascii_digit())
+        && part.to_string() == n)
+        .then_some((name, part))
+}
+
+/// The files in `dir` holding parts of the policies of `stem` beyond the first `parts`
+/// (`STEM~N.json`, N > `parts`): a split an earlier run wrote that this one does not. `--current
+/// DIR` would read them as the principal's, so whoever writes `stem`'s files removes them.
+pub fn stale_parts(dir: &Path, stem: &str, parts: usize) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut out: Vec<PathBuf> = entries
+        .flatten()
+        .filter(|e| {
+            let name = e.file_name();
+            let Some(file_stem) = name.to_str().and_then(|n| n.strip_suffix(".json")) else {
+                return false;
+            };
+            split_part(file_stem).is_some_and(|(s, n)| s == stem && n > parts)
+        })
+        .map(|e| e.path())
+        .collect();
+    out.sort();
+    out
 }
 
 fn load_dir(dir: &Path, diags: &mut Vec<Diagnostic>) -> Result<CurrentPolicies, LoadError> {
@@ -436,10 +469,27 @@ fn load_dir(dir: &Path, diags: &mut Vec<Diagnostic>) -> Result<CurrentPolicies, 
         .map(|e| e.into_path())
         .collect();
     files.sort();
+    let present: std::collections::BTreeSet<PathBuf> = files.iter().cloned().collect();
     for f in files {
         let Ok(rel) = f.strip_prefix(dir) else {
             continue;
         };
+        // A later part without the first: left by hand, or by a run of another version.
+        if let Some((base, _)) = f
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".json"))
+            .and_then(split_part)
+            && !present.contains(&f.with_file_name(format!("{base}.json")))
+        {
+            diags.push(Diagnostic::warning(
+                f.display().to_string(),
+                format!(
+                    "a later part of a split policy without its first part, `{base}.json`; read as a policy of `{}`",
+                    principal_of_stem(base)
+                ),
+            ));
+        }
         let parts: Vec<String> = rel
             .iter()
             .map(|p| p.to_string_lossy().into_owned())
