@@ -115,7 +115,8 @@ fn windows_reserved(stem: &str) -> bool {
 /// [`safe_file_name`] of its name, and `@<account>` after it when the same name of the same
 /// group (the directory its file goes to) appears in more than one account, or when the name
 /// itself ends like that (`@` and twelve digits), so that `--current DIR` reads the file back as
-/// that name ([`crate::policy::current::principal_of_stem`]) and never as another principal's.
+/// that name ([`crate::policy::current::principal_of_stem`]), never as the name before its `@`.
+/// (`--current DIR` keys by name alone: one name's files of several accounts are read as one.)
 /// A run over one account gets the plain names.
 pub fn principal_stems(principals: &[(&str, &str, &str)]) -> Vec<String> {
     let mut accounts: BTreeMap<(&str, &str), BTreeSet<&str>> = BTreeMap::new();

@@ -516,6 +516,13 @@ fn explain_takes_the_window() {
         "{}",
         early.stdout
     );
+    let late = tightrole(&[&args[..], &["--since", "2026-11-14"]].concat(), None);
+    assert_eq!(late.code, 0, "{}", late.stderr);
+    assert!(
+        late.stdout.contains("first 2026-11-14T") && !late.stdout.contains("113 call(s)"),
+        "{}",
+        late.stdout
+    );
     let other = tightrole(&[&args[..], &["--account", "999999999999"]].concat(), None);
     assert_eq!(other.code, 5, "{}", other.stderr);
 }

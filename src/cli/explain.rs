@@ -64,7 +64,10 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     let current = args.synth.load_current(live.as_ref())?;
     let out = crate::pipeline::generate(analysis, &args.synth.settings(), current.as_ref())?;
     if out.principals.is_empty() {
-        bail!("no principal named `{}` in the trail", args.principal);
+        bail!(
+            "no principal named `{}` in the records read (within the filters)",
+            args.principal
+        );
     }
     print_stdout(&crate::report::explain::explain_text(
         &out,

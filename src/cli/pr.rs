@@ -21,8 +21,9 @@ pub struct Args {
     pub synth: SynthArgs,
 
     /// Where to write the proposed policies: one file per role (`<role>.json`) and per user
-    /// (`user/<name>.json`), the layout `--current DIR` reads. Usually the directory that holds
-    /// the current policies, so the pull request is a plain `git diff`.
+    /// (`user/<name>.json`), the layout `--current DIR` reads (other kinds in a folder of their
+    /// own). Usually the directory that holds the current policies, so the pull request is a
+    /// plain `git diff`.
     #[arg(long, value_name = "DIR", help_heading = "Output")]
     pub out: PathBuf,
 
