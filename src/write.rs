@@ -116,7 +116,7 @@ fn windows_reserved(stem: &str) -> bool {
 /// group (the directory its file goes to) appears in more than one account, or when the name
 /// itself ends like that (`@` and twelve digits), so that `--current DIR` reads the file back as
 /// that name ([`crate::policy::current::principal_of_stem`]), never as the name before its `@`.
-/// (`--current DIR` keys by name alone: one name's files of several accounts are read as one.)
+/// (`--current DIR` reads `NAME@ACCOUNT` as NAME's in that account only.)
 /// A run over one account gets the plain names.
 pub fn principal_stems(principals: &[(&str, &str, &str)]) -> Vec<String> {
     let mut accounts: BTreeMap<(&str, &str), BTreeSet<&str>> = BTreeMap::new();

@@ -211,9 +211,13 @@ fn out_files_read_back_as_current_split_and_at_names_included() {
     let mut diags = Vec::new();
     let cur = load(&out, &mut diags).unwrap();
     assert!(diags.is_empty(), "{diags:?}");
+    assert_eq!(cur.users.keys().collect::<Vec<_>>(), ["alice@example.com"]);
     assert_eq!(
-        cur.users.keys().collect::<Vec<_>>(),
-        ["alice@example.com", "alice@example.com@111122223333"]
+        cur.users_in.keys().collect::<Vec<_>>(),
+        [&(
+            "alice@example.com@111122223333".to_string(),
+            "111122223333".to_string()
+        )]
     );
     let alice = cur.for_user("alice@example.com").unwrap();
     assert_eq!(alice.policies.len(), files.len() - 1);
@@ -280,6 +284,32 @@ fn out_files_read_back_as_current_split_and_at_names_included() {
             .any(|d| d.to_string().contains("without its first part, `bob.json`")),
         "{diags:?}"
     );
+    // `NAME@ACCOUNT.json` is NAME's in that account only; `NAME.json` in any other.
+    let multi = dir.path().join("multi");
+    std::fs::create_dir_all(multi.join("role")).unwrap();
+    let allow = |a: &str| {
+        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": a, "Resource": "*"}]})
+            .to_string()
+    };
+    std::fs::write(
+        multi.join("role/x@111122223333.json"),
+        allow("s3:GetObject"),
+    )
+    .unwrap();
+    std::fs::write(multi.join("role/x@444455556666.json"), allow("iam:*")).unwrap();
+    std::fs::write(multi.join("role/y.json"), allow("sqs:SendMessage")).unwrap();
+    let cur = load(&multi, &mut diags).unwrap();
+    let ctx = Context::default();
+    let a = cur.for_role_in("x", "111122223333").unwrap();
+    assert_eq!(a.evaluate("s3:GetObject", "*", &ctx), Decision::Allow);
+    assert_eq!(
+        a.evaluate("iam:CreateUser", "*", &ctx),
+        Decision::ImplicitDeny,
+        "another account's file"
+    );
+    assert!(cur.for_role_in("x", "999999999999").is_none());
+    assert!(cur.for_role_in("y", "999999999999").is_some());
+    assert_eq!(cur.roles_by_name()["x"].policies.len(), 2, "drift's view");
     // A name that ends like a part or an account but is not one stays the name.
     for (stem, name) in [
         ("payments-role.2", "payments-role.2"),

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::identity::{PrincipalKind, role_name};
+use crate::identity::{PrincipalKind, role_account, role_name};
 use crate::policy::Decision;
 use crate::policy::current::CurrentPolicies;
 use crate::synth::replay_contexts;
@@ -76,13 +76,13 @@ pub fn check(
     for (id, p) in &usage.principals {
         let label = format!("{} {}", id.kind, id.name);
         let cp = match id.kind {
-            PrincipalKind::User => policies.for_user(&id.name),
+            PrincipalKind::User => policies.for_user_in(&id.name, &id.account),
             PrincipalKind::Function => p
                 .role_arn
                 .as_deref()
-                .and_then(|r| policies.for_role(role_name(r)))
+                .and_then(|r| policies.for_role_in(role_name(r), role_account(r)))
                 .or(policies.any.as_ref()),
-            _ => policies.for_role(&id.name),
+            _ => policies.for_role_in(&id.name, &id.account),
         };
         let Some(cp) = cp else {
             if !p.grants.is_empty() {

@@ -13,7 +13,7 @@ use serde::Serialize;
 pub use risk::{RiskClass, RiskTable};
 
 use crate::catalog::{Catalog, Observability, ObservabilityTable};
-use crate::identity::{PrincipalKind, role_name};
+use crate::identity::{PrincipalKind, role_account, role_name};
 use crate::policy::Decision;
 use crate::policy::current::{CurrentPolicies, CurrentPrincipal};
 use crate::policy::expand::granted;
@@ -328,8 +328,8 @@ pub fn diff(
     let mut not_in_current = Vec::new();
     for ((kind, _, name), s) in subjects(usage) {
         let cp = match kind {
-            PrincipalKind::User => current.for_user(&name),
-            _ => current.for_role(&name),
+            PrincipalKind::User => current.for_user_in(&name, &s.account),
+            _ => current.for_role_in(&name, &s.account),
         };
         let Some(cp) = cp else {
             not_in_current.push(format!("{kind} {name}"));
@@ -351,7 +351,7 @@ pub fn diff(
                 role: role.as_deref().map(|r| role_name(r).to_string()),
                 granted_actions: role
                     .as_deref()
-                    .and_then(|r| current.for_role(role_name(r)))
+                    .and_then(|r| current.for_role_in(role_name(r), role_account(r)))
                     .map(|cp| {
                         granted(
                             cp.policies.iter().map(|p| (p.source.as_str(), &p.document)),

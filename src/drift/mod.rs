@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Catalog, Observability, ObservabilityTable};
 use crate::identity::{PrincipalKind, role_name};
-use crate::policy::current::CurrentPolicies;
+use crate::policy::current::{CurrentPolicies, CurrentPrincipal};
 use crate::policy::expand::{Grant, granted};
 use crate::usage::Usage;
 
@@ -364,9 +364,10 @@ pub fn report(
     let catalog = Catalog::embedded();
     let obs = ObservabilityTable::embedded();
     let mut items = Vec::new();
+    // Drift follows roles by name: one name's files of every account together.
+    let baseline_roles = baseline.roles_by_name();
     let baseline_file = |role: &str| {
-        baseline
-            .roles
+        baseline_roles
             .get(role)
             .and_then(|r| r.policies.first())
             .map(|p| p.source.clone())
@@ -375,20 +376,23 @@ pub fn report(
     // the role whose policies apply to a principal: a function's, or the role itself
     let role_of =
         |k: &str| principal_role(k).or_else(|| k.strip_prefix("role ").map(str::to_string));
-    let grants = |p: &CurrentPolicies| -> BTreeMap<String, BTreeMap<String, Grant>> {
-        p.roles
-            .iter()
-            .map(|(role, cp)| {
-                let g = granted(
-                    cp.policies.iter().map(|p| (p.source.as_str(), &p.document)),
-                    catalog,
-                );
-                (role.clone(), g)
-            })
-            .collect()
-    };
-    let gb = grants(baseline);
-    let gc = current.map(grants).unwrap_or_default();
+    let grants =
+        |roles: &BTreeMap<String, CurrentPrincipal>| -> BTreeMap<String, BTreeMap<String, Grant>> {
+            roles
+                .iter()
+                .map(|(role, cp)| {
+                    let g = granted(
+                        cp.policies.iter().map(|p| (p.source.as_str(), &p.document)),
+                        catalog,
+                    );
+                    (role.clone(), g)
+                })
+                .collect()
+        };
+    let gb = grants(&baseline_roles);
+    let gc = current
+        .map(|c| grants(&c.roles_by_name()))
+        .unwrap_or_default();
     // the policy file granting `action` to `role`: of the baseline (else its first file), and
     // deployed
     let file_for = |role: &str, action: Option<&str>| {
@@ -683,7 +687,7 @@ pub fn report(
             _ => p.role_arn.as_deref().map(|r| role_name(r).to_string()),
         })
         .collect();
-    for role in baseline.roles.keys() {
+    for role in baseline_roles.keys() {
         if !active_roles.contains(role) {
             items.push(Item {
                 finding: Finding::NoActivity,

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use crate::catalog::Catalog;
-use crate::identity::{PrincipalKind, role_name};
+use crate::identity::{PrincipalKind, role_account, role_name};
 use crate::policy::current::CurrentPolicies;
 use crate::usage::Usage;
 use crate::wildcard::matches;
@@ -105,7 +105,7 @@ pub fn blast(
         return Err(QueryError::NoRole(fname.to_string()));
     };
     let role = role_name(role_arn).to_string();
-    let Some(cp) = current.for_role(&role) else {
+    let Some(cp) = current.for_role_in(&role, role_account(role_arn)) else {
         return Err(QueryError::NoPolicy {
             role,
             from: current.source.clone(),

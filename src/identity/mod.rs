@@ -281,6 +281,11 @@ pub fn role_name(role_arn: &str) -> &str {
         .map_or(role_arn, |(_, r)| r.rsplit('/').next().unwrap_or(r))
 }
 
+/// The account of a role ARN (`arn:aws:iam::ACCOUNT:role/…`); empty when it has none.
+pub fn role_account(role_arn: &str) -> &str {
+    role_arn.split(':').nth(4).unwrap_or("")
+}
+
 /// Attributes one record.
 pub fn actor<'r>(rec: &'r Record<'_>) -> Result<ActorRef<'r>, NoActor> {
     let Some(id) = rec.user_identity.as_ref() else {

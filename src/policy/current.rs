@@ -63,6 +63,10 @@ pub fn combine(identity: Decision, boundary: Decision) -> Decision {
 pub struct CurrentPolicies {
     pub roles: BTreeMap<String, CurrentPrincipal>,
     pub users: BTreeMap<String, CurrentPrincipal>,
+    /// What a directory gives for one account only, by (name, account): `NAME@ACCOUNT.json`, as
+    /// `generate --out` and `pr` write a name that repeats across accounts.
+    pub roles_in: BTreeMap<(String, String), CurrentPrincipal>,
+    pub users_in: BTreeMap<(String, String), CurrentPrincipal>,
     /// A single policy file that applies to every selected principal.
     pub any: Option<CurrentPrincipal>,
     /// Where it was loaded from, for reports.
@@ -77,6 +81,33 @@ impl CurrentPolicies {
 
     pub fn for_user(&self, name: &str) -> Option<&CurrentPrincipal> {
         self.users.get(name).or(self.any.as_ref())
+    }
+
+    /// The role `name` of `account`: its account's own files when there are any, else what
+    /// [`for_role`](Self::for_role) gives. Another account's files never apply.
+    pub fn for_role_in(&self, name: &str, account: &str) -> Option<&CurrentPrincipal> {
+        self.roles_in
+            .get(&(name.to_string(), account.to_string()))
+            .or_else(|| self.for_role(name))
+    }
+
+    /// As [`for_role_in`](Self::for_role_in), for a user.
+    pub fn for_user_in(&self, name: &str, account: &str) -> Option<&CurrentPrincipal> {
+        self.users_in
+            .get(&(name.to_string(), account.to_string()))
+            .or_else(|| self.for_user(name))
+    }
+
+    /// Every role's policies by name alone, the files of all accounts together (for `drift`,
+    /// which follows roles by name).
+    pub fn roles_by_name(&self) -> BTreeMap<String, CurrentPrincipal> {
+        let mut out = self.roles.clone();
+        for ((name, _), cp) in &self.roles_in {
+            let e = out.entry(name.clone()).or_default();
+            e.policies.extend(cp.policies.iter().cloned());
+            e.incomplete.extend(cp.incomplete.iter().cloned());
+        }
+        out
     }
 }
 
@@ -398,6 +429,11 @@ pub fn policy_file_name(stem: &str, part: usize) -> String {
 /// add when a name repeats across accounts (`@` and twelve digits). Any other `@` is part of
 /// the name, as in a user named after an email address.
 pub fn principal_of_stem(stem: &str) -> &str {
+    name_and_account(stem).0
+}
+
+/// As [`principal_of_stem`], with the account the stem names, if any.
+fn name_and_account(stem: &str) -> (&str, Option<&str>) {
     let stem = match split_part(stem) {
         Some((name, _)) => name,
         None => stem,
@@ -408,9 +444,9 @@ pub fn principal_of_stem(stem: &str) -> &str {
                 && account.len() == 12
                 && account.bytes().all(|b| b.is_ascii_digit()) =>
         {
-            name
+            (name, Some(account))
         }
-        _ => stem,
+        _ => (stem, None),
     }
 }
 
@@ -494,16 +530,19 @@ fn load_dir(dir: &Path, diags: &mut Vec<Diagnostic>) -> Result<CurrentPolicies, 
             .iter()
             .map(|p| p.to_string_lossy().into_owned())
             .collect();
-        let stem = |s: &str| principal_of_stem(s.strip_suffix(".json").unwrap_or(s)).to_string();
-        let (kind, name) = match parts.as_slice() {
+        fn stem(s: &str) -> (&str, Option<&str>) {
+            name_and_account(s.strip_suffix(".json").unwrap_or(s))
+        }
+        let (kind, (name, account)) = match parts.as_slice() {
             [file] => ("role", stem(file)),
             [k, file] if k == "role" || k == "user" => {
                 (if k == "role" { "role" } else { "user" }, stem(file))
             }
             [k, _] if k == "function" || k == "federated" || k == "root" => continue,
-            [owner, _] => ("role", principal_of_stem(owner).to_string()),
+            [owner, _] => ("role", name_and_account(owner)),
             _ => continue,
         };
+        let (name, account) = (name.to_string(), account.map(str::to_string));
         let text = match read(&f) {
             Ok(t) => t,
             Err(e) => {
@@ -514,15 +553,17 @@ fn load_dir(dir: &Path, diags: &mut Vec<Diagnostic>) -> Result<CurrentPolicies, 
         let doc = PolicyDocument::parse(&text).map_err(|e| e.to_string());
         match doc {
             Ok(document) => {
-                let map = if kind == "user" {
-                    &mut out.users
-                } else {
-                    &mut out.roles
-                };
-                map.entry(name).or_default().policies.push(NamedPolicy {
+                let policy = NamedPolicy {
                     source: f.display().to_string(),
                     document,
-                });
+                };
+                let entry = match (kind, account) {
+                    ("user", None) => out.users.entry(name).or_default(),
+                    (_, None) => out.roles.entry(name).or_default(),
+                    ("user", Some(a)) => out.users_in.entry((name, a)).or_default(),
+                    (_, Some(a)) => out.roles_in.entry((name, a)).or_default(),
+                };
+                entry.policies.push(policy);
             }
             Err(reason) => diags.push(Diagnostic::warning(
                 f.display().to_string(),
