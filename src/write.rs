@@ -142,8 +142,6 @@ pub fn principal_stems(principals: &[(&str, &str, &str)]) -> Vec<String> {
 pub struct FileSet {
     /// target (lexically normalized) → (what it is, for messages; its bytes)
     files: BTreeMap<PathBuf, (String, Vec<u8>)>,
-    /// Files to remove once every target is in place ([`FileSet::retire`]).
-    retired: BTreeSet<PathBuf>,
 }
 
 impl FileSet {
@@ -172,13 +170,6 @@ impl FileSet {
         Ok(())
     }
 
-    /// Removes `path` when the set is committed, after every file of the set is in place (a
-    /// file of an earlier run that this one supersedes, such as a part of a split policy it no
-    /// longer writes). A path the set also writes is written, not removed.
-    pub fn retire(&mut self, path: &Path) {
-        self.retired.insert(normalize(path));
-    }
-
     pub fn len(&self) -> usize {
         self.files.len()
     }
@@ -187,7 +178,30 @@ impl FileSet {
         self.files.is_empty()
     }
 
-    /// Writes every file to a temporary beside its target, then renames them all. Returns the
+    /// The parts of split policies in `dir` that the set supersedes: `X~N.json`
+    /// ([`crate::policy::current::policy_file_name`]) that it does not write, beside an `X.json`
+    /// that it does. An earlier run split X into more parts than this one; `--current DIR` would
+    /// read the leftovers as X's.
+    fn superseded_parts(&self, dir: &Path) -> Vec<PathBuf> {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return Vec::new();
+        };
+        entries
+            .flatten()
+            .filter_map(|e| {
+                let name = e.file_name();
+                let stem = name.to_str()?.strip_suffix(".json")?;
+                let (base, _) = crate::policy::current::split_part(stem)?;
+                let path = dir.join(&name);
+                (!self.files.contains_key(&path)
+                    && self.files.contains_key(&dir.join(format!("{base}.json"))))
+                .then_some(path)
+            })
+            .collect()
+    }
+
+    /// Writes every file to a temporary beside its target, then renames them all, then removes
+    /// the parts of split policies they supersede ([`FileSet::superseded_parts`]). Returns the
     /// paths written, in order.
     pub fn commit(self) -> Result<Vec<PathBuf>, WriteError> {
         let stage_err = |p: &Path, e: &std::io::Error| WriteError::Stage {
@@ -197,6 +211,7 @@ impl FileSet {
         // Directories first: a target that is a directory, or under a file, fails here.
         let mut created: Vec<PathBuf> = Vec::new();
         let mut dirs: BTreeSet<PathBuf> = BTreeSet::new();
+        let mut superseded: Vec<PathBuf> = Vec::new();
         for path in self.files.keys() {
             let dir = parent(path);
             if dirs.insert(dir.to_path_buf()) {
@@ -205,6 +220,7 @@ impl FileSet {
                     return Err(stage_err(path, &e));
                 }
                 sweep_stale(dir);
+                superseded.extend(self.superseded_parts(dir));
             }
             if path.is_dir() {
                 remove_dirs(&created);
@@ -243,7 +259,7 @@ impl FileSet {
             }
             written.push(path);
         }
-        for path in self.retired.iter().filter(|p| !self.files.contains_key(*p)) {
+        for path in &superseded {
             match std::fs::remove_file(path) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -255,7 +271,6 @@ impl FileSet {
                     });
                 }
             }
-            dirs.insert(parent(path).to_path_buf());
         }
         for d in &dirs {
             sync_dir(d);

@@ -22,6 +22,12 @@ use tightrole::synth::synthesize;
 
 use common::{record, tightrole, transcript, usage_of, write_records};
 
+/// A policy document allowing `action` on `*`, as text.
+fn allow(action: &str) -> String {
+    json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": action, "Resource": "*"}]})
+        .to_string()
+}
+
 fn encode(doc: &Value) -> String {
     percent_encoding::utf8_percent_encode(&doc.to_string(), percent_encoding::NON_ALPHANUMERIC)
         .to_string()
@@ -114,25 +120,22 @@ fn authorization_details_loader() {
 #[test]
 fn directory_and_single_file_loaders() {
     let dir = TempDir::new().unwrap();
-    let doc = |a: &str| {
-        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": a, "Resource": "*"}]}).to_string()
-    };
-    std::fs::write(dir.path().join("plain-role.json"), doc("s3:GetObject")).unwrap();
+    std::fs::write(dir.path().join("plain-role.json"), allow("s3:GetObject")).unwrap();
     std::fs::create_dir_all(dir.path().join("multi")).unwrap();
-    std::fs::write(dir.path().join("multi/a.json"), doc("sqs:SendMessage")).unwrap();
+    std::fs::write(dir.path().join("multi/a.json"), allow("sqs:SendMessage")).unwrap();
     std::fs::write(
         dir.path().join("multi/b.json"),
-        encode(&serde_json::from_str::<Value>(&doc("sns:Publish")).unwrap()),
+        encode(&serde_json::from_str::<Value>(&allow("sns:Publish")).unwrap()),
     )
     .unwrap();
     std::fs::create_dir_all(dir.path().join("user")).unwrap();
     std::fs::write(
         dir.path().join("user/bob.json"),
-        doc("ec2:DescribeInstances"),
+        allow("ec2:DescribeInstances"),
     )
     .unwrap();
     std::fs::create_dir_all(dir.path().join("function")).unwrap();
-    std::fs::write(dir.path().join("function/f.json"), doc("*")).unwrap();
+    std::fs::write(dir.path().join("function/f.json"), allow("*")).unwrap();
     std::fs::write(dir.path().join("broken.json"), "{not json").unwrap();
     let mut diags = Vec::new();
     let cur = load(dir.path(), &mut diags).unwrap();
@@ -187,17 +190,20 @@ fn out_files_read_back_as_current_split_and_at_names_included() {
     ));
     let trail = write_records(dir.path(), "t.json", &recs);
     let out = dir.path().join("out");
-    let run = tightrole(
-        &[
-            "generate",
-            trail.to_str().unwrap(),
-            "--generalize",
-            "exact",
-            "--out",
-            out.to_str().unwrap(),
-        ],
-        None,
-    );
+    let generate = || {
+        tightrole(
+            &[
+                "generate",
+                trail.to_str().unwrap(),
+                "--generalize",
+                "exact",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            None,
+        )
+    };
+    let run = generate();
     assert_eq!(run.code, 0, "{}", run.stderr);
     let mut files: Vec<String> = std::fs::read_dir(out.join("user"))
         .unwrap()
@@ -241,23 +247,8 @@ fn out_files_read_back_as_current_split_and_at_names_included() {
     // A part an earlier run wrote beyond this run's last is removed: read back, it would widen
     // the principal's current policies.
     let stale = out.join("user").join("alice@example.com~9.json");
-    std::fs::write(
-        &stale,
-        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
-            .to_string(),
-    )
-    .unwrap();
-    let again = tightrole(
-        &[
-            "generate",
-            trail.to_str().unwrap(),
-            "--generalize",
-            "exact",
-            "--out",
-            out.to_str().unwrap(),
-        ],
-        None,
-    );
+    std::fs::write(&stale, allow("*")).unwrap();
+    let again = generate();
     assert_eq!(again.code, 0, "{}", again.stderr);
     assert!(!stale.exists(), "the stale part was left");
     let cur = load(&out, &mut diags).unwrap();
@@ -270,12 +261,7 @@ fn out_files_read_back_as_current_split_and_at_names_included() {
         Decision::ImplicitDeny
     );
     // A later part without its first is read, with a warning.
-    std::fs::write(
-        out.join("user").join("bob~2.json"),
-        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]})
-            .to_string(),
-    )
-    .unwrap();
+    std::fs::write(out.join("user").join("bob~2.json"), allow("s3:GetObject")).unwrap();
     let cur = load(&out, &mut diags).unwrap();
     assert!(cur.for_user("bob").is_some());
     assert!(
@@ -287,10 +273,6 @@ fn out_files_read_back_as_current_split_and_at_names_included() {
     // `NAME@ACCOUNT.json` is NAME's in that account only; `NAME.json` in any other.
     let multi = dir.path().join("multi");
     std::fs::create_dir_all(multi.join("role")).unwrap();
-    let allow = |a: &str| {
-        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": a, "Resource": "*"}]})
-            .to_string()
-    };
     std::fs::write(
         multi.join("role/x@111122223333.json"),
         allow("s3:GetObject"),

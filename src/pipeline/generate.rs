@@ -565,17 +565,11 @@ pub fn write_policies(dir: &Path, principals: &[PrincipalOut]) -> Result<(), Err
             crate::escape::terminal(&p.account)
         );
         let docs = std::iter::once(policy).chain(p.policies.iter().skip(1));
-        let kind_dir = dir.join(p.kind.as_str());
-        let mut parts = 0;
         for (i, doc) in docs.enumerate() {
             let file = crate::policy::current::policy_file_name(&stem, i + 1);
             let mut text = doc.to_json_pretty();
             text.push('\n');
-            files.add(&kind_dir.join(file), text, owner.clone())?;
-            parts = i + 1;
-        }
-        for stale in crate::policy::current::stale_parts(&kind_dir, &stem, parts) {
-            files.retire(&stale);
+            files.add(&dir.join(p.kind.as_str()).join(file), text, owner.clone())?;
         }
     }
     files.commit()?;

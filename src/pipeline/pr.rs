@@ -198,9 +198,6 @@ pub fn policy_files(
                     let name = crate::policy::current::policy_file_name(&stem, i + 1);
                     files.add(&dir.join(name), d.to_json_pretty() + "\n", owner.clone())?;
                 }
-                for stale in crate::policy::current::stale_parts(&dir, &stem, docs.len()) {
-                    files.retire(&stale);
-                }
             }
         }
     }

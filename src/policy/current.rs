@@ -451,7 +451,7 @@ fn name_and_account(stem: &str) -> (&str, Option<&str>) {
 }
 
 /// `STEM~N` as written by [`policy_file_name`] (N from 2, no leading zero): the stem and N.
-fn split_part(stem: &str) -> Option<(&str, usize)> {
+pub fn split_part(stem: &str) -> Option<(&str, usize)> {
     let (name, n) = stem.rsplit_once('~')?;
     let part: usize = n.parse().ok()?;
     (!name.is_empty()
@@ -459,28 +459,6 @@ fn split_part(stem: &str) -> Option<(&str, usize)> {
         && n.bytes().all(|b| b.is_ascii_digit())
         && part.to_string() == n)
         .then_some((name, part))
-}
-
-/// The files in `dir` holding parts of the policies of `stem` beyond the first `parts`
-/// (`STEM~N.json`, N > `parts`): a split an earlier run wrote that this one does not. `--current
-/// DIR` would read them as the principal's, so whoever writes `stem`'s files removes them.
-pub fn stale_parts(dir: &Path, stem: &str, parts: usize) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut out: Vec<PathBuf> = entries
-        .flatten()
-        .filter(|e| {
-            let name = e.file_name();
-            let Some(file_stem) = name.to_str().and_then(|n| n.strip_suffix(".json")) else {
-                return false;
-            };
-            split_part(file_stem).is_some_and(|(s, n)| s == stem && n > parts)
-        })
-        .map(|e| e.path())
-        .collect();
-    out.sort();
-    out
 }
 
 fn load_dir(dir: &Path, diags: &mut Vec<Diagnostic>) -> Result<CurrentPolicies, LoadError> {
