@@ -99,10 +99,7 @@ pub fn drift(
         None => State::new(),
     };
     let (found, discover_diags) = crate::source::discover(&opts.paths);
-    let missing_paths = discover_diags
-        .iter()
-        .filter(|d| d.message == crate::source::MISSING)
-        .count() as u64;
+    let missing_paths = crate::source::missing_paths(&discover_diags);
     diags.extend(discover_diags);
     let mut filters = opts.filters();
     let mut inventory = super::inventory(opts, live)?;

@@ -154,6 +154,11 @@ pub fn discover(paths: &[String]) -> (Vec<Input>, Vec<Diagnostic>) {
 /// The warning of a path given on the command line that does not exist.
 pub const MISSING: &str = "no such file or directory";
 
+/// How many of the problems finding the inputs are paths that do not exist ([`MISSING`]).
+pub fn missing_paths(found: &[Diagnostic]) -> u64 {
+    found.iter().filter(|d| d.message == MISSING).count() as u64
+}
+
 /// As [`discover`], lazily: each input is found when the reader asks for the next one, so a
 /// trail of a million files is never a list of a million paths. The order is the same (each
 /// directory's entries sorted by name, depth first, which is the order of the sorted paths).

@@ -404,10 +404,7 @@ pub fn collect_paths(
     let (agg, mut stats, diags) = collect_stream(stream, filters, threads, spill_after);
     let mut all = std::mem::take(&mut *found.lock().unwrap_or_else(|p| p.into_inner()));
     stats.paths = given;
-    stats.paths_missing = all
-        .iter()
-        .filter(|d| d.message == crate::source::MISSING)
-        .count() as u64;
+    stats.paths_missing = crate::source::missing_paths(&all);
     all.extend(diags);
     (agg, stats, all)
 }
