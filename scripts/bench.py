@@ -7,7 +7,12 @@ taken per round; the median of the rounds' ratios is reported. Wall time comes f
 perf_counter, CPU time and peak RSS from wait4 (the child's own rusage).
 
     bench.py --bin BIN --trail DIR[:LABEL] ... [--rounds 5] [--trailscraper VENV --ts-trail DIR]
-             [--json OUT] [--check docs/performance.md [--check-line NAME]]
+             [--json OUT] [--check docs/performance.md [--check-line NAME]] [--contention]
+
+--contention also runs each trail on one worker (`--threads 1`), alternating with the default,
+and reports what the second core costs: the CPU of the default run over the one-worker run's.
+On a machine whose two cores share caches (SMT siblings on the host) or a busy neighbour, that
+ratio is well above 1 and explains a ratio to gzip that the same code met elsewhere.
 """
 
 import argparse
@@ -87,6 +92,28 @@ def measure(binary, trail, label, rounds):
     }
 
 
+def contention(binary, trail, rounds):
+    """The default run against `--threads 1`, interleaved: wall and CPU medians of each, and the
+    median of the rounds' CPU ratios (default over one worker)."""
+    base = [binary, "generate", trail, "--format", "json"]
+    one, two = [], []
+    run(base + ["--threads", "1"])  # warm
+    for _ in range(rounds):
+        one.append(run(base + ["--threads", "1"])[:2])
+        two.append(run(base)[:2])
+    med = statistics.median
+    ratios = [t[1] / o[1] for o, t in zip(one, two)]
+    return {
+        "one_worker_wall": med(w for w, _ in one),
+        "one_worker_cpu": med(c for _, c in one),
+        "default_wall": med(w for w, _ in two),
+        "default_cpu": med(c for _, c in two),
+        "cpu_ratio": med(ratios),
+        "cpu_ratio_min": min(ratios),
+        "cpu_ratio_max": max(ratios),
+    }
+
+
 def trailscraper(binary, venv, trail, runs):
     """tightrole and trailscraper on the same trail, interleaved; wall medians."""
     ts = f"{venv}/bin/trailscraper select --log-dir {trail} | {venv}/bin/trailscraper generate > /dev/null"
@@ -162,6 +189,7 @@ def main():
     ap.add_argument("--json")
     ap.add_argument("--check")
     ap.add_argument("--check-line", default="bench-check")
+    ap.add_argument("--contention", action="store_true")
     a = ap.parse_args()
     results = []
     for spec in a.trail:
@@ -177,6 +205,16 @@ def main():
             f"rest {u['rest']:.2f}) | peak RSS {r['rss_kb'] / 1024:.1f} MB",
             flush=True,
         )
+        if a.contention:
+            c = contention(a.bin, trail, a.rounds)
+            r["contention"] = c
+            print(
+                f"{r['label']}: one worker {c['one_worker_wall']:.2f} s wall, "
+                f"{c['one_worker_cpu']:.2f} s CPU; the default {c['default_wall']:.2f} s wall, "
+                f"{c['default_cpu']:.2f} s CPU: {c['cpu_ratio']:.2f}x the CPU "
+                f"(rounds {c['cpu_ratio_min']:.2f}-{c['cpu_ratio_max']:.2f})",
+                flush=True,
+            )
     out = {"results": results}
     if a.trailscraper and a.ts_trail:
         ts = trailscraper(a.bin, a.trailscraper, a.ts_trail, a.ts_runs)

@@ -1,6 +1,7 @@
 //! The repository's own scripts: the benchmark guard (`scripts/bench --check`, the `check` of
 //! `scripts/bench.py`), which is run by hand before a commit to the hot path and not by CI, so
-//! a guard that could not fail would go unnoticed.
+//! a guard that could not fail would go unnoticed; and the figure that tells a slower machine
+//! from slower code (`CONTENTION=1 scripts/bench`).
 
 #![allow(
     clippy::unwrap_used,
@@ -104,4 +105,77 @@ fn the_benchmark_guard_fails_when_it_compared_nothing() {
     .unwrap();
     assert!(ok, "{text}");
     assert!(text.contains("growing-200k: no recorded ratio"), "{text}");
+}
+
+/// `bench.py --contention` times the real binary on one worker (`--threads 1`) and with the
+/// default, in turn, and reports the default's CPU over one worker's as the median of the
+/// rounds' ratios. A wrapper logs each run's arguments, so a contention figure that ran the same
+/// command twice (and so always read about 1.0) would fail here.
+#[cfg(unix)]
+#[test]
+fn the_contention_figure_alternates_one_worker_and_the_default() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("runs.log");
+    let wrapper = dir.path().join("tightrole");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\necho \"$*\" >> '{}'\nexec '{}' \"$@\"\n",
+            log.display(),
+            env!("CARGO_BIN_EXE_tightrole")
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let trail = common::demo_trail();
+    let program = "import importlib.util, json, sys\n\
+         spec = importlib.util.spec_from_file_location('bench', sys.argv[1])\n\
+         bench = importlib.util.module_from_spec(spec)\n\
+         spec.loader.exec_module(bench)\n\
+         print(json.dumps(bench.contention(sys.argv[2], sys.argv[3], 3)))\n";
+    let out = match Command::new("python3")
+        .arg("-c")
+        .arg(program)
+        .arg(root().join("scripts/bench.py"))
+        .arg(&wrapper)
+        .arg(&trail)
+        .output()
+    {
+        Ok(out) => out,
+        Err(e) => {
+            assert!(std::env::var_os("CI").is_none(), "CI has python3: {e}");
+            eprintln!("no python3 ({e}); the contention figure is not tested");
+            return;
+        }
+    };
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let c: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for key in ["one_worker_cpu", "default_cpu", "cpu_ratio"] {
+        assert!(c[key].as_f64().unwrap() > 0.0, "{key}: {c}");
+    }
+    let (lo, mid, hi) = (
+        c["cpu_ratio_min"].as_f64().unwrap(),
+        c["cpu_ratio"].as_f64().unwrap(),
+        c["cpu_ratio_max"].as_f64().unwrap(),
+    );
+    assert!(lo <= mid && mid <= hi, "{c}");
+    // a warm-up on one worker, then three rounds of one worker and the default, in turn
+    let runs: Vec<String> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let one = format!("generate {} --format json --threads 1", trail.display());
+    let default = format!("generate {} --format json", trail.display());
+    let mut want = vec![one.clone()];
+    for _ in 0..3 {
+        want.push(one.clone());
+        want.push(default.clone());
+    }
+    assert_eq!(runs, want);
 }
