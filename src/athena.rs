@@ -557,44 +557,14 @@ impl Ddl {
     }
 }
 
-/// The regions of the region projection when no `--region` is given: the commercial regions and
-/// us-gov-east-1 as of 2026. A region missing here is not projected, so pass `--region` for it.
-pub const ALL_REGIONS: [&str; 34] = [
-    "af-south-1",
-    "ap-east-1",
-    "ap-east-2",
-    "ap-northeast-1",
-    "ap-northeast-2",
-    "ap-northeast-3",
-    "ap-south-1",
-    "ap-south-2",
-    "ap-southeast-1",
-    "ap-southeast-2",
-    "ap-southeast-3",
-    "ap-southeast-4",
-    "ap-southeast-5",
-    "ap-southeast-7",
-    "ca-central-1",
-    "ca-west-1",
-    "eu-central-1",
-    "eu-central-2",
-    "eu-north-1",
-    "eu-south-1",
-    "eu-south-2",
-    "eu-west-1",
-    "eu-west-2",
-    "eu-west-3",
-    "il-central-1",
-    "me-central-1",
-    "me-south-1",
-    "mx-central-1",
-    "sa-east-1",
-    "us-east-1",
-    "us-east-2",
-    "us-gov-east-1",
-    "us-west-1",
-    "us-west-2",
-];
+/// The regions of the region projection when no `--region` is given: every region the AWS SDK
+/// knows (in every partition: the commercial regions, GovCloud's and China's), from
+/// [`crate::source::live::s3::known_regions`], so a new region arrives with the SDK, not with an
+/// edit here. A region with no folder in the bucket projects nothing; one the SDK does not know
+/// yet is not read, so pass `--region` for it.
+pub fn default_regions() -> Vec<&'static str> {
+    crate::source::live::s3::known_regions()
+}
 
 /// The CloudTrail table with partition projection over account, region and day, following
 /// AWS's documented CloudTrail table ("Create the table for CloudTrail logs in Athena using
@@ -611,7 +581,7 @@ pub fn ddl(d: &Ddl) -> String {
         base.push('/');
     }
     let regions: Vec<&str> = if d.regions.is_empty() {
-        ALL_REGIONS.to_vec()
+        default_regions()
     } else {
         d.regions.iter().map(String::as_str).collect()
     };
@@ -830,6 +800,45 @@ mod shapes {
             regions: vec!["eu-west-1".into(), "us-east-1".into()],
             start: "2025/01/01".into(),
         }));
+    }
+
+    #[test]
+    fn ddl_without_regions_projects_every_region_the_sdk_knows() {
+        let text = ddl(&Ddl {
+            table: "cloudtrail_logs".into(),
+            bucket: "trail".into(),
+            prefix: None,
+            org_id: None,
+            accounts: vec!["111122223333".into()],
+            regions: vec![],
+            start: "2025/01/01".into(),
+        });
+        let line = text
+            .lines()
+            .find(|l| l.contains("'projection.region.values'"))
+            .unwrap();
+        let values = line.split('\'').nth(3).unwrap();
+        let regions: Vec<&str> = values.split(',').collect();
+        // us-east-1 (no location constraint), the newest commercial regions, both GovCloud
+        // regions and China's: a default that missed one read nothing of its folders
+        for r in [
+            "us-east-1",
+            "eu-west-1",
+            "ap-southeast-6",
+            "mx-central-1",
+            "us-gov-east-1",
+            "us-gov-west-1",
+            "cn-north-1",
+            "cn-northwest-1",
+        ] {
+            assert!(regions.contains(&r), "{r} not in {values}");
+        }
+        assert!(!regions.contains(&"EU"), "{values}");
+        let mut sorted = regions.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(regions, sorted, "sorted, once each");
+        assert!(regions.len() >= 37, "{values}");
     }
 
     #[test]

@@ -34,8 +34,8 @@ struct DdlArgs {
     /// The accounts to project (repeatable; at least one).
     #[arg(long = "account", value_name = "ID", required = true)]
     accounts: Vec<String>,
-    /// The regions to project (repeatable; default: the commercial regions of 2026 and
-    /// us-gov-east-1).
+    /// The regions to project (repeatable; default: every region the AWS SDK knows, in every
+    /// partition).
     #[arg(long = "region", value_name = "REGION")]
     regions: Vec<String>,
     /// The table's name.

@@ -22,6 +22,27 @@ use super::error::{AwsError, Call, LiveError, explain};
 use crate::diag::Diagnostic;
 use crate::source::{Input, RemoteStats};
 
+/// Every AWS region, in every partition, that the S3 SDK names as a bucket location, and
+/// us-east-1 (the location with no constraint), sorted: the regions a trail bucket can hold
+/// folders for. The SDK's list (`BucketLocationConstraint::values`) is kept current by AWS
+/// with each release; its legacy `EU` alias is not a region and is left out.
+pub fn known_regions() -> Vec<&'static str> {
+    let mut regions: Vec<&'static str> = aws_sdk_s3::types::BucketLocationConstraint::values()
+        .iter()
+        .copied()
+        .filter(|r| {
+            r.contains('-')
+                && r.ends_with(|c: char| c.is_ascii_digit())
+                && r.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        })
+        .chain(["us-east-1"])
+        .collect();
+    regions.sort_unstable();
+    regions.dedup();
+    regions
+}
+
 /// `s3://BUCKET/PREFIX`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct S3Url {
