@@ -71,18 +71,25 @@ impl fmt::Display for Arn {
     }
 }
 
-/// The partition a region belongs to.
+/// The partition a region belongs to, by the region name's prefix, as the partitions' published
+/// region patterns give it (the SDKs' `partitions.json`: `cn-…` is aws-cn, `us-gov-…` aws-us-gov,
+/// `eusc-…` the European Sovereign Cloud's aws-eusc, `us-iso-…`, `us-isob-…`, `eu-isoe-…` and
+/// `us-isof-…` the isolated ones); any other region is in `aws`. An ARN built with the wrong
+/// partition names no real resource, so a policy granting it would allow nothing.
+// inlined: it runs for each resource of each record, and a call cost 0.1% of the read's
+// instructions on growing 200,000 (callgrind), where the body inlined costs none measurable
+#[inline(always)]
 pub fn partition_for_region(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else if region.starts_with("us-iso-") {
-        "aws-iso"
-    } else if region.starts_with("us-isob-") {
-        "aws-iso-b"
-    } else {
-        "aws"
+    // by the first byte first: this runs for every record, and most regions are in `aws`
+    match region.as_bytes().first() {
+        Some(b'c') if region.starts_with("cn-") => "aws-cn",
+        Some(b'e') if region.starts_with("eusc-") => "aws-eusc",
+        Some(b'e') if region.starts_with("eu-isoe-") => "aws-iso-e",
+        Some(b'u') if region.starts_with("us-gov-") => "aws-us-gov",
+        Some(b'u') if region.starts_with("us-iso-") => "aws-iso",
+        Some(b'u') if region.starts_with("us-isob-") => "aws-iso-b",
+        Some(b'u') if region.starts_with("us-isof-") => "aws-iso-f",
+        _ => "aws",
     }
 }
 
@@ -115,6 +122,14 @@ mod tests {
     fn partitions() {
         assert_eq!(partition_for_region("cn-north-1"), "aws-cn");
         assert_eq!(partition_for_region("us-gov-west-1"), "aws-us-gov");
+        assert_eq!(partition_for_region("eusc-de-east-1"), "aws-eusc");
+        assert_eq!(partition_for_region("us-iso-east-1"), "aws-iso");
+        assert_eq!(partition_for_region("us-isob-east-1"), "aws-iso-b");
+        assert_eq!(partition_for_region("eu-isoe-west-1"), "aws-iso-e");
+        assert_eq!(partition_for_region("us-isof-south-1"), "aws-iso-f");
         assert_eq!(partition_for_region("eu-central-1"), "aws");
+        assert_eq!(partition_for_region("us-east-1"), "aws");
+        assert_eq!(partition_for_region("ap-southeast-6"), "aws");
+        assert_eq!(partition_for_region(""), "aws");
     }
 }

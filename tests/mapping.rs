@@ -1732,3 +1732,36 @@ fn the_demo_assistant_maps_to_the_right_actions_and_resources() {
         "the demo has every assistant call: {seen:?}"
     );
 }
+
+/// A call in a region of another partition needs that partition's ARNs: a table in the European
+/// Sovereign Cloud is `arn:aws-eusc:…`, and a policy naming `arn:aws:…` would allow nothing there.
+#[test]
+fn resources_take_the_partition_of_the_calls_region() {
+    for (region, partition) in [
+        ("eu-west-1", "aws"),
+        ("cn-northwest-1", "aws-cn"),
+        ("us-gov-west-1", "aws-us-gov"),
+        ("eusc-de-east-1", "aws-eusc"),
+        ("eu-isoe-west-1", "aws-iso-e"),
+        ("us-isof-south-1", "aws-iso-f"),
+    ] {
+        let rec = with(
+            record(
+                "fn:app-role/app",
+                "dynamodb.amazonaws.com",
+                "GetItem",
+                json!({"tableName": "orders"}),
+            ),
+            "awsRegion",
+            json!(region),
+        );
+        let (class, got) = map(&rec);
+        assert_eq!(class, Class::Mapped, "{region}");
+        let want = format!("arn:{partition}:dynamodb:{region}:111122223333:table/orders");
+        assert_eq!(
+            got.get("dynamodb:GetItem"),
+            Some(&BTreeSet::from([want])),
+            "{region}"
+        );
+    }
+}
