@@ -161,13 +161,17 @@ impl Mapper {
         if rec.invoked_by() == Some("lambda.amazonaws.com") {
             return true;
         }
+        // the function's own code (its SDK's user agent says so): no table lookup needed
+        if lambda_marker {
+            return false;
+        }
         let name = normalize_name(rec.name());
         crate::catalog::lowercase(normalize_source(rec.source()), |source| {
             self.tables
                 .lambda_platform
                 .get(source)
                 .is_some_and(|names| names.contains(strip_version(&name)))
-        }) && !lambda_marker
+        })
     }
 
     pub fn is_denied_code(&self, code: &str) -> bool {
