@@ -40,9 +40,14 @@ pub(crate) fn parent(arn: &str) -> Option<Parent<'_>> {
         let service = &rest[first + 1..second];
         let resource = &rest[fourth + 1..];
         let res_start = arn.len() - resource.len();
+        // substring finders built once, not a searcher per call as `str::find` builds
+        static INDEX: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+            std::sync::LazyLock::new(|| memchr::memmem::Finder::new("/index/"));
+        static LOG_STREAM: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+            std::sync::LazyLock::new(|| memchr::memmem::Finder::new(":log-stream:"));
         match service {
             "s3" => {
-                let slash = resource.find('/')?;
+                let slash = memchr::memchr(b'/', resource.as_bytes())?;
                 if slash == 0 {
                     return None;
                 }
@@ -53,13 +58,13 @@ pub(crate) fn parent(arn: &str) -> Option<Parent<'_>> {
                 });
             }
             "dynamodb" => {
-                let i = resource.find("/index/")?;
+                let i = INDEX.find(resource.as_bytes())?;
                 return Some(Parent::Index {
                     head: &arn[..res_start + i + "/index/".len()],
                 });
             }
             "logs" => {
-                let i = resource.find(":log-stream:")?;
+                let i = LOG_STREAM.find(resource.as_bytes())?;
                 return Some(Parent::LogStream {
                     head: &arn[..res_start + i + ":log-stream:".len()],
                 });
@@ -220,6 +225,13 @@ mod tests {
             p("arn:aws:logs:eu-west-1:1:log-group:/aws/lambda/f:log-stream:2026/x").as_deref(),
             Some("logs arn:aws:logs:eu-west-1:1:log-group:/aws/lambda/f:log-stream:")
         );
+        assert_eq!(
+            p("arn:aws:dynamodb:eu-west-1:1:table/t/index/by-day").as_deref(),
+            Some("index arn:aws:dynamodb:eu-west-1:1:table/t/index/")
+        );
+        assert_eq!(p("arn:aws:dynamodb:eu-west-1:1:table/t"), None);
+        assert_eq!(p("arn:aws:logs:eu-west-1:1:log-group:/aws/lambda/f"), None);
+        assert_eq!(p("arn:aws:s3:::/k"), None);
         assert_eq!(p("arn:aws:s3:::b"), None);
         assert_eq!(p("arn:aws:sqs:eu-west-1:1:q"), None);
         assert_eq!(p("arn:aws:s3"), None);
