@@ -15,6 +15,33 @@ use std::process::Command;
 
 use common::root;
 
+/// Runs `call` with `scripts/bench.py` loaded as the module `bench` (`sys.argv[1]` is its path,
+/// `args` follow); `None`, saying so, where there is no python3 (never on CI), and `what` is
+/// then not tested.
+fn bench_py(call: &str, args: &[&std::ffi::OsStr], what: &str) -> Option<std::process::Output> {
+    let program = format!(
+        "import importlib.util, json, sys\n\
+         spec = importlib.util.spec_from_file_location('bench', sys.argv[1])\n\
+         bench = importlib.util.module_from_spec(spec)\n\
+         spec.loader.exec_module(bench)\n\
+         {call}\n"
+    );
+    match Command::new("python3")
+        .arg("-c")
+        .arg(program)
+        .arg(root().join("scripts/bench.py"))
+        .args(args)
+        .output()
+    {
+        Ok(out) => Some(out),
+        Err(e) => {
+            assert!(std::env::var_os("CI").is_none(), "CI has python3: {e}");
+            eprintln!("no python3 ({e}); {what} is not tested");
+            None
+        }
+    }
+}
+
 /// Runs `scripts/bench.py`'s `check` on `results` (label, ratio) against a document recording
 /// `recorded`, each trail measured again at `again`: its exit status and what it printed.
 fn check(recorded: &str, results: &[(&str, f64)], again: f64) -> Option<(bool, String)> {
@@ -29,28 +56,11 @@ fn check(recorded: &str, results: &[(&str, f64)], again: f64) -> Option<(bool, S
         .iter()
         .map(|(label, ratio)| format!("{{'label': '{label}', 'ratio': {ratio}}}"))
         .collect();
-    let program = format!(
-        "import importlib.util, sys\n\
-         spec = importlib.util.spec_from_file_location('bench', sys.argv[1])\n\
-         bench = importlib.util.module_from_spec(spec)\n\
-         spec.loader.exec_module(bench)\n\
-         bench.check([{}], sys.argv[2], lambda r: dict(r, ratio={again}))\n",
+    let call = format!(
+        "bench.check([{}], sys.argv[2], lambda r: dict(r, ratio={again}))",
         results.join(", ")
     );
-    let out = match Command::new("python3")
-        .arg("-c")
-        .arg(program)
-        .arg(root().join("scripts/bench.py"))
-        .arg(&doc)
-        .output()
-    {
-        Ok(out) => out,
-        Err(e) => {
-            assert!(std::env::var_os("CI").is_none(), "CI has python3: {e}");
-            eprintln!("no python3 ({e}); the benchmark guard is not tested");
-            return None;
-        }
-    };
+    let out = bench_py(&call, &[doc.as_os_str()], "the benchmark guard")?;
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -129,25 +139,13 @@ fn the_contention_figure_alternates_one_worker_and_the_default() {
     .unwrap();
     std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
     let trail = common::demo_trail();
-    let program = "import importlib.util, json, sys\n\
-         spec = importlib.util.spec_from_file_location('bench', sys.argv[1])\n\
-         bench = importlib.util.module_from_spec(spec)\n\
-         spec.loader.exec_module(bench)\n\
-         print(json.dumps(bench.contention(sys.argv[2], sys.argv[3], 3)))\n";
-    let out = match Command::new("python3")
-        .arg("-c")
-        .arg(program)
-        .arg(root().join("scripts/bench.py"))
-        .arg(&wrapper)
-        .arg(&trail)
-        .output()
-    {
-        Ok(out) => out,
-        Err(e) => {
-            assert!(std::env::var_os("CI").is_none(), "CI has python3: {e}");
-            eprintln!("no python3 ({e}); the contention figure is not tested");
-            return;
-        }
+    let call = "print(json.dumps(bench.contention(sys.argv[2], sys.argv[3], 3)))";
+    let Some(out) = bench_py(
+        call,
+        &[wrapper.as_os_str(), trail.as_os_str()],
+        "the contention figure",
+    ) else {
+        return;
     };
     assert!(
         out.status.success(),
