@@ -454,11 +454,8 @@ fn name_and_account(stem: &str) -> (&str, Option<&str>) {
 pub fn split_part(stem: &str) -> Option<(&str, usize)> {
     let (name, n) = stem.rsplit_once('~')?;
     let part: usize = n.parse().ok()?;
-    (!name.is_empty()
-        && part >= 2
-        && n.bytes().all(|b| b.is_ascii_digit())
-        && part.to_string() == n)
-        .then_some((name, part))
+    // written back as it reads, so all digits and no leading zero or sign
+    (!name.is_empty() && part >= 2 && part.to_string() == n).then_some((name, part))
 }
 
 fn load_dir(dir: &Path, diags: &mut Vec<Diagnostic>) -> Result<CurrentPolicies, LoadError> {
