@@ -832,3 +832,43 @@ mod chains {
         }
     }
 }
+
+#[test]
+fn the_root_principal_takes_the_partition_of_its_calls_region() {
+    let dir = TempDir::new().unwrap();
+    let root = |account: &str, partition: &str, region: &str| {
+        let mut r = record(
+            "user:x",
+            "sqs.amazonaws.com",
+            "ListQueues",
+            serde_json::Value::Null,
+        );
+        r["userIdentity"] = json!({"type": "Root", "principalId": account, "accountId": account,
+                                   "arn": format!("arn:{partition}:iam::{account}:root")});
+        r["awsRegion"] = json!(region);
+        r["recipientAccountId"] = json!(account);
+        r
+    };
+    let p = write_records(
+        dir.path(),
+        "t.json",
+        &[
+            root("111122223333", "aws", "eu-west-1"),
+            root("444455556666", "aws-cn", "cn-north-1"),
+            root("777788889999", "aws-us-gov", "us-gov-west-1"),
+        ],
+    );
+    let u = usage_of(&[&p], &Inventory::default());
+    for (account, arn) in [
+        ("111122223333", "arn:aws:iam::111122223333:root"),
+        ("444455556666", "arn:aws-cn:iam::444455556666:root"),
+        ("777788889999", "arn:aws-us-gov:iam::777788889999:root"),
+    ] {
+        let who = PrincipalId {
+            kind: PrincipalKind::Root,
+            account: account.into(),
+            name: "root".into(),
+        };
+        assert_eq!(u.principals[&who].arn.as_deref(), Some(arn), "{account}");
+    }
+}

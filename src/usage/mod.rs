@@ -1676,7 +1676,14 @@ impl Usage {
                     (id, None, Some(arn), BTreeSet::new())
                 }
                 Actor::Root { account } => {
-                    let arn = format!("arn:aws:iam::{account}:root");
+                    // the partition of the calls' region, as a resource's ARN takes it (a
+                    // root in aws-cn is `arn:aws-cn:iam::…:root`)
+                    let partition = usage
+                        .regions
+                        .iter()
+                        .next()
+                        .map_or("aws", |r| crate::arn::partition_for_region(r));
+                    let arn = format!("arn:{partition}:iam::{account}:root");
                     let id = PrincipalId {
                         kind: PrincipalKind::Root,
                         account,

@@ -280,7 +280,10 @@ fn function_resource(function: &str, region: &str) -> String {
             "{head}:function:{}",
             crate::identity::function_name_of(rest)
         ),
-        _ => format!("arn:aws:lambda:{region}:*:function:{function}"),
+        _ => format!(
+            "arn:{}:lambda:{region}:*:function:{function}",
+            crate::arn::partition_for_region(region)
+        ),
     }
 }
 
@@ -312,6 +315,10 @@ mod tests {
         assert_eq!(
             function_resource("f", "eu-west-1"),
             "arn:aws:lambda:eu-west-1:*:function:f"
+        );
+        assert_eq!(
+            function_resource("f", "cn-northwest-1"),
+            "arn:aws-cn:lambda:cn-northwest-1:*:function:f"
         );
     }
 

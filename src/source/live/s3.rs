@@ -243,6 +243,16 @@ fn s3_client(live: &Live, region: Option<&str>) -> Client {
     Client::from_conf(b.build())
 }
 
+/// The ARN of a bucket or an object (`path`), in the partition of the client's region: what an
+/// error message names as the resource a permission is missing on.
+fn s3_arn(client: &Client, path: &str) -> String {
+    let partition = client
+        .config()
+        .region()
+        .map_or("aws", |r| crate::arn::partition_for_region(r.as_ref()));
+    format!("arn:{partition}:s3:::{path}")
+}
+
 impl Lister for S3Lister<'_> {
     async fn list(&self, prefix: &str, delimited: bool) -> Result<Listing, AwsError> {
         let mut out = Listing::default();
@@ -277,7 +287,7 @@ impl Lister for S3Lister<'_> {
                         e,
                         Call::ListObjects,
                         &format!("s3://{}/{prefix}", self.bucket),
-                        &format!("arn:aws:s3:::{}", self.bucket),
+                        &s3_arn(&client, &self.bucket),
                     ));
                 }
             };
@@ -547,7 +557,7 @@ async fn get(
                 e,
                 Call::GetObject,
                 name,
-                &format!("arn:aws:s3:::{bucket}/{}", o.key),
+                &s3_arn(client, &format!("{bucket}/{}", o.key)),
             );
             // Access denied and refused or missing credentials fail every object alike: they
             // stop the run. Anything else loses this object only (the help is not repeated
@@ -563,6 +573,30 @@ async fn get(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn error_arns_take_the_partition_of_the_clients_region() {
+        let client = |region: Option<&'static str>| {
+            let mut b = aws_sdk_s3::Config::builder().behavior_version_latest();
+            if let Some(r) = region {
+                b = b.region(aws_sdk_s3::config::Region::from_static(r));
+            }
+            Client::from_conf(b.build())
+        };
+        assert_eq!(
+            s3_arn(&client(Some("eu-west-1")), "b/k"),
+            "arn:aws:s3:::b/k"
+        );
+        assert_eq!(
+            s3_arn(&client(Some("cn-north-1")), "trail"),
+            "arn:aws-cn:s3:::trail"
+        );
+        assert_eq!(
+            s3_arn(&client(Some("us-gov-west-1")), "trail"),
+            "arn:aws-us-gov:s3:::trail"
+        );
+        assert_eq!(s3_arn(&client(None), "trail"), "arn:aws:s3:::trail");
+    }
 
     #[test]
     fn places() {
