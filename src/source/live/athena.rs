@@ -37,13 +37,21 @@ pub fn cost(bytes_scanned: u64, price_per_tb: f64) -> f64 {
     bytes_scanned.max(MIN_BILLED_BYTES) as f64 / (1u64 << 40) as f64 * price_per_tb
 }
 
+/// The workgroup's ARN as an error message names it, in the partition of the configured region.
+fn workgroup_arn(config: &aws_config::SdkConfig, workgroup: &str) -> String {
+    let partition = config
+        .region()
+        .map_or("aws", |r| crate::arn::partition_for_region(r.as_ref()));
+    format!("arn:{partition}:athena:*:*:workgroup/{workgroup}")
+}
+
 /// Runs `sql` and returns every result row by column name.
 pub fn run(live: &Live, sql: &str, target: &Target) -> Result<Finished, LiveError> {
     let started = Instant::now();
     live.runtime.block_on(async {
         let client = aws_sdk_athena::Client::new(&live.config);
         let wg = format!("workgroup {}", target.workgroup);
-        let wg_arn = format!("arn:aws:athena:*:*:workgroup/{}", target.workgroup);
+        let wg_arn = workgroup_arn(&live.config, &target.workgroup);
         let mut req = client
             .start_query_execution()
             .query_string(sql)
@@ -146,4 +154,30 @@ pub fn run(live: &Live, sql: &str, target: &Target) -> Result<Finished, LiveErro
         out.seconds = started.elapsed().as_secs_f64();
         Ok(out)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_workgroup_arn_takes_the_partition_of_the_region() {
+        let config = |r: &'static str| {
+            aws_config::SdkConfig::builder()
+                .region(aws_config::Region::from_static(r))
+                .build()
+        };
+        assert_eq!(
+            workgroup_arn(&config("eu-west-1"), "primary"),
+            "arn:aws:athena:*:*:workgroup/primary"
+        );
+        assert_eq!(
+            workgroup_arn(&config("cn-north-1"), "primary"),
+            "arn:aws-cn:athena:*:*:workgroup/primary"
+        );
+        assert_eq!(
+            workgroup_arn(&aws_config::SdkConfig::builder().build(), "w"),
+            "arn:aws:athena:*:*:workgroup/w"
+        );
+    }
 }
