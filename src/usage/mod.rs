@@ -1678,11 +1678,8 @@ impl Usage {
                 Actor::Root { account } => {
                     // the partition of the calls' region, as a resource's ARN takes it (a
                     // root in aws-cn is `arn:aws-cn:iam::…:root`)
-                    let partition = usage
-                        .regions
-                        .iter()
-                        .next()
-                        .map_or("aws", |r| crate::arn::partition_for_region(r));
+                    let region = usage.regions.iter().next().map_or("", String::as_str);
+                    let partition = crate::arn::partition_for_region(region);
                     let arn = format!("arn:{partition}:iam::{account}:root");
                     let id = PrincipalId {
                         kind: PrincipalKind::Root,

@@ -39,9 +39,8 @@ pub fn cost(bytes_scanned: u64, price_per_tb: f64) -> f64 {
 
 /// The workgroup's ARN as an error message names it, in the partition of the configured region.
 fn workgroup_arn(config: &aws_config::SdkConfig, workgroup: &str) -> String {
-    let partition = config
-        .region()
-        .map_or("aws", |r| crate::arn::partition_for_region(r.as_ref()));
+    let region = config.region().map_or("", |r| r.as_ref());
+    let partition = crate::arn::partition_for_region(region);
     format!("arn:{partition}:athena:*:*:workgroup/{workgroup}")
 }
 

@@ -246,10 +246,8 @@ fn s3_client(live: &Live, region: Option<&str>) -> Client {
 /// The ARN of a bucket or an object (`path`), in the partition of the client's region: what an
 /// error message names as the resource a permission is missing on.
 fn s3_arn(client: &Client, path: &str) -> String {
-    let partition = client
-        .config()
-        .region()
-        .map_or("aws", |r| crate::arn::partition_for_region(r.as_ref()));
+    let region = client.config().region().map_or("", |r| r.as_ref());
+    let partition = crate::arn::partition_for_region(region);
     format!("arn:{partition}:s3:::{path}")
 }
 
