@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 mod params;
+pub(crate) mod scan;
 pub use params::Params;
 
 #[derive(Debug, Deserialize, Default)]
@@ -52,8 +53,9 @@ pub struct Record<'a> {
     /// Split into names and raw values while the record is parsed ([`Params`]).
     #[serde(borrow, default)]
     pub request_parameters: Option<Params<'a>>,
-    #[serde(borrow, default)]
-    pub response_elements: Option<&'a RawValue>,
+    /// The raw JSON of `responseElements` (not `null`).
+    #[serde(borrow, default, deserialize_with = "raw")]
+    pub response_elements: Option<&'a str>,
     #[serde(borrow, default)]
     pub resources: Option<Vec<ResourceRef<'a>>>,
 }
@@ -117,6 +119,11 @@ fn borrowed<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Cow<'de, st
     #[derive(Deserialize)]
     struct Borrowed<'a>(#[serde(borrow)] Cow<'a, str>);
     Ok(Option::<Borrowed<'de>>::deserialize(d)?.map(|b| b.0))
+}
+
+/// A value kept as its JSON text, unparsed (`None` for `null`).
+fn raw<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<&'de str>, D::Error> {
+    Ok(Option::<&'de RawValue>::deserialize(d)?.map(RawValue::get))
 }
 
 /// Why a record cannot be used.
@@ -377,7 +384,7 @@ impl<'a> Record<'a> {
     /// `responseElements` as a JSON object; `None` when absent, null or not an object.
     pub fn response(&self) -> Option<serde_json::Map<String, serde_json::Value>> {
         let raw = self.response_elements?;
-        match serde_json::from_str::<serde_json::Value>(raw.get()).ok()? {
+        match serde_json::from_str::<serde_json::Value>(raw).ok()? {
             serde_json::Value::Object(m) => Some(m),
             _ => None,
         }

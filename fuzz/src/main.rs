@@ -16,7 +16,8 @@ use tightrole::arn::Arn;
 use tightrole::catalog::Catalog;
 use tightrole::mapping::{Class, Mapper};
 use tightrole::policy::PolicyDocument;
-use tightrole::source::{FileReport, parse_bytes};
+use tightrole::record::Record;
+use tightrole::source::{FileReport, parse_bytes, parse_text, parse_text_by_serde};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -46,6 +47,13 @@ fn seeds() -> Vec<Vec<u8>> {
         files.sort();
         for f in files.into_iter().take(2) {
             if let Ok(b) = std::fs::read(f) {
+                // and inflated, so that mutations reach the records' JSON
+                let mut json = Vec::new();
+                if std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&b[..]), &mut json)
+                    .is_ok()
+                {
+                    out.push(json);
+                }
                 out.push(b);
             }
         }
@@ -135,6 +143,26 @@ fn check_record_parser(bytes: &[u8]) -> Result<(), TestCaseError> {
     let mut n = 0u64;
     parse_bytes("fuzz", bytes, &mut |_| n += 1, &mut r);
     prop_assert_eq!(n, r.records);
+    // the record scanner reads what serde_json alone reads, and as it does
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        let read = |scanner: bool| {
+            let mut out = Vec::new();
+            let mut report = FileReport::default();
+            let mut take = |rec: &Record<'_>| {
+                out.push(format!(
+                    "{rec:?} {:?}",
+                    rec.params_checked().map(|p| p.is_some())
+                ));
+            };
+            if scanner {
+                parse_text("fuzz", text, &mut take, &mut report);
+            } else {
+                parse_text_by_serde("fuzz", text, &mut take, &mut report);
+            }
+            format!("{out:?} {report:?}")
+        };
+        prop_assert_eq!(read(true), read(false));
+    }
     Ok(())
 }
 

@@ -39,7 +39,7 @@ pub struct Params<'a> {
 
 /// An object's members as they come: names and raw values, on the stack for up to eight (a
 /// `Vec` was an allocation a record, and its growth another; the entries are one, sized).
-type Members<'a> = SmallVec<[(Cow<'a, str>, &'a RawValue); 8]>;
+pub(super) type Members<'a> = SmallVec<[(Cow<'a, str>, &'a str); 8]>;
 
 enum Slot<'a> {
     /// The JSON of a value that cannot fail to parse ([`surely_parses`]), parsed when first
@@ -157,14 +157,13 @@ fn parse_now(name: &str, json: &str, problem: &mut Option<String>) -> Value {
 impl<'a> Params<'a> {
     /// The parameters of an object's members, the last of equal names winning. A value a later
     /// one of its name replaces is still checked: the whole object's parse refused it too.
-    fn of_members(mut members: Members<'a>) -> Params<'a> {
+    pub(super) fn of_members(mut members: Members<'a>) -> Params<'a> {
         // reversed, sorted stably: the first of each run is the one kept
         members.reverse();
         members.sort_by(|a, b| a.0.cmp(&b.0));
         let mut problem = None;
         let mut entries: Vec<(Cow<'a, str>, Slot<'a>)> = Vec::with_capacity(members.len());
-        for (name, raw) in members {
-            let json = raw.get();
+        for (name, json) in members {
             let replaced = entries.last().is_some_and(|(kept, _)| *kept == name);
             let slot = if surely_parses(json.as_bytes()) {
                 Slot::Lazy(json, OnceCell::new())
@@ -288,7 +287,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Params<'a> {
                 struct Name<'a>(#[serde(borrow)] Cow<'a, str>);
                 let mut members = Members::new();
                 while let Some(Name(k)) = m.next_key::<Name<'de>>()? {
-                    members.push((k, m.next_value::<&'de RawValue>()?));
+                    members.push((k, m.next_value::<&'de RawValue>()?.get()));
                 }
                 Ok(Params::of_members(members))
             }

@@ -9,7 +9,7 @@ use serde_json::value::RawValue;
 
 use super::FileReport;
 use crate::diag::{Diagnostic, serde_reason};
-use crate::record::{DropReason, Record};
+use crate::record::{DropReason, Record, scan};
 
 /// How many envelopes deep a record may be embedded (a Splunk export line holding a `result`
 /// holding a `_raw` string holding the record is two).
@@ -466,6 +466,28 @@ pub fn parse_text_at(
     on_record: &mut dyn FnMut(&Record<'_>, u64),
     report: &mut FileReport,
 ) {
+    parse_with(name, text, on_record, report, true);
+}
+
+/// As [`parse_text`], without the record scanner: serde_json reads every record. What the
+/// scanner is held to (its tests, and the fuzzer's `record-parser` target).
+#[doc(hidden)]
+pub fn parse_text_by_serde(
+    name: &str,
+    text: &str,
+    on_record: &mut dyn FnMut(&Record<'_>),
+    report: &mut FileReport,
+) {
+    parse_with(name, text, &mut |r, _| on_record(r), report, false);
+}
+
+fn parse_with(
+    name: &str,
+    text: &str,
+    on_record: &mut dyn FnMut(&Record<'_>, u64),
+    report: &mut FileReport,
+    scan: bool,
+) {
     let mut ctx = Ctx {
         name,
         on_record,
@@ -489,14 +511,23 @@ pub fn parse_text_at(
     if trimmed.starts_with('[') {
         ctx.stream(trimmed, ArrayOf::Values);
     } else if matches!(first_key(trimmed), Some("Records" | "Events")) {
-        // One pass, each record parsed where it lies. A record that does not parse (or
-        // anything unusual) ends that pass; the file is then read again in two passes, each
+        // The delivery format's own shape is read by the record scanner, each record parsed
+        // where it lies (`scan`). Anything else, and a file whose scan stops, takes serde_json's
+        // passes: first one pass, each record parsed where it lies. A record that does not parse
+        // (or anything unusual) ends that pass; the file is then read again in two passes, each
         // element first as raw JSON, then as a record, so a bad record is named and skipped and
-        // the rest are read. The records the first pass took are not taken again.
+        // the rest are read. The records an earlier pass took are not taken again.
+        if scan && ctx.scan(trimmed) {
+            return ctx.finish();
+        }
         let mut de = serde_json::Deserializer::from_str(trimmed);
-        ctx.fast = true;
-        let mut result = (TopSeed { ctx: &mut ctx }).deserialize(&mut de);
-        if result.is_err() {
+        let scanned = ctx.ordinal > 0;
+        let mut result = Ok(());
+        if !scanned {
+            ctx.fast = true;
+            result = (TopSeed { ctx: &mut ctx }).deserialize(&mut de);
+        }
+        if scanned || result.is_err() {
             ctx.fast = false;
             ctx.skip = ctx.ordinal;
             ctx.ordinal = 0;
@@ -541,40 +572,113 @@ pub fn parse_text_at(
         ));
         return;
     }
+    ctx.finish();
+}
 
-    let Ctx {
-        report,
-        not_records,
-        digest,
-        insights,
-        unknown_version,
-        ..
-    } = ctx;
-    if let Some(v) = unknown_version {
-        report.diagnostics.push(Diagnostic::warning(
-            name,
-            format!("unknown `eventVersion` `{v}`; records were read as version 1"),
-        ));
-    }
-    if digest && report.records == 0 {
-        report.skipped = true;
-        report
-            .diagnostics
-            .push(Diagnostic::note(name, "CloudTrail digest file, skipped"));
-    } else if insights > 0 && report.records == 0 {
-        report.skipped = true;
-        report.diagnostics.push(Diagnostic::note(
-            name,
-            format!("CloudTrail Insights file ({insights} event(s)), skipped"),
-        ));
-    } else if not_records > 0 {
-        if report.records == 0 {
-            report.skipped = true;
+impl Ctx<'_> {
+    /// Reads `{"Records":[…]}` (and nothing after it but whitespace) with the record scanner
+    /// ([`crate::record::scan`]). A record the scanner declines is parsed where it lies by
+    /// serde_json, as the one-pass parse would have. `false` when the file is not of that shape,
+    /// or a record does not parse: the records taken so far are counted in `ordinal`, and
+    /// serde_json's passes read the file (from the record after them).
+    fn scan(&mut self, text: &str) -> bool {
+        let b = text.as_bytes();
+        let ws = |mut i: usize| {
+            while let Some(b' ' | b'\n' | b'\t' | b'\r') = b.get(i) {
+                i += 1;
+            }
+            i
+        };
+        let Some(rest) = text.strip_prefix('{') else {
+            return false;
+        };
+        let mut i = ws(text.len() - rest.len());
+        let Some(after) = text[i..].strip_prefix("\"Records\"") else {
+            return false;
+        };
+        i = ws(text.len() - after.len());
+        for c in [b':', b'['] {
+            if b.get(i) != Some(&c) {
+                return false;
+            }
+            i = ws(i + 1);
         }
-        report.diagnostics.push(Diagnostic::note(
+        let reader = scan::Reader::new(text);
+        if b.get(i) == Some(&b']') {
+            i = ws(i + 1);
+        } else {
+            loop {
+                if let Some((rec, end)) = reader.record(text, i) {
+                    self.ordinal += 1;
+                    self.record(&rec);
+                    i = end;
+                } else {
+                    // serde_json reads it, as deep in the file as the record lies
+                    let mut one = serde_json::Deserializer::from_str(&text[i..]).into_iter();
+                    match one.next() {
+                        Some(Ok(rec))
+                            if scan::nesting(&text[i..i + one.byte_offset()])
+                                <= scan::MAX_DEPTH =>
+                        {
+                            let rec: Record = rec;
+                            self.ordinal += 1;
+                            self.record(&rec);
+                            i += one.byte_offset();
+                        }
+                        _ => return false,
+                    }
+                }
+                i = ws(i);
+                match b.get(i) {
+                    Some(b',') => i = ws(i + 1),
+                    Some(b']') => {
+                        i = ws(i + 1);
+                        break;
+                    }
+                    _ => return false,
+                }
+            }
+        }
+        b.get(i) == Some(&b'}') && ws(i + 1) == b.len()
+    }
+
+    /// What the whole file said: its warnings and notes, and whether it was skipped.
+    fn finish(self) {
+        let Ctx {
             name,
-            format!("{not_records} JSON value(s) that are not CloudTrail records, skipped"),
-        ));
+            report,
+            not_records,
+            digest,
+            insights,
+            unknown_version,
+            ..
+        } = self;
+        if let Some(v) = unknown_version {
+            report.diagnostics.push(Diagnostic::warning(
+                name,
+                format!("unknown `eventVersion` `{v}`; records were read as version 1"),
+            ));
+        }
+        if digest && report.records == 0 {
+            report.skipped = true;
+            report
+                .diagnostics
+                .push(Diagnostic::note(name, "CloudTrail digest file, skipped"));
+        } else if insights > 0 && report.records == 0 {
+            report.skipped = true;
+            report.diagnostics.push(Diagnostic::note(
+                name,
+                format!("CloudTrail Insights file ({insights} event(s)), skipped"),
+            ));
+        } else if not_records > 0 {
+            if report.records == 0 {
+                report.skipped = true;
+            }
+            report.diagnostics.push(Diagnostic::note(
+                name,
+                format!("{not_records} JSON value(s) that are not CloudTrail records, skipped"),
+            ));
+        }
     }
 }
 
@@ -969,5 +1073,72 @@ mod tests {
             rec.params().is_none(),
             "typed parse of a deep value stops at the depth limit"
         );
+    }
+
+    /// A file as the rest of tightrole sees it: each record (its parameters' problem
+    /// included) and what the report says, from the scanner's read and from serde_json's.
+    fn both(text: &str) -> String {
+        let read = |scan: bool| {
+            let mut out = Vec::new();
+            let mut report = FileReport::default();
+            let mut take = |r: &Record<'_>, at: u64| {
+                out.push(format!(
+                    "{at} {r:?} {:?}",
+                    r.params_checked().map(|p| p.is_some())
+                ));
+            };
+            parse_with("t", text, &mut take, &mut report, scan);
+            format!("{out:#?}\n{report:#?}")
+        };
+        let scanned = read(true);
+        assert_eq!(scanned, read(false), "{text}");
+        scanned
+    }
+
+    /// The scanner's file: records it declines are read where they lie, and a file it stops
+    /// on goes to serde_json's passes from the record after those it took. Each file reads
+    /// the same as serde_json alone reads it.
+    #[test]
+    fn the_scanner_reads_files_as_serde_json_does() {
+        let escaped = r#"{"eventSource":"s3.amazonaws.com","eventName":"E\u0021","userAgent":"a\"b","userIdentity":{}}"#;
+        let typed = r#"{"eventSource":"s3.amazonaws.com","eventName":7,"userIdentity":{}}"#;
+        let deep = |n: usize| {
+            format!(
+                r#"{{"eventName":"a\"","eventSource":"s","userIdentity":{{}},"x":{}{}}}"#,
+                "[".repeat(n),
+                "]".repeat(n)
+            )
+        };
+        let insight = r#"{"eventCategory":"Insight","eventName":"I","eventSource":"s"}"#;
+        let records = |rs: &[&str]| format!(r#"{{"Records":[{}]}}"#, rs.join(","));
+        let files = [
+            records(&[A, B]),
+            records(&[A, escaped, B]),
+            records(&[A, typed, B]),
+            records(&[A, &deep(70), B]),
+            records(&[A, &deep(124), B]),
+            records(&[A, &deep(130), B]),
+            records(&[A, insight, B]),
+            records(&[insight]),
+            records(&[]),
+            format!("\u{feff} {{ \"Records\" :\n[\n{A} ,\n{B}\n]\n}}\n"),
+            format!("{{\"Records\":[{A}],\"x\":1}}"),
+            format!("{{\"Records\":[{A}],\"Records\":[{B}]}}"),
+            format!("{}{}", records(&[A]), records(&[B])),
+            format!("{} x", records(&[A])),
+            records(&[A, B])[..60].to_string(),
+            records(&[A, B, A])[..A.len() + B.len() + 20].to_string(),
+            format!("{{\"Records\":[{A},]}}"),
+            format!("{{\"Records\":[{A} {B}]}}"),
+            format!("{{\"Records\":[{A},7,{B}]}}"),
+            format!("{{\"Records\":{A}}}"),
+            format!("{{\"Records\":[{}]}}", A.replace("\"A\"", "\"A\tB\"")),
+        ];
+        for file in &files {
+            both(file);
+        }
+        // what the scanner's own cases are read as
+        assert!(both(&files[1]).contains("E!"));
+        assert!(both(&files[2]).contains("unusable record"));
     }
 }
