@@ -12,7 +12,7 @@
 //! - a kept field of another type than its own (a number for `eventName`, an array for
 //!   `userIdentity`, which serde would read by position), or a `requestParameters` that is not
 //!   an object or `null`;
-//! - containers nested more than [`MAX_DEPTH`] below the record;
+//! - containers nested [`MAX_DEPTH`] deep below the record, or deeper;
 //! - anything that is not JSON.
 //!
 //! `tests` and the fuzzer's `record-parser` target hold it to serde's reading of the same text.
