@@ -126,7 +126,7 @@ pub fn nesting(json: &str) -> usize {
             b'"' => {
                 // to the closing quote, over escapes
                 i += 1;
-                while let Some(n) = memchr::memchr2(b'"', b'\\', &b[i..]) {
+                while let Some(n) = b.get(i..).and_then(|r| memchr::memchr2(b'"', b'\\', r)) {
                     i += n;
                     if b[i] == b'\\' {
                         i += 2;
@@ -626,6 +626,8 @@ mod tests {
         assert_eq!(nesting("{}"), 1);
         assert_eq!(nesting(r#"{"a":[{"b":"[[[\"{{"}],"c":[]}"#), 3);
         assert_eq!(nesting(r#"["\\",[]]"#), 2);
+        // not JSON (it is only asked of what serde_json read), but no panic either
+        assert_eq!(nesting("[\"\\"), 1);
     }
 
     /// JSON values of every kind, names from the record's own fields among others.
