@@ -16,8 +16,7 @@ use tightrole::arn::Arn;
 use tightrole::catalog::Catalog;
 use tightrole::mapping::{Class, Mapper};
 use tightrole::policy::PolicyDocument;
-use tightrole::record::Record;
-use tightrole::source::{FileReport, parse_bytes, parse_text, parse_text_by_serde};
+use tightrole::source::{FileReport, parse_bytes, reading};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -145,23 +144,7 @@ fn check_record_parser(bytes: &[u8]) -> Result<(), TestCaseError> {
     prop_assert_eq!(n, r.records);
     // the record scanner reads what serde_json alone reads, and as it does
     if let Ok(text) = std::str::from_utf8(bytes) {
-        let read = |scanner: bool| {
-            let mut out = Vec::new();
-            let mut report = FileReport::default();
-            let mut take = |rec: &Record<'_>| {
-                out.push(format!(
-                    "{rec:?} {:?}",
-                    rec.params_checked().map(|p| p.is_some())
-                ));
-            };
-            if scanner {
-                parse_text("fuzz", text, &mut take, &mut report);
-            } else {
-                parse_text_by_serde("fuzz", text, &mut take, &mut report);
-            }
-            format!("{out:?} {report:?}")
-        };
-        prop_assert_eq!(read(true), read(false));
+        prop_assert_eq!(reading(text, true), reading(text, false));
     }
     Ok(())
 }

@@ -28,7 +28,7 @@ pub const MAX_DEPTH: usize = 64;
 
 /// Whether `text` holds no control character (below U+0020) at all, so that no string in it
 /// can: one pass over a whole file, many bytes at once, in place of a check of every string.
-pub fn no_control_characters(text: &str) -> bool {
+fn no_control_characters(text: &str) -> bool {
     // the least byte, not `any`: without an early exit the compiler checks many bytes at once
     text.bytes().fold(u8::MAX, u8::min) >= 0x20
 }
@@ -43,6 +43,25 @@ pub struct Reader {
 }
 
 impl Reader {
+    /// The first step of a file of the S3 delivery format, `{"Records":[…]}`; `None` when
+    /// `text` does not start so.
+    pub fn first(text: &str) -> Option<Step> {
+        // the frame has no string the scanner reads (`"Records"` is matched as bytes), so
+        // what the reader knows of the file's strings is not needed yet
+        let mut s = Reader::with(true).at(text, 0);
+        s.eat(b'{')?;
+        s.ws();
+        s.literal(b"\"Records\"")?;
+        s.ws();
+        s.eat(b':')?;
+        s.ws();
+        if s.open(b'[', b']')? {
+            Some(Step::Record(s.i))
+        } else {
+            s.end()
+        }
+    }
+
     /// For the records of `text`.
     pub fn new(text: &str) -> Reader {
         Reader::with(no_control_characters(text))
@@ -58,16 +77,40 @@ impl Reader {
     /// The record whose `{` is at byte `at` of `text`, and the byte after its `}`; `None` when
     /// it is not an ordinary record (see the module's text).
     pub fn record<'a>(&self, text: &'a str, at: usize) -> Option<(Record<'a>, usize)> {
-        let mut s = Scanner {
-            s: text,
-            b: text.as_bytes(),
-            i: at,
-            plain: self.plain,
-            quotes: self.quotes,
-        };
+        let mut s = self.at(text, at);
         let r = s.record()?;
         Some((r, s.i))
     }
+
+    /// The step after the record that ends at byte `end`; `None` when what follows is not
+    /// the delivery format's (no `,` or `]` next, or more than whitespace after the `}`).
+    pub fn next(&self, text: &str, end: usize) -> Option<Step> {
+        let mut s = self.at(text, end);
+        if s.more(b']')? {
+            Some(Step::Record(s.i))
+        } else {
+            s.end()
+        }
+    }
+
+    fn at<'a>(&self, text: &'a str, i: usize) -> Scanner<'a> {
+        Scanner {
+            s: text,
+            b: text.as_bytes(),
+            i,
+            plain: self.plain,
+            quotes: self.quotes,
+        }
+    }
+}
+
+/// Where a file of the S3 delivery format is, between its records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// A record starts at this byte.
+    Record(usize),
+    /// The array and the object are closed, and only whitespace follows.
+    End,
 }
 
 /// The search for a string's end (a `"`, or a `\` that only a parse can read), built once: a
@@ -115,6 +158,12 @@ impl Quotes {
             Quotes::Words(two) => two.find(haystack),
         }
     }
+}
+
+/// A record as the rest of tightrole sees it, as text: its fields, and its parameters' problem
+/// (which their `Debug` leaves out). Two readings of a record are the same when these are.
+pub fn seen(r: &Record<'_>) -> String {
+    format!("{r:?} {:?}", r.params_checked().map(|p| p.is_some()))
 }
 
 /// How deep containers nest in `json` (a valid JSON value): 0 for a scalar, 1 for `{}`.
@@ -287,14 +336,7 @@ impl<'a> Scanner<'a> {
                 self.string()?;
             }
             b'{' if depth < MAX_DEPTH => self.object(|s, _| s.skip(depth + 1))?,
-            b'[' if depth < MAX_DEPTH => {
-                if self.open(b'[', b']')? {
-                    while {
-                        self.skip(depth + 1)?;
-                        self.more(b']')?
-                    } {}
-                }
-            }
+            b'[' if depth < MAX_DEPTH => self.array(|s| s.skip(depth + 1))?,
             b'{' | b'[' => return None,
             b't' => self.literal(b"true")?,
             b'f' => self.literal(b"false")?,
@@ -337,6 +379,34 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    /// The elements of an array, each read (or skipped) by `element`.
+    fn array(&mut self, mut element: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        if !self.open(b'[', b']')? {
+            return Some(());
+        }
+        loop {
+            element(self)?;
+            if !self.more(b']')? {
+                return Some(());
+            }
+        }
+    }
+
+    /// Any value as its JSON text, checked (`depth` containers below the record).
+    fn raw(&mut self, depth: usize) -> Option<&'a str> {
+        let start = self.i;
+        self.skip(depth)?;
+        self.s.get(start..self.i)
+    }
+
+    /// After the array of records: its `}`, and nothing but whitespace to the end.
+    fn end(&mut self) -> Option<Step> {
+        self.ws();
+        self.eat(b'}')?;
+        self.ws();
+        (self.i == self.b.len()).then_some(Step::End)
+    }
+
     fn record(&mut self) -> Option<Record<'a>> {
         let mut r = Record::default();
         let mut seen = 0u32;
@@ -366,11 +436,7 @@ impl<'a> Scanner<'a> {
                 }
                 "responseElements" => {
                     once(&mut seen, 16)?;
-                    r.response_elements = s.nullable(|s| {
-                        let start = s.i;
-                        s.skip(1)?;
-                        s.s.get(start..s.i)
-                    })?;
+                    r.response_elements = s.nullable(|s| s.raw(1))?;
                 }
                 "resources" => {
                     once(&mut seen, 17)?;
@@ -441,9 +507,7 @@ impl<'a> Scanner<'a> {
     fn params(&mut self) -> Option<Params<'a>> {
         let mut members = Members::new();
         self.object(|s, name| {
-            let start = s.i;
-            s.skip(2)?;
-            members.push((Cow::Borrowed(name), s.s.get(start..s.i)?));
+            members.push((Cow::Borrowed(name), s.raw(2)?));
             Some(())
         })?;
         Some(Params::of_members(members))
@@ -451,13 +515,10 @@ impl<'a> Scanner<'a> {
 
     fn resources(&mut self) -> Option<Vec<ResourceRef<'a>>> {
         let mut all = Vec::new();
-        if !self.open(b'[', b']')? {
-            return Some(all);
-        }
-        loop {
+        self.array(|s| {
             let mut r = ResourceRef::default();
             let mut seen = 0u32;
-            self.object(|s, name| {
+            s.object(|s, name| {
                 match name {
                     "ARN" => r.arn = s.text(&mut seen, 0)?,
                     "ARNPrefix" => r.arn_prefix = s.text(&mut seen, 1)?,
@@ -468,10 +529,9 @@ impl<'a> Scanner<'a> {
                 Some(())
             })?;
             all.push(r);
-            if !self.more(b']')? {
-                return Some(all);
-            }
-        }
+            Some(())
+        })?;
+        Some(all)
     }
 }
 
@@ -479,12 +539,6 @@ impl<'a> Scanner<'a> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
-
-    /// A record as the rest of tightrole sees it, the parameters' problem included (which the
-    /// parameters' `Debug` leaves out).
-    fn seen(r: &Record<'_>) -> String {
-        format!("{r:?} {:?}", r.params_checked().map(|p| p.is_some()))
-    }
 
     /// The scanner's reading of `text`, checked against serde_json's: `None` when the scanner
     /// declines it. Whatever it accepts, serde_json reads the same way, to the same end.

@@ -24,7 +24,7 @@ use crate::record::Record;
 
 pub use filter::{Filters, Stream};
 pub use layout::{LayoutInfo, layout_info};
-pub use parse::{parse_text, parse_text_at, parse_text_by_serde};
+pub use parse::{parse_text, parse_text_at, reading};
 
 /// One input to read.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]

@@ -469,16 +469,17 @@ pub fn parse_text_at(
     parse_with(name, text, on_record, report, true);
 }
 
-/// As [`parse_text`], without the record scanner: serde_json reads every record. What the
-/// scanner is held to (its tests, and the fuzzer's `record-parser` target).
+/// What the rest of tightrole gets from reading `text`, as text: each record with its
+/// position ([`scan::seen`]), then the file's report; read with the record scanner, or
+/// (`scanner: false`) by serde_json alone. What the scanner is held to, by its tests, the
+/// corpora's and the fuzzer's `record-parser` target.
 #[doc(hidden)]
-pub fn parse_text_by_serde(
-    name: &str,
-    text: &str,
-    on_record: &mut dyn FnMut(&Record<'_>),
-    report: &mut FileReport,
-) {
-    parse_with(name, text, &mut |r, _| on_record(r), report, false);
+pub fn reading(text: &str, scanner: bool) -> String {
+    let mut records = Vec::new();
+    let mut report = FileReport::default();
+    let mut take = |r: &Record<'_>, at: u64| records.push(format!("{at} {}", scan::seen(r)));
+    parse_with("t", text, &mut take, &mut report, scanner);
+    format!("{records:#?}\n{report:#?}")
 }
 
 fn parse_with(
@@ -582,64 +583,34 @@ impl Ctx<'_> {
     /// or a record does not parse: the records taken so far are counted in `ordinal`, and
     /// serde_json's passes read the file (from the record after them).
     fn scan(&mut self, text: &str) -> bool {
-        let b = text.as_bytes();
-        let ws = |mut i: usize| {
-            while let Some(b' ' | b'\n' | b'\t' | b'\r') = b.get(i) {
-                i += 1;
-            }
-            i
-        };
-        let Some(rest) = text.strip_prefix('{') else {
+        let mut step = scan::Reader::first(text);
+        if step.is_none() {
             return false;
-        };
-        let mut i = ws(text.len() - rest.len());
-        let Some(after) = text[i..].strip_prefix("\"Records\"") else {
-            return false;
-        };
-        i = ws(text.len() - after.len());
-        for c in [b':', b'['] {
-            if b.get(i) != Some(&c) {
-                return false;
-            }
-            i = ws(i + 1);
         }
         let reader = scan::Reader::new(text);
-        if b.get(i) == Some(&b']') {
-            i = ws(i + 1);
-        } else {
-            loop {
-                if let Some((rec, end)) = reader.record(text, i) {
-                    self.ordinal += 1;
-                    self.record(&rec);
-                    i = end;
-                } else {
-                    // serde_json reads it, as deep in the file as the record lies
-                    let mut one = serde_json::Deserializer::from_str(&text[i..]).into_iter();
-                    match one.next() {
-                        Some(Ok(rec))
-                            if scan::nesting(&text[i..i + one.byte_offset()])
-                                <= scan::MAX_DEPTH =>
-                        {
-                            let rec: Record = rec;
-                            self.ordinal += 1;
-                            self.record(&rec);
-                            i += one.byte_offset();
-                        }
-                        _ => return false,
-                    }
-                }
-                i = ws(i);
-                match b.get(i) {
-                    Some(b',') => i = ws(i + 1),
-                    Some(b']') => {
-                        i = ws(i + 1);
-                        break;
+        while let Some(scan::Step::Record(at)) = step {
+            let end = if let Some((rec, end)) = reader.record(text, at) {
+                self.ordinal += 1;
+                self.record(&rec);
+                end
+            } else {
+                // serde_json reads it, as deep in the file as the record lies
+                let mut one = serde_json::Deserializer::from_str(&text[at..]).into_iter();
+                match one.next() {
+                    Some(Ok(rec))
+                        if scan::nesting(&text[at..at + one.byte_offset()]) <= scan::MAX_DEPTH =>
+                    {
+                        let rec: Record = rec;
+                        self.ordinal += 1;
+                        self.record(&rec);
+                        at + one.byte_offset()
                     }
                     _ => return false,
                 }
-            }
+            };
+            step = reader.next(text, end);
         }
-        b.get(i) == Some(&b'}') && ws(i + 1) == b.len()
+        step == Some(scan::Step::End)
     }
 
     /// What the whole file said: its warnings and notes, and whether it was skipped.
@@ -1075,23 +1046,11 @@ mod tests {
         );
     }
 
-    /// A file as the rest of tightrole sees it: each record (its parameters' problem
-    /// included) and what the report says, from the scanner's read and from serde_json's.
+    /// A file as the rest of tightrole sees it, from the scanner's read, checked against
+    /// serde_json's.
     fn both(text: &str) -> String {
-        let read = |scan: bool| {
-            let mut out = Vec::new();
-            let mut report = FileReport::default();
-            let mut take = |r: &Record<'_>, at: u64| {
-                out.push(format!(
-                    "{at} {r:?} {:?}",
-                    r.params_checked().map(|p| p.is_some())
-                ));
-            };
-            parse_with("t", text, &mut take, &mut report, scan);
-            format!("{out:#?}\n{report:#?}")
-        };
-        let scanned = read(true);
-        assert_eq!(scanned, read(false), "{text}");
+        let scanned = reading(text, true);
+        assert_eq!(scanned, reading(text, false), "{text}");
         scanned
     }
 
