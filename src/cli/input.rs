@@ -222,6 +222,7 @@ impl InputArgs {
             spill_after: self.spill_after,
             keep_spilled: self.keep_spilled,
             observe: self.observe,
+            time_stages: self.stats.is_some(),
             key_level,
             cache: self.aws.cache.clone(),
             concurrency: self.aws.concurrency,

@@ -91,6 +91,9 @@ pub struct ReadOptions {
     /// unobservable grants are carried (`--current`; `pr` always). Left out otherwise: with
     /// grants on disk it is a pass over all of them.
     pub observe: bool,
+    /// Time the read's stages, decompression and parse, in CPU seconds ([`Stats`]'
+    /// `seconds_decompress` and `seconds_parse`, which stay 0 otherwise): `--stats` asks.
+    pub time_stages: bool,
 }
 
 impl Default for ReadOptions {
@@ -113,6 +116,7 @@ impl Default for ReadOptions {
             spill_after: crate::usage::SPILL_AFTER,
             keep_spilled: false,
             observe: false,
+            time_stages: false,
         }
     }
 }
@@ -152,6 +156,7 @@ impl ReadOptions {
             functions: Default::default(),
             fold_resources: self.key_level != GeneralizeLevel::Exact,
             max_file_size: Some(self.max_file_size),
+            time_stages: self.time_stages,
         }
     }
 

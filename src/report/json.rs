@@ -4,7 +4,10 @@
 //! the 200,000-record growing benchmark trail), and rendering them on one thread was the
 //! longest single-threaded step after the read. The document is byte for byte what
 //! `serde_json::to_writer_pretty` writes for the whole [`GenerateOutput`]; a test holds the two
-//! together.
+//! together. It is rendered by sonic-rs's serializer, whose output is serde_json's (the same
+//! escapes, the same float printer) but which looks for what a string must escape 16 or 32
+//! bytes at a time: serde_json's byte-at-a-time escaping of the strings was some 2.4% of
+//! `generate`'s instructions on that trail (docs/performance.md, the thirty-third round).
 
 use std::io::{self, Write};
 
@@ -24,7 +27,7 @@ fn nested(value: &impl Serialize, depth: usize) -> io::Result<Vec<u8>> {
     // a principal of the growing benchmark trail is some 40 KB: grown from nothing, its text
     // was copied a dozen times on the way (the document's other fields are small)
     let mut out = Vec::with_capacity(if depth == ELEMENT { PRINCIPAL } else { 0 });
-    let mut ser = serde_json::Serializer::with_formatter(
+    let mut ser = sonic_rs::Serializer::with_formatter(
         &mut out,
         Nested {
             depth,
@@ -44,6 +47,7 @@ const ELEMENT: usize = 2;
 /// serde_json's pretty layout (two spaces a level, `": "` after a key, an empty array or object
 /// on one line), starting `depth` levels in. Indenting each rendered newline afterwards, as
 /// before, scanned every small write serde_json made: a third of writing the output.
+#[derive(Clone)]
 struct Nested {
     depth: usize,
     has_value: bool,
@@ -82,7 +86,7 @@ impl Nested {
     }
 }
 
-impl serde_json::ser::Formatter for Nested {
+impl sonic_rs::format::Formatter for Nested {
     fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
         self.open(w, b"[")
     }
@@ -224,6 +228,11 @@ mod tests {
             any::<bool>().prop_map(Value::from),
             any::<i64>().prop_map(Value::from),
             "(\\PC|\n|\"|\\\\){0,12}".prop_map(Value::from),
+            // long enough for the serializer's 16- and 32-byte steps, with every escape
+            // (control characters, quotes, backslashes) anywhere in them
+            "[ -~\t\u{0}-\u{1f}\u{7f}\u{2028}é\"\\\\]{0,80}".prop_map(Value::from),
+            any::<String>().prop_map(Value::from),
+            any::<f64>().prop_map(Value::from),
         ];
         leaf.prop_recursive(40, 200, 4, |inner| {
             prop_oneof![

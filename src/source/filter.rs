@@ -22,6 +22,11 @@ pub struct Filters {
     /// Inputs larger than this once decompressed are skipped with a warning (`None`: the
     /// default, [`crate::source::DEFAULT_MAX_FILE_SIZE`]).
     pub max_file_size: Option<u64>,
+    /// Time each input's decompression and parse in the thread's CPU time, for `--stats`
+    /// ([`crate::source::FileReport::seconds_parse`]): three reads of that clock a file, each a
+    /// system call (some 500 ns, and a run-queue lock) on the machines measured, so they are
+    /// made only when asked for.
+    pub time_stages: bool,
 }
 
 impl Filters {

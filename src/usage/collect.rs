@@ -48,7 +48,8 @@ pub struct Stats {
     /// Wall time of the whole read.
     pub seconds: f64,
     /// CPU time spent reading and decompressing, and parsing, mapping and aggregating, summed
-    /// over the worker threads.
+    /// over the worker threads; measured only when asked for ([`crate::source::Filters`]'
+    /// `time_stages`, which `--stats` sets), 0 otherwise.
     pub seconds_decompress: f64,
     pub seconds_parse: f64,
     /// Requests, downloads and cache hits of the live sources, when any was read.
@@ -220,7 +221,8 @@ fn read_one(input: &Input, filters: &Filters, mapper: &Mapper, agg: &mut Aggrega
     let limit = filters
         .max_file_size
         .unwrap_or(crate::source::DEFAULT_MAX_FILE_SIZE);
-    let mut report = crate::source::read_input_limited(input, limit, &mut on_record);
+    let mut report =
+        crate::source::read_input_limited(input, limit, filters.time_stages, &mut on_record);
     if bad > 100 {
         diags.push(Diagnostic::warning(
             &name,
