@@ -157,7 +157,10 @@ fn parse_now(name: &str, json: &str, problem: &mut Option<String>) -> Value {
 impl<'a> Params<'a> {
     /// The parameters of an object's members, the last of equal names winning. A value a later
     /// one of its name replaces is still checked: the whole object's parse refused it too.
-    pub(super) fn of_members(mut members: Members<'a>) -> Params<'a> {
+    /// `plain_strings`: the members' strings hold no escape and no control character (the
+    /// record scanner's, which declines a record with any), so a value that is a string parses
+    /// and is not scanned again ([`surely_parses`]; most values are strings).
+    pub(super) fn of_members(mut members: Members<'a>, plain_strings: bool) -> Params<'a> {
         // reversed, sorted stably: the first of each run is the one kept
         members.reverse();
         members.sort_by(|a, b| a.0.cmp(&b.0));
@@ -165,7 +168,8 @@ impl<'a> Params<'a> {
         let mut entries: Vec<(Cow<'a, str>, Slot<'a>)> = Vec::with_capacity(members.len());
         for (name, json) in members {
             let replaced = entries.last().is_some_and(|(kept, _)| *kept == name);
-            let slot = if surely_parses(json.as_bytes()) {
+            let slot = if (plain_strings && json.starts_with('"')) || surely_parses(json.as_bytes())
+            {
                 Slot::Lazy(json, OnceCell::new())
             } else {
                 Slot::Parsed(parse_now(&name, json, &mut problem))
@@ -289,7 +293,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Params<'a> {
                 while let Some(Name(k)) = m.next_key::<Name<'de>>()? {
                     members.push((k, m.next_value::<&'de RawValue>()?.get()));
                 }
-                Ok(Params::of_members(members))
+                Ok(Params::of_members(members, false))
             }
             fn visit_seq<S: SeqAccess<'de>>(self, mut s: S) -> Result<Params<'de>, S::Error> {
                 // no parameters, but refused as the whole parse refused it (nested too deep)

@@ -485,7 +485,8 @@ impl<'a> Scanner<'a> {
             members.push((Cow::Borrowed(name), s.raw(2)?));
             Some(())
         })?;
-        Some(Params::of_members(members))
+        // a string here holds no escape or control character: the scanner declines any
+        Some(Params::of_members(members, true))
     }
 
     fn resources(&mut self) -> Option<Vec<ResourceRef<'a>>> {
