@@ -628,4 +628,30 @@ mod tests {
         ));
         assert!(report.skipped);
     }
+
+    /// The stages are timed only when asked (`--stats`): otherwise the thread's CPU clock is
+    /// not read, and the report's seconds are 0; asked, they add up to the work done.
+    #[test]
+    fn stages_are_timed_only_when_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.json.gz");
+        let record = r#"{"eventName":"GetObject","eventSource":"s3.amazonaws.com"}"#;
+        let text = format!(r#"{{"Records":[{}]}}"#, vec![record; 20_000].join(","));
+        std::fs::write(&path, gz(text.as_bytes())).unwrap();
+        let input = Input::File(path);
+        let read = |timed: bool| {
+            let mut n = 0;
+            let report = read_input_limited(&input, 1 << 30, timed, &mut |_, _| n += 1);
+            assert_eq!(n, 20_000);
+            report
+        };
+        let untimed = read(false);
+        assert_eq!(
+            (untimed.seconds_decompress, untimed.seconds_parse),
+            (0.0, 0.0)
+        );
+        let timed = read(true);
+        assert!(timed.seconds_decompress >= 0.0 && timed.seconds_parse >= 0.0);
+        assert!(timed.seconds_decompress + timed.seconds_parse > 0.0);
+    }
 }
