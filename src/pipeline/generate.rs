@@ -931,7 +931,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         crate::trailgen::write_bench(dir.path(), 3000, 7, crate::trailgen::BenchProfile::Growing)
             .unwrap();
-        let hostile = "x\"</script>\n\u{202e}é`|*";
+        // quotes, a backslash, control characters and markup, long enough for the serializer's
+        // 32-byte steps
+        let hostile = "x\"</script>\n\u{202e}é`|*\u{1}\t\\ and then some more text after it";
         let rec = serde_json::json!({
             "eventVersion": "1.09", "eventTime": "2026-11-02T10:00:00Z",
             "userIdentity": {"type": "IAMUser", "accountId": "111122223333",
@@ -959,7 +961,9 @@ mod tests {
         .unwrap();
         assert!(out.principals.len() > 64, "{}", out.principals.len());
         assert!(
-            out.principals.iter().any(|p| p.name.contains('\n')),
+            out.principals
+                .iter()
+                .any(|p| p.name.contains('\n') && p.name.contains('\u{1}')),
             "the hostile user is a principal"
         );
         let mut streamed = Vec::new();
