@@ -26,28 +26,63 @@ use super::{Record, ResourceRef, SessionContext, SessionIssuer, UserIdentity};
 /// limit (128 from the top of the file), which then decides.
 pub const MAX_DEPTH: usize = 64;
 
-/// Whether `text` holds no control character (below U+0020) at all, so that no string in it
-/// can: one pass over a whole file, many bytes at once, in place of a check of every string.
-fn no_control_characters(text: &str) -> bool {
-    // the least byte, not `any`: without an early exit the compiler checks many bytes at once
-    text.bytes().fold(u8::MAX, u8::min) >= 0x20
-}
-
-/// What reading one file's records needs, made once a file.
-#[derive(Clone, Copy)]
-pub struct Reader {
-    /// The file holds no control character ([`no_control_characters`]): its strings need not
-    /// be checked for one.
+/// What reading one file's records needs, made once a file: where its strings may end, and
+/// whether any string can hold a control character.
+pub struct Reader<'a> {
+    text: &'a str,
+    /// The file holds no control character (below U+0020) at all, so that no string in it can:
+    /// its strings need not be checked for one.
     plain: bool,
+    /// A bit for each byte of `text` (bit `k` of word `w` for byte `64 * w + k`), set where a
+    /// string may end: at each `"`, and at each `\`, which only a parse can read.
+    ends: Vec<u64>,
 }
 
-impl Reader {
+/// `text`'s string ends ([`Reader::ends`]) and whether it holds no control character, in one
+/// pass over it, 16 bytes at a time (SSE2 or NEON through `wide`). A string is some twenty
+/// bytes, and a record holds some seventy: a string's end is then found by a bit search in a
+/// word or two, not by a search of its bytes. The index is a sixty-fourth of the text.
+#[inline(never)]
+fn index(text: &str) -> (Vec<u64>, bool) {
+    use wide::u8x16;
+    let (quote, backslash) = (u8x16::splat(b'"'), u8x16::splat(b'\\'));
+    let (blocks, tail) = text.as_bytes().as_chunks::<64>();
+    let mut ends = Vec::with_capacity(blocks.len() + 1);
+    let mut least = u8x16::splat(u8::MAX);
+    for block in blocks {
+        let mut word = 0u64;
+        for (k, chunk) in block.as_chunks::<16>().0.iter().enumerate() {
+            let v = u8x16::new(*chunk);
+            least = least.min(v);
+            let hit = v.cmp_eq(quote) | v.cmp_eq(backslash);
+            word |= u64::from(hit.move_mask() as u16) << (16 * k);
+        }
+        ends.push(word);
+    }
+    let mut least = least.to_array().into_iter().fold(u8::MAX, u8::min);
+    if !tail.is_empty() {
+        let mut word = 0u64;
+        for (k, &b) in tail.iter().enumerate() {
+            word |= u64::from(b == b'"' || b == b'\\') << k;
+            least = least.min(b);
+        }
+        ends.push(word);
+    }
+    (ends, least >= 0x20)
+}
+
+impl<'a> Reader<'a> {
     /// The first step of a file of the S3 delivery format, `{"Records":[…]}`; `None` when
     /// `text` does not start so.
     pub fn first(text: &str) -> Option<Step> {
         // the frame has no string the scanner reads (`"Records"` is matched as bytes), so
-        // what the reader knows of the file's strings is not needed yet
-        let mut s = Reader::with(true).at(text, 0);
+        // where the file's strings end is not needed yet
+        let frame = Reader {
+            text,
+            plain: true,
+            ends: Vec::new(),
+        };
+        let mut s = frame.at(0);
         s.eat(b'{')?;
         s.ws();
         s.literal(b"\"Records\"")?;
@@ -62,26 +97,23 @@ impl Reader {
     }
 
     /// For the records of `text`.
-    pub fn new(text: &str) -> Reader {
-        Reader::with(no_control_characters(text))
+    pub fn new(text: &'a str) -> Reader<'a> {
+        let (ends, plain) = index(text);
+        Reader { text, plain, ends }
     }
 
-    fn with(plain: bool) -> Reader {
-        Reader { plain }
-    }
-
-    /// The record whose `{` is at byte `at` of `text`, and the byte after its `}`; `None` when
-    /// it is not an ordinary record (see the module's text).
-    pub fn record<'a>(&self, text: &'a str, at: usize) -> Option<(Record<'a>, usize)> {
-        let mut s = self.at(text, at);
+    /// The record whose `{` is at byte `at` of the text, and the byte after its `}`; `None`
+    /// when it is not an ordinary record (see the module's text).
+    pub fn record(&self, at: usize) -> Option<(Record<'a>, usize)> {
+        let mut s = self.at(at);
         let r = s.record()?;
         Some((r, s.i))
     }
 
     /// The step after the record that ends at byte `end`; `None` when what follows is not
     /// the delivery format's (no `,` or `]` next, or more than whitespace after the `}`).
-    pub fn next(&self, text: &str, end: usize) -> Option<Step> {
-        let mut s = self.at(text, end);
+    pub fn next(&self, end: usize) -> Option<Step> {
+        let mut s = self.at(end);
         if s.more(b']')? {
             Some(Step::Record(s.i))
         } else {
@@ -89,12 +121,13 @@ impl Reader {
         }
     }
 
-    fn at<'a>(&self, text: &'a str, i: usize) -> Scanner<'a> {
+    fn at(&self, i: usize) -> Scanner<'a, '_> {
         Scanner {
-            s: text,
-            b: text.as_bytes(),
+            s: self.text,
+            b: self.text.as_bytes(),
             i,
             plain: self.plain,
+            ends: &self.ends,
         }
     }
 }
@@ -106,18 +139,6 @@ pub enum Step {
     Record(usize),
     /// The array and the object are closed, and only whitespace follows.
     End,
-}
-
-/// Where a string's end may be (a `"`, or a `\` that only a parse can read) among 16 bytes: a
-/// bit each, the lowest for the first byte. A string is some twenty bytes, so its end is
-/// looked for 16 bytes at a time, inline (SSE2 or NEON through `wide`): a call to `memchr2`
-/// for each cost more than the search itself.
-#[inline(always)]
-fn quote_in_16(chunk: &[u8; 16]) -> u32 {
-    use wide::u8x16;
-    let v = u8x16::new(*chunk);
-    let hit = v.cmp_eq(u8x16::splat(b'"')) | v.cmp_eq(u8x16::splat(b'\\'));
-    hit.move_mask() as u32
 }
 
 /// A record as the rest of tightrole sees it, as text: its fields, and its parameters' problem
@@ -163,15 +184,17 @@ fn once(seen: &mut u32, bit: u32) -> Option<()> {
     (!was).then_some(())
 }
 
-struct Scanner<'a> {
+struct Scanner<'a, 'r> {
     s: &'a str,
     b: &'a [u8],
     i: usize,
     /// No control character anywhere in `s`.
     plain: bool,
+    /// Where a string in `s` may end ([`Reader::ends`]).
+    ends: &'r [u64],
 }
 
-impl<'a> Scanner<'a> {
+impl<'a> Scanner<'a, '_> {
     #[inline]
     fn peek(&self) -> Option<u8> {
         self.b.get(self.i).copied()
@@ -189,39 +212,39 @@ impl<'a> Scanner<'a> {
         (self.peek() == Some(c)).then(|| self.i += 1)
     }
 
-    /// A string without escapes or control characters, at its opening quote: its text.
-    #[inline]
+    /// A string without escapes or control characters, at its opening quote: its text. Not
+    /// inlined: inlined in its callers it took more instructions than the calls it saved.
+    #[inline(never)]
     fn string(&mut self) -> Option<&'a str> {
         if self.peek() != Some(b'"') {
             return None;
         }
         let start = self.i + 1;
-        let rest = self.b.get(start..)?;
-        let mut n = 0;
-        let end = loop {
-            match rest
-                .get(n..)
-                .and_then(|r| r.first_chunk::<16>())
-                .map(quote_in_16)
-            {
-                Some(0) => n += 16,
-                Some(m) => break start + n + m.trailing_zeros() as usize,
-                // fewer than 16 bytes left in the text: a byte at a time (no call, so the
-                // function saves no registers)
-                None => {
-                    break start + n + rest[n..].iter().position(|&b| b == b'"' || b == b'\\')?;
+        // the first `"` or `\` after the opening quote, from the index a word at a time
+        let first = self.ends.get(start / 64)? >> (start % 64);
+        let end = if first != 0 {
+            start + first.trailing_zeros() as usize
+        } else {
+            let mut w = start / 64;
+            loop {
+                w += 1;
+                let bits = *self.ends.get(w)?;
+                if bits != 0 {
+                    break w * 64 + bits.trailing_zeros() as usize;
                 }
             }
         };
-        if self.b[end] != b'"' {
+        if self.b.get(end) != Some(&b'"') {
             return None;
         }
         if !self.plain && self.b[start..end].iter().any(|&x| x < 0x20) {
             return None;
         }
         self.i = end + 1;
-        // both ends are at quotes, so on character boundaries
-        self.s.get(start..end)
+        // both ends are at quotes, so on character boundaries (split, not `get`, which the
+        // compiler did not inline here)
+        let (text, _) = self.s.split_at_checked(end)?;
+        Some(text.split_at_checked(start)?.1)
     }
 
     fn literal(&mut self, word: &[u8]) -> Option<()> {
@@ -516,14 +539,21 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// A reader of `text` that checks every string for a control character, as it does in a
+    /// file that holds one.
+    fn checked(text: &str) -> Reader<'_> {
+        Reader {
+            plain: false,
+            ..Reader::new(text)
+        }
+    }
+
     /// The scanner's reading of `text`, checked against serde_json's: `None` when the scanner
     /// declines it. Whatever it accepts, serde_json reads the same way, to the same end.
     fn agree(text: &str) -> Option<String> {
-        let (r, end) = Reader::new(text).record(text, 0)?;
+        let (r, end) = Reader::new(text).record(0)?;
         // the same with every string checked
-        let again = Reader { plain: false }
-            .record(text, 0)
-            .map(|(r, end)| (seen(&r), end));
+        let again = checked(text).record(0).map(|(r, end)| (seen(&r), end));
         assert_eq!(again, Some((seen(&r), end)), "{text}");
         let mut de = serde_json::Deserializer::from_str(text).into_iter::<Record>();
         let by_serde = match de.next() {
@@ -626,8 +656,8 @@ mod tests {
             "",
             &deep,
         ] {
-            for reader in [Reader::with(false), Reader::new(text)] {
-                let read = reader.record(text, 0).map(|(r, _)| seen(&r));
+            for reader in [checked(text), Reader::new(text)] {
+                let read = reader.record(0).map(|(r, _)| seen(&r));
                 assert_eq!(read, None, "{text}");
             }
         }
@@ -638,31 +668,33 @@ mod tests {
         let text = format!(r#"{{"Records":[{RECORD},{{"eventName":"b"}}]}}"#);
         let at = text.find("{\"eventVersion").unwrap_or_default();
         let reader = Reader::new(&text);
-        let (_, end) = reader.record(&text, at).expect("read in place");
+        let (_, end) = reader.record(at).expect("read in place");
         assert_eq!(&text[end..end + 2], ",{");
-        let (r, end) = reader.record(&text, end + 1).expect("the next");
+        let (r, end) = reader.record(end + 1).expect("the next");
         assert_eq!(r.name(), "b");
         assert_eq!(&text[end..], "]}");
     }
 
-    /// A string's end is looked for 16 bytes at a time, and in what is left at the end of the
-    /// text when that is fewer: strings of every length across those steps, ending the text or
-    /// not, with an escape or a control character at every place, read as serde_json reads
-    /// them, or declined.
+    /// A string's end is found in an index of the text's `"` and `\` bytes, 64 bytes to a
+    /// word, the last word part empty: strings of every length up to more than two words, from
+    /// several places in a word, ending the text or not, with an escape or a control character
+    /// at every place, read as serde_json reads them, or declined.
     #[test]
     fn finds_a_strings_end_at_every_place() {
-        for len in 0..70 {
-            let plain = "a".repeat(len);
-            for after in ["}", "}                                 "] {
-                let text = format!(r#"{{"eventName":"{plain}"{after}"#);
-                let read = agree(&text).expect("a plain string is read");
-                assert!(read.contains(&format!("{plain:?}")), "{text}");
-                for at in 0..len {
-                    for odd in ["\\\"", "\\\\", "\\u0041", "\u{1}"] {
-                        let s = format!("{}{odd}{}", &plain[..at], &plain[at..]);
-                        let text = format!(r#"{{"eventName":"{s}","eventID":"x"{after}"#);
-                        let reader = Reader::new(&text);
-                        assert!(reader.record(&text, 0).is_none(), "{text}");
+        for pad in [0, 40, 49, 50] {
+            let pad = " ".repeat(pad);
+            for len in 0..140 {
+                let plain = "a".repeat(len);
+                for after in ["}", "}                                 "] {
+                    let text = format!(r#"{{{pad}"eventName":"{plain}"{after}"#);
+                    let read = agree(&text).expect("a plain string is read");
+                    assert!(read.contains(&format!("{plain:?}")), "{text}");
+                    for at in 0..len {
+                        for odd in ["\\\"", "\\\\", "\\u0041", "\u{1}"] {
+                            let s = format!("{}{odd}{}", &plain[..at], &plain[at..]);
+                            let text = format!(r#"{{{pad}"eventName":"{s}","eventID":"x"{after}"#);
+                            assert!(Reader::new(&text).record(0).is_none(), "{text}");
+                        }
                     }
                 }
             }

@@ -589,7 +589,7 @@ impl Ctx<'_> {
         }
         let reader = scan::Reader::new(text);
         while let Some(scan::Step::Record(at)) = step {
-            let end = if let Some((rec, end)) = reader.record(text, at) {
+            let end = if let Some((rec, end)) = reader.record(at) {
                 self.ordinal += 1;
                 self.record(&rec);
                 end
@@ -608,7 +608,7 @@ impl Ctx<'_> {
                     _ => return false,
                 }
             };
-            step = reader.next(text, end);
+            step = reader.next(end);
         }
         step == Some(scan::Step::End)
     }
