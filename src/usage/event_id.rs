@@ -181,6 +181,26 @@ mod tests {
         assert_eq!(EventId::new("").to_string(), "");
     }
 
+    /// Every ASCII byte, in every digit's place of a UUID's text, is read as that digit when it
+    /// is a lowercase hex digit, and makes the id text otherwise.
+    #[test]
+    fn every_byte_in_every_digits_place_is_read_or_refused() {
+        let base = "0f9a3c1e-7b2d-4e5f-8a6b-1c2d3e4f5a6b";
+        for at in (0..UUID_LEN).filter(|i| !HYPHENS.contains(i)) {
+            for c in 0u8..=127 {
+                let mut b = base.as_bytes().to_vec();
+                b[at] = c;
+                let Ok(s) = String::from_utf8(b) else {
+                    continue;
+                };
+                let id = EventId::new(&s);
+                let digit = c.is_ascii_digit() || (b'a'..=b'f').contains(&c);
+                assert_eq!(matches!(id, EventId::Uuid(_)), digit, "{s:?}");
+                assert_eq!(id.to_string(), s);
+            }
+        }
+    }
+
     fn id_text() -> impl Strategy<Value = String> {
         prop_oneof![
             "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
