@@ -49,7 +49,7 @@ fn index(text: &str) -> (Vec<u64>, bool) {
     let (blocks, tail) = text.as_bytes().as_chunks::<64>();
     let mut ends = Vec::with_capacity(blocks.len() + 1);
     let mut least = u8x16::splat(u8::MAX);
-    for block in blocks {
+    let mut add = |block: &[u8; 64]| {
         let mut word = 0u64;
         for (k, chunk) in block.as_chunks::<16>().0.iter().enumerate() {
             let v = u8x16::new(*chunk);
@@ -58,16 +58,16 @@ fn index(text: &str) -> (Vec<u64>, bool) {
             word |= u64::from(hit.move_mask() as u16) << (16 * k);
         }
         ends.push(word);
-    }
-    let mut least = least.to_array().into_iter().fold(u8::MAX, u8::min);
+    };
+    blocks.iter().for_each(&mut add);
     if !tail.is_empty() {
-        let mut word = 0u64;
-        for (k, &b) in tail.iter().enumerate() {
-            word |= u64::from(b == b'"' || b == b'\\') << k;
-            least = least.min(b);
-        }
-        ends.push(word);
+        // the last part-block padded with spaces, which neither end a string nor are control
+        // characters, so that it is indexed as the others are
+        let mut last = [b' '; 64];
+        last[..tail.len()].copy_from_slice(tail);
+        add(&last);
     }
+    let least = least.to_array().into_iter().fold(u8::MAX, u8::min);
     (ends, least >= 0x20)
 }
 
