@@ -824,7 +824,8 @@ impl Days {
 }
 
 impl ActorUsage {
-    /// Counts a call of this actor: its day, region and data type. Made after the call's grant
+    /// Counts a call of this actor: the call itself, its day, region and data type, and the
+    /// Lambda user-agent marker when the record had it. Made after the call's grant
     /// is looked up (`Aggregate::add_span`), so that the day's and the region's memory is
     /// read while the grant's is still on its way: the actor's grant table, its slot and the
     /// resource's text are three reads, each waiting on the one before. Before the grant, the
