@@ -26,6 +26,24 @@ pub struct Seen {
     pub last_seen: Option<DateTime<Utc>>,
 }
 
+impl Seen {
+    /// Writes its three fields into a struct being written, as its own `Serialize` names
+    /// them: for the outputs that write them beside other fields (the evidence rows) without
+    /// `serde(flatten)`, which writes every field of the struct as a map's entry.
+    pub fn fields<M: serde::ser::SerializeStruct>(&self, m: &mut M) -> Result<(), M::Error> {
+        /// A time written by [`time_text`].
+        struct Time<'a>(&'a Option<DateTime<Utc>>);
+        impl Serialize for Time<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                time_text(self.0, s)
+            }
+        }
+        m.serialize_field("count", &self.count)?;
+        m.serialize_field("first_seen", &Time(&self.first_seen))?;
+        m.serialize_field("last_seen", &Time(&self.last_seen))
+    }
+}
+
 /// A time as chrono serializes it (`2026-08-19T07:21:54Z`), written without `fmt`'s machinery
 /// when it is a whole second of the years 0 to 9999, as every CloudTrail time is: the evidence
 /// rows hold two times each, and chrono's `Display` was a tenth of writing the JSON output.

@@ -43,30 +43,37 @@ pub struct EvidenceRow {
 }
 
 /// Written with its evidence under its resource ([`Evidence::out`]): a fold's examples are
-/// kept without the pattern's stem.
+/// kept without the pattern's stem. The evidence's fields are written beside the action and
+/// the resource ([`crate::usage::EvidenceOut::fields`]), as the schema's `flatten` says.
 impl Serialize for EvidenceRow {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        #[derive(Serialize)]
-        struct Row<'a> {
-            action: &'a str,
-            resource: &'a str,
-            #[serde(flatten)]
-            evidence: crate::usage::EvidenceOut<'a>,
-        }
-        Row {
-            action: &self.action,
-            resource: &self.resource,
-            evidence: self.evidence.out(&self.resource),
-        }
-        .serialize(s)
+        use serde::ser::SerializeStruct;
+        let evidence = self.evidence.out(&self.resource);
+        let mut m = s.serialize_struct("EvidenceRow", 2 + evidence.field_count())?;
+        m.serialize_field("action", &self.action)?;
+        m.serialize_field("resource", &self.resource)?;
+        evidence.fields(&mut m)?;
+        m.end()
     }
 }
 
-#[derive(Debug, Serialize, schemars::JsonSchema)]
+#[derive(Debug, schemars::JsonSchema)]
 pub struct EventRow {
     pub event: String,
     #[serde(flatten)]
     pub evidence: Evidence,
+}
+
+/// The event's name, then its evidence's fields beside it, as the schema's `flatten` says.
+impl Serialize for EventRow {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let evidence = self.evidence.out("");
+        let mut m = s.serialize_struct("EventRow", 1 + evidence.field_count())?;
+        m.serialize_field("event", &self.event)?;
+        evidence.fields(&mut m)?;
+        m.end()
+    }
 }
 
 #[derive(Debug, Serialize, schemars::JsonSchema)]
@@ -689,4 +696,49 @@ pub fn stats_text(stats: &Stats) -> String {
         n => format!("; {n} bytes of grants spilled to a temporary file"),
     };
     local + &spilled + &live
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An evidence row is its action and resource, then its evidence's own fields as the
+    /// evidence writes them (`usage::tests::every_field_of_an_evidence_is_written_as_its_schema_names_it`):
+    /// written field by field, not through `serde(flatten)`, and named so by its schema.
+    #[test]
+    fn an_evidence_row_is_its_key_then_its_evidences_fields() {
+        let t = chrono::DateTime::from_timestamp(1_790_000_000, 0);
+        let mut evidence = Evidence::new(t, "e-1");
+        evidence.seen.count = 2;
+        evidence.add_service_made(2, "secretsmanager.amazonaws.com");
+        let alone = serde_json::to_string(&evidence).unwrap_or_default();
+        let row = EvidenceRow {
+            action: "s3:GetObject".into(),
+            resource: "arn:aws:s3:::b/k".into(),
+            evidence,
+        };
+        let text = serde_json::to_string(&row).unwrap_or_default();
+        let fields = alone.strip_prefix('{').unwrap_or_default();
+        assert!(fields.contains("\"service_made\":2"), "{alone}");
+        assert_eq!(
+            text,
+            format!(r#"{{"action":"s3:GetObject","resource":"arn:aws:s3:::b/k",{fields}"#)
+        );
+        let schema = schemars::schema_for!(EvidenceRow);
+        let properties = schema.as_value()["properties"]
+            .as_object()
+            .map(|o| o.keys().cloned().collect::<Vec<_>>())
+            .unwrap_or_default();
+        for k in ["action", "resource", "count", "event_id", "folded"] {
+            assert!(properties.iter().any(|p| p == k), "{k}: {properties:?}");
+        }
+        let event = EventRow {
+            event: "sts.amazonaws.com GetCallerIdentity".into(),
+            evidence: row.evidence,
+        };
+        assert_eq!(
+            serde_json::to_string(&event).unwrap_or_default(),
+            format!(r#"{{"event":"sts.amazonaws.com GetCallerIdentity",{fields}"#)
+        );
+    }
 }
