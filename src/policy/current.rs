@@ -434,10 +434,14 @@ pub fn principal_of_stem(stem: &str) -> &str {
 
 /// As [`principal_of_stem`], with the account the stem names, if any.
 fn name_and_account(stem: &str) -> (&str, Option<&str>) {
-    let stem = match split_part(stem) {
-        Some((name, _)) => name,
-        None => stem,
-    };
+    match split_part(stem) {
+        Some((base, _)) => base_and_account(base),
+        None => base_and_account(stem),
+    }
+}
+
+/// A stem without its part (`~N`), split into the name and the account it names, if any.
+fn base_and_account(stem: &str) -> (&str, Option<&str>) {
     match stem.rsplit_once('@') {
         Some((name, account))
             if !name.is_empty()
@@ -485,34 +489,36 @@ fn load_dir(dir: &Path, diags: &mut Vec<Diagnostic>) -> Result<CurrentPolicies, 
         let Ok(rel) = f.strip_prefix(dir) else {
             continue;
         };
-        // A later part without the first: left by hand, or by a run of another version.
-        if let Some((base, _)) = f
-            .file_name()
-            .and_then(|n| n.to_str())
-            .and_then(|n| n.strip_suffix(".json"))
-            .and_then(split_part)
-            && !present.contains(&f.with_file_name(format!("{base}.json")))
-        {
-            diags.push(Diagnostic::warning(
-                f.display().to_string(),
-                format!(
-                    "a later part of a split policy without its first part, `{base}.json`; read as a policy of `{}`",
-                    principal_of_stem(base)
-                ),
-            ));
-        }
         let parts: Vec<String> = rel
             .iter()
             .map(|p| p.to_string_lossy().into_owned())
             .collect();
-        fn stem(s: &str) -> (&str, Option<&str>) {
-            name_and_account(s.strip_suffix(".json").unwrap_or(s))
-        }
-        let (kind, (name, account)) = match parts.as_slice() {
-            [file] => ("role", stem(file)),
-            [k, file] if k == "role" || k == "user" => {
-                (if k == "role" { "role" } else { "user" }, stem(file))
+        // the file's stem without its part, if it is one (`NAME~N`)
+        let file = parts
+            .last()
+            .map_or("", |f| f.strip_suffix(".json").unwrap_or(f));
+        let base = match split_part(file) {
+            Some((base, _)) => {
+                // A later part without the first: left by hand, or by a run of another version.
+                if !present.contains(&f.with_file_name(format!("{base}.json"))) {
+                    diags.push(Diagnostic::warning(
+                        f.display().to_string(),
+                        format!(
+                            "a later part of a split policy without its first part, `{base}.json`; read as a policy of `{}`",
+                            base_and_account(base).0
+                        ),
+                    ));
+                }
+                base
             }
+            None => file,
+        };
+        let (kind, (name, account)) = match parts.as_slice() {
+            [_] => ("role", base_and_account(base)),
+            [k, _] if k == "role" || k == "user" => (
+                if k == "role" { "role" } else { "user" },
+                base_and_account(base),
+            ),
             [k, _] if k == "function" || k == "federated" || k == "root" => continue,
             [owner, _] => ("role", name_and_account(owner)),
             _ => continue,

@@ -206,7 +206,8 @@ fn shown(n: &Node) -> &str {
     match n.column {
         Column::Function => n.label.strip_prefix("function ").unwrap_or(&n.label),
         Column::Identity => n.label.strip_prefix("role ").unwrap_or(&n.label),
-        // every ARN starts so: the rest says which
+        // nearly every ARN starts so: the rest says which. Another partition's ARN
+        // (`arn:aws-cn:`, `arn:aws-us-gov:`) keeps its prefix, which says where it is.
         Column::Resource => n.label.strip_prefix("arn:aws:").unwrap_or(&n.label),
         Column::Service => &n.label,
     }
@@ -396,6 +397,36 @@ mod tests {
 
     fn day(d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(2026, 11, d).unwrap_or_default()
+    }
+
+    /// A node shows its label without what its column already says: a function's or role's
+    /// kind, and the commercial partition's `arn:aws:`; another partition's prefix stays.
+    #[test]
+    fn a_node_shows_what_its_column_does_not_say() {
+        let node = |column, label: &str| Node {
+            column,
+            label: label.into(),
+        };
+        let cases = [
+            (Column::Function, "function orders-api", "orders-api"),
+            (Column::Identity, "role app", "app"),
+            (Column::Identity, "user bob", "user bob"),
+            (
+                Column::Resource,
+                "arn:aws:sqs:eu-west-1:1:q",
+                "sqs:eu-west-1:1:q",
+            ),
+            (
+                Column::Resource,
+                "arn:aws-cn:sqs:cn-north-1:1:q",
+                "arn:aws-cn:sqs:cn-north-1:1:q",
+            ),
+            (Column::Resource, "*", "*"),
+            (Column::Service, "sqs", "sqs"),
+        ];
+        for (column, label, want) in cases {
+            assert_eq!(shown(&node(column, label)), want, "{label}");
+        }
     }
 
     #[test]
