@@ -343,10 +343,11 @@ fn inflate_one_member(raw: &[u8], limit: u64, out: &mut Vec<u8>) -> bool {
     if memchr::memmem::find(raw, &size) == Some(raw.len() - 4) {
         return true;
     }
-    // They occur earlier too (by chance some 2 files in a million, or a member of the same
-    // size before this one): the whole trailer, CRC-32 and size, must occur once, at the end.
-    // The CRC-32 is made again only here: for every file it was 1% of the growing benchmark
-    // trail's samples (docs/performance.md, the thirty-sixth round).
+    // They occur earlier too (by chance in some 2 of a million 10 KB files, or in a member of
+    // the same size before this one): the whole trailer, CRC-32 and size, must occur once, at
+    // the end. Only then is the CRC-32 made again: libdeflate's and this one, for every file,
+    // were 1% of the growing benchmark trail's samples (docs/performance.md, the thirty-sixth
+    // round).
     let mut expected = [0u8; 8];
     expected[..4].copy_from_slice(&libdeflater::crc32(out).to_le_bytes());
     expected[4..].copy_from_slice(&size);
