@@ -32,11 +32,9 @@ pub(crate) enum Parent<'a> {
 
 pub(crate) fn parent(arn: &str) -> Option<Parent<'_>> {
     if let Some(rest) = arn.strip_prefix("arn:") {
-        // `partition:service:region:account:resource`: the first four colons, found by memchr
-        // (this is asked of every resource read)
-        let mut colons = memchr::memchr_iter(b':', rest.as_bytes());
-        let (first, second) = (colons.next()?, colons.next()?);
-        let fourth = colons.nth(1)?;
+        // `partition:service:region:account:resource`: the first four colons (this is asked of
+        // every resource read)
+        let [first, second, _, fourth] = crate::arn::four_colons(rest)?;
         let service = &rest[first + 1..second];
         let resource = &rest[fourth + 1..];
         let res_start = arn.len() - resource.len();
@@ -187,7 +185,7 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// The colons found by memchr cut an ARN where `splitn` does: whatever the text, a
+        /// The colons found a byte at a time cut an ARN where `splitn` does: whatever the text, a
         /// parent is found exactly for the ARNs whose service and resource give one.
         #[test]
         fn an_arn_is_cut_where_splitn_cuts_it(
