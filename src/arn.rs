@@ -110,6 +110,14 @@ pub fn partition_for_region(region: &str) -> &'static str {
     }
 }
 
+/// The five parts of `arn:…` as `splitn` cuts them, whatever they hold: what
+/// [`four_colons`]' users are tested against.
+#[cfg(test)]
+pub(crate) fn split_by_splitn(s: &str) -> Option<[&str; 5]> {
+    let mut it = s.strip_prefix("arn:")?.splitn(5, ':');
+    Some([it.next()?, it.next()?, it.next()?, it.next()?, it.next()?])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,8 +145,7 @@ mod tests {
 
     /// Split by `splitn`, as `ArnRef::parse` once did.
     fn by_splitn(s: &str) -> Option<[&str; 5]> {
-        let mut it = s.strip_prefix("arn:")?.splitn(5, ':');
-        let parts = [it.next()?, it.next()?, it.next()?, it.next()?, it.next()?];
+        let parts = split_by_splitn(s)?;
         (!parts[0].is_empty() && !parts[1].is_empty()).then_some(parts)
     }
 

@@ -165,14 +165,7 @@ mod tests {
 
     /// The service and resource of an ARN, as `splitn` gives them.
     fn parts_by_split(arn: &str) -> Option<(&str, &str)> {
-        let mut parts = arn.strip_prefix("arn:")?.splitn(5, ':');
-        let (_, service, _, _, resource) = (
-            parts.next()?,
-            parts.next()?,
-            parts.next()?,
-            parts.next()?,
-            parts.next()?,
-        );
+        let [_, service, _, _, resource] = crate::arn::split_by_splitn(arn)?;
         Some((service, resource))
     }
 
